@@ -1,0 +1,113 @@
+/**
+ * The gateway's error catalogue: every error the gateway reports has a stable code `GW_ERR_<AREA>_<WHAT>`,
+ * an HTTP status, a retryable flag, a message template (with `{name}` placeholders) and a "how to solve" line.
+ * The README's error table is generated from this file (`npm run docs:errors`) and a test keeps them in sync.
+ *
+ * Signature failures are verdicts (see src/signature/verdict.ts), not exceptions; only the pipeline turns a
+ * failed verdict into GW_ERR_SIGNATURE_INVALID.
+ */
+
+export interface ErrorDef {
+  readonly httpStatus: number
+  readonly retryable: boolean
+  /** Message template; `{name}` is replaced by the parameter of that name. */
+  readonly message: string
+  /** What the caller or operator should do about it. */
+  readonly solve: string
+}
+
+const def = (httpStatus: number, message: string, solve: string, retryable = false): ErrorDef => ({
+  httpStatus,
+  retryable,
+  message,
+  solve,
+})
+
+export const ERRORS = {
+  // ---- CONFIG -------------------------------------------------------------------------------------------
+  GW_ERR_CONFIG_INVALID: def(500, 'configuration is invalid: {problems}', 'Fix every listed setting in the config file or environment and start again.'),
+  GW_ERR_CONFIG_FILE: def(500, 'cannot read configuration file {path}: {reason}', 'Check the path given with --config and that the file is readable JSON.'),
+  GW_ERR_CONFIG_KEY_FILE: def(500, 'cannot load key or certificate {path}: {reason}', 'Check the key, certificate or PKCS#12 path and password of the agency in the config.'),
+
+  // ---- API ----------------------------------------------------------------------------------------------
+  GW_ERR_API_UNAUTHORIZED: def(401, 'missing or unknown API key', 'Send `Authorization: Bearer <key>` with a key configured for your DMS client.'),
+  GW_ERR_API_FORBIDDEN: def(403, '{reason}', 'Use a key bound to the agency you act for, or an operator key for operator routes.'),
+  GW_ERR_API_NOT_FOUND: def(404, '{what} not found', 'Check the id; a client only sees its own agency\'s documents.'),
+  GW_ERR_API_VALIDATION: def(400, 'invalid request: {problems}', 'Correct the listed fields; the OpenAPI document at /docs describes every body.'),
+  GW_ERR_API_UNSUPPORTED_MEDIA_TYPE: def(415, 'unsupported content type {contentType}', 'Send application/json, multipart/form-data or application/xml.'),
+  GW_ERR_API_BODY_TOO_LARGE: def(413, 'request body exceeds {limit} bytes', 'Send large attachments as multipart/form-data, or raise limits.bodyBytes.'),
+  GW_ERR_API_IDEMPOTENCY_CONFLICT: def(409, 'Idempotency-Key {key} was already used with a different request body', 'Use a new Idempotency-Key for a different document, or resend the identical body.'),
+  GW_ERR_API_RATE_LIMITED: def(429, 'rate limit exceeded, retry in {retryAfter}', 'Slow down; the limit is per API key (limits.requestsPerMinute).', true),
+  GW_ERR_API_CONFLICT: def(409, '{reason}', 'The resource is not in a state that allows this action; read it again and retry if still relevant.'),
+  GW_ERR_API_INTERNAL: def(500, 'internal error', 'Look up the request id in the gateway log and report it.', true),
+
+  // ---- ENVELOPE (edXML) ---------------------------------------------------------------------------------
+  GW_ERR_ENVELOPE_NOT_XML: def(400, 'package is not well-formed XML: {reason}', 'Send a UTF-8 edXML package that starts with `<?xml` or `<edXML`.'),
+  GW_ERR_ENVELOPE_DOCTYPE: def(400, 'package contains a DOCTYPE or entity declaration', 'Remove the DOCTYPE; edXML packages never need one and it is refused for safety.'),
+  GW_ERR_ENVELOPE_ENTITY: def(400, 'package uses the undeclared or external entity {entity}', 'Write the character itself or use a numeric character reference.'),
+  GW_ERR_ENVELOPE_TOO_DEEP: def(400, 'XML nesting deeper than {limit} levels', 'edXML is shallow; fix the producer that nests elements this deep.'),
+  GW_ERR_ENVELOPE_TOO_LARGE: def(413, 'package is {size} bytes, over the limit of {limit}', 'Split the document or raise limits.packageBytes on both gateways.'),
+  GW_ERR_ENVELOPE_NOT_EDXML: def(400, 'root element is {root}, not edXML in namespace http://www.mic.gov.vn/TBT/QCVN_102_2016', 'Produce a QCVN 102:2016 package (root `edXML`).'),
+  GW_ERR_ENVELOPE_MISSING_FIELD: def(400, 'required element {path} is missing or empty', 'Fill in the element; see EDXML.md §a.2 / §b for required fields.'),
+  GW_ERR_ENVELOPE_INVALID_FIELD: def(400, 'element {path} is invalid: {reason}', 'Correct the value to the format given in the message.'),
+  GW_ERR_ENVELOPE_INVALID_ORGANID: def(400, 'OrganId {value} at {path} is not a valid identifier code: {reason}', 'Use a QCVN 102 (`000.00.00.G22`) or Decision 20/2020 code (A-Z, 0-9 and dots, at most 35 characters).'),
+  GW_ERR_ENVELOPE_INVALID_DATE: def(400, 'date {value} at {path} is not a valid date', 'Write dates as yyyy/MM/dd and timestamps as yyyy/MM/dd HH:mm:ss.'),
+  GW_ERR_ENVELOPE_INVALID_STATUS_CODE: def(400, 'status code {value} is not one of 01-06, 13, 15, 16', 'Use a status code of QCVN 102 (EDXML.md §b).'),
+  GW_ERR_ENVELOPE_BAD_BASE64: def(400, 'attachment {contentId} is not valid base64: {reason}', 'Encode attachments with the standard base64 alphabet.'),
+  GW_ERR_ENVELOPE_ATTACHMENT_UNLISTED: def(400, 'attachment {contentId} has no Manifest Reference', 'List every attachment in edXMLManifest/Reference with the same ContentId.'),
+  GW_ERR_ENVELOPE_REFERENCE_MISSING: def(400, 'Manifest Reference {contentId} has no attachment', 'Include an AttachmentEncoded/Attachment for every Manifest Reference.'),
+  GW_ERR_ENVELOPE_DUPLICATE_CONTENT_ID: def(400, 'ContentId {contentId} is used more than once', 'Give every attachment its own ContentId.'),
+  GW_ERR_ENVELOPE_SCHEMA: def(400, 'package model does not match the edXML schema: {problems}', 'Correct the listed fields (schemas/edxml/ has the JSON Schema).'),
+
+  // ---- SIGNATURE ----------------------------------------------------------------------------------------
+  GW_ERR_SIGNATURE_INVALID: def(422, 'signature rejected: {verdict}', 'See the verdict code: re-sign with a valid, trusted certificate of the sending agency.'),
+  GW_ERR_SIGNATURE_MALFORMED: def(400, 'signature is not a DER CMS SignedData: {reason}', 'Send a detached CMS (PKCS#7) signature in DER or PEM.'),
+  GW_ERR_SIGNATURE_KEY: def(500, 'cannot use signing key: {reason}', 'Check the agency key: PKCS#8 PEM or PKCS#12 with the right password, RSA 2048/3072 or ECDSA P-256, matching its certificate.'),
+  GW_ERR_SIGNATURE_CERTIFICATE: def(400, 'cannot read certificate {what}: {reason}', 'Provide X.509 certificates in PEM or DER.'),
+  GW_ERR_SIGNATURE_CRL: def(400, 'cannot read CRL {what}: {reason}', 'Provide CRLs in PEM or DER, signed by the issuing CA.'),
+  GW_ERR_SIGNATURE_UNSUPPORTED: def(400, 'unsupported algorithm {algorithm}', 'Sign with SHA-256 and RSA PKCS#1 v1.5 (2048/3072) or ECDSA P-256.'),
+  GW_ERR_SIGNATURE_PDF: def(400, 'PDF signature cannot be read: {reason}', 'Send a PDF whose signature dictionaries have /ByteRange and /Contents.'),
+
+  // ---- STORE --------------------------------------------------------------------------------------------
+  GW_ERR_STORE_UNAVAILABLE: def(503, 'store unavailable: {reason}', 'Check the database (file permissions, disk space, PostgreSQL reachable); the request can be retried.', true),
+  GW_ERR_STORE_CONFLICT: def(409, '{reason}', 'The record already exists with different content; do not reuse identifiers.'),
+  GW_ERR_STORE_CORRUPT: def(500, 'store integrity check failed: {reason}', 'Run `lienthong log verify` and restore from backup if the chain is broken.'),
+
+  // ---- TRANSPORT (AMQP) ---------------------------------------------------------------------------------
+  GW_ERR_TRANSPORT_UNAVAILABLE: def(503, 'message broker {url} unreachable: {reason}', 'Start RabbitMQ or fix amqp.url; documents wait in the outbox meanwhile.', true),
+  GW_ERR_TRANSPORT_UNROUTABLE: def(502, 'no queue accepts messages for recipient {recipient}', 'The recipient OrganId is unknown to the broker: check the OrganId or ask its gateway to bind its queue.'),
+  GW_ERR_TRANSPORT_NACKED: def(502, 'broker refused the message: {reason}', 'Check the broker (disk/memory alarms, queue limits); the delivery can be retried.', true),
+} as const satisfies Record<string, ErrorDef>
+
+export type ErrorCode = keyof typeof ERRORS
+
+/** An error the gateway reports: a catalogue code plus parameters, wrapping its cause. */
+export class GatewayError extends Error {
+  readonly code: ErrorCode
+  readonly httpStatus: number
+  readonly retryable: boolean
+  readonly params: Readonly<Record<string, unknown>>
+
+  constructor(code: ErrorCode, params: Record<string, unknown> = {}, options?: { cause?: unknown }) {
+    const d = ERRORS[code]
+    super(formatMessage(d.message, params), options)
+    this.name = 'GatewayError'
+    this.code = code
+    this.httpStatus = d.httpStatus
+    this.retryable = d.retryable
+    this.params = Object.freeze({ ...params })
+  }
+}
+
+export function formatMessage(template: string, params: Record<string, unknown>): string {
+  return template.replace(/\{(\w+)\}/g, (_, k: string) => (k in params ? String(params[k]) : `{${k}}`))
+}
+
+/** Shorthand: `throw gwError('GW_ERR_ENVELOPE_DOCTYPE')`. */
+export function gwError(code: ErrorCode, params: Record<string, unknown> = {}, cause?: unknown): GatewayError {
+  return new GatewayError(code, params, cause === undefined ? undefined : { cause })
+}
+
+export function isGatewayError(e: unknown, code?: ErrorCode): e is GatewayError {
+  return e instanceof GatewayError && (code === undefined || e.code === code)
+}
