@@ -1,0 +1,371 @@
+/**
+ * Configuration: a JSON file plus environment overrides, validated once against schemas/config.json (every problem
+ * reported at once, as GW_ERR_CONFIG_INVALID), relative paths resolved, then deep-frozen. Nothing else in the
+ * gateway reads process.env: the result is passed explicitly to buildApp, the relay and the transport.
+ *
+ * Environment overrides are declared in the schema itself (`x-env` on a setting), so the schema is the one place
+ * that documents each variable with its default and unit.
+ */
+import { existsSync, readFileSync } from 'node:fs'
+import path from 'node:path'
+import { Ajv, type ErrorObject } from 'ajv'
+import addFormatsImport from 'ajv-formats'
+import { gwError } from './errors.js'
+import { schemaPath } from './paths.js'
+
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'
+
+export interface ApiKeyConfig {
+  readonly id: string
+  /** Lower-case hex SHA-256 of the bearer key. */
+  readonly keySha256: string
+}
+
+export interface ClientConfig extends ApiKeyConfig {
+  readonly webhook?: { readonly url: string; readonly secretEnv?: string; readonly secret?: string }
+}
+
+export type SigningConfig =
+  | { readonly keyPath: string; readonly certPath: string; readonly chainPath?: string }
+  | { readonly p12Path: string; readonly password?: string; readonly passwordEnv?: string }
+
+export interface AgencyConfig {
+  readonly organId: string
+  readonly name: string
+  readonly organizationInCharge: string
+  readonly address: string
+  readonly email: string
+  readonly phone: string
+  readonly fax: string
+  readonly website: string
+  readonly signing: SigningConfig
+  readonly clients: readonly ClientConfig[]
+}
+
+export interface Config {
+  /** Absolute path of the file the configuration came from, if any. */
+  readonly file?: string
+  readonly http: {
+    readonly host: string
+    readonly port: number
+    readonly bodyLimit: number
+    readonly trustProxy: boolean
+    readonly docs: boolean
+  }
+  readonly log: { readonly level: LogLevel }
+  readonly amqp: {
+    readonly url: string
+    readonly exchange: string
+    readonly deadLetterExchange: string
+    readonly queuePrefix: string
+    readonly queueType: 'classic' | 'quorum'
+    readonly prefetch: number
+    readonly heartbeatSeconds: number
+    readonly reconnect: { readonly initialDelayMs: number; readonly maxDelayMs: number }
+  }
+  readonly store: { readonly driver: 'sqlite'; readonly path: string }
+  readonly agencies: readonly AgencyConfig[]
+  readonly operators: readonly ApiKeyConfig[]
+  readonly trust: {
+    readonly anchorsPaths: readonly string[]
+    readonly intermediatesPaths: readonly string[]
+    readonly crlPaths: readonly string[]
+  }
+  readonly limits: {
+    readonly packageBytes: number
+    readonly attachmentBytes: number
+    readonly attachments: number
+    readonly recipients: number
+    readonly requestsPerMinute: number
+    readonly xmlDepth: number
+  }
+  readonly relay: {
+    readonly batchSize: number
+    readonly maxInFlight: number
+    readonly pollIntervalMs: number
+    readonly retryDelayMs: number
+  }
+}
+
+export interface LoadConfigOptions {
+  /** JSON configuration file; without it the configuration comes from the environment and defaults only. */
+  readonly file?: string
+  /** Environment used for overrides and PKCS#12 passwordEnv checks. Default: process.env. */
+  readonly env?: Readonly<Record<string, string | undefined>>
+  /** An already-parsed object to use instead of reading `file` (tests); `file` still sets the base folder. */
+  readonly object?: unknown
+}
+
+type Json = Record<string, unknown>
+type SchemaNode = {
+  type?: string
+  properties?: Record<string, SchemaNode>
+  'x-env'?: string
+  description?: string
+  default?: unknown
+  items?: SchemaNode
+}
+
+let cachedSchema: SchemaNode | undefined
+let cachedValidate: ((data: unknown) => boolean) & { errors?: ErrorObject[] | null } | undefined
+
+function schema(): SchemaNode {
+  cachedSchema ??= JSON.parse(readFileSync(schemaPath('config.json'), 'utf8')) as SchemaNode
+  return cachedSchema
+}
+
+function validator(): NonNullable<typeof cachedValidate> {
+  if (!cachedValidate) {
+    const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: true, strictRequired: false, allowUnionTypes: true })
+    const addFormats = addFormatsImport as unknown as (a: Ajv) => void
+    addFormats(ajv)
+    ajv.addKeyword({ keyword: 'x-env', schemaType: 'string' })
+    cachedValidate = ajv.compile(schema())
+  }
+  return cachedValidate
+}
+
+/** Every environment variable the configuration reads, with the setting it overrides and its documentation. */
+export function environmentVariables(): { name: string; setting: string; type: string; description: string }[] {
+  const out: { name: string; setting: string; type: string; description: string }[] = []
+  walkEnv(schema(), [], (node, p) => {
+    out.push({ name: node['x-env'] as string, setting: p.join('.'), type: node.type ?? 'string', description: node.description ?? '' })
+  })
+  return out
+}
+
+function walkEnv(node: SchemaNode, at: string[], visit: (node: SchemaNode, at: string[]) => void): void {
+  if (node['x-env']) visit(node, at)
+  for (const [k, child] of Object.entries(node.properties ?? {})) walkEnv(child, [...at, k], visit)
+}
+
+/** Converts an environment string to the schema type; leaves it a string when it does not convert, so ajv reports it. */
+function fromEnv(raw: string, type: string | undefined): unknown {
+  const s = raw.trim()
+  switch (type) {
+    case 'integer':
+    case 'number':
+      return s !== '' && Number.isFinite(Number(s)) ? Number(s) : raw
+    case 'boolean':
+      return s === 'true' || s === '1' ? true : s === 'false' || s === '0' ? false : raw
+    case 'array':
+      return s === '' ? [] : s.split(',').map((x) => x.trim()).filter(Boolean)
+    default:
+      return raw
+  }
+}
+
+function isObject(v: unknown): v is Json {
+  return typeof v === 'object' && v !== null && !Array.isArray(v)
+}
+
+/** Where each value came from, to name the environment variable in error messages. */
+type Origin = Map<string, string>
+
+function applyEnv(doc: Json, env: LoadConfigOptions['env'], origin: Origin, cwd: string, envPaths: Set<string>): void {
+  walkEnv(schema(), [], (node, at) => {
+    const name = node['x-env'] as string
+    const raw = env?.[name]
+    if (raw === undefined || raw === '') return
+    let target = doc
+    for (const k of at.slice(0, -1)) {
+      if (!isObject(target[k])) target[k] = {}
+      target = target[k] as Json
+    }
+    let value = fromEnv(raw, node.type)
+    const key = at[at.length - 1] as string
+    const setting = at.join('.')
+    // paths given in the environment are relative to the working directory
+    if (envPaths.has(setting)) {
+      value = Array.isArray(value) ? value.map((v) => path.resolve(cwd, String(v))) : typeof value === 'string' ? path.resolve(cwd, value) : value
+    }
+    target[key] = value
+    origin.set('/' + at.join('/'), name)
+  })
+}
+
+const ENV_PATH_SETTINGS = new Set(['store.path', 'trust.anchorsPaths', 'trust.crlPaths'])
+
+function describe(e: ErrorObject, origin: Origin): string {
+  const where = e.instancePath === '' ? '(root)' : e.instancePath.slice(1).replace(/\//g, '.')
+  const env = origin.get(e.instancePath)
+  const from = env ? ` (from ${env})` : ''
+  switch (e.keyword) {
+    case 'required':
+      return `${where === '(root)' ? '' : where + '.'}${String(e.params.missingProperty)} is required`
+    case 'additionalProperties':
+      return `${where}: unknown setting "${String(e.params.additionalProperty)}"`
+    case 'enum':
+      return `${where}${from} must be one of ${(e.params.allowedValues as unknown[]).map(String).join(', ')}`
+    default:
+      return `${where}${from} ${e.message ?? 'is invalid'}`
+  }
+}
+
+/** ajv reports every branch of a failed oneOf; keep the branch that got furthest, as people read the first lines. */
+function pruneOneOf(errors: ErrorObject[]): ErrorObject[] {
+  const oneOfFailures = errors.filter((e) => e.keyword === 'oneOf')
+  if (oneOfFailures.length === 0) return errors
+  let out = errors
+  for (const of of oneOfFailures) {
+    const base = of.schemaPath.replace(/\/oneOf$/, '/oneOf/')
+    const inside = out.filter((e) => e !== of && e.schemaPath.startsWith(base))
+    if (inside.length === 0) continue
+    const byBranch = new Map<string, ErrorObject[]>()
+    for (const e of inside) {
+      const branch = e.schemaPath.slice(base.length).split('/')[0] as string
+      byBranch.set(branch, [...(byBranch.get(branch) ?? []), e])
+    }
+    // the branch with the fewest errors is the one the author meant
+    const best = [...byBranch.values()].sort((a, b) => a.length - b.length)[0] ?? []
+    out = out.filter((e) => e !== of && (!inside.includes(e) || best.includes(e)))
+  }
+  return out
+}
+
+function resolvePaths(doc: Json, base: string): void {
+  const abs = (p: unknown) => (typeof p === 'string' ? path.resolve(base, p) : p)
+  const store = doc.store as Json
+  store.path = abs(store.path)
+  const trust = doc.trust as Json
+  for (const k of ['anchorsPaths', 'intermediatesPaths', 'crlPaths']) trust[k] = (trust[k] as unknown[]).map(abs)
+  for (const a of doc.agencies as Json[]) {
+    const s = a.signing as Json
+    for (const k of ['keyPath', 'certPath', 'chainPath', 'p12Path']) if (typeof s[k] === 'string') s[k] = abs(s[k])
+  }
+}
+
+/** Rules a JSON Schema cannot express: uniqueness across lists, orderings, referenced environment variables. */
+function crossChecks(doc: Json, env: LoadConfigOptions['env']): string[] {
+  const problems: string[] = []
+  const agencies = doc.agencies as Json[]
+  const seenOrgan = new Map<string, number>()
+  const seenKey = new Map<string, string>()
+  const seenId = new Map<string, string>()
+  const keyOwner = (hash: unknown, who: string) => {
+    if (typeof hash !== 'string') return
+    const prev = seenKey.get(hash)
+    if (prev) problems.push(`${who}.keySha256 is the same key as ${prev}; every client and operator needs its own key`)
+    else seenKey.set(hash, who)
+  }
+  const idOwner = (id: unknown, who: string) => {
+    if (typeof id !== 'string') return
+    const prev = seenId.get(id)
+    if (prev) problems.push(`${who}.id "${id}" is already used by ${prev}`)
+    else seenId.set(id, who)
+  }
+  agencies.forEach((a, i) => {
+    const organId = a.organId
+    if (typeof organId === 'string') {
+      const prev = seenOrgan.get(organId)
+      if (prev !== undefined) problems.push(`agencies.${i}.organId ${organId} is already hosted by agencies.${prev}`)
+      else seenOrgan.set(organId, i)
+    }
+    const s = a.signing as Json
+    if (typeof s.passwordEnv === 'string' && env?.[s.passwordEnv] === undefined) {
+      problems.push(`agencies.${i}.signing.passwordEnv names ${s.passwordEnv}, which is not set in the environment`)
+    }
+    ;(a.clients as Json[]).forEach((c, j) => {
+      keyOwner(c.keySha256, `agencies.${i}.clients.${j}`)
+      idOwner(c.id, `agencies.${i}.clients.${j}`)
+      const w = c.webhook as Json | undefined
+      if (w && typeof w.secretEnv === 'string' && env?.[w.secretEnv] === undefined) {
+        problems.push(`agencies.${i}.clients.${j}.webhook.secretEnv names ${w.secretEnv}, which is not set in the environment`)
+      }
+    })
+  })
+  ;(doc.operators as Json[]).forEach((o, i) => {
+    keyOwner(o.keySha256, `operators.${i}`)
+    idOwner(o.id, `operators.${i}`)
+  })
+  const rc = (doc.amqp as Json).reconnect as Json
+  if (typeof rc.initialDelayMs === 'number' && typeof rc.maxDelayMs === 'number' && rc.maxDelayMs < rc.initialDelayMs) {
+    problems.push(`amqp.reconnect.maxDelayMs (${rc.maxDelayMs}) must be at least initialDelayMs (${rc.initialDelayMs})`)
+  }
+  const limits = doc.limits as Json
+  if (typeof limits.attachmentBytes === 'number' && typeof limits.packageBytes === 'number' && limits.attachmentBytes > limits.packageBytes) {
+    problems.push(`limits.attachmentBytes (${limits.attachmentBytes}) cannot exceed limits.packageBytes (${limits.packageBytes})`)
+  }
+  return problems
+}
+
+export function deepFreeze<T>(o: T): T {
+  if (typeof o === 'object' && o !== null && !Object.isFrozen(o)) {
+    Object.freeze(o)
+    for (const v of Object.values(o as object)) deepFreeze(v)
+  }
+  return o
+}
+
+/**
+ * Loads, validates and freezes the configuration.
+ * @throws GatewayError GW_ERR_CONFIG_FILE when the file cannot be read or is not JSON;
+ *   GW_ERR_CONFIG_INVALID listing every problem (params.problems is the list, joined in the message).
+ */
+export function loadConfig(opts: LoadConfigOptions = {}): Config {
+  const env = opts.env ?? process.env
+  const file = opts.file === undefined ? undefined : path.resolve(opts.file)
+  let raw: unknown = opts.object
+  if (raw === undefined && file !== undefined) {
+    let text: string
+    try {
+      text = readFileSync(file, 'utf8')
+    } catch (e) {
+      throw gwError('GW_ERR_CONFIG_FILE', { path: file, reason: (e as NodeJS.ErrnoException).code ?? String(e) }, e)
+    }
+    try {
+      raw = JSON.parse(text)
+    } catch (e) {
+      throw gwError('GW_ERR_CONFIG_FILE', { path: file, reason: `not valid JSON: ${(e as Error).message}` }, e)
+    }
+  }
+  raw ??= {}
+  if (!isObject(raw)) throw gwError('GW_ERR_CONFIG_INVALID', { problems: 'the configuration must be a JSON object', list: ['the configuration must be a JSON object'] })
+  const doc = structuredClone(raw) as Json
+  const origin: Origin = new Map()
+  applyEnv(doc, env, origin, process.cwd(), ENV_PATH_SETTINGS)
+
+  const validate = validator()
+  const problems: string[] = []
+  if (!validate(doc)) problems.push(...pruneOneOf(validate.errors ?? []).map((e) => describe(e, origin)))
+  // cross checks need the shape to be right; run them when it is, so their messages are meaningful
+  if (problems.length === 0) problems.push(...crossChecks(doc, env))
+  if (problems.length > 0) {
+    const unique = [...new Set(problems)]
+    throw gwError('GW_ERR_CONFIG_INVALID', { problems: unique.join('; '), list: unique })
+  }
+  resolvePaths(doc, file ? path.dirname(file) : process.cwd())
+  const missing = missingFiles(doc)
+  if (missing.length > 0) throw gwError('GW_ERR_CONFIG_INVALID', { problems: missing.join('; '), list: missing })
+  resolveSecrets(doc, env)
+  delete doc.$schema
+  if (file) doc.file = file
+  return deepFreeze(doc as unknown as Config)
+}
+
+/** Files the configuration names must exist (keys, certificates, trust anchors, CRLs); all missing ones are listed. */
+function missingFiles(doc: Json): string[] {
+  const out: string[] = []
+  const check = (p: unknown, setting: string) => {
+    if (typeof p === 'string' && !existsSync(p)) out.push(`${setting}: file ${p} does not exist`)
+  }
+  ;(doc.agencies as Json[]).forEach((a, i) => {
+    const s = a.signing as Json
+    for (const k of ['keyPath', 'certPath', 'chainPath', 'p12Path']) check(s[k], `agencies.${i}.signing.${k}`)
+  })
+  const trust = doc.trust as Json
+  for (const k of ['anchorsPaths', 'intermediatesPaths', 'crlPaths']) (trust[k] as unknown[]).forEach((p, i) => check(p, `trust.${k}.${i}`))
+  return out
+}
+
+/** Secrets named by environment variable (passwordEnv, secretEnv) are read here, once, like every other setting. */
+function resolveSecrets(doc: Json, env: LoadConfigOptions['env']): void {
+  for (const a of doc.agencies as Json[]) {
+    const s = a.signing as Json
+    if (typeof s.passwordEnv === 'string') s.password = env?.[s.passwordEnv]
+    for (const c of a.clients as Json[]) {
+      const w = c.webhook as Json | undefined
+      if (w && typeof w.secretEnv === 'string') w.secret = env?.[w.secretEnv]
+    }
+  }
+}
