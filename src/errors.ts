@@ -72,11 +72,15 @@ export const ERRORS = {
   GW_ERR_STORE_UNAVAILABLE: def(503, 'store unavailable: {reason}', 'Check the database (file permissions, disk space, PostgreSQL reachable); the request can be retried.', true),
   GW_ERR_STORE_CONFLICT: def(409, '{reason}', 'The record already exists with different content; do not reuse identifiers.'),
   GW_ERR_STORE_CORRUPT: def(500, 'store integrity check failed: {reason}', 'Run `lienthong log verify` and restore from backup if the chain is broken.'),
+  GW_ERR_STORE_NOT_FOUND: def(404, '{what} {id} not found in the store', 'Check the id; it may belong to another gateway or have been purged.'),
+  GW_ERR_STORE_INVALID_CURSOR: def(400, 'page cursor {cursor} is not valid here', 'Pass back the `next` value of the previous page unchanged, with the same filters.'),
+  GW_ERR_STORE_SCHEMA: def(500, 'store schema version {found} is newer than this gateway supports ({supported})', 'Run the gateway version that created the store, or restore a backup made for this version.'),
 
   // ---- TRANSPORT (AMQP) ---------------------------------------------------------------------------------
   GW_ERR_TRANSPORT_UNAVAILABLE: def(503, 'message broker {url} unreachable: {reason}', 'Start RabbitMQ or fix amqp.url; documents wait in the outbox meanwhile.', true),
   GW_ERR_TRANSPORT_UNROUTABLE: def(502, 'no queue accepts messages for recipient {recipient}', 'The recipient OrganId is unknown to the broker: check the OrganId or ask its gateway to bind its queue.'),
   GW_ERR_TRANSPORT_NACKED: def(502, 'broker refused the message: {reason}', 'Check the broker (disk/memory alarms, queue limits); the delivery can be retried.', true),
+  GW_ERR_TRANSPORT_INVALID_MESSAGE: def(500, 'message {messageId} cannot be published: {reason}', 'The message itself is unusable (e.g. headers over 64 KiB because of a huge signature chain, bad priority); fix the producer, retrying will not help.'),
 } as const satisfies Record<string, ErrorDef>
 
 export type ErrorCode = keyof typeof ERRORS
