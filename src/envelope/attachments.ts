@@ -1,0 +1,138 @@
+/**
+ * Attachment payloads: strict base64 checking straight from byte ranges, content sniffing, and the ZIP convention
+ * of EDXML.md §a.4 (a payload that is a single-entry ZIP while the name does not end in `.zip` carries that entry).
+ */
+import { unzipSync } from 'fflate'
+import { gwError } from '../errors.js'
+import type { PayloadRange } from './xml.js'
+
+/** Strip a leading `cid:` (any case) so that Manifest and Attachment ids compare equal. */
+export function normaliseContentId(cid: string): string {
+  const t = cid.trim()
+  return /^cid:/i.test(t) ? t.slice(4).trim() : t
+}
+
+/**
+ * Check that `buf[range]` is strict base64 (standard alphabet, `=` padding only at the end and correct, whitespace
+ * and line breaks tolerated) and return the decoded length. Nothing is decoded.
+ */
+export function checkBase64(buf: Buffer, r: PayloadRange, contentId: string): number {
+  let s = buf.toString('latin1', r.start, r.end)
+  if (/[^A-Za-z0-9+/=]/.test(s)) {
+    s = s.replace(/[\t\n\r ]+/g, '')
+    const bad = /[^A-Za-z0-9+/=]/.exec(s)
+    if (bad) {
+      if (bad[0] === '&') {
+        const m = /^&[^;\s]{0,64};?/.exec(s.slice(bad.index))
+        throw gwError('GW_ERR_ENVELOPE_ENTITY', { entity: m?.[0] ?? '&' })
+      }
+      throw gwError('GW_ERR_ENVELOPE_BAD_BASE64', {
+        contentId,
+        reason: `character ${JSON.stringify(bad[0])} is not in the standard base64 alphabet`,
+      })
+    }
+  }
+  return base64Length(s, contentId)
+}
+
+/** Decoded length of a whitespace-free base64 string, checking length and padding. */
+export function base64Length(s: string, contentId: string): number {
+  if (s.length % 4 !== 0) throw gwError('GW_ERR_ENVELOPE_BAD_BASE64', { contentId, reason: `length ${s.length} is not a multiple of 4` })
+  const eq = s.indexOf('=')
+  let pad = 0
+  if (eq >= 0) {
+    pad = s.length - eq
+    if (pad > 2 || (pad === 2 && s[s.length - 1] !== '=')) {
+      throw gwError('GW_ERR_ENVELOPE_BAD_BASE64', { contentId, reason: 'padding "=" inside the data' })
+    }
+  }
+  return (s.length / 4) * 3 - pad
+}
+
+/** Decode a checked base64 byte range (one latin1 view of the range, then Node's native decoder). */
+export function decodeRange(buf: Buffer, r: PayloadRange): Buffer {
+  return Buffer.from(buf.toString('latin1', r.start, r.end), 'base64')
+}
+
+/** Decode only the first bytes of a checked range (for sniffing). */
+export function decodeHead(buf: Buffer, r: PayloadRange, chars = 64): Buffer {
+  const s = buf.toString('latin1', r.start, Math.min(r.end, r.start + chars * 2)).replace(/\s+/g, '')
+  const head = s.slice(0, Math.min(chars, s.length - (s.length % 4)))
+  return Buffer.from(head, 'base64')
+}
+
+const startsWith = (b: Uint8Array, sig: number[], at = 0): boolean => b.length >= at + sig.length && sig.every((x, i) => b[at + i] === x)
+
+/** Content type from magic bytes; `application/octet-stream` when unknown. */
+export function sniffContentType(b: Uint8Array): string {
+  if (startsWith(b, [0x25, 0x50, 0x44, 0x46])) return 'application/pdf' // %PDF
+  if (startsWith(b, [0x50, 0x4b, 0x03, 0x04]) || startsWith(b, [0x50, 0x4b, 0x05, 0x06])) return 'application/zip'
+  if (startsWith(b, [0xd0, 0xcf, 0x11, 0xe0, 0xa1, 0xb1, 0x1a, 0xe1])) return 'application/x-ole-storage' // .doc/.xls
+  if (startsWith(b, [0x89, 0x50, 0x4e, 0x47])) return 'image/png'
+  if (startsWith(b, [0xff, 0xd8, 0xff])) return 'image/jpeg'
+  if (startsWith(b, [0x47, 0x49, 0x46, 0x38])) return 'image/gif'
+  if (startsWith(b, [0x7b, 0x5c, 0x72, 0x74, 0x66])) return 'application/rtf' // {\rtf
+  const head = Buffer.from(b.subarray(0, 64)).toString('latin1').replace(/^\uFEFF|^\xEF\xBB\xBF/, '').trimStart()
+  if (head.startsWith('<?xml') || head.startsWith('<edXML')) return 'application/xml'
+  return 'application/octet-stream'
+}
+
+/** Content type expected from a file name (`''` when the extension says nothing we check). */
+export function typeFromName(name: string): string {
+  const ext = /\.([A-Za-z0-9]+)$/.exec(name.trim())?.[1]?.toLowerCase()
+  switch (ext) {
+    case 'pdf':
+      return 'application/pdf'
+    case 'zip':
+      return 'application/zip'
+    case 'docx':
+    case 'xlsx':
+    case 'pptx':
+    case 'odt':
+    case 'ods':
+      return 'application/zip' // OOXML / ODF containers are ZIP files
+    case 'doc':
+    case 'xls':
+    case 'ppt':
+      return 'application/x-ole-storage'
+    case 'png':
+      return 'image/png'
+    case 'jpg':
+    case 'jpeg':
+      return 'image/jpeg'
+    case 'xml':
+    case 'edxml':
+      return 'application/xml'
+    default:
+      return ''
+  }
+}
+
+/** Result of applying the ZIP convention to a decoded payload. */
+export interface Unzipped {
+  /** The content: the single ZIP entry, or the payload itself. */
+  content: Uint8Array
+  /** Name of the extracted entry when the convention applied. */
+  entryName?: string
+  /** Why the convention did not apply although the payload is a ZIP (corrupt, several entries). */
+  note?: string
+}
+
+/**
+ * EDXML.md §a.4 on receipt: if the payload starts with `PK\x03\x04` and the attachment name does not end in `.zip`
+ * (nor in an OOXML/ODF extension, which are ZIP containers by nature), extract the single entry; otherwise use the
+ * bytes as they are. A corrupt ZIP or one with several entries is used as it is, with a note.
+ */
+export function applyZipConvention(payload: Uint8Array, attachmentName: string): Unzipped {
+  if (!startsWith(payload, [0x50, 0x4b, 0x03, 0x04])) return { content: payload }
+  if (typeFromName(attachmentName) === 'application/zip') return { content: payload }
+  let files: Record<string, Uint8Array>
+  try {
+    files = unzipSync(payload)
+  } catch (e) {
+    return { content: payload, note: `payload looks like a ZIP but cannot be read: ${(e as Error).message}` }
+  }
+  const names = Object.keys(files).filter((n) => !n.endsWith('/'))
+  if (names.length !== 1) return { content: payload, note: `ZIP has ${names.length} entries, not one: used as it is` }
+  return { content: files[names[0]!]!, entryName: names[0]! }
+}

@@ -1,0 +1,80 @@
+/**
+ * Dates and timestamps of edXML (EDXML.md §a.5). Emit `yyyy/MM/dd` and `yyyy/MM/dd HH:mm:ss` in Vietnam time
+ * (UTC+7, no zone); accept `dd/MM/yyyy`, `yyyy-MM-dd` (optionally with a time, `T` or space separated) and a date
+ * alone where a timestamp is expected.
+ */
+import type { DateValue } from '../document/edxml.js'
+
+const VN_OFFSET_MS = 7 * 3600 * 1000
+const p2 = (n: number): string => (n < 10 ? '0' : '') + n
+const p4 = (n: number): string => String(n).padStart(4, '0')
+
+/** `yyyy/MM/dd` of an instant, in Vietnam time. */
+export function formatDate(d: Date): string {
+  const v = new Date(d.getTime() + VN_OFFSET_MS)
+  return `${p4(v.getUTCFullYear())}/${p2(v.getUTCMonth() + 1)}/${p2(v.getUTCDate())}`
+}
+
+/** `yyyy/MM/dd HH:mm:ss` of an instant, in Vietnam time (UTC+7, written without zone). */
+export function formatTimestamp(d: Date): string {
+  const v = new Date(d.getTime() + VN_OFFSET_MS)
+  return `${formatDate(d)} ${p2(v.getUTCHours())}:${p2(v.getUTCMinutes())}:${p2(v.getUTCSeconds())}`
+}
+
+function validYmd(y: number, m: number, d: number): boolean {
+  if (m < 1 || m > 12 || d < 1) return false
+  const dim = new Date(Date.UTC(y, m, 0)).getUTCDate()
+  return d <= dim
+}
+
+const RE_YMD = /^(\d{4})[/-](\d{1,2})[/-](\d{1,2})(?:[T ](\d{1,2}):(\d{2})(?::(\d{2}))?(?:\.\d+)?(?:Z|[+-]\d{2}:?\d{2})?)?$/
+const RE_DMY = /^(\d{1,2})[/-](\d{1,2})[/-](\d{4})(?: (\d{1,2}):(\d{2})(?::(\d{2}))?)?$/
+
+interface Parts {
+  y: number
+  m: number
+  d: number
+  time?: [number, number, number]
+}
+
+function parts(raw: string): Parts | undefined {
+  let m = RE_YMD.exec(raw)
+  let y: number, mo: number, d: number
+  if (m) {
+    y = Number(m[1])
+    mo = Number(m[2])
+    d = Number(m[3])
+  } else {
+    m = RE_DMY.exec(raw)
+    if (!m) return undefined
+    d = Number(m[1])
+    mo = Number(m[2])
+    y = Number(m[3])
+  }
+  if (!validYmd(y, mo, d)) return undefined
+  const out: Parts = { y, m: mo, d }
+  if (m[4] !== undefined) {
+    const hh = Number(m[4])
+    const mm = Number(m[5])
+    const ss = m[6] === undefined ? 0 : Number(m[6])
+    if (hh > 23 || mm > 59 || ss > 59) return undefined
+    out.time = [hh, mm, ss]
+  }
+  return out
+}
+
+/** Normalise a received date to `yyyy/MM/dd` (`undefined` when unreadable). A time part is ignored. */
+export function normaliseDate(raw: string): string | undefined {
+  const p = parts(raw.trim())
+  return p && `${p4(p.y)}/${p2(p.m)}/${p2(p.d)}`
+}
+
+/** Normalise a received timestamp to `yyyy/MM/dd HH:mm:ss` (a date alone gives `00:00:00`). */
+export function normaliseTimestamp(raw: string): string | undefined {
+  const p = parts(raw.trim())
+  if (!p) return undefined
+  const [hh, mm, ss] = p.time ?? [0, 0, 0]
+  return `${p4(p.y)}/${p2(p.m)}/${p2(p.d)} ${p2(hh)}:${p2(mm)}:${p2(ss)}`
+}
+
+export const emptyDate = (): DateValue => ({ value: '', raw: '' })

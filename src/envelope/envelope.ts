@@ -1,0 +1,159 @@
+/**
+ * The Envelope: one edXML package as exact bytes plus what was learnt from them. What is signed, stored and sent is
+ * `bytes`, never a re-serialisation of the model.
+ */
+import { createHash } from 'node:crypto'
+import { gwError } from '../errors.js'
+import type { AttachmentInfo, EdocPackage, StatusPackage } from '../document/edxml.js'
+import { applyZipConvention, normaliseContentId, sniffContentType, typeFromName } from './attachments.js'
+
+/** A non-fatal finding while parsing: the package was accepted, but something is worth logging. */
+export interface EnvelopeWarning {
+  /**
+   * JUNK_BEFORE_XML, ORGANID_LENIENT, DATE_UNREADABLE, BUSINESS_SPELLING, STATUS_HEADER_NAME,
+   * CONTENT_TYPE_DECLARED_MISMATCH, ZIP_CONVENTION, CONTENT_TYPE_MISMATCH, ZIP_UNREADABLE, DUPLICATE_ELEMENT.
+   */
+  code: string
+  message: string
+  /** Element path (`MessageHeader/To[1]/OrganId`) when the warning is about one element. */
+  path?: string
+  contentId?: string
+}
+
+/** What is known about one attachment once its payload has been decoded (`Envelope.describeAttachment`). */
+export interface AttachmentReport {
+  contentId: string
+  attachmentName: string
+  /** Declared content types: in the Manifest Reference and in the Attachment element. */
+  declared: { manifest: string; attachment: string }
+  /** The decoded payload as it travelled. */
+  payload: { contentType: string; size: number }
+  /** What the receiver should use (ZIP convention applied): its real (sniffed) type and size. */
+  content: { contentType: string; size: number; zipEntryName?: string }
+  /** True when the real content type differs from what the declarations and the name promise. */
+  mismatch: boolean
+  warnings: EnvelopeWarning[]
+}
+
+type PayloadSource = () => Uint8Array
+
+export class Envelope {
+  readonly bytes: Uint8Array
+  readonly kind: 'edoc' | 'status'
+  readonly edoc?: EdocPackage
+  readonly status?: StatusPackage
+  readonly warnings: EnvelopeWarning[]
+  #sha256: string | undefined
+  readonly #payloads: Map<string, { info: AttachmentInfo; decode: PayloadSource }>
+  readonly #reports = new Map<string, AttachmentReport>()
+
+  /** @internal use parseEnvelope / buildEdoc / buildStatus. */
+  constructor(init: {
+    bytes: Uint8Array
+    kind: 'edoc' | 'status'
+    edoc?: EdocPackage
+    status?: StatusPackage
+    warnings: EnvelopeWarning[]
+    payloads?: Map<string, { info: AttachmentInfo; decode: PayloadSource }>
+  }) {
+    this.bytes = init.bytes
+    this.kind = init.kind
+    if (init.edoc) this.edoc = init.edoc
+    if (init.status) this.status = init.status
+    this.warnings = init.warnings
+    this.#payloads = init.payloads ?? new Map()
+  }
+
+  /** SHA-256 of the exact bytes, lowercase hex (computed once). */
+  sha256(): string {
+    this.#sha256 ??= createHash('sha256').update(this.bytes).digest('hex')
+    return this.#sha256
+  }
+
+  /** ContentIds of the attachments (as written in the package). */
+  attachmentIds(): string[] {
+    return [...this.#payloads.values()].map((p) => p.info.contentId)
+  }
+
+  #entry(contentId: string): { info: AttachmentInfo; decode: PayloadSource } {
+    const e = this.#payloads.get(normaliseContentId(contentId))
+    if (!e) throw gwError('GW_ERR_ENVELOPE_REFERENCE_MISSING', { contentId })
+    return e
+  }
+
+  /** The decoded payload exactly as it travelled (no ZIP convention). Decoded on each call; not cached. */
+  rawAttachment(contentId: string): Uint8Array {
+    return this.#entry(contentId).decode()
+  }
+
+  /** The attachment content (`cid:` optional): decoded, ZIP convention of EDXML.md §a.4 applied. */
+  attachment(contentId: string): Uint8Array {
+    const e = this.#entry(contentId)
+    return applyZipConvention(e.decode(), e.info.attachmentName).content
+  }
+
+  /** Decode one attachment and report declared versus real content type (cached per attachment). */
+  describeAttachment(contentId: string): AttachmentReport {
+    const e = this.#entry(contentId)
+    const key = normaliseContentId(contentId)
+    const cached = this.#reports.get(key)
+    if (cached) return cached
+    const { info } = e
+    const payload = e.decode()
+    const un = applyZipConvention(payload, info.attachmentName)
+    const contentType = sniffContentType(un.content)
+    const warnings: EnvelopeWarning[] = []
+    if (un.note) warnings.push({ code: 'ZIP_UNREADABLE', message: un.note, contentId: info.contentId })
+    // what the package promises for the content: the name's extension first, then non-zip declarations
+    const promised =
+      typeFromName(info.attachmentName) ||
+      [info.manifestContentType, info.contentType].map((t) => t.trim().toLowerCase()).find((t) => t && t !== 'application/zip') ||
+      ''
+    const mismatch = promised !== '' && !sameFamily(promised, contentType)
+    if (mismatch) {
+      warnings.push({
+        code: 'CONTENT_TYPE_MISMATCH',
+        message: `attachment ${info.attachmentName} should be ${promised} but its content is ${contentType} (${un.content.length} bytes)`,
+        contentId: info.contentId,
+      })
+    }
+    const report: AttachmentReport = {
+      contentId: info.contentId,
+      attachmentName: info.attachmentName,
+      declared: { manifest: info.manifestContentType, attachment: info.contentType },
+      payload: { contentType: sniffContentType(payload), size: payload.length },
+      content: { contentType, size: un.content.length, ...(un.entryName !== undefined ? { zipEntryName: un.entryName } : {}) },
+      mismatch,
+      warnings,
+    }
+    this.#reports.set(key, report)
+    return report
+  }
+
+  /** describeAttachment for every attachment, in package order. */
+  describeAttachments(): AttachmentReport[] {
+    return this.attachmentIds().map((id) => this.describeAttachment(id))
+  }
+
+  /** JSON view (model, warnings, hash); never the payloads. */
+  toJSON(): Record<string, unknown> {
+    return {
+      kind: this.kind,
+      sha256: this.sha256(),
+      size: this.bytes.length,
+      ...(this.edoc ? { edoc: this.edoc } : {}),
+      ...(this.status ? { status: this.status } : {}),
+      warnings: this.warnings,
+    }
+  }
+}
+
+/** Types that the sniffer cannot tell apart count as equal (a .doc sniffs as OLE storage, declared application/msword). */
+function sameFamily(promised: string, real: string): boolean {
+  if (promised === real) return true
+  const ole = ['application/msword', 'application/vnd.ms-excel', 'application/vnd.ms-powerpoint', 'application/x-ole-storage']
+  if (ole.includes(promised) && real === 'application/x-ole-storage') return true
+  if (promised.startsWith('application/vnd.openxmlformats') && real === 'application/zip') return true
+  if (promised === 'text/xml' && real === 'application/xml') return true
+  return false
+}
