@@ -1,0 +1,160 @@
+/**
+ * The AMQP topology every gateway declares (DESIGN.md "AMQP topology"):
+ *
+ * ```
+ *  publisher ──▶ [lienthong.edoc] direct ──(key = recipient OrganId)──▶ lienthong.inbox.<ORGANID>  (one per hosted agency)
+ *                                                                            │ reject / nack without requeue
+ *                                                                            ▼ (x-dead-letter-exchange, keeps the key)
+ *                [lienthong.dead] direct ──(key = OrganId)──────────▶ lienthong.dead.<ORGANID>
+ * ```
+ *
+ * Everything is durable. Re-declaring with the same arguments is a no-op, so every gateway declares the exchanges
+ * and its own inboxes after every (re)connect. Declaring an existing queue with *different* arguments fails with
+ * 406 PRECONDITION_FAILED: changing `queueType` or `maxPriority` of an existing queue needs the queue to be
+ * drained and deleted first (or a policy).
+ *
+ * Priorities: classic queues get `x-max-priority` (default 10) and deliver higher AMQP priorities first. Quorum
+ * queues do not take `x-max-priority` (RabbitMQ 3.x refuses the argument with 406; it is not set for them): on
+ * RabbitMQ 3.x they ignore priorities (FIFO); from RabbitMQ 4.0 they have two levels, priority 0-4 "normal" and
+ * 5 and above "high", delivered roughly 2:1 high:normal rather than strictly first.
+ */
+import type { Channel } from 'amqplib'
+import { gwError } from '../errors.js'
+import type { AmqpConnection } from './connection.js'
+
+/** Options of {@link declareTopology} / {@link resolveTopology}. All names are configurable so tests can use random ones. */
+export interface TopologyOptions {
+  /** The OrganIds this gateway hosts; each gets an inbox queue and a dead-letter queue. May be empty (send only). */
+  hostedOrganIds: readonly string[]
+  /** Durable direct exchange documents and statuses are published to. Default: `lienthong.edoc`. */
+  exchange?: string
+  /** Durable direct dead-letter exchange. Default: `lienthong.dead`. */
+  deadLetterExchange?: string
+  /** Inbox queue name = prefix + uppercase OrganId. Default: `lienthong.inbox.`. */
+  inboxQueuePrefix?: string
+  /** Dead-letter queue name = prefix + uppercase OrganId. Default: `lienthong.dead.`. */
+  deadLetterQueuePrefix?: string
+  /**
+   * `classic` (default; a single broker) or `quorum` (replicated, for a RabbitMQ cluster; see the priority note
+   * above). Must match how existing queues were declared.
+   */
+  queueType?: 'classic' | 'quorum'
+  /** `x-max-priority` of classic inbox queues (1-255; 10 covers AMQP 0-9). Ignored for quorum. Default: 10. */
+  maxPriority?: number
+  /**
+   * Quorum only: `x-delivery-limit`, the number of redeliveries after which the broker dead-letters a message by
+   * itself (poison-message protection). Default: none (unlimited).
+   */
+  deliveryLimit?: number
+}
+
+/** One hosted agency's queues. */
+export interface InboxNames {
+  /** Uppercase OrganId: the routing and binding key. */
+  organId: string
+  queue: string
+  deadLetterQueue: string
+}
+
+/** The resolved names and arguments of a topology. */
+export interface Topology {
+  readonly exchange: string
+  readonly deadLetterExchange: string
+  readonly inboxQueuePrefix: string
+  readonly deadLetterQueuePrefix: string
+  readonly queueType: 'classic' | 'quorum'
+  readonly maxPriority: number
+  readonly deliveryLimit: number | undefined
+  readonly inboxes: readonly InboxNames[]
+}
+
+/** The routing/binding key for an OrganId: trimmed and uppercased (`000.00.00.g22` → `000.00.00.G22`). */
+export function routingKeyFor(organId: string): string {
+  return organId.trim().toUpperCase()
+}
+
+const ORGAN_KEY = /^[A-Z0-9][A-Z0-9._-]{0,63}$/
+
+/** Apply defaults and validate; throws GW_ERR_CONFIG_INVALID listing every problem. */
+export function resolveTopology(opts: TopologyOptions): Topology {
+  const problems: string[] = []
+  const exchange = opts.exchange ?? 'lienthong.edoc'
+  const deadLetterExchange = opts.deadLetterExchange ?? 'lienthong.dead'
+  const inboxQueuePrefix = opts.inboxQueuePrefix ?? 'lienthong.inbox.'
+  const deadLetterQueuePrefix = opts.deadLetterQueuePrefix ?? 'lienthong.dead.'
+  const queueType = opts.queueType ?? 'classic'
+  const maxPriority = opts.maxPriority ?? 10
+  if (exchange === '' || deadLetterExchange === '') problems.push('exchange names must not be empty')
+  if (exchange === deadLetterExchange) problems.push('the exchange and the dead-letter exchange must differ')
+  if (inboxQueuePrefix === deadLetterQueuePrefix) problems.push('inbox and dead-letter queue prefixes must differ')
+  if (queueType !== 'classic' && queueType !== 'quorum') problems.push(`queueType ${String(queueType)} is not classic or quorum`)
+  if (!Number.isInteger(maxPriority) || maxPriority < 1 || maxPriority > 255) problems.push(`maxPriority ${maxPriority} is not an integer in 1..255`)
+  if (opts.deliveryLimit !== undefined && (!Number.isInteger(opts.deliveryLimit) || opts.deliveryLimit < 1)) {
+    problems.push(`deliveryLimit ${opts.deliveryLimit} is not a positive integer`)
+  }
+  const seen = new Set<string>()
+  const inboxes: InboxNames[] = []
+  for (const raw of opts.hostedOrganIds) {
+    const organId = routingKeyFor(raw)
+    if (!ORGAN_KEY.test(organId)) {
+      problems.push(`OrganId ${JSON.stringify(raw)} cannot be a routing key (A-Z, 0-9, dot, dash, underscore; at most 64)`)
+      continue
+    }
+    if (seen.has(organId)) continue
+    seen.add(organId)
+    inboxes.push({ organId, queue: inboxQueuePrefix + organId, deadLetterQueue: deadLetterQueuePrefix + organId })
+  }
+  if (problems.length > 0) throw gwError('GW_ERR_CONFIG_INVALID', { problems: problems.join('; ') })
+  return Object.freeze({
+    exchange,
+    deadLetterExchange,
+    inboxQueuePrefix,
+    deadLetterQueuePrefix,
+    queueType,
+    maxPriority,
+    deliveryLimit: opts.deliveryLimit,
+    inboxes: Object.freeze(inboxes.map((i) => Object.freeze(i))),
+  })
+}
+
+/** The `arguments` of an inbox queue. */
+export function inboxQueueArguments(t: Topology): Record<string, unknown> {
+  const args: Record<string, unknown> = { 'x-dead-letter-exchange': t.deadLetterExchange }
+  if (t.queueType === 'quorum') {
+    args['x-queue-type'] = 'quorum'
+    if (t.deliveryLimit !== undefined) args['x-delivery-limit'] = t.deliveryLimit
+  } else {
+    args['x-max-priority'] = t.maxPriority
+  }
+  return args
+}
+
+/** Declare exchanges, queues and bindings on a channel, once. Rejects (and the channel closes) on 406/403. */
+export async function declareTopologyOn(channel: Channel, topology: Topology): Promise<void> {
+  await channel.assertExchange(topology.exchange, 'direct', { durable: true })
+  await channel.assertExchange(topology.deadLetterExchange, 'direct', { durable: true })
+  const dlqArgs: Record<string, unknown> = topology.queueType === 'quorum' ? { 'x-queue-type': 'quorum' } : {}
+  for (const inbox of topology.inboxes) {
+    await channel.assertQueue(inbox.deadLetterQueue, { durable: true, arguments: dlqArgs })
+    await channel.bindQueue(inbox.deadLetterQueue, topology.deadLetterExchange, inbox.organId)
+    await channel.assertQueue(inbox.queue, { durable: true, arguments: inboxQueueArguments(topology) })
+    await channel.bindQueue(inbox.queue, topology.exchange, inbox.organId)
+  }
+}
+
+/**
+ * Register the topology with the connection manager: it is declared on a short-lived channel after every
+ * (re)connect, before later-registered setups (register it before creating the publisher and the consumer).
+ * Returns the resolved names.
+ */
+export function declareTopology(connection: AmqpConnection, options: TopologyOptions): Topology & { remove: () => void } {
+  const topology = resolveTopology(options)
+  const remove = connection.addSetup(async (conn) => {
+    const ch = await conn.createChannel()
+    // A declaration failure closes the channel with an 'error' event; the rejected RPC reports it.
+    ch.on('error', () => {})
+    await declareTopologyOn(ch, topology)
+    await ch.close()
+  })
+  return { ...topology, remove }
+}
