@@ -1,0 +1,220 @@
+/**
+ * Detached CMS SignedData (RFC 5652) in a CAdES-BES shape over the exact content bytes.
+ *
+ * The structure is modelled with PKI.js/asn1js once, at `loadSigner` time: the certificates, the
+ * SignerIdentifier, the algorithm identifiers and the signing-certificate-v2 attribute are encoded then and kept as
+ * bytes. Per document only the SHA-256 of the content (node:crypto), the signing-time and message-digest attributes,
+ * the DER SET of signed attributes and the signature (node:crypto) are computed, and the final DER is spliced from
+ * the pieces. A test checks the result is byte-identical to PKI.js's own `toSchema().toBER()` of the same structure.
+ */
+import { createHash, sign as nodeSign, type KeyObject } from 'node:crypto'
+import * as asn1js from 'asn1js'
+import * as pkijs from 'pkijs'
+import { gwError } from '../errors.js'
+import { parseCertificate, parseCertificates, type CertInfo } from './certs.js'
+import { compareDer, encodeOid, encodeTime, encodeTlv, TAG } from './der.js'
+import { keyMatches, keyType, privateKeyFromPem, readPkcs12, type SigningKeyType } from './keys.js'
+import { OID } from './oids.js'
+import type { CertSummary } from './verdict.js'
+
+export interface SignerSource {
+  /** PEM private key: PKCS#8 (plain or encrypted with `password`), PKCS#1 or SEC1. */
+  keyPem?: string
+  /** PEM signer certificate (the first CERTIFICATE block is the signer's; others are treated as chain). */
+  certPem?: string
+  /** PEM intermediates to include in every signature (the root may be included; it is harmless). */
+  chainPem?: string
+  /** PKCS#12 file holding the key, the certificate and optionally the chain. */
+  p12?: Uint8Array
+  /** PKCS#12 password, or the passphrase of an encrypted PKCS#8 PEM key. */
+  password?: string
+}
+
+export interface SignOptions {
+  /** Defaults to now; encoded to the second. */
+  signingTime?: Date
+}
+
+export interface Signer {
+  readonly certificate: CertSummary
+  readonly organId?: string
+  /** Certificates included in every signature, signer first. */
+  readonly chain: readonly CertSummary[]
+  readonly keyType: SigningKeyType
+  /** DER detached CMS SignedData over `content`. */
+  sign(content: Uint8Array, opts?: SignOptions): Promise<Uint8Array>
+  /** Same as `sign`, synchronously (node:crypto signs synchronously anyway). */
+  signSync(content: Uint8Array, opts?: SignOptions): Buffer
+}
+
+/** Pre-encoded constant pieces of every signature made by one signer (exported for the encoding test). */
+export interface SignerPieces {
+  readonly version1: Buffer
+  readonly digestAlgorithm: Buffer
+  readonly digestAlgorithms: Buffer
+  readonly encapContentInfo: Buffer
+  /** `[0] IMPLICIT CertificateSet`, DER-sorted. */
+  readonly certificates: Buffer
+  readonly sid: Buffer
+  readonly signatureAlgorithm: Buffer
+  readonly contentTypeAttr: Buffer
+  readonly signingCertificateV2Attr: Buffer
+  readonly signedDataOid: Buffer
+  readonly messageDigestOid: Buffer
+  readonly signingTimeOid: Buffer
+}
+
+const ber = (o: { toSchema(): asn1js.AsnType } | asn1js.AsnType): Buffer =>
+  Buffer.from('toSchema' in o ? o.toSchema().toBER(false) : o.toBER(false))
+
+/** Encodes the constant parts with PKI.js/asn1js. */
+export function buildPieces(leaf: CertInfo, chain: readonly CertInfo[], kind: SigningKeyType['kind']): SignerPieces {
+  const cert = pkijs.Certificate.fromBER(leaf.der)
+  const sid = ber(new pkijs.IssuerAndSerialNumber({ issuer: cert.issuer, serialNumber: cert.serialNumber }))
+  if (!sid.equals(encodeTlv(TAG.SEQUENCE, leaf.issuerDer, leaf.serialDer))) {
+    throw gwError('GW_ERR_SIGNATURE_KEY', { reason: 'cannot re-encode the certificate issuer and serial exactly' })
+  }
+  // RFC 5754: SHA-256 AlgorithmIdentifier without parameters.
+  const digestAlgorithm = ber(new pkijs.AlgorithmIdentifier({ algorithmId: OID.sha256 }))
+  // sha256WithRSAEncryption with NULL parameters (RFC 4055); ecdsa-with-SHA256 without parameters (RFC 5758).
+  const signatureAlgorithm = ber(
+    kind === 'rsa'
+      ? new pkijs.AlgorithmIdentifier({ algorithmId: OID.sha256WithRSA, algorithmParams: new asn1js.Null() })
+      : new pkijs.AlgorithmIdentifier({ algorithmId: OID.ecdsaWithSha256 }),
+  )
+  const contentTypeAttr = ber(
+    new pkijs.Attribute({ type: OID.contentType, values: [new asn1js.ObjectIdentifier({ value: OID.data })] }),
+  )
+  // SigningCertificateV2 ::= SEQUENCE { certs SEQUENCE OF ESSCertIDv2 }; ESSCertIDv2 with the default hash
+  // algorithm (SHA-256) omitted as DER requires, the certificate hash and IssuerSerial (RFC 5035).
+  const essCertIdV2 = new asn1js.Sequence({
+    value: [
+      new asn1js.OctetString({ valueHex: createHash('sha256').update(leaf.der).digest() }),
+      new asn1js.Sequence({
+        value: [
+          new pkijs.GeneralNames({ names: [new pkijs.GeneralName({ type: 4, value: cert.issuer })] }).toSchema(),
+          cert.serialNumber,
+        ],
+      }),
+    ],
+  })
+  const signingCertificateV2Attr = ber(
+    new pkijs.Attribute({
+      type: OID.signingCertificateV2,
+      values: [new asn1js.Sequence({ value: [new asn1js.Sequence({ value: [essCertIdV2] })] })],
+    }),
+  )
+  const certDers = [leaf, ...chain].map((c) => c.der).sort(compareDer)
+  return {
+    version1: ber(new asn1js.Integer({ value: 1 })),
+    digestAlgorithm,
+    digestAlgorithms: encodeTlv(TAG.SET, digestAlgorithm),
+    encapContentInfo: ber(new pkijs.EncapsulatedContentInfo({ eContentType: OID.data })),
+    certificates: encodeTlv(TAG.CTX0, ...certDers),
+    sid,
+    signatureAlgorithm,
+    contentTypeAttr,
+    signingCertificateV2Attr,
+    signedDataOid: encodeOid(OID.signedData),
+    messageDigestOid: encodeOid(OID.messageDigest),
+    signingTimeOid: encodeOid(OID.signingTime),
+  }
+}
+
+/** The DER SET OF signed attributes for one document (tag 0x31, the form that is signed). */
+export function signedAttributes(p: SignerPieces, digest: Uint8Array, signingTime: Date): Buffer {
+  const attrs = [
+    p.contentTypeAttr,
+    encodeTlv(TAG.SEQUENCE, p.signingTimeOid, encodeTlv(TAG.SET, encodeTime(signingTime))),
+    encodeTlv(TAG.SEQUENCE, p.messageDigestOid, encodeTlv(TAG.SET, encodeTlv(TAG.OCTET_STRING, digest))),
+    p.signingCertificateV2Attr,
+  ].sort(compareDer)
+  return encodeTlv(TAG.SET, ...attrs)
+}
+
+/** Splices a ContentInfo from the pieces, the signed attributes SET and the signature value. */
+export function assemble(p: SignerPieces, signedAttrsSet: Buffer, signature: Uint8Array): Buffer {
+  const implicitAttrs = Buffer.from(signedAttrsSet)
+  implicitAttrs[0] = TAG.CTX0 // [0] IMPLICIT SET OF Attribute
+  const signerInfo = encodeTlv(
+    TAG.SEQUENCE,
+    p.version1,
+    p.sid,
+    p.digestAlgorithm,
+    implicitAttrs,
+    p.signatureAlgorithm,
+    encodeTlv(TAG.OCTET_STRING, signature),
+  )
+  const signedData = encodeTlv(
+    TAG.SEQUENCE,
+    p.version1,
+    p.digestAlgorithms,
+    p.encapContentInfo,
+    p.certificates,
+    encodeTlv(TAG.SET, signerInfo),
+  )
+  return encodeTlv(TAG.SEQUENCE, p.signedDataOid, encodeTlv(TAG.CTX0, signedData))
+}
+
+class CmsSigner implements Signer {
+  readonly certificate: CertSummary
+  readonly organId?: string
+  readonly chain: readonly CertSummary[]
+  readonly keyType: SigningKeyType
+  readonly #pieces: SignerPieces
+  readonly #key: KeyObject | { key: KeyObject; dsaEncoding: 'der' }
+
+  constructor(key: KeyObject, type: SigningKeyType, leaf: CertInfo, chain: readonly CertInfo[]) {
+    this.certificate = leaf.summary
+    if (leaf.summary.organId !== undefined) this.organId = leaf.summary.organId
+    this.chain = Object.freeze([leaf, ...chain].map((c) => c.summary))
+    this.keyType = type
+    this.#pieces = buildPieces(leaf, chain, type.kind)
+    this.#key = type.kind === 'ec' ? { key, dsaEncoding: 'der' } : key
+  }
+
+  signSync(content: Uint8Array, opts: SignOptions = {}): Buffer {
+    const t = opts.signingTime ?? new Date()
+    const digest = createHash('sha256').update(content).digest()
+    const attrs = signedAttributes(this.#pieces, digest, t)
+    const signature = nodeSign('sha256', attrs, this.#key)
+    return assemble(this.#pieces, attrs, signature)
+  }
+
+  async sign(content: Uint8Array, opts?: SignOptions): Promise<Uint8Array> {
+    return this.signSync(content, opts)
+  }
+
+  /** Keys never show up in logs or JSON. */
+  toJSON(): object {
+    return { certificate: this.certificate, keyType: this.keyType }
+  }
+}
+
+/**
+ * Loads a signing key and its certificate (PEM or PKCS#12), checks the key is supported and matches the
+ * certificate, and pre-encodes everything that does not change between signatures.
+ */
+export async function loadSigner(src: SignerSource): Promise<Signer> {
+  let key: KeyObject
+  let certs: CertInfo[]
+  if (src.p12) {
+    const p = readPkcs12(src.p12, src.password ?? '')
+    key = p.key
+    certs = p.certs.map((d, i) => parseCertificate(d, `PKCS#12 certificate #${i + 1}`))
+  } else {
+    if (!src.keyPem || !src.certPem) {
+      throw gwError('GW_ERR_SIGNATURE_KEY', { reason: 'give keyPem and certPem, or p12 (with password)' })
+    }
+    key = privateKeyFromPem(src.keyPem, src.password)
+    certs = parseCertificates(src.certPem, 'signer certificate')
+    if (certs.length === 0) throw gwError('GW_ERR_SIGNATURE_CERTIFICATE', { what: 'signer certificate', reason: 'no CERTIFICATE PEM block' })
+  }
+  certs.push(...parseCertificates(src.chainPem, 'chain'))
+  const type = keyType(key)
+  const leaf = certs.find((c) => keyMatches(key, c))
+  if (!leaf) throw gwError('GW_ERR_SIGNATURE_KEY', { reason: 'the private key does not match the certificate' })
+  const seen = new Set([leaf.sha256])
+  const chain = certs.filter((c) => !seen.has(c.sha256) && (seen.add(c.sha256), true))
+  return new CmsSigner(key, type, leaf, chain)
+}

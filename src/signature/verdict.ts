@@ -1,0 +1,61 @@
+/** The verification result types: a verdict with facts; the pipeline decides what it means. */
+
+/**
+ * Every verdict code. `VALID` is the only one with `ok: true`.
+ * See src/signature/README.md for when each is produced and in which order checks run.
+ */
+export const VERDICT_CODES = [
+  'VALID',
+  'MALFORMED',
+  'UNSUPPORTED_ALGORITHM',
+  'MISSING_SIGNED_ATTRIBUTES',
+  'NO_SIGNER_CERTIFICATE',
+  'DIGEST_MISMATCH',
+  'BAD_SIGNATURE',
+  'SIGNING_CERTIFICATE_MISMATCH',
+  'SIGNING_TIME_IN_FUTURE',
+  'UNTRUSTED_CHAIN',
+  'CERT_NOT_YET_VALID',
+  'CERT_EXPIRED',
+  'KEY_USAGE',
+  'REVOKED',
+  'CRL_EXPIRED',
+  'SENDER_MISMATCH',
+] as const
+
+export type VerdictCode = (typeof VERDICT_CODES)[number]
+
+/** What a certificate says about itself, as reported in verdicts and by `Signer.certificate`. */
+export interface CertSummary {
+  /** RFC 4514 style, most specific first, e.g. `CN=Sở Tài chính,UID=000.00.00.H53,O=...,C=VN`. */
+  subject: string
+  issuer: string
+  /** Serial number, uppercase hex (as `openssl x509 -serial` prints it). */
+  serial: string
+  /** Subject UID attribute (0.9.2342.19200300.100.1.1): the agency's OrganId in the sample PKI. */
+  organId?: string
+  notBefore: string
+  notAfter: string
+  /** SHA-256 of the certificate DER, lowercase hex. */
+  sha256: string
+}
+
+export interface RevocationResult {
+  /** `good`: every certificate of the chain below the anchor was checked against a valid, current CRL. */
+  status: 'good' | 'revoked' | 'unknown'
+  checkedAt: string
+  /** Which CRLs were used, or why the status is unknown. */
+  source?: string
+}
+
+export interface Verdict {
+  ok: boolean
+  code: VerdictCode
+  message: string
+  signer?: CertSummary
+  /** Signer first, trust anchor last (empty when no path was built). */
+  chain: CertSummary[]
+  /** The signed signing-time attribute, ISO 8601. */
+  signingTime?: string
+  revocation?: RevocationResult
+}

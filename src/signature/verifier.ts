@@ -1,0 +1,383 @@
+/**
+ * Verification of detached CMS signatures, returning a verdict (see verdict.ts and README.md).
+ *
+ * Per call: walk the CMS DER (cms.ts), decode the signed attributes, hash the content with node:crypto, look up
+ * what is known about the embedded certificates by the hash of their bytes, verify the signature with node:crypto
+ * and apply every time-dependent check (signing time, validity at signing time, revocation freshness, sender).
+ * Cold path (certificates not in the cache): parse each certificate with node's X509Certificate and PKI.js, find
+ * the signer, build and validate the path to a trust anchor; the result (never a time-dependent judgement) is cached.
+ */
+import { createHash, verify as nodeVerify, type KeyObject } from 'node:crypto'
+import { isGatewayError } from '../errors.js'
+import { derList, parseCertificate, parseCertificates, type CertInfo } from './certs.js'
+import { crlSignedBy, parseCrls, type CrlInfo } from './crl.js'
+import { parseCms, parseSignedAttributes, type ParsedCms } from './cms.js'
+import { bytesEqual } from './der.js'
+import { LruCache } from './lru.js'
+import { DIGEST_BY_OID, OID, SIGNATURE_BY_OID } from './oids.js'
+import type { RevocationResult, Verdict, VerdictCode } from './verdict.js'
+
+type Bundle = string | Uint8Array | readonly Uint8Array[]
+
+export interface VerifierOptions {
+  /** Trust anchors: a PEM bundle, or DER/PEM byte arrays. */
+  trustAnchors: Bundle
+  /** Extra intermediates, used besides the certificates carried in the CMS. */
+  intermediates?: Bundle
+  /** CRLs (PEM bundle or DER/PEM byte arrays); replace them later with `setCrls`. */
+  crls?: Bundle
+  /** Cache of what was learnt from certificates: `max` entries (default 1000; 0 disables), `ttlMs` (default 10 min). */
+  cache?: { max?: number; ttlMs?: number }
+  /** Clock (default `() => new Date()`). */
+  now?: () => Date
+  /** Tolerance for a signing time ahead of the verifier's clock (default 5 min). */
+  clockSkewMs?: number
+  /**
+   * What an expired CRL (nextUpdate passed) means for a certificate it does not list: `unknown` (default:
+   * revocation status `unknown`, the verdict stays valid, the message says the CRL is stale) or `fail`
+   * (code CRL_EXPIRED). A serial listed in a stale CRL is REVOKED either way.
+   */
+  staleCrl?: 'unknown' | 'fail'
+}
+
+export interface VerifyOptions {
+  /** The sender's OrganId (edXML From/OrganId): the signer certificate's subject UID must equal it (case-insensitive). */
+  expectedOrganId?: string
+}
+
+export interface Verifier {
+  verify(content: Uint8Array, cms: Uint8Array, opts?: VerifyOptions): Promise<Verdict>
+  verifySync(content: Uint8Array, cms: Uint8Array, opts?: VerifyOptions): Verdict
+  /** Replaces the CRL set; cached revocation results are recomputed on next use. */
+  setCrls(crls: Bundle | undefined): void
+  /** Cache counters (chain entries). */
+  stats(): { hits: number; misses: number; entries: number }
+  clearCache(): void
+}
+
+/** What is cached per (certificate set, signer identifier). Time-independent facts only. */
+interface Entry {
+  readonly signer?: CertInfo
+  /** Signer first, anchor last, when a valid path was found. */
+  readonly chain?: readonly CertInfo[]
+  readonly chainError?: string
+  revocation?: { gen: number; validUntilMs: number; result: RevocationResult; code?: 'REVOKED' | 'CRL_EXPIRED'; message?: string }
+}
+
+const DEFAULT_MAX = 1000
+const DEFAULT_TTL = 10 * 60_000
+const MAX_PATH = 8
+
+const iso = (ms: number): string => new Date(ms).toISOString()
+const serialHex = (c: CertInfo): string => {
+  // INTEGER content octets, as in the CRL map.
+  const d = c.serialDer
+  const lenOctets = d[1]! & 0x80 ? (d[1]! & 0x7f) + 2 : 2
+  return d.subarray(lenOctets).toString('hex').toUpperCase()
+}
+
+class CmsVerifier implements Verifier {
+  readonly #anchors: CertInfo[]
+  readonly #anchorHashes: Set<string>
+  readonly #intermediates: CertInfo[]
+  #crls: CrlInfo[] = []
+  #crlGen = 0
+  readonly #crlOk = new Map<string, boolean>()
+  readonly #entries: LruCache<Entry>
+  readonly #certs: LruCache<CertInfo>
+  readonly #now: () => Date
+  readonly #skew: number
+  readonly #staleCrl: 'unknown' | 'fail'
+
+  constructor(opts: VerifierOptions) {
+    this.#anchors = parseCertificates(opts.trustAnchors, 'trust anchor')
+    this.#anchorHashes = new Set(this.#anchors.map((a) => a.sha256))
+    this.#intermediates = parseCertificates(opts.intermediates, 'intermediate')
+    this.#now = opts.now ?? (() => new Date())
+    this.#skew = opts.clockSkewMs ?? 5 * 60_000
+    this.#staleCrl = opts.staleCrl ?? 'unknown'
+    const max = opts.cache?.max ?? DEFAULT_MAX
+    const ttl = opts.cache?.ttlMs ?? DEFAULT_TTL
+    const nowMs = () => this.#now().getTime()
+    this.#entries = new LruCache<Entry>(max, ttl, nowMs)
+    this.#certs = new LruCache<CertInfo>(max, ttl, nowMs)
+    this.setCrls(opts.crls)
+  }
+
+  setCrls(crls: Bundle | undefined): void {
+    this.#crls = parseCrls(crls).filter((c) => !c.isDelta)
+    this.#crlGen++
+    this.#crlOk.clear()
+  }
+
+  stats(): { hits: number; misses: number; entries: number } {
+    return { hits: this.#entries.hits, misses: this.#entries.misses, entries: this.#entries.size }
+  }
+
+  clearCache(): void {
+    this.#entries.clear()
+    this.#certs.clear()
+  }
+
+  async verify(content: Uint8Array, cms: Uint8Array, opts?: VerifyOptions): Promise<Verdict> {
+    return this.verifySync(content, cms, opts)
+  }
+
+  verifySync(content: Uint8Array, cms: Uint8Array, opts: VerifyOptions = {}): Verdict {
+    const nowMs = this.#now().getTime()
+    const fail = (code: VerdictCode, message: string, extra: Partial<Verdict> = {}): Verdict => ({ ok: false, code, message, chain: [], ...extra })
+
+    // 1. Structure.
+    let p: ParsedCms
+    try {
+      p = parseCms(cms)
+    } catch (e) {
+      return fail('MALFORMED', isGatewayError(e) ? e.message : `cannot read CMS: ${String(e)}`)
+    }
+    if (p.signerCount !== 1) return fail('MALFORMED', `the CMS has ${p.signerCount} SignerInfos; exactly one is expected`)
+    if (p.hasEContent) return fail('MALFORMED', 'the CMS encapsulates its content; a detached signature is expected')
+
+    // 2. Algorithms.
+    const hash = DIGEST_BY_OID[p.digestAlgorithm]
+    if (!hash) return fail('UNSUPPORTED_ALGORITHM', `digest algorithm ${p.digestAlgorithm} is not supported (use SHA-256)`)
+    const sigAlg = SIGNATURE_BY_OID[p.signatureAlgorithm]
+    if (!sigAlg) return fail('UNSUPPORTED_ALGORITHM', `signature algorithm ${p.signatureAlgorithm} is not supported (RSA PKCS#1 v1.5 or ECDSA)`)
+    if (sigAlg.hash && sigAlg.hash !== hash) return fail('UNSUPPORTED_ALGORITHM', `signature algorithm hash ${sigAlg.hash} differs from digest algorithm ${hash}`)
+
+    // 3. Signed attributes.
+    if (!p.signedAttrs) return fail('MISSING_SIGNED_ATTRIBUTES', 'the SignerInfo has no signed attributes')
+    let attrs
+    try {
+      attrs = parseSignedAttributes(p.signedAttrs)
+    } catch (e) {
+      return fail('MALFORMED', isGatewayError(e) ? e.message : String(e))
+    }
+    if (!attrs.contentType || !attrs.messageDigest) {
+      return fail('MISSING_SIGNED_ATTRIBUTES', `signed attribute ${attrs.contentType ? 'message-digest' : 'content-type'} is missing`)
+    }
+    if (!bytesEqual(attrs.contentType, p.eContentType)) return fail('MALFORMED', 'signed content-type differs from eContentType')
+    const signingTime = attrs.signingTime
+    const base: Partial<Verdict> = signingTime ? { signingTime: signingTime.toISOString() } : {}
+
+    // 4. Certificates: cache lookup by their bytes, cold path otherwise.
+    let entry: Entry
+    try {
+      entry = this.#lookup(p)
+    } catch (e) {
+      return fail('MALFORMED', isGatewayError(e) ? e.message : String(e), base)
+    }
+    const signer = entry.signer
+    if (!signer) return fail('NO_SIGNER_CERTIFICATE', 'no certificate in the CMS (or the configured intermediates) matches the signer identifier', base)
+    const facts: Partial<Verdict> = { ...base, signer: signer.summary, chain: entry.chain ? entry.chain.map((c) => c.summary) : [] }
+    if (signer.keyType !== sigAlg.key) return fail('BAD_SIGNATURE', `signature algorithm is ${sigAlg.key} but the signer key is ${signer.keyType}`, facts)
+    if (signer.keyType === 'rsa' && (signer.publicKey.asymmetricKeyDetails?.modulusLength ?? 0) < 2048) {
+      return fail('UNSUPPORTED_ALGORITHM', 'RSA keys under 2048 bits are not accepted', facts)
+    }
+
+    // 5. Content digest, then the signature over the signed attributes.
+    const digest = createHash(hash).update(content).digest()
+    if (!bytesEqual(digest, attrs.messageDigest)) return fail('DIGEST_MISMATCH', 'the content does not match the signed message digest', facts)
+    let sigOk: boolean
+    try {
+      const key: KeyObject | { key: KeyObject; dsaEncoding: 'der' } = signer.keyType === 'ec' ? { key: signer.publicKey, dsaEncoding: 'der' } : signer.publicKey
+      sigOk = nodeVerify(hash, p.signedAttrs, key, p.signature)
+    } catch {
+      sigOk = false
+    }
+    if (!sigOk) return fail('BAD_SIGNATURE', 'the signature over the signed attributes does not verify with the signer certificate key', facts)
+
+    // 6. The signer certificate named in the signed attributes (ESS signing-certificate v2 / v1), when present.
+    if (attrs.essV2) {
+      const want = attrs.essV2.hashAlg === OID.sha256 ? Buffer.from(signer.sha256, 'hex') : essHash(attrs.essV2.hashAlg, signer.der)
+      if (!want || !bytesEqual(want, attrs.essV2.hash)) return fail('SIGNING_CERTIFICATE_MISMATCH', 'signing-certificate-v2 names another certificate than the signer\'s', facts)
+    } else if (attrs.essV1 && !bytesEqual(createHash('sha1').update(signer.der).digest(), attrs.essV1.hash)) {
+      return fail('SIGNING_CERTIFICATE_MISMATCH', 'signing-certificate names another certificate than the signer\'s', facts)
+    }
+
+    // 7. Signing time (the time every validity is judged at; now when the attribute is absent).
+    const atMs = signingTime ? signingTime.getTime() : nowMs
+    if (atMs > nowMs + this.#skew) return fail('SIGNING_TIME_IN_FUTURE', `signing time ${iso(atMs)} is in the future (now ${iso(nowMs)})`, facts)
+
+    // 8. Path to a trust anchor (structure cached), validity of every certificate at signing time.
+    if (!entry.chain) return fail('UNTRUSTED_CHAIN', entry.chainError ?? 'no path to a trust anchor', facts)
+    for (const c of entry.chain) {
+      if (atMs < c.notBeforeMs) return fail('CERT_NOT_YET_VALID', `certificate ${c.summary.subject} is valid only from ${c.summary.notBefore}; signing time is ${iso(atMs)}`, facts)
+      if (atMs > c.notAfterMs) return fail('CERT_EXPIRED', `certificate ${c.summary.subject} expired on ${c.summary.notAfter}; signing time is ${iso(atMs)}`, facts)
+    }
+
+    // 9. Key usage of the signer certificate.
+    const ku = signer.keyUsage
+    if (!ku || !(ku.has('digitalSignature') || ku.has('nonRepudiation'))) {
+      return fail('KEY_USAGE', ku ? 'the signer certificate has neither digitalSignature nor nonRepudiation key usage' : 'the signer certificate has no keyUsage extension', facts)
+    }
+
+    // 10. Revocation (cached per CRL set generation and until the earliest nextUpdate).
+    const rev = this.#revocation(entry, entry.chain, nowMs)
+    const withRev = { ...facts, revocation: rev.result }
+    if (rev.code) return fail(rev.code, rev.message ?? rev.code, withRev)
+
+    // 11. Sender binding.
+    if (opts.expectedOrganId !== undefined) {
+      const got = signer.summary.organId
+      if (got === undefined || got.toUpperCase() !== opts.expectedOrganId.toUpperCase()) {
+        return fail('SENDER_MISMATCH', `the signer certificate names OrganId ${got ?? '(none)'} but the sender is ${opts.expectedOrganId}`, withRev)
+      }
+    }
+    const note = rev.result.status === 'good' ? '' : ` (revocation status ${rev.result.status}: ${rev.result.source ?? ''})`
+    return { ok: true, code: 'VALID', message: `signature valid, signed by ${signer.summary.subject}${note}`, chain: [], ...withRev }
+  }
+
+  // ---- cold path ----------------------------------------------------------------------------------------
+
+  #certInfo(der: Uint8Array): CertInfo {
+    const key = createHash('sha256').update(der).digest('base64')
+    let c = this.#certs.get(key)
+    if (!c) {
+      c = parseCertificate(der, 'CMS certificate')
+      this.#certs.set(key, c)
+    }
+    return c
+  }
+
+  #lookup(p: ParsedCms): Entry {
+    const key = createHash('sha256').update(p.certificatesBlock).update(p.sid.kind).update(p.sid.bytes).digest('base64')
+    const hit = this.#entries.get(key)
+    if (hit) return hit
+    const certs = p.certificates.map((d) => this.#certInfo(d))
+    const pool = [...certs, ...this.#intermediates]
+    const signer = pool.find((c) =>
+      p.sid.kind === 'ski'
+        ? c.ski !== undefined && bytesEqual(c.ski, p.sid.bytes)
+        : p.sid.bytes.length === c.issuerDer.length + c.serialDer.length &&
+          bytesEqual(p.sid.bytes.subarray(0, c.issuerDer.length), c.issuerDer) &&
+          bytesEqual(p.sid.bytes.subarray(c.issuerDer.length), c.serialDer),
+    )
+    let entry: Entry
+    if (!signer) entry = {}
+    else {
+      const path = this.#buildPath(signer, pool)
+      entry = typeof path === 'string' ? { signer, chainError: path } : { signer, chain: path }
+    }
+    this.#entries.set(key, entry)
+    return entry
+  }
+
+  /** Path from `leaf` to a trust anchor, checking signatures and CA constraints; an error message otherwise. */
+  #buildPath(leaf: CertInfo, pool: readonly CertInfo[]): CertInfo[] | string {
+    const chain = [leaf]
+    let cur = leaf
+    for (;;) {
+      if (cur.unknownCritical.length && !this.#anchorHashes.has(cur.sha256)) {
+        return `certificate ${cur.summary.subject} has unsupported critical extension(s) ${cur.unknownCritical.join(', ')}`
+      }
+      if (this.#anchorHashes.has(cur.sha256)) return chain
+      if (chain.length > MAX_PATH) return `path longer than ${MAX_PATH} certificates`
+      const named = (c: CertInfo) => bytesEqual(c.subjectDer, cur.issuerDer) || c.x509.subject === cur.x509.issuer
+      const candidates = [...this.#anchors.filter(named), ...pool.filter((c) => named(c) && !chain.includes(c) && !this.#anchorHashes.has(c.sha256))]
+      if (candidates.length === 0) {
+        return bytesEqual(cur.subjectDer, cur.issuerDer)
+          ? `certificate ${cur.summary.subject} is self-issued and not a trust anchor`
+          : `no issuer certificate found for ${cur.summary.subject} (issuer ${cur.summary.issuer})`
+      }
+      const issuer = candidates.find((c) => {
+        try {
+          return cur.x509.verify(c.publicKey)
+        } catch {
+          return false
+        }
+      })
+      if (!issuer) return `the signature of ${cur.summary.subject} does not verify with the key of ${candidates[0]!.summary.subject}`
+      if (!issuer.isCA) return `issuer ${issuer.summary.subject} is not a CA (basicConstraints)`
+      if (issuer.keyUsage && !issuer.keyUsage.has('keyCertSign')) return `issuer ${issuer.summary.subject} lacks keyCertSign key usage`
+      // Intermediates between this issuer and the leaf (self-issued ones not counted, RFC 5280 §4.2.1.9).
+      const below = chain.slice(1).filter((c) => !bytesEqual(c.subjectDer, c.issuerDer)).length
+      if (issuer.pathLen !== undefined && below > issuer.pathLen) return `path length constraint of ${issuer.summary.subject} exceeded`
+      chain.push(issuer)
+      cur = issuer
+    }
+  }
+
+  // ---- revocation ---------------------------------------------------------------------------------------
+
+  #revocation(entry: Entry, chain: readonly CertInfo[], nowMs: number): NonNullable<Entry['revocation']> {
+    const r = entry.revocation
+    if (r && r.gen === this.#crlGen && nowMs < r.validUntilMs) return r
+    const fresh = this.#computeRevocation(chain, nowMs)
+    entry.revocation = fresh
+    return fresh
+  }
+
+  #computeRevocation(chain: readonly CertInfo[], nowMs: number): NonNullable<Entry['revocation']> {
+    let validUntilMs = Number.POSITIVE_INFINITY
+    const sources: string[] = []
+    let unknown = false
+    let stale: string | undefined
+    for (let i = 0; i + 1 < chain.length; i++) {
+      const cert = chain[i]!
+      const issuer = chain[i + 1]!
+      const crl = this.#crlFor(issuer)
+      if (!crl) {
+        unknown = true
+        sources.push(`no CRL from ${issuer.summary.subject}`)
+        continue
+      }
+      const label = `CRL of ${crl.issuer} (thisUpdate ${iso(crl.thisUpdateMs)})`
+      const revokedAt = crl.revoked.get(serialHex(cert))
+      if (revokedAt !== undefined) {
+        return {
+          gen: this.#crlGen,
+          validUntilMs: Number.POSITIVE_INFINITY,
+          result: { status: 'revoked', checkedAt: iso(nowMs), source: label },
+          code: 'REVOKED',
+          message: `certificate ${cert.summary.subject} (serial ${cert.summary.serial}) was revoked on ${iso(revokedAt)}`,
+        }
+      }
+      if (crl.nextUpdateMs !== undefined && nowMs > crl.nextUpdateMs) {
+        unknown = true
+        stale ??= `${label} expired on ${iso(crl.nextUpdateMs)}`
+        sources.push(`${label}, expired`)
+        continue
+      }
+      sources.push(label)
+      if (crl.nextUpdateMs !== undefined) validUntilMs = Math.min(validUntilMs, crl.nextUpdateMs)
+    }
+    const result: RevocationResult = { status: unknown ? 'unknown' : 'good', checkedAt: iso(nowMs), source: sources.join('; ') || 'no certificate to check' }
+    if (stale && this.#staleCrl === 'fail') {
+      return { gen: this.#crlGen, validUntilMs: Number.POSITIVE_INFINITY, result, code: 'CRL_EXPIRED', message: stale }
+    }
+    return { gen: this.#crlGen, validUntilMs, result }
+  }
+
+  /** The newest CRL issued and signed by `issuer`, if any. */
+  #crlFor(issuer: CertInfo): CrlInfo | undefined {
+    if (issuer.keyUsage && !issuer.keyUsage.has('cRLSign')) return undefined
+    let best: CrlInfo | undefined
+    this.#crls.forEach((crl, i) => {
+      if (!bytesEqual(crl.issuerDer, issuer.subjectDer)) return
+      const k = `${i}:${issuer.sha256}`
+      let ok = this.#crlOk.get(k)
+      if (ok === undefined) {
+        ok = crlSignedBy(crl, issuer.publicKey)
+        this.#crlOk.set(k, ok)
+      }
+      if (ok && (!best || crl.thisUpdateMs > best.thisUpdateMs)) best = crl
+    })
+    return best
+  }
+}
+
+function essHash(alg: string, der: Buffer): Buffer | undefined {
+  const name = DIGEST_BY_OID[alg]
+  return name ? createHash(name).update(der).digest() : undefined
+}
+
+/** Creates a verifier for a set of trust anchors, intermediates and CRLs. */
+export function createVerifier(opts: VerifierOptions): Verifier {
+  return new CmsVerifier(opts)
+}
+
+/** Parses a PEM or DER signature file to DER. */
+export function signatureDer(input: Uint8Array): Uint8Array {
+  const pem = derList(input, ['CMS', 'PKCS7', 'PKCS #7 SIGNED DATA'])
+  return pem[0] ?? input
+}
