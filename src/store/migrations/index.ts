@@ -1,0 +1,18 @@
+/**
+ * Schema migrations, numbered. Each is applied once, in its own transaction, and recorded in `schema_version`
+ * (version, name, applied_at). Never edit a migration that was released: add the next number.
+ */
+import { migration001 } from './001-initial.js'
+
+export interface Migration {
+  version: number
+  name: string
+  /** SQL for SQLite (better-sqlite3 `exec`). */
+  sqlite: string
+  /** SQL for PostgreSQL (one multi-statement query). */
+  pg: string
+}
+
+export const MIGRATIONS: readonly Migration[] = [migration001]
+
+export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version

@@ -1,0 +1,145 @@
+/** Row ↔ record mapping shared by the SQLite and PostgreSQL stores (same column names in both). */
+import type { DeliveryState, Direction, IncomingState, StatusCode } from '../document/delivery.js'
+import type { ChainRow } from './hash-chain.js'
+import type { Delivery, JsonObject, LogEvent, PackageKind, StoredIncoming, StoredPackage, TimelineEntry } from './types.js'
+
+type Row = Record<string, unknown>
+
+const str = (v: unknown): string | undefined => (v === null || v === undefined ? undefined : String(v))
+const num = (v: unknown): number => (typeof v === 'number' ? v : Number(v))
+const json = (v: unknown): JsonObject => {
+  if (v === null || v === undefined || v === '') return {}
+  if (typeof v === 'object') return v as JsonObject
+  return JSON.parse(String(v)) as JsonObject
+}
+/** Spread helper: `{ ...opt('subject', row.subject) }` adds the key only when the value is present. */
+function opt<K extends string>(k: K, v: unknown): { [P in K]?: string } {
+  const s = str(v)
+  return (s === undefined ? {} : { [k]: s }) as { [P in K]?: string }
+}
+
+export function packageFromRow(r: Row): StoredPackage {
+  return {
+    id: String(r.id),
+    kind: r.kind as PackageKind,
+    documentId: String(r.document_id),
+    senderOrganId: String(r.sender),
+    ...opt('clientId', r.client_id),
+    sha256: String(r.sha256),
+    size: num(r.size),
+    priority: num(r.priority),
+    ...opt('subject', r.subject),
+    ...opt('codeNumber', r.code_number),
+    ...opt('codeNotation', r.code_notation),
+    ...opt('promulgationDate', r.promulgation_date),
+    ...(opt('statusCode', r.status_code) as { statusCode?: StatusCode }),
+    metadata: json(r.metadata),
+    createdAt: String(r.created_at),
+  }
+}
+
+export function deliveryFromRow(r: Row): Delivery {
+  return {
+    id: String(r.id),
+    packageId: String(r.package_id),
+    recipient: String(r.recipient),
+    state: r.state as DeliveryState,
+    ...(opt('statusCode', r.status_code) as { statusCode?: StatusCode }),
+    ...opt('reason', r.reason),
+    attempts: num(r.attempts),
+    createdAt: String(r.created_at),
+    updatedAt: String(r.updated_at),
+    ...opt('queuedAt', r.queued_at),
+  }
+}
+
+export function chainRowFromRow(r: Row): ChainRow & { hash: string } {
+  const n = (v: unknown): string | null => (v === null || v === undefined ? null : String(v))
+  return {
+    seq: num(r.seq),
+    time: String(r.time),
+    direction: String(r.direction),
+    type: String(r.type),
+    package_id: n(r.package_id),
+    delivery_id: n(r.delivery_id),
+    document_id: n(r.document_id),
+    sender: n(r.sender),
+    recipient: n(r.recipient),
+    actor: String(r.actor),
+    from_state: n(r.from_state),
+    state: n(r.state),
+    changed: num(r.changed),
+    status_code: n(r.status_code),
+    cause: n(r.cause),
+    detail: String(r.detail),
+    prev_hash: String(r.prev_hash),
+    hash: String(r.hash),
+  }
+}
+
+export function eventFromRow(r: Row): LogEvent {
+  return {
+    seq: num(r.seq),
+    time: String(r.time),
+    direction: r.direction as Direction,
+    type: String(r.type),
+    ...opt('packageId', r.package_id),
+    ...opt('deliveryId', r.delivery_id),
+    ...opt('documentId', r.document_id),
+    ...opt('sender', r.sender),
+    ...opt('recipient', r.recipient),
+    actor: String(r.actor),
+    ...opt('fromState', r.from_state),
+    ...opt('state', r.state),
+    changed: num(r.changed) === 1,
+    ...(opt('statusCode', r.status_code) as { statusCode?: StatusCode }),
+    ...opt('cause', r.cause),
+    detail: json(r.detail),
+    prevHash: String(r.prev_hash),
+    hash: String(r.hash),
+  }
+}
+
+export function timelineFromRow(r: Row): TimelineEntry {
+  return {
+    seq: num(r.seq),
+    time: String(r.time),
+    type: String(r.type),
+    ...opt('fromState', r.from_state),
+    ...opt('state', r.state),
+    changed: num(r.changed) === 1,
+    ...opt('cause', r.cause),
+    actor: String(r.actor),
+    ...(opt('statusCode', r.status_code) as { statusCode?: StatusCode }),
+    detail: json(r.detail),
+  }
+}
+
+export function incomingFromRow(r: Row): StoredIncoming {
+  return {
+    id: String(r.id),
+    kind: r.kind as PackageKind | 'unknown',
+    ...opt('documentId', r.document_id),
+    ...opt('senderOrganId', r.sender),
+    ...opt('recipient', r.recipient),
+    ...opt('messageId', r.message_id),
+    sha256: String(r.sha256),
+    size: num(r.size),
+    priority: num(r.priority),
+    ...opt('subject', r.subject),
+    ...opt('codeNumber', r.code_number),
+    ...opt('codeNotation', r.code_notation),
+    ...opt('promulgationDate', r.promulgation_date),
+    ...(opt('statusCode', r.status_code) as { statusCode?: StatusCode }),
+    metadata: json(r.metadata),
+    verdict: json(r.verdict),
+    state: r.state as IncomingState,
+    ...opt('reason', r.reason),
+    ...opt('relatedId', r.related_id),
+    receivedAt: String(r.received_at),
+    updatedAt: String(r.updated_at),
+    ...opt('fetchedAt', r.fetched_at),
+  }
+}
+
+export const iso = (at?: Date): string => (at ?? new Date()).toISOString()

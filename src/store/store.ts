@@ -1,0 +1,124 @@
+/**
+ * The gateway's persistence contract: packages with their exact bytes, deliveries per recipient, the
+ * hash-chained event log, idempotency keys and the inbox. Every operation is async so that the SQLite
+ * implementation (sqlite-store.ts) and a PostgreSQL one are interchangeable behind the pipeline.
+ *
+ * Errors: GatewayError with GW_ERR_STORE_UNAVAILABLE (retryable: busy, I/O, connection lost),
+ * GW_ERR_STORE_CONFLICT, GW_ERR_STORE_NOT_FOUND, GW_ERR_STORE_INVALID_CURSOR, GW_ERR_STORE_CORRUPT,
+ * and GW_ERR_API_IDEMPOTENCY_CONFLICT from recordOutgoing.
+ */
+import type { DeliveryState, IncomingState } from '../document/delivery.js'
+import type {
+  Actor,
+  AppendEventInput,
+  Delivery,
+  FindDeliveryQuery,
+  IdempotencyRecord,
+  IncomingTransitionResult,
+  ListEventsFilter,
+  ListIncomingFilter,
+  ListPackagesFilter,
+  LogEvent,
+  PackageBytes,
+  PackageWithDeliveries,
+  Page,
+  PendingDelivery,
+  RecordIncomingInput,
+  RecordIncomingResult,
+  RecordOutgoingInput,
+  RecordOutgoingResult,
+  StoreStats,
+  StoredIncoming,
+  StoredPackage,
+  TimelineEntry,
+  TransitionOptions,
+  TransitionResult,
+  VerifyLogOptions,
+  VerifyLogResult,
+} from './types.js'
+
+export interface Store {
+  // ---- send path --------------------------------------------------------------------------------------
+
+  /**
+   * Persist a signed package, one `accepted` delivery per recipient, an `accepted` event per delivery and the
+   * idempotency key, in one transaction. With an idempotency key already used: the same requestHash returns the
+   * stored result with `replayed: true` (nothing written); a different one throws GW_ERR_API_IDEMPOTENCY_CONFLICT.
+   * A package id already stored throws GW_ERR_STORE_CONFLICT.
+   */
+  recordOutgoing(input: RecordOutgoingInput): Promise<RecordOutgoingResult>
+
+  findIdempotent(clientId: string, key: string): Promise<IdempotencyRecord | undefined>
+
+  /**
+   * Deliveries in state `accepted` (not yet confirmed by the broker) with their package bytes, highest priority
+   * first, then oldest first. `afterId`: continue after that delivery in the same order (it was on a previous
+   * page). On restart, everything accepted but never confirmed comes back here (at-least-once).
+   */
+  pendingDeliveries(opts: { limit: number; afterId?: string }): Promise<PendingDelivery[]>
+
+  /** accepted → queued on the broker's ack. Returns whether the state changed (false: already further). */
+  markQueued(deliveryId: string, at?: Date): Promise<boolean>
+
+  /** markQueued for many deliveries in one transaction (one commit per batch of confirms). Returns how many changed. */
+  markQueuedMany(deliveryIds: readonly string[], at?: Date): Promise<number>
+
+  /** accepted|queued → failed with a reason (nack, unroutable, retries exhausted). Returns whether it changed. */
+  markFailed(deliveryId: string, reason: string, actor: Actor, at?: Date): Promise<boolean>
+
+  /** Count one more publish attempt (no event, no state change). */
+  countAttempt(deliveryId: string): Promise<void>
+
+  /**
+   * Move a delivery along the state machine (state-machine.ts). A move that is not allowed (out of order,
+   * duplicate, backwards) changes nothing but is still recorded as an event in the timeline. Throws
+   * GW_ERR_STORE_NOT_FOUND for an unknown delivery.
+   */
+  transition(deliveryId: string, toState: DeliveryState, opts: TransitionOptions): Promise<TransitionResult>
+
+  // ---- reads ------------------------------------------------------------------------------------------
+
+  getPackage(id: string): Promise<StoredPackage | undefined>
+  getPackageBytes(id: string): Promise<PackageBytes | undefined>
+  /** Newest first, keyset pagination with an opaque cursor. */
+  listPackages(filter: ListPackagesFilter): Promise<Page<PackageWithDeliveries>>
+  getDeliveries(packageId: string): Promise<Delivery[]>
+  getDelivery(deliveryId: string): Promise<Delivery | undefined>
+  /** The delivery a status package answers: by DocumentId, else by code and promulgation date (newest edoc). */
+  findDelivery(query: FindDeliveryQuery): Promise<Delivery | undefined>
+  /** A delivery's events, oldest first. */
+  timeline(deliveryId: string): Promise<TimelineEntry[]>
+
+  // ---- event log --------------------------------------------------------------------------------------
+
+  /** Append an event that is not a delivery state change (recall requested, operator replay, note...). */
+  appendEvent(event: AppendEventInput): Promise<LogEvent>
+  /** Events newest first, filtered, keyset pagination. */
+  listEvents(filter: ListEventsFilter): Promise<Page<LogEvent>>
+  /** Recompute the hash chain over a range (default: all) and report the first broken row. */
+  verifyLog(opts?: VerifyLogOptions): Promise<VerifyLogResult>
+
+  // ---- receive path -----------------------------------------------------------------------------------
+
+  /**
+   * Store a received package (valid → `received`, failed → `rejected` with its verdict) with its event, in one
+   * transaction. Idempotent on (sender, DocumentId, sha256, recipient): a redelivery returns the stored row with
+   * `duplicate: true` and writes nothing.
+   */
+  recordIncoming(input: RecordIncomingInput): Promise<RecordIncomingResult>
+  getIncoming(id: string): Promise<StoredIncoming | undefined>
+  getIncomingBytes(id: string): Promise<{ bytes: Uint8Array; signature?: Uint8Array } | undefined>
+  /** Packages received from `senderOrganId` with this DocumentId (any recipient), oldest first: replay checks. */
+  findIncomingByDocument(senderOrganId: string, documentId: string): Promise<StoredIncoming[]>
+  /** Newest first, keyset pagination. */
+  listIncoming(filter: ListIncomingFilter): Promise<Page<StoredIncoming>>
+  /** Move an incoming package along its state machine; recorded as an event either way. */
+  transitionIncoming(id: string, toState: IncomingState, opts: TransitionOptions): Promise<IncomingTransitionResult>
+
+  // ---- health, metrics, lifecycle ---------------------------------------------------------------------
+
+  /** Resolves when the store answers a trivial query; throws GW_ERR_STORE_UNAVAILABLE otherwise. */
+  ping(): Promise<void>
+  stats(): Promise<StoreStats>
+  close(): Promise<void>
+}

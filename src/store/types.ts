@@ -1,0 +1,384 @@
+/**
+ * Records the store takes and returns. Times are ISO-8601 UTC strings with milliseconds
+ * (`2026-11-26T05:04:42.123Z`); `at` parameters are Dates (default: now).
+ */
+import type { DeliveryState, Direction, IncomingState, StatusCode } from '../document/delivery.js'
+
+export type PackageKind = 'edoc' | 'status'
+export type JsonObject = { [k: string]: unknown }
+
+/** Who caused an event: `client:<id>` (API client), `peer:<OrganId>` (a peer gateway / remote agency),
+ * `operator:<id>`, `system` (relay, consumer, timers). Free text; these prefixes are the convention. */
+export type Actor = string
+
+// ---- outgoing -------------------------------------------------------------------------------------------
+
+export interface OutgoingPackageInput {
+  /** Our package id (uuid); also the AMQP messageId. */
+  id: string
+  kind: PackageKind
+  /** edXML DocumentId (for a status package: the DocumentId of the document it answers). */
+  documentId: string
+  senderOrganId: string
+  /** API client that sent it (absent for packages the gateway sends itself, e.g. status 01). */
+  clientId?: string
+  /** The exact signed edXML bytes. */
+  bytes: Uint8Array
+  /** Detached CMS SignedData (DER) over `bytes`. */
+  signature: Uint8Array
+  /** Hex SHA-256 of `bytes`. */
+  sha256: string
+  /** AMQP priority (0 normal; higher for urgent documents). */
+  priority: number
+  subject?: string
+  codeNumber?: string
+  codeNotation?: string
+  /** yyyy-MM-dd or as in the package; used by status matching fallbacks (EDXML.md §c). */
+  promulgationDate?: string
+  /** Status code of a status package. */
+  statusCode?: StatusCode
+  /** Free JSON metadata (the MessageHeader in friendly names, attachments list, business type...). */
+  metadata: JsonObject
+}
+
+export interface IdempotencyInput {
+  clientId: string
+  key: string
+  /** Hash of the request body (and anything else that makes two requests "the same"). */
+  requestHash: string
+}
+
+export interface RecordOutgoingInput {
+  package: OutgoingPackageInput
+  /** Recipient OrganIds, one delivery each (duplicates are ignored). */
+  recipients: string[]
+  actor: Actor
+  idempotency?: IdempotencyInput
+  at?: Date
+}
+
+export interface StoredPackage {
+  id: string
+  kind: PackageKind
+  documentId: string
+  senderOrganId: string
+  clientId?: string
+  sha256: string
+  /** Size of the bytes. */
+  size: number
+  priority: number
+  subject?: string
+  codeNumber?: string
+  codeNotation?: string
+  promulgationDate?: string
+  statusCode?: StatusCode
+  metadata: JsonObject
+  createdAt: string
+}
+
+export interface PackageBytes {
+  bytes: Uint8Array
+  signature: Uint8Array
+}
+
+export interface Delivery {
+  id: string
+  packageId: string
+  recipient: string
+  state: DeliveryState
+  /** Last status code that moved or confirmed the state. */
+  statusCode?: StatusCode
+  /** Why it failed (state `failed`) or was refused (02 Description). */
+  reason?: string
+  /** Publish attempts recorded by the relay. */
+  attempts: number
+  createdAt: string
+  updatedAt: string
+  queuedAt?: string
+}
+
+export interface RecordOutgoingResult {
+  package: StoredPackage
+  deliveries: Delivery[]
+  /** True when the idempotency key was already used with the same request: nothing new was stored. */
+  replayed: boolean
+}
+
+export interface IdempotencyRecord {
+  clientId: string
+  key: string
+  requestHash: string
+  packageId: string
+  createdAt: string
+}
+
+/** A delivery waiting for the relay, with what it needs to publish. */
+export interface PendingDelivery {
+  deliveryId: string
+  packageId: string
+  recipient: string
+  kind: PackageKind
+  documentId: string
+  senderOrganId: string
+  priority: number
+  sha256: string
+  bytes: Uint8Array
+  signature: Uint8Array
+  attempts: number
+  createdAt: string
+}
+
+export interface TransitionOptions {
+  /** Why: `broker-ack`, `status 03 from peer`, `operator replay`... */
+  cause: string
+  actor: Actor
+  at?: Date
+  statusCode?: StatusCode
+  /** Failure or refusal reason, kept on the delivery (`reason`) while it is in that state. */
+  reason?: string
+  /** Extra facts for the log (incoming status package id, Description, StaffInfo...). */
+  detail?: JsonObject
+  /** Event type; default `status` when statusCode is given, else `state`. */
+  type?: string
+}
+
+export interface TransitionResult {
+  /** Whether the state changed. The event is recorded either way. */
+  changed: boolean
+  /** State before. */
+  from: DeliveryState
+  /** State after (equal to `from` when not changed). */
+  state: DeliveryState
+  /** Sequence number of the recorded event. */
+  seq: number
+}
+
+export interface ListPackagesFilter {
+  senderOrganId?: string
+  /** Only packages sent by this API client. */
+  clientId?: string
+  kind?: PackageKind
+  /** At least one delivery in this state. */
+  state?: DeliveryState
+  /** At least one delivery to this recipient. */
+  recipient?: string
+  documentId?: string
+  /** createdAt >= since */
+  since?: Date
+  /** createdAt < until */
+  until?: Date
+  /** Opaque cursor from a previous page's `next`. */
+  cursor?: string
+  /** 1..1000 */
+  limit: number
+}
+
+export interface PackageWithDeliveries extends StoredPackage {
+  deliveries: Delivery[]
+}
+
+export interface Page<T> {
+  items: T[]
+  /** Cursor of the next page; absent on the last page. */
+  next?: string
+}
+
+export interface FindDeliveryQuery {
+  /** The original sender (our hosted agency). */
+  senderOrganId: string
+  /** The recipient that answers (From/OrganId of its status package). */
+  recipient: string
+  /** ResponseFor/DocumentId: tried first. */
+  documentId?: string
+  /** Fallback (EDXML.md §c): CodeNumber, CodeNotation and PromulgationDate of the original. */
+  codeNumber?: string
+  codeNotation?: string
+  promulgationDate?: string
+}
+
+// ---- event log ------------------------------------------------------------------------------------------
+
+/** One row of the append-only, hash-chained event log. */
+export interface LogEvent {
+  seq: number
+  time: string
+  direction: Direction
+  /** What happened: `state` (a state was set), `status` (a status package moved or confirmed a state),
+   * `recall-requested`, `replayed`, `discarded`, `note`, ... */
+  type: string
+  packageId?: string
+  deliveryId?: string
+  documentId?: string
+  sender?: string
+  recipient?: string
+  actor: Actor
+  /** State before (for state events). */
+  fromState?: string
+  /** The state this event sets or asks for. */
+  state?: string
+  /** Whether the state changed (false: out of order or duplicate status, kept for the record). */
+  changed: boolean
+  statusCode?: StatusCode
+  cause?: string
+  detail: JsonObject
+  prevHash: string
+  hash: string
+}
+
+export interface AppendEventInput {
+  direction: Direction
+  type: string
+  packageId?: string
+  deliveryId?: string
+  documentId?: string
+  sender?: string
+  recipient?: string
+  actor: Actor
+  state?: string
+  statusCode?: StatusCode
+  cause?: string
+  detail?: JsonObject
+  at?: Date
+}
+
+export interface TimelineEntry {
+  seq: number
+  time: string
+  type: string
+  fromState?: string
+  state?: string
+  changed: boolean
+  cause?: string
+  actor: Actor
+  statusCode?: StatusCode
+  detail: JsonObject
+}
+
+export interface ListEventsFilter {
+  since?: Date
+  until?: Date
+  /** Agency as sender or recipient. */
+  organId?: string
+  direction?: Direction
+  state?: string
+  type?: string
+  documentId?: string
+  packageId?: string
+  /** Text in subject or code number/notation of the package (case-insensitive substring). */
+  text?: string
+  cursor?: string
+  limit: number
+}
+
+export interface VerifyLogOptions {
+  fromSeq?: number
+  toSeq?: number
+}
+
+export interface VerifyLogResult {
+  ok: boolean
+  /** Rows checked. */
+  checked: number
+  /** Last row checked (anchor it outside the store to detect truncation of the tail). */
+  lastSeq?: number
+  lastHash?: string
+  firstBroken?: { seq: number; reason: string }
+}
+
+// ---- incoming -------------------------------------------------------------------------------------------
+
+export interface IncomingPackageInput {
+  /** Our id for the received package (uuid). */
+  id: string
+  /** `unknown` when the bytes could not be parsed. */
+  kind: PackageKind | 'unknown'
+  documentId?: string
+  senderOrganId?: string
+  /** The hosted agency it is addressed to (AMQP routing key / recipient header). */
+  recipient?: string
+  /** AMQP messageId. */
+  messageId?: string
+  bytes: Uint8Array
+  signature?: Uint8Array
+  sha256: string
+  priority?: number
+  subject?: string
+  codeNumber?: string
+  codeNotation?: string
+  promulgationDate?: string
+  statusCode?: StatusCode
+  metadata?: JsonObject
+  /** The verification verdict (signature Verdict plus any pipeline checks), stored as JSON. */
+  verdict: JsonObject
+  /** For status packages: the outgoing package they answer; for update/replace: the incoming package changed. */
+  relatedId?: string
+}
+
+export interface RecordIncomingInput {
+  package: IncomingPackageInput
+  state: 'received' | 'rejected'
+  /** Rejection reason (error code and message). */
+  reason?: string
+  actor: Actor
+  at?: Date
+}
+
+export interface StoredIncoming {
+  id: string
+  kind: PackageKind | 'unknown'
+  documentId?: string
+  senderOrganId?: string
+  recipient?: string
+  messageId?: string
+  sha256: string
+  size: number
+  priority: number
+  subject?: string
+  codeNumber?: string
+  codeNotation?: string
+  promulgationDate?: string
+  statusCode?: StatusCode
+  metadata: JsonObject
+  verdict: JsonObject
+  state: IncomingState
+  reason?: string
+  relatedId?: string
+  receivedAt: string
+  updatedAt: string
+  fetchedAt?: string
+}
+
+export interface RecordIncomingResult {
+  incoming: StoredIncoming
+  /** True when the same package (sender, DocumentId, sha256, recipient) was already stored: nothing new written. */
+  duplicate: boolean
+}
+
+export interface ListIncomingFilter {
+  recipient?: string
+  senderOrganId?: string
+  kind?: PackageKind | 'unknown'
+  state?: IncomingState
+  documentId?: string
+  since?: Date
+  until?: Date
+  cursor?: string
+  limit: number
+}
+
+export interface IncomingTransitionResult {
+  changed: boolean
+  from: IncomingState
+  state: IncomingState
+  seq: number
+}
+
+// ---- health / metrics -----------------------------------------------------------------------------------
+
+export interface StoreStats {
+  deliveriesByState: Partial<Record<DeliveryState, number>>
+  incomingByState: Partial<Record<IncomingState, number>>
+  /** Deliveries waiting for the relay (`accepted`). */
+  outboxBacklog: number
+  events: number
+}
