@@ -27,6 +27,7 @@ import {
   packageFromRow,
   timelineFromRow,
 } from './rows.js'
+import { likePattern, searchText } from './search.js'
 import { incomingMoves, outgoingMoves } from './state-machine.js'
 import type { Store } from './store.js'
 import type {
@@ -223,8 +224,8 @@ export class SqliteStore implements Store {
            VALUES (@seq, @time, @direction, @type, @package_id, @delivery_id, @document_id, @sender, @recipient, @actor, @from_state, @state, @changed, @status_code, @cause, @detail, @prev_hash, @hash)`,
         ),
         insertPackage: p(
-          `INSERT INTO packages (id, kind, document_id, sender, client_id, sha256, size, priority, subject, code_number, code_notation, promulgation_date, status_code, metadata, created_at)
-           VALUES (@id, @kind, @document_id, @sender, @client_id, @sha256, @size, @priority, @subject, @code_number, @code_notation, @promulgation_date, @status_code, @metadata, @created_at)`,
+          `INSERT INTO packages (id, kind, document_id, sender, client_id, sha256, size, priority, subject, code_number, code_notation, promulgation_date, status_code, metadata, search, created_at)
+           VALUES (@id, @kind, @document_id, @sender, @client_id, @sha256, @size, @priority, @subject, @code_number, @code_notation, @promulgation_date, @status_code, @metadata, @search, @created_at)`,
         ),
         insertBytes: p('INSERT INTO package_bytes (package_id, bytes, signature) VALUES (?, ?, ?)'),
         insertDelivery: p(
@@ -239,8 +240,8 @@ export class SqliteStore implements Store {
         ),
         countAttempt: p('UPDATE deliveries SET attempts = attempts + 1 WHERE id = ?'),
         insertIncoming: p(
-          `INSERT INTO incoming (id, kind, document_id, sender, recipient, message_id, sha256, size, priority, subject, code_number, code_notation, promulgation_date, status_code, metadata, verdict, state, reason, related_id, received_at, updated_at)
-           VALUES (@id, @kind, @document_id, @sender, @recipient, @message_id, @sha256, @size, @priority, @subject, @code_number, @code_notation, @promulgation_date, @status_code, @metadata, @verdict, @state, @reason, @related_id, @at, @at)`,
+          `INSERT INTO incoming (id, kind, document_id, sender, recipient, message_id, sha256, size, priority, subject, code_number, code_notation, promulgation_date, status_code, metadata, verdict, search, state, reason, related_id, received_at, updated_at)
+           VALUES (@id, @kind, @document_id, @sender, @recipient, @message_id, @sha256, @size, @priority, @subject, @code_number, @code_notation, @promulgation_date, @status_code, @metadata, @verdict, @search, @state, @reason, @related_id, @at, @at)`,
         ),
         insertIncomingBytes: p('INSERT INTO incoming_bytes (incoming_id, bytes, signature) VALUES (?, ?, ?)'),
         updateIncoming: p(
@@ -323,6 +324,7 @@ export class SqliteStore implements Store {
         promulgation_date: orNull(pkg.promulgationDate),
         status_code: orNull(pkg.statusCode),
         metadata: JSON.stringify(pkg.metadata ?? {}),
+        search: searchText(pkg),
         created_at: at,
       }
       this.s('insertPackage').run(row)
@@ -567,7 +569,7 @@ export class SqliteStore implements Store {
       add(
         `e.package_id IN (SELECT id FROM packages WHERE ${TEXT_MATCH} UNION ALL SELECT id FROM incoming WHERE ${TEXT_MATCH})`,
         'text',
-        f.text === undefined ? undefined : `%${f.text.replace(/[\\%_]/g, (c) => '\\' + c)}%`,
+        f.text === undefined ? undefined : likePattern(f.text),
       )
       add('e.seq < @before', 'before', f.cursor === undefined ? undefined : decodeCursor('e', f.cursor))
       const branch = (extra?: string): string => {
@@ -627,6 +629,7 @@ export class SqliteStore implements Store {
         status_code: orNull(p.statusCode),
         metadata: JSON.stringify(p.metadata ?? {}),
         verdict: canonicalJson(p.verdict ?? {}),
+        search: searchText(p),
         state: input.state,
         reason: orNull(input.reason),
         related_id: orNull(p.relatedId),
@@ -766,8 +769,7 @@ export class SqliteStore implements Store {
   }
 }
 
-const TEXT_MATCH =
-  "(subject LIKE @text ESCAPE '\\' OR code_number LIKE @text ESCAPE '\\' OR code_notation LIKE @text ESCAPE '\\' OR (code_number || '/' || code_notation) LIKE @text ESCAPE '\\')"
+const TEXT_MATCH = "search LIKE @text ESCAPE '\\'"
 
 const queuedOpts = (at?: Date): TransitionOptions => ({ cause: 'broker confirmed', actor: 'system', ...(at ? { at } : {}) })
 

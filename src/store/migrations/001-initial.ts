@@ -22,6 +22,8 @@ CREATE TABLE packages (
   promulgation_date TEXT,
   status_code TEXT,
   metadata TEXT NOT NULL DEFAULT '{}',
+  -- subject and number/notation folded for search (lower case, no diacritics, đ → d): search.ts
+  search TEXT NOT NULL DEFAULT '',
   created_at TEXT NOT NULL
 );
 CREATE INDEX packages_sender ON packages (sender, seq);
@@ -84,6 +86,7 @@ CREATE TABLE incoming (
   status_code TEXT,
   metadata TEXT NOT NULL DEFAULT '{}',
   verdict TEXT NOT NULL DEFAULT '{}',
+  search TEXT NOT NULL DEFAULT '',
   state TEXT NOT NULL,
   reason TEXT,
   related_id TEXT,
@@ -163,6 +166,8 @@ CREATE TABLE packages (
   promulgation_date TEXT,
   status_code TEXT,
   metadata TEXT NOT NULL DEFAULT '{}',
+  -- subject and number/notation folded for search (lower case, no diacritics, đ → d): search.ts
+  search TEXT NOT NULL DEFAULT '',
   created_at TEXT NOT NULL
 );
 CREATE INDEX packages_sender ON packages (sender, seq);
@@ -223,6 +228,7 @@ CREATE TABLE incoming (
   status_code TEXT,
   metadata TEXT NOT NULL DEFAULT '{}',
   verdict TEXT NOT NULL DEFAULT '{}',
+  search TEXT NOT NULL DEFAULT '',
   state TEXT NOT NULL,
   reason TEXT,
   related_id TEXT,

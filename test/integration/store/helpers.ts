@@ -1,0 +1,110 @@
+/**
+ * Store test helpers: each test opens its own store on a real database (an SQLite file in t.testdir(), and a
+ * PostgreSQL schema created for the test and dropped after it when the PG store is available), through the same
+ * `Store` interface, so every behaviour test runs against every implementation.
+ */
+import type { Test } from 'tap'
+import Database from 'better-sqlite3'
+import { createHash, randomBytes, randomUUID } from 'node:crypto'
+import { join } from 'node:path'
+import type { Store } from '../../../src/store/index.js'
+import { openSqliteStore } from '../../../src/store/index.js'
+import type { OutgoingPackageInput, RecordOutgoingInput } from '../../../src/store/types.js'
+
+type T = Test
+
+export interface OpenedStore {
+  store: Store
+  /** Close and open the same database again. */
+  reopen(): Promise<Store>
+  /** Raw, trigger-bypassing edits, as an attacker with file/database access would make them. */
+  tamperUpdateEvent(seq: number, cause: string): Promise<void>
+  tamperDeleteEvent(seq: number): Promise<void>
+}
+
+export interface StoreKind {
+  name: string
+  open(t: T): Promise<OpenedStore>
+}
+
+export const sqliteKind: StoreKind = {
+  name: 'sqlite',
+  async open(t) {
+    const path = join(t.testdir(), 'store.db')
+    let store: Store = await openSqliteStore(path)
+    t.teardown(() => store.close())
+    const raw = (fn: (db: Database.Database) => void): void => {
+      const db = new Database(path)
+      try {
+        fn(db)
+      } finally {
+        db.close()
+      }
+    }
+    return {
+      get store() {
+        return store
+      },
+      async reopen() {
+        await store.close()
+        store = await openSqliteStore(path)
+        return store
+      },
+      async tamperUpdateEvent(seq, cause) {
+        raw((db) => {
+          db.exec('DROP TRIGGER IF EXISTS events_no_update')
+          db.prepare('UPDATE events SET cause = ? WHERE seq = ?').run(cause, seq)
+        })
+      },
+      async tamperDeleteEvent(seq) {
+        raw((db) => {
+          db.exec('DROP TRIGGER IF EXISTS events_no_delete')
+          db.prepare('DELETE FROM events WHERE seq = ?').run(seq)
+        })
+      },
+    }
+  },
+}
+
+/** The store kinds the behaviour tests run against. */
+export const storeKinds: StoreKind[] = [sqliteKind]
+
+/** Run `fn` as a subtest per store kind. */
+export function eachStore(t: T, name: string, fn: (t: T, s: OpenedStore) => Promise<void>): void {
+  for (const kind of storeKinds) {
+    t.test(`${name} [${kind.name}]`, async (t) => fn(t, await kind.open(t)))
+  }
+}
+
+export const sha256 = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex')
+
+export function pkg(over: Partial<OutgoingPackageInput> = {}): OutgoingPackageInput {
+  const bytes = over.bytes ?? randomBytes(1024)
+  return {
+    id: randomUUID(),
+    kind: 'edoc',
+    documentId: randomUUID(),
+    senderOrganId: '000.00.01.H26',
+    clientId: 'dms-hanoi',
+    bytes,
+    signature: randomBytes(256),
+    sha256: sha256(bytes),
+    priority: 0,
+    subject: 'Về việc triển khai liên thông văn bản điện tử',
+    codeNumber: '123',
+    codeNotation: 'UBND-VP',
+    promulgationDate: '2026-11-20',
+    metadata: { documentType: 'Công văn', attachments: [{ name: 'cv.pdf', contentType: 'application/pdf' }] },
+    ...over,
+  }
+}
+
+export function outgoing(over: Partial<RecordOutgoingInput> & { package?: Partial<OutgoingPackageInput> } = {}): RecordOutgoingInput {
+  const { package: p, ...rest } = over
+  return {
+    recipients: ['000.00.02.H26', '000.00.03.H26'],
+    actor: 'client:dms-hanoi',
+    ...rest,
+    package: pkg(p),
+  }
+}
