@@ -99,7 +99,7 @@ export function pkg(over: Partial<OutgoingPackageInput> = {}): OutgoingPackageIn
   }
 }
 
-export function outgoing(over: Partial<RecordOutgoingInput> & { package?: Partial<OutgoingPackageInput> } = {}): RecordOutgoingInput {
+export function outgoing(over: Omit<Partial<RecordOutgoingInput>, 'package'> & { package?: Partial<OutgoingPackageInput> } = {}): RecordOutgoingInput {
   const { package: p, ...rest } = over
   return {
     recipients: ['000.00.02.H26', '000.00.03.H26'],
