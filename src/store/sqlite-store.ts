@@ -104,7 +104,9 @@ export async function openSqliteStore(path: string, opts: SqliteStoreOptions = {
   try {
     db = new Database(path, { readonly: opts.readonly === true, fileMustExist: opts.readonly === true })
   } catch (e) {
-    throw mapSqliteError(e, `open ${path}`)
+    const mapped = mapSqliteError(e, `open ${path}`)
+    // better-sqlite3 reports a missing directory as a plain TypeError
+    throw mapped instanceof GatewayError ? mapped : gwError('GW_ERR_STORE_UNAVAILABLE', { reason: `open ${path}: ${(e as Error).message}` }, e)
   }
   try {
     if (!opts.readonly) {
