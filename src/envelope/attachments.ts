@@ -12,15 +12,22 @@ export function normaliseContentId(cid: string): string {
   return /^cid:/i.test(t) ? t.slice(4).trim() : t
 }
 
+const CHUNK = 1 << 22
+const NOT_B64 = /[^A-Za-z0-9+/=]/
+const WS = /[\t\n\r ]+/g
+
 /**
  * Check that `buf[range]` is strict base64 (standard alphabet, `=` padding only at the end and correct, whitespace
- * and line breaks tolerated) and return the decoded length. Nothing is decoded.
+ * and line breaks tolerated) and return the decoded length. Nothing is decoded; the range is looked at in 4 MiB
+ * latin1 views so a 50 MB payload never becomes one 50 MB string here.
  */
 export function checkBase64(buf: Buffer, r: PayloadRange, contentId: string): number {
-  let s = buf.toString('latin1', r.start, r.end)
-  if (/[^A-Za-z0-9+/=]/.test(s)) {
-    s = s.replace(/[\t\n\r ]+/g, '')
-    const bad = /[^A-Za-z0-9+/=]/.exec(s)
+  let total = 0
+  let pad = 0
+  for (let off = r.start; off < r.end; off += CHUNK) {
+    let s = buf.toString('latin1', off, Math.min(r.end, off + CHUNK))
+    // (a single negated class with '=' in it is ~10x faster in V8 than one without; '=' is handled by indexOf)
+    const bad = NOT_B64.test(s) ? NOT_B64.exec((s = s.replace(WS, ''))) : null
     if (bad) {
       if (bad[0] === '&') {
         const m = /^&[^;\s]{0,64};?/.exec(s.slice(bad.index))
@@ -31,8 +38,16 @@ export function checkBase64(buf: Buffer, r: PayloadRange, contentId: string): nu
         reason: `character ${JSON.stringify(bad[0])} is not in the standard base64 alphabet`,
       })
     }
+    const eq = pad > 0 ? 0 : s.indexOf('=')
+    if (eq >= 0) {
+      if (/[^=]/.test(s.slice(eq))) throw gwError('GW_ERR_ENVELOPE_BAD_BASE64', { contentId, reason: 'padding "=" inside the data' })
+      pad += s.length - eq
+    }
+    total += s.length
   }
-  return base64Length(s, contentId)
+  if (total % 4 !== 0) throw gwError('GW_ERR_ENVELOPE_BAD_BASE64', { contentId, reason: `length ${total} is not a multiple of 4` })
+  if (pad > 2) throw gwError('GW_ERR_ENVELOPE_BAD_BASE64', { contentId, reason: `${pad} padding characters` })
+  return (total / 4) * 3 - pad
 }
 
 /** Decoded length of a whitespace-free base64 string, checking length and padding. */

@@ -4,8 +4,9 @@
  *   1. size limit (before looking at any byte);
  *   2. start of the XML (BOM, junk before `<?xml`);
  *   3. locate base64 payloads by byte search and cut them out (the parser only sees the small rest);
- *   4. UTF-8 decoding and the safety pre-scan (DOCTYPE, entities, depth, balance), before any parser;
- *   5. fast-xml-parser on the payload-free text, namespace resolution, mapping to the model;
+ *   4. UTF-8 decoding, then one pass over the payload-free text that is both the safety check (DOCTYPE, entities,
+ *      depth, balance; nothing expanded) and the namespace-resolved tree (readXml in xml.ts);
+ *   5. mapping to the model;
  *   6. payload checks (base64, Manifest ↔ Attachment), sniffing of the first bytes only; decoding stays lazy.
  */
 import { gwError } from '../errors.js'
@@ -27,7 +28,7 @@ import {
 } from '../document/edxml.js'
 import { normaliseDate, normaliseTimestamp } from './dates.js'
 import { validateOrganId } from './organ-id.js'
-import { locatePayloads, markerIndex, parseTree, payloadMarker, scanXml, type PayloadRange } from './xml.js'
+import { locatePayloads, markerIndex, parseTree, payloadMarker, readXml, type PayloadRange } from './xml.js'
 import { base64Length, checkBase64, decodeHead, decodeRange, normaliseContentId, sniffContentType, typeFromName } from './attachments.js'
 import { Envelope, type EnvelopeWarning } from './envelope.js'
 
@@ -41,6 +42,11 @@ export interface ParseOptions {
    * up to 1 KiB of junk with a JUNK_BEFORE_XML warning; `refuse` throws GW_ERR_ENVELOPE_NOT_XML.
    */
   junkPrefix?: 'recover' | 'refuse'
+  /**
+   * Tree builder after the safety scan: the built-in single-pass reader (default, ~10x faster) or fast-xml-parser
+   * (the reference implementation, kept to cross-check the built-in one in tests).
+   */
+  xmlReader?: 'builtin' | 'fast-xml-parser'
 }
 
 export const DEFAULT_MAX_BYTES = 64 * 1024 * 1024
@@ -104,8 +110,8 @@ export function parseEnvelope(bytes: Uint8Array, opts: ParseOptions = {}): Envel
   }
 
   // 4. safety scan, then 5. parse
-  scanXml(text, maxDepth)
-  const root = parseTree(text)
+  let root = readXml(text, maxDepth)
+  if (opts.xmlReader === 'fast-xml-parser') root = parseTree(text)
   if (root.local !== 'edXML' || root.ns !== EDXML_NS) {
     throw gwError('GW_ERR_ENVELOPE_NOT_EDXML', { root: root.ns ? `{${root.ns}}${root.local}` : root.name })
   }
