@@ -58,6 +58,7 @@ export interface Config {
     readonly exchange: string
     readonly deadLetterExchange: string
     readonly queuePrefix: string
+    readonly deadLetterQueuePrefix: string
     readonly queueType: 'classic' | 'quorum'
     readonly prefetch: number
     readonly heartbeatSeconds: number

@@ -1,0 +1,91 @@
+/**
+ * API keys: `Authorization: Bearer <key>`. The key is hashed (SHA-256) and compared in constant time
+ * (crypto.timingSafeEqual) against every configured hash, all of them every time, so neither the result nor the
+ * position of the matching entry shows in the timing. Keys themselves are never stored or logged.
+ *
+ * A key belongs either to a DMS client bound to one hosted agency (OrganId), or to an operator.
+ */
+import { createHash, timingSafeEqual } from 'node:crypto'
+import type { FastifyInstance, FastifyRequest } from 'fastify'
+import type { Config } from '../../config.js'
+import { gwError } from '../../errors.js'
+
+export type Principal =
+  | { readonly kind: 'client'; readonly id: string; readonly organId: string }
+  | { readonly kind: 'operator'; readonly id: string }
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Set by the auth hook on routes that require a key (config.auth). */
+    principal?: Principal
+    /** Hex SHA-256 of the bearer key (also the rate-limit key); undefined without a bearer key. */
+    keyHash?: string
+  }
+  interface FastifyContextConfig {
+    /** Who may call the route: any key, client keys only, operator keys only; absent: public. */
+    auth?: 'any' | 'client' | 'operator'
+  }
+}
+
+export const sha256Hex = (s: string | Uint8Array): string => createHash('sha256').update(s).digest('hex')
+
+/** The bearer key of a request, or undefined. */
+export function bearerKey(req: FastifyRequest): string | undefined {
+  const h = req.headers.authorization
+  if (typeof h !== 'string') return undefined
+  const m = /^Bearer\s+(\S+)\s*$/i.exec(h)
+  return m?.[1]
+}
+
+/** Hash of the bearer key, computed once per request. */
+export function keyHashOf(req: FastifyRequest): string | undefined {
+  if (req.keyHash === undefined) {
+    const key = bearerKey(req)
+    if (key !== undefined) req.keyHash = sha256Hex(key)
+  }
+  return req.keyHash
+}
+
+interface Entry {
+  hash: Buffer
+  principal: Principal
+}
+
+export function createKeyTable(config: Config): (keyHashHex: string) => Principal | undefined {
+  const entries: Entry[] = []
+  for (const a of config.agencies) {
+    for (const c of a.clients) entries.push({ hash: Buffer.from(c.keySha256, 'hex'), principal: Object.freeze({ kind: 'client', id: c.id, organId: a.organId }) })
+  }
+  for (const o of config.operators) entries.push({ hash: Buffer.from(o.keySha256, 'hex'), principal: Object.freeze({ kind: 'operator', id: o.id }) })
+  return (keyHashHex) => {
+    const h = Buffer.from(keyHashHex, 'hex')
+    if (h.length !== 32) return undefined
+    let found: Principal | undefined
+    for (const e of entries) {
+      // no early exit: every entry is compared
+      if (timingSafeEqual(e.hash, h) && found === undefined) found = e.principal
+    }
+    return found
+  }
+}
+
+/** Adds the onRequest hook that authenticates routes declaring `config.auth`. */
+export function installAuth(app: FastifyInstance, config: Config): void {
+  const lookup = createKeyTable(config)
+  app.decorateRequest('principal', undefined)
+  app.decorateRequest('keyHash', undefined)
+  app.addHook('onRequest', async (req) => {
+    const need = req.routeOptions.config?.auth
+    if (need === undefined) return
+    const hash = keyHashOf(req)
+    const principal = hash === undefined ? undefined : lookup(hash)
+    if (principal === undefined) throw gwError('GW_ERR_API_UNAUTHORIZED')
+    if (need === 'client' && principal.kind !== 'client') {
+      throw gwError('GW_ERR_API_FORBIDDEN', { reason: 'this route needs a DMS client key bound to an agency, not an operator key' })
+    }
+    if (need === 'operator' && principal.kind !== 'operator') {
+      throw gwError('GW_ERR_API_FORBIDDEN', { reason: 'this route needs an operator key' })
+    }
+    req.principal = principal
+  })
+}

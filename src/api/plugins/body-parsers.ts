@@ -1,0 +1,32 @@
+/**
+ * Request bodies:
+ * - application/json: parsed with Fastify's own (prototype-poisoning safe) JSON parser; the SHA-256 of the raw
+ *   bytes is kept as `req.bodySha256` (the Idempotency-Key check compares it).
+ * - application/xml, text/xml: kept as the exact bytes (a Buffer); a prebuilt edXML package is relayed unchanged.
+ * - multipart/form-data: @fastify/multipart (registered in app.ts); the route reads the parts as a stream.
+ */
+import { createHash } from 'node:crypto'
+import type { FastifyInstance } from 'fastify'
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Hex SHA-256 of the raw body, for JSON and XML bodies. */
+    bodySha256?: string
+  }
+}
+
+export function installBodyParsers(app: FastifyInstance): void {
+  const jsonParser = app.getDefaultJsonParser('error', 'error')
+  app.decorateRequest('bodySha256', undefined)
+  app.removeContentTypeParser('application/json')
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (req, body, done) => {
+    const buf = body as Buffer
+    req.bodySha256 = createHash('sha256').update(buf).digest('hex')
+    jsonParser(req, buf.toString('utf8'), done)
+  })
+  app.addContentTypeParser(['application/xml', 'text/xml'], { parseAs: 'buffer' }, (req, body, done) => {
+    const buf = body as Buffer
+    req.bodySha256 = createHash('sha256').update(buf).digest('hex')
+    done(null, buf)
+  })
+}

@@ -1,0 +1,287 @@
+/**
+ * Documents a DMS sends, and their delivery:
+ *
+ * - `POST /v1/documents`: JSON (schemas/api/document-request.json), multipart/form-data (a `metadata` part with the
+ *   same JSON, then one file part per attachment, streamed), or a prebuilt edXML package (application/xml). 202 with
+ *   the package id, the DocumentId and one delivery per recipient. `Idempotency-Key` makes retries safe.
+ * - `GET /v1/documents/:id`: metadata, and per recipient its state and timeline.
+ * - `GET /v1/documents`: the agency's sent packages, newest first, filters and cursor pagination.
+ *
+ * A client key acts for its agency only: it sends as that agency (403 otherwise) and sees that agency's packages
+ * (404 for anyone else's). Operator keys read every package and cannot send.
+ */
+import { createHash } from 'node:crypto'
+import type { FastifyInstance, FastifyRequest } from 'fastify'
+import type { Config } from '../../config.js'
+import { gwError } from '../../errors.js'
+import type { AttachmentData, DocumentRequest } from '../../pipeline/document-request.js'
+import type { OutgoingPipeline, SendSource } from '../../pipeline/outgoing.js'
+import type { Delivery, PackageWithDeliveries, Store, StoredPackage } from '../../store/index.js'
+import { DELIVERY_STATES } from '../../document/delivery.js'
+import type { Principal } from '../plugins/auth.js'
+import { ref } from '../schemas.js'
+
+export interface DocumentRoutesOptions {
+  config: Config
+  store: Store
+  outgoing: OutgoingPipeline
+}
+
+const errors = { 400: ref('Error'), 401: ref('Error'), 403: ref('Error'), 404: ref('Error'), 409: ref('Error'), 413: ref('Error'), 415: ref('Error'), 429: ref('Error') }
+
+const SEND_TYPES = ['application/json', 'multipart/form-data', 'application/xml', 'text/xml']
+
+const mediaType = (req: FastifyRequest): string => String(req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase()
+
+function idempotencyKey(req: FastifyRequest): string | undefined {
+  const v = req.headers['idempotency-key']
+  if (v === undefined) return undefined
+  const key = Array.isArray(v) ? v[0] : v
+  if (typeof key !== 'string' || !/^[\x21-\x7e]{1,255}$/.test(key)) {
+    throw gwError('GW_ERR_API_VALIDATION', {
+      problems: 'Idempotency-Key must be 1 to 255 visible ASCII characters',
+      details: [{ field: 'headers.idempotency-key', problem: 'must be 1 to 255 visible ASCII characters' }],
+    })
+  }
+  return key
+}
+
+/** Strict base64 (standard alphabet, padded, no line breaks). The schema checked the alphabet already. */
+function decodeBase64(s: string, field: string): Buffer {
+  if (s.length % 4 !== 0) {
+    throw gwError('GW_ERR_API_VALIDATION', { problems: `${field} is not padded base64`, details: [{ field, problem: 'is not padded base64 (length not a multiple of 4)' }] })
+  }
+  return Buffer.from(s, 'base64')
+}
+
+function fromJson(doc: DocumentRequest): SendSource {
+  const attachments: AttachmentData[] = (doc.attachments ?? []).map((a, i) => ({
+    name: a.name,
+    contentType: a.contentType,
+    ...(a.description !== undefined ? { description: a.description } : {}),
+    data: decodeBase64(a.data, `body.attachments.${i}.data`),
+  }))
+  const { attachments: _dropped, ...document } = doc
+  return { form: 'json', document: document as DocumentRequest, attachments }
+}
+
+/**
+ * multipart/form-data: a `metadata` field (DocumentRequest JSON; its own `attachments`, if any, come first) and
+ * file parts, read as streams one after the other. Each file is held once, in the buffer that the package is built
+ * from. The request hash covers every part in order, for Idempotency-Key.
+ */
+async function fromMultipart(req: FastifyRequest): Promise<{ source: SendSource; requestHash: string }> {
+  const hash = createHash('sha256')
+  let metadata: unknown
+  const files: AttachmentData[] = []
+  for await (const part of req.parts()) {
+    hash.update(`\n--${part.fieldname}\n`)
+    if (part.type === 'file') {
+      const chunks: Buffer[] = []
+      for await (const chunk of part.file) {
+        hash.update(chunk as Buffer)
+        chunks.push(chunk as Buffer)
+      }
+      if (part.file.truncated) throw gwError('GW_ERR_API_BODY_TOO_LARGE', { limit: 'limits.attachmentBytes' })
+      files.push({ name: part.filename || part.fieldname, contentType: part.mimetype || 'application/octet-stream', data: Buffer.concat(chunks) })
+    } else if (part.fieldname === 'metadata') {
+      const text = String(part.value)
+      hash.update(text)
+      try {
+        metadata = JSON.parse(text)
+      } catch (e) {
+        throw gwError('GW_ERR_API_VALIDATION', { problems: `metadata is not JSON: ${(e as Error).message}`, details: [{ field: 'metadata', problem: 'is not valid JSON' }] })
+      }
+    } else {
+      hash.update(String(part.value))
+    }
+  }
+  if (metadata === undefined) {
+    throw gwError('GW_ERR_API_VALIDATION', { problems: 'multipart body needs a metadata part', details: [{ field: 'metadata', problem: 'is required' }] })
+  }
+  const validate = req.compileValidationSchema(ref('DocumentRequest'))
+  if (!validate(metadata)) {
+    const err = Object.assign(new Error('metadata is invalid'), { validation: validate.errors ?? [], validationContext: 'metadata' })
+    throw err
+  }
+  const src = fromJson(metadata as DocumentRequest) as Extract<SendSource, { form: 'json' }>
+  return { source: { ...src, attachments: [...src.attachments, ...files] }, requestHash: hash.digest('hex') }
+}
+
+function canSee(p: Principal, pkg: StoredPackage): boolean {
+  return p.kind === 'operator' || pkg.senderOrganId.toUpperCase() === p.organId.toUpperCase()
+}
+
+function deliveryView(d: Delivery) {
+  return {
+    recipient: d.recipient,
+    state: d.state,
+    ...(d.statusCode ? { statusCode: d.statusCode } : {}),
+    ...(d.reason ? { reason: d.reason } : {}),
+    attempts: d.attempts,
+    updatedAt: d.updatedAt,
+    ...(d.queuedAt ? { queuedAt: d.queuedAt } : {}),
+  }
+}
+
+function packageView(p: StoredPackage) {
+  return {
+    id: p.id,
+    kind: p.kind,
+    documentId: p.documentId,
+    sender: p.senderOrganId,
+    ...(p.clientId ? { clientId: p.clientId } : {}),
+    sha256: p.sha256,
+    size: p.size,
+    priority: p.priority,
+    ...(p.subject ? { subject: p.subject } : {}),
+    ...(p.codeNumber || p.codeNotation ? { code: `${p.codeNumber ?? ''}/${p.codeNotation ?? ''}` } : {}),
+    ...(p.promulgationDate ? { promulgationDate: p.promulgationDate } : {}),
+    createdAt: p.createdAt,
+    metadata: p.metadata,
+  }
+}
+
+export async function documentRoutes(app: FastifyInstance, opts: DocumentRoutesOptions): Promise<void> {
+  const { store, outgoing } = opts
+
+  app.post(
+    '/v1/documents',
+    {
+      config: { auth: 'client' },
+      schema: {
+        tags: ['documents'],
+        summary: 'Send a document',
+        description:
+          'Send a document as JSON (attachments base64), as multipart/form-data (a `metadata` part holding the same JSON, then one file part per attachment) or as a prebuilt edXML package (application/xml, relayed with its exact bytes; From/OrganId must be your agency). The sender is the agency of the API key. Answer 202: the package is signed and stored; follow its delivery with GET /v1/documents/{id}.',
+        headers: {
+          type: 'object',
+          properties: { 'idempotency-key': { type: 'string', description: 'Retry-safe key: the same key and body return the original answer; a different body gives 409.' } },
+        },
+        body: {
+          content: {
+            'application/json': { schema: ref('DocumentRequest') },
+            'multipart/form-data': { schema: { type: 'object', description: 'Part `metadata`: DocumentRequest JSON; further parts: files.' } },
+            'application/xml': { schema: { type: 'string', description: 'A complete edXML document package (QCVN 102:2016).' } },
+          },
+        },
+        response: { 202: ref('DocumentAccepted'), ...errors },
+      },
+      preValidation: async (req) => {
+        const type = mediaType(req)
+        if (!SEND_TYPES.includes(type)) throw gwError('GW_ERR_API_UNSUPPORTED_MEDIA_TYPE', { contentType: type || '(none)' })
+      },
+    },
+    async (req, reply) => {
+      const principal = req.principal as Extract<Principal, { kind: 'client' }>
+      const key = idempotencyKey(req)
+      const type = mediaType(req)
+      let source: SendSource
+      let requestHash: string
+      if (type === 'multipart/form-data') {
+        const mp = await fromMultipart(req)
+        source = mp.source
+        requestHash = mp.requestHash
+      } else if (type === 'application/json') {
+        source = fromJson(req.body as DocumentRequest)
+        requestHash = req.bodySha256 as string
+      } else {
+        const body = req.body
+        if (!Buffer.isBuffer(body) || body.length === 0) {
+          throw gwError('GW_ERR_API_VALIDATION', { problems: 'the edXML body is empty', details: [{ field: 'body', problem: 'is empty' }] })
+        }
+        source = { form: 'edxml', bytes: body }
+        requestHash = req.bodySha256 as string
+      }
+      const result = await outgoing.send({
+        clientId: principal.id,
+        organId: principal.organId,
+        ...(key !== undefined ? { idempotency: { key, requestHash: `${type === 'text/xml' ? 'application/xml' : type}:${requestHash}` } } : {}),
+        source,
+      })
+      if (result.replayed) reply.header('idempotent-replayed', 'true')
+      return reply.code(202).send(result)
+    },
+  )
+
+  app.get(
+    '/v1/documents/:id',
+    {
+      config: { auth: 'any' },
+      schema: {
+        tags: ['documents'],
+        summary: 'A sent document: metadata, per-recipient state and timeline',
+        params: { type: 'object', required: ['id'], properties: { id: { type: 'string', minLength: 1, maxLength: 100 } } },
+        response: { 200: ref('Document'), ...errors },
+      },
+    },
+    async (req) => {
+      const { id } = req.params as { id: string }
+      const pkg = await store.getPackage(id)
+      if (!pkg || !canSee(req.principal as Principal, pkg)) throw gwError('GW_ERR_API_NOT_FOUND', { what: `document ${id}` })
+      const deliveries = await store.getDeliveries(id)
+      const withTimeline = await Promise.all(
+        deliveries.map(async (d) => ({
+          ...deliveryView(d),
+          timeline: (await store.timeline(d.id)).map((e) => ({
+            seq: e.seq,
+            time: e.time,
+            type: e.type,
+            ...(e.fromState ? { from: e.fromState } : {}),
+            ...(e.state ? { state: e.state } : {}),
+            changed: e.changed,
+            ...(e.cause ? { cause: e.cause } : {}),
+            actor: e.actor,
+            ...(e.statusCode ? { statusCode: e.statusCode } : {}),
+            detail: e.detail,
+          })),
+        })),
+      )
+      return { ...packageView(pkg), deliveries: withTimeline }
+    },
+  )
+
+  app.get(
+    '/v1/documents',
+    {
+      config: { auth: 'any' },
+      schema: {
+        tags: ['documents'],
+        summary: "The agency's sent documents, newest first",
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            state: { type: 'string', enum: [...DELIVERY_STATES], description: 'At least one delivery in this state.' },
+            recipient: { type: 'string', maxLength: 35, description: 'At least one delivery to this OrganId.' },
+            documentId: { type: 'string', maxLength: 100 },
+            since: { type: 'string', format: 'date-time', description: 'Created at or after (ISO 8601).' },
+            until: { type: 'string', format: 'date-time', description: 'Created before (ISO 8601).' },
+            cursor: { type: 'string', maxLength: 500, description: '`next` of the previous page.' },
+            limit: { type: 'integer', minimum: 1, maximum: 500, default: 50 },
+          },
+        },
+        response: { 200: ref('DocumentList'), ...errors },
+      },
+    },
+    async (req) => {
+      const p = req.principal as Principal
+      const q = req.query as { state?: Delivery['state']; recipient?: string; documentId?: string; since?: string; until?: string; cursor?: string; limit: number }
+      const page = await store.listPackages({
+        ...(p.kind === 'client' ? { senderOrganId: p.organId } : {}),
+        kind: 'edoc',
+        ...(q.state ? { state: q.state } : {}),
+        ...(q.recipient ? { recipient: q.recipient } : {}),
+        ...(q.documentId ? { documentId: q.documentId } : {}),
+        ...(q.since ? { since: new Date(q.since) } : {}),
+        ...(q.until ? { until: new Date(q.until) } : {}),
+        ...(q.cursor ? { cursor: q.cursor } : {}),
+        limit: q.limit,
+      })
+      return {
+        items: page.items.map((pkg: PackageWithDeliveries) => ({ ...packageView(pkg), deliveries: pkg.deliveries.map(deliveryView) })),
+        ...(page.next ? { next: page.next } : {}),
+      }
+    },
+  )
+}

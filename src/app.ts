@@ -1,0 +1,125 @@
+/**
+ * buildApp(config, deps): the gateway's HTTP API as a Fastify instance that never listens (src/server.ts does),
+ * so tests drive it with `inject()`. Everything it needs is passed in: the store, the signers of the hosted
+ * agencies, the relay (to wake it when a document is accepted), the broker status (readiness), a clock, a logger.
+ *
+ * Order of what is registered: error handling and content-type parsers, the shared JSON Schemas
+ * (schemas/api/*.json), OpenAPI + UI at /docs, rate limits per API key, authentication, then the routes.
+ */
+import { randomUUID } from 'node:crypto'
+import Fastify, { type FastifyInstance } from 'fastify'
+import multipart from '@fastify/multipart'
+import rateLimit from '@fastify/rate-limit'
+import swagger from '@fastify/swagger'
+import swaggerUi from '@fastify/swagger-ui'
+import type { Config } from './config.js'
+import type { Logger } from './logger.js'
+import { gwError } from './errors.js'
+import { installErrorHandling } from './api/error-handler.js'
+import { installAuth, keyHashOf } from './api/plugins/auth.js'
+import { installBodyParsers } from './api/plugins/body-parsers.js'
+import { addApiSchemas } from './api/schemas.js'
+import { healthRoutes, type BrokerStatus } from './api/routes/health.js'
+import { documentRoutes } from './api/routes/documents.js'
+import { createOutgoingPipeline, type OutgoingPipeline, type SignerLike } from './pipeline/outgoing.js'
+import type { Store } from './store/index.js'
+
+export interface AppDeps {
+  store: Store
+  /** Signer of each hosted agency, by OrganId. */
+  signers: ReadonlyMap<string, SignerLike>
+  /** Woken after every accepted document (the outbox relay); a no-op object is fine in tests. */
+  relay: { wake(): void }
+  /** Broker connection status for /readyz (the transport's AmqpConnection fits). */
+  broker: BrokerStatus
+  logger: Logger
+  /** Time source (tests pin it). Default: `() => new Date()`. */
+  clock?: () => Date
+  /** Package id source. Default: crypto.randomUUID. */
+  newId?: () => string
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The outgoing pipeline the document routes call. */
+    outgoing: OutgoingPipeline
+  }
+}
+
+export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: deps.logger,
+    bodyLimit: config.http.bodyLimit,
+    trustProxy: config.http.trustProxy,
+    genReqId: () => randomUUID(),
+    requestIdHeader: 'x-request-id',
+    requestIdLogLabel: 'reqId',
+    ajv: { customOptions: { allErrors: true, coerceTypes: 'array', useDefaults: true, removeAdditional: false } },
+  }) as unknown as FastifyInstance
+
+  installErrorHandling(app, config.http.bodyLimit)
+  app.addHook('onSend', async (req, reply) => {
+    reply.header('x-request-id', req.id)
+  })
+  installBodyParsers(app)
+  await app.register(multipart, {
+    limits: {
+      fileSize: config.limits.attachmentBytes,
+      files: config.limits.attachments,
+      fields: 10,
+      fieldSize: 8 * 1024 * 1024,
+      parts: config.limits.attachments + 10,
+    },
+  })
+  addApiSchemas(app)
+
+  if (config.http.docs) {
+    await app.register(swagger, {
+      openapi: {
+        openapi: '3.0.3',
+        info: {
+          title: 'lienthong gateway API',
+          description:
+            'Send official documents (edXML, QCVN 102:2016) to other agencies and follow their delivery. Authenticate with `Authorization: Bearer <key>`. Every error is `{ code, message, details? }` with a stable GW_ERR_* code.',
+          version: '1',
+        },
+        components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+        security: [{ bearer: [] }],
+        tags: [
+          { name: 'documents', description: 'Send documents and follow their delivery' },
+          { name: 'health', description: 'Liveness and readiness' },
+        ],
+      },
+      refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
+    })
+    await app.register(swaggerUi, { routePrefix: '/docs' })
+  }
+
+  await app.register(rateLimit, {
+    global: true,
+    max: config.limits.requestsPerMinute,
+    timeWindow: 60_000,
+    // the key's hash, so one DMS cannot exhaust another's budget; anonymous requests count per address
+    keyGenerator: (req) => keyHashOf(req) ?? `ip:${req.ip}`,
+    allowList: (req) => req.url === '/healthz' || req.url === '/readyz',
+    errorResponseBuilder: (_req, ctx) =>
+      gwError('GW_ERR_API_RATE_LIMITED', { retryAfter: ctx.after, retryAfterSeconds: Math.max(1, Math.ceil(ctx.ttl / 1000)) }),
+  })
+
+  installAuth(app, config)
+
+  const outgoing = createOutgoingPipeline({
+    config,
+    store: deps.store,
+    signers: deps.signers,
+    relay: deps.relay,
+    clock: deps.clock ?? (() => new Date()),
+    newId: deps.newId ?? randomUUID,
+    logger: deps.logger,
+  })
+  app.decorate('outgoing', outgoing)
+
+  healthRoutes(app, { store: deps.store, broker: deps.broker })
+  await app.register(documentRoutes, { config, store: deps.store, outgoing })
+  return app
+}

@@ -1,0 +1,330 @@
+/**
+ * The outgoing pipeline: what happens to a document a DMS sends, as named steps in this order:
+ *
+ *   1. checkIdempotency  an Idempotency-Key already used: same body → the original result, nothing sent again;
+ *                        another body → GW_ERR_API_IDEMPOTENCY_CONFLICT (the store re-checks atomically in step 5)
+ *   2. validate          the client's agency is hosted here and can sign; limits (recipients, attachments, sizes)
+ *   3. buildEnvelope     JSON → edXML bytes (envelope.buildEdoc); prebuilt edXML → parsed and checked (From must be
+ *                        the client's agency, else 403), its bytes kept unchanged
+ *   4. sign              detached CMS over the exact bytes (the agency's signer)
+ *   5. store             package + one `accepted` delivery per recipient + idempotency key, one transaction
+ *   6. wakeRelay         the outbox relay publishes; the API answers 202 without waiting for the broker
+ *
+ * Nothing is published before it is persisted (outbox): if the process dies after step 5, the relay publishes it
+ * on the next start.
+ */
+import type { Config, AgencyConfig } from '../config.js'
+import type { Logger } from '../logger.js'
+import { gwError, isGatewayError } from '../errors.js'
+import type { Envelope } from '../envelope/index.js'
+import { buildEdoc, parseEnvelope } from '../envelope/index.js'
+import type { Delivery, Store, StoredPackage } from '../store/index.js'
+import {
+  amqpPriority,
+  BUSINESS_REASONS,
+  compositeDocumentId,
+  edxmlDate,
+  fromOrgan,
+  toOrgan,
+  type AttachmentData,
+  type DocumentRequest,
+} from './document-request.js'
+
+/** What the pipeline needs from a signer (src/signature's Signer fits). */
+export interface SignerLike {
+  sign(content: Uint8Array, opts?: { signingTime?: Date }): Promise<Uint8Array>
+  signSync?(content: Uint8Array, opts?: { signingTime?: Date }): Uint8Array
+}
+
+export type SendSource =
+  | { form: 'json'; document: DocumentRequest; attachments: AttachmentData[] }
+  | { form: 'edxml'; bytes: Uint8Array }
+
+export interface SendInput {
+  clientId: string
+  /** The hosted agency the client is bound to: the only From it may use. */
+  organId: string
+  idempotency?: { key: string; requestHash: string }
+  source: SendSource
+}
+
+export interface SendResult {
+  id: string
+  documentId: string
+  sha256: string
+  replayed: boolean
+  deliveries: { recipient: string; state: string }[]
+}
+
+export interface OutgoingPipeline {
+  send(input: SendInput): Promise<SendResult>
+}
+
+export interface OutgoingDeps {
+  config: Config
+  store: Store
+  signers: ReadonlyMap<string, SignerLike>
+  relay: { wake(): void }
+  clock: () => Date
+  newId: () => string
+  logger?: Logger
+}
+
+interface Built {
+  envelope: Envelope
+  documentId: string
+  recipients: string[]
+  priority: number
+  metadata: Record<string, unknown>
+  subject?: string
+  codeNumber?: string
+  codeNotation?: string
+  promulgationDate?: string
+}
+
+const resultOf = (pkg: StoredPackage, deliveries: Delivery[], replayed: boolean): SendResult => ({
+  id: pkg.id,
+  documentId: pkg.documentId,
+  sha256: pkg.sha256,
+  replayed,
+  deliveries: deliveries.map((d) => ({ recipient: d.recipient, state: d.state })),
+})
+
+export function createOutgoingPipeline(deps: OutgoingDeps): OutgoingPipeline {
+  const { config, store } = deps
+  const agencies = new Map(config.agencies.map((a) => [a.organId, a]))
+  const limits = config.limits
+
+  async function checkIdempotency(input: SendInput): Promise<SendResult | undefined> {
+    if (!input.idempotency) return undefined
+    const rec = await store.findIdempotent(input.clientId, input.idempotency.key)
+    if (!rec) return undefined
+    if (rec.requestHash !== input.idempotency.requestHash) {
+      throw gwError('GW_ERR_API_IDEMPOTENCY_CONFLICT', { key: input.idempotency.key })
+    }
+    const pkg = await store.getPackage(rec.packageId)
+    if (!pkg) return undefined
+    return resultOf(pkg, await store.getDeliveries(pkg.id), true)
+  }
+
+  function validate(input: SendInput): { agency: AgencyConfig; signer: SignerLike } {
+    const agency = agencies.get(input.organId)
+    const signer = deps.signers.get(input.organId)
+    if (!agency || !signer) {
+      throw gwError('GW_ERR_API_FORBIDDEN', { reason: `agency ${input.organId} is not hosted by this gateway or has no signing key` })
+    }
+    if (input.source.form === 'json') {
+      const { document, attachments } = input.source
+      const problems: { field: string; problem: string }[] = []
+      if (document.recipients.length > limits.recipients) problems.push({ field: 'body.recipients', problem: `at most ${limits.recipients} recipients` })
+      if (attachments.length > limits.attachments) problems.push({ field: 'body.attachments', problem: `at most ${limits.attachments} attachments` })
+      const seen = new Set<string>()
+      document.recipients.forEach((r, i) => {
+        const k = r.organId.toUpperCase()
+        if (seen.has(k)) problems.push({ field: `body.recipients.${i}.organId`, problem: `${r.organId} is listed twice` })
+        seen.add(k)
+      })
+      attachments.forEach((a, i) => {
+        if (a.data.length > limits.attachmentBytes) {
+          problems.push({ field: `attachments.${i}`, problem: `${a.name} is ${a.data.length} bytes, over limits.attachmentBytes ${limits.attachmentBytes}` })
+        }
+      })
+      const dates: [string, string | undefined][] = [
+        ['body.promulgation.date', document.promulgation.date],
+        ['body.dueDate', document.dueDate],
+        ...(document.responseFor ?? []).map((r, i): [string, string | undefined] => [`body.responseFor.${i}.promulgationDate`, r.promulgationDate]),
+      ]
+      for (const [field, d] of dates) {
+        if (d !== undefined && !isRealDate(d)) problems.push({ field, problem: `${d} is not a real calendar date` })
+      }
+      if (problems.length > 0) {
+        throw gwError('GW_ERR_API_VALIDATION', { problems: problems.map((p) => `${p.field} ${p.problem}`).join('; '), details: problems })
+      }
+    }
+    return { agency, signer }
+  }
+
+  function buildEnvelope(input: SendInput, agency: AgencyConfig): Built {
+    const src = input.source
+    if (src.form === 'edxml') return fromPrebuilt(src.bytes, input.organId)
+    const d = src.document
+    const now = deps.clock()
+    const businessType = d.business?.type ?? 0
+    const envelope = buildEdoc({
+      from: fromOrgan(agency),
+      to: d.recipients.map(toOrgan),
+      ...(d.documentId ? { documentId: d.documentId } : {}),
+      code: { codeNumber: d.code.number, codeNotation: d.code.notation },
+      promulgationInfo: { place: d.promulgation.place, promulgationDate: edxmlDate(d.promulgation.date) },
+      documentType: {
+        type: d.documentType.type,
+        ...(d.documentType.typeDetail !== undefined ? { typeDetail: d.documentType.typeDetail } : {}),
+        typeName: d.documentType.typeName,
+      },
+      subject: d.subject,
+      content: d.content ?? d.subject,
+      signerInfo: { competence: d.signer.competence ?? '', position: d.signer.position, fullName: d.signer.fullName },
+      ...(d.dueDate ? { dueDate: edxmlDate(d.dueDate) } : {}),
+      toPlaces: d.toPlaces ?? [],
+      otherInfo: {
+        priority: d.priority ?? 0,
+        sphereOfPromulgation: d.sphereOfPromulgation ?? '',
+        typerNotation: d.typerNotation ?? '',
+        ...(d.promulgationAmount !== undefined ? { promulgationAmount: d.promulgationAmount } : {}),
+        pageAmount: d.pageAmount ?? 1,
+        appendixes: d.appendixes ?? [],
+      },
+      responseFor: (d.responseFor ?? []).map((r) => ({
+        organId: r.organId,
+        code: r.code,
+        ...(r.promulgationDate ? { promulgationDate: edxmlDate(r.promulgationDate) } : {}),
+        documentId: r.documentId,
+      })),
+      steeringType: d.steeringType ?? 0,
+      traceHeaders: [{ organId: agency.organId, timestamp: now }],
+      bussiness: {
+        bussinessDocType: businessType,
+        bussinessDocReason: d.business?.reason ?? BUSINESS_REASONS[businessType] ?? '',
+        ...(d.business?.documentInfo
+          ? {
+              bussinessDocumentInfo: {
+                documentInfo: d.business.documentInfo.metadataChanged ? 1 : 0,
+                documentReceiver: d.business.documentInfo.recipientsChanged ? 1 : 0,
+                receiverList: (d.business.documentInfo.receivers ?? []).map((r) => ({ organId: r.organId, receiverType: r.receiverType ?? 0 })),
+              },
+            }
+          : {}),
+        ...(d.business?.documentId ? { documentId: d.business.documentId } : {}),
+        staffInfo: d.business?.staff ?? {},
+        paper: d.business?.paper ? 1 : 0,
+        replacementInfoList: (d.business?.replacementInfo ?? []).map((r) => ({ documentId: r.documentId, organIdList: r.organIds ?? [] })),
+      },
+      attachments: src.attachments.map((a) => ({
+        attachmentName: a.name,
+        contentType: a.contentType,
+        description: a.description ?? '',
+        data: a.data,
+      })),
+      now,
+    })
+    const documentId = envelope.edoc?.messageHeader.documentId ?? d.documentId ?? compositeDocumentId(agency.organId.toUpperCase(), d)
+    if (envelope.bytes.length > limits.packageBytes) {
+      throw gwError('GW_ERR_ENVELOPE_TOO_LARGE', { size: envelope.bytes.length, limit: limits.packageBytes })
+    }
+    return {
+      envelope,
+      documentId,
+      recipients: d.recipients.map((r) => r.organId.trim().toUpperCase()),
+      priority: amqpPriority(d.priority),
+      subject: d.subject,
+      codeNumber: d.code.number,
+      codeNotation: d.code.notation,
+      promulgationDate: edxmlDate(d.promulgation.date),
+      metadata: {
+        form: 'json',
+        subject: d.subject,
+        code: `${d.code.number}/${d.code.notation}`,
+        documentType: d.documentType,
+        priority: d.priority ?? 0,
+        business: { type: businessType, ...(d.business?.documentId ? { documentId: d.business.documentId } : {}) },
+        recipients: d.recipients.map((r) => ({ organId: r.organId, name: r.name })),
+        attachments: src.attachments.map((a) => ({ name: a.name, contentType: a.contentType, size: a.data.length })),
+      },
+    }
+  }
+
+  function fromPrebuilt(bytes: Uint8Array, organId: string): Built {
+    const envelope = parseEnvelope(bytes, { maxBytes: limits.packageBytes, maxDepth: limits.xmlDepth, junkPrefix: 'refuse' })
+    if (envelope.kind !== 'edoc' || !envelope.edoc) {
+      throw gwError('GW_ERR_API_VALIDATION', {
+        problems: 'body is a status package; send documents here (statuses have their own route)',
+        details: [{ field: 'body', problem: 'is a status package, not a document package' }],
+      })
+    }
+    const h = envelope.edoc.messageHeader
+    if (h.from.organId.trim().toUpperCase() !== organId.toUpperCase()) {
+      throw gwError('GW_ERR_API_FORBIDDEN', { reason: `From/OrganId ${h.from.organId} is not the agency of this API key (${organId})` })
+    }
+    const recipients = h.to.map((t) => t.organId.trim().toUpperCase()).filter((x) => x !== '')
+    if (recipients.length === 0) {
+      throw gwError('GW_ERR_ENVELOPE_MISSING_FIELD', { path: 'MessageHeader/To/OrganId' })
+    }
+    if (recipients.length > limits.recipients) {
+      throw gwError('GW_ERR_API_VALIDATION', { problems: `at most ${limits.recipients} recipients`, details: [{ field: 'To', problem: `at most ${limits.recipients} recipients` }] })
+    }
+    if (h.documentId.trim() === '') throw gwError('GW_ERR_ENVELOPE_MISSING_FIELD', { path: 'MessageHeader/DocumentId' })
+    return {
+      envelope,
+      documentId: h.documentId,
+      recipients,
+      priority: amqpPriority(h.otherInfo.priority),
+      subject: h.subject,
+      codeNumber: h.code.codeNumber,
+      codeNotation: h.code.codeNotation,
+      promulgationDate: h.promulgationInfo.promulgationDate.value,
+      metadata: {
+        form: 'edxml',
+        subject: h.subject,
+        code: `${h.code.codeNumber}/${h.code.codeNotation}`,
+        priority: Number(h.otherInfo.priority) || 0,
+        business: { type: Number(envelope.edoc.traceHeaderList.bussiness?.bussinessDocType ?? 0) || 0 },
+        recipients: h.to.map((t) => ({ organId: t.organId, name: t.organName })),
+        attachments: envelope.edoc.attachments.map((a) => ({ name: a.attachmentName, contentType: a.contentType, size: a.size })),
+        warnings: envelope.warnings.map((w) => w.code),
+      },
+    }
+  }
+
+  async function sign(signer: SignerLike, bytes: Uint8Array, at: Date): Promise<Uint8Array> {
+    try {
+      return signer.signSync ? signer.signSync(bytes, { signingTime: at }) : await signer.sign(bytes, { signingTime: at })
+    } catch (e) {
+      if (isGatewayError(e)) throw e
+      throw gwError('GW_ERR_SIGNATURE_KEY', { reason: (e as Error).message }, e)
+    }
+  }
+
+  return {
+    async send(input) {
+      const replay = await checkIdempotency(input)
+      if (replay) return replay
+      const { agency, signer } = validate(input)
+      const built = buildEnvelope(input, agency)
+      const at = deps.clock()
+      const signature = await sign(signer, built.envelope.bytes, at)
+      const id = deps.newId()
+      const recorded = await store.recordOutgoing({
+        package: {
+          id,
+          kind: 'edoc',
+          documentId: built.documentId,
+          senderOrganId: agency.organId,
+          clientId: input.clientId,
+          bytes: built.envelope.bytes,
+          signature,
+          sha256: built.envelope.sha256(),
+          priority: built.priority,
+          ...(built.subject !== undefined ? { subject: built.subject } : {}),
+          ...(built.codeNumber !== undefined ? { codeNumber: built.codeNumber } : {}),
+          ...(built.codeNotation !== undefined ? { codeNotation: built.codeNotation } : {}),
+          ...(built.promulgationDate ? { promulgationDate: built.promulgationDate } : {}),
+          metadata: built.metadata,
+        },
+        recipients: built.recipients,
+        actor: `client:${input.clientId}`,
+        ...(input.idempotency ? { idempotency: { clientId: input.clientId, key: input.idempotency.key, requestHash: input.idempotency.requestHash } } : {}),
+        at,
+      })
+      if (!recorded.replayed) deps.relay.wake()
+      return resultOf(recorded.package, recorded.deliveries, recorded.replayed)
+    },
+  }
+}
+
+function isRealDate(s: string): boolean {
+  const m = /^(\d{4})[/-](\d{2})[/-](\d{2})$/.exec(s)
+  if (!m) return false
+  const [y, mo, d] = [Number(m[1]), Number(m[2]), Number(m[3])]
+  const dt = new Date(Date.UTC(y, mo - 1, d))
+  return dt.getUTCFullYear() === y && dt.getUTCMonth() === mo - 1 && dt.getUTCDate() === d
+}

@@ -1,0 +1,124 @@
+/**
+ * The gateway process: config → store → signers → AMQP connection (topology, confirmed publisher) → outbox relay
+ * → API (buildApp) → listen. `close()` shuts down in the reverse order: stop accepting requests and finish the
+ * in-flight ones, stop the relay (outstanding confirms get a few seconds), close AMQP, close the store.
+ *
+ * The broker does not have to be up: the API accepts documents into the outbox while the connection manager keeps
+ * retrying (with a log line that names the URL and what to do), and the relay publishes them once it connects.
+ */
+import { mkdirSync } from 'node:fs'
+import path from 'node:path'
+import type { FastifyInstance } from 'fastify'
+import { buildApp } from './app.js'
+import type { Config } from './config.js'
+import { createLogger, type Logger } from './logger.js'
+import { createRelay, type Relay } from './pipeline/relay.js'
+import { loadSigners } from './pipeline/signers.js'
+import { openSqliteStore, type Store } from './store/index.js'
+import { createAmqpConnection, createPublisher, declareTopology, type AmqpConnection, type Publisher } from './transport/index.js'
+
+export interface RunningGateway {
+  readonly app: FastifyInstance
+  readonly store: Store
+  readonly relay: Relay
+  readonly connection: AmqpConnection
+  readonly publisher: Publisher
+  readonly logger: Logger
+  /** `http://host:port` the API listens on. */
+  readonly url: string
+  close(): Promise<void>
+}
+
+export interface StartOptions {
+  /** Default: a pino logger with the configured level on stdout. */
+  logger?: Logger
+  /** Listen (default true); false builds everything but the listener (bench, tests). */
+  listen?: boolean
+}
+
+export async function startGateway(config: Config, opts: StartOptions = {}): Promise<RunningGateway> {
+  const logger = opts.logger ?? createLogger({ level: config.log.level })
+  mkdirSync(path.dirname(config.store.path), { recursive: true })
+  const store = await openSqliteStore(config.store.path, { logger: logger.child({ area: 'store' }) })
+  let connection: AmqpConnection | undefined
+  try {
+    const signers = await loadSigners(config)
+    const tlog = logger.child({ area: 'transport' })
+    connection = createAmqpConnection({
+      url: config.amqp.url,
+      heartbeatSeconds: config.amqp.heartbeatSeconds,
+      initialDelayMs: config.amqp.reconnect.initialDelayMs,
+      maxDelayMs: config.amqp.reconnect.maxDelayMs,
+      connectionName: `lienthong ${config.agencies.map((a) => a.organId).join(',')}`,
+      logger: tlog,
+    })
+    let warned = false
+    connection.on('connectFailed', (f) => {
+      if (warned || f.irrecoverable) return
+      warned = true
+      logger.warn(
+        { url: connection?.redactedUrl },
+        `RabbitMQ is not reachable at ${connection?.redactedUrl}: start it (e.g. "systemctl start rabbitmq-server" or ` +
+          `"docker run -p 5672:5672 rabbitmq:3"), or set amqp.url / LIENTHONG_AMQP_URL. The gateway keeps retrying; ` +
+          `the API still accepts documents and they wait in the outbox until the broker is back.`,
+      )
+    })
+    connection.on('connect', () => {
+      if (warned) logger.info({ url: connection?.redactedUrl }, 'RabbitMQ reachable again; the outbox is being published')
+      warned = false
+    })
+    declareTopology(connection, {
+      hostedOrganIds: config.agencies.map((a) => a.organId),
+      exchange: config.amqp.exchange,
+      deadLetterExchange: config.amqp.deadLetterExchange,
+      inboxQueuePrefix: config.amqp.queuePrefix,
+      deadLetterQueuePrefix: config.amqp.deadLetterQueuePrefix,
+      queueType: config.amqp.queueType,
+    })
+    const publisher = createPublisher(connection, { exchange: config.amqp.exchange, logger: tlog })
+    const relay = createRelay({
+      store,
+      publisher,
+      batchSize: config.relay.batchSize,
+      maxInFlight: config.relay.maxInFlight,
+      pollIntervalMs: config.relay.pollIntervalMs,
+      retryDelayMs: config.relay.retryDelayMs,
+      logger: logger.child({ area: 'relay' }),
+    })
+    // a (re)connect is a good moment to look at the outbox
+    connection.on('connect', () => relay.wake())
+    relay.start()
+    const app = await buildApp(config, { store, signers, relay, broker: connection, logger })
+    let url = ''
+    if (opts.listen !== false) {
+      url = await app.listen({ host: config.http.host, port: config.http.port })
+    } else {
+      await app.ready()
+    }
+    const conn = connection
+    let closing: Promise<void> | undefined
+    return {
+      app,
+      store,
+      relay,
+      connection: conn,
+      publisher,
+      logger,
+      url,
+      close() {
+        closing ??= (async () => {
+          await app.close().catch((e: unknown) => logger.error({ err: e }, 'closing the API failed'))
+          await relay.stop({ timeoutMs: 5000 })
+          await publisher.close({ timeoutMs: 2000 }).catch(() => {})
+          await conn.close().catch(() => {})
+          await store.close().catch((e: unknown) => logger.error({ err: e }, 'closing the store failed'))
+        })()
+        return closing
+      },
+    }
+  } catch (e) {
+    await connection?.close().catch(() => {})
+    await store.close().catch(() => {})
+    throw e
+  }
+}
