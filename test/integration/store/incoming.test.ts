@@ -1,0 +1,145 @@
+// The receive path's store operations: inbox rows with verdicts, dedupe of redeliveries, states, pages.
+import t from 'tap'
+import { randomBytes, randomUUID } from 'node:crypto'
+import type { IncomingPackageInput, RecordIncomingInput } from '../../../src/store/types.js'
+import { eachStore, sha256 } from './helpers.js'
+
+function incoming(over: Partial<IncomingPackageInput> = {}, state: 'received' | 'rejected' = 'received', at?: Date): RecordIncomingInput {
+  const bytes = over.bytes ?? randomBytes(2048)
+  return {
+    package: {
+      id: randomUUID(),
+      kind: 'edoc',
+      documentId: randomUUID(),
+      senderOrganId: '000.00.00.G22',
+      recipient: '000.00.01.H26',
+      messageId: randomUUID(),
+      bytes,
+      signature: randomBytes(300),
+      sha256: sha256(bytes),
+      subject: 'Thông báo kết luận',
+      codeNumber: '9',
+      codeNotation: 'TB-VPCP',
+      metadata: { attachments: [{ contentId: 'a1', name: 'tb.pdf' }] },
+      verdict: state === 'received' ? { ok: true, code: 'VALID', signer: { organId: '000.00.00.G22' } } : { ok: false, code: 'DIGEST_MISMATCH', message: 'content changed' },
+      ...over,
+    },
+    state,
+    ...(state === 'rejected' ? { reason: 'GW_ERR_SIGNATURE_INVALID: DIGEST_MISMATCH' } : {}),
+    actor: 'peer:000.00.00.G22',
+    ...(at ? { at } : {}),
+  }
+}
+
+eachStore(t, 'recordIncoming stores bytes, verdict and an event; a redelivery is a duplicate', async (t, { store }) => {
+  const input = incoming()
+  const r = await store.recordIncoming(input)
+  t.equal(r.duplicate, false)
+  t.match(r.incoming, { id: input.package.id, state: 'received', kind: 'edoc', verdict: { ok: true, code: 'VALID' }, size: 2048, subject: 'Thông báo kết luận' })
+  t.same(await store.getIncoming(input.package.id), r.incoming)
+  const b = await store.getIncomingBytes(input.package.id)
+  t.ok(Buffer.from(b!.bytes).equals(Buffer.from(input.package.bytes)), 'exact bytes')
+  t.ok(Buffer.from(b!.signature!).equals(Buffer.from(input.package.signature!)), 'exact signature')
+
+  // the broker redelivers: new message, new id, same package
+  const again = await store.recordIncoming({ ...input, package: { ...input.package, id: randomUUID(), messageId: randomUUID() } })
+  t.equal(again.duplicate, true)
+  t.equal(again.incoming.id, input.package.id, 'the stored one')
+  // the same package addressed to a second hosted agency is its own inbox row
+  const other = await store.recordIncoming({ ...input, package: { ...input.package, id: randomUUID(), recipient: '000.00.02.H26' } })
+  t.equal(other.duplicate, false)
+  // the same DocumentId with other bytes is not a duplicate: the pipeline sees it with findIncomingByDocument
+  const replay = incoming({ documentId: input.package.documentId! }, 'rejected')
+  t.equal((await store.recordIncoming(replay)).duplicate, false)
+  const byDoc = await store.findIncomingByDocument('000.00.00.G22', input.package.documentId!)
+  t.same(byDoc.map((x) => [x.id, x.state]), [
+    [input.package.id, 'received'],
+    [other.incoming.id, 'received'],
+    [replay.package.id, 'rejected'],
+  ])
+  t.match(byDoc[2], { reason: 'GW_ERR_SIGNATURE_INVALID: DIGEST_MISMATCH', verdict: { ok: false, code: 'DIGEST_MISMATCH' } })
+
+  const ev = (await store.listEvents({ limit: 10, direction: 'in' })).items
+  t.equal(ev.length, 3, 'one event per stored package, none for the duplicate')
+  t.match(ev[0], { type: 'state', state: 'rejected', cause: 'GW_ERR_SIGNATURE_INVALID: DIGEST_MISMATCH', detail: { verdict: 'DIGEST_MISMATCH' } })
+  t.ok((await store.verifyLog()).ok)
+})
+
+eachStore(t, 'unparseable packages (no sender or DocumentId) are stored as rejected, redeliveries deduplicated', async (t, { store }) => {
+  const bytes = Buffer.from('\u0000garbage<edXML')
+  const input: RecordIncomingInput = {
+    package: { id: randomUUID(), kind: 'unknown', bytes, sha256: sha256(bytes), verdict: { ok: false, code: 'MALFORMED' } },
+    state: 'rejected',
+    reason: 'GW_ERR_ENVELOPE_NOT_XML',
+    actor: 'system',
+  }
+  const r = await store.recordIncoming(input)
+  t.match(r, { duplicate: false, incoming: { state: 'rejected', kind: 'unknown' } })
+  t.notOk(r.incoming.senderOrganId)
+  t.equal((await store.recordIncoming({ ...input, package: { ...input.package, id: randomUUID() } })).duplicate, true)
+  t.same(await store.getIncomingBytes(input.package.id), { bytes }, 'no signature')
+})
+
+eachStore(t, 'incoming state machine: fetched, DMS statuses, recall, rejected replay', async (t, { store }) => {
+  const a = (await store.recordIncoming(incoming())).incoming
+  const dms = { actor: 'client:dms-hanoi' }
+  t.match(await store.transitionIncoming(a.id, 'fetched', { ...dms, cause: 'DMS ack' }), { changed: true, from: 'received' })
+  t.ok((await store.getIncoming(a.id))!.fetchedAt)
+  t.match(await store.transitionIncoming(a.id, 'processing', { ...dms, cause: 'status 05', statusCode: '05' }), { changed: true })
+  t.match(await store.transitionIncoming(a.id, 'accepted', { ...dms, cause: 'status 03', statusCode: '03' }), { changed: false }, 'never backwards')
+  t.match(await store.transitionIncoming(a.id, 'recall-requested', { actor: 'peer:000.00.00.G22', cause: 'status 13', statusCode: '13' }), { changed: true })
+  t.match(await store.transitionIncoming(a.id, 'recalled', { ...dms, cause: 'status 15', statusCode: '15' }), { changed: true })
+  t.match(await store.transitionIncoming(a.id, 'completed', { ...dms, cause: 'status 06', statusCode: '06' }), { changed: false })
+  t.match(await store.getIncoming(a.id), { state: 'recalled', statusCode: '15' })
+
+  const rej = (await store.recordIncoming(incoming({}, 'rejected'))).incoming
+  t.match(await store.transitionIncoming(rej.id, 'fetched', { ...dms, cause: 'x' }), { changed: false }, 'a rejected package is never handed over')
+  t.match(await store.transitionIncoming(rej.id, 'received', { actor: 'operator:an', cause: 'operator replay: trust anchor added', type: 'replayed' }), { changed: true })
+  const rej2 = (await store.recordIncoming(incoming({}, 'rejected'))).incoming
+  t.match(await store.transitionIncoming(rej2.id, 'discarded', { actor: 'operator:an', cause: 'operator discard', type: 'discarded' }), { changed: true })
+  t.match(await store.transitionIncoming(rej2.id, 'received', { actor: 'operator:an', cause: 'x' }), { changed: false })
+  await t.rejects(store.transitionIncoming('nope', 'fetched', { ...dms, cause: 'x' }), { code: 'GW_ERR_STORE_NOT_FOUND' })
+
+  const events = (await store.listEvents({ limit: 50, packageId: a.id })).items.reverse()
+  t.same(
+    events.map((e) => [e.state, e.changed]),
+    [
+      ['received', true],
+      ['fetched', true],
+      ['processing', true],
+      ['accepted', false],
+      ['recall-requested', true],
+      ['recalled', true],
+      ['completed', false],
+    ],
+  )
+  t.match((await store.stats()).incomingByState, { recalled: 1, received: 1, discarded: 1 })
+})
+
+eachStore(t, 'listIncoming: per hosted agency, filters, cursor pages', async (t, { store }) => {
+  const base = Date.parse('2026-11-20T00:00:00Z')
+  const ids: string[] = []
+  for (let i = 0; i < 17; i++) {
+    const r = await store.recordIncoming(
+      incoming({ recipient: i % 2 ? 'R1' : 'R2', senderOrganId: i % 3 ? 'S1' : 'S2' }, i % 4 === 3 ? 'rejected' : 'received', new Date(base + i * 1000)),
+    )
+    ids.push(r.incoming.id)
+  }
+  const newest = [...ids].reverse()
+  const walk = async (f: Omit<Parameters<typeof store.listIncoming>[0], 'limit' | 'cursor'>, limit: number): Promise<string[]> => {
+    const out: string[] = []
+    let cursor: string | undefined
+    do {
+      const p = await store.listIncoming({ ...f, limit, ...(cursor ? { cursor } : {}) })
+      out.push(...p.items.map((x) => x.id))
+      cursor = p.next
+    } while (cursor)
+    return out
+  }
+  t.same(await walk({}, 4), newest)
+  t.same(await walk({ recipient: 'R1' }, 3), newest.filter((_, j) => (16 - j) % 2 === 1))
+  t.same(await walk({ recipient: 'R2', state: 'received' }, 2), newest.filter((_, j) => (16 - j) % 2 === 0 && (16 - j) % 4 !== 3))
+  t.same(await walk({ senderOrganId: 'S2' }, 5), newest.filter((_, j) => (16 - j) % 3 === 0))
+  t.same(await walk({ since: new Date(base + 10_000), until: new Date(base + 12_000) }, 1), [ids[11], ids[10]])
+  await t.rejects(store.listIncoming({ limit: 5, cursor: (await store.listPackages({ limit: 1 })).next ?? 'cA' }), { code: 'GW_ERR_STORE_INVALID_CURSOR' })
+})
