@@ -11,7 +11,7 @@
  * in sha256WithRSAEncryption, positive minimal serial numbers, minimal named BIT STRINGs for key usage, UTCTime
  * until 2049 and GeneralizedTime from 2050.
  */
-import { createHash, createSign, generateKeyPair, randomBytes, X509Certificate, type KeyObject } from 'node:crypto'
+import { createCipheriv, createHash, createPrivateKey, createSign, generateKeyPair, pbkdf2Sync, randomBytes, X509Certificate, type KeyObject } from 'node:crypto'
 import { mkdir, writeFile } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import { promisify } from 'node:util'
@@ -68,7 +68,9 @@ export interface SampleCertInfo {
   readonly sha256: string
 }
 
-export interface SampleAgencyEntry extends SampleAgency, SampleCertInfo {
+export interface SampleAgencyEntry extends Omit<SampleAgency, 'keyType'>, SampleCertInfo {
+  /** The key actually generated: `rsa-<bits>` (the declared RSA-2048 agencies follow opts.keyBits) or `ec-p256`. */
+  readonly keyType: `rsa-${number}` | 'ec-p256'
   readonly files: SampleFiles
 }
 
@@ -125,7 +127,7 @@ export interface SamplePkiManifest {
 export interface GenerateSamplePkiOptions {
   /** Reference time; validity periods are computed from its UTC midnight. Default: now. */
   now?: Date
-  /** RSA key size of the CAs and the RSA-2048 agencies. Default 2048. */
+  /** RSA key size of the CAs, the test certificates and the agencies declared RSA-2048. Default 2048. */
   keyBits?: number
 }
 
@@ -207,6 +209,10 @@ const OID = {
   x509Certificate: '1.2.840.113549.1.9.22.1',
   friendlyName: '1.2.840.113549.1.9.20',
   localKeyId: '1.2.840.113549.1.9.21',
+  pbes2: '1.2.840.113549.1.5.13',
+  pbkdf2: '1.2.840.113549.1.5.12',
+  hmacWithSHA256: '1.2.840.113549.2.9',
+  aes256CBC: '2.16.840.1.101.3.4.1.42',
 } as const
 
 type DnKey = 'C' | 'ST' | 'L' | 'O' | 'OU' | 'CN' | 'UID'
@@ -395,10 +401,19 @@ function makeCrl(ca: Issued, thisUpdate: Date, nextUpdate: Date, revoked: Revoca
 // ---- PKCS#12 -----------------------------------------------------------------------------------------------------
 const P12_ITERATIONS = 2048
 
-function bmpString(s: string): Asn1 {
-  const b = Buffer.alloc(s.length * 2)
-  for (let i = 0; i < s.length; i++) b.writeUInt16BE(s.charCodeAt(i), i * 2)
-  return asn1.create(U, T.BMPSTRING, false, bin(b))
+/** BMPString: forge's DER writer turns the JS string into UTF-16BE itself. */
+const bmpString = (s: string): Asn1 => asn1.create(U, T.BMPSTRING, false, s)
+
+/** EncryptedPrivateKeyInfo: PBES2 with PBKDF2-HMAC-SHA-256 and AES-256-CBC (RFC 8018), via node:crypto. */
+function pbes2Encrypt(pkcs8: Buffer, password: string): Asn1 {
+  const salt = randomBytes(16)
+  const iv = randomBytes(16)
+  const dk = pbkdf2Sync(Buffer.from(password, 'utf8'), salt, P12_ITERATIONS, 32, 'sha256')
+  const cipher = createCipheriv('aes-256-cbc', dk, iv)
+  const data = Buffer.concat([cipher.update(pkcs8), cipher.final()])
+  const kdf = seq(oid(OID.pbkdf2), seq(octets(salt), integer(P12_ITERATIONS), seq(oid(OID.hmacWithSHA256), nul())))
+  const enc = seq(oid(OID.aes256CBC), octets(iv))
+  return seq(seq(oid(OID.pbes2), seq(kdf, enc)), octets(data))
 }
 
 function dataContentInfo(content: Asn1): Asn1 {
@@ -408,21 +423,16 @@ function dataContentInfo(content: Asn1): Asn1 {
 /**
  * PKCS#12 in the shape OpenSSL 3 writes by default: the key in a pkcs8ShroudedKeyBag (PBES2, PBKDF2-HMAC-SHA-256,
  * AES-256-CBC), certificates in a plain data SafeContents, an HMAC-SHA-256 MAC (RFC 7292 KDF). Works for RSA and EC
- * keys alike (forge's own writer only knows RSA keys). OpenSSL 3 reads it without `-legacy`.
+ * keys alike (forge's own writer only knows RSA keys). OpenSSL 3 reads it without `-legacy`. Key encryption uses
+ * node:crypto (forge's pure-JS PBKDF2 costs ~150 ms per bundle); the MAC uses forge's RFC 7292 KDF (Node has none).
  */
-function makeP12(key: KeyPair, certs: Buffer[], friendlyName: string, password: string): Buffer {
+function makeP12(key: KeyObject, certs: Buffer[], friendlyName: string, password: string): Buffer {
   const localKeyId = createHash('sha1').update(certs[0]!).digest()
   const attrs = set(
     seq(oid(OID.friendlyName), set(bmpString(friendlyName))),
     seq(oid(OID.localKeyId), set(octets(localKeyId))),
   )
-  const pkcs8 = key.privateKey.export({ type: 'pkcs8', format: 'der' })
-  const encrypted = forge.pki.encryptPrivateKeyInfo(fromDer(pkcs8), password, {
-    algorithm: 'aes256',
-    prfAlgorithm: 'sha256',
-    count: P12_ITERATIONS,
-    saltSize: 16,
-  })
+  const encrypted = pbes2Encrypt(key.export({ type: 'pkcs8', format: 'der' }), password)
   const keyBag = seq(oid(OID.pkcs8ShroudedKeyBag), explicit(0, encrypted), attrs)
   const certBags = certs.map((c, i) => {
     const bag: Asn1[] = [oid(OID.certBag), explicit(0, seq(oid(OID.x509Certificate), explicit(0, octets(c))))]
@@ -444,6 +454,15 @@ function makeP12(key: KeyPair, certs: Buffer[], friendlyName: string, password: 
     seq(seq(seq(oid(OID.sha256), nul()), octets(mac)), octets(salt), integer(P12_ITERATIONS)),
   )
   return der(pfx)
+}
+
+/**
+ * A PKCS#12 bundle (same format as the sample PKI's bundle.p12) from a PEM private key (PKCS#8, or anything
+ * node:crypto reads) and PEM certificates, leaf first. For tests that mint their own keys (any RSA or EC key).
+ */
+export function makeSampleP12(keyPem: string, certPems: string[], opts: { friendlyName?: string; password?: string } = {}): Uint8Array {
+  const certs = certPems.map((c) => Buffer.from(new X509Certificate(c).raw))
+  return makeP12(createPrivateKey(keyPem), certs, opts.friendlyName ?? 'sample', opts.password ?? SAMPLE_P12_PASSWORD)
 }
 
 // ---- The sample PKI ----------------------------------------------------------------------------------------------
@@ -545,7 +564,7 @@ export async function generateSamplePki(dir: string, opts: GenerateSamplePkiOpti
     key: out(`${folder}/key.pem`, c.key.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string),
     cert: out(`${folder}/cert.pem`, c.pem),
     chain: out(`${folder}/chain.pem`, issuer.pem),
-    p12: out(`${folder}/bundle.p12`, makeP12(c.key, [c.der, issuer.der], slug, SAMPLE_P12_PASSWORD)),
+    p12: out(`${folder}/bundle.p12`, makeP12(c.key.privateKey, [c.der, issuer.der], slug, SAMPLE_P12_PASSWORD)),
   })
   const caEntry = (c: Issued, file: string): SampleCaEntry => ({
     subject: dnString(c.dn),
@@ -556,7 +575,8 @@ export async function generateSamplePki(dir: string, opts: GenerateSamplePkiOpti
 
   const agencies: SampleAgencyEntry[] = SAMPLE_AGENCIES.map((a, i) => {
     const c = leaf(a, leafKeys[i]!)
-    return { ...a, ...c.info, files: writeLeaf(`agencies/${a.slug}`, a.slug, c, inter) }
+    const keyType = a.keyType === 'rsa-2048' ? (`rsa-${bits}` as const) : a.keyType
+    return { ...a, keyType, ...c.info, files: writeLeaf(`agencies/${a.slug}`, a.slug, c, inter) }
   })
 
   const bySlug = (slug: string): SampleAgency => SAMPLE_AGENCIES.find((a) => a.slug === slug)!
