@@ -17,6 +17,9 @@ function keyError(reason: string, cause?: unknown): never {
 /** Reads a PEM private key (any form node:crypto knows). */
 export function privateKeyFromPem(pem: string, passphrase?: string): KeyObject {
   if (!/-----BEGIN (?:ENCRYPTED |RSA |EC )?PRIVATE KEY-----/.test(pem)) keyError('no PRIVATE KEY PEM block found')
+  if (passphrase === undefined && (pem.includes('-----BEGIN ENCRYPTED PRIVATE KEY-----') || /Proc-Type: 4,ENCRYPTED/.test(pem))) {
+    keyError('the private key is encrypted; give its password')
+  }
   try {
     return createPrivateKey(passphrase === undefined ? { key: pem, format: 'pem' } : { key: pem, format: 'pem', passphrase })
   } catch (e) {
