@@ -10,8 +10,8 @@ import { applyZipConvention, normaliseContentId, sniffContentType, typeFromName 
 /** A non-fatal finding while parsing: the package was accepted, but something is worth logging. */
 export interface EnvelopeWarning {
   /**
-   * JUNK_BEFORE_XML, ORGANID_LENIENT, DATE_UNREADABLE, BUSINESS_SPELLING, STATUS_HEADER_NAME,
-   * CONTENT_TYPE_DECLARED_MISMATCH, ZIP_CONVENTION, CONTENT_TYPE_MISMATCH, ZIP_UNREADABLE, DUPLICATE_ELEMENT.
+   * JUNK_BEFORE_XML, UNDECLARED_PREFIX, ORGANID_LENIENT, TRACE_ORGANID_MISSING, DATE_UNREADABLE, BUSINESS_SPELLING, STATUS_HEADER_NAME,
+   * CONTENT_TYPE_DECLARED_MISMATCH, ZIP_CONVENTION, CONTENT_TYPE_MISMATCH, ZIP_UNREADABLE.
    */
   code: string
   message: string

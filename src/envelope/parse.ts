@@ -110,8 +110,17 @@ export function parseEnvelope(bytes: Uint8Array, opts: ParseOptions = {}): Envel
   }
 
   // 4. safety scan, then 5. parse
-  let root = readXml(text, maxDepth)
-  if (opts.xmlReader === 'fast-xml-parser') root = parseTree(text)
+  let undeclaredSeen = false
+  const onUndeclared = (name: string): void => {
+    if (undeclaredSeen) return
+    undeclaredSeen = true
+    warnings.push({ code: 'UNDECLARED_PREFIX', message: `prefix edXML used without xmlns:edXML in scope (first on <${name}>): read as the QCVN namespace` })
+  }
+  let root = readXml(text, maxDepth, onUndeclared)
+  if (opts.xmlReader === 'fast-xml-parser') {
+    undeclaredSeen = true
+    root = parseTree(text, onUndeclared)
+  }
   if (root.local !== 'edXML' || root.ns !== EDXML_NS) {
     throw gwError('GW_ERR_ENVELOPE_NOT_EDXML', { root: root.ns ? `{${root.ns}}${root.local}` : root.name })
   }

@@ -5,7 +5,7 @@
  */
 import { XMLParser } from 'fast-xml-parser'
 import { gwError } from '../errors.js'
-import type { XmlElement } from '../document/edxml.js'
+import { EDXML_NS, type XmlElement } from '../document/edxml.js'
 
 /** A ContentTransferEncoded payload located in the package bytes (content only, tags excluded). */
 export interface PayloadRange {
@@ -123,7 +123,7 @@ const notXml = (reason: string): never => {
  * alone is 3-4x the 5 KB target; this reader needs ~10 µs per KB. `parseTree` below (fast-xml-parser) is kept
  * as the reference implementation; tests check both give the same model on every interop package.
  */
-export function readXml(s: string, maxDepth: number): XmlElement {
+export function readXml(s: string, maxDepth: number, onUndeclaredEdxml?: (name: string) => void): XmlElement {
   interface Frame {
     el: XmlElement
     scope: Map<string, string>
@@ -241,9 +241,8 @@ export function readXml(s: string, maxDepth: number): XmlElement {
     }
     const colon = name.indexOf(':')
     const prefix = colon < 0 ? '' : name.slice(0, colon)
-    const ns = scope.get(prefix)
-    if (ns === undefined && prefix !== '') notXml(`undeclared namespace prefix "${prefix}" on <${name}>`)
-    const el: XmlElement = { name, ns: ns ?? '', local: colon < 0 ? name : name.slice(colon + 1), attributes, children: [], text: '' }
+    const ns = scope.get(prefix) ?? undeclared(prefix, name, onUndeclaredEdxml)
+    const el: XmlElement = { name, ns, local: colon < 0 ? name : name.slice(colon + 1), attributes, children: [], text: '' }
     if (parent) parent.el.children.push(el)
     else root = el
     if (!selfClosing) stack.push({ el, scope, text: '' })
@@ -252,6 +251,17 @@ export function readXml(s: string, maxDepth: number): XmlElement {
   if (stack.length) notXml(`element <${stack[stack.length - 1]!.el.name}> is not closed`)
   if (!root) notXml('no root element')
   return root!
+}
+
+/**
+ * An element prefix with no xmlns declaration in scope: `edXML:` is resolved to the QCVN namespace (SDK-made packages
+ * put `edXML:AttachmentEncoded` outside the element that declares the prefix) and reported; any other is an error.
+ */
+function undeclared(prefix: string, name: string, report?: (name: string) => void): string {
+  if (prefix === '') return ''
+  if (prefix !== 'edXML' || !report) return notXml(`undeclared namespace prefix "${prefix}" on <${name}>`)
+  report(name)
+  return EDXML_NS
 }
 
 const XML_SCOPE = new Map<string, string>([['xml', 'http://www.w3.org/XML/1998/namespace']])
@@ -287,7 +297,7 @@ const parser = new XMLParser({
 type FxpNode = Record<string, unknown> & { ':@'?: Record<string, string> }
 
 /** Parse pre-scanned, payload-free XML text into a namespace-resolved tree; returns the root element. */
-export function parseTree(s: string): XmlElement {
+export function parseTree(s: string, onUndeclaredEdxml?: (name: string) => void): XmlElement {
   let out: FxpNode[]
   try {
     out = parser.parse(s) as FxpNode[]
@@ -296,13 +306,13 @@ export function parseTree(s: string): XmlElement {
   }
   const scope = new Map<string, string>([['xml', 'http://www.w3.org/XML/1998/namespace']])
   for (const node of out) {
-    const el = convert(node, scope)
+    const el = convert(node, scope, onUndeclaredEdxml)
     if (el) return el
   }
   return notXml('no root element')
 }
 
-function convert(node: FxpNode, parentScope: Map<string, string>): XmlElement | undefined {
+function convert(node: FxpNode, parentScope: Map<string, string>, onUndeclaredEdxml?: (name: string) => void): XmlElement | undefined {
   let name: string | undefined
   for (const k of Object.keys(node)) {
     if (k !== ':@' && k !== '#text' && k !== '#cdata') {
@@ -326,8 +336,7 @@ function convert(node: FxpNode, parentScope: Map<string, string>): XmlElement | 
   const colon = name.indexOf(':')
   const prefix = colon < 0 ? '' : name.slice(0, colon)
   const local = colon < 0 ? name : name.slice(colon + 1)
-  const ns = scope.get(prefix)
-  if (ns === undefined && prefix !== '') notXml(`undeclared namespace prefix "${prefix}" on <${name}>`)
+  const ns = scope.get(prefix) ?? undeclared(prefix, name, onUndeclaredEdxml)
   const children: XmlElement[] = []
   let text = ''
   const kids = node[name] as FxpNode[]
@@ -336,11 +345,11 @@ function convert(node: FxpNode, parentScope: Map<string, string>): XmlElement | 
     else if ('#cdata' in k) {
       for (const t of k['#cdata'] as FxpNode[]) text += String(t['#text'] ?? '')
     } else {
-      const c = convert(k, scope)
+      const c = convert(k, scope, onUndeclaredEdxml)
       if (c) children.push(c)
     }
   }
-  return { name, ns: ns ?? '', local, attributes, children, text: text.trim() }
+  return { name, ns, local, attributes, children, text: text.trim() }
 }
 
 /** Escape character data for element content (also `>` and `"`, so a `]]>` never appears). */

@@ -1,0 +1,42 @@
+// Shared helpers of the envelope tests (not a test file itself).
+import { readFileSync, readdirSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+import { buildEdoc, isGatewayErrorCode, type EdocInput } from './imports.js'
+
+/** The interop packages kept beside the repository (`../shared/interop/edxml/`). */
+export const INTEROP_DIR = new URL('../../../../shared/interop/edxml/', import.meta.url)
+export const FIXTURES_DIR = new URL('../../fixtures/edxml/', import.meta.url)
+
+export const interopFiles = (): string[] => readdirSync(INTEROP_DIR).filter((f) => f.endsWith('.edxml')).sort()
+export const interop = (name: string): Buffer => readFileSync(new URL(name, INTEROP_DIR))
+export const interopPath = (name: string): string => fileURLToPath(new URL(name, INTEROP_DIR))
+
+/** A small valid document input; override what a test needs. */
+export function edocInput(over: Partial<EdocInput> = {}): EdocInput {
+  return {
+    from: { organId: '000.00.00.G22', organName: 'Văn phòng Chính phủ', organizationInCharge: 'Chính phủ' },
+    to: [{ organId: '000.00.00.H41', organName: 'UBND tỉnh Nghệ An', organizationInCharge: 'UBND tỉnh Nghệ An' }],
+    code: { codeNumber: '7816', codeNotation: 'VPCP-TTĐT' },
+    promulgationInfo: { place: 'Hà Nội', promulgationDate: '2015/09/30' },
+    documentType: { type: 1, typeDetail: 0, typeName: 'Công văn' },
+    subject: 'V/v kết nối, liên thông phần mềm quản lý văn bản',
+    signerInfo: { position: 'Bộ trưởng', fullName: 'Nguyễn Văn A' },
+    otherInfo: { pageAmount: 2 },
+    attachments: [{ contentId: 'a1', attachmentName: 'vanban.pdf', contentType: 'application/pdf', data: Buffer.from('%PDF-1.4\n%test\n') }],
+    now: new Date('2025-10-20T03:00:00Z'),
+    ...over,
+  }
+}
+
+/** The bytes of a small valid package as text, for tests that edit it into something hostile. */
+export const edocText = (over: Partial<EdocInput> = {}): string => Buffer.from(buildEdoc(edocInput(over)).bytes).toString('utf8')
+
+/** Run `fn` and return the GW_ERR code it throws (or 'no error'). */
+export function codeOf(fn: () => unknown): string {
+  try {
+    fn()
+    return 'no error'
+  } catch (e) {
+    return isGatewayErrorCode(e) ?? `not a GatewayError: ${String(e)}`
+  }
+}
