@@ -16,6 +16,8 @@ export interface OrganRequest {
 }
 
 export interface DocumentRequest {
+  /** Optional; must be the client's own agency. */
+  from?: string
   recipients: OrganRequest[]
   code: { number: string; notation: string }
   promulgation: { place: string; date: string }

@@ -115,6 +115,9 @@ export function createOutgoingPipeline(deps: OutgoingDeps): OutgoingPipeline {
     }
     if (input.source.form === 'json') {
       const { document, attachments } = input.source
+      if (document.from !== undefined && document.from.trim().toUpperCase() !== input.organId.toUpperCase()) {
+        throw gwError('GW_ERR_API_FORBIDDEN', { reason: `this API key sends for ${input.organId} only, not for ${document.from}` })
+      }
       const problems: { field: string; problem: string }[] = []
       if (document.recipients.length > limits.recipients) problems.push({ field: 'body.recipients', problem: `at most ${limits.recipients} recipients` })
       if (attachments.length > limits.attachments) problems.push({ field: 'body.attachments', problem: `at most ${limits.attachments} attachments` })

@@ -161,8 +161,8 @@ export async function documentRoutes(app: FastifyInstance, opts: DocumentRoutesO
         body: {
           content: {
             'application/json': { schema: ref('DocumentRequest') },
-            'multipart/form-data': { schema: { type: 'object', description: 'Part `metadata`: DocumentRequest JSON; further parts: files.' } },
-            'application/xml': { schema: { type: 'string', description: 'A complete edXML document package (QCVN 102:2016).' } },
+            'multipart/form-data': { schema: { description: 'Part `metadata`: DocumentRequest JSON; further parts: files.' } },
+            'application/xml': { schema: { description: 'A complete edXML document package (QCVN 102:2016), sent as its exact bytes.' } },
           },
         },
         response: { 202: ref('DocumentAccepted'), ...errors },
