@@ -53,13 +53,14 @@ export async function deleteAll(names: { queues?: string[]; exchanges?: string[]
 
 /** Close, from the broker side, only the connections whose `connection_name` client property is `connectionName`. */
 export async function closeConnectionByName(connectionName: string, reason = 'test'): Promise<number> {
-  const { stdout } = await run('rabbitmqctl', ['-q', 'list_connections', 'name', 'client_properties', '--formatter', 'json'])
-  const rows = JSON.parse(stdout) as Array<{ name: string; client_properties: Array<[string, string, unknown]> }>
+  // The JSON formatter prints pids in a form close_connection does not accept; the table form works.
+  const { stdout } = await run('rabbitmqctl', ['-q', 'list_connections', 'pid', 'client_properties'])
   let closed = 0
-  for (const row of rows) {
-    const prop = row.client_properties.find((p) => p[0] === 'connection_name')
-    if (prop?.[2] === connectionName) {
-      await run('rabbitmqctl', ['-q', 'close_connection', row.name, reason])
+  for (const line of stdout.split('\n')) {
+    const [pid, props] = line.split('\t')
+    if (pid === undefined || props === undefined || !pid.startsWith('<')) continue
+    if (props.includes(`{"connection_name",${JSON.stringify(connectionName)}}`)) {
+      await run('rabbitmqctl', ['-q', 'close_connection', pid, reason])
       closed++
     }
   }
