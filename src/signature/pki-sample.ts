@@ -12,10 +12,13 @@
  * until 2049 and GeneralizedTime from 2050.
  */
 import { createCipheriv, createHash, createPrivateKey, createSign, generateKeyPair, pbkdf2Sync, randomBytes, X509Certificate, type KeyObject } from 'node:crypto'
+import { readFileSync } from 'node:fs'
 import { mkdir, writeFile } from 'node:fs/promises'
-import { dirname, join } from 'node:path'
+import { dirname, isAbsolute, join, resolve } from 'node:path'
 import { promisify } from 'node:util'
 import forge from 'node-forge'
+import { gwError } from '../errors.js'
+import { packageRoot } from '../paths.js'
 
 const asn1 = forge.asn1
 type Asn1 = forge.asn1.Asn1
@@ -681,4 +684,50 @@ export async function generateSamplePki(dir: string, opts: GenerateSamplePkiOpti
     await writeFile(path, data, rel.endsWith('key.pem') ? { mode: 0o600 } : {})
   }
   return manifest
+}
+
+/** The committed sample PKI: `certs-sample/` of the package. */
+export const SAMPLE_PKI_DIR = join(packageRoot, 'certs-sample')
+
+export interface LoadedSamplePki extends SamplePkiManifest {
+  /** Absolute folder of the PKI. */
+  readonly dir: string
+  /** Absolute path of a file named in the manifest. */
+  path(rel: string): string
+  /** Text of a file named in the manifest (PEM files). */
+  read(rel: string): string
+  agency(slugOrOrganId: string): SampleAgencyEntry
+  testCase(name: SampleTestCaseName): SampleTestCase
+}
+
+/**
+ * Reads a sample PKI's manifest.json (default: the committed certs-sample/) with helpers to reach its files, e.g.
+ * `const pki = loadSamplePki(); pki.read(pki.agency('000.00.00.G22').files.cert)`.
+ */
+export function loadSamplePki(dir: string = SAMPLE_PKI_DIR): LoadedSamplePki {
+  const abs = resolve(dir)
+  const file = join(abs, 'manifest.json')
+  let m: SamplePkiManifest
+  try {
+    m = JSON.parse(readFileSync(file, 'utf8')) as SamplePkiManifest
+  } catch (e) {
+    throw gwError('GW_ERR_CONFIG_FILE', { path: file, reason: (e as Error).message }, e)
+  }
+  const path = (rel: string): string => (isAbsolute(rel) ? rel : join(abs, rel))
+  return {
+    ...m,
+    dir: abs,
+    path,
+    read: (rel) => readFileSync(path(rel), 'utf8'),
+    agency(key) {
+      const a = m.agencies.find((x) => x.slug === key || x.organId === key)
+      if (!a) throw gwError('GW_ERR_CONFIG_INVALID', { problems: `no sample agency ${key} in ${file}` })
+      return a
+    },
+    testCase(name) {
+      const c = m.testCases.find((x) => x.case === name)
+      if (!c) throw gwError('GW_ERR_CONFIG_INVALID', { problems: `no sample test case ${name} in ${file}` })
+      return c
+    },
+  }
 }

@@ -8,7 +8,7 @@
  * the signer, build and validate the path to a trust anchor; the result (never a time-dependent judgement) is cached.
  */
 import { createHash, verify as nodeVerify, type KeyObject } from 'node:crypto'
-import { isGatewayError } from '../errors.js'
+import { gwError, isGatewayError } from '../errors.js'
 import { derList, parseCertificate, parseCertificates, type CertInfo } from './certs.js'
 import { crlSignedBy, parseCrls, type CrlInfo } from './crl.js'
 import { parseCms, parseSignedAttributes, type ParsedCms } from './cms.js'
@@ -91,6 +91,7 @@ class CmsVerifier implements Verifier {
 
   constructor(opts: VerifierOptions) {
     this.#anchors = parseCertificates(opts.trustAnchors, 'trust anchor')
+    if (this.#anchors.length === 0) throw gwError('GW_ERR_SIGNATURE_CERTIFICATE', { what: 'trust anchors', reason: 'no certificate given' })
     this.#anchorHashes = new Set(this.#anchors.map((a) => a.sha256))
     this.#intermediates = parseCertificates(opts.intermediates, 'intermediate')
     this.#now = opts.now ?? (() => new Date())

@@ -1,0 +1,99 @@
+/**
+ * `lienthong verify FILE --signature SIG.p7s --trust ROOTS.pem [--crl CRL.pem]... [--chain PEM]... [--organ-id ID]
+ *  [--stale-crl unknown|fail] [--json]`
+ * Prints the verdict: a short human summary, or JSON (the whole Verdict: ok, code, message, signer, chain,
+ * signingTime, revocation) with --json. Exit 0 only when the signature is valid, 1 when it is not, 2 on usage errors
+ * (missing options, unreadable files, trust/CRL files that hold nothing usable). Signature files may be DER or PEM;
+ * --trust, --crl and --chain files may hold several PEM blocks, and may be repeated.
+ */
+import { readFile } from 'node:fs/promises'
+import { parseArgs } from 'node:util'
+import { isGatewayError } from '../errors.js'
+import { createVerifier, parseCrls, signatureDer, type Verdict, type Verifier } from '../signature/index.js'
+
+const USAGE =
+  'usage: lienthong verify FILE --signature SIG.p7s --trust ROOTS.pem [--crl CRL.pem] [--chain PEM] [--organ-id ID] [--stale-crl unknown|fail] [--json]'
+
+function usage(msg?: string): number {
+  if (msg) console.error(`lienthong verify: ${msg}`)
+  console.error(USAGE)
+  return 2
+}
+
+export function summary(file: string, v: Verdict): string {
+  const lines = [v.ok ? `VALID: ${file}: ${v.message}` : `INVALID (${v.code}): ${file}: ${v.message}`]
+  if (v.signer) {
+    lines.push(`  signer:      ${v.signer.subject}`)
+    lines.push(`  OrganId:     ${v.signer.organId ?? '(none)'}`)
+    lines.push(`  serial:      ${v.signer.serial}`)
+    lines.push(`  validity:    ${v.signer.notBefore} .. ${v.signer.notAfter}`)
+  }
+  if (v.signingTime) lines.push(`  signed at:   ${v.signingTime}`)
+  const cn = (subject: string): string => subject.split(/(?<!\\),/).find((p) => p.startsWith('CN=')) ?? subject
+  if (v.chain.length) lines.push(`  chain:       ${v.chain.map((c) => cn(c.subject)).join(' <- ')}`)
+  if (v.revocation) lines.push(`  revocation:  ${v.revocation.status}${v.revocation.source ? ` (${v.revocation.source})` : ''}`)
+  return lines.join('\n')
+}
+
+export async function run(argv: string[]): Promise<number> {
+  let parsed
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        signature: { type: 'string', short: 's' },
+        trust: { type: 'string', multiple: true },
+        crl: { type: 'string', multiple: true },
+        chain: { type: 'string', multiple: true },
+        'organ-id': { type: 'string' },
+        'stale-crl': { type: 'string' },
+        json: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    })
+  } catch (e) {
+    return usage((e as Error).message)
+  }
+  const { values: o, positionals } = parsed
+  if (o.help) {
+    console.log(USAGE)
+    return 0
+  }
+  if (positionals.length !== 1) return usage('give exactly one FILE')
+  if (!o.signature) return usage('--signature SIG.p7s is required')
+  if (!o.trust?.length) return usage('--trust ROOTS.pem is required')
+  const staleCrl = o['stale-crl'] ?? 'unknown'
+  if (staleCrl !== 'unknown' && staleCrl !== 'fail') return usage('--stale-crl is unknown or fail')
+
+  const files: Record<string, Buffer> = {}
+  for (const p of [positionals[0]!, o.signature, ...o.trust, ...(o.crl ?? []), ...(o.chain ?? [])]) {
+    try {
+      files[p] ??= await readFile(p)
+    } catch (e) {
+      return usage(`cannot read ${p}: ${(e as Error).message}`)
+    }
+  }
+  for (const p of o.crl ?? []) {
+    try {
+      if (parseCrls(files[p]!).length === 0) return usage(`${p} holds no CRL`)
+    } catch (e) {
+      return usage(isGatewayError(e) ? `${e.code}: ${e.message}` : (e as Error).message)
+    }
+  }
+  let verifier: Verifier
+  try {
+    verifier = createVerifier({
+      trustAnchors: o.trust.map((p) => files[p]!),
+      intermediates: (o.chain ?? []).map((p) => files[p]!),
+      crls: (o.crl ?? []).map((p) => files[p]!),
+      staleCrl,
+    })
+  } catch (e) {
+    return usage(isGatewayError(e) ? `${e.code}: ${e.message}` : (e as Error).message)
+  }
+
+  const verdict = await verifier.verify(files[positionals[0]!]!, signatureDer(files[o.signature]!), o['organ-id'] !== undefined ? { expectedOrganId: o['organ-id'] } : {})
+  console.log(o.json ? JSON.stringify(verdict, null, 2) : summary(positionals[0]!, verdict))
+  return verdict.ok ? 0 : 1
+}
