@@ -325,3 +325,25 @@ eachStore(t, 'ping and closed store', async (t, s) => {
   t.pass()
 })
 
+
+eachStore(t, 'concurrent writes: one failing write rejects alone, the others are committed', async (t, { store }) => {
+  const good = Array.from({ length: 20 }, () => outgoing())
+  const dup = outgoing()
+  await store.recordOutgoing(dup)
+  const settled = await Promise.allSettled([
+    ...good.slice(0, 10).map((g) => store.recordOutgoing(g)),
+    store.recordOutgoing(dup), // package id already stored
+    store.recordOutgoing(outgoing({ recipients: ['A', null as unknown as string] })), // fails after its first delivery
+    store.markQueued('no-such-delivery'),
+    ...good.slice(10).map((g) => store.recordOutgoing(g)),
+  ])
+  t.same(
+    settled.map((s) => s.status),
+    [...Array(10).fill('fulfilled'), 'rejected', 'rejected', 'rejected', ...Array(10).fill('fulfilled')],
+  )
+  t.match((settled[10] as PromiseRejectedResult).reason, { code: 'GW_ERR_STORE_CONFLICT' })
+  t.match((settled[12] as PromiseRejectedResult).reason, { code: 'GW_ERR_STORE_NOT_FOUND' })
+  for (const g of good) t.ok(await store.getPackage(g.package.id), 'committed')
+  t.equal((await store.stats()).deliveriesByState.accepted, 42, '21 packages x 2 recipients, nothing from the failed one')
+  t.match(await store.verifyLog(), { ok: true, checked: 42 })
+})
