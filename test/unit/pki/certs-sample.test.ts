@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url'
 import { createPrivateKey, createPublicKey, generateKeyPairSync } from 'node:crypto'
 import { createSecureContext } from 'node:tls'
 import forge from 'node-forge'
-import { makeSampleP12, OID_UID, SAMPLE_AGENCIES, SAMPLE_P12_PASSWORD } from '../../../src/signature/pki-sample.js'
+import { loadSamplePki, makeSampleP12, OID_UID, SAMPLE_AGENCIES, SAMPLE_P12_PASSWORD } from '../../../src/signature/pki-sample.js'
 import { checkGoodAgencies, loadManifest, openssl, pemBlocks, pemToDer, publicKeys, subjectRdns, verifyChain } from './openssl.js'
 
 const dir = fileURLToPath(new URL('../../../certs-sample/', import.meta.url))
@@ -222,4 +222,16 @@ t.test('makeSampleP12 bundles any key and chain in the same format', async (t) =
   writeFileSync(mixed, makeSampleP12(other, [readFileSync(join(dir, a.files.cert), 'utf8')]))
   const k2 = openssl(['pkcs12', '-in', mixed, '-nocerts', '-nodes', '-passin', `pass:${SAMPLE_P12_PASSWORD}`])
   t.not(openssl(['pkey', '-pubout'], { input: Buffer.from(k2.stdout) }).stdout, publicKeys(dir, a.files).cert, 'a different key stays different')
+})
+
+t.test('loadSamplePki reads the committed manifest and resolves its files', async (t) => {
+  const pki = loadSamplePki()
+  t.equal(pki.dir, join(dir).replace(/\/$/, ''))
+  t.equal(pki.agency('000.00.00.G22').slug, 'vpcp')
+  t.equal(pki.agency('stp-hcm').keyType, 'ec-p256')
+  t.equal(pki.testCase('revoked').expect, 'REVOKED')
+  t.equal(pki.read(pki.trustAnchors), readFileSync(join(dir, 'trust-anchors.pem'), 'utf8'))
+  t.equal(pki.path('agencies/vpcp/key.pem'), join(dir, 'agencies/vpcp/key.pem'))
+  t.throws(() => pki.agency('999.99.99.Z99'), { code: 'GW_ERR_CONFIG_INVALID' })
+  t.throws(() => loadSamplePki(scratch), { code: 'GW_ERR_CONFIG_FILE' })
 })
