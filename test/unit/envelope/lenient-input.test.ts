@@ -1,0 +1,56 @@
+// What peers really send: date variants, extension elements, a UTF-8 BOM, comments; kept or normalised, never fatal.
+import t from 'tap'
+import { parseEnvelope } from './imports.js'
+import { codeOf, edocText } from './helpers.js'
+
+const pkg = edocText({ dueDate: '2015/10/15' })
+
+t.test('date variants are normalised to yyyy/MM/dd, the raw text is kept', async (t) => {
+  for (const [raw, value] of [
+    ['30/09/2015', '2015/09/30'],
+    ['2015-09-30', '2015/09/30'],
+    ['2015/9/30', '2015/09/30'],
+    ['2015-09-30T10:00:00+07:00', '2015/09/30'],
+  ]) {
+    const env = parseEnvelope(Buffer.from(pkg.replace('<edXML:PromulgationDate>2015/09/30<', `<edXML:PromulgationDate>${raw}<`)))
+    t.same(env.edoc!.messageHeader.promulgationInfo.promulgationDate, { value, raw }, raw)
+    t.same(env.warnings, [])
+  }
+})
+
+t.test('an unreadable date is kept raw with a warning', async (t) => {
+  const env = parseEnvelope(Buffer.from(pkg.replace('<edXML:DueDate>2015/10/15<', '<edXML:DueDate>2015/02/30<')))
+  t.same(env.edoc!.messageHeader.dueDate, { value: '', raw: '2015/02/30' })
+  t.match(env.warnings, [{ code: 'DATE_UNREADABLE', path: 'edXML/edXMLEnvelope/edXMLHeader/MessageHeader/DueDate' }])
+})
+
+t.test('a date-only Timestamp (VNPT sample) becomes midnight', async (t) => {
+  const env = parseEnvelope(Buffer.from(pkg.replace(/<edXML:Timestamp>[^<]*</, '<edXML:Timestamp>2018/09/28<')))
+  t.same(env.edoc!.traceHeaderList.traceHeaders[0]!.timestamp, { value: '2018/09/28 00:00:00', raw: '2018/09/28' })
+})
+
+t.test('unknown extension elements are kept as trees wherever they appear', async (t) => {
+  const ext = pkg
+    .replace('<edXML:OtherInfo>', '<edXML:OtherInfo><edXML:ReferenceCodes><edXML:Code a="1">A-1</edXML:Code></edXML:ReferenceCodes>')
+    .replace('<edXML:SteeringType>', '<edXML:ResponseForTask><edXML:TaskCode>T-9</edXML:TaskCode></edXML:ResponseForTask><edXML:SteeringType>')
+    .replace('<edXML:TraceHeaderList>', '<edXML:TraceHeaderList id="th" version="1.0" mustUnderstand="1">')
+    .replace('</edXML:edXMLHeader>', '<x:Audit xmlns:x="urn:x">ok</x:Audit></edXML:edXMLHeader>')
+  const env = parseEnvelope(Buffer.from(ext))
+  const e = env.edoc!
+  t.match(e.messageHeader.otherInfo.extensions, [{ local: 'ReferenceCodes', children: [{ local: 'Code', text: 'A-1', attributes: { a: '1' } }] }])
+  t.match(e.messageHeader.extensions, [{ name: 'edXML:ResponseForTask', children: [{ local: 'TaskCode', text: 'T-9' }] }])
+  t.same(e.traceHeaderList.attributes, { id: 'th', version: '1.0', mustUnderstand: '1' })
+  t.match(e.extensions, [{ ns: 'urn:x', local: 'Audit', text: 'ok' }])
+})
+
+t.test('BOM, comments, processing instructions and CRLF are fine', async (t) => {
+  const fancy = '\ufeff' + pkg.replace(/\n/g, '\r\n').replace('<edXML:Subject>', '<!-- note --><?pi x?><edXML:Subject>')
+  const env = parseEnvelope(Buffer.from(fancy))
+  t.equal(env.edoc!.messageHeader.subject, 'V/v kết nối, liên thông phần mềm quản lý văn bản')
+})
+
+t.test('junk before <?xml: only up to 1 KiB, only before a declaration', async (t) => {
+  t.equal(codeOf(() => parseEnvelope(Buffer.from('x'.repeat(1025) + pkg))), 'GW_ERR_ENVELOPE_NOT_XML')
+  t.equal(parseEnvelope(Buffer.from('x'.repeat(1024) + pkg)).warnings[0]!.code, 'JUNK_BEFORE_XML')
+  t.equal(codeOf(() => parseEnvelope(Buffer.from('1212' + pkg.replace(/^<\?xml[^>]*>/, '')))), 'GW_ERR_ENVELOPE_NOT_XML', 'no declaration to resync on')
+})

@@ -1,0 +1,51 @@
+// EDXML.md §a.4 on receipt: a single-entry ZIP under a non-.zip name carries its entry; anything else is used as is.
+import t from 'tap'
+import { zipSync } from 'fflate'
+import { applyZipConvention, parseEnvelope, sniffContentType } from './imports.js'
+import { edocText } from './helpers.js'
+
+const pdf = Buffer.from('%PDF-1.7\n1 0 obj\n<<>>\nendobj\n%%EOF\n')
+const one = zipSync({ 'inner.pdf': pdf })
+const many = zipSync({ 'a.pdf': pdf, 'b.pdf': pdf })
+
+t.test('sniffing', async (t) => {
+  t.equal(sniffContentType(pdf), 'application/pdf')
+  t.equal(sniffContentType(one), 'application/zip')
+  t.equal(sniffContentType(Buffer.from([0xd0, 0xcf, 0x11, 0xe0, 0xa1, 0xb1, 0x1a, 0xe1, 0])), 'application/x-ole-storage')
+  t.equal(sniffContentType(Buffer.from('<?xml version="1.0"?><a/>')), 'application/xml')
+  t.equal(sniffContentType(Buffer.alloc(17, 7)), 'application/octet-stream')
+  t.equal(sniffContentType(Buffer.alloc(0)), 'application/octet-stream')
+})
+
+t.test('applyZipConvention', async (t) => {
+  t.same(applyZipConvention(one, 'van ban.pdf'), { content: pdf, entryName: 'inner.pdf' })
+  t.equal(applyZipConvention(one, 'archive.ZIP').content, one, '.zip names keep the archive')
+  t.equal(applyZipConvention(one, 'report.docx').content, one, 'OOXML files are ZIPs by nature')
+  t.match(applyZipConvention(many, 'x.pdf'), { content: many, note: /2 entries/ })
+  const corrupt = Buffer.concat([Buffer.from('PK\x03\x04', 'latin1'), Buffer.alloc(30, 0xff)])
+  t.match(applyZipConvention(corrupt, 'x.pdf'), { content: corrupt, note: /cannot be read/ })
+  t.equal(applyZipConvention(pdf, 'x.pdf').content, pdf)
+})
+
+t.test('in a package: warning at parse, full report on demand, content on attachment()', async (t) => {
+  const pkg = edocText({
+    attachments: [
+      { contentId: 'z', attachmentName: 'quyet-dinh.pdf', contentType: 'application/pdf', data: one },
+      { contentId: 'm', attachmentName: 'two.pdf', contentType: 'application/zip', data: many },
+      { contentId: 'g', attachmentName: 'garbage.pdf', contentType: 'application/pdf', data: Buffer.alloc(17, 1) },
+    ],
+  })
+  const env = parseEnvelope(Buffer.from(pkg))
+  t.match(env.warnings, [
+    { code: 'ZIP_CONVENTION', contentId: 'cid:z' },
+    { code: 'ZIP_CONVENTION', contentId: 'cid:m' },
+    { code: 'CONTENT_TYPE_MISMATCH', contentId: 'cid:g' },
+  ])
+  t.same(Buffer.from(env.attachment('z')), pdf)
+  t.same(Buffer.from(env.rawAttachment('z')), Buffer.from(one))
+  const [z, m, g] = env.describeAttachments()
+  t.match(z, { payload: { contentType: 'application/zip', size: one.length }, content: { contentType: 'application/pdf', size: pdf.length, zipEntryName: 'inner.pdf' }, mismatch: false })
+  t.match(m, { content: { contentType: 'application/zip' }, mismatch: true, warnings: [{ code: 'ZIP_UNREADABLE' }, { code: 'CONTENT_TYPE_MISMATCH' }] })
+  t.match(g, { content: { contentType: 'application/octet-stream', size: 17 }, mismatch: true })
+  t.equal(env.describeAttachment('cid:z'), z, 'reports are cached')
+})
