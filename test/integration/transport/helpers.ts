@@ -15,7 +15,7 @@ export const randomName = (prefix = 't'): string => `${prefix}-${randomBytes(6).
 /** A test OrganId (uppercase, valid routing key). */
 export const randomOrganId = (): string => `T${randomBytes(4).toString('hex').toUpperCase()}.00.00.G22`
 
-interface TapLike {
+export interface TapLike {
   teardown(fn: () => unknown): void
 }
 
