@@ -210,10 +210,18 @@ class QueueConsumer implements Consumer {
     this.#slot = slot
     await ch.prefetch(this.#prefetch, false)
     for (const queue of this.#queues) {
+      if (this.#stopping) break
       const { consumerTag } = await ch.consume(queue, (m) => this.#onDelivery(slot, queue, m), { noAck: false })
       slot.tags.push(consumerTag)
     }
     if (slot.closed) return
+    if (this.#stopping) {
+      // stop() ran while subscribing; it may have seen no slot. Leave nothing behind (nothing was handled yet
+      // unless a delivery raced in, and unacked deliveries go back to the queue when the channel closes).
+      while (this.#inFlight.size > 0) await Promise.allSettled([...this.#inFlight])
+      await ch.close().catch(() => {})
+      return
+    }
     slot.consuming = true
     this.#resubDelay = this.#resubscribeDelayMs
     this.#log.info({ queues: this.#queues, prefetch: this.#prefetch }, 'consuming inbox queues')

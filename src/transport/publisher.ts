@@ -278,6 +278,10 @@ class ConfirmPublisher implements Publisher {
   async #open(model: ChannelModel): Promise<void> {
     if (this.#closed) return
     const ch = await model.createConfirmChannel(this.#hwm === undefined ? undefined : { highWaterMark: this.#hwm })
+    if (this.#closed) {
+      await ch.close().catch(() => {})
+      return
+    }
     const slot: ChannelSlot = {
       ch,
       model,
