@@ -6,12 +6,13 @@ import { codeOf, edocText } from './helpers.js'
 const pkg = edocText({ dueDate: '2015/10/15' })
 
 t.test('date variants are normalised to yyyy/MM/dd, the raw text is kept', async (t) => {
-  for (const [raw, value] of [
+  const cases: [string, string][] = [
     ['30/09/2015', '2015/09/30'],
     ['2015-09-30', '2015/09/30'],
     ['2015/9/30', '2015/09/30'],
     ['2015-09-30T10:00:00+07:00', '2015/09/30'],
-  ]) {
+  ]
+  for (const [raw, value] of cases) {
     const env = parseEnvelope(Buffer.from(pkg.replace('<edXML:PromulgationDate>2015/09/30<', `<edXML:PromulgationDate>${raw}<`)))
     t.same(env.edoc!.messageHeader.promulgationInfo.promulgationDate, { value, raw }, raw)
     t.same(env.warnings, [])
