@@ -146,7 +146,13 @@ class QueueConsumer implements Consumer {
     this.#resubscribeDelayMs = options.resubscribeDelayMs ?? 1000
     this.#resubDelay = this.#resubscribeDelayMs
     this.#log = options.logger ?? silentLogger
-    this.#removeSetup = connection.addSetup((model) => this.#subscribe(model))
+    this.#removeSetup = connection.addSetup(async (model) => {
+      try {
+        await this.#subscribe(model)
+      } catch (err) {
+        if (!this.#stopping) throw err // stopped meanwhile: the failure is ours, not the connection's
+      }
+    })
   }
 
   get consuming(): boolean {

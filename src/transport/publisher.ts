@@ -190,7 +190,13 @@ class ConfirmPublisher implements Publisher {
     this.#hwm = options.highWaterMark
     this.#reopenDelayMs = options.reopenDelayMs ?? 1000
     this.#log = options.logger ?? silentLogger
-    this.#removeSetup = connection.addSetup((model) => this.#open(model))
+    this.#removeSetup = connection.addSetup(async (model) => {
+      try {
+        await this.#open(model)
+      } catch (err) {
+        if (!this.#closed) throw err
+      }
+    })
   }
 
   get ready(): boolean {
