@@ -4,7 +4,7 @@
  * signed attributes. Throws GW_ERR_SIGNATURE_MALFORMED on anything that is not DER SignedData.
  */
 import { gwError } from '../errors.js'
-import { bytesEqual, children, decodeTime, expectTlv, oidString, readTlv, TAG, value, whole, type Tlv } from './der.js'
+import { bytesEqual, children, decodeTime, definiteLengths, expectTlv, oidString, readTlv, TAG, value, whole, type Tlv } from './der.js'
 import { OID_BYTES } from './oids.js'
 
 export interface ParsedCms {
@@ -56,7 +56,16 @@ function algorithmOid(buf: Uint8Array, t: Tlv): string {
   return oidOf(buf, first)
 }
 
+/**
+ * Parses a DER CMS; a BER one with indefinite lengths (streaming encoders) is first re-encoded with definite
+ * lengths (its certificates and signed attributes keep their bytes).
+ */
 export function parseCms(buf: Uint8Array): ParsedCms {
+  if (buf.length >= 2 && buf[1] === 0x80) return parseDer(definiteLengths(buf))
+  return parseDer(buf)
+}
+
+function parseDer(buf: Uint8Array): ParsedCms {
   const ci = expectTlv(buf, 0, buf.length, TAG.SEQUENCE, 'ContentInfo')
   if (ci.end !== buf.length) malformed('trailing bytes after ContentInfo')
   const ct = expectTlv(buf, ci.valueStart, ci.end, TAG.OID, 'ContentInfo.contentType')

@@ -189,3 +189,34 @@ export function decodeTime(buf: Uint8Array, t: Tlv): Date {
 export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
   return a.length === b.length && Buffer.compare(a, b) === 0
 }
+
+/**
+ * Re-encodes BER indefinite lengths (as streaming CMS encoders write the outer wrappers) with definite lengths.
+ * TLVs that already have a definite length are copied byte for byte, so embedded certificates and signed
+ * attributes keep their exact bytes.
+ */
+export function definiteLengths(buf: Uint8Array): Buffer {
+  const walk = (pos: number, limit: number, depth: number): { out: Uint8Array; end: number } => {
+    if (depth > 32) malformed('BER nesting too deep')
+    if (pos + 2 > limit) malformed(`truncated TLV at offset ${pos}`)
+    const tag = buf[pos]!
+    if ((tag & 0x1f) === 0x1f) malformed(`high tag number at offset ${pos}`)
+    if (buf[pos + 1] !== 0x80) {
+      const t = readTlv(buf, pos, limit)
+      return { out: buf.subarray(pos, t.end), end: t.end }
+    }
+    if (!(tag & 0x20)) malformed(`indefinite length on a primitive at offset ${pos}`)
+    const parts: Uint8Array[] = []
+    let p = pos + 2
+    for (;;) {
+      if (p + 2 > limit) malformed('missing end-of-contents')
+      if (buf[p] === 0 && buf[p + 1] === 0) return { out: encodeTlv(tag, ...parts), end: p + 2 }
+      const c = walk(p, limit, depth + 1)
+      parts.push(c.out)
+      p = c.end
+    }
+  }
+  const r = walk(0, buf.length, 0)
+  if (r.end !== buf.length) malformed('trailing bytes after the outer TLV')
+  return Buffer.from(r.out)
+}

@@ -178,6 +178,20 @@ t.test('SENDER_MISMATCH: the certificate UID names another agency', async (t) =>
   await expectCode(t, 'VALID', verifier.verify(content, sig, { expectedOrganId: '000.00.00.h26' }))
 })
 
+t.test('a CMS with BER indefinite outer lengths (streaming encoders) is read', async (t) => {
+  const { readTlv, children } = await import('../../../src/signature/der.js')
+  const sig = Buffer.from(await sign(good))
+  const ci = readTlv(sig, 0)
+  const [oid, wrap] = children(sig, ci)
+  const sd = readTlv(sig, wrap!.valueStart)
+  const ber = Buffer.concat([
+    Buffer.of(0x30, 0x80), sig.subarray(oid!.start, oid!.end), Buffer.of(0xa0, 0x80, 0x30, 0x80),
+    sig.subarray(sd.valueStart, sd.end), Buffer.alloc(6),
+  ])
+  await expectCode(t, 'VALID', verifier.verify(content, ber))
+  await expectCode(t, 'MALFORMED', verifier.verify(content, ber.subarray(0, ber.length - 2)))
+})
+
 t.test('every verdict code is covered by a test above', async (t) => {
   t.same([...VERDICT_CODES].filter((c) => !seen.has(c)), [])
 })
