@@ -1,7 +1,8 @@
 /** Row ↔ record mapping shared by the SQLite and PostgreSQL stores (same column names in both). */
 import type { DeliveryState, Direction, IncomingState, StatusCode } from '../document/delivery.js'
 import type { ChainRow } from './hash-chain.js'
-import type { Delivery, JsonObject, LogEvent, PackageKind, StoredIncoming, StoredPackage, TimelineEntry } from './types.js'
+import { encodeCursor } from './cursor.js'
+import type { Delivery, JsonObject, LogEvent, PackageKind, PendingDelivery, StoredIncoming, StoredPackage, TimelineEntry } from './types.js'
 
 type Row = Record<string, unknown>
 
@@ -143,3 +144,27 @@ export function incomingFromRow(r: Row): StoredIncoming {
 }
 
 export const iso = (at?: Date): string => (at ?? new Date()).toISOString()
+
+/** Rows fetched with LIMIT n+1 → the page of n and the cursor of the next page if there is one. */
+export function pageOf(rows: Row[], limitPlusOne: number, kind: string): { rows: Row[]; next?: string } {
+  if (rows.length < limitPlusOne) return { rows }
+  const page = rows.slice(0, limitPlusOne - 1)
+  return { rows: page, next: encodeCursor(kind, Number(page[page.length - 1]!.seq)) }
+}
+
+export function pendingFromRow(r: Row): PendingDelivery {
+  return {
+    deliveryId: String(r.id),
+    packageId: String(r.package_id),
+    recipient: String(r.recipient),
+    kind: r.kind as PendingDelivery['kind'],
+    documentId: String(r.document_id),
+    senderOrganId: String(r.sender),
+    priority: Number(r.priority),
+    sha256: String(r.sha256),
+    bytes: r.bytes as Buffer,
+    signature: r.signature as Buffer,
+    attempts: Number(r.attempts),
+    createdAt: String(r.created_at),
+  }
+}

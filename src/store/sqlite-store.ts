@@ -16,7 +16,7 @@ import { randomUUID } from 'node:crypto'
 import { setImmediate as yieldToLoop } from 'node:timers/promises'
 import type { DeliveryState, IncomingState } from '../document/delivery.js'
 import { GatewayError, gwError } from '../errors.js'
-import { decodeCursor, encodeCursor, pageLimit } from './cursor.js'
+import { decodeCursor, pageLimit } from './cursor.js'
 import { ChainVerifier, chainRow, canonicalJson, type EventFields } from './hash-chain.js'
 import { LATEST_VERSION, MIGRATIONS } from './migrations/index.js'
 import {
@@ -26,6 +26,8 @@ import {
   incomingFromRow,
   iso,
   packageFromRow,
+  pageOf,
+  pendingFromRow,
   timelineFromRow,
 } from './rows.js'
 import { likePattern, searchText } from './search.js'
@@ -827,26 +829,3 @@ const TEXT_MATCH = "search LIKE @text ESCAPE '\\'"
 const MAX_BATCH = 256
 
 const queuedOpts = (at?: Date): TransitionOptions => ({ cause: 'broker confirmed', actor: 'system', ...(at ? { at } : {}) })
-
-function pageOf(rows: Row[], limitPlusOne: number, kind: string): { rows: Row[]; next?: string } {
-  if (rows.length < limitPlusOne) return { rows }
-  const page = rows.slice(0, limitPlusOne - 1)
-  return { rows: page, next: encodeCursor(kind, Number(page[page.length - 1]!.seq)) }
-}
-
-function pendingFromRow(r: Row): PendingDelivery {
-  return {
-    deliveryId: String(r.id),
-    packageId: String(r.package_id),
-    recipient: String(r.recipient),
-    kind: r.kind as PendingDelivery['kind'],
-    documentId: String(r.document_id),
-    senderOrganId: String(r.sender),
-    priority: Number(r.priority),
-    sha256: String(r.sha256),
-    bytes: r.bytes as Buffer,
-    signature: r.signature as Buffer,
-    attempts: Number(r.attempts),
-    createdAt: String(r.created_at),
-  }
-}

@@ -205,7 +205,8 @@ CREATE TABLE idempotency_keys (
   client_id TEXT NOT NULL,
   key TEXT NOT NULL,
   request_hash TEXT NOT NULL,
-  package_id TEXT NOT NULL REFERENCES packages (id),
+  -- deferred: the key is claimed first (INSERT ... ON CONFLICT DO NOTHING) so concurrent requests wait for each other
+  package_id TEXT NOT NULL REFERENCES packages (id) DEFERRABLE INITIALLY DEFERRED,
   created_at TEXT NOT NULL,
   PRIMARY KEY (client_id, key)
 );
@@ -236,7 +237,8 @@ CREATE TABLE incoming (
   updated_at TEXT NOT NULL,
   fetched_at TEXT
 );
-CREATE UNIQUE INDEX incoming_dedupe ON incoming (sender, document_id, sha256, recipient);
+-- NULLS NOT DISTINCT (PostgreSQL 15+): an unparseable package redelivered is a duplicate too, as in SQLite
+CREATE UNIQUE INDEX incoming_dedupe ON incoming (sender, document_id, sha256, recipient) NULLS NOT DISTINCT;
 CREATE INDEX incoming_recipient ON incoming (recipient, seq);
 CREATE INDEX incoming_sender ON incoming (sender, seq);
 CREATE INDEX incoming_state ON incoming (state, seq);

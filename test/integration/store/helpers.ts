@@ -5,10 +5,11 @@
  */
 import type { Test } from 'tap'
 import Database from 'better-sqlite3'
+import pg from 'pg'
 import { createHash, randomBytes, randomUUID } from 'node:crypto'
 import { join } from 'node:path'
 import type { Store } from '../../../src/store/index.js'
-import { openSqliteStore } from '../../../src/store/index.js'
+import { openPgStore, openSqliteStore } from '../../../src/store/index.js'
 import type { OutgoingPackageInput, RecordOutgoingInput } from '../../../src/store/types.js'
 
 type T = Test
@@ -20,6 +21,8 @@ export interface OpenedStore {
   /** Raw, trigger-bypassing edits, as an attacker with file/database access would make them. */
   tamperUpdateEvent(seq: number, cause: string): Promise<void>
   tamperDeleteEvent(seq: number): Promise<void>
+  /** PostgreSQL: the test's schema. */
+  schema?: string
 }
 
 export interface StoreKind {
@@ -66,8 +69,72 @@ export const sqliteKind: StoreKind = {
   },
 }
 
+/** PostgreSQL for the tests: LIENTHONG_TEST_PG_URL, default the local server; `LIENTHONG_TEST_PG_URL=off` skips it. */
+export const PG_URL = process.env.LIENTHONG_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test'
+
+async function pgReachable(): Promise<boolean> {
+  if (PG_URL === 'off') return false
+  const c = new pg.Client({ connectionString: PG_URL, connectionTimeoutMillis: 2000 })
+  try {
+    await c.connect()
+    await c.query('SELECT 1')
+    return true
+  } catch {
+    return false
+  } finally {
+    await c.end().catch(() => {})
+  }
+}
+
+/** Run SQL on a raw connection confined to `schema` (no store code involved). */
+export async function pgRaw(schema: string, fn: (c: pg.Client) => Promise<void>): Promise<void> {
+  const c = new pg.Client({ connectionString: PG_URL, options: `-c search_path=${schema}` })
+  await c.connect()
+  try {
+    await fn(c)
+  } finally {
+    await c.end()
+  }
+}
+
+export const pgKind: StoreKind = {
+  name: 'pg',
+  async open(t) {
+    // one schema per test, dropped afterwards
+    const schema = `lt_test_${randomBytes(6).toString('hex')}`
+    let store: Store = await openPgStore(PG_URL, { schema, max: 4 })
+    t.teardown(async () => {
+      await store.close()
+      await pgRaw('public', async (c) => {
+        await c.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`)
+      })
+    })
+    const tamper = (sql: string, params: unknown[]): Promise<void> =>
+      pgRaw(schema, async (c) => {
+        // an administrator bypassing the triggers
+        await c.query('SET session_replication_role = replica')
+        await c.query(sql, params)
+      })
+    return {
+      get store() {
+        return store
+      },
+      schema,
+      async reopen() {
+        await store.close()
+        store = await openPgStore(PG_URL, { schema, max: 4 })
+        return store
+      },
+      tamperUpdateEvent: (seq, cause) => tamper('UPDATE events SET cause = $1 WHERE seq = $2', [cause, seq]),
+      tamperDeleteEvent: (seq) => tamper('DELETE FROM events WHERE seq = $1', [seq]),
+    }
+  },
+}
+
+export const pgAvailable = await pgReachable()
+
 /** The store kinds the behaviour tests run against. */
-export const storeKinds: StoreKind[] = [sqliteKind]
+export const storeKinds: StoreKind[] = pgAvailable ? [sqliteKind, pgKind] : [sqliteKind]
 
 /** Run `fn` as a subtest per store kind. */
 export function eachStore(t: T, name: string, fn: (t: T, s: OpenedStore) => Promise<void>): void {
