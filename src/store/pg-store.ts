@@ -19,6 +19,7 @@ import { LATEST_VERSION, MIGRATIONS } from './migrations/index.js'
 import {
   chainRowFromRow,
   deliveryFromRow,
+  deliveryWithPackageFromRow,
   eventFromRow,
   incomingFromRow,
   iso,
@@ -34,9 +35,11 @@ import type { Store } from './store.js'
 import type {
   AppendEventInput,
   Delivery,
+  DeliveryWithPackage,
   FindDeliveryQuery,
   IdempotencyRecord,
   IncomingTransitionResult,
+  ListDeliveriesFilter,
   ListEventsFilter,
   ListIncomingFilter,
   ListPackagesFilter,
@@ -476,6 +479,29 @@ export class PgStore implements Store {
 
   timeline(deliveryId: string): Promise<TimelineEntry[]> {
     return this.run('timeline', async (q) => (await q.query('SELECT * FROM events WHERE delivery_id = $1 ORDER BY seq', [deliveryId])).rows.map(timelineFromRow))
+  }
+
+  listDeliveries(f: ListDeliveriesFilter): Promise<Page<DeliveryWithPackage>> {
+    return this.run('listDeliveries', async (q) => {
+      const ps = new Params()
+      const where: string[] = []
+      const add = (v: unknown, cond: (x: string) => string): void => {
+        if (v !== undefined) where.push(cond(ps.p(v)))
+      }
+      add(f.state === undefined ? undefined : Array.isArray(f.state) ? f.state : [f.state], (x) => `d.state = ANY(${x}::text[])`)
+      add(f.recipient, (x) => `d.recipient = ${x}`)
+      add(f.senderOrganId, (x) => `p.sender = ${x}`)
+      add(f.kind, (x) => `p.kind = ${x}`)
+      add(f.queuedBefore?.toISOString(), (x) => `d.queued_at < ${x}`)
+      add(f.updatedBefore?.toISOString(), (x) => `d.updated_at < ${x}`)
+      add(f.cursor === undefined ? undefined : decodeCursor('d', f.cursor), (x) => `d.seq < ${x}`)
+      const limit = pageLimit(f.limit) + 1
+      const sql = `SELECT d.*, p.kind, p.document_id, p.sender, p.subject, p.code_number, p.code_notation
+        FROM deliveries d JOIN packages p ON p.id = d.package_id ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY d.seq DESC LIMIT ${ps.p(limit)}`
+      const page = pageOf((await q.query(sql, ps.values)).rows, limit, 'd')
+      const items = page.rows.map(deliveryWithPackageFromRow)
+      return page.next ? { items, next: page.next } : { items }
+    })
   }
 
   // ---- event log ----------------------------------------------------------------------------------------

@@ -2,7 +2,7 @@
 import type { DeliveryState, Direction, IncomingState, StatusCode } from '../document/delivery.js'
 import type { ChainRow } from './hash-chain.js'
 import { encodeCursor } from './cursor.js'
-import type { Delivery, JsonObject, LogEvent, PackageKind, PendingDelivery, StoredIncoming, StoredPackage, TimelineEntry } from './types.js'
+import type { Delivery, DeliveryWithPackage, JsonObject, LogEvent, PackageKind, PendingDelivery, StoredIncoming, StoredPackage, TimelineEntry } from './types.js'
 
 type Row = Record<string, unknown>
 
@@ -166,5 +166,17 @@ export function pendingFromRow(r: Row): PendingDelivery {
     signature: r.signature as Buffer,
     attempts: Number(r.attempts),
     createdAt: String(r.created_at),
+  }
+}
+
+export function deliveryWithPackageFromRow(r: Row): DeliveryWithPackage {
+  return {
+    ...deliveryFromRow(r),
+    kind: r.kind as PackageKind,
+    documentId: String(r.document_id),
+    senderOrganId: String(r.sender),
+    ...opt('subject', r.subject),
+    ...opt('codeNumber', r.code_number),
+    ...opt('codeNotation', r.code_notation),
   }
 }

@@ -22,6 +22,7 @@ import { LATEST_VERSION, MIGRATIONS } from './migrations/index.js'
 import {
   chainRowFromRow,
   deliveryFromRow,
+  deliveryWithPackageFromRow,
   eventFromRow,
   incomingFromRow,
   iso,
@@ -36,9 +37,11 @@ import type { Store } from './store.js'
 import type {
   AppendEventInput,
   Delivery,
+  DeliveryWithPackage,
   FindDeliveryQuery,
   IdempotencyRecord,
   IncomingTransitionResult,
+  ListDeliveriesFilter,
   ListEventsFilter,
   ListIncomingFilter,
   ListPackagesFilter,
@@ -577,6 +580,31 @@ export class SqliteStore implements Store {
 
   timeline(deliveryId: string): Promise<TimelineEntry[]> {
     return this.run('timeline', () => (this.s('timeline').all(deliveryId) as Row[]).map(timelineFromRow))
+  }
+
+  listDeliveries(f: ListDeliveriesFilter): Promise<Page<DeliveryWithPackage>> {
+    return this.run('listDeliveries', () => {
+      const where: string[] = []
+      const params: Record<string, unknown> = { limit: pageLimit(f.limit) + 1 }
+      const add = (cond: string, name: string, v: unknown): void => {
+        if (v === undefined) return
+        where.push(cond)
+        params[name] = v
+      }
+      const states = f.state === undefined ? undefined : Array.isArray(f.state) ? f.state : [f.state]
+      add('d.state IN (SELECT value FROM json_each(@states))', 'states', states && JSON.stringify(states))
+      add('d.recipient = @recipient', 'recipient', f.recipient)
+      add('p.sender = @sender', 'sender', f.senderOrganId)
+      add('p.kind = @kind', 'kind', f.kind)
+      add('d.queued_at < @queued_before', 'queued_before', f.queuedBefore?.toISOString())
+      add('d.updated_at < @updated_before', 'updated_before', f.updatedBefore?.toISOString())
+      add('d.seq < @before', 'before', f.cursor === undefined ? undefined : decodeCursor('d', f.cursor))
+      const sql = `SELECT d.*, p.kind, p.document_id, p.sender, p.subject, p.code_number, p.code_notation
+        FROM deliveries d JOIN packages p ON p.id = d.package_id ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY d.seq DESC LIMIT @limit`
+      const page = pageOf(this.q(sql).all(params) as Row[], params.limit as number, 'd')
+      const items = page.rows.map(deliveryWithPackageFromRow)
+      return page.next ? { items, next: page.next } : { items }
+    })
   }
 
   // ---- event log ----------------------------------------------------------------------------------------

@@ -12,9 +12,11 @@ import type {
   Actor,
   AppendEventInput,
   Delivery,
+  DeliveryWithPackage,
   FindDeliveryQuery,
   IdempotencyRecord,
   IncomingTransitionResult,
+  ListDeliveriesFilter,
   ListEventsFilter,
   ListIncomingFilter,
   ListPackagesFilter,
@@ -88,6 +90,8 @@ export interface Store {
   findDelivery(query: FindDeliveryQuery): Promise<Delivery | undefined>
   /** A delivery's events, oldest first. */
   timeline(deliveryId: string): Promise<TimelineEntry[]>
+  /** Deliveries across packages, newest first (operators: overdue = `queued` + queuedBefore, failed, stuck). */
+  listDeliveries(filter: ListDeliveriesFilter): Promise<Page<DeliveryWithPackage>>
 
   // ---- event log --------------------------------------------------------------------------------------
 

@@ -196,6 +196,30 @@ export interface FindDeliveryQuery {
   promulgationDate?: string
 }
 
+export interface ListDeliveriesFilter {
+  /** One state or several (e.g. overdue: `queued`; stuck: `accepted`, `failed`). */
+  state?: DeliveryState | DeliveryState[]
+  recipient?: string
+  senderOrganId?: string
+  kind?: PackageKind
+  /** Queued (broker-confirmed) before this time: with state `queued`, the deliveries with no 01 since then. */
+  queuedBefore?: Date
+  /** Last state change before this time. */
+  updatedBefore?: Date
+  cursor?: string
+  limit: number
+}
+
+/** A delivery with the package facts an operator list needs. */
+export interface DeliveryWithPackage extends Delivery {
+  kind: PackageKind
+  documentId: string
+  senderOrganId: string
+  subject?: string
+  codeNumber?: string
+  codeNotation?: string
+}
+
 // ---- event log ------------------------------------------------------------------------------------------
 
 /** One row of the append-only, hash-chained event log. */
