@@ -309,7 +309,10 @@ class ConnectionManager extends EventEmitter implements AmqpConnection {
     })
     this.#blocked = false
     try {
-      for (const setup of [...this.#setups]) {
+      // The live list: a setup registered while this sequence runs (not yet `connected`) runs in it too.
+      const done = new Set<SetupFn>()
+      for (let setup = this.#setups[0]; setup !== undefined; setup = this.#setups.find((f) => !done.has(f))) {
+        done.add(setup)
         await setup(conn)
         if (this.#candidate !== conn) return // lost (or closed) during setup; the close handler took over
       }

@@ -115,3 +115,23 @@ t.test('a failing setup (queue exists with other arguments) is retried until the
   const q = await ch.checkQueue(queue)
   t.equal(q.queue, queue, 'declared by the manager once the conflict was gone')
 })
+
+t.test('setups: one registered while connecting runs before connected; one registered when connected runs at once', async (t) => {
+  const conn = createAmqpConnection({ url: AMQP_URL })
+  t.teardown(() => conn.close())
+  const order: string[] = []
+  let lateAdded = false
+  conn.addSetup(async () => {
+    order.push('a')
+    await new Promise((r) => setTimeout(r, 50))
+    conn.addSetup(async () => {
+      order.push('late')
+    })
+    lateAdded = true
+  })
+  await conn.whenConnected({ timeoutMs: 10_000 })
+  t.ok(lateAdded)
+  t.same(order, ['a', 'late'], 'the late setup ran in the same connect sequence')
+  const ran = new Promise<boolean>((resolve) => conn.addSetup(async (c) => resolve(c === conn.current)))
+  t.equal(await ran, true, 'runs at once on the current connection')
+})
