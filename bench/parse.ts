@@ -45,7 +45,7 @@ function time(bytes: Uint8Array, runs: number): number {
   return median(times)
 }
 
-const small = buildEdoc(input(1200, 4)).bytes
+const small = buildEdoc(input(100, 2)).bytes // ~5 KB: header, trace, business block, one small attachment
 const oneMB = buildEdoc(input(1024 * 1024)).bytes
 // a 50 MiB package (base64 makes a 37.5 MiB attachment 50 MiB)
 const fiftyMB = buildEdoc(input(Math.floor((50 * 1024 * 1024 * 3) / 4) - 4096)).bytes
