@@ -125,8 +125,17 @@ class CmsVerifier implements Verifier {
   }
 
   verifySync(content: Uint8Array, cms: Uint8Array, opts: VerifyOptions = {}): Verdict {
+    try {
+      return this.#verify(content, cms, opts)
+    } catch (e) {
+      // Hostile input must yield a verdict, never an exception that the pipeline could mistake for a retryable error.
+      return verdict(false, 'MALFORMED', `cannot verify: ${isGatewayError(e) ? e.message : String(e)}`)
+    }
+  }
+
+  #verify(content: Uint8Array, cms: Uint8Array, opts: VerifyOptions): Verdict {
     const nowMs = this.#now().getTime()
-    const fail = (code: VerdictCode, message: string, extra: Partial<Verdict> = {}): Verdict => ({ ok: false, code, message, chain: [], ...extra })
+    const fail = (code: VerdictCode, message: string, extra: Partial<Verdict> = {}): Verdict => verdict(false, code, message, extra)
 
     // 1. Structure.
     let p: ParsedCms
@@ -225,7 +234,7 @@ class CmsVerifier implements Verifier {
       }
     }
     const note = rev.result.status === 'good' ? '' : ` (revocation status ${rev.result.status}: ${rev.result.source ?? ''})`
-    return { ok: true, code: 'VALID', message: `signature valid, signed by ${signer.summary.subject}${note}`, chain: [], ...withRev }
+    return verdict(true, 'VALID', `signature valid, signed by ${signer.summary.subject}${note}`, withRev)
   }
 
   // ---- cold path ----------------------------------------------------------------------------------------
@@ -364,6 +373,19 @@ class CmsVerifier implements Verifier {
       if (ok && (!best || crl.thisUpdateMs > best.thisUpdateMs)) best = crl
     })
     return best
+  }
+}
+
+/** A verdict with its fields in a stable, readable order. */
+function verdict(ok: boolean, code: VerdictCode, message: string, f: Partial<Verdict> = {}): Verdict {
+  return {
+    ok,
+    code,
+    message,
+    ...(f.signer ? { signer: f.signer } : {}),
+    chain: f.chain ?? [],
+    ...(f.signingTime ? { signingTime: f.signingTime } : {}),
+    ...(f.revocation ? { revocation: f.revocation } : {}),
   }
 }
 
