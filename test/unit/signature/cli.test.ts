@@ -69,6 +69,17 @@ t.test('revoked and untrusted signers exit 1', async (t) => {
   t.equal((await cli(t, verify, [doc, '--signature', u, ...trust])).code, 1)
 })
 
+t.test('intermediates from --chain when the CMS lacks them', async (t) => {
+  const sig = join(dir, 'nochain.p7s')
+  t.equal((await cli(t, sign, [doc, '--key', s('agencies/ubnd-hcm/key.pem'), '--cert', s('agencies/ubnd-hcm/cert.pem'), '-o', sig])).code, 0)
+  const without = await cli(t, verify, [doc, '--signature', sig, '--trust', s('trust-anchors.pem'), '--json'])
+  t.equal(without.code, 1)
+  t.equal(JSON.parse(without.out).code, 'UNTRUSTED_CHAIN')
+  const withChain = await cli(t, verify, [doc, '--signature', sig, '--trust', s('trust-anchors.pem'), '--chain', s('intermediate-ca.pem'), '--json'])
+  t.equal(withChain.code, 0, withChain.out)
+  t.equal(JSON.parse(withChain.out).chain.length, 3)
+})
+
 t.test('usage errors exit 2; key errors exit 1', async (t) => {
   const sig = join(dir, 'doc.p7s')
   t.equal((await cli(t, verify, [doc, '--signature', sig])).code, 2, 'missing --trust')
