@@ -5,3 +5,4 @@ export { openSqliteStore, SqliteStore, mapSqliteError, type SqliteStoreOptions, 
 export { outgoingMoves, incomingMoves } from './state-machine.js'
 export { canonicalRow, rowHash, canonicalJson, GENESIS_HASH, CHAIN_VERSION, type ChainRow } from './hash-chain.js'
 export { openPgStore, PgStore, mapPgError, type PgStoreOptions } from './pg-store.js'
+export { newId } from './ids.js'

@@ -10,7 +10,7 @@
  * - Optionally confined to one schema (`schema`), created if missing; migrations run under an advisory lock.
  */
 import pg from 'pg'
-import { randomUUID } from 'node:crypto'
+import { newId } from './ids.js'
 import type { DeliveryState, IncomingState } from '../document/delivery.js'
 import { GatewayError, gwError } from '../errors.js'
 import { decodeCursor, pageLimit } from './cursor.js'
@@ -264,7 +264,7 @@ export class PgStore implements Store {
       const deliveries: Delivery[] = []
       const events: EventFields[] = []
       for (const recipient of new Set(input.recipients)) {
-        const id = randomUUID()
+        const id = newId()
         await c.query(
           `INSERT INTO deliveries (id, package_id, recipient, priority, state, attempts, created_at, updated_at) VALUES ($1, $2, $3, $4, 'accepted', 0, $5, $5)`,
           [id, pkg.id, recipient, row.priority, at],

@@ -12,7 +12,7 @@
  *   the batch they joined was committed (next event-loop turn). Callers treat this and the PostgreSQL store alike.
  */
 import Database from 'better-sqlite3'
-import { randomUUID } from 'node:crypto'
+import { newId } from './ids.js'
 import { setImmediate as yieldToLoop } from 'node:timers/promises'
 import type { DeliveryState, IncomingState } from '../document/delivery.js'
 import { GatewayError, gwError } from '../errors.js'
@@ -386,7 +386,7 @@ export class SqliteStore implements Store {
       this.s('insertBytes').run(pkg.id, buf(pkg.bytes), buf(pkg.signature))
       const deliveries: Delivery[] = []
       for (const recipient of new Set(input.recipients)) {
-        const id = randomUUID()
+        const id = newId()
         this.s('insertDelivery').run({ id, package_id: pkg.id, recipient, priority: row.priority, at })
         this.append({
           time: at,
