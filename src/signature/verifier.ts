@@ -67,6 +67,8 @@ interface Entry {
 const DEFAULT_MAX = 1000
 const DEFAULT_TTL = 10 * 60_000
 const MAX_PATH = 8
+/** A sender's CMS holds its certificate and chain; more is refused before any certificate is parsed. */
+const MAX_CMS_CERTIFICATES = 16
 
 const iso = (ms: number): string => new Date(ms).toISOString()
 const serialHex = (c: CertInfo): string => {
@@ -146,6 +148,9 @@ class CmsVerifier implements Verifier {
     }
     if (p.signerCount !== 1) return fail('MALFORMED', `the CMS has ${p.signerCount} SignerInfos; exactly one is expected`)
     if (p.hasEContent) return fail('MALFORMED', 'the CMS encapsulates its content; a detached signature is expected')
+    if (p.certificates.length > MAX_CMS_CERTIFICATES) {
+      return fail('MALFORMED', `the CMS carries ${p.certificates.length} certificates; at most ${MAX_CMS_CERTIFICATES} are accepted`)
+    }
 
     // 2. Algorithms.
     const hash = DIGEST_BY_OID[p.digestAlgorithm]
@@ -283,7 +288,7 @@ class CmsVerifier implements Verifier {
       if (this.#anchorHashes.has(cur.sha256)) return chain
       if (chain.length > MAX_PATH) return `path longer than ${MAX_PATH} certificates`
       const named = (c: CertInfo) => bytesEqual(c.subjectDer, cur.issuerDer) || c.x509.subject === cur.x509.issuer
-      const candidates = [...this.#anchors.filter(named), ...pool.filter((c) => named(c) && !chain.includes(c) && !this.#anchorHashes.has(c.sha256))]
+      const candidates = [...this.#anchors.filter(named), ...pool.filter((c) => named(c) && !chain.some((x) => x.sha256 === c.sha256) && !this.#anchorHashes.has(c.sha256))]
       if (candidates.length === 0) {
         return bytesEqual(cur.subjectDer, cur.issuerDer)
           ? `certificate ${cur.summary.subject} is self-issued and not a trust anchor`

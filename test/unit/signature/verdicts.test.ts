@@ -70,6 +70,13 @@ t.test('MALFORMED', async (t) => {
   await expectCode(t, 'MALFORMED', verifier.verify(content, sig.subarray(0, sig.length - 10)))
   await expectCode(t, 'MALFORMED', verifier.verify(content, Buffer.concat([sig, Buffer.of(0)])))
   await expectCode(t, 'MALFORMED', verifier.verify(content, opensslSign(['-md', 'sha256', '-nodetach'])))
+  // A CMS stuffed with certificates is refused before any of them is parsed.
+  const der = (pem: string) => Buffer.from(pem.replace(/-----[^-]+-----|\s/g, ''), 'base64')
+  const pieces = buildPieces(parseCertificate(der(good.certPem)), Array<ReturnType<typeof parseCertificate>>(16).fill(parseCertificate(der(int.certPem))), 'ec')
+  const attrs = signedAttributes(pieces, createHash('sha256').update(content).digest(), new Date())
+  const stuffed = assemble(pieces, attrs, nodeSign('sha256', attrs, { key: createPrivateKey(good.keyPem), dsaEncoding: 'der' }))
+  const v = await expectCode(t, 'MALFORMED', verifier.verify(content, stuffed))
+  t.match(v.message, /17 certificates/)
 })
 
 t.test('UNSUPPORTED_ALGORITHM: SHA-1 digest', async (t) => {
