@@ -203,8 +203,16 @@ export interface AttachmentInfo {
   manifestContentType: string
   /** Length of the decoded payload in bytes (before the ZIP convention). */
   size: number
-  /** Content type sniffed from the first decoded bytes (`application/zip`, `application/pdf`, ...). */
+  /** Content type sniffed from the first decoded bytes (`application/zip`, `application/pdf`, ...; `''` if empty). */
   payloadContentType: string
+  /**
+   * Content type of what the receiver will use, judged at parse time from the first bytes: the payload's own type,
+   * or for a ZIP under a non-`.zip` name (ZIP convention) the type of its first entry (`''` if unreachable).
+   * `Envelope.describeAttachment` decodes and unzips in full and is authoritative (e.g. entry count).
+   */
+  realContentType: string
+  /** Name of the first ZIP entry when the ZIP convention applies. */
+  zipEntryName?: string
 }
 
 /** Document package (messagetype `edoc`). */

@@ -2,7 +2,7 @@
  * Attachment payloads: strict base64 checking straight from byte ranges, content sniffing, and the ZIP convention
  * of EDXML.md §a.4 (a payload that is a single-entry ZIP while the name does not end in `.zip` carries that entry).
  */
-import { unzipSync } from 'fflate'
+import { Inflate, unzipSync } from 'fflate'
 import { gwError } from '../errors.js'
 import type { PayloadRange } from './xml.js'
 
@@ -69,8 +69,12 @@ export function decodeRange(buf: Buffer, r: PayloadRange): Buffer {
   return Buffer.from(buf.toString('latin1', r.start, r.end), 'base64')
 }
 
+/** How much of a payload is decoded at parse time to judge its content (a multiple of 3 bytes). */
+export const HEAD_BYTES = 67_584
+const HEAD_CHARS = (HEAD_BYTES / 3) * 4
+
 /** Decode only the first bytes of a checked range (for sniffing). */
-export function decodeHead(buf: Buffer, r: PayloadRange, chars = 64): Buffer {
+export function decodeHead(buf: Buffer, r: PayloadRange, chars = HEAD_CHARS): Buffer {
   const s = buf.toString('latin1', r.start, Math.min(r.end, r.start + chars * 2)).replace(/\s+/g, '')
   const head = s.slice(0, Math.min(chars, s.length - (s.length % 4)))
   return Buffer.from(head, 'base64')
@@ -150,4 +154,74 @@ export function applyZipConvention(payload: Uint8Array, attachmentName: string):
   const names = Object.keys(files).filter((n) => !n.endsWith('/'))
   if (names.length !== 1) return { content: payload, note: `ZIP has ${names.length} entries, not one: used as it is` }
   return { content: files[names[0]!]!, entryName: names[0]! }
+}
+
+/** What the first bytes of a payload tell: its own type and, for a ZIP, the first entry and that entry's type. */
+export interface HeadInspection {
+  payloadContentType: string
+  zipEntryName?: string
+  /** Type of the first ZIP entry, from its first inflated bytes (`''` when they could not be reached). */
+  zipEntryContentType?: string
+}
+
+/**
+ * Inspect the first HEAD_BYTES of a payload without decoding or inflating the rest: sniff it, and if it is a ZIP
+ * read the first local file header and inflate just enough of that entry to sniff it. Never throws.
+ */
+export function inspectHead(head: Uint8Array): HeadInspection {
+  const payloadContentType = head.length === 0 ? '' : sniffContentType(head)
+  if (!startsWith(head, [0x50, 0x4b, 0x03, 0x04]) || head.length < 30) return { payloadContentType }
+  const u16 = (o: number): number => head[o]! | (head[o + 1]! << 8)
+  const flags = u16(6)
+  const method = u16(8)
+  const nameLen = u16(26)
+  const extraLen = u16(28)
+  const dataStart = 30 + nameLen + extraLen
+  if (dataStart > head.length) return { payloadContentType }
+  const nameBytes = Buffer.from(head.subarray(30, 30 + nameLen))
+  const zipEntryName = flags & 0x800 ? nameBytes.toString('utf8') : nameBytes.toString('latin1')
+  let first: Uint8Array = new Uint8Array(0)
+  if (method === 0) first = head.subarray(dataStart, dataStart + 64)
+  else if (method === 8) {
+    const chunks: Uint8Array[] = []
+    try {
+      const inf = new Inflate((chunk) => {
+        if (chunks.length < 4) chunks.push(chunk)
+      })
+      inf.push(head.subarray(dataStart), false)
+    } catch {
+      // corrupt or truncated deflate data: the entry type stays unknown here; describeAttachment says more
+    }
+    first = Buffer.concat(chunks.map((c) => Buffer.from(c.buffer, c.byteOffset, c.byteLength)))
+  }
+  return { payloadContentType, zipEntryName, zipEntryContentType: first.length ? sniffContentType(first) : '' }
+}
+
+/** Types the sniffer cannot tell apart count as equal (a .doc sniffs as OLE storage, declared application/msword). */
+export function sameFamily(promised: string, real: string): boolean {
+  if (promised === real) return true
+  const ole = ['application/msword', 'application/vnd.ms-excel', 'application/vnd.ms-powerpoint', 'application/x-ole-storage']
+  if (ole.includes(promised) && real === 'application/x-ole-storage') return true
+  if (promised.startsWith('application/vnd.openxmlformats') && real === 'application/zip') return true
+  if (promised === 'text/xml' && real === 'application/xml') return true
+  return false
+}
+
+/** The type an attachment promises for its content: the name's extension first, then a specific non-ZIP declaration. */
+export function promisedType(attachmentName: string, ...declared: string[]): string {
+  return (
+    typeFromName(attachmentName) || declared.map((t) => t.trim().toLowerCase()).find((t) => t !== '' && t !== 'application/zip' && t !== 'application/octet-stream') || ''
+  )
+}
+
+/** Parse-time verdict on a payload from its first bytes (same result for the builder's data and the parsed package). */
+export function judgeHead(
+  head: Uint8Array,
+  attachmentName: string,
+): { payloadContentType: string; realContentType: string; zipEntryName?: string } {
+  const h = inspectHead(head)
+  if (h.payloadContentType === 'application/zip' && typeFromName(attachmentName) !== 'application/zip' && h.zipEntryName !== undefined) {
+    return { payloadContentType: h.payloadContentType, realContentType: h.zipEntryContentType ?? '', zipEntryName: h.zipEntryName }
+  }
+  return { payloadContentType: h.payloadContentType, realContentType: h.payloadContentType }
 }

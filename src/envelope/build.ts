@@ -26,7 +26,7 @@ import {
 import { formatDate, formatTimestamp, normaliseDate } from './dates.js'
 import { validateOrganId } from './organ-id.js'
 import { escapeText } from './xml.js'
-import { normaliseContentId, sniffContentType } from './attachments.js'
+import { HEAD_BYTES, judgeHead, normaliseContentId } from './attachments.js'
 import { assertSchema } from './schema.js'
 import { Envelope } from './envelope.js'
 
@@ -265,7 +265,7 @@ export function edocModel(input: EdocInput): { model: EdocPackage; data: Uint8Ar
       contentType,
       manifestContentType: contentType,
       size: a.data.length,
-      payloadContentType: a.data.length === 0 ? '' : sniffContentType(a.data.subarray(0, 64)),
+      ...judgeHead(a.data.subarray(0, HEAD_BYTES), attachmentName),
     })
     data.push(a.data)
   }

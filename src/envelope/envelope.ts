@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto'
 import { gwError } from '../errors.js'
 import type { AttachmentInfo, EdocPackage, StatusPackage } from '../document/edxml.js'
-import { applyZipConvention, normaliseContentId, sniffContentType, typeFromName } from './attachments.js'
+import { applyZipConvention, normaliseContentId, promisedType, sameFamily, sniffContentType } from './attachments.js'
 
 /** A non-fatal finding while parsing: the package was accepted, but something is worth logging. */
 export interface EnvelopeWarning {
@@ -104,11 +104,7 @@ export class Envelope {
     const contentType = sniffContentType(un.content)
     const warnings: EnvelopeWarning[] = []
     if (un.note) warnings.push({ code: 'ZIP_UNREADABLE', message: un.note, contentId: info.contentId })
-    // what the package promises for the content: the name's extension first, then non-zip declarations
-    const promised =
-      typeFromName(info.attachmentName) ||
-      [info.manifestContentType, info.contentType].map((t) => t.trim().toLowerCase()).find((t) => t && t !== 'application/zip') ||
-      ''
+    const promised = promisedType(info.attachmentName, info.manifestContentType, info.contentType)
     const mismatch = promised !== '' && !sameFamily(promised, contentType)
     if (mismatch) {
       warnings.push({
@@ -146,14 +142,4 @@ export class Envelope {
       warnings: this.warnings,
     }
   }
-}
-
-/** Types that the sniffer cannot tell apart count as equal (a .doc sniffs as OLE storage, declared application/msword). */
-function sameFamily(promised: string, real: string): boolean {
-  if (promised === real) return true
-  const ole = ['application/msword', 'application/vnd.ms-excel', 'application/vnd.ms-powerpoint', 'application/x-ole-storage']
-  if (ole.includes(promised) && real === 'application/x-ole-storage') return true
-  if (promised.startsWith('application/vnd.openxmlformats') && real === 'application/zip') return true
-  if (promised === 'text/xml' && real === 'application/xml') return true
-  return false
 }

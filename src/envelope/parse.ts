@@ -29,7 +29,7 @@ import {
 import { normaliseDate, normaliseTimestamp } from './dates.js'
 import { validateOrganId } from './organ-id.js'
 import { locatePayloads, markerIndex, parseTree, payloadMarker, readXml, type PayloadRange } from './xml.js'
-import { base64Length, checkBase64, decodeHead, decodeRange, normaliseContentId, sniffContentType, typeFromName } from './attachments.js'
+import { HEAD_BYTES, base64Length, checkBase64, decodeHead, decodeRange, judgeHead, normaliseContentId, promisedType, sameFamily } from './attachments.js'
 import { Envelope, type EnvelopeWarning } from './envelope.js'
 
 export interface ParseOptions {
@@ -431,16 +431,17 @@ function readAttachments(
       if (/[^A-Za-z0-9+/=]/.test(s)) throw gwError('GW_ERR_ENVELOPE_BAD_BASE64', { contentId, reason: 'character outside the standard base64 alphabet' })
       size = base64Length(s, contentId)
       decode = () => Buffer.from(s, 'base64')
-      head = Buffer.from(s.slice(0, 64), 'base64')
+      head = Buffer.from(s.slice(0, (HEAD_BYTES / 3) * 4), 'base64')
     }
+    const attachmentName = a.text('AttachmentName') || ref.attachmentName
     const info: AttachmentInfo = {
       contentId,
-      attachmentName: a.text('AttachmentName') || ref.attachmentName,
+      attachmentName,
       description: a.text('Description'),
       contentType: a.text('ContentType'),
       manifestContentType: ref.contentType,
       size,
-      payloadContentType: size === 0 ? '' : sniffContentType(head),
+      ...judgeHead(head, attachmentName),
     }
     attachmentWarnings(ctx, info)
     attachments.push(info)
@@ -453,9 +454,9 @@ function readAttachments(
 }
 
 function attachmentWarnings(ctx: Ctx, info: AttachmentInfo): void {
+  const contentId = info.contentId
   const declared = info.contentType.toLowerCase()
   const manifest = info.manifestContentType.toLowerCase()
-  const contentId = info.contentId
   if (declared !== manifest && declared !== '' && manifest !== '') {
     ctx.warnings.push({
       code: 'CONTENT_TYPE_DECLARED_MISMATCH',
@@ -463,19 +464,20 @@ function attachmentWarnings(ctx: Ctx, info: AttachmentInfo): void {
       contentId,
     })
   }
-  const real = info.payloadContentType
-  if (real === 'application/zip' && typeFromName(info.attachmentName) !== 'application/zip') {
+  const real = info.realContentType
+  if (info.zipEntryName !== undefined) {
     ctx.warnings.push({
       code: 'ZIP_CONVENTION',
-      message: `payload of ${info.attachmentName} is a ZIP (declared ${info.contentType || info.manifestContentType}); its single entry is the content`,
+      message: `payload of ${info.attachmentName} is a ZIP (declared ${info.contentType || info.manifestContentType}); its entry ${JSON.stringify(info.zipEntryName)} (${real || 'type unknown'}) is the content`,
       contentId,
     })
-  } else if (real !== '' && real !== 'application/octet-stream') {
-    const expected = typeFromName(info.attachmentName) || declared
-    if (expected && expected !== real && !(expected.includes('word') || expected.includes('excel') || expected.startsWith('application/vnd'))) {
-      ctx.warnings.push({ code: 'CONTENT_TYPE_MISMATCH', message: `${info.attachmentName} is declared ${expected} but is ${real}`, contentId })
-    }
-  } else if (real === 'application/octet-stream' && (declared === 'application/pdf' || typeFromName(info.attachmentName) === 'application/pdf')) {
-    ctx.warnings.push({ code: 'CONTENT_TYPE_MISMATCH', message: `${info.attachmentName} is declared a PDF but does not start with %PDF`, contentId })
+  }
+  const promised = promisedType(info.attachmentName, info.manifestContentType, info.contentType)
+  if (promised !== '' && real !== '' && !sameFamily(promised, real)) {
+    ctx.warnings.push({
+      code: 'CONTENT_TYPE_MISMATCH',
+      message: `${info.attachmentName} should be ${promised} but its content is ${real}`,
+      contentId,
+    })
   }
 }

@@ -1,6 +1,7 @@
 // A built package parses back to the very model the builder made; output rules of EDXML.md §a.1 hold.
 import t from 'tap'
 import { randomBytes } from 'node:crypto'
+import { zipSync } from 'fflate'
 import { buildEdoc, buildStatus, parseEnvelope, STATUS_CODES, type StatusInput } from './imports.js'
 import { codeOf, edocInput } from './helpers.js'
 
@@ -26,7 +27,7 @@ t.test('edoc with Vietnamese text round-trips to the same model', async (t) => {
       bussiness: { staffInfo: { department: 'Văn thư', staff: 'Trần Văn B', mobile: '0912000001', email: 'vt@chinhphu.vn' } },
       attachments: [
         { contentId: 'cid:vb-1', attachmentName: 'Quyết định.pdf', description: 'Văn bản chính', contentType: 'Application/PDF', data: Buffer.concat([Buffer.from('%PDF-1.7\n'), randomBytes(5000)]) },
-        { attachmentName: 'phu-luc.zip', contentType: 'application/zip', data: randomBytes(300) },
+        { attachmentName: 'phu-luc.zip', contentType: 'application/zip', data: zipSync({ 'a.txt': randomBytes(300), 'b.txt': randomBytes(30) }) },
       ],
     }),
   )

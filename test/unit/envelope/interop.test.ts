@@ -55,6 +55,9 @@ t.test('axis-2019: UUID DocumentId, odd OrganIds, pdf declared but zip sent, 17 
   t.equal(att!.manifestContentType, 'application/pdf')
   t.equal(att!.contentType, 'application/zip')
   t.equal(att!.payloadContentType, 'application/zip')
+  t.equal(att!.zipEntryName, '5c7082fe-4ac3-4b46-961e-e2439bfae484.PDF')
+  t.equal(att!.realContentType, 'application/octet-stream', 'known at parse time: the entry is not a PDF')
+  t.match(env.warnings.find((w) => w.code === 'CONTENT_TYPE_MISMATCH'), { contentId: att!.contentId, message: /should be application\/pdf but its content is application\/octet-stream/ })
   t.ok(codes(env).includes('CONTENT_TYPE_DECLARED_MISMATCH'))
   t.ok(codes(env).includes('ZIP_CONVENTION'))
 
@@ -88,6 +91,8 @@ t.test('axis-2025: lowercase vxp.saas.03 accepted with a warning, null/missing t
     ['null', ''],
   )
   t.equal(env.warnings.filter((w) => w.code === 'TRACE_ORGANID_MISSING').length, 2)
+  t.match(env.edoc!.attachments[0], { payloadContentType: 'application/zip', realContentType: 'application/pdf', zipEntryName: '7091b48b-9e89-4b11-bdb8-4265d0200f0e.pdf' })
+  t.notOk(codes(env).includes('CONTENT_TYPE_MISMATCH'))
   const rep = env.describeAttachment(env.edoc!.attachments[0]!.contentId)
   t.same(rep.declared, { manifest: 'application/pdf', attachment: 'application/pdf' })
   t.equal(rep.payload.contentType, 'application/zip', 'declared pdf, real zip')

@@ -27,7 +27,7 @@ t.test('applyZipConvention', async (t) => {
   t.equal(applyZipConvention(pdf, 'x.pdf').content, pdf)
 })
 
-t.test('in a package: warning at parse, full report on demand, content on attachment()', async (t) => {
+t.test('in a package: first-entry verdict and warnings at parse, full report on demand, content on attachment()', async (t) => {
   const pkg = edocText({
     attachments: [
       { contentId: 'z', attachmentName: 'quyet-dinh.pdf', contentType: 'application/pdf', data: one },
@@ -41,6 +41,12 @@ t.test('in a package: warning at parse, full report on demand, content on attach
     { code: 'ZIP_CONVENTION', contentId: 'cid:m' },
     { code: 'CONTENT_TYPE_MISMATCH', contentId: 'cid:g' },
   ])
+  t.match(env.edoc!.attachments, [
+    { payloadContentType: 'application/zip', realContentType: 'application/pdf', zipEntryName: 'inner.pdf' },
+    { payloadContentType: 'application/zip', realContentType: 'application/pdf', zipEntryName: 'a.pdf' },
+    { payloadContentType: 'application/octet-stream', realContentType: 'application/octet-stream' },
+  ])
+  t.equal(env.edoc!.attachments[2]!.zipEntryName, undefined)
   t.same(Buffer.from(env.attachment('z')), pdf)
   t.same(Buffer.from(env.rawAttachment('z')), Buffer.from(one))
   const [z, m, g] = env.describeAttachments()
@@ -48,4 +54,17 @@ t.test('in a package: warning at parse, full report on demand, content on attach
   t.match(m, { content: { contentType: 'application/zip' }, mismatch: true, warnings: [{ code: 'ZIP_UNREADABLE' }, { code: 'CONTENT_TYPE_MISMATCH' }] })
   t.match(g, { content: { contentType: 'application/octet-stream', size: 17 }, mismatch: true })
   t.equal(env.describeAttachment('cid:z'), z, 'reports are cached')
+})
+
+t.test('parse-time verdict for stored, deflated and truncated entries', async (t) => {
+  const stored = zipSync({ 's.pdf': [pdf, { level: 0 }] })
+  const big = zipSync({ 'big.pdf': Buffer.concat([pdf, Buffer.alloc(500_000, 0x41)]) })
+  const name = (data: Uint8Array, attachmentName = 'x.pdf'): Record<string, unknown> => {
+    const env = parseEnvelope(Buffer.from(edocText({ attachments: [{ contentId: 'q', attachmentName, contentType: 'application/pdf', data }] })))
+    return env.edoc!.attachments[0]! as unknown as Record<string, unknown>
+  }
+  t.match(name(stored), { realContentType: 'application/pdf', zipEntryName: 's.pdf' })
+  t.match(name(big), { realContentType: 'application/pdf', zipEntryName: 'big.pdf' })
+  t.match(name(one.subarray(0, 40)), { payloadContentType: 'application/zip', realContentType: '' }, 'truncated: unknown, no crash')
+  t.match(name(one, 'bundle.zip'), { realContentType: 'application/zip', zipEntryName: undefined }, '.zip names are not unpacked')
 })
