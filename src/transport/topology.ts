@@ -8,6 +8,10 @@
  *                [lienthong.dead] direct ──(key = OrganId)──────────▶ lienthong.dead.<ORGANID>
  * ```
  *
+ * With `sharedQueue` set, one inbox queue (and one dead-letter queue) serves every hosted OrganId instead, with one
+ * binding per OrganId: for a province gateway hosting hundreds of communes, where a queue and a consumer each would
+ * be wasteful. The recipient is then told apart by the routing key / recipient header.
+ *
  * Everything is durable. Re-declaring with the same arguments is a no-op, so every gateway declares the exchanges
  * and its own inboxes after every (re)connect. Declaring an existing queue with *different* arguments fails with
  * 406 PRECONDITION_FAILED: changing `queueType` or `maxPriority` of an existing queue needs the queue to be
@@ -34,6 +38,12 @@ export interface TopologyOptions {
   inboxQueuePrefix?: string
   /** Dead-letter queue name = prefix + uppercase OrganId. Default: `lienthong.dead.`. */
   deadLetterQueuePrefix?: string
+  /**
+   * One inbox queue for the whole gateway instead of one per agency: its full name (e.g. `lienthong.inbox.gw1`),
+   * bound once per hosted OrganId; the dead-letter queue is then `deadLetterQueuePrefix + sharedQueue`.
+   * Default: unset (one queue per agency).
+   */
+  sharedQueue?: string
   /**
    * `classic` (default; a single broker) or `quorum` (replicated, for a RabbitMQ cluster; see the priority note
    * above). Must match how existing queues were declared.
@@ -65,7 +75,10 @@ export interface Topology {
   readonly queueType: 'classic' | 'quorum'
   readonly maxPriority: number
   readonly deliveryLimit: number | undefined
+  /** Per hosted OrganId, its routing key and queues (with `sharedQueue`, all name the same queues). */
   readonly inboxes: readonly InboxNames[]
+  /** The distinct inbox queues to consume. */
+  readonly queues: readonly string[]
 }
 
 /** The routing/binding key for an OrganId: trimmed and uppercased (`000.00.00.g22` → `000.00.00.G22`). */
@@ -102,7 +115,15 @@ export function resolveTopology(opts: TopologyOptions): Topology {
     }
     if (seen.has(organId)) continue
     seen.add(organId)
-    inboxes.push({ organId, queue: inboxQueuePrefix + organId, deadLetterQueue: deadLetterQueuePrefix + organId })
+    const shared = opts.sharedQueue
+    inboxes.push(
+      shared === undefined
+        ? { organId, queue: inboxQueuePrefix + organId, deadLetterQueue: deadLetterQueuePrefix + organId }
+        : { organId, queue: shared, deadLetterQueue: deadLetterQueuePrefix + shared },
+    )
+  }
+  if (opts.sharedQueue !== undefined && (opts.sharedQueue === '' || opts.sharedQueue.startsWith('amq.'))) {
+    problems.push(`sharedQueue ${JSON.stringify(opts.sharedQueue)} is not a usable queue name`)
   }
   if (problems.length > 0) throw gwError('GW_ERR_CONFIG_INVALID', { problems: problems.join('; ') })
   return Object.freeze({
@@ -114,6 +135,7 @@ export function resolveTopology(opts: TopologyOptions): Topology {
     maxPriority,
     deliveryLimit: opts.deliveryLimit,
     inboxes: Object.freeze(inboxes.map((i) => Object.freeze(i))),
+    queues: Object.freeze([...new Set(inboxes.map((i) => i.queue))]),
   })
 }
 
@@ -134,10 +156,14 @@ export async function declareTopologyOn(channel: Channel, topology: Topology): P
   await channel.assertExchange(topology.exchange, 'direct', { durable: true })
   await channel.assertExchange(topology.deadLetterExchange, 'direct', { durable: true })
   const dlqArgs: Record<string, unknown> = topology.queueType === 'quorum' ? { 'x-queue-type': 'quorum' } : {}
+  const declared = new Set<string>()
   for (const inbox of topology.inboxes) {
-    await channel.assertQueue(inbox.deadLetterQueue, { durable: true, arguments: dlqArgs })
+    if (!declared.has(inbox.queue)) {
+      declared.add(inbox.queue)
+      await channel.assertQueue(inbox.deadLetterQueue, { durable: true, arguments: dlqArgs })
+      await channel.assertQueue(inbox.queue, { durable: true, arguments: inboxQueueArguments(topology) })
+    }
     await channel.bindQueue(inbox.deadLetterQueue, topology.deadLetterExchange, inbox.organId)
-    await channel.assertQueue(inbox.queue, { durable: true, arguments: inboxQueueArguments(topology) })
     await channel.bindQueue(inbox.queue, topology.exchange, inbox.organId)
   }
 }

@@ -11,6 +11,7 @@ t.test('defaults follow DESIGN.md', async (t) => {
     { organId: '000.00.01.H29', queue: 'lienthong.inbox.000.00.01.H29', deadLetterQueue: 'lienthong.dead.000.00.01.H29' },
     { organId: '000.00.02.H29', queue: 'lienthong.inbox.000.00.02.H29', deadLetterQueue: 'lienthong.dead.000.00.02.H29' },
   ], 'uppercased, trimmed, deduplicated')
+  t.same(topo.queues, ['lienthong.inbox.000.00.01.H29', 'lienthong.inbox.000.00.02.H29'])
   t.same(inboxQueueArguments(topo), { 'x-dead-letter-exchange': 'lienthong.dead', 'x-max-priority': 10 })
   t.ok(Object.isFrozen(topo))
 })
