@@ -243,7 +243,10 @@ class QueueConsumer implements Consumer {
     slot.consuming = false
     if (this.#slot === slot) this.#slot = undefined
     // Connection lost: the setup step subscribes again after the reconnect. Only this channel closed: do it here.
-    if (!this.#stopping && this.#conn.current === slot.model) this.#scheduleResubscribe(slot.model)
+    // amqplib closes the channels just before it reports the connection closed, so decide on the next turn.
+    setImmediate(() => {
+      if (!this.#stopping && this.#conn.current === slot.model) this.#scheduleResubscribe(slot.model)
+    })
   }
 
   #scheduleResubscribe(model: ChannelModel): void {

@@ -421,8 +421,11 @@ class ConfirmPublisher implements Publisher {
     this.#maybeIdle()
     if (this.#slot === slot) this.#slot = undefined
     // The broker closed only this channel (e.g. 404 exchange not found) while the connection is fine: re-open it.
-    // After a connection loss the setup step re-opens it instead.
-    if (!this.#closed && this.#conn.current === slot.model) this.#scheduleReopen(slot.model, this.#reopenDelayMs)
+    // After a connection loss the setup step re-opens it instead (amqplib closes the channels just before it
+    // reports the connection closed, so decide on the next turn).
+    setImmediate(() => {
+      if (!this.#closed && this.#conn.current === slot.model) this.#scheduleReopen(slot.model, this.#reopenDelayMs)
+    })
   }
 
   #scheduleReopen(model: ChannelModel, delayMs: number): void {

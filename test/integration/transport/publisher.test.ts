@@ -200,3 +200,23 @@ t.test('closed publisher rejects with GW_ERR_TRANSPORT_UNAVAILABLE', async (t) =
   t.ok(isGatewayError(err, 'GW_ERR_TRANSPORT_UNAVAILABLE'))
   t.equal(p.ready, false)
 })
+
+t.test('the broker closing only the confirm channel (404 exchange) fails its publishes as unavailable; it re-opens', async (t) => {
+  const missing = `${prefix}.missing`
+  const p = createPublisher(conn, { exchange: missing, reopenDelayMs: 100 })
+  t.teardown(async () => {
+    await p.close()
+    await deleteAll({ exchanges: [missing] })
+  })
+  await p.whenReady({ timeoutMs: 5000 })
+  const err = await p.publish(sampleMessage(organA)).catch((e: unknown) => e)
+  t.ok(isGatewayError(err, 'GW_ERR_TRANSPORT_UNAVAILABLE'), String(err))
+  t.match(String(err), /NOT_FOUND|404/)
+  t.equal(conn.state, 'connected', 'the connection is not affected')
+  const { ch } = await adminChannel(t)
+  await ch.assertExchange(missing, 'direct', { durable: false, autoDelete: false })
+  await ch.bindQueue(queueA, missing, organA)
+  await p.whenReady({ timeoutMs: 5000 })
+  await t.resolves(p.publish(sampleMessage(organA)), 'published on the re-opened channel')
+  await ch.purgeQueue(queueA)
+})
