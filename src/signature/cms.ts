@@ -60,6 +60,14 @@ function algorithmOid(buf: Uint8Array, t: Tlv): string {
  * Parses a DER CMS; a BER one with indefinite lengths (streaming encoders) is first re-encoded with definite
  * lengths (its certificates and signed attributes keep their bytes).
  */
+/** A small non-negative INTEGER's value (-1 when it is not one). */
+function smallInt(buf: Uint8Array, t: Tlv): number {
+  const n = t.end - t.valueStart
+  if (n < 1 || n > 2) return -1
+  const v = n === 1 ? buf[t.valueStart]! : (buf[t.valueStart]! << 8) | buf[t.valueStart + 1]!
+  return buf[t.valueStart]! & 0x80 ? -1 : v
+}
+
 export function parseCms(buf: Uint8Array): ParsedCms {
   if (buf.length >= 2 && buf[1] === 0x80) return parseDer(definiteLengths(buf))
   return parseDer(buf)
@@ -74,8 +82,10 @@ function parseDer(buf: Uint8Array): ParsedCms {
   const sd = expectTlv(buf, wrap.valueStart, wrap.end, TAG.SEQUENCE, 'SignedData')
   let p = sd.valueStart
   const version = expectTlv(buf, p, sd.end, TAG.INTEGER, 'SignedData.version')
+  const sdVersion = smallInt(buf, version)
   p = version.end
   const digestAlgs = expectTlv(buf, p, sd.end, TAG.SET, 'SignedData.digestAlgorithms')
+  const declaredDigests = children(buf, digestAlgs).map((a) => algorithmOid(buf, a))
   p = digestAlgs.end
   const encap = expectTlv(buf, p, sd.end, TAG.SEQUENCE, 'SignedData.encapContentInfo')
   p = encap.end
@@ -83,17 +93,24 @@ function parseDer(buf: Uint8Array): ParsedCms {
   const hasEContent = eType.end < encap.end
   let certificatesBlock: Uint8Array = new Uint8Array(0)
   const certificates: Uint8Array[] = []
+  // The SignedData version RFC 5652 §5.1 requires for what is present.
+  let expectedVersion = bytesEqual(value(buf, eType), OID_BYTES.data) ? 1 : 3
   let next = readTlv(buf, p, sd.end)
   if (next.tag === TAG.CTX0) {
     certificatesBlock = value(buf, next)
     for (const c of children(buf, next)) {
       if (c.tag === TAG.SEQUENCE) certificates.push(whole(buf, c)) // other choices (attribute certs) are skipped
+      else if (c.tag === 0xa3) expectedVersion = 5
+      else if (c.tag === 0xa2) expectedVersion = Math.max(expectedVersion, 4)
+      else if (c.tag === 0xa1) expectedVersion = Math.max(expectedVersion, 3)
     }
     p = next.end
     next = readTlv(buf, p, sd.end)
   }
   if (next.tag === TAG.CTX1) {
-    p = next.end // CRLs inside the CMS are not used: revocation comes from configured CRLs
+    // CRLs inside the CMS are not used: revocation comes from configured CRLs.
+    if (children(buf, next).some((c) => c.tag === TAG.CTX1)) expectedVersion = 5
+    p = next.end
     next = readTlv(buf, p, sd.end)
   }
   if (next.tag !== TAG.SET) malformed('SignedData.signerInfos missing')
@@ -112,6 +129,12 @@ function parseDer(buf: Uint8Array): ParsedCms {
   if (sidT.tag === TAG.SEQUENCE) sid = { kind: 'issuerSerial', bytes: value(buf, sidT) }
   else if (sidT.tag === 0x80) sid = { kind: 'ski', bytes: value(buf, sidT) }
   else malformed('unknown SignerIdentifier')
+  // RFC 5652 §5.3: version 1 with issuerAndSerialNumber, 3 with subjectKeyIdentifier.
+  if (smallInt(buf, siVersion) !== (sid.kind === 'ski' ? 3 : 1)) malformed(`SignerInfo version ${smallInt(buf, siVersion)} does not fit its SignerIdentifier`)
+  if (sid.kind === 'ski') expectedVersion = Math.max(expectedVersion, 3)
+  if (sdVersion !== expectedVersion) malformed(`SignedData version ${sdVersion}; ${expectedVersion} expected for its content`)
+  const digestAlgorithm = algorithmOid(buf, digT)
+  if (!declaredDigests.includes(digestAlgorithm)) malformed(`digest algorithm ${digestAlgorithm} is not listed in SignedData.digestAlgorithms`)
   let signedAttrs: Buffer | undefined
   if (f[i]?.tag === TAG.CTX0) {
     const a = f[i++]!
@@ -128,7 +151,7 @@ function parseDer(buf: Uint8Array): ParsedCms {
     certificates,
     signerCount: infos.length,
     sid,
-    digestAlgorithm: algorithmOid(buf, digT),
+    digestAlgorithm,
     signatureAlgorithm: algorithmOid(buf, sigAlgT),
     ...(signedAttrs ? { signedAttrs } : {}),
     signature: value(buf, sigT),
