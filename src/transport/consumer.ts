@@ -22,7 +22,13 @@ import type { AmqpConnection } from './connection.js'
 import { reasonOf, silentLogger, type TransportLogger } from './logger.js'
 import { HEADER_RECIPIENT, HEADER_SENDER, HEADER_SHA256, HEADER_SIGNATURE } from './publisher.js'
 
-/** What the handler wants done with a delivery; see the module comment for the exact AMQP semantics. */
+/**
+ * What the handler wants done with a delivery:
+ * - `'ack'`: `basic.ack`, the broker deletes it (return it only once the package is durably stored);
+ * - `'reject'`: `basic.reject(requeue = false)`, the broker dead-letters it to the agency's dead-letter queue;
+ * - `'retry'`: held `retryDelayMs`, then `basic.nack(requeue = true)`, redelivered with `redelivered = true`.
+ * A handler that throws counts as `'retry'`.
+ */
 export type HandlerResult = 'ack' | 'reject' | 'retry'
 
 /** One delivery as plain data for the pipeline. Nothing here has been verified: headers are the sender's claims. */
@@ -66,7 +72,10 @@ export type MessageHandler = (msg: InboundMessage) => Promise<HandlerResult> | H
 export interface ConsumerOptions {
   /** Queues to consume (the topology's inbox queues). */
   queues: readonly string[]
-  /** Called for every delivery, concurrently up to `prefetch` per queue. */
+  /**
+   * Called for every delivery, concurrently up to `prefetch` per queue; its {@link HandlerResult} decides ack,
+   * dead-letter or requeue. Must be idempotent: after a lost channel the broker redelivers what was not acked.
+   */
   handler: MessageHandler
   /**
    * `basic.qos` prefetch count per consumer (one consumer per queue): the most unacknowledged messages the broker
