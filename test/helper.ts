@@ -168,7 +168,9 @@ export interface QueuedMessage {
 export async function drainQueue(queue: string): Promise<QueuedMessage[]> {
   const conn = await amqp.connect(AMQP_URL)
   try {
+    conn.on('error', () => {})
     const ch = await conn.createChannel()
+    ch.on('error', () => {})
     const out: QueuedMessage[] = []
     for (;;) {
       const m = await ch.get(queue, { noAck: true })
@@ -178,7 +180,7 @@ export async function drainQueue(queue: string): Promise<QueuedMessage[]> {
     await ch.close()
     return out
   } finally {
-    await conn.close()
+    await conn.close().catch(() => {})
   }
 }
 
@@ -186,12 +188,14 @@ export async function drainQueue(queue: string): Promise<QueuedMessage[]> {
 export async function queueDepth(queue: string): Promise<number> {
   const conn = await amqp.connect(AMQP_URL)
   try {
+    conn.on('error', () => {})
     const ch = await conn.createChannel()
+    ch.on('error', () => {})
     const q = await ch.checkQueue(queue)
     await ch.close()
     return q.messageCount
   } finally {
-    await conn.close()
+    await conn.close().catch(() => {})
   }
 }
 
