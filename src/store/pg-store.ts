@@ -1,10 +1,11 @@
 /**
  * The Store on PostgreSQL (15 or later), for several gateway processes sharing one database.
  *
- * - One `pg` pool; every write is one transaction (READ COMMITTED) on a pooled client.
- * - The event log's order is decided by a single-row `log_head` table locked FOR UPDATE by each appending
- *   transaction: writers chain one after the other with no gaps in seq. Writes take that lock as late as they
- *   can (after their other rows), so it is held for the event inserts and the commit only.
+ * - One `pg` pool. Writes are group-committed (see `tx`): one READ COMMITTED transaction per batch, a savepoint
+ *   per write, one commit (one WAL flush) for the batch.
+ * - The event log's order is decided by a single-row `log_head` table that every write transaction locks FOR
+ *   UPDATE first: writers (several gateway processes included) chain one after the other with no gaps in seq,
+ *   and since the head is always the first lock taken there is no lock cycle.
  * - Idempotency keys are claimed first with INSERT ... ON CONFLICT DO NOTHING: a concurrent request with the same
  *   key waits for the first to commit and then replays its result (the foreign key to the package is deferred).
  * - Optionally confined to one schema (`schema`), created if missing; migrations run under an advisory lock.
@@ -14,7 +15,7 @@ import { newId } from './ids.js'
 import type { DeliveryState, IncomingState } from '../document/delivery.js'
 import { GatewayError, gwError } from '../errors.js'
 import { decodeCursor, pageLimit } from './cursor.js'
-import { ChainVerifier, GENESIS_HASH, canonicalJson, chainRow, type EventFields } from './hash-chain.js'
+import { ChainVerifier, GENESIS_HASH, canonicalJson, chainRow, type ChainRow, type EventFields } from './hash-chain.js'
 import { LATEST_VERSION, MIGRATIONS } from './migrations/index.js'
 import {
   chainRowFromRow,
@@ -154,6 +155,16 @@ const INCOMING_COLS =
 const PENDING_SELECT = `SELECT d.id, d.seq, d.package_id, d.recipient, d.priority, d.attempts, d.created_at, p.kind, p.document_id, p.sender, p.sha256, b.bytes, b.signature
   FROM deliveries d JOIN packages p ON p.id = d.package_id JOIN package_bytes b ON b.package_id = d.package_id`
 
+interface QueuedWrite {
+  op: string
+  fn: (c: Client) => Promise<unknown>
+  resolve: (v: unknown) => void
+  reject: (e: unknown) => void
+}
+
+/** Upper bound of writes per group commit. */
+const MAX_BATCH = 256
+
 /** Collects parameters for a dynamic query: `p(v)` returns its `$n`. */
 class Params {
   readonly values: unknown[] = []
@@ -163,8 +174,22 @@ class Params {
   }
 }
 
+/** `INSERT INTO events ... SELECT FROM unnest(...)` for chained rows, parameters collected in `ps`. */
+function eventsInsert(ps: Params, rows: (ChainRow & { hash: string })[], where = ''): string {
+  const col = <K extends keyof ChainRow | 'hash'>(k: K, type: string): string => `${ps.p(rows.map((r) => r[k]))}::${type}[]`
+  return `INSERT INTO events (seq, time, direction, type, package_id, delivery_id, document_id, sender, recipient, actor, from_state, state, changed, status_code, cause, detail, prev_hash, hash)
+    SELECT * FROM unnest(${col('seq', 'bigint')}, ${col('time', 'text')}, ${col('direction', 'text')}, ${col('type', 'text')}, ${col('package_id', 'text')},
+      ${col('delivery_id', 'text')}, ${col('document_id', 'text')}, ${col('sender', 'text')}, ${col('recipient', 'text')}, ${col('actor', 'text')},
+      ${col('from_state', 'text')}, ${col('state', 'text')}, ${col('changed', 'int')}, ${col('status_code', 'text')}, ${col('cause', 'text')},
+      ${col('detail', 'text')}, ${col('prev_hash', 'text')}, ${col('hash', 'text')}) ${where}`
+}
+
 export class PgStore implements Store {
   private closed = false
+  private readonly queue: QueuedWrite[] = []
+  private flushing = false
+  /** The chain head while a write batch holds the log_head lock. */
+  private head: { seq: number; hash: string } | undefined
 
   constructor(private readonly pool: pg.Pool) {}
 
@@ -176,45 +201,101 @@ export class PgStore implements Store {
     }
   }
 
-  private async tx<T>(op: string, fn: (c: Client) => Promise<T>): Promise<T> {
+  /**
+   * Group commit, as in the SQLite store: writes queue up and run in batches, one transaction per batch, each
+   * write inside its own savepoint (a failing write rolls back only itself), every promise settled after the
+   * COMMIT. The transaction takes the chain-head lock first, before any row lock, so batches of several gateway
+   * processes serialise on it and can never deadlock; the head is then kept in memory for the batch and written
+   * back once. One batch at a time per store; writes that arrive meanwhile form the next batch.
+   */
+  private tx<T>(op: string, fn: (c: Client) => Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.queue.push({ op, fn, resolve: resolve as (v: unknown) => void, reject })
+      if (!this.flushing) void this.flushAll()
+    })
+  }
+
+  private async flushAll(): Promise<void> {
+    this.flushing = true
+    try {
+      // let the writes requested in this turn of the event loop join the first batch
+      await new Promise<void>((r) => setImmediate(r))
+      while (this.queue.length) await this.flushBatch(this.queue.splice(0, MAX_BATCH))
+    } finally {
+      this.flushing = false
+    }
+  }
+
+  private async flushBatch(batch: QueuedWrite[]): Promise<void> {
     let c: Client
     try {
       c = await this.pool.connect()
     } catch (e) {
-      throw mapPgError(e, op)
+      for (const w of batch) w.reject(mapPgError(e, w.op))
+      return
     }
+    const outcomes: { ok: boolean; value: unknown }[] = []
+    let broken: unknown
     try {
       await c.query('BEGIN')
-      const r = await fn(c)
+      const h = (await c.query('SELECT seq, hash FROM log_head WHERE id = 1 FOR UPDATE')).rows[0] as { seq: string; hash: string }
+      const start = { seq: Number(h.seq), hash: h.hash }
+      const head = { ...start }
+      this.head = head
+      for (const w of batch) {
+        const saved = { ...head }
+        await c.query('SAVEPOINT w')
+        try {
+          const value = await w.fn(c)
+          await c.query('RELEASE SAVEPOINT w')
+          outcomes.push({ ok: true, value })
+        } catch (e) {
+          await c.query('ROLLBACK TO SAVEPOINT w')
+          await c.query('RELEASE SAVEPOINT w')
+          head.seq = saved.seq
+          head.hash = saved.hash
+          outcomes.push({ ok: false, value: mapPgError(e, w.op) })
+        }
+      }
+      if (head.seq !== start.seq) await c.query('UPDATE log_head SET seq = $1, hash = $2 WHERE id = 1', [head.seq, head.hash])
       await c.query('COMMIT')
-      return r
     } catch (e) {
+      broken = e
       await c.query('ROLLBACK').catch(() => {})
-      throw mapPgError(e, op)
     } finally {
-      c.release()
+      this.head = undefined
+      c.release(broken instanceof Error && /Connection terminated|ECONN/.test(broken.message) ? broken : undefined)
     }
+    if (broken !== undefined) {
+      for (const w of batch) w.reject(mapPgError(broken, w.op))
+      return
+    }
+    batch.forEach((w, i) => {
+      const o = outcomes[i]!
+      if (o.ok) w.resolve(o.value)
+      else w.reject(o.value)
+    })
   }
 
-  /** Append events in order; takes the chain-head lock until the transaction ends. */
+  /** Give events their place after the batch's chain head (only inside flushBatch; a failed write restores it). */
+  private chain(fs: EventFields[]): (ChainRow & { hash: string })[] {
+    const head = this.head
+    if (!head) throw gwError('GW_ERR_STORE_UNAVAILABLE', { reason: 'event appended outside a write batch' })
+    return fs.map((f) => {
+      const r = chainRow(head.seq + 1, head.hash, f)
+      head.seq = r.seq
+      head.hash = r.hash
+      return r
+    })
+  }
+
+  /** Append events in order after the batch's chain head. */
   private async append(c: Client, fs: EventFields[]): Promise<LogEvent[]> {
     if (!fs.length) return []
-    const head = (await c.query('SELECT seq, hash FROM log_head WHERE id = 1 FOR UPDATE')).rows[0] as { seq: string; hash: string }
-    let seq = Number(head.seq)
-    let prev = head.hash
-    const out: LogEvent[] = []
-    for (const f of fs) {
-      const r = chainRow(++seq, prev, f)
-      await c.query(
-        `INSERT INTO events (seq, time, direction, type, package_id, delivery_id, document_id, sender, recipient, actor, from_state, state, changed, status_code, cause, detail, prev_hash, hash)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)`,
-        [r.seq, r.time, r.direction, r.type, r.package_id, r.delivery_id, r.document_id, r.sender, r.recipient, r.actor, r.from_state, r.state, r.changed, r.status_code, r.cause, r.detail, r.prev_hash, r.hash],
-      )
-      prev = r.hash
-      out.push(eventFromRow(r as unknown as Row))
-    }
-    await c.query('UPDATE log_head SET seq = $1, hash = $2 WHERE id = 1', [seq, prev])
-    return out
+    const rows = this.chain(fs)
+    const ps = new Params()
+    await c.query(eventsInsert(ps, rows), ps.values)
+    return rows.map((r) => eventFromRow(r as unknown as Row))
   }
 
   // ---- send path ----------------------------------------------------------------------------------------
@@ -254,21 +335,10 @@ export class PgStore implements Store {
         metadata: JSON.stringify(pkg.metadata ?? {}),
         created_at: at,
       }
-      const ins = await c.query(
-        `INSERT INTO packages (id, kind, document_id, sender, client_id, sha256, size, priority, subject, code_number, code_notation, promulgation_date, status_code, metadata, search, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) ON CONFLICT (id) DO NOTHING`,
-        [row.id, row.kind, row.document_id, row.sender, row.client_id, row.sha256, row.size, row.priority, row.subject, row.code_number, row.code_notation, row.promulgation_date, row.status_code, row.metadata, searchText(pkg), at],
-      )
-      if (ins.rowCount === 0) throw gwError('GW_ERR_STORE_CONFLICT', { reason: `package ${pkg.id} is already stored` })
-      await c.query('INSERT INTO package_bytes (package_id, bytes, signature) VALUES ($1, $2, $3)', [pkg.id, buf(pkg.bytes), buf(pkg.signature)])
       const deliveries: Delivery[] = []
       const events: EventFields[] = []
       for (const recipient of new Set(input.recipients)) {
         const id = newId()
-        await c.query(
-          `INSERT INTO deliveries (id, package_id, recipient, priority, state, attempts, created_at, updated_at) VALUES ($1, $2, $3, $4, 'accepted', 0, $5, $5)`,
-          [id, pkg.id, recipient, row.priority, at],
-        )
         events.push({
           time: at,
           direction: 'out',
@@ -287,7 +357,21 @@ export class PgStore implements Store {
         })
         deliveries.push({ id, packageId: pkg.id, recipient, state: 'accepted', attempts: 0, createdAt: at, updatedAt: at })
       }
-      await this.append(c, events)
+      // one round trip: package, bytes, deliveries and their events (nothing if the package id exists)
+      const ps = new Params()
+      const v = (x: unknown): string => ps.p(x)
+      const sql = `WITH p AS (
+          INSERT INTO packages (id, kind, document_id, sender, client_id, sha256, size, priority, subject, code_number, code_notation, promulgation_date, status_code, metadata, search, created_at)
+          VALUES (${[row.id, row.kind, row.document_id, row.sender, row.client_id, row.sha256, row.size, row.priority, row.subject, row.code_number, row.code_notation, row.promulgation_date, row.status_code, row.metadata, searchText(pkg), at].map(v).join(', ')})
+          ON CONFLICT (id) DO NOTHING RETURNING id),
+        b AS (INSERT INTO package_bytes (package_id, bytes, signature) SELECT id, ${v(buf(pkg.bytes))}::bytea, ${v(buf(pkg.signature))}::bytea FROM p),
+        d AS (INSERT INTO deliveries (id, package_id, recipient, priority, state, attempts, created_at, updated_at)
+          SELECT u.id, p.id, u.recipient, ${v(row.priority)}::int, 'accepted', 0, ${v(at)}::text, ${v(at)}::text
+          FROM p, unnest(${v(deliveries.map((d) => d.id))}::text[], ${v(deliveries.map((d) => d.recipient))}::text[]) AS u (id, recipient)),
+        e AS (${eventsInsert(ps, this.chain(events), 'WHERE EXISTS (SELECT 1 FROM p)')})
+        SELECT count(*)::int AS n FROM p`
+      const ins = await c.query(sql, ps.values)
+      if (ins.rows[0].n === 0) throw gwError('GW_ERR_STORE_CONFLICT', { reason: `package ${pkg.id} is already stored` })
       return { package: packageFromRow(row), deliveries, replayed: false }
     })
   }
@@ -755,6 +839,11 @@ export class PgStore implements Store {
   async close(): Promise<void> {
     if (this.closed) return
     this.closed = true
+    // writes already requested are committed (or rejected) before the pool goes away
+    while (this.flushing || this.queue.length) {
+      if (!this.flushing) void this.flushAll()
+      await new Promise<void>((r) => setTimeout(r, 5))
+    }
     await this.pool.end()
   }
 }

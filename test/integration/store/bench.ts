@@ -1,12 +1,12 @@
 // Store throughput on the send path: recordOutgoing (10 KB package, one recipient) then markQueued, per
-// synchronous setting, one request at a time and with many in flight (group commit). Not a test (tap only runs
+// synchronous setting (and on PostgreSQL when reachable), one request at a time and with many in flight (group commit). Not a test (tap only runs
 // *.test.ts): `npx tsx test/integration/store/bench.ts [count] [inFlight]`.
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { randomBytes } from 'node:crypto'
-import { openSqliteStore } from '../../../src/store/index.js'
-import { outgoing } from './helpers.js'
+import { openPgStore, openSqliteStore, type Store } from '../../../src/store/index.js'
+import { outgoing, PG_URL, pgAvailable, pgRaw } from './helpers.js'
 
 const n = Number(process.argv[2] ?? 4000)
 const inFlight = Number(process.argv[3] ?? 64)
@@ -24,10 +24,15 @@ async function pool<T>(items: T[], k: number, fn: (x: T) => Promise<unknown>): P
 }
 
 const results: Record<string, number> = {}
-for (const synchronous of ['FULL', 'NORMAL'] as const) {
+const kinds = ['FULL', 'NORMAL', ...(pgAvailable ? ['pg'] : [])] as const
+for (const synchronous of kinds) {
   for (const k of [1, inFlight]) {
     const dir = mkdtempSync(join(tmpdir(), 'store-bench-'))
-    const store = await openSqliteStore(join(dir, 's.db'), { synchronous })
+    const schema = `lt_bench_${randomBytes(4).toString('hex')}`
+    const store: Store =
+      synchronous === 'pg'
+        ? await openPgStore(PG_URL, { schema, max: Math.min(k, 16) })
+        : await openSqliteStore(join(dir, 's.db'), { synchronous: synchronous as 'FULL' | 'NORMAL' })
     const count = k === 1 ? Math.min(n, 1000) : n
     const inputs = Array.from({ length: count }, () => outgoing({ package: { bytes: body }, recipients: ['000.00.02.H26'] }))
     const ids: string[] = []
@@ -40,10 +45,11 @@ for (const synchronous of ['FULL', 'NORMAL'] as const) {
     if (k > 1) {
       t0 = performance.now()
       const v = await store.verifyLog()
-      results[`verifyLog rows/s`] = rate(v.checked, t0)
+      results[`${synchronous} verifyLog rows/s`] = rate(v.checked, t0)
     }
     await store.close()
     rmSync(dir, { recursive: true, force: true })
+    if (synchronous === 'pg') await pgRaw('public', async (c) => void (await c.query(`DROP SCHEMA ${schema} CASCADE`)))
   }
 }
 console.log(JSON.stringify({ count: n, inFlight, ...results }))
