@@ -1,11 +1,11 @@
 // The spliced DER is byte-identical to PKI.js's own encoding of the same structure, uses the encodings other
 // implementations expect, and PKI.js (on WebCrypto) verifies it.
-import { createHash } from 'node:crypto'
+import { createHash, webcrypto } from 'node:crypto'
 import { join } from 'node:path'
 import * as asn1js from 'asn1js'
 import * as pkijs from 'pkijs'
 import t from 'tap'
-import { loadSigner } from '../../../src/signature/index.js'
+import { createVerifier, loadSigner } from '../../../src/signature/index.js'
 import { usePkijsEngine } from '../../../src/signature/engine.js'
 import { compareDer } from '../../../src/signature/der.js'
 import { issue, makeIntermediate, makeRoot, type KeyAlg } from './openssl-pki.js'
@@ -105,6 +105,35 @@ for (const alg of ['rsa2048', 'p256'] as KeyAlg[]) {
     usePkijsEngine()
     const ok = await parsed.verify({ signer: 0, data: new Uint8Array(content).buffer, checkChain: false })
     t.equal(ok, true, 'PKI.js SignedData.verify accepts it')
+
+    // The other way: a detached CMS made by PKI.js's generic signing path verifies with ours.
+    const keyDer = Buffer.from(leaf.keyPem.replace(/-----[^-]+-----|\s/g, ''), 'base64')
+    const cryptoKey = await webcrypto.subtle.importKey('pkcs8', keyDer, alg === 'p256' ? { name: 'ECDSA', namedCurve: 'P-256' } : { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' }, false, ['sign'])
+    const generic = new pkijs.SignedData({
+      version: 1,
+      encapContentInfo: new pkijs.EncapsulatedContentInfo({ eContentType: OID.data }),
+      certificates: [leafCert, intCert],
+      signerInfos: [
+        new pkijs.SignerInfo({
+          version: 1,
+          sid: new pkijs.IssuerAndSerialNumber({ issuer: leafCert.issuer, serialNumber: leafCert.serialNumber }),
+          signedAttrs: new pkijs.SignedAndUnsignedAttributes({
+            type: 0,
+            attributes: [
+              new pkijs.Attribute({ type: OID.contentType, values: [new asn1js.ObjectIdentifier({ value: OID.data })] }),
+              new pkijs.Attribute({ type: OID.signingTime, values: [new asn1js.UTCTime({ valueDate: new Date() })] }),
+              new pkijs.Attribute({ type: OID.messageDigest, values: [new asn1js.OctetString({ valueHex: createHash('sha256').update(content).digest() })] }),
+            ],
+          }),
+        }),
+      ],
+    })
+    await generic.sign(cryptoKey as unknown as Parameters<typeof generic.sign>[0], 0, 'SHA-256')
+    const pkijsCms = new pkijs.ContentInfo({ contentType: OID.signedData, content: generic.toSchema(true) }).toSchema().toBER()
+    const verifier = createVerifier({ trustAnchors: root.certPem })
+    const v = await verifier.verify(content, new Uint8Array(pkijsCms), { expectedOrganId: '000.00.00.G22' })
+    t.equal(v.code, 'VALID', `PKI.js-made CMS: ${v.message}`)
+    t.equal((await verifier.verify(Buffer.concat([content, Buffer.of(0x20)]), new Uint8Array(pkijsCms))).code, 'DIGEST_MISMATCH')
   })
 }
 
