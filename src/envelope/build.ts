@@ -145,7 +145,7 @@ const FORBIDDEN = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]/
 
 function txt(v: Num | undefined | null, path: string): string {
   if (v === undefined || v === null) return ''
-  const s = String(v).normalize('NFC').trim()
+  const s = String(v).normalize('NFC').replace(/\r\n?/g, '\n').trim()
   if (FORBIDDEN.test(s)) throw gwError('GW_ERR_ENVELOPE_INVALID_FIELD', { path, reason: 'contains a control character not allowed in XML' })
   return s
 }

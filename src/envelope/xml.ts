@@ -182,7 +182,7 @@ export function readXml(s: string, maxDepth: number, onUndeclaredEdxml?: (name: 
       if (!open || open.el.name !== name) {
         notXml(open === undefined ? `unexpected end tag </${name}>` : `end tag </${name}> does not match <${open.el.name}>`)
       }
-      open!.el.text = decodeEntities(open!.text).trim()
+      open!.el.text = decodeEntities(normaliseNewlines(open!.text)).trim()
       i = end + 1
       continue
     }
@@ -267,6 +267,9 @@ function undeclared(prefix: string, name: string, report?: (name: string) => voi
 const XML_SCOPE = new Map<string, string>([['xml', 'http://www.w3.org/XML/1998/namespace']])
 const isWsCode = (b: number): boolean => b === 0x20 || b === 0x0a || b === 0x0d || b === 0x09
 
+/** XML 1.0 §2.11: CRLF and lone CR in character data read as LF (before references are decoded, so &#13; survives). */
+const normaliseNewlines = (s: string): string => (s.includes('\r') ? s.replace(/\r\n?/g, '\n') : s)
+
 const ENTITY_RE = /&(lt|gt|amp|quot|apos|#[0-9]+|#x[0-9a-fA-F]+);/g
 const PREDEFINED: Record<string, string> = { lt: '<', gt: '>', amp: '&', quot: '"', apos: "'" }
 
@@ -341,9 +344,9 @@ function convert(node: FxpNode, parentScope: Map<string, string>, onUndeclaredEd
   let text = ''
   const kids = node[name] as FxpNode[]
   for (const k of kids) {
-    if ('#text' in k) text += decodeEntities(String(k['#text']))
+    if ('#text' in k) text += decodeEntities(normaliseNewlines(String(k['#text'])))
     else if ('#cdata' in k) {
-      for (const t of k['#cdata'] as FxpNode[]) text += String(t['#text'] ?? '')
+      for (const t of k['#cdata'] as FxpNode[]) text += normaliseNewlines(String(t['#text'] ?? ''))
     } else {
       const c = convert(k, scope, onUndeclaredEdxml)
       if (c) children.push(c)

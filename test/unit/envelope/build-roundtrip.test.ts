@@ -17,7 +17,7 @@ t.test('edoc with Vietnamese text round-trips to the same model', async (t) => {
         { organId: 'h29.tt.01', organName: 'Sở Thông tin & Truyền thông <TP.HCM>', organizationInCharge: 'UBND TP Hồ Chí Minh' },
       ],
       subject: nfd('  Về việc triển khai Nghị định 30/2020/NĐ-CP  '),
-      content: 'Quote " and apostrophe \' and ]]> stay text',
+      content: 'Quote " and apostrophe \' and ]]> stay text,\r\nover two lines',
       signerInfo: { competence: 'KT. BỘ TRƯỞNG', position: 'Thứ trưởng', fullName: nfd('Nguyễn Thị Hồng Nhung') },
       dueDate: new Date('2025-10-31T10:00:00Z'),
       toPlaces: ['Như trên', 'Lưu: VT, TTĐT'],
@@ -39,6 +39,7 @@ t.test('edoc with Vietnamese text round-trips to the same model', async (t) => {
   t.ok(h.signerInfo.fullName === h.signerInfo.fullName.normalize('NFC') && h.signerInfo.fullName === 'Nguyễn Thị Hồng Nhung')
   t.ok(text(env.bytes) === text(env.bytes).normalize('NFC'), 'the whole package is NFC')
   t.equal(h.subject, 'Về việc triển khai Nghị định 30/2020/NĐ-CP', 'trimmed')
+  t.equal(h.content, 'Quote " and apostrophe \' and ]]> stay text,\nover two lines', 'CRLF read as LF')
   t.equal(h.to[1]!.organName, 'Sở Thông tin & Truyền thông <TP.HCM>', 'escaped and decoded')
   t.equal(h.from.organId, '000.00.00.G22', 'OrganIds uppercased')
   t.equal(h.to[1]!.organId, 'H29.TT.01')

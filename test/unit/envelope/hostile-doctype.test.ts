@@ -12,7 +12,7 @@ t.test('billion laughs is refused in microseconds, not expanded', async (t) => {
   const pkg = `${decl}<!DOCTYPE edXML [\n${lol.join('\n')}\n]>\n` + body.replace('<edXML:Subject>', '<edXML:Subject>&lol9;')
   const t0 = performance.now()
   t.equal(codeOf(() => parseEnvelope(Buffer.from(pkg))), 'GW_ERR_ENVELOPE_DOCTYPE')
-  t.ok(performance.now() - t0 < 50, 'fails fast')
+  t.ok(performance.now() - t0 < 1000, 'fails fast (bound generous for a shared machine; expansion would take minutes)')
 })
 
 t.test('external entity (XXE) is refused', async (t) => {

@@ -14,7 +14,7 @@ t.test('default limit is 64 MiB and is checked first', async (t) => {
     err = e
   }
   t.match(err, { code: 'GW_ERR_ENVELOPE_TOO_LARGE', params: { size: DEFAULT_MAX_BYTES + 1, limit: DEFAULT_MAX_BYTES }, httpStatus: 413 })
-  t.ok(performance.now() - t0 < 20, 'no scan of the bytes')
+  t.ok(performance.now() - t0 < 250, 'no scan of the bytes (bound generous for a shared machine)')
   t.equal(codeOf(() => parseEnvelope(big.subarray(0, 1000))), 'GW_ERR_ENVELOPE_NOT_XML', 'under the limit the content is judged')
 })
 
