@@ -87,8 +87,8 @@ t.test('broker unreachable: accepted into the outbox; SIGKILL; restarted with th
   await new Promise((r) => setTimeout(r, 300)) // any duplicate would arrive now
   const msgs = await drainQueue(queue)
   t.same(msgs.map((m) => m.properties.messageId).sort(), [...ids].sort(), 'every accepted document, exactly once')
-  const view = await (await fetch(`${b.url}/v1/documents/${ids[0]}`, { headers: auth(KEYS.g22) })).json()
-  t.equal(view.deliveries[0].state, 'queued')
+  const view = (await (await fetch(`${b.url}/v1/documents/${ids[0]}`, { headers: auth(KEYS.g22) })).json()) as { deliveries: { state: string }[] }
+  t.equal(view.deliveries[0]?.state, 'queued')
   t.equal(await kill(b, 'SIGTERM'), 0, 'graceful stop exits 0')
   t.match(b.output(), /shutting down/)
 })
