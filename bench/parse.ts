@@ -2,10 +2,10 @@
  * Parse speed of edXML packages: a ~5 KB status-sized package, a package with a 1 MB attachment and one with a
  * 50 MB attachment (all built by our builder, so self-contained). Run `npx tsx bench/parse.ts`.
  * Prints one line per case, then one JSON object with parse5KBMs, parse1MBMs, parse50MBMs (medians, milliseconds)
- * and the time to decode the 1 MB attachment.
+ * and the time to decode the 1 MB attachment; parse5KBFxpMs is the 5 KB case with the fast-xml-parser reference reader.
  */
 import { randomBytes } from 'node:crypto'
-import { buildEdoc, parseEnvelope, type EdocInput } from '../src/envelope/index.js'
+import { buildEdoc, parseEnvelope, type EdocInput, type ParseOptions } from '../src/envelope/index.js'
 
 function input(attachmentBytes: number, appendixes = 0): EdocInput {
   return {
@@ -35,11 +35,11 @@ function median(xs: number[]): number {
   return s[Math.floor(s.length / 2)]!
 }
 
-function time(bytes: Uint8Array, runs: number): number {
+function time(bytes: Uint8Array, runs: number, opts: ParseOptions = {}): number {
   const times: number[] = []
   for (let i = 0; i < runs; i++) {
     const t0 = performance.now()
-    parseEnvelope(bytes)
+    parseEnvelope(bytes, opts)
     times.push(performance.now() - t0)
   }
   return median(times)
@@ -53,6 +53,8 @@ const fiftyMB = buildEdoc(input(Math.floor((50 * 1024 * 1024 * 3) / 4) - 4096)).
 time(small, 2000) // warm-up
 time(oneMB, 20)
 const parse5KBMs = time(small, 5000)
+time(small, 500, { xmlReader: 'fast-xml-parser' })
+const parse5KBFxpMs = time(small, 2000, { xmlReader: 'fast-xml-parser' })
 const parse1MBMs = time(oneMB, 200)
 const parse50MBMs = time(fiftyMB, 7)
 const env = parseEnvelope(oneMB)
@@ -66,6 +68,7 @@ const decode1MBMs = median(decodeTimes)
 
 const r = (x: number): number => Math.round(x * 1000) / 1000
 console.log(`parse ${small.length} B package: ${r(parse5KBMs)} ms (median of 5000)`)
+console.log(`  same with the fast-xml-parser reference reader (after the same safety pass): ${r(parse5KBFxpMs)} ms`)
 console.log(`parse ${oneMB.length} B package (1 MiB attachment): ${r(parse1MBMs)} ms (median of 200)`)
 console.log(`parse ${fiftyMB.length} B package (37.5 MiB attachment): ${r(parse50MBMs)} ms (median of 7)`)
 console.log(`decode the 1 MiB attachment on demand: ${r(decode1MBMs)} ms`)
@@ -74,6 +77,7 @@ console.log(
     parse5KBMs: r(parse5KBMs),
     parse1MBMs: r(parse1MBMs),
     parse50MBMs: r(parse50MBMs),
+    parse5KBFxpMs: r(parse5KBFxpMs),
     decode1MBMs: r(decode1MBMs),
     bytes5KB: small.length,
     bytes1MB: oneMB.length,
