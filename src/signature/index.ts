@@ -1,9 +1,11 @@
 /**
- * CMS signatures for edXML packages: detached SignedData creation and verification with verdicts.
- * See README.md in this folder.
+ * CMS signatures for edXML packages: detached SignedData creation and verification with verdicts, certificate
+ * paths, CRLs, signing keys. See README.md in this folder.
  */
 export { loadSigner, type Signer, type SignerSource, type SignOptions } from './signer.js'
 export { createVerifier, signatureDer, type Verifier, type VerifierOptions, type VerifyOptions } from './verifier.js'
 export { VERDICT_CODES, type CertSummary, type RevocationResult, type Verdict, type VerdictCode } from './verdict.js'
-export { parseCertificate, parseCertificates, pemBlocks, type CertInfo } from './certs.js'
+export { parseCertificate, parseCertificates, pemBlocks, formatName, KEY_USAGE_BITS, type CertInfo, type KeyUsageName } from './certs.js'
 export { parseCrl, parseCrls, type CrlInfo } from './crl.js'
+export { type SigningKeyType } from './keys.js'
+export { usePkijsEngine } from './engine.js'
