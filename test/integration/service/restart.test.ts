@@ -61,11 +61,15 @@ t.test('broker unreachable: accepted into the outbox; SIGKILL; restarted with th
   const file = path.join(dir, 'gateway.json')
   writeFileSync(file, JSON.stringify(raw))
   const config = loadConfig({ file, env: {} })
-  t.teardown(() => deleteAmqpNames(config))
+  const children: Child[] = []
+  t.teardown(async () => {
+    for (const c of children) await kill(c, 'SIGKILL')
+    await deleteAmqpNames(config)
+  })
 
   // 1. no broker: the API still accepts documents; readiness says the broker is down; the log says what to do
   const a = await serve(file)
-  t.teardown(() => kill(a, 'SIGKILL'))
+  children.push(a)
   const ids: string[] = []
   for (let i = 0; i < 20; i++) {
     const r = await post(a.url, sampleDocument())
@@ -81,7 +85,7 @@ t.test('broker unreachable: accepted into the outbox; SIGKILL; restarted with th
 
   // 2. restarted with the broker (LIENTHONG_AMQP_URL overrides the file): the outbox is published
   const b = await serve(file, { LIENTHONG_AMQP_URL: 'amqp://guest:guest@127.0.0.1:5672' })
-  t.teardown(() => kill(b, 'SIGKILL'))
+  children.push(b)
   const queue = inboxOf(config, H29)
   await eventually(async () => (await queueDepth(queue).catch(() => 0)) >= ids.length, 15_000)
   await new Promise((r) => setTimeout(r, 300)) // any duplicate would arrive now
@@ -102,11 +106,15 @@ t.test('SIGKILL while documents are between accept and confirm: after restart no
   const file = path.join(dir, 'gateway.json')
   writeFileSync(file, JSON.stringify(raw))
   const config = loadConfig({ file, env: {} })
-  t.teardown(() => deleteAmqpNames(config))
+  const children: Child[] = []
+  t.teardown(async () => {
+    for (const c of children) await kill(c, 'SIGKILL')
+    await deleteAmqpNames(config)
+  })
   const queue = inboxOf(config, H29)
 
   const a = await serve(file)
-  t.teardown(() => kill(a, 'SIGKILL'))
+  children.push(a)
   const ids: string[] = []
   // many concurrent sends; the process is killed as soon as half of them were answered 202, with confirms (and
   // requests) still outstanding
@@ -125,7 +133,7 @@ t.test('SIGKILL while documents are between accept and confirm: after restart no
   t.comment(`${before} of ${ids.length} were in the queue when the process died`)
 
   const b = await serve(file)
-  t.teardown(() => kill(b, 'SIGKILL'))
+  children.push(b)
   const got = new Map<string, number>()
   await eventually(async () => {
     for (const m of await drainQueue(queue)) got.set(m.properties.messageId as string, (got.get(m.properties.messageId as string) ?? 0) + 1)
