@@ -58,6 +58,7 @@ export const ERRORS = {
   GW_ERR_ENVELOPE_REFERENCE_MISSING: def(400, 'Manifest Reference {contentId} has no attachment', 'Include an AttachmentEncoded/Attachment for every Manifest Reference.'),
   GW_ERR_ENVELOPE_DUPLICATE_CONTENT_ID: def(400, 'ContentId {contentId} is used more than once', 'Give every attachment its own ContentId.'),
   GW_ERR_ENVELOPE_SCHEMA: def(400, 'package model does not match the edXML schema: {problems}', 'Correct the listed fields (schemas/edxml/ has the JSON Schema).'),
+  GW_ERR_ENVELOPE_ZIP_TOO_LARGE: def(413, 'attachment {contentId} unzips to {size} bytes, over the limit of {limit}', 'Send the file itself instead of a ZIP, or raise the unzip limit; a small ZIP that claims a huge entry is refused as a ZIP bomb.'),
 
   // ---- SIGNATURE ----------------------------------------------------------------------------------------
   GW_ERR_SIGNATURE_INVALID: def(422, 'signature rejected: {verdict}', 'See the verdict code: re-sign with a valid, trusted certificate of the sending agency.'),

@@ -127,6 +127,9 @@ export function typeFromName(name: string): string {
   }
 }
 
+/** Default largest ZIP entry the ZIP convention will inflate (guards against ZIP bombs). */
+export const DEFAULT_MAX_UNZIPPED_BYTES = 256 * 1024 * 1024
+
 /** Result of applying the ZIP convention to a decoded payload. */
 export interface Unzipped {
   /** The content: the single ZIP entry, or the payload itself. */
@@ -140,19 +143,36 @@ export interface Unzipped {
 /**
  * EDXML.md §a.4 on receipt: if the payload starts with `PK\x03\x04` and the attachment name does not end in `.zip`
  * (nor in an OOXML/ODF extension, which are ZIP containers by nature), extract the single entry; otherwise use the
- * bytes as they are. A corrupt ZIP or one with several entries is used as it is, with a note.
+ * bytes as they are. A corrupt ZIP or one with several entries is used as it is, with a note. An entry whose size
+ * (from the central directory, which also bounds the inflater's output buffer) exceeds `maxEntryBytes` throws
+ * GW_ERR_ENVELOPE_ZIP_TOO_LARGE without inflating anything.
  */
-export function applyZipConvention(payload: Uint8Array, attachmentName: string): Unzipped {
+export function applyZipConvention(
+  payload: Uint8Array,
+  attachmentName: string,
+  maxEntryBytes = DEFAULT_MAX_UNZIPPED_BYTES,
+  contentId = attachmentName,
+): Unzipped {
   if (!startsWith(payload, [0x50, 0x4b, 0x03, 0x04])) return { content: payload }
   if (typeFromName(attachmentName) === 'application/zip') return { content: payload }
   let files: Record<string, Uint8Array>
+  let entries = 0
+  let oversize: number | undefined
   try {
-    files = unzipSync(payload)
+    files = unzipSync(payload, {
+      filter: (f) => {
+        if (f.name.endsWith('/')) return false
+        entries++
+        if (f.originalSize > maxEntryBytes) oversize = f.originalSize
+        return entries === 1 && oversize === undefined
+      },
+    })
   } catch (e) {
     return { content: payload, note: `payload looks like a ZIP but cannot be read: ${(e as Error).message}` }
   }
-  const names = Object.keys(files).filter((n) => !n.endsWith('/'))
-  if (names.length !== 1) return { content: payload, note: `ZIP has ${names.length} entries, not one: used as it is` }
+  if (entries !== 1) return { content: payload, note: `ZIP has ${entries} entries, not one: used as it is` }
+  if (oversize !== undefined) throw gwError('GW_ERR_ENVELOPE_ZIP_TOO_LARGE', { contentId, size: oversize, limit: maxEntryBytes })
+  const names = Object.keys(files)
   return { content: files[names[0]!]!, entryName: names[0]! }
 }
 

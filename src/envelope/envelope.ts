@@ -3,15 +3,15 @@
  * `bytes`, never a re-serialisation of the model.
  */
 import { createHash } from 'node:crypto'
-import { gwError } from '../errors.js'
+import { gwError, isGatewayError } from '../errors.js'
 import type { AttachmentInfo, EdocPackage, StatusPackage } from '../document/edxml.js'
-import { applyZipConvention, normaliseContentId, promisedType, sameFamily, sniffContentType } from './attachments.js'
+import { DEFAULT_MAX_UNZIPPED_BYTES, applyZipConvention, normaliseContentId, promisedType, sameFamily, sniffContentType, type Unzipped } from './attachments.js'
 
 /** A non-fatal finding while parsing: the package was accepted, but something is worth logging. */
 export interface EnvelopeWarning {
   /**
    * JUNK_BEFORE_XML, UNDECLARED_PREFIX, ORGANID_LENIENT, TRACE_ORGANID_MISSING, DATE_UNREADABLE, BUSINESS_SPELLING, STATUS_HEADER_NAME,
-   * CONTENT_TYPE_DECLARED_MISMATCH, ZIP_CONVENTION, CONTENT_TYPE_MISMATCH, ZIP_UNREADABLE.
+   * CONTENT_TYPE_DECLARED_MISMATCH, ZIP_CONVENTION, CONTENT_TYPE_MISMATCH, ZIP_UNREADABLE, ZIP_TOO_LARGE.
    */
   code: string
   message: string
@@ -46,6 +46,7 @@ export class Envelope {
   #sha256: string | undefined
   readonly #payloads: Map<string, { info: AttachmentInfo; decode: PayloadSource }>
   readonly #reports = new Map<string, AttachmentReport>()
+  readonly #maxUnzippedBytes: number
 
   /** @internal use parseEnvelope / buildEdoc / buildStatus. */
   constructor(init: {
@@ -55,6 +56,7 @@ export class Envelope {
     status?: StatusPackage
     warnings: EnvelopeWarning[]
     payloads?: Map<string, { info: AttachmentInfo; decode: PayloadSource }>
+    maxUnzippedBytes?: number
   }) {
     this.bytes = init.bytes
     this.kind = init.kind
@@ -62,6 +64,7 @@ export class Envelope {
     if (init.status) this.status = init.status
     this.warnings = init.warnings
     this.#payloads = init.payloads ?? new Map()
+    this.#maxUnzippedBytes = init.maxUnzippedBytes ?? DEFAULT_MAX_UNZIPPED_BYTES
   }
 
   /** SHA-256 of the exact bytes, lowercase hex (computed once). */
@@ -86,10 +89,13 @@ export class Envelope {
     return this.#entry(contentId).decode()
   }
 
-  /** The attachment content (`cid:` optional): decoded, ZIP convention of EDXML.md §a.4 applied. */
+  /**
+   * The attachment content (`cid:` optional): decoded, ZIP convention of EDXML.md §a.4 applied. Throws
+   * GW_ERR_ENVELOPE_ZIP_TOO_LARGE for a ZIP entry over the unzip limit (ParseOptions.maxUnzippedBytes).
+   */
   attachment(contentId: string): Uint8Array {
     const e = this.#entry(contentId)
-    return applyZipConvention(e.decode(), e.info.attachmentName).content
+    return applyZipConvention(e.decode(), e.info.attachmentName, this.#maxUnzippedBytes, e.info.contentId).content
   }
 
   /** Decode one attachment and report declared versus real content type (cached per attachment). */
@@ -100,9 +106,16 @@ export class Envelope {
     if (cached) return cached
     const { info } = e
     const payload = e.decode()
-    const un = applyZipConvention(payload, info.attachmentName)
-    const contentType = sniffContentType(un.content)
     const warnings: EnvelopeWarning[] = []
+    let un: Unzipped
+    try {
+      un = applyZipConvention(payload, info.attachmentName, this.#maxUnzippedBytes, info.contentId)
+    } catch (err) {
+      if (!isGatewayError(err, 'GW_ERR_ENVELOPE_ZIP_TOO_LARGE')) throw err
+      warnings.push({ code: 'ZIP_TOO_LARGE', message: err.message, contentId: info.contentId })
+      un = { content: payload }
+    }
+    const contentType = sniffContentType(un.content)
     if (un.note) warnings.push({ code: 'ZIP_UNREADABLE', message: un.note, contentId: info.contentId })
     const promised = promisedType(info.attachmentName, info.manifestContentType, info.contentType)
     const mismatch = promised !== '' && !sameFamily(promised, contentType)

@@ -47,6 +47,8 @@ export interface ParseOptions {
    * (the reference implementation, kept to cross-check the built-in one in tests).
    */
   xmlReader?: 'builtin' | 'fast-xml-parser'
+  /** Largest ZIP entry `attachment()` will inflate under the ZIP convention (default 256 MiB; ZIP bomb guard). */
+  maxUnzippedBytes?: number
 }
 
 export const DEFAULT_MAX_BYTES = 64 * 1024 * 1024
@@ -167,7 +169,7 @@ export function parseEnvelope(bytes: Uint8Array, opts: ParseOptions = {}): Envel
   if (sigEl) edoc.signature = sigEl
   const ext = [...(headerEl.extensions() ?? []), ...(envEl.extensions() ?? []), ...(r.extensions() ?? [])]
   if (ext.length) edoc.extensions = ext
-  return new Envelope({ bytes, kind: 'edoc', edoc, warnings, payloads })
+  return new Envelope({ bytes, kind: 'edoc', edoc, warnings, payloads, ...(opts.maxUnzippedBytes ? { maxUnzippedBytes: opts.maxUnzippedBytes } : {}) })
 }
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -68,3 +68,29 @@ t.test('parse-time verdict for stored, deflated and truncated entries', async (t
   t.match(name(one.subarray(0, 40)), { payloadContentType: 'application/zip', realContentType: '' }, 'truncated: unknown, no crash')
   t.match(name(one, 'bundle.zip'), { realContentType: 'application/zip', zipEntryName: undefined }, '.zip names are not unpacked')
 })
+
+t.test('ZIP bombs: an entry over the unzip limit is refused without inflating it', async (t) => {
+  const bomb = zipSync({ 'big.pdf': Buffer.alloc(5_000_000) }) // ~5 KB that claims 5 MB
+  t.ok(bomb.length < 10_000)
+  const pkg = Buffer.from(edocText({ attachments: [{ contentId: 'b', attachmentName: 'big.pdf', contentType: 'application/pdf', data: bomb }] }))
+  const env = parseEnvelope(pkg, { maxUnzippedBytes: 1_000_000 })
+  let err: unknown
+  try {
+    env.attachment('b')
+  } catch (e) {
+    err = e
+  }
+  t.match(err, { code: 'GW_ERR_ENVELOPE_ZIP_TOO_LARGE', params: { contentId: 'cid:b', size: 5_000_000, limit: 1_000_000 } })
+  const rep = env.describeAttachment('b')
+  t.match(rep, { content: { contentType: 'application/zip', size: bomb.length }, warnings: [{ code: 'ZIP_TOO_LARGE' }] }, 'the report says so instead of throwing')
+  t.equal(parseEnvelope(pkg).attachment('b').length, 5_000_000, 'under the default limit it unzips')
+})
+
+t.test('a central directory that understates the entry size cannot make the inflater grow', async (t) => {
+  const z = Buffer.from(zipSync({ 'x.pdf': Buffer.alloc(2_000_000, 0x41) }))
+  // patch the uncompressed size in the central directory header to 100 bytes
+  const cd = z.indexOf(Buffer.from([0x50, 0x4b, 0x01, 0x02]))
+  z.writeUInt32LE(100, cd + 24)
+  const out = applyZipConvention(z, 'x.pdf')
+  t.ok(out.content.length <= z.length || out.content.length <= 100, `bounded (${out.content.length} bytes)`)
+})
