@@ -1,11 +1,11 @@
 /**
  * Certificates as value objects that keep their exact DER bytes, plus what the signer and verifier need to know
- * about them, learnt once (cold path) with node's X509Certificate and PKI.js.
+ * about them, learnt once (cold path): node's X509Certificate (OpenSSL's strict parser, signature checks, public
+ * key) must accept the certificate, and the fields used here are read from the exact DER with the TLV reader.
  */
 import { createHash, X509Certificate, type KeyObject } from 'node:crypto'
-import * as pkijs from 'pkijs'
 import { gwError } from '../errors.js'
-import { children, expectTlv, oidString, readTlv, TAG, value, whole } from './der.js'
+import { bytesEqual, children, decodeTime, expectTlv, oidBytes, oidStringCached, readTlv, TAG, value, whole } from './der.js'
 import { OID } from './oids.js'
 import type { CertSummary } from './verdict.js'
 
@@ -58,6 +58,8 @@ const KNOWN_EXTENSIONS = new Set([
   '2.5.29.31', // cRLDistributionPoints
   '1.3.6.1.5.5.7.1.1', // authorityInfoAccess
 ])
+
+const UID_BYTES = oidBytes(OID.uid)
 
 const ATTR_NAMES: Readonly<Record<string, string>> = {
   '2.5.4.3': 'CN',
@@ -124,7 +126,7 @@ export function formatName(buf: Uint8Array): string {
         .map((atv) => {
           const [typ, val] = children(buf, atv)
           if (!typ || !val) return '?'
-          const oid = oidString(value(buf, typ))
+          const oid = oidStringCached(value(buf, typ))
           return `${ATTR_NAMES[oid] ?? oid}=${escapeValue(decodeString(buf.subarray(val.start, val.end)))}`
         })
         .join('+'),
@@ -145,12 +147,16 @@ function decodeString(tlv: Uint8Array): string {
 const escapeValue = (s: string): string =>
   s.replace(/([,+"\\<>;=])/g, '\\$1').replace(/^([ #])/, '\\$1').replace(/ $/, '\\ ')
 
-function attributeValue(name: pkijs.RelativeDistinguishedNames, oid: string): string | undefined {
-  for (const tv of name.typesAndValues) {
-    if (tv.type === oid) {
-      const v = tv.value as { valueBlock?: { value?: unknown } }
-      const s = v.valueBlock?.value
-      if (typeof s === 'string') return s
+/** The first value of attribute `oid` in a DER Name, as a string. */
+function nameAttribute(buf: Uint8Array, oid: Uint8Array): string | undefined {
+  const top = readTlv(buf, 0)
+  for (const rdn of children(buf, top)) {
+    for (const atv of children(buf, rdn)) {
+      const [typ, val] = children(buf, atv)
+      if (typ && val && bytesEqual(value(buf, typ), oid)) {
+        const s = decodeString(buf.subarray(val.start, val.end))
+        return s.startsWith('#') ? undefined : s
+      }
     }
   }
   return undefined
@@ -165,50 +171,77 @@ function bitSet(bits: Uint8Array /* BIT STRING value incl. unused-bits octet */)
   return out
 }
 
-/** Parses one certificate (the cold path). Throws GW_ERR_SIGNATURE_CERTIFICATE when it cannot be read. */
+/**
+ * Parses one certificate (the cold path). node's X509Certificate (OpenSSL's strict DER parser) must accept it; the
+ * fields this code relies on are then read from the exact DER with the TLV reader. Throws
+ * GW_ERR_SIGNATURE_CERTIFICATE when it cannot be read.
+ */
 export function parseCertificate(input: Uint8Array, what = 'certificate'): CertInfo {
   const der = Buffer.from(input)
   let x509: X509Certificate
-  let cert: pkijs.Certificate
   try {
     x509 = new X509Certificate(der)
-    cert = pkijs.Certificate.fromBER(der)
   } catch (e) {
     certError(what, e instanceof Error ? e.message : String(e), e)
   }
-  // Raw bytes of tbs fields (PKI.js re-encodes on request; we want the exact bytes).
+  try {
+    return Object.freeze(certInfo(der, x509, what))
+  } catch (e) {
+    if (e instanceof Error && 'code' in e && e.code === 'GW_ERR_SIGNATURE_CERTIFICATE') throw e
+    certError(what, e instanceof Error ? e.message : String(e), e)
+  }
+}
+
+function certInfo(der: Buffer, x509: X509Certificate, what: string): CertInfo {
   const top = expectTlv(der, 0, der.length, TAG.SEQUENCE, 'Certificate')
   if (top.end !== der.length) certError(what, 'trailing bytes after the certificate')
   const tbs = expectTlv(der, top.valueStart, top.end, TAG.SEQUENCE, 'TBSCertificate')
   const f = children(der, tbs)
   const i = f[0]?.tag === TAG.CTX0 ? 1 : 0
-  // serial, signature algorithm, issuer, validity, subject
+  // serial, signature algorithm, issuer, validity, subject, subjectPublicKeyInfo, [1], [2], [3] extensions
   const serial = f[i]
   const issuer = f[i + 2]
+  const validity = f[i + 3]
   const subject = f[i + 4]
-  if (!serial || !issuer || !subject || serial.tag !== TAG.INTEGER) certError(what, 'bad TBSCertificate')
+  if (!serial || !issuer || !validity || !subject || serial.tag !== TAG.INTEGER || validity.tag !== TAG.SEQUENCE) {
+    certError(what, 'bad TBSCertificate')
+  }
+  const [nb, na] = children(der, validity)
+  if (!nb || !na) certError(what, 'bad Validity')
+  const notBefore = decodeTime(der, nb)
+  const notAfter = decodeTime(der, na)
 
   let keyUsage: Set<KeyUsageName> | undefined
   let isCA = false
   let pathLen: number | undefined
   let ski: Buffer | undefined
   const unknownCritical: string[] = []
-  for (const ext of cert.extensions ?? []) {
-    const raw = new Uint8Array(ext.extnValue.valueBlock.valueHexView)
-    if (ext.extnID === OID.keyUsage) {
-      const t = expectTlv(raw, 0, raw.length, TAG.BIT_STRING, 'keyUsage')
-      keyUsage = bitSet(value(raw, t))
-    } else if (ext.extnID === OID.basicConstraints) {
-      const t = expectTlv(raw, 0, raw.length, TAG.SEQUENCE, 'basicConstraints')
-      for (const c of children(raw, t)) {
-        if (c.tag === 0x01) isCA = raw[c.valueStart] !== 0
-        else if (c.tag === TAG.INTEGER) pathLen = Number(BigInt('0x' + Buffer.from(value(raw, c)).toString('hex')))
+  const extsWrap = f.slice(i + 6).find((x) => x.tag === TAG.CTX3)
+  if (extsWrap) {
+    const exts = expectTlv(der, extsWrap.valueStart, extsWrap.end, TAG.SEQUENCE, 'Extensions')
+    for (const ext of children(der, exts)) {
+      const parts = children(der, ext)
+      const idT = parts[0]
+      const critical = parts[1]?.tag === 0x01 && der[parts[1].valueStart] !== 0
+      const valT = parts[parts.length - 1]
+      if (!idT || idT.tag !== TAG.OID || !valT || valT.tag !== TAG.OCTET_STRING) certError(what, 'bad Extension')
+      const id = oidStringCached(value(der, idT))
+      const raw = value(der, valT)
+      if (id === OID.keyUsage) {
+        const t = expectTlv(raw, 0, raw.length, TAG.BIT_STRING, 'keyUsage')
+        keyUsage = bitSet(value(raw, t))
+      } else if (id === OID.basicConstraints) {
+        const t = expectTlv(raw, 0, raw.length, TAG.SEQUENCE, 'basicConstraints')
+        for (const c of children(raw, t)) {
+          if (c.tag === 0x01) isCA = raw[c.valueStart] !== 0
+          else if (c.tag === TAG.INTEGER) pathLen = Number(BigInt('0x' + Buffer.from(value(raw, c)).toString('hex')))
+        }
+      } else if (id === '2.5.29.14') {
+        const t = expectTlv(raw, 0, raw.length, TAG.OCTET_STRING, 'subjectKeyIdentifier')
+        ski = Buffer.from(value(raw, t))
+      } else if (critical && !KNOWN_EXTENSIONS.has(id)) {
+        unknownCritical.push(id)
       }
-    } else if (ext.extnID === '2.5.29.14') {
-      const t = expectTlv(raw, 0, raw.length, TAG.OCTET_STRING, 'subjectKeyIdentifier')
-      ski = Buffer.from(value(raw, t))
-    } else if (ext.critical && !KNOWN_EXTENSIONS.has(ext.extnID)) {
-      unknownCritical.push(ext.extnID)
     }
   }
   const keyAlg = x509.publicKey.asymmetricKeyType
@@ -218,13 +251,13 @@ export function parseCertificate(input: Uint8Array, what = 'certificate'): CertI
     subject: formatName(subjectDer),
     issuer: formatName(issuerDer),
     serial: x509.serialNumber.toUpperCase(),
-    notBefore: cert.notBefore.value.toISOString(),
-    notAfter: cert.notAfter.value.toISOString(),
+    notBefore: notBefore.toISOString(),
+    notAfter: notAfter.toISOString(),
     sha256: createHash('sha256').update(der).digest('hex'),
   }
-  const organId = attributeValue(cert.subject, OID.uid)
+  const organId = nameAttribute(subjectDer, UID_BYTES)
   if (organId !== undefined) summary.organId = organId
-  const info: CertInfo = {
+  return {
     der,
     sha256: summary.sha256,
     x509,
@@ -234,15 +267,14 @@ export function parseCertificate(input: Uint8Array, what = 'certificate'): CertI
     issuerDer,
     serialDer: Buffer.from(whole(der, serial)),
     isCA,
-    notBeforeMs: cert.notBefore.value.getTime(),
-    notAfterMs: cert.notAfter.value.getTime(),
+    notBeforeMs: notBefore.getTime(),
+    notAfterMs: notAfter.getTime(),
     unknownCritical,
     keyType: keyAlg === 'rsa' ? 'rsa' : keyAlg === 'ec' ? 'ec' : 'other',
     ...(ski ? { ski } : {}),
     ...(keyUsage ? { keyUsage } : {}),
     ...(pathLen !== undefined ? { pathLen } : {}),
   }
-  return Object.freeze(info)
 }
 
 /** Parses every certificate of a PEM/DER bundle. */

@@ -4,7 +4,7 @@
  * signed attributes. Throws GW_ERR_SIGNATURE_MALFORMED on anything that is not DER SignedData.
  */
 import { gwError } from '../errors.js'
-import { bytesEqual, children, decodeTime, definiteLengths, expectTlv, oidString, readTlv, TAG, value, whole, type Tlv } from './der.js'
+import { bytesEqual, children, decodeTime, definiteLengths, expectTlv, oidString, oidStringCached, readTlv, TAG, value, whole, type Tlv } from './der.js'
 import { OID_BYTES } from './oids.js'
 
 export interface ParsedCms {
@@ -37,17 +37,9 @@ function malformed(reason: string): never {
   throw gwError('GW_ERR_SIGNATURE_MALFORMED', { reason })
 }
 
-/** Small cache of OID strings by their content bytes (avoids BigInt arithmetic on the hot path). */
-const oidMemo = new Map<string, string>()
 function oidOf(buf: Uint8Array, t: Tlv): string {
   if (t.tag !== TAG.OID) malformed('expected an OBJECT IDENTIFIER')
-  const k = Buffer.from(buf.buffer, buf.byteOffset + t.valueStart, t.end - t.valueStart).toString('latin1')
-  let s = oidMemo.get(k)
-  if (s === undefined) {
-    s = oidString(value(buf, t))
-    if (oidMemo.size < 256) oidMemo.set(k, s)
-  }
-  return s
+  return oidStringCached(value(buf, t))
 }
 
 function algorithmOid(buf: Uint8Array, t: Tlv): string {

@@ -139,6 +139,18 @@ export function oidString(bytes: Uint8Array): string {
   return [...head, ...arcs.slice(1)].join('.')
 }
 
+const oidMemo = new Map<string, string>()
+/** `oidString` memoised for the few OIDs that recur (names, extensions, algorithms): no BigInt work on repeats. */
+export function oidStringCached(bytes: Uint8Array): string {
+  const k = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('latin1')
+  let s = oidMemo.get(k)
+  if (s === undefined) {
+    s = oidString(bytes)
+    if (oidMemo.size < 512) oidMemo.set(k, s)
+  }
+  return s
+}
+
 /** Full OID TLV (06 len bytes). */
 export const encodeOid = (oid: string): Buffer => encodeTlv(TAG.OID, oidBytes(oid))
 

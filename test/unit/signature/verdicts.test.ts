@@ -19,6 +19,7 @@ const revoked = issue(int, join(dir, 'revoked'), leafSubject('000.00.00.H29', 'R
 const nosig = issue(int, join(dir, 'nosig'), leafSubject('000.00.00.H30', 'No signature usage'), { alg: 'p256', extensions: 'v3_leaf_nosig' })
 const notCa = makeIntermediate(root, join(dir, 'notca'), '/C=VN/CN=Not a CA', { alg: 'p256', extensions: 'v3_not_ca' })
 const underNotCa = issue(notCa, join(dir, 'undernotca'), leafSubject('000.00.00.H31', 'Under not-CA'), { alg: 'p256' })
+const unknownCritical = issue(int, join(dir, 'unknowncrit'), leafSubject('000.00.00.H33', 'Unknown critical'), { alg: 'p256', extensions: 'v3_leaf_unknown_critical' })
 const otherRoot = makeRoot(join(dir, 'other'), '/C=VN/CN=Untrusted Root', 'p256')
 const untrusted = issue(otherRoot, join(dir, 'untrusted'), leafSubject('000.00.00.H32', 'Untrusted'), { alg: 'p256' })
 revoke(int, revoked.certPath)
@@ -89,6 +90,14 @@ t.test('MISSING_SIGNED_ATTRIBUTES: openssl -noattr', async (t) => {
 
 t.test('NO_SIGNER_CERTIFICATE: openssl -nocerts', async (t) => {
   await expectCode(t, 'NO_SIGNER_CERTIFICATE', verifier.verify(content, opensslSign(['-md', 'sha256', '-nocerts'])))
+  // With the signer certificate among the configured intermediates it is found again.
+  const withLeaf = createVerifier({ trustAnchors: root.certPem, intermediates: good.certPem + int.certPem })
+  await expectCode(t, 'VALID', withLeaf.verify(content, opensslSign(['-md', 'sha256', '-nocerts'])))
+})
+
+t.test('a signer identified by subjectKeyIdentifier (openssl -keyid) is found', async (t) => {
+  const v = await expectCode(t, 'VALID', verifier.verify(content, opensslSign(['-md', 'sha256', '-keyid']), { expectedOrganId: '000.00.00.H26' }))
+  t.equal(v.signer?.organId, '000.00.00.H26')
 })
 
 t.test('DIGEST_MISMATCH: one byte of content changed', async (t) => {
@@ -134,6 +143,8 @@ t.test('UNTRUSTED_CHAIN', async (t) => {
   await expectCode(t, 'VALID', withChain.verify(content, await sign(good, '')))
   const n = await expectCode(t, 'UNTRUSTED_CHAIN', verifier.verify(content, await sign(underNotCa, notCa.certPem)))
   t.match(n.message, /not a CA/)
+  const c = await expectCode(t, 'UNTRUSTED_CHAIN', verifier.verify(content, await sign(unknownCritical)))
+  t.match(c.message, /unsupported critical extension.*1\.3\.6\.1\.4\.1\.99999\.1/)
 })
 
 t.test('CERT_EXPIRED and CERT_NOT_YET_VALID are judged at signing time', async (t) => {
