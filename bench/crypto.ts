@@ -117,6 +117,33 @@ const check = await verifier.verify(content, cms, { expectedOrganId: '000.00.00.
 if (!check.ok) throw new Error(`bench setup: verdict ${check.code}: ${check.message}`)
 const rawSig = nodeSign('sha256', content, leafKey)
 
+// PKI.js's generic signing path, for comparison: the whole structure built and encoded on every call.
+const pkijsCerts = [leafPem, rootPem].map((p) => pkijs.Certificate.fromBER(Buffer.from(p.replace(/-----[^-]+-----|\s/g, ''), 'base64')))
+async function pkijsGenericSign(data: Uint8Array): Promise<ArrayBuffer> {
+  const digest = await subtle.digest('SHA-256', data)
+  const sd = new pkijs.SignedData({
+    version: 1,
+    encapContentInfo: new pkijs.EncapsulatedContentInfo({ eContentType: '1.2.840.113549.1.7.1' }),
+    certificates: pkijsCerts,
+    signerInfos: [
+      new pkijs.SignerInfo({
+        version: 1,
+        sid: new pkijs.IssuerAndSerialNumber({ issuer: pkijsCerts[0]!.issuer, serialNumber: pkijsCerts[0]!.serialNumber }),
+        signedAttrs: new pkijs.SignedAndUnsignedAttributes({
+          type: 0,
+          attributes: [
+            new pkijs.Attribute({ type: '1.2.840.113549.1.9.3', values: [new asn1js.ObjectIdentifier({ value: '1.2.840.113549.1.7.1' })] }),
+            new pkijs.Attribute({ type: '1.2.840.113549.1.9.5', values: [new asn1js.UTCTime({ valueDate: new Date() })] }),
+            new pkijs.Attribute({ type: '1.2.840.113549.1.9.4', values: [new asn1js.OctetString({ valueHex: digest })] }),
+          ],
+        }),
+      }),
+    ],
+  })
+  await sd.sign(leafKeys.privateKey as unknown as Parameters<typeof sd.sign>[0], 0, 'SHA-256')
+  return new pkijs.ContentInfo({ contentType: '1.2.840.113549.1.7.2', content: sd.toSchema(true) }).toSchema().toBER(false)
+}
+
 console.log(`RSA-2048, ${content.length} B content, CMS ${cms.length} B with 2 certificates; best of ${ROUNDS} interleaved rounds, one core`)
 const m = await measure({
   rawSign: () => nodeSign('sha256', content, leafKey),
@@ -124,6 +151,7 @@ const m = await measure({
   rawVerify: () => nodeVerify('sha256', content, leafPub, rawSig),
   verify: () => verifier.verify(content, cms),
   coldVerify: () => cold.verify(content, cms),
+  pkijsSign: () => pkijsGenericSign(content),
 })
 const labels: Record<string, string> = {
   rawSign: 'raw node:crypto sign',
@@ -131,6 +159,7 @@ const labels: Record<string, string> = {
   rawVerify: 'raw node:crypto verify',
   verify: 'lienthong Verifier.verify (cache warm)',
   coldVerify: 'lienthong Verifier.verify (cache disabled)',
+  pkijsSign: 'PKI.js generic SignedData.sign (comparison)',
 }
 for (const [k, v] of Object.entries(m)) console.log(`${labels[k]!.padEnd(44)} ${String(v.wall).padStart(7)} /s wall   ${String(v.cpu).padStart(7)} /s per CPU second`)
 // The headline figures are per CPU second of this (single-threaded) process: what one core does, even when other
@@ -140,6 +169,7 @@ const verifyPerSecond = m.verify!.cpu
 const coldVerifyPerSecond = m.coldVerify!.cpu
 const rawSignPerSecond = m.rawSign!.cpu
 const rawVerifyPerSecond = m.rawVerify!.cpu
+const pkijsSignPerSecond = m.pkijsSign!.cpu
 
 // ---- parse of a package with a 1 MB attachment --------------------------------------------------------------
 
@@ -174,6 +204,7 @@ console.log(
     rawSignPerSecond,
     rawVerifyPerSecond,
     parse1MBMs,
+    pkijsSignPerSecond,
     // Ours as a fraction of raw node:crypto in the same run.
     signVsRaw: Math.round((m.sign!.cpu / m.rawSign!.cpu) * 100) / 100,
     verifyVsRaw: Math.round((m.verify!.cpu / m.rawVerify!.cpu) * 100) / 100,
