@@ -64,7 +64,7 @@ export interface Config {
     readonly heartbeatSeconds: number
     readonly reconnect: { readonly initialDelayMs: number; readonly maxDelayMs: number }
   }
-  readonly store: { readonly driver: 'sqlite'; readonly path: string }
+  readonly store: { readonly driver: 'sqlite'; readonly path: string; readonly synchronous: 'FULL' | 'NORMAL' }
   readonly agencies: readonly AgencyConfig[]
   readonly operators: readonly ApiKeyConfig[]
   readonly trust: {

@@ -39,7 +39,7 @@ export interface StartOptions {
 export async function startGateway(config: Config, opts: StartOptions = {}): Promise<RunningGateway> {
   const logger = opts.logger ?? createLogger({ level: config.log.level })
   mkdirSync(path.dirname(config.store.path), { recursive: true })
-  const store = await openSqliteStore(config.store.path, { logger: logger.child({ area: 'store' }) })
+  const store = await openSqliteStore(config.store.path, { logger: logger.child({ area: 'store' }), synchronous: config.store.synchronous })
   let connection: AmqpConnection | undefined
   try {
     const signers = await loadSigners(config)
