@@ -55,16 +55,19 @@ export interface Organ {
   telephone: string
   fax: string
   website: string
+  extensions?: XmlElement[]
 }
 
 export interface Code {
   codeNumber: string
   codeNotation: string
+  extensions?: XmlElement[]
 }
 
 export interface PromulgationInfo {
   place: string
   promulgationDate: DateValue
+  extensions?: XmlElement[]
 }
 
 export interface DocumentType {
@@ -73,12 +76,14 @@ export interface DocumentType {
   /** Optional: `''` when absent (the builder then leaves the tag out). */
   typeDetail: string
   typeName: string
+  extensions?: XmlElement[]
 }
 
 export interface SignerInfo {
   competence: string
   position: string
   fullName: string
+  extensions?: XmlElement[]
 }
 
 export interface OtherInfo {
@@ -101,6 +106,7 @@ export interface ResponseFor {
   code: string
   promulgationDate: DateValue
   documentId: string
+  extensions?: XmlElement[]
 }
 
 /** Document MessageHeader (§a.2). */
@@ -127,6 +133,7 @@ export interface TraceHeader {
   /** May be `''` or the text `null`: the axis appends hops without a proper OrganId. */
   organId: string
   timestamp: DateValue
+  extensions?: XmlElement[]
 }
 
 export interface StaffInfo {
@@ -134,6 +141,7 @@ export interface StaffInfo {
   staff: string
   mobile: string
   email: string
+  extensions?: XmlElement[]
 }
 
 export interface Receiver {
@@ -184,6 +192,7 @@ export interface ManifestReference {
   attachmentName: string
   /** XLink or other attributes on Reference. */
   attributes?: Record<string, string>
+  extensions?: XmlElement[]
 }
 
 export interface Manifest {

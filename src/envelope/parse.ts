@@ -157,6 +157,7 @@ export function parseEnvelope(bytes: Uint8Array, opts: ParseOptions = {}): Envel
     }
     if (Object.keys(el.attributes).length) ref.attributes = el.attributes
     if (ref.contentId === '' && el.attributes['xlink:href']) ref.contentId = el.attributes['xlink:href']
+    withExt(ref, rr)
     return ref
   })
   const { attachments, payloads } = readAttachments(r.sub('AttachmentEncoded'), references, ctx)
@@ -226,14 +227,14 @@ class R {
   }
 }
 
-function withExt<T extends object>(obj: T, r: R): T {
-  const ext = r.extensions()
+function withExt<T extends object>(obj: T, r: R | undefined): T {
+  const ext = r?.extensions()
   if (ext) (obj as T & { extensions?: XmlElement[] }).extensions = ext
   return obj
 }
 
 function readOrgan(r: R | undefined): Organ {
-  return {
+  return withExt<Organ>({
     organId: r?.text('OrganId') ?? '',
     organName: r?.text('OrganName') ?? '',
     organizationInCharge: r?.text('OrganizationInCharge', 'OrganInCharge') ?? '',
@@ -242,7 +243,7 @@ function readOrgan(r: R | undefined): Organ {
     telephone: r?.text('Telephone') ?? '',
     fax: r?.text('Fax') ?? '',
     website: r?.text('Website') ?? '',
-  }
+  }, r)
 }
 
 /** OrganIds that route or authenticate (From, To): refused outside the lenient form. */
@@ -266,11 +267,11 @@ function noteOrganId(ctx: Ctx, value: string, path: string): void {
 }
 
 function readStaff(r: R | undefined): StaffInfo {
-  return { department: r?.text('Department') ?? '', staff: r?.text('Staff') ?? '', mobile: r?.text('Mobile') ?? '', email: r?.text('Email') ?? '' }
+  return withExt<StaffInfo>({ department: r?.text('Department') ?? '', staff: r?.text('Staff') ?? '', mobile: r?.text('Mobile') ?? '', email: r?.text('Email') ?? '' }, r)
 }
 
 function readResponseFor(r: R): ResponseFor {
-  return { organId: r.text('OrganId'), code: r.text('Code'), promulgationDate: r.date('PromulgationDate'), documentId: r.text('DocumentId') }
+  return withExt<ResponseFor>({ organId: r.text('OrganId'), code: r.text('Code'), promulgationDate: r.date('PromulgationDate'), documentId: r.text('DocumentId') }, r)
 }
 
 function readMessageHeader(mh: R): MessageHeader {
@@ -293,12 +294,12 @@ function readMessageHeader(mh: R): MessageHeader {
   const header: MessageHeader = {
     from,
     to,
-    code: { codeNumber: codeR?.text('CodeNumber') ?? '', codeNotation: codeR?.text('CodeNotation') ?? '' },
-    promulgationInfo: { place: piR?.text('Place') ?? '', promulgationDate: piR?.date('PromulgationDate') ?? { value: '', raw: '' } },
-    documentType: { type: dtR?.text('Type') ?? '', typeDetail: dtR?.text('TypeDetail') ?? '', typeName: dtR?.text('TypeName') ?? '' },
+    code: withExt({ codeNumber: codeR?.text('CodeNumber') ?? '', codeNotation: codeR?.text('CodeNotation') ?? '' }, codeR),
+    promulgationInfo: withExt({ place: piR?.text('Place') ?? '', promulgationDate: piR?.date('PromulgationDate') ?? { value: '', raw: '' } }, piR),
+    documentType: withExt({ type: dtR?.text('Type') ?? '', typeDetail: dtR?.text('TypeDetail') ?? '', typeName: dtR?.text('TypeName') ?? '' }, dtR),
     subject: mh.text('Subject'),
     content: mh.text('Content'),
-    signerInfo: { competence: siR?.text('Competence') ?? '', position: siR?.text('Position') ?? '', fullName: siR?.text('FullName') ?? '' },
+    signerInfo: withExt({ competence: siR?.text('Competence') ?? '', position: siR?.text('Position') ?? '', fullName: siR?.text('FullName') ?? '' }, siR),
     dueDate: mh.date('DueDate'),
     toPlaces: (mh.sub('ToPlaces')?.all('Place') ?? []).map((p) => p.text),
     otherInfo: {
@@ -334,7 +335,7 @@ function readTrace(tr: R): TraceHeaderList {
       if (organId === 'null' || organId === '') {
         ctx.warnings.push({ code: 'TRACE_ORGANID_MISSING', message: `trace hop ${i + 1} has ${organId ? 'OrganId "null"' : 'no OrganId'}`, path: h.path })
       } else noteOrganId(ctx, organId, `${h.path}/OrganId`)
-      return { organId, timestamp: h.date('Timestamp', 'timestamp') }
+      return withExt({ organId, timestamp: h.date('Timestamp', 'timestamp') }, h)
     }),
   }
   const bzEl = tr.one(...BZ('Bussiness'))

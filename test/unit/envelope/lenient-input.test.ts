@@ -44,6 +44,23 @@ t.test('unknown extension elements are kept as trees wherever they appear', asyn
   t.match(e.extensions, [{ ns: 'urn:x', local: 'Audit', text: 'ok' }])
 })
 
+t.test('extensions inside small groups (From, Code, SignerInfo, Reference, StaffInfo) are kept too', async (t) => {
+  const ext = pkg
+    .replace('<edXML:From>', '<edXML:From><edXML:OrganCode102>G22</edXML:OrganCode102>')
+    .replace('<edXML:Code>', '<edXML:Code><edXML:CodeYear>2015</edXML:CodeYear>')
+    .replace('<edXML:SignerInfo>', '<edXML:SignerInfo><edXML:Mobile>0912</edXML:Mobile>')
+    .replace('<edXML:Reference>', '<edXML:Reference><edXML:Hash>abc</edXML:Hash>')
+    .replace('<edXML:StaffInfo>', '<edXML:StaffInfo><edXML:Position>Văn thư</edXML:Position>')
+  const e = parseEnvelope(Buffer.from(ext)).edoc!
+  t.match(e.messageHeader.from.extensions, [{ local: 'OrganCode102', text: 'G22' }])
+  t.equal(e.messageHeader.from.organId, '000.00.00.G22')
+  t.match(e.messageHeader.code.extensions, [{ local: 'CodeYear', text: '2015' }])
+  t.match(e.messageHeader.signerInfo.extensions, [{ local: 'Mobile', text: '0912' }])
+  t.match(e.manifest.references[0]!.extensions, [{ local: 'Hash', text: 'abc' }])
+  t.match(e.traceHeaderList.bussiness!.staffInfo.extensions, [{ local: 'Position', text: 'Văn thư' }])
+  t.equal(e.messageHeader.to[0]!.extensions, undefined, 'no empty bags')
+})
+
 t.test('BOM, comments, processing instructions and CRLF are fine', async (t) => {
   const fancy = '\ufeff' + pkg.replace(/\n/g, '\r\n').replace('<edXML:Subject>', '<!-- note --><?pi x?><edXML:Subject>')
   const env = parseEnvelope(Buffer.from(fancy))
