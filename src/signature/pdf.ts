@@ -239,7 +239,10 @@ class ObjectParser {
   private hex(p: number): PdfValue {
     const b = this.buf
     const e = b.indexOf(0x3e, p + 1)
-    if (e < 0) this.fail('unterminated hex string')
+    if (e < 0) {
+      this.spend(b.length - p)
+      this.fail('unterminated hex string')
+    }
     this.spend(e + 1 - p)
     return { t: 'hex', start: p, end: e + 1 }
   }
@@ -257,6 +260,7 @@ class ObjectParser {
         const n = b[p]
         if (n === undefined) break
         const map: Record<number, number> = { 0x6e: 0x0a, 0x72: 0x0d, 0x74: 0x09, 0x62: 0x08, 0x66: 0x0c }
+        if (out.length > 4096) continue
         if (map[n] !== undefined) out.push(map[n])
         else if (n >= 0x30 && n <= 0x37) {
           let v = n - 0x30
@@ -271,12 +275,13 @@ class ObjectParser {
       else if (c === 0x29) {
         if (depth === 0) {
           this.spend(p + 1 - start)
-          return { t: 'str', start, end: p + 1, bytes: Buffer.from(out.length > 4096 ? out.slice(0, 4096) : out) }
+          return { t: 'str', start, end: p + 1, bytes: Buffer.from(out) }
         }
         depth--
       }
       if (out.length <= 4096) out.push(c)
     }
+    this.spend(p - start)
     this.fail('unterminated literal string')
   }
 
@@ -384,6 +389,13 @@ function floorOf(sorted: number[], x: number): number {
   return best
 }
 
+/** Whether the keyword `stream` follows `p` (after whitespace): the object is a stream. */
+function followedByStream(buf: Buffer, p: number): boolean {
+  let q = p
+  while (q < buf.length && WS[buf[q]!] && q - p < 64) q++
+  return buf.toString('latin1', q, q + 6) === 'stream'
+}
+
 /** The dictionary (anywhere inside `v`) whose key `key` sits at `keyOffset`. */
 function dictWithKeyAt(v: PdfValue, key: string, keyOffset: number): Extract<PdfValue, { t: 'dict' }> | undefined {
   if (keyOffset < v.start || keyOffset >= v.end) return undefined
@@ -450,11 +462,17 @@ function decodeHex(buf: Buffer, start: number, end: number): Buffer | string {
   return out.subarray(0, n)
 }
 
-const text = (v: PdfValue | undefined): string | undefined => {
+/** A text value of the dictionary: a name, a literal or a (short) hex string. */
+function textOf(buf: Buffer, v: PdfValue | undefined): string | undefined {
   if (!v) return undefined
   if (v.t === 'name') return v.value
-  if (v.t === 'str') {
-    const b = v.bytes
+  let b: Buffer | undefined
+  if (v.t === 'str') b = v.bytes
+  else if (v.t === 'hex' && v.end - v.start <= 8192) {
+    const d = decodeHex(buf, v.start + 1, v.end - 1)
+    if (typeof d !== 'string') b = d
+  }
+  if (b) {
     // UTF-16BE with BOM, else PDFDocEncoding (read as latin1)
     if (b.length >= 2 && b[0] === 0xfe && b[1] === 0xff) {
       const sw = Buffer.from(b.subarray(2))
@@ -510,8 +528,8 @@ export function findPdfSignatures(input: Uint8Array, opts: PdfScanOptions = {}):
       if (v instanceof ParseFailure) parseProblem = v.reason
       else {
         dict = dictWithKeyAt(v, 'ByteRange', at)
-        // a /ByteRange inside the object but not a dictionary key (a string, a stream's text): not a signature
-        if (!dict && at < v.end) continue
+        // a /ByteRange inside the object but not a dictionary key (a string), or in a stream's data: not a signature
+        if (!dict && (at < v.end || followedByStream(buf, v.end))) continue
       }
     } else {
       parseProblem = 'the signature dictionary is not inside an indirect object'
@@ -534,7 +552,7 @@ export function findPdfSignatures(input: Uint8Array, opts: PdfScanOptions = {}):
       }
     } else {
       try {
-        const v = parser.value(at + BYTE_RANGE.length, MAX_DEPTH)
+        const v = parser.value(at + BYTE_RANGE.length, 0)
         if (v.t === 'array') byteRange = v.items.filter((i) => i.t === 'num').map((i) => (i as { value: number }).value)
         else brProblem = '/ByteRange is not an array'
       } catch (e) {
@@ -548,6 +566,7 @@ export function findPdfSignatures(input: Uint8Array, opts: PdfScanOptions = {}):
     if (found.length === MAX_SIGNATURES) pdfError(`more than ${MAX_SIGNATURES} signatures`)
 
     const e = dict?.entries
+    const text = (v: PdfValue | undefined) => textOf(buf, v)
     const subFilter = text(e?.get('SubFilter')?.value)
     const filter = text(e?.get('Filter')?.value)
     const type = text(e?.get('Type')?.value)
@@ -624,19 +643,20 @@ export function findPdfSignatures(input: Uint8Array, opts: PdfScanOptions = {}):
       bad(`/Contents is not a CMS: ${end}`)
       continue
     }
-    for (let i = end; i < raw.length; i++) {
-      if (raw[i] !== 0) {
-        bad(`/Contents has non-zero bytes after the CMS (offset ${i} of ${raw.length})`)
-        break
-      }
+    let junk = -1
+    for (let i = end; i < raw.length && junk < 0; i++) if (raw[i] !== 0) junk = i
+    if (junk >= 0) {
+      bad(`/Contents has non-zero bytes after the CMS (offset ${junk} of ${raw.length})`)
+      continue
     }
-    if (found.length > 0 && found[found.length - 1]!.offset === at) continue
     const cms = Buffer.from(raw.subarray(0, end))
     const unsupported = subFilter !== undefined ? UNSUPPORTED_SUBFILTERS[subFilter] : type === 'DocTimeStamp' ? UNSUPPORTED_SUBFILTERS['ETSI.RFC3161'] : undefined
     found.push({ ...base, cms, ...(unsupported ? { problem: { code: 'UNSUPPORTED_SUBFILTER' as const, message: unsupported } } : {}) })
   }
   if (found.length === 0) pdfError('no signature: no /ByteRange in the PDF is a key of a signature dictionary')
-  found.sort((x, y) => x.signedLength + (x.byteRange[2] ?? 0) - x.byteRange[1]! - (y.signedLength + (y.byteRange[2] ?? 0) - y.byteRange[1]!) || x.offset - y.offset)
+  // revision order: by the end of the signed ranges (c + d), then by position
+  const endOf = (s: Omit<PdfSignature, 'index'>): number => (s.byteRange[2] ?? 0) + (s.byteRange[3] ?? 0)
+  found.sort((x, y) => endOf(x) - endOf(y) || x.offset - y.offset)
   return found.map((s, i) => ({ index: i + 1, ...s }))
 }
 
@@ -644,6 +664,12 @@ export function findPdfSignatures(input: Uint8Array, opts: PdfScanOptions = {}):
 export function signedBytes(pdf: Uint8Array, sig: PdfSignature): Buffer {
   const [a, b, c, d] = sig.byteRange as [number, number, number, number]
   return Buffer.concat([pdf.subarray(a, a + b), pdf.subarray(c, c + d)])
+}
+
+function endsInZeros(cms: Uint8Array): boolean {
+  if (cms.length < 16) return false
+  for (let i = cms.length - 8; i < cms.length; i++) if (cms[i] !== 0) return false
+  return true
 }
 
 /**
@@ -659,6 +685,9 @@ export async function verifyPdf(pdf: Uint8Array, verifier: Verifier, opts: PdfSc
       verdict = { ok: false, code: s.problem?.code ?? 'MALFORMED', message: s.problem?.message ?? 'no CMS', chain: [] }
     } else {
       verdict = await verifier.verify(signedBytes(pdf, s), s.cms)
+      if (verdict.code === 'MALFORMED' && endsInZeros(s.cms)) {
+        verdict = { ...verdict, message: `${verdict.message} (the CMS ends in zero bytes: it looks truncated, not completely written into /Contents)` }
+      }
     }
     signatures.push({ signature: s, verdict })
   }
