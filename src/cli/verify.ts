@@ -1,6 +1,9 @@
 /**
  * `lienthong verify FILE --signature SIG.p7s --trust ROOTS.pem [--crl CRL.pem]... [--chain PEM]... [--organ-id ID]
- *  [--stale-crl unknown|fail] [--json]`
+ *  [--no-sender-check] [--stale-crl unknown|fail] [--json]`
+ * Sender binding: when FILE is an edXML package, the signer certificate's OrganId must equal the package's
+ * From/OrganId (as the gateway requires); `--organ-id` names the expected sender explicitly instead, and
+ * `--no-sender-check` turns the binding off.
  * Prints the verdict: a short human summary, or JSON (the whole Verdict: ok, code, message, signer, chain,
  * signingTime, revocation) with --json. Exit 0 only when the signature is valid, 1 when it is not, 2 on usage errors
  * (missing options, unreadable files, trust/CRL files that hold nothing usable). Signature files may be DER or PEM;
@@ -8,11 +11,12 @@
  */
 import { readFile } from 'node:fs/promises'
 import { parseArgs } from 'node:util'
+import { parseEnvelope } from '../envelope/index.js'
 import { isGatewayError } from '../errors.js'
 import { createVerifier, parseCrls, signatureDer, type Verdict, type Verifier } from '../signature/index.js'
 
 const USAGE =
-  'usage: lienthong verify FILE --signature SIG.p7s --trust ROOTS.pem [--crl CRL.pem] [--chain PEM] [--organ-id ID] [--stale-crl unknown|fail] [--json]'
+  'usage: lienthong verify FILE --signature SIG.p7s --trust ROOTS.pem [--crl CRL.pem] [--chain PEM] [--organ-id ID | --no-sender-check] [--stale-crl unknown|fail] [--json]'
 
 function usage(msg?: string): number {
   if (msg) console.error(`lienthong verify: ${msg}`)
@@ -35,6 +39,19 @@ export function summary(file: string, v: Verdict): string {
   return lines.join('\n')
 }
 
+/** From/OrganId of an edXML package (document or status), or undefined when FILE is not one. */
+function packageSender(bytes: Uint8Array): string | undefined {
+  let i = 0
+  while (i < bytes.length && i < 64 && (bytes[i] === 0xef || bytes[i] === 0xbb || bytes[i] === 0xbf || bytes[i]! <= 0x20)) i++
+  if (bytes[i] !== 0x3c) return undefined // not XML
+  try {
+    const env = parseEnvelope(bytes)
+    return env.edoc?.messageHeader.from.organId ?? env.status?.messageHeader.from.organId
+  } catch {
+    return undefined
+  }
+}
+
 export async function run(argv: string[]): Promise<number> {
   let parsed
   try {
@@ -47,6 +64,7 @@ export async function run(argv: string[]): Promise<number> {
         crl: { type: 'string', multiple: true },
         chain: { type: 'string', multiple: true },
         'organ-id': { type: 'string' },
+        'no-sender-check': { type: 'boolean' },
         'stale-crl': { type: 'string' },
         json: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
@@ -93,7 +111,19 @@ export async function run(argv: string[]): Promise<number> {
     return usage(isGatewayError(e) ? `${e.code}: ${e.message}` : (e as Error).message)
   }
 
-  const verdict = await verifier.verify(files[positionals[0]!]!, signatureDer(files[o.signature]!), o['organ-id'] !== undefined ? { expectedOrganId: o['organ-id'] } : {})
-  console.log(o.json ? JSON.stringify(verdict, null, 2) : summary(positionals[0]!, verdict))
+  if (o['organ-id'] !== undefined && o['no-sender-check']) return usage('--organ-id and --no-sender-check exclude each other')
+  const content = files[positionals[0]!]!
+  let sender: { organId: string; source: 'option' | 'package' } | undefined
+  if (o['organ-id'] !== undefined) sender = { organId: o['organ-id'], source: 'option' }
+  else if (!o['no-sender-check']) {
+    const from = packageSender(content)
+    if (from) sender = { organId: from, source: 'package' }
+  }
+  const verdict = await verifier.verify(content, signatureDer(files[o.signature]!), sender ? { expectedOrganId: sender.organId } : {})
+  if (o.json) console.log(JSON.stringify(sender ? { ...verdict, sender } : verdict, null, 2))
+  else {
+    console.log(summary(positionals[0]!, verdict))
+    console.log(sender ? `  sender:      ${sender.organId} (${sender.source === 'package' ? 'From/OrganId of the package' : '--organ-id'})` : '  sender:      not checked')
+  }
   return verdict.ok ? 0 : 1
 }

@@ -80,6 +80,36 @@ t.test('intermediates from --chain when the CMS lacks them', async (t) => {
   t.equal(JSON.parse(withChain.out).chain.length, 3)
 })
 
+t.test('an edXML package is bound to its From/OrganId', async (t) => {
+  const { buildEdoc } = await import('../../../src/envelope/index.js')
+  const pkg = join(dir, 'package.xml')
+  writeFileSync(pkg, buildEdoc({
+    from: { organId: '000.00.00.G22', organName: 'Văn phòng Chính phủ', organizationInCharge: 'Chính phủ' },
+    to: [{ organId: '000.00.00.H29', organName: 'UBND Thành phố Hồ Chí Minh', organizationInCharge: 'UBND Thành phố Hồ Chí Minh' }],
+    code: { codeNumber: '12', codeNotation: 'VPCP-TH' },
+    promulgationInfo: { place: 'Hà Nội', promulgationDate: '2026/11/20' },
+    documentType: { type: 1, typeName: 'Công văn' },
+    subject: 'Thử ràng buộc người gửi',
+    signerInfo: { position: 'Chánh Văn phòng', fullName: 'Nguyễn Văn A' },
+    otherInfo: { pageAmount: 1 },
+  }).bytes)
+  const ours = join(dir, 'pkg-vpcp.p7s')
+  const theirs = join(dir, 'pkg-hcm.p7s')
+  await cli(t, sign, [pkg, ...vpcp, '-o', ours])
+  await cli(t, sign, [pkg, '--p12', s('agencies/ubnd-hcm/bundle.p12'), '--password', 'lienthong-sample', '-o', theirs])
+  const ok = await cli(t, verify, [pkg, '--signature', ours, ...trust, '--json'])
+  t.equal(ok.code, 0, ok.out)
+  t.match(JSON.parse(ok.out), { code: 'VALID', sender: { organId: '000.00.00.G22', source: 'package' } })
+  const other = await cli(t, verify, [pkg, '--signature', theirs, ...trust, '--json'])
+  t.equal(other.code, 1)
+  t.equal(JSON.parse(other.out).code, 'SENDER_MISMATCH', 'signed by another agency than From')
+  const unchecked = await cli(t, verify, [pkg, '--signature', theirs, ...trust, '--no-sender-check'])
+  t.equal(unchecked.code, 0)
+  t.match(unchecked.out, /sender: +not checked/)
+  t.equal((await cli(t, verify, [pkg, '--signature', theirs, ...trust, '--organ-id', '000.00.00.h29'])).code, 0, '--organ-id overrides')
+  t.equal((await cli(t, verify, [pkg, '--signature', theirs, ...trust, '--organ-id', 'X', '--no-sender-check'])).code, 2)
+})
+
 t.test('usage errors exit 2; key errors exit 1', async (t) => {
   const sig = join(dir, 'doc.p7s')
   t.equal((await cli(t, verify, [doc, '--signature', sig])).code, 2, 'missing --trust')
