@@ -129,13 +129,13 @@ export function parseEnvelope(bytes: Uint8Array, opts: ParseOptions = {}): Envel
   const ctx: Ctx = { warnings, buf, ranges }
   const r = new R(root, 'edXML', ctx)
   const envEl = r.sub('edXMLEnvelope') ?? missing('edXML/edXMLEnvelope')
-  const headerEl = envEl.sub('edXMLHeader') ?? missing('edXMLEnvelope/edXMLHeader')
-  const mh = headerEl.sub('MessageHeader', 'Status') ?? missing('edXMLHeader/MessageHeader')
+  const headerEl = envEl.sub('edXMLHeader') ?? missing('edXML/edXMLEnvelope/edXMLHeader')
+  const mh = headerEl.sub('MessageHeader', 'Status') ?? missing('edXML/edXMLEnvelope/edXMLHeader/MessageHeader')
   const isStatus = mh.el.local === 'Status' || mh.has('StatusCode')
   if (mh.el.local === 'Status') warnings.push({ code: 'STATUS_HEADER_NAME', message: 'MessageHeader is named Status (Bkav style)', path: mh.path })
 
   const tr = headerEl.sub('TraceHeaderList')
-  const sigEl = headerEl.one('Signature')
+  const sigEl = headerEl.anyNs('Signature') // unprefixed in the QCVN namespace in practice, xmldsig in some
   if (isStatus) {
     const status: StatusPackage = { messageHeader: readStatusHeader(mh) }
     if (tr) status.traceHeaderList = readTrace(tr)
@@ -203,6 +203,12 @@ class R {
   }
   one(...locals: string[]): XmlElement | undefined {
     return this.all(...locals)[0]
+  }
+  /** First child with this local name in any namespace. */
+  anyNs(local: string): XmlElement | undefined {
+    const el = this.el.children.find((c) => c.local === local)
+    if (el) this.#used.add(el)
+    return el
   }
   has(local: string): boolean {
     return this.el.children.some((c) => inEdxml(c) && c.local === local)

@@ -72,3 +72,10 @@ t.test('junk before <?xml: only up to 1 KiB, only before a declaration', async (
   t.equal(parseEnvelope(Buffer.from('x'.repeat(1024) + pkg)).warnings[0]!.code, 'JUNK_BEFORE_XML')
   t.equal(codeOf(() => parseEnvelope(Buffer.from('1212' + pkg.replace(/^<\?xml[^>]*>/, '')))), 'GW_ERR_ENVELOPE_NOT_XML', 'no declaration to resync on')
 })
+
+t.test('a Signature in the xmldsig namespace is still the Signature, not an extension', async (t) => {
+  const dsig = pkg.replace('</edXML:TraceHeaderList>', '</edXML:TraceHeaderList><Signature xmlns="http://www.w3.org/2000/09/xmldsig#"><SignedInfo/></Signature>')
+  const e = parseEnvelope(Buffer.from(dsig)).edoc!
+  t.match(e.signature, { ns: 'http://www.w3.org/2000/09/xmldsig#', local: 'Signature', children: [{ local: 'SignedInfo' }] })
+  t.equal(e.extensions, undefined)
+})
