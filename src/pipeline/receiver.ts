@@ -1,0 +1,111 @@
+/**
+ * The receiving side of a gateway process: declares the hosted agencies' inbox queues (idempotent; the same
+ * topology the relay side declares), consumes them with manual ack and the configured prefetch, and hands every
+ * message to the incoming pipeline. Status packages it sends (01, 02) go through the outbox and the relay.
+ *
+ * `stop()` cancels the subscriptions, waits for the messages being handled (each ends stored and acked, or back in
+ * the queue) and closes the consumer's channel; it does not close the connection.
+ */
+import { randomUUID } from 'node:crypto'
+import { readFileSync } from 'node:fs'
+import type { Config } from '../config.js'
+import type { Logger } from '../logger.js'
+import { createVerifier, type Verifier } from '../signature/index.js'
+import type { Store } from '../store/index.js'
+import { createConsumer, declareTopology, type AmqpConnection, type Consumer } from '../transport/index.js'
+import { createIncomingPipeline, type IncomingPipeline } from './incoming.js'
+import type { SignerLike } from './outgoing.js'
+import { createStatusSender, type StatusSender } from './statuses.js'
+
+export interface ReceiverDeps {
+  config: Config
+  store: Store
+  connection: AmqpConnection
+  /** Default: built from config.trust (verifierFromConfig). */
+  verifier?: Pick<Verifier, 'verify'>
+  signers: ReadonlyMap<string, SignerLike>
+  /** The outbox relay, woken when a status package (01/02) is stored. */
+  relay: { wake(): void }
+  /** Sends the statuses; default: createStatusSender over store, signers and relay. */
+  outgoing?: StatusSender
+  logger?: Logger
+  clock?: () => Date
+  newId?: () => string
+  /** Consumer retry delay for transient failures, ms (default 5000). */
+  retryDelayMs?: number
+}
+
+export interface Receiver {
+  readonly pipeline: IncomingPipeline
+  readonly statuses: StatusSender
+  readonly consumer: Consumer
+  readonly queues: readonly string[]
+  /** Resolves once subscribed to every inbox queue. */
+  whenConsuming(opts?: { timeoutMs?: number }): Promise<void>
+  stop(): Promise<void>
+}
+
+/** A verifier over the configured trust anchors, intermediates and CRLs (files read once). */
+export function verifierFromConfig(config: Pick<Config, 'trust'>): Verifier {
+  const read = (paths: readonly string[]) => paths.map((p) => readFileSync(p, 'utf8')).join('\n')
+  return createVerifier({
+    trustAnchors: read(config.trust.anchorsPaths),
+    ...(config.trust.intermediatesPaths.length > 0 ? { intermediates: read(config.trust.intermediatesPaths) } : {}),
+    ...(config.trust.crlPaths.length > 0 ? { crls: read(config.trust.crlPaths) } : {}),
+  })
+}
+
+export function startReceiver(deps: ReceiverDeps): Receiver {
+  const { config, store, connection } = deps
+  const logger = deps.logger?.child({ area: 'receive' })
+  const statuses =
+    deps.outgoing ??
+    createStatusSender({
+      store,
+      agencies: config.agencies,
+      signers: deps.signers,
+      relay: deps.relay,
+      ...(deps.clock ? { clock: deps.clock } : {}),
+      newId: deps.newId ?? randomUUID,
+      ...(logger ? { logger } : {}),
+    })
+  const pipeline = createIncomingPipeline({
+    config,
+    store,
+    verifier: deps.verifier ?? verifierFromConfig(config),
+    statuses,
+    ...(deps.clock ? { clock: deps.clock } : {}),
+    ...(deps.newId ? { newId: deps.newId } : {}),
+    ...(logger ? { logger } : {}),
+  })
+  const topology = declareTopology(connection, {
+    hostedOrganIds: config.agencies.map((a) => a.organId),
+    exchange: config.amqp.exchange,
+    deadLetterExchange: config.amqp.deadLetterExchange,
+    inboxQueuePrefix: config.amqp.queuePrefix,
+    deadLetterQueuePrefix: config.amqp.deadLetterQueuePrefix,
+    queueType: config.amqp.queueType,
+  })
+  const consumer = createConsumer(connection, {
+    queues: topology.queues,
+    handler: (msg) => pipeline.handle(msg),
+    prefetch: config.amqp.prefetch,
+    ...(deps.retryDelayMs !== undefined ? { retryDelayMs: deps.retryDelayMs } : {}),
+    ...(logger ? { logger } : {}),
+  })
+  let stopping: Promise<void> | undefined
+  return {
+    pipeline,
+    statuses,
+    consumer,
+    queues: topology.queues,
+    whenConsuming: (opts) => consumer.whenConsuming(opts),
+    stop() {
+      stopping ??= (async () => {
+        await consumer.stop()
+        topology.remove()
+      })()
+      return stopping
+    },
+  }
+}
