@@ -13,7 +13,7 @@
  */
 import type { AgencyConfig, Config } from '../config.js'
 import type { StatusCode } from '../document/delivery.js'
-import { buildStatus } from '../envelope/index.js'
+import { buildEdoc, buildStatus, parseEnvelope } from '../envelope/index.js'
 import { gwError, isGatewayError } from '../errors.js'
 import type { Logger } from '../logger.js'
 import type { Actor, Delivery, JsonObject, Store, StoredPackage } from '../store/index.js'
@@ -61,8 +61,35 @@ export interface SentStatus {
   delivery: Delivery
 }
 
+export interface SendRevokeInput {
+  /** The stored original document (an outgoing edoc of ours). */
+  original: StoredPackage
+  /** Its exact bytes, as stored. */
+  originalBytes: Uint8Array
+  /** Recipients the revoke goes to (a subset of the original's). */
+  recipients: string[]
+  reason: string
+  actor: Actor
+  clientId?: string
+  at?: Date
+}
+
+export interface SentRevoke {
+  id: string
+  documentId: string
+  sha256: string
+  deliveries: Delivery[]
+  package: StoredPackage
+}
+
 export interface StatusSender {
   sendStatus(input: SendStatusInput): Promise<SentStatus>
+  /**
+   * Recall by a business document of type 1 (EDXML.md §c "revoke"): the original identification re-sent (same
+   * DocumentId, Code, PromulgationInfo, From, header fields) with BussinessDocType 1 and the reason, no attachments,
+   * one delivery per recipient.
+   */
+  sendRevoke(input: SendRevokeInput): Promise<SentRevoke>
 }
 
 export interface StatusSenderDeps {
@@ -78,18 +105,32 @@ export interface StatusSenderDeps {
 /** yyyy/MM/dd from what a store or package holds (`2026-11-25`, `2026/11/25`); `''` stays empty. */
 const edxmlDay = (d: string | undefined): string => (d ?? '').trim().replace(/-/g, '/')
 
+async function signBytes(signer: SignerLike, bytes: Uint8Array, at: Date): Promise<Uint8Array> {
+  try {
+    return signer.signSync ? signer.signSync(bytes, { signingTime: at }) : await signer.sign(bytes, { signingTime: at })
+  } catch (e) {
+    if (isGatewayError(e)) throw e
+    throw gwError('GW_ERR_SIGNATURE_KEY', { reason: (e as Error).message }, e)
+  }
+}
+
 export function createStatusSender(deps: StatusSenderDeps): StatusSender {
   const agencies = new Map<string, AgencyConfig>(deps.config.agencies.map((a) => [a.organId.toUpperCase(), a]))
   const clock = deps.clock ?? (() => new Date())
 
+  function agencyOf(organId: string): { agency: AgencyConfig; signer: SignerLike } {
+    const id = organId.trim().toUpperCase()
+    const agency = agencies.get(id)
+    const signer = agency ? (deps.signers.get(agency.organId) ?? deps.signers.get(id)) : undefined
+    if (!agency || !signer) {
+      throw gwError('GW_ERR_API_FORBIDDEN', { reason: `agency ${organId} is not hosted by this gateway or has no signing key` })
+    }
+    return { agency, signer }
+  }
+
   return {
     async sendStatus(input) {
-      const fromId = input.from.trim().toUpperCase()
-      const agency = agencies.get(fromId)
-      const signer = deps.signers.get(agency?.organId ?? fromId) ?? deps.signers.get(fromId)
-      if (!agency || !signer) {
-        throw gwError('GW_ERR_API_FORBIDDEN', { reason: `agency ${input.from} is not hosted by this gateway or has no signing key` })
-      }
+      const { agency, signer } = agencyOf(input.from)
       const to = input.to.trim().toUpperCase()
       const at = input.at ?? clock()
       const promulgationDate = edxmlDay(input.responseFor.promulgationDate)
@@ -117,13 +158,7 @@ export function createStatusSender(deps: StatusSenderDeps): StatusSender {
         timestamp: at,
       })
       // 2. sign
-      let signature: Uint8Array
-      try {
-        signature = signer.signSync ? signer.signSync(envelope.bytes, { signingTime: at }) : await signer.sign(envelope.bytes, { signingTime: at })
-      } catch (e) {
-        if (isGatewayError(e)) throw e
-        throw gwError('GW_ERR_SIGNATURE_KEY', { reason: (e as Error).message }, e)
-      }
+      const signature = await signBytes(signer, envelope.bytes, at)
       // 3. store (outbox)
       const [codeNumber, ...notation] = input.responseFor.code.split('/')
       const recorded = await deps.store.recordOutgoing({
@@ -170,6 +205,87 @@ export function createStatusSender(deps: StatusSenderDeps): StatusSender {
         package: recorded.package,
         delivery,
       }
+    },
+
+    async sendRevoke(input) {
+      const { agency, signer } = agencyOf(input.original.senderOrganId)
+      const at = input.at ?? clock()
+      const orig = parseEnvelope(input.originalBytes, { maxBytes: deps.config.limits.packageBytes, maxDepth: deps.config.limits.xmlDepth })
+      const h = orig.edoc?.messageHeader
+      if (!h) throw gwError('GW_ERR_API_CONFLICT', { reason: `package ${input.original.id} is not a document package` })
+      const wanted = new Set(input.recipients.map((r) => r.trim().toUpperCase()))
+      const to = h.to.filter((o) => wanted.has(o.organId.trim().toUpperCase()))
+      // recipients added by an update may not be in To: address them by OrganId alone
+      for (const r of wanted) if (!to.some((o) => o.organId.trim().toUpperCase() === r)) to.push({ ...h.from, organId: r, organName: r })
+      const envelope = buildEdoc({
+        from: fromOrgan(agency),
+        to: to.map((o) => ({ ...o })),
+        documentId: h.documentId,
+        code: { codeNumber: h.code.codeNumber, codeNotation: h.code.codeNotation },
+        promulgationInfo: { place: h.promulgationInfo.place, promulgationDate: h.promulgationInfo.promulgationDate.value || h.promulgationInfo.promulgationDate.raw },
+        documentType: {
+          type: h.documentType.type,
+          ...(h.documentType.typeDetail ? { typeDetail: h.documentType.typeDetail } : {}),
+          typeName: h.documentType.typeName,
+        },
+        subject: h.subject,
+        content: h.content,
+        signerInfo: { competence: h.signerInfo.competence, position: h.signerInfo.position, fullName: h.signerInfo.fullName },
+        ...(h.dueDate.value ? { dueDate: h.dueDate.value } : {}),
+        toPlaces: h.toPlaces,
+        otherInfo: {
+          priority: h.otherInfo.priority || 0,
+          sphereOfPromulgation: h.otherInfo.sphereOfPromulgation,
+          typerNotation: h.otherInfo.typerNotation,
+          ...(h.otherInfo.promulgationAmount ? { promulgationAmount: h.otherInfo.promulgationAmount } : {}),
+          pageAmount: h.otherInfo.pageAmount || 1,
+          appendixes: h.otherInfo.appendixes,
+        },
+        responseFor: h.responseFor.map((r) => ({
+          organId: r.organId,
+          code: r.code,
+          ...(r.promulgationDate.value ? { promulgationDate: r.promulgationDate.value } : {}),
+          documentId: r.documentId,
+        })),
+        steeringType: h.steeringType || 0,
+        traceHeaders: [{ organId: agency.organId, timestamp: at }],
+        bussiness: { bussinessDocType: 1, bussinessDocReason: input.reason, documentId: h.documentId },
+        attachments: [],
+        now: at,
+      })
+      const signature = await signBytes(signer, envelope.bytes, at)
+      const o = input.original
+      const recorded = await deps.store.recordOutgoing({
+        package: {
+          id: deps.newId(),
+          kind: 'edoc',
+          documentId: h.documentId,
+          senderOrganId: agency.organId,
+          ...(input.clientId ? { clientId: input.clientId } : {}),
+          bytes: envelope.bytes,
+          signature,
+          sha256: envelope.sha256(),
+          priority: Math.max(o.priority, 1),
+          ...(o.subject !== undefined ? { subject: o.subject } : {}),
+          ...(o.codeNumber !== undefined ? { codeNumber: o.codeNumber } : {}),
+          ...(o.codeNotation !== undefined ? { codeNotation: o.codeNotation } : {}),
+          ...(o.promulgationDate ? { promulgationDate: o.promulgationDate } : {}),
+          metadata: {
+            form: 'revoke',
+            subject: h.subject,
+            code: `${h.code.codeNumber}/${h.code.codeNotation}`,
+            business: { type: 1, documentId: h.documentId, reason: input.reason },
+            originalPackageId: o.id,
+            recipients: [...wanted].map((organId) => ({ organId })),
+            attachments: [],
+          },
+        },
+        recipients: [...wanted],
+        actor: input.actor,
+        at,
+      })
+      deps.relay.wake()
+      return { id: recorded.package.id, documentId: recorded.package.documentId, sha256: recorded.package.sha256, deliveries: recorded.deliveries, package: recorded.package }
     },
   }
 }
