@@ -21,6 +21,9 @@ import { installBodyParsers } from './api/plugins/body-parsers.js'
 import { addApiSchemas } from './api/schemas.js'
 import { healthRoutes, type BrokerStatus } from './api/routes/health.js'
 import { documentRoutes } from './api/routes/documents.js'
+import { inboxRoutes } from './api/routes/inbox.js'
+import { recallRoutes } from './api/routes/recall.js'
+import { createStatusSender } from './pipeline/status-out.js'
 import { createOutgoingPipeline, type OutgoingPipeline, type SignerLike } from './pipeline/outgoing.js'
 import type { Store } from './store/index.js'
 
@@ -86,6 +89,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
         security: [{ bearer: [] }],
         tags: [
           { name: 'documents', description: 'Send documents and follow their delivery' },
+          { name: 'inbox', description: 'Documents received for the agency: read, download, acknowledge, answer with statuses' },
           { name: 'health', description: 'Liveness and readiness' },
         ],
       },
@@ -120,5 +124,16 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
 
   healthRoutes(app, { store: deps.store, broker: deps.broker })
   await app.register(documentRoutes, { config, store: deps.store, outgoing })
+  const statuses = createStatusSender({
+    config,
+    store: deps.store,
+    signers: deps.signers,
+    relay: deps.relay,
+    clock: deps.clock ?? (() => new Date()),
+    newId: deps.newId ?? randomUUID,
+    logger: deps.logger,
+  })
+  await app.register(inboxRoutes, { config, store: deps.store, statuses })
+  await app.register(recallRoutes, { config, store: deps.store, statuses })
   return app
 }
