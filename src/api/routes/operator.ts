@@ -1,0 +1,220 @@
+/**
+ * Operator routes (operator keys only; client keys get 403), registered together by `opsRoutes`:
+ *
+ * - the delivery log (./log.ts): `GET /v1/log`, `GET /v1/log/export.csv`, `GET /v1/log/verify`
+ * - `GET /v1/operator/overdue`: deliveries whose recipient has not answered 01 by the due time (src/pipeline/overdue.ts)
+ * - `GET /v1/operator/dead-letters`: rejected incoming packages and failed outgoing deliveries, with the reason
+ * - `POST /v1/operator/dead-letters/:id/replay` and `.../discard`: logged with the actor `operator:<id>`
+ * - `GET /metrics` (./metrics.ts): Prometheus text; operator key unless `metrics.public`
+ */
+import type { FastifyInstance } from 'fastify'
+import type { Config } from '../../config.js'
+import type { Logger } from '../../logger.js'
+import { createMetrics, type GatewayMetrics, type QueueInspector } from '../../metrics.js'
+import { createDeadLetters, type DeadLetters } from '../../pipeline/deadletter.js'
+import { countOverdue, createOverduePolicy, listOverdue, type OverduePolicyConfig } from '../../pipeline/overdue.js'
+import type { StatusSender } from '../../pipeline/statuses.js'
+import type { Verifier } from '../../signature/index.js'
+import type { Store } from '../../store/index.js'
+import { gwError } from '../../errors.js'
+import { ref } from '../schemas.js'
+import { logRoutes } from './log.js'
+import { metricsRoutes } from './metrics.js'
+
+/** Optional collaborators of the operator routes (server.ts passes the real ones; tests may leave them out). */
+export interface OpsDeps {
+  /** Prometheus metrics of this instance; default: a fresh registry per app. */
+  metrics?: GatewayMetrics
+  /** Queue depths for /metrics (the transport connection); absent: no queue gauge. */
+  queueInspector?: QueueInspector
+  /** Status sender for the 01 after an incoming replay (the receiver's). */
+  statuses?: StatusSender
+  /** Verifier for incoming replays; default: built from config.trust at each replay. */
+  verifier?: () => Pick<Verifier, 'verify'>
+  /** Overrides of config `overdue` (tests). */
+  overdue?: OverduePolicyConfig
+  /** /metrics without a key (overrides config `metrics.public`). */
+  metricsPublic?: boolean
+}
+
+export interface OpsRoutesOptions extends OpsDeps {
+  config: Config
+  store: Store
+  relay: { wake(): void }
+  signers?: ReadonlyMap<string, unknown>
+  clock?: () => Date
+  logger?: Logger
+}
+
+const errors = { 400: ref('Error'), 401: ref('Error'), 403: ref('Error'), 404: ref('Error'), 409: ref('Error'), 429: ref('Error') }
+
+/** Config sections this area reads, when present (added to the config schema as `overdue` and `metrics`). */
+type OpsConfig = Config & { readonly overdue?: OverduePolicyConfig; readonly metrics?: { readonly public?: boolean } }
+
+export async function opsRoutes(app: FastifyInstance, opts: OpsRoutesOptions): Promise<void> {
+  const config = opts.config as OpsConfig
+  const { store } = opts
+  const clock = opts.clock ?? (() => new Date())
+  const policy = createOverduePolicy({ ...(config.overdue ?? {}), ...(opts.overdue ?? {}) })
+  const dead: DeadLetters = createDeadLetters({
+    config,
+    store,
+    relay: opts.relay,
+    ...(opts.verifier ? { verifier: opts.verifier } : {}),
+    ...(opts.statuses ? { statuses: opts.statuses } : {}),
+    ...(opts.logger ? { logger: opts.logger.child({ area: 'operator' }) } : {}),
+  })
+
+  await app.register(logRoutes, { store, clock })
+
+  // ---- overdue ----------------------------------------------------------------------------------------------
+
+  app.get<{ Querystring: { recipient?: string; sender?: string; cursor?: string; limit?: number } }>(
+    '/v1/operator/overdue',
+    {
+      config: { auth: 'operator' },
+      schema: {
+        tags: ['operators'],
+        summary: 'Deliveries not answered with 01 in time (operator keys)',
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            recipient: { type: 'string', minLength: 1, maxLength: 64 },
+            sender: { type: 'string', minLength: 1, maxLength: 64 },
+            cursor: { type: 'string', maxLength: 128 },
+            limit: { type: 'integer', minimum: 1, maximum: 1000, default: 50 },
+          },
+        },
+        response: { 200: ref('OperatorOverdueList'), ...errors },
+      },
+    },
+    async (req) => {
+      const now = clock()
+      const q = req.query
+      const page = await listOverdue(store, policy, {
+        now,
+        limit: q.limit ?? 50,
+        ...(q.recipient ? { recipient: q.recipient.trim().toUpperCase() } : {}),
+        ...(q.sender ? { senderOrganId: q.sender.trim().toUpperCase() } : {}),
+        ...(q.cursor ? { cursor: q.cursor } : {}),
+      })
+      return { policy: policy.description, now: now.toISOString(), ...page }
+    },
+  )
+
+  // ---- dead letters -----------------------------------------------------------------------------------------
+
+  app.get<{ Querystring: { kind?: 'incoming' | 'outgoing'; agency?: string; cursor?: string; limit?: number } }>(
+    '/v1/operator/dead-letters',
+    {
+      config: { auth: 'operator' },
+      schema: {
+        tags: ['operators'],
+        summary: 'Rejected incoming packages and failed outgoing deliveries (operator keys)',
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            kind: { type: 'string', enum: ['incoming', 'outgoing'] },
+            agency: { type: 'string', minLength: 1, maxLength: 64, description: 'Hosted agency: recipient of incoming, sender of outgoing.' },
+            cursor: { type: 'string', maxLength: 400 },
+            limit: { type: 'integer', minimum: 1, maximum: 1000, default: 50 },
+          },
+        },
+        response: { 200: ref('OperatorDeadLetterList'), ...errors },
+      },
+    },
+    async (req) => {
+      const q = req.query
+      return dead.list({ limit: q.limit ?? 50, ...(q.kind ? { kind: q.kind } : {}), ...(q.agency ? { agency: q.agency } : {}), ...(q.cursor ? { cursor: q.cursor } : {}) })
+    },
+  )
+
+  app.get<{ Params: { id: string } }>(
+    '/v1/operator/dead-letters/:id',
+    {
+      config: { auth: 'operator' },
+      schema: {
+        tags: ['operators'],
+        summary: 'One dead letter (operator keys)',
+        params: { type: 'object', properties: { id: { type: 'string', minLength: 1, maxLength: 64 } } },
+        response: { 200: ref('OperatorDeadLetter'), ...errors },
+      },
+    },
+    async (req) => {
+      const d = await dead.get(req.params.id)
+      if (!d) throw gwError('GW_ERR_API_NOT_FOUND', { what: `dead letter ${req.params.id}` })
+      return d
+    },
+  )
+
+  const operatorId = (req: { principal?: { kind: string; id: string } }): string => req.principal?.id ?? 'unknown'
+
+  app.post<{ Params: { id: string } }>(
+    '/v1/operator/dead-letters/:id/replay',
+    {
+      config: { auth: 'operator' },
+      schema: {
+        tags: ['operators'],
+        summary: 'Replay a dead letter after fixing its cause (operator keys)',
+        description:
+          'Incoming rejected package: its stored bytes are verified again with the trust files as they are now; passing, it goes to the inbox (received) and 01 is sent; failing, it stays rejected and the answer says why (outcome still-rejected). Failed outgoing delivery: back to the outbox (accepted) and published again. Logged with the actor operator:<id>.',
+        params: { type: 'object', properties: { id: { type: 'string', minLength: 1, maxLength: 64 } } },
+        response: { 200: ref('OperatorAction'), ...errors },
+      },
+    },
+    async (req) => dead.replay(req.params.id, operatorId(req)),
+  )
+
+  app.post<{ Params: { id: string }; Body: { note?: string } | undefined }>(
+    '/v1/operator/dead-letters/:id/discard',
+    {
+      config: { auth: 'operator' },
+      schema: {
+        tags: ['operators'],
+        summary: 'Discard a dead letter (operator keys)',
+        description: 'Incoming rejected package → discarded; failed outgoing delivery: a discarded event (it stays failed and leaves the list). Logged with the actor operator:<id>.',
+        params: { type: 'object', properties: { id: { type: 'string', minLength: 1, maxLength: 64 } } },
+        body: { type: ['object', 'null'], additionalProperties: false, properties: { note: { type: 'string', maxLength: 1000 } } },
+        response: { 200: ref('OperatorAction'), ...errors },
+      },
+    },
+    async (req) => {
+      const r = await dead.discard(req.params.id, operatorId(req), req.body?.note)
+      return { ...r, outcome: 'discarded' }
+    },
+  )
+
+  // ---- metrics ----------------------------------------------------------------------------------------------
+
+  const metrics = opts.metrics ?? createMetrics()
+  let overdueCache: { at: number; n: number } | undefined
+  const certificates = new Map<string, string>()
+  for (const [organId, s] of opts.signers ?? []) {
+    const notAfter = (s as { certificate?: { notAfter?: unknown } })?.certificate?.notAfter
+    if (typeof notAfter === 'string') certificates.set(organId, notAfter)
+  }
+  metrics.bind({
+    store,
+    clock,
+    certificates,
+    queues: config.agencies.map((a) => ({
+      organId: a.organId.toUpperCase(),
+      inbox: config.amqp.queuePrefix + a.organId.toUpperCase(),
+      deadLetter: config.amqp.deadLetterQueuePrefix + a.organId.toUpperCase(),
+    })),
+    ...(opts.queueInspector ? { inspector: opts.queueInspector } : {}),
+    async overdue() {
+      const now = clock()
+      // a scrape every few seconds does not need a fresh count each time
+      if (overdueCache && now.getTime() - overdueCache.at < 15_000) return overdueCache.n
+      const r = await countOverdue(store, policy, now)
+      overdueCache = { at: now.getTime(), n: r.count }
+      return r.count
+    },
+  })
+  app.addHook('onClose', async () => metrics.stop())
+  const isPublic = opts.metricsPublic ?? config.metrics?.public ?? false
+  await app.register(metricsRoutes, { metrics, public: isPublic })
+}

@@ -1,0 +1,374 @@
+/**
+ * Dead letters for operators: incoming packages stored as `rejected` (with their verdict) and outgoing deliveries
+ * that `failed` (with the reason), listed together newest first; an operator replays one after fixing the cause, or
+ * discards it. Both are events in the hash-chained log with the actor `operator:<id>`.
+ *
+ * Replay, incoming (`rejected` → `received`): the stored exact bytes and signature go through the checks of the
+ * receive pipeline again — parse (limits), recipient hosted here and addressed in To, a signature present, CMS
+ * verification with a verifier built from the configured trust files *now* (so a trust anchor or CRL file fixed on
+ * disk is used without a restart), sender binding (certificate UID = From/OrganId = stored sender), and the
+ * DocumentId replay rule. Passing: the package becomes `received` (event type `replayed`), the DMS finds it in its
+ * inbox, and status 01 goes back to the sender (keyed `01:<id>`, as the receive pipeline does, so never twice).
+ * Still failing: it stays `rejected`, a `replay-failed` event records the new verdict, and the answer says why.
+ * Status packages are not replayed (a status that matched nothing is not fixed by an operator).
+ *
+ * Replay, outgoing (`failed` → `accepted`): the delivery goes back to the outbox and the relay is woken; the same
+ * signed bytes are published again.
+ *
+ * Discard: incoming `rejected` → `discarded`. An outgoing delivery has no discarded state: a `discarded` event is
+ * appended to its timeline (state stays `failed`, the reason kept) and it leaves the dead-letter list.
+ *
+ * The receive pipeline stores every rejected package before dead-lettering the AMQP message, so the store is the
+ * list of record; the broker's dead-letter queues hold copies (their depth is a metric).
+ */
+import type { Config } from '../config.js'
+import { gwError, isGatewayError } from '../errors.js'
+import { parseEnvelope } from '../envelope/index.js'
+import type { Logger } from '../logger.js'
+import type { Verdict, Verifier } from '../signature/index.js'
+import type { DeliveryWithPackage, JsonObject, Store, StoredIncoming } from '../store/index.js'
+import type { StatusSender } from './statuses.js'
+
+export interface DeadLetter {
+  /** Incoming package id, or outgoing delivery id. */
+  id: string
+  kind: 'incoming' | 'outgoing'
+  packageId: string
+  /** When it was rejected / last failed. */
+  time: string
+  state: string
+  sender?: string
+  recipient?: string
+  documentId?: string
+  subject?: string
+  code?: string
+  /** Why: error or verdict code and message. */
+  reason?: string
+  /** Incoming: the verdict code (UNTRUSTED_CHAIN, REPLAY, GW_ERR_ENVELOPE_…). */
+  verdictCode?: string
+  verdict?: JsonObject
+  attempts?: number
+}
+
+export interface DeadLetterQuery {
+  kind?: 'incoming' | 'outgoing'
+  /** Hosted agency: recipient of incoming, sender of outgoing. */
+  agency?: string
+  cursor?: string
+  limit: number
+}
+
+export interface ReplayResult {
+  id: string
+  kind: 'incoming' | 'outgoing'
+  /** `replayed`: back in the inbox / outbox; `still-rejected`: the checks fail again (see verdict). */
+  outcome: 'replayed' | 'still-rejected'
+  state: string
+  verdictCode?: string
+  reason?: string
+  seq: number
+}
+
+export interface DiscardResult {
+  id: string
+  kind: 'incoming' | 'outgoing'
+  state: string
+  seq: number
+}
+
+export interface DeadLetterDeps {
+  config: Pick<Config, 'agencies' | 'limits' | 'trust'>
+  store: Store
+  relay: { wake(): void }
+  /** A verifier for incoming replays; default: built from config.trust at each replay (files read again). */
+  verifier?: () => Pick<Verifier, 'verify'>
+  /** Sends 01 after an incoming replay; without it, no 01 is sent (and the answer says so). */
+  statuses?: StatusSender
+  logger?: Pick<Logger, 'info' | 'warn' | 'error'>
+}
+
+const upper = (s: string | undefined): string => (s ?? '').trim().toUpperCase()
+
+/** Composite cursor over the two lists: base64url JSON `{ i, o }`, each a store cursor, `false` (done) or absent. */
+interface Cursor {
+  i?: string | false
+  o?: string | false
+}
+const encode = (c: Cursor): string => Buffer.from(JSON.stringify(c), 'utf8').toString('base64url')
+function decode(s: string): Cursor {
+  try {
+    const c = JSON.parse(Buffer.from(s, 'base64url').toString('utf8')) as unknown
+    if (c && typeof c === 'object' && !Array.isArray(c)) {
+      const { i, o } = c as Record<string, unknown>
+      const ok = (v: unknown) => v === undefined || v === false || (typeof v === 'string' && v.length < 200)
+      if (ok(i) && ok(o)) return c as Cursor
+    }
+  } catch {
+    // fall through
+  }
+  throw gwError('GW_ERR_STORE_INVALID_CURSOR', { cursor: s.slice(0, 80) })
+}
+
+function fromIncoming(i: StoredIncoming): DeadLetter {
+  const code = [i.codeNumber, i.codeNotation].filter(Boolean).join('/')
+  const vc = typeof i.verdict.code === 'string' ? i.verdict.code : undefined
+  return {
+    id: i.id,
+    kind: 'incoming',
+    packageId: i.id,
+    time: i.updatedAt,
+    state: i.state,
+    ...(i.senderOrganId ? { sender: i.senderOrganId } : {}),
+    ...(i.recipient ? { recipient: i.recipient } : {}),
+    ...(i.documentId ? { documentId: i.documentId } : {}),
+    ...(i.subject ? { subject: i.subject } : {}),
+    ...(code ? { code } : {}),
+    ...(i.reason ? { reason: i.reason } : {}),
+    ...(vc ? { verdictCode: vc } : {}),
+    verdict: i.verdict,
+  }
+}
+
+function fromDelivery(d: DeliveryWithPackage): DeadLetter {
+  const code = [d.codeNumber, d.codeNotation].filter(Boolean).join('/')
+  return {
+    id: d.id,
+    kind: 'outgoing',
+    packageId: d.packageId,
+    time: d.updatedAt,
+    state: d.state,
+    sender: d.senderOrganId,
+    recipient: d.recipient,
+    documentId: d.documentId,
+    ...(d.subject ? { subject: d.subject } : {}),
+    ...(code ? { code } : {}),
+    ...(d.reason ? { reason: d.reason } : {}),
+    attempts: d.attempts,
+  }
+}
+
+export interface DeadLetters {
+  list(q: DeadLetterQuery): Promise<{ items: DeadLetter[]; next?: string }>
+  get(id: string): Promise<DeadLetter | undefined>
+  replay(id: string, operatorId: string): Promise<ReplayResult>
+  discard(id: string, operatorId: string, note?: string): Promise<DiscardResult>
+}
+
+export function createDeadLetters(deps: DeadLetterDeps): DeadLetters {
+  const { store, config } = deps
+  const hosted = new Set(config.agencies.map((a) => upper(a.organId)))
+
+  /** Whether the latest word on a failed delivery is an operator's discard. */
+  async function discardedDelivery(deliveryId: string): Promise<boolean> {
+    const tl = await store.timeline(deliveryId)
+    for (let k = tl.length - 1; k >= 0; k--) {
+      const e = tl[k]!
+      if (e.type === 'discarded') return true
+      if (e.changed) return false
+    }
+    return false
+  }
+
+  async function pageIncoming(q: DeadLetterQuery, cursor: string | undefined, limit: number) {
+    const p = await store.listIncoming({ state: 'rejected', limit, ...(q.agency ? { recipient: upper(q.agency) } : {}), ...(cursor ? { cursor } : {}) })
+    return { items: p.items.map(fromIncoming), next: p.next }
+  }
+
+  async function pageOutgoing(q: DeadLetterQuery, cursor: string | undefined, limit: number) {
+    const p = await store.listDeliveries({ state: 'failed', limit, ...(q.agency ? { senderOrganId: upper(q.agency) } : {}), ...(cursor ? { cursor } : {}) })
+    const keep: DeadLetter[] = []
+    for (const d of p.items) if (!(await discardedDelivery(d.id))) keep.push(fromDelivery(d))
+    return { items: keep, next: p.next, raw: p.items.length }
+  }
+
+  async function findIncoming(id: string): Promise<StoredIncoming | undefined> {
+    return store.getIncoming(id)
+  }
+
+  async function replayIncoming(inc: StoredIncoming, actor: string): Promise<ReplayResult> {
+    if (inc.state !== 'rejected') throw gwError('GW_ERR_API_CONFLICT', { reason: `incoming package ${inc.id} is ${inc.state}, not rejected: nothing to replay` })
+    if (inc.kind === 'status') throw gwError('GW_ERR_API_CONFLICT', { reason: 'status packages are not replayed; the sender can send the status again' })
+    const stored = await store.getIncomingBytes(inc.id)
+    if (!stored) throw gwError('GW_ERR_STORE_NOT_FOUND', { what: 'bytes of incoming package', id: inc.id })
+    const fail = async (code: string, message: string, verdict?: Verdict): Promise<ReplayResult> => {
+      const ev = await store.appendEvent({
+        direction: 'in',
+        type: 'replay-failed',
+        packageId: inc.id,
+        ...(inc.documentId ? { documentId: inc.documentId } : {}),
+        ...(inc.senderOrganId ? { sender: inc.senderOrganId } : {}),
+        ...(inc.recipient ? { recipient: inc.recipient } : {}),
+        actor,
+        state: 'rejected',
+        cause: `replay by operator: still rejected, ${code}: ${message}`,
+        detail: { verdict: code, ...(verdict ? { verdictMessage: verdict.message } : {}), previousReason: inc.reason ?? '' },
+      })
+      deps.logger?.warn({ packageId: inc.id, documentId: inc.documentId, actor, code }, 'replayed package is still rejected')
+      return { id: inc.id, kind: 'incoming', outcome: 'still-rejected', state: 'rejected', verdictCode: code, reason: message, seq: ev.seq }
+    }
+    // 1. parse
+    let env
+    try {
+      env = parseEnvelope(stored.bytes, { maxBytes: config.limits.packageBytes, maxDepth: config.limits.xmlDepth })
+    } catch (e) {
+      if (isGatewayError(e)) return fail(e.code, e.message)
+      throw e
+    }
+    if (env.kind !== 'edoc' || !env.edoc) return fail('NOT_A_DOCUMENT', 'the stored bytes are a status package')
+    const h = env.edoc.messageHeader
+    const sender = h.from.organId
+    // 2. recipient hosted here and addressed
+    if (!inc.recipient || !hosted.has(upper(inc.recipient))) return fail('RECIPIENT_NOT_HOSTED', `${inc.recipient ?? '(none)'} is not hosted by this gateway`)
+    if (!h.to.some((t) => upper(t.organId) === upper(inc.recipient))) return fail('RECIPIENT_NOT_ADDRESSED', `${inc.recipient} is not in To`)
+    if (inc.senderOrganId && upper(inc.senderOrganId) !== upper(sender)) return fail('SENDER_MISMATCH', `stored sender ${inc.senderOrganId}, From/OrganId ${sender}`)
+    // 3. signature, verified with the trust files as they are now
+    if (!stored.signature || stored.signature.length === 0) return fail('NO_SIGNATURE', 'no detached signature was received with the package')
+    const verifier = deps.verifier ? deps.verifier() : await defaultVerifier(config)
+    const verdict = await verifier.verify(stored.bytes, stored.signature, { expectedOrganId: sender })
+    if (!verdict.ok) return fail(verdict.code, verdict.message, verdict)
+    // 4. DocumentId replay rule (a revoke keeps the DocumentId by design)
+    const documentId = inc.documentId ?? h.documentId
+    const btype = Number(env.edoc.traceHeaderList.bussiness?.bussinessDocType ?? 0) || 0
+    if (btype !== 1 && documentId) {
+      const seen = await store.findIncomingByDocument(sender, documentId)
+      const other = seen.find((s) => s.id !== inc.id && s.kind === 'edoc' && s.state !== 'rejected' && s.state !== 'discarded' && s.sha256 !== inc.sha256 && s.metadata.businessType !== 1)
+      if (other) return fail('REPLAY', `DocumentId ${documentId} was already received with other content (package ${other.id})`)
+    }
+    // 5. into the inbox
+    const r = await store.transitionIncoming(inc.id, 'received', {
+      actor,
+      type: 'replayed',
+      cause: 'replayed by operator: verification passed',
+      detail: { verdict: verdict.code, previousReason: inc.reason ?? '', ...(verdict.signer ? { signer: verdict.signer.subject } : {}) },
+    })
+    deps.logger?.info({ packageId: inc.id, documentId, actor }, 'rejected package replayed into the inbox')
+    // 6. status 01 to the sender, keyed like the receive pipeline's so it is never sent twice
+    let statusSent = false
+    if (deps.statuses && r.changed) {
+      try {
+        await deps.statuses.send({
+          from: inc.recipient,
+          to: sender,
+          statusCode: '01',
+          responseFor: {
+            organId: sender,
+            code: `${h.code.codeNumber}/${h.code.codeNotation}`,
+            ...(h.promulgationInfo.promulgationDate.value ? { promulgationDate: h.promulgationInfo.promulgationDate.value } : {}),
+            documentId,
+          },
+          description: 'Đã đến',
+          actor: 'system',
+          key: `01:${inc.id}`,
+          metadata: { incomingId: inc.id, replayedBy: actor },
+        })
+        statusSent = true
+      } catch (e) {
+        deps.logger?.error({ err: e, packageId: inc.id, documentId }, 'replayed package stored, but status 01 could not be sent')
+      }
+    }
+    return { id: inc.id, kind: 'incoming', outcome: 'replayed', state: r.state, verdictCode: verdict.code, ...(statusSent ? {} : { reason: deps.statuses ? 'status 01 not sent (see the log)' : 'no status sender configured: 01 not sent' }), seq: r.seq }
+  }
+
+  return {
+    async list(q) {
+      const c: Cursor = q.cursor ? decode(q.cursor) : {}
+      const limit = Math.min(1000, Math.max(1, Math.trunc(q.limit) || 50))
+      const wantIn = q.kind !== 'outgoing' && c.i !== false
+      const wantOut = q.kind !== 'incoming' && c.o !== false
+      const ins = wantIn ? await pageIncoming(q, c.i || undefined, limit) : { items: [] as DeadLetter[], next: undefined }
+      const outs = wantOut ? await pageOutgoing(q, c.o || undefined, limit) : { items: [] as DeadLetter[], next: undefined, raw: 0 }
+      const merged = [...ins.items, ...outs.items].sort((a, b) => (a.time < b.time ? 1 : a.time > b.time ? -1 : 0)).slice(0, limit)
+      const usedIn = merged.filter((x) => x.kind === 'incoming').length
+      const usedOut = merged.filter((x) => x.kind === 'outgoing').length
+      // where each list continues: after the items taken from it (re-read with that many rows to get the store cursor)
+      const after = async (used: number, total: number, prev: string | undefined, next: string | undefined, reread: (n: number) => Promise<string | undefined>) => {
+        if (used === 0) return total === 0 && !next ? false : prev
+        if (used === total) return next ?? false
+        return (await reread(used)) ?? false
+      }
+      const ni = wantIn ? await after(usedIn, ins.items.length, c.i || undefined, ins.next, async (n) => (await store.listIncoming({ state: 'rejected', limit: n, ...(q.agency ? { recipient: upper(q.agency) } : {}), ...(c.i ? { cursor: c.i } : {}) })).next) : false
+      // outgoing pages may have dropped discarded rows: continue after the raw rows when the whole page was used
+      const no = wantOut
+        ? usedOut === outs.items.length
+          ? (outs.next ?? false)
+          : await after(usedOut, outs.items.length, c.o || undefined, outs.next, async () => {
+              // find the store cursor after the usedOut-th kept row by walking the raw page again
+              const lastKept = merged.filter((x) => x.kind === 'outgoing').at(-1)!.id
+              const raw = await store.listDeliveries({ state: 'failed', limit, ...(q.agency ? { senderOrganId: upper(q.agency) } : {}), ...(c.o ? { cursor: c.o } : {}) })
+              const idx = raw.items.findIndex((d) => d.id === lastKept)
+              const p = await store.listDeliveries({ state: 'failed', limit: idx + 1, ...(q.agency ? { senderOrganId: upper(q.agency) } : {}), ...(c.o ? { cursor: c.o } : {}) })
+              return p.next
+            })
+        : false
+      const more = (ni !== false && ni !== undefined) || (no !== false && no !== undefined)
+      const nextCursor: Cursor = { i: ni === undefined ? false : ni, o: no === undefined ? false : no }
+      return more && merged.length > 0 ? { items: merged, next: encode(nextCursor) } : { items: merged }
+    },
+
+    async get(id) {
+      const inc = await findIncoming(id)
+      if (inc) return fromIncoming(inc)
+      const d = await store.getDelivery(id)
+      if (!d) return undefined
+      const pkg = await store.getPackage(d.packageId)
+      return fromDelivery({
+        ...d,
+        kind: pkg?.kind ?? 'edoc',
+        documentId: pkg?.documentId ?? '',
+        senderOrganId: pkg?.senderOrganId ?? '',
+        ...(pkg?.subject ? { subject: pkg.subject } : {}),
+        ...(pkg?.codeNumber ? { codeNumber: pkg.codeNumber } : {}),
+        ...(pkg?.codeNotation ? { codeNotation: pkg.codeNotation } : {}),
+      })
+    },
+
+    async replay(id, operatorId) {
+      const actor = `operator:${operatorId}`
+      const inc = await findIncoming(id)
+      if (inc) return replayIncoming(inc, actor)
+      const d = await store.getDelivery(id)
+      if (!d) throw gwError('GW_ERR_API_NOT_FOUND', { what: `dead letter ${id}` })
+      if (d.state !== 'failed') throw gwError('GW_ERR_API_CONFLICT', { reason: `delivery ${id} is ${d.state}, not failed: nothing to replay` })
+      const r = await store.transition(id, 'accepted', { actor, type: 'replayed', cause: 'replayed by operator: back to the outbox', detail: { previousReason: d.reason ?? '', attempts: d.attempts } })
+      if (!r.changed) throw gwError('GW_ERR_API_CONFLICT', { reason: `delivery ${id} moved on meanwhile (${r.state})` })
+      deps.relay.wake()
+      deps.logger?.info({ deliveryId: id, packageId: d.packageId, actor }, 'failed delivery put back into the outbox')
+      return { id, kind: 'outgoing', outcome: 'replayed', state: r.state, seq: r.seq }
+    },
+
+    async discard(id, operatorId, note) {
+      const actor = `operator:${operatorId}`
+      const inc = await findIncoming(id)
+      if (inc) {
+        if (inc.state !== 'rejected') throw gwError('GW_ERR_API_CONFLICT', { reason: `incoming package ${id} is ${inc.state}: only rejected packages can be discarded` })
+        const r = await store.transitionIncoming(id, 'discarded', { actor, type: 'discarded', cause: 'discarded by operator', detail: { previousReason: inc.reason ?? '', ...(note ? { note } : {}) } })
+        deps.logger?.info({ packageId: id, documentId: inc.documentId, actor }, 'rejected package discarded')
+        return { id, kind: 'incoming', state: r.state, seq: r.seq }
+      }
+      const d = await store.getDelivery(id)
+      if (!d) throw gwError('GW_ERR_API_NOT_FOUND', { what: `dead letter ${id}` })
+      if (d.state !== 'failed') throw gwError('GW_ERR_API_CONFLICT', { reason: `delivery ${id} is ${d.state}: only failed deliveries can be discarded` })
+      if (await discardedDelivery(id)) throw gwError('GW_ERR_API_CONFLICT', { reason: `delivery ${id} was already discarded` })
+      const pkg = await store.getPackage(d.packageId)
+      const ev = await store.appendEvent({
+        direction: 'out',
+        type: 'discarded',
+        packageId: d.packageId,
+        deliveryId: id,
+        ...(pkg ? { documentId: pkg.documentId, sender: pkg.senderOrganId } : {}),
+        recipient: d.recipient,
+        actor,
+        state: 'failed',
+        cause: 'discarded by operator',
+        detail: { previousReason: d.reason ?? '', ...(note ? { note } : {}) },
+      })
+      deps.logger?.info({ deliveryId: id, packageId: d.packageId, actor }, 'failed delivery discarded')
+      return { id, kind: 'outgoing', state: 'failed', seq: ev.seq }
+    },
+  }
+}
+
+async function defaultVerifier(config: Pick<Config, 'trust'>): Promise<Pick<Verifier, 'verify'>> {
+  const { verifierFromConfig } = await import('./receiver.js')
+  return verifierFromConfig(config)
+}
