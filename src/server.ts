@@ -12,8 +12,10 @@ import type { FastifyInstance } from 'fastify'
 import { buildApp } from './app.js'
 import type { Config } from './config.js'
 import { createLogger, type Logger } from './logger.js'
+import { createPackagePool, type PackagePool } from './pipeline/package-pool.js'
 import { createRelay, type Relay } from './pipeline/relay.js'
 import { loadSigners } from './pipeline/signers.js'
+import { startReceiver, type Receiver } from './pipeline/receiver.js'
 import { openSqliteStore, type Store } from './store/index.js'
 import { createAmqpConnection, createPublisher, declareTopology, type AmqpConnection, type Publisher } from './transport/index.js'
 
@@ -23,6 +25,8 @@ export interface RunningGateway {
   readonly relay: Relay
   readonly connection: AmqpConnection
   readonly publisher: Publisher
+  /** Consumes the hosted agencies' inbox queues (receive path). */
+  readonly receiver: Receiver | undefined
   readonly logger: Logger
   /** `http://host:port` the API listens on. */
   readonly url: string
@@ -34,6 +38,8 @@ export interface StartOptions {
   logger?: Logger
   /** Listen (default true); false builds everything but the listener (bench, tests). */
   listen?: boolean
+  /** Consume the hosted agencies' inbox queues (default true); false: send-only (tests that read the queues). */
+  receive?: boolean
 }
 
 export async function startGateway(config: Config, opts: StartOptions = {}): Promise<RunningGateway> {
@@ -41,8 +47,10 @@ export async function startGateway(config: Config, opts: StartOptions = {}): Pro
   mkdirSync(path.dirname(config.store.path), { recursive: true })
   const store = await openSqliteStore(config.store.path, { logger: logger.child({ area: 'store' }), synchronous: config.store.synchronous })
   let connection: AmqpConnection | undefined
+  let packager: PackagePool | undefined
   try {
     const signers = await loadSigners(config)
+    if (config.pipeline.workers > 0) packager = await createPackagePool(config.agencies, config.pipeline.workers)
     const tlog = logger.child({ area: 'transport' })
     connection = createAmqpConnection({
       url: config.amqp.url,
@@ -88,7 +96,8 @@ export async function startGateway(config: Config, opts: StartOptions = {}): Pro
     // a (re)connect is a good moment to look at the outbox
     connection.on('connect', () => relay.wake())
     relay.start()
-    const app = await buildApp(config, { store, signers, relay, broker: connection, logger })
+    const receiver = opts.receive === false ? undefined : startReceiver({ config, store, connection, signers, relay, logger })
+    const app = await buildApp(config, { store, signers, relay, broker: connection, logger, ...(packager ? { packager } : {}) })
     let url = ''
     if (opts.listen !== false) {
       url = await app.listen({ host: config.http.host, port: config.http.port })
@@ -96,6 +105,7 @@ export async function startGateway(config: Config, opts: StartOptions = {}): Pro
       await app.ready()
     }
     const conn = connection
+    const pool = packager
     let closing: Promise<void> | undefined
     return {
       app,
@@ -103,11 +113,14 @@ export async function startGateway(config: Config, opts: StartOptions = {}): Pro
       relay,
       connection: conn,
       publisher,
+      receiver,
       logger,
       url,
       close() {
         closing ??= (async () => {
           await app.close().catch((e: unknown) => logger.error({ err: e }, 'closing the API failed'))
+          await receiver?.stop().catch((e: unknown) => logger.error({ err: e }, 'stopping the receiver failed'))
+          await pool?.close()
           await relay.stop({ timeoutMs: 5000 })
           await publisher.close({ timeoutMs: 2000 }).catch(() => {})
           await conn.close().catch(() => {})
@@ -117,6 +130,7 @@ export async function startGateway(config: Config, opts: StartOptions = {}): Pro
       },
     }
   } catch (e) {
+    await packager?.close().catch(() => {})
     await connection?.close().catch(() => {})
     await store.close().catch(() => {})
     throw e
