@@ -41,6 +41,12 @@ export interface Signer {
   /** Certificates included in every signature, signer first. */
   readonly chain: readonly CertSummary[]
   readonly keyType: SigningKeyType
+  /**
+   * Problems a verifier will report about signatures from this signer, found at load time: certificate expired or
+   * not yet valid (now), no digitalSignature/nonRepudiation key usage, no OrganId (subject UID). Loading still
+   * succeeds; the caller decides (the gateway refuses to start, a test may want such a signer).
+   */
+  readonly warnings: readonly string[]
   /** DER detached CMS SignedData over `content`. */
   sign(content: Uint8Array, opts?: SignOptions): Promise<Uint8Array>
   /** Same as `sign`, synchronously (node:crypto signs synchronously anyway). */
@@ -161,6 +167,7 @@ class CmsSigner implements Signer {
   readonly organId?: string
   readonly chain: readonly CertSummary[]
   readonly keyType: SigningKeyType
+  readonly warnings: readonly string[]
   readonly #pieces: SignerPieces
   readonly #key: KeyObject | { key: KeyObject; dsaEncoding: 'der' }
 
@@ -169,6 +176,7 @@ class CmsSigner implements Signer {
     if (leaf.summary.organId !== undefined) this.organId = leaf.summary.organId
     this.chain = Object.freeze([leaf, ...chain].map((c) => c.summary))
     this.keyType = type
+    this.warnings = Object.freeze(signerWarnings(leaf, Date.now()))
     this.#pieces = buildPieces(leaf, chain, type.kind)
     this.#key = type.kind === 'ec' ? { key, dsaEncoding: 'der' } : key
   }
@@ -187,8 +195,19 @@ class CmsSigner implements Signer {
 
   /** Keys never show up in logs or JSON. */
   toJSON(): object {
-    return { certificate: this.certificate, keyType: this.keyType }
+    return { certificate: this.certificate, keyType: this.keyType, warnings: this.warnings }
   }
+}
+
+function signerWarnings(leaf: CertInfo, nowMs: number): string[] {
+  const w: string[] = []
+  if (nowMs > leaf.notAfterMs) w.push(`the certificate expired on ${leaf.summary.notAfter}`)
+  if (nowMs < leaf.notBeforeMs) w.push(`the certificate is valid only from ${leaf.summary.notBefore}`)
+  if (!leaf.keyUsage || !(leaf.keyUsage.has('digitalSignature') || leaf.keyUsage.has('nonRepudiation'))) {
+    w.push('the certificate has no digitalSignature or nonRepudiation key usage')
+  }
+  if (leaf.summary.organId === undefined) w.push('the certificate names no OrganId (subject UID)')
+  return w
 }
 
 /**

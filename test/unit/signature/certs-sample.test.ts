@@ -32,6 +32,7 @@ t.test('every sample agency signs (PEM and PKCS#12) and verifies, ours and opens
     const p12 = await loadSigner({ p12: file(`${a}/bundle.p12`), password: manifest.p12Password })
     t.equal(p12.certificate.sha256, pem.certificate.sha256, `${slug}: same certificate from PKCS#12`)
     t.equal(pem.organId, organId)
+    t.same(pem.warnings, [], `${slug}: no warnings`)
     for (const signer of [pem, p12]) {
       const sig = await signer.sign(content)
       const v = await verifier.verify(content, sig, { expectedOrganId: organId })
@@ -62,6 +63,9 @@ t.test('test certificates get the verdicts the sample README lists', async (t) =
     const signer = await loadSigner({ keyPem: text(`${d}/key.pem`), certPem: text(`${d}/cert.pem`), chainPem: text(`${d}/chain.pem`) })
     const v = await verifier.verify(content, await signer.sign(content), organId ? { expectedOrganId: organId } : {})
     t.equal(v.code, code, `${name}: ${v.message}`)
+    const warning = { expired: /expired on/, 'not-yet-valid': /valid only from/, 'no-digital-signature': /key usage/, 'no-uid': /no OrganId/ }[name]
+    if (warning) t.match(signer.warnings.join('; '), warning, `${name}: signer warns`)
+    else t.same(signer.warnings, [], `${name}: no load-time warning`)
     t.equal(v.ok, false)
   }
   // The expired certificate was valid at a signing time inside its validity (the CAs were valid then too).
