@@ -29,7 +29,7 @@ import {
   pendingFromRow,
   timelineFromRow,
 } from './rows.js'
-import { likePattern, searchText } from './search.js'
+import { likePattern, searchText, TEXT_SCAN_WINDOW } from './search.js'
 import type { StoreLogger } from './sqlite-store.js'
 import { incomingMoves, outgoingMoves } from './state-machine.js'
 import type { Store } from './store.js'
@@ -71,6 +71,8 @@ export interface PgStoreOptions {
   max?: number
   /** Connection timeout in ms (default 5000). */
   connectTimeoutMs?: number
+  /** Tuning: newest events a text search checks one by one before scanning the packages (default 20,000). */
+  textScanWindow?: number
 }
 
 type Row = Record<string, unknown>
@@ -145,7 +147,7 @@ export async function openPgStore(url: string, opts: PgStoreOptions = {}): Promi
     await pool.end().catch(() => {})
     throw mapPgError(e, 'open PostgreSQL store')
   }
-  return new PgStore(pool)
+  return new PgStore(pool, opts.textScanWindow ?? TEXT_SCAN_WINDOW)
 }
 
 const PACKAGE_COLS =
@@ -191,7 +193,10 @@ export class PgStore implements Store {
   /** The chain head while a write batch holds the log_head lock. */
   private head: { seq: number; hash: string } | undefined
 
-  constructor(private readonly pool: pg.Pool) {}
+  constructor(
+    private readonly pool: pg.Pool,
+    private readonly textScanWindow: number = TEXT_SCAN_WINDOW,
+  ) {}
 
   private async run<T>(op: string, fn: (q: pg.Pool) => Promise<T>): Promise<T> {
     try {
@@ -614,36 +619,60 @@ export class PgStore implements Store {
     })
   }
 
+  /** Log pages, newest first; agency and text filters as in the SQLite store (two phases for text). */
   listEvents(f: ListEventsFilter): Promise<Page<LogEvent>> {
     return this.run('listEvents', async (q) => {
-      const ps = new Params()
-      const where: string[] = []
-      const add = (v: unknown, cond: (x: string) => string): void => {
-        if (v !== undefined) where.push(cond(ps.p(v)))
-      }
-      add(f.since?.toISOString(), (x) => `e.time >= ${x}`)
-      add(f.until?.toISOString(), (x) => `e.time < ${x}`)
-      add(f.direction, (x) => `e.direction = ${x}`)
-      add(f.state, (x) => `e.state = ${x}`)
-      add(f.type, (x) => `e.type = ${x}`)
-      add(f.documentId, (x) => `e.document_id = ${x}`)
-      add(f.packageId, (x) => `e.package_id = ${x}`)
-      add(f.text === undefined ? undefined : likePattern(f.text), (x) =>
-        `e.package_id IN (SELECT id FROM packages WHERE search LIKE ${x} UNION ALL SELECT id FROM incoming WHERE search LIKE ${x})`,
-      )
-      add(f.cursor === undefined ? undefined : decodeCursor('e', f.cursor), (x) => `e.seq < ${x}`)
       const limit = pageLimit(f.limit) + 1
-      const lim = ps.p(limit)
-      const branch = (extra?: string): string => {
-        const w = extra ? [extra, ...where] : where
-        return `SELECT * FROM events e ${w.length ? 'WHERE ' + w.join(' AND ') : ''} ORDER BY e.seq DESC LIMIT ${lim}`
-      }
-      let sql = branch()
-      if (f.organId !== undefined) {
+      const before = f.cursor === undefined ? undefined : decodeCursor('e', f.cursor)
+      const query = (lim: number, extra: (ps: Params) => string[]): { sql: string; values: unknown[] } => {
+        const ps = new Params()
+        const where: string[] = []
+        const add = (v: unknown, cond: (x: string) => string): void => {
+          if (v !== undefined) where.push(cond(ps.p(v)))
+        }
+        add(f.since?.toISOString(), (x) => `e.time >= ${x}`)
+        add(f.until?.toISOString(), (x) => `e.time < ${x}`)
+        add(f.direction, (x) => `e.direction = ${x}`)
+        add(f.state, (x) => `e.state = ${x}`)
+        add(f.type, (x) => `e.type = ${x}`)
+        add(f.documentId, (x) => `e.document_id = ${x}`)
+        add(f.packageId, (x) => `e.package_id = ${x}`)
+        add(before, (x) => `e.seq < ${x}`)
+        where.push(...extra(ps))
+        const l = ps.p(lim)
+        const branch = (more?: string): string => {
+          const w = [...(more ? [more] : []), ...where]
+          return `SELECT * FROM events e ${w.length ? 'WHERE ' + w.join(' AND ') : ''} ORDER BY e.seq DESC LIMIT ${l}`
+        }
+        if (f.organId === undefined) return { sql: branch(), values: ps.values }
         const o = ps.p(f.organId)
-        sql = `SELECT * FROM ((${branch(`e.sender = ${o}`)}) UNION (${branch(`e.recipient = ${o}`)})) u ORDER BY seq DESC LIMIT ${lim}`
+        return { sql: `SELECT * FROM ((${branch(`e.sender = ${o}`)}) UNION (${branch(`e.recipient = ${o}`)})) u ORDER BY seq DESC LIMIT ${l}`, values: ps.values }
       }
-      const page = pageOf((await q.query(sql, ps.values)).rows, limit, 'e')
+      let rows: Row[]
+      if (f.text === undefined) {
+        const { sql, values } = query(limit, () => [])
+        rows = (await q.query(sql, values)).rows
+      } else {
+        const like = likePattern(f.text)
+        const top = before ?? Number((await q.query('SELECT seq FROM log_head WHERE id = 1')).rows[0].seq) + 1
+        const low = Math.max(0, top - this.textScanWindow)
+        const first = query(limit, (ps) => {
+          const x = ps.p(like)
+          return [
+            `e.seq >= ${ps.p(low)}`,
+            `(EXISTS (SELECT 1 FROM packages tp WHERE tp.id = e.package_id AND tp.search LIKE ${x}) OR EXISTS (SELECT 1 FROM incoming ti WHERE ti.id = e.package_id AND ti.search LIKE ${x}))`,
+          ]
+        })
+        rows = (await q.query(first.sql, first.values)).rows
+        if (rows.length < limit && low > 0) {
+          const rest = query(limit - rows.length, (ps) => {
+            const x = ps.p(like)
+            return [`e.seq < ${ps.p(low)}`, `e.package_id IN (SELECT id FROM packages WHERE search LIKE ${x} UNION ALL SELECT id FROM incoming WHERE search LIKE ${x})`]
+          })
+          rows = rows.concat((await q.query(rest.sql, rest.values)).rows)
+        }
+      }
+      const page = pageOf(rows, limit, 'e')
       const items = page.rows.map(eventFromRow)
       return page.next ? { items, next: page.next } : { items }
     })
@@ -831,7 +860,7 @@ export class PgStore implements Store {
       for (const r of (await q.query('SELECT state, count(*) AS n FROM deliveries GROUP BY state')).rows as Row[]) deliveriesByState[r.state as DeliveryState] = Number(r.n)
       const incomingByState: StoreStats['incomingByState'] = {}
       for (const r of (await q.query('SELECT state, count(*) AS n FROM incoming GROUP BY state')).rows as Row[]) incomingByState[r.state as IncomingState] = Number(r.n)
-      const events = Number((await q.query('SELECT count(*) AS n FROM events')).rows[0].n)
+      const events = Number((await q.query('SELECT seq AS n FROM log_head WHERE id = 1')).rows[0].n) // gapless chain
       return { deliveriesByState, incomingByState, outboxBacklog: deliveriesByState.accepted ?? 0, events }
     })
   }

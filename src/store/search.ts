@@ -21,3 +21,11 @@ export function searchText(p: { subject?: string | undefined; codeNumber?: strin
 export function likePattern(query: string): string {
   return `%${fold(query).replace(/[\\%_]/g, (c) => '\\' + c)}%`
 }
+
+/** A GLOB pattern matching the folded query anywhere (SQLite FTS5 trigram uses it); * ? [ in the query are literal. */
+export function globPattern(query: string): string {
+  return `*${fold(query).replace(/[*?[]/g, (c) => `[${c}]`)}*`
+}
+
+/** How many of the newest events a text search checks one by one before using the text index (see listEvents). */
+export const TEXT_SCAN_WINDOW = 20_000

@@ -31,7 +31,7 @@ import {
   pendingFromRow,
   timelineFromRow,
 } from './rows.js'
-import { likePattern, searchText } from './search.js'
+import { globPattern, searchText, TEXT_SCAN_WINDOW } from './search.js'
 import { incomingMoves, outgoingMoves } from './state-machine.js'
 import type { Store } from './store.js'
 import type {
@@ -79,6 +79,8 @@ export interface SqliteStoreOptions {
   busyTimeoutMs?: number
   /** Open an existing store read-only (offline `log verify`); no migrations are applied. */
   readonly?: boolean
+  /** Tuning: newest events a text search checks one by one before using the index (default 20,000). */
+  textScanWindow?: number
 }
 
 type Row = Record<string, unknown>
@@ -125,9 +127,11 @@ export async function openSqliteStore(path: string, opts: SqliteStoreOptions = {
     if (opts.readonly) checkVersion(db)
     else {
       migrate(db, opts.logger)
+      // refresh planner statistics where they are missing or stale, bounded so that opening stays quick
+      db.pragma('analysis_limit = 1000')
       db.pragma('optimize = 0x10002')
     }
-    return new SqliteStore(db, path)
+    return new SqliteStore(db, path, opts.textScanWindow ?? TEXT_SCAN_WINDOW)
   } catch (e) {
     db.close()
     throw mapSqliteError(e, `open ${path}`)
@@ -177,6 +181,7 @@ export class SqliteStore implements Store {
   constructor(
     private readonly db: Database.Database,
     readonly path: string,
+    private readonly textScanWindow: number = TEXT_SCAN_WINDOW,
   ) {
     const p = (sql: string): Stmt => db.prepare(sql) as Stmt
     const ro = db.readonly
@@ -224,7 +229,7 @@ export class SqliteStore implements Store {
       incomingByDocument: p(`SELECT ${INCOMING_COLS} FROM incoming WHERE sender = ? AND document_id = ? ORDER BY seq`),
       countDeliveries: p('SELECT state, count(*) AS n FROM deliveries GROUP BY state'),
       countIncoming: p('SELECT state, count(*) AS n FROM incoming GROUP BY state'),
-      countEvents: p('SELECT count(*) AS n FROM events'),
+      countEvents: p('SELECT coalesce(max(seq), 0) AS n FROM events'), // gapless chain: the last seq is the count
       ping: p('SELECT 1 AS ok'),
     }
     if (!ro) {
@@ -630,10 +635,17 @@ export class SqliteStore implements Store {
     )
   }
 
+  /**
+   * Log pages, newest first. An agency filter is two index scans (as sender, as recipient) merged. A text filter
+   * runs in two phases so that common and rare words are both quick: first the newest TEXT_SCAN_WINDOW events
+   * are checked one by one against their package's search text (a common word fills the page at once), then, if
+   * the page is not full, older events are matched through the trigram index (a rare word is found directly).
+   */
   listEvents(f: ListEventsFilter): Promise<Page<LogEvent>> {
     return this.run('listEvents', () => {
       const where: string[] = []
-      const params: Record<string, unknown> = { limit: pageLimit(f.limit) + 1 }
+      const limit = pageLimit(f.limit) + 1
+      const params: Record<string, unknown> = { limit }
       const add = (cond: string, name: string, v: unknown): void => {
         if (v === undefined) return
         where.push(cond)
@@ -646,23 +658,31 @@ export class SqliteStore implements Store {
       add('e.type = @type', 'type', f.type)
       add('e.document_id = @document_id', 'document_id', f.documentId)
       add('e.package_id = @package_id', 'package_id', f.packageId)
-      add(
-        `e.package_id IN (SELECT id FROM packages WHERE ${TEXT_MATCH} UNION ALL SELECT id FROM incoming WHERE ${TEXT_MATCH})`,
-        'text',
-        f.text === undefined ? undefined : likePattern(f.text),
-      )
-      add('e.seq < @before', 'before', f.cursor === undefined ? undefined : decodeCursor('e', f.cursor))
-      const branch = (extra?: string): string => {
-        const w = extra ? [extra, ...where] : where
-        return `SELECT * FROM events e ${w.length ? 'WHERE ' + w.join(' AND ') : ''} ORDER BY e.seq DESC LIMIT @limit`
+      const before = f.cursor === undefined ? undefined : decodeCursor('e', f.cursor)
+      add('e.seq < @before', 'before', before)
+      const query = (extra: string[]): string => {
+        const branch = (more?: string): string => {
+          const w = [...(more ? [more] : []), ...extra, ...where]
+          return `SELECT * FROM events e ${w.length ? 'WHERE ' + w.join(' AND ') : ''} ORDER BY e.seq DESC LIMIT @limit`
+        }
+        if (f.organId === undefined) return branch()
+        return `SELECT * FROM (SELECT * FROM (${branch('e.sender = @organ')}) UNION SELECT * FROM (${branch('e.recipient = @organ')})) ORDER BY seq DESC LIMIT @limit`
       }
-      let sql = branch()
-      if (f.organId !== undefined) {
-        // agency as sender OR recipient: two index range scans newest first, merged (an OR would sort all matches)
-        params.organ = f.organId
-        sql = `SELECT * FROM (SELECT * FROM (${branch('e.sender = @organ')}) UNION SELECT * FROM (${branch('e.recipient = @organ')})) ORDER BY seq DESC LIMIT @limit`
+      if (f.organId !== undefined) params.organ = f.organId
+      let rows: Row[]
+      if (f.text === undefined) {
+        rows = this.q(query([])).all(params) as Row[]
+      } else {
+        params.glob = globPattern(f.text)
+        const top = before ?? (this.s('countEvents').get() as { n: number }).n + 1
+        params.low = Math.max(0, top - this.textScanWindow)
+        rows = this.q(query(['e.seq >= @low', TEXT_EACH])).all(params) as Row[]
+        if (rows.length < limit && (params.low as number) > 0) {
+          params.limit = limit - rows.length
+          rows = rows.concat(this.q(query(['e.seq < @low', TEXT_INDEXED])).all(params) as Row[])
+        }
       }
-      const page = pageOf(this.q(sql).all(params) as Row[], params.limit as number, 'e')
+      const page = pageOf(rows, limit, 'e')
       const items = page.rows.map(eventFromRow)
       return page.next ? { items, next: page.next } : { items }
     })
@@ -851,7 +871,12 @@ export class SqliteStore implements Store {
   }
 }
 
-const TEXT_MATCH = "search LIKE @text ESCAPE '\\'"
+/** Text filter, event by event: the package's folded search text matches. */
+const TEXT_EACH =
+  '(EXISTS (SELECT 1 FROM packages tp WHERE tp.id = e.package_id AND tp.search GLOB @glob) OR EXISTS (SELECT 1 FROM incoming ti WHERE ti.id = e.package_id AND ti.search GLOB @glob))'
+/** Text filter through the trigram index (migration 002). */
+const TEXT_INDEXED =
+  'e.package_id IN (SELECT id FROM packages WHERE seq IN (SELECT rowid FROM packages_fts WHERE search GLOB @glob) UNION ALL SELECT id FROM incoming WHERE seq IN (SELECT rowid FROM incoming_fts WHERE search GLOB @glob))'
 
 /** Upper bound of writes per group commit (keeps one batch's event-loop block short). */
 const MAX_BATCH = 256

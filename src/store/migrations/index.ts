@@ -3,6 +3,7 @@
  * (version, name, applied_at). Never edit a migration that was released: add the next number.
  */
 import { migration001 } from './001-initial.js'
+import { migration002 } from './002-search-index.js'
 
 export interface Migration {
   version: number
@@ -13,6 +14,6 @@ export interface Migration {
   pg: string
 }
 
-export const MIGRATIONS: readonly Migration[] = [migration001]
+export const MIGRATIONS: readonly Migration[] = [migration001, migration002]
 
 export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version

@@ -27,14 +27,14 @@ export interface OpenedStore {
 
 export interface StoreKind {
   name: string
-  open(t: T): Promise<OpenedStore>
+  open(t: T, opts?: { textScanWindow?: number }): Promise<OpenedStore>
 }
 
 export const sqliteKind: StoreKind = {
   name: 'sqlite',
-  async open(t) {
+  async open(t, opts = {}) {
     const path = join(t.testdir(), 'store.db')
-    let store: Store = await openSqliteStore(path)
+    let store: Store = await openSqliteStore(path, opts)
     t.teardown(() => store.close())
     const raw = (fn: (db: Database.Database) => void): void => {
       const db = new Database(path)
@@ -50,7 +50,7 @@ export const sqliteKind: StoreKind = {
       },
       async reopen() {
         await store.close()
-        store = await openSqliteStore(path)
+        store = await openSqliteStore(path, opts)
         return store
       },
       async tamperUpdateEvent(seq, cause) {
@@ -99,10 +99,10 @@ export async function pgRaw(schema: string, fn: (c: pg.Client) => Promise<void>)
 
 export const pgKind: StoreKind = {
   name: 'pg',
-  async open(t) {
+  async open(t, opts = {}) {
     // one schema per test, dropped afterwards
     const schema = `lt_test_${randomBytes(6).toString('hex')}`
-    let store: Store = await openPgStore(PG_URL, { schema, max: 4 })
+    let store: Store = await openPgStore(PG_URL, { schema, max: 4, ...opts })
     t.teardown(async () => {
       await store.close()
       await pgRaw('public', async (c) => {
@@ -122,7 +122,7 @@ export const pgKind: StoreKind = {
       schema,
       async reopen() {
         await store.close()
-        store = await openPgStore(PG_URL, { schema, max: 4 })
+        store = await openPgStore(PG_URL, { schema, max: 4, ...opts })
         return store
       },
       tamperUpdateEvent: (seq, cause) => tamper('UPDATE events SET cause = $1 WHERE seq = $2', [cause, seq]),
@@ -137,9 +137,9 @@ export const pgAvailable = await pgReachable()
 export const storeKinds: StoreKind[] = pgAvailable ? [sqliteKind, pgKind] : [sqliteKind]
 
 /** Run `fn` as a subtest per store kind. */
-export function eachStore(t: T, name: string, fn: (t: T, s: OpenedStore) => Promise<void>): void {
+export function eachStore(t: T, name: string, fn: (t: T, s: OpenedStore) => Promise<void>, opts?: { textScanWindow?: number }): void {
   for (const kind of storeKinds) {
-    t.test(`${name} [${kind.name}]`, async (t) => fn(t, await kind.open(t)))
+    t.test(`${name} [${kind.name}]`, async (t) => fn(t, await kind.open(t, opts)))
   }
 }
 

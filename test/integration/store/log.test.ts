@@ -145,3 +145,36 @@ eachStore(t, 'listEvents filters: organ as sender or recipient, direction, state
   t.same([...p1.items, ...p2.items].map((e) => e.seq), [6, 4, 2, 1], 'organ filter pages')
   t.equal(p2.next, undefined)
 })
+
+eachStore(
+  t,
+  'text search: the newest events one by one, then the index, pages without gaps (window of 3 events)',
+  async (t, { store }) => {
+    const subjects = ['Giấy mời họp giao ban', 'Báo cáo quý', 'Báo cáo năm', 'Tờ trình [*?] đặc biệt']
+    for (let i = 0; i < 24; i++) {
+      const r = await store.recordOutgoing(outgoing({ package: { subject: subjects[i % 4] }, recipients: ['R'] }))
+      if (i % 3 === 0) await store.markQueued(r.deliveries[0]!.id)
+    }
+    const all = (await store.listEvents({ limit: 1000 })).items
+    const pkgSubject = new Map<string, string>()
+    for (const p of (await store.listPackages({ limit: 1000 })).items) pkgSubject.set(p.id, p.subject!)
+    const expect = (re: RegExp): number[] => all.filter((e) => re.test(pkgSubject.get(e.packageId!)!)).map((e) => e.seq)
+    const walk = async (text: string, limit: number): Promise<number[]> => {
+      const out: number[] = []
+      let cursor: string | undefined
+      do {
+        const p = await store.listEvents({ text, limit, ...(cursor ? { cursor } : {}) })
+        out.push(...p.items.map((e) => e.seq))
+        cursor = p.next
+      } while (cursor)
+      return out
+    }
+    t.same(await walk('bao cao', 2), expect(/Báo cáo/), 'common words across the window')
+    t.same(await walk('báo cáo năm', 3), expect(/năm/))
+    t.same(await walk('GIAO BAN', 50), expect(/giao ban/))
+    t.same(await walk('[*?]', 4), expect(/\[\*\?\]/), 'glob characters are literal')
+    t.same(await walk('*', 4), expect(/\*/), 'a lone star is literal too')
+    t.same(await walk('không có', 5), [])
+  },
+  { textScanWindow: 3 },
+)

@@ -7,6 +7,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { isGatewayError } from '../../../src/errors.js'
 import { openSqliteStore } from '../../../src/store/index.js'
+import { MIGRATIONS } from '../../../src/store/migrations/index.js'
 import { outgoing } from './helpers.js'
 
 t.test('WAL, synchronous FULL, foreign keys, busy timeout', async (t) => {
@@ -29,15 +30,37 @@ t.test('migrations are applied once, recorded in schema_version, logged', async 
   const r = await s1.recordOutgoing(outgoing())
   const v1 = s1.raw.prepare('SELECT version, name, applied_at FROM schema_version').all()
   await s1.close()
-  t.equal(logged.length, 1)
-  t.match(logged[0], { version: 1, migration: 'initial' })
+  t.equal(logged.length, MIGRATIONS.length, 'each migration logged once')
+  t.match(logged, MIGRATIONS.map((m) => ({ version: m.version, migration: m.name })))
 
   const s2 = await openSqliteStore(path, { logger })
   t.teardown(() => s2.close())
   t.same(s2.raw.prepare('SELECT version, name, applied_at FROM schema_version').all(), v1, 'same single row')
-  t.equal(v1.length, 1)
-  t.equal(logged.length, 1, 'nothing applied the second time')
+  t.same(v1.map((r) => (r as { version: number }).version), MIGRATIONS.map((m) => m.version))
+  t.equal(logged.length, MIGRATIONS.length, 'nothing applied the second time')
   t.same(await s2.getPackage(r.package.id), r.package, 'data kept')
+})
+
+t.test('a store at an older version gets only the missing migrations', async (t) => {
+  const path = join(t.testdir(), 's.db')
+  // a store as version 1 left it, with data
+  const db = new Database(path)
+  db.pragma('journal_mode = WAL')
+  db.exec('CREATE TABLE schema_version (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)')
+  db.exec(MIGRATIONS[0]!.sqlite)
+  db.prepare("INSERT INTO schema_version VALUES (1, 'initial', '2026-01-01T00:00:00.000Z')").run()
+  db.close()
+  let store = await openSqliteStore(path)
+  const r = await store.recordOutgoing(outgoing({ package: { subject: 'Kế hoạch chuyển đổi số' } }))
+  await store.close()
+  // drop the search index as if written before 002, then let 002 rebuild it from the rows
+  const raw = new Database(path)
+  raw.exec('DROP TRIGGER packages_fts_insert; DROP TRIGGER packages_fts_delete; DROP TRIGGER incoming_fts_insert; DROP TRIGGER incoming_fts_delete; DROP TABLE packages_fts; DROP TABLE incoming_fts; DELETE FROM schema_version WHERE version = 2')
+  raw.close()
+  store = await openSqliteStore(path, { textScanWindow: 0 })
+  t.teardown(() => store.close())
+  t.same(store.raw.prepare('SELECT version FROM schema_version ORDER BY version').pluck().all(), MIGRATIONS.map((m) => m.version))
+  t.same((await store.listEvents({ text: 'chuyen doi so', limit: 10 })).items.map((e) => e.packageId), [r.package.id, r.package.id], 'found through the rebuilt index')
 })
 
 t.test('a store written by a newer gateway is refused', async (t) => {
