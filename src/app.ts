@@ -21,6 +21,8 @@ import { installBodyParsers } from './api/plugins/body-parsers.js'
 import { addApiSchemas } from './api/schemas.js'
 import { healthRoutes, type BrokerStatus } from './api/routes/health.js'
 import { documentRoutes } from './api/routes/documents.js'
+import { verifyRoutes } from './api/routes/verify.js'
+import type { Verifier } from './signature/index.js'
 import { inboxRoutes } from './api/routes/inbox.js'
 import { recallRoutes } from './api/routes/recall.js'
 import { createStatusSender } from './pipeline/status-out.js'
@@ -40,6 +42,8 @@ export interface AppDeps {
   clock?: () => Date
   /** Package id source. Default: crypto.randomUUID. */
   newId?: () => string
+  /** Verifier for POST /v1/verify. Default: one built from config.trust on first use. */
+  verifier?: Verifier
 }
 
 declare module 'fastify' {
@@ -89,6 +93,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
         security: [{ bearer: [] }],
         tags: [
           { name: 'documents', description: 'Send documents and follow their delivery' },
+          { name: 'verify', description: 'Check signatures: PDF (PAdES), edXML package + CMS, detached CMS + content' },
           { name: 'inbox', description: 'Documents received for the agency: read, download, acknowledge, answer with statuses' },
           { name: 'health', description: 'Liveness and readiness' },
         ],
@@ -124,6 +129,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
 
   healthRoutes(app, { store: deps.store, broker: deps.broker })
   await app.register(documentRoutes, { config, store: deps.store, outgoing })
+  await app.register(verifyRoutes, { config, ...(deps.verifier ? { verifier: deps.verifier } : {}) })
   const statuses = createStatusSender({
     config,
     store: deps.store,

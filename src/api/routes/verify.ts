@@ -1,0 +1,318 @@
+/**
+ * `POST /v1/verify`: anyone with an API key (client or operator) checks signatures and gets a report.
+ *
+ * Three kinds of request, as JSON (fields base64, schemas/api/verify-request.json) or multipart/form-data (the same
+ * field names as parts; files or text fields):
+ * - `pdf`: a PDF with embedded signatures (PAdES, adbe.pkcs7.detached / ETSI.CAdES.detached over /ByteRange);
+ * - `edxml` + `signature`: an edXML package and its detached CMS; the report adds the sender binding
+ *   (From/OrganId vs the signer certificate's UID);
+ * - `signature` + `content`: a detached CMS (DER or PEM) and the bytes it signs.
+ * `kind` may be given; otherwise it follows from the fields present.
+ *
+ * The answer is 200 with a report (schemas/api/verify-report.json) whenever the input could be read: a bad,
+ * garbled or truncated CMS is a signature with `code: MALFORMED` (the caller asked for a report, and in a PDF one
+ * bad signature must not hide the others). Errors: GW_ERR_API_VALIDATION (fields missing or mixed: the message says
+ * which fields each kind needs; bad base64), GW_ERR_SIGNATURE_PDF (not a PDF, no signature, unreadable structure),
+ * GW_ERR_ENVELOPE_* (the edXML package cannot be parsed), GW_ERR_API_BODY_TOO_LARGE (over limits.packageBytes,
+ * refused from Content-Length before the body is read when the header is there).
+ *
+ * Rate limit: a separate budget per API key, a tenth of limits.requestsPerMinute (at least 1), since each request
+ * may hash 50 MB and check certificate paths.
+ */
+import { createHash } from 'node:crypto'
+import { readFileSync } from 'node:fs'
+import type { FastifyInstance, FastifyRequest } from 'fastify'
+import type { Config } from '../../config.js'
+import { gwError, isGatewayError } from '../../errors.js'
+import { parseEnvelope } from '../../envelope/index.js'
+import { createVerifier, signatureDer, type CertSummary, type Verifier } from '../../signature/index.js'
+import { verifyPdf, type PdfSignature, type PdfVerdict } from '../../signature/pdf.js'
+import { ref } from '../schemas.js'
+
+export interface VerifyRoutesOptions {
+  config: Config
+  /** The verifier to use; default: one built from config.trust (anchors, intermediates, CRLs) on first use. */
+  verifier?: Verifier
+  /** Largest PDF, package or content, in bytes. Default: config.limits.packageBytes. */
+  maxBytes?: number
+  /** Requests per minute per API key. Default: a tenth of config.limits.requestsPerMinute (at least 1). */
+  requestsPerMinute?: number
+}
+
+type Kind = 'pdf' | 'edxml' | 'cms'
+const FIELDS = ['edxml', 'signature', 'content', 'pdf'] as const
+type Field = (typeof FIELDS)[number]
+type Inputs = Partial<Record<Field, Buffer>>
+
+const NEEDS: Record<Kind, Field[]> = { pdf: ['pdf'], edxml: ['edxml', 'signature'], cms: ['signature', 'content'] }
+const EXPECTED =
+  'send one of: `pdf` (a PDF with embedded signatures); `edxml` + `signature` (an edXML package and its detached CMS signature); `signature` + `content` (a detached CMS signature and the signed content)'
+
+/** The largest signature accepted beside a package or content. */
+const MAX_SIGNATURE_BYTES = 4 * 1024 * 1024
+
+const errors = { 400: ref('Error'), 401: ref('Error'), 403: ref('Error'), 413: ref('Error'), 415: ref('Error'), 429: ref('Error') }
+
+const mediaType = (req: FastifyRequest): string => String(req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase()
+
+function invalid(problems: string, details: { field: string; problem: string }[]): never {
+  throw gwError('GW_ERR_API_VALIDATION', { problems, details })
+}
+
+/** Strict base64: standard alphabet, padded, no whitespace. Linear, no regular expression over the data. */
+function decodeBase64(s: string, field: string): Buffer {
+  const bad = () => invalid(`${field} is not standard padded base64`, [{ field: `body.${field}`, problem: 'is not standard padded base64 (A-Z a-z 0-9 + /, = padding, no line breaks)' }])
+  if (s.length % 4 !== 0) bad()
+  const out = Buffer.from(s, 'base64')
+  const pad = s.endsWith('==') ? 2 : s.endsWith('=') ? 1 : 0
+  // Node skips characters outside the alphabet: a shorter result means there were some
+  if (out.length !== (s.length / 4) * 3 - pad) bad()
+  return out
+}
+
+/** Which kind of verification the fields ask for; a validation error naming the expected fields otherwise. */
+export function chooseKind(inputs: Inputs, kind?: string): Kind {
+  const present = FIELDS.filter((f) => inputs[f] !== undefined)
+  const fits = (k: Kind) => NEEDS[k].every((f) => present.includes(f)) && present.every((f) => NEEDS[k].includes(f))
+  if (kind !== undefined) {
+    const k = kind as Kind
+    if (!NEEDS[k]) invalid(`kind must be pdf, edxml or cms; ${EXPECTED}`, [{ field: 'body.kind', problem: 'must be pdf, edxml or cms' }])
+    if (fits(k)) return k
+    const missing = NEEDS[k].filter((f) => !present.includes(f))
+    const extra = present.filter((f) => !NEEDS[k].includes(f))
+    invalid(`kind ${k} needs ${NEEDS[k].map((f) => '`' + f + '`').join(' + ')}${missing.length ? `; missing ${missing.join(', ')}` : ''}${extra.length ? `; not expected: ${extra.join(', ')}` : ''}`, [
+      ...missing.map((f) => ({ field: `body.${f}`, problem: `is required for kind ${k}` })),
+      ...extra.map((f) => ({ field: `body.${f}`, problem: `is not used by kind ${k}` })),
+    ])
+  }
+  const k = (['pdf', 'edxml', 'cms'] as const).find(fits)
+  if (k) return k
+  if (present.length === 0) invalid(`no input; ${EXPECTED}`, [{ field: 'body', problem: EXPECTED }])
+  invalid(`fields ${present.join(' + ')} do not make a request; ${EXPECTED}`, [{ field: 'body', problem: `got ${present.join(' + ')}; ${EXPECTED}` }])
+}
+
+// ---- the report -------------------------------------------------------------------------------------------
+
+/** RFC 4514 string → first value of an attribute (`CN`, `O`); escapes undone. */
+export function dnValue(dn: string, attr: string): string | undefined {
+  let i = 0
+  while (i < dn.length) {
+    // one attribute=value, up to an unescaped ',' or '+'
+    let key = ''
+    while (i < dn.length && dn[i] !== '=') key += dn[i++]
+    i++
+    let val = ''
+    while (i < dn.length && dn[i] !== ',' && dn[i] !== '+') {
+      if (dn[i] === '\\' && i + 1 < dn.length) i++
+      val += dn[i++]
+    }
+    i++
+    if (key.trim().toUpperCase() === attr.toUpperCase()) return val
+  }
+  return undefined
+}
+
+function certView(c: CertSummary) {
+  const name = dnValue(c.subject, 'CN')
+  const organization = dnValue(c.subject, 'O')
+  return {
+    ...(name !== undefined ? { name } : {}),
+    ...(organization !== undefined ? { organization } : {}),
+    ...(c.organId !== undefined ? { organId: c.organId } : {}),
+    serial: c.serial,
+    subject: c.subject,
+    issuer: c.issuer,
+    notBefore: c.notBefore,
+    notAfter: c.notAfter,
+    sha256: c.sha256,
+  }
+}
+
+function verdictView(v: PdfVerdict) {
+  return {
+    ok: v.ok,
+    code: v.code,
+    message: v.message,
+    ...(v.signer ? { signer: certView(v.signer) } : {}),
+    chain: v.chain.map(certView),
+    ...(v.signingTime !== undefined ? { signingTime: v.signingTime } : {}),
+    ...(v.revocation ? { revocation: { ...v.revocation } } : {}),
+  }
+}
+
+function pdfFields(s: PdfSignature) {
+  return {
+    byteRange: [...s.byteRange],
+    ...(s.subFilter !== undefined ? { subFilter: s.subFilter } : {}),
+    coversWholeFile: s.coversWholeFile,
+    bytesAfter: s.bytesAfter,
+    ...(s.reason !== undefined ? { reason: s.reason } : {}),
+    ...(s.location !== undefined ? { location: s.location } : {}),
+    ...(s.name !== undefined ? { signerNameInPdf: s.name } : {}),
+    ...(s.claimedTime !== undefined ? { claimedTime: s.claimedTime } : {}),
+  }
+}
+
+// ---- inputs -----------------------------------------------------------------------------------------------
+
+async function fromMultipart(req: FastifyRequest, maxBytes: number): Promise<{ inputs: Inputs; kind?: string }> {
+  const inputs: Inputs = {}
+  let kind: string | undefined
+  const tooLarge = (field: string) => gwError('GW_ERR_API_BODY_TOO_LARGE', { limit: maxBytes, field })
+  try {
+    for await (const part of req.parts({ limits: { fileSize: maxBytes, fieldSize: maxBytes, files: 4, fields: 5, parts: 6 } })) {
+      const name = part.fieldname
+      if (name !== 'kind' && !(FIELDS as readonly string[]).includes(name)) {
+        invalid(`unknown part ${name}; ${EXPECTED}`, [{ field: name, problem: 'is not a known part (kind, pdf, edxml, signature, content)' }])
+      }
+      if (name !== 'kind' && inputs[name as Field] !== undefined) invalid(`part ${name} given twice`, [{ field: name, problem: 'is given twice' }])
+      if (part.type === 'file') {
+        const chunks: Buffer[] = []
+        for await (const chunk of part.file) chunks.push(chunk as Buffer)
+        if (part.file.truncated) throw tooLarge(name)
+        if (name === 'kind') kind = Buffer.concat(chunks).toString('utf8').trim()
+        else inputs[name as Field] = Buffer.concat(chunks)
+      } else {
+        if (part.valueTruncated) throw tooLarge(name)
+        const v = String(part.value)
+        if (name === 'kind') kind = v.trim()
+        else inputs[name as Field] = Buffer.from(v, 'utf8')
+      }
+    }
+  } catch (e) {
+    const code = (e as { code?: string }).code
+    if (code === 'FST_REQ_FILE_TOO_LARGE') throw tooLarge('file')
+    throw e
+  }
+  return { inputs, ...(kind !== undefined ? { kind } : {}) }
+}
+
+function fromJson(body: Record<string, unknown>): { inputs: Inputs; kind?: string } {
+  const inputs: Inputs = {}
+  for (const f of FIELDS) {
+    const v = body[f]
+    if (typeof v === 'string') inputs[f] = decodeBase64(v, f)
+  }
+  return { inputs, ...(typeof body.kind === 'string' ? { kind: body.kind } : {}) }
+}
+
+function trustVerifier(config: Config): Verifier {
+  const read = (p: string) => {
+    try {
+      return readFileSync(p)
+    } catch (e) {
+      throw gwError('GW_ERR_CONFIG_KEY_FILE', { path: p, reason: (e as Error).message }, e)
+    }
+  }
+  return createVerifier({
+    trustAnchors: config.trust.anchorsPaths.map(read),
+    intermediates: config.trust.intermediatesPaths.map(read),
+    crls: config.trust.crlPaths.map(read),
+  })
+}
+
+export async function verifyRoutes(app: FastifyInstance, opts: VerifyRoutesOptions): Promise<void> {
+  const { config } = opts
+  const maxBytes = opts.maxBytes ?? config.limits.packageBytes
+  const perMinute = opts.requestsPerMinute ?? Math.max(1, Math.floor(config.limits.requestsPerMinute / 10))
+  let verifier = opts.verifier
+  const getVerifier = (): Verifier => (verifier ??= trustVerifier(config))
+  // base64 grows data by 4/3; room for a signature beside the package and for the JSON around it
+  const jsonLimit = Math.ceil((maxBytes + MAX_SIGNATURE_BYTES) / 3) * 4 + 64 * 1024
+  const multipartLimit = maxBytes + MAX_SIGNATURE_BYTES + 64 * 1024
+
+  app.post(
+    '/v1/verify',
+    {
+      config: { auth: 'any', rateLimit: { max: perMinute, timeWindow: 60_000 } },
+      bodyLimit: jsonLimit,
+      schema: {
+        tags: ['verify'],
+        summary: 'Verify signatures: a PDF, an edXML package with its CMS, or a detached CMS with its content',
+        description:
+          'Send JSON (fields base64) or multipart/form-data (parts with the same names): `pdf` alone; `edxml` + `signature`; or `signature` + `content` (the signature DER or PEM). `kind` (pdf, edxml, cms) is optional. The answer is a report with one entry per signature: `ok`, the verdict `code`, the signer, the chain up to the trust anchor, signing time, revocation; for PDF also the /ByteRange, SubFilter and whether the signed bytes cover the whole file; for edXML the sender binding. A malformed or truncated CMS is reported as a signature with code MALFORMED (200), not as an error. Limited per API key, separately from other routes.',
+        body: {
+          content: {
+            'application/json': { schema: ref('VerifyRequest') },
+            'multipart/form-data': { schema: { description: 'Parts `pdf`; or `edxml` and `signature`; or `signature` and `content` (files or text fields); optional `kind`.' } },
+          },
+        },
+        response: { 200: ref('VerifyReport'), ...errors },
+      },
+      onRequest: async (req) => {
+        const type = mediaType(req)
+        if (type !== 'application/json' && type !== 'multipart/form-data') {
+          throw gwError('GW_ERR_API_UNSUPPORTED_MEDIA_TYPE', { contentType: type || '(none)' })
+        }
+        // refuse a body that cannot fit before reading it
+        const len = Number(req.headers['content-length'])
+        const limit = type === 'application/json' ? jsonLimit : multipartLimit
+        if (Number.isFinite(len) && len > limit) throw gwError('GW_ERR_API_BODY_TOO_LARGE', { limit, size: len })
+      },
+    },
+    async (req) => {
+      const { inputs, kind: asked } = mediaType(req) === 'multipart/form-data' ? await fromMultipart(req, maxBytes) : fromJson(req.body as Record<string, unknown>)
+      const kind = chooseKind(inputs, asked)
+      for (const f of NEEDS[kind]) {
+        const b = inputs[f]!
+        if (b.length === 0) invalid(`${f} is empty`, [{ field: f, problem: 'is empty' }])
+        const limit = f === 'signature' ? MAX_SIGNATURE_BYTES : maxBytes
+        if (b.length > limit) throw gwError('GW_ERR_API_BODY_TOO_LARGE', { limit, field: f, size: b.length })
+      }
+      const checkedAt = new Date().toISOString()
+
+      if (kind === 'pdf') {
+        const r = await verifyPdf(inputs.pdf!, getVerifier(), { maxBytes })
+        return {
+          kind,
+          ok: r.ok,
+          checkedAt,
+          file: { size: r.size, sha256: r.sha256 },
+          coversWholeFile: r.coversWholeFile,
+          warnings: r.warnings,
+          signatures: r.signatures.map((s) => ({ index: s.signature.index, ...verdictView(s.verdict), ...pdfFields(s.signature) })),
+        }
+      }
+
+      const cms = derOf(inputs.signature!)
+      if (kind === 'edxml') {
+        const env = parseEnvelope(inputs.edxml!, { maxBytes, maxDepth: config.limits.xmlDepth })
+        const from = (env.edoc?.messageHeader.from.organId ?? env.status?.messageHeader.from.organId ?? '').trim()
+        const v = await getVerifier().verify(inputs.edxml!, cms, from ? { expectedOrganId: from } : {})
+        const certOrganId = v.signer?.organId
+        const binding = {
+          fromOrganId: from,
+          ...(certOrganId !== undefined ? { certificateOrganId: certOrganId } : {}),
+          ok: from !== '' && certOrganId !== undefined && certOrganId.toUpperCase() === from.toUpperCase(),
+        }
+        const warnings = from === '' ? ['the package has no From/OrganId: the sender binding cannot be checked'] : []
+        return {
+          kind,
+          ok: v.ok,
+          checkedAt,
+          file: { size: inputs.edxml!.length, sha256: sha256Hex(inputs.edxml!) },
+          warnings,
+          package: { type: env.kind, ...(env.edoc?.messageHeader.documentId ? { documentId: env.edoc.messageHeader.documentId } : {}) },
+          signatures: [{ index: 1, ...verdictView(v), senderBinding: binding }],
+        }
+      }
+
+      const v = await getVerifier().verify(inputs.content!, cms)
+      return { kind, ok: v.ok, checkedAt, file: { size: inputs.content!.length, sha256: sha256Hex(inputs.content!) }, warnings: [], signatures: [{ index: 1, ...verdictView(v) }] }
+    },
+  )
+}
+
+/** DER of a signature given as DER or PEM; unreadable PEM is passed on as is (the verifier then says MALFORMED). */
+function derOf(sig: Buffer): Uint8Array {
+  try {
+    return signatureDer(sig)
+  } catch (e) {
+    if (isGatewayError(e)) return sig
+    throw e
+  }
+}
+
+function sha256Hex(b: Uint8Array): string {
+  return createHash('sha256').update(b).digest('hex')
+}

@@ -1,0 +1,258 @@
+import { readFileSync } from 'node:fs'
+import path from 'node:path'
+import t from 'tap'
+import { auth, buildTestApp, KEYS, ROOT } from '../helper.js'
+import { VERDICT_CODES } from '../../src/signature/index.js'
+import { addSignature, appendUpdate, createPdf, insertSignature, prepareSignature } from '../fixtures/pdf/build.js'
+import { opensslSign, personalSigner, sampleSigner } from '../fixtures/pdf/pki.js'
+
+const b64 = (b: Uint8Array) => Buffer.from(b).toString('base64')
+const EDOC = readFileSync(path.join(ROOT, 'test/fixtures/edxml/golden-edoc.edxml'))
+
+/** A multipart/form-data body from named parts (Buffer: a file part; string: a text field). */
+function multipart(parts: Record<string, Buffer | string>): { payload: Buffer; headers: Record<string, string> } {
+  const boundary = '----lienthong' + Math.random().toString(16).slice(2)
+  const chunks: Buffer[] = []
+  for (const [name, v] of Object.entries(parts)) {
+    const file = Buffer.isBuffer(v) ? `; filename="${name}.bin"\r\nContent-Type: application/octet-stream` : ''
+    chunks.push(Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="${name}"${file}\r\n\r\n`), Buffer.isBuffer(v) ? v : Buffer.from(v), Buffer.from('\r\n'))
+  }
+  chunks.push(Buffer.from(`--${boundary}--\r\n`))
+  return { payload: Buffer.concat(chunks), headers: { 'content-type': `multipart/form-data; boundary=${boundary}` } }
+}
+
+t.test('PDF: person then agency, then an unsigned incremental update', async (t) => {
+  const { app } = await buildTestApp(t)
+  const person = await personalSigner(t.testdir({}))
+  const vpcp = await sampleSigner('vpcp')
+  let pdf = createPdf('Quyết định')
+  pdf = await addSignature(pdf, (c) => person.sign(c), { field: 'NguoiKy', reason: 'Ký duyệt' })
+  pdf = await addSignature(pdf, (c) => vpcp.sign(c), { field: 'CoQuan', reason: 'Đóng dấu' })
+  const signedLength = pdf.bytes.length
+  pdf = appendUpdate(pdf)
+
+  const res = await app.inject({ method: 'POST', url: '/v1/verify', headers: auth(KEYS.h29), payload: { pdf: b64(pdf.bytes) } })
+  t.equal(res.statusCode, 200, res.body)
+  const r = res.json()
+  t.equal(r.kind, 'pdf')
+  t.equal(r.ok, true)
+  t.equal(r.coversWholeFile, false)
+  t.equal(r.file.size, pdf.bytes.length)
+  t.match(r.warnings[0], /bytes were added after the last signature/)
+  t.equal(r.signatures.length, 2)
+  const [p, o] = r.signatures
+  t.match(p, { index: 1, ok: true, code: 'VALID', subFilter: 'adbe.pkcs7.detached', coversWholeFile: false, reason: 'Ký duyệt', signer: { name: 'Nguyễn Văn A', organization: 'Văn phòng Chính phủ' } })
+  t.notOk(p.signer.organId)
+  t.match(o, {
+    index: 2,
+    ok: true,
+    code: 'VALID',
+    coversWholeFile: false,
+    bytesAfter: pdf.bytes.length - signedLength,
+    signer: { name: 'Văn phòng Chính phủ', organization: 'Văn phòng Chính phủ', organId: '000.00.00.G22', serial: /^[0-9A-F]+$/, issuer: /CN=Sample Government Signing CA/ },
+    revocation: { status: 'good', checkedAt: String },
+    signingTime: String,
+  })
+  t.equal(o.byteRange.length, 4)
+  t.equal(o.byteRange[2] + o.byteRange[3], signedLength)
+  t.same(
+    o.chain.map((c: { name: string }) => c.name),
+    ['Văn phòng Chính phủ', 'Sample Government Signing CA', 'Sample Government Root CA'],
+    'chain up to the trust anchor',
+  )
+  t.ok(o.signer.notBefore && o.signer.notAfter)
+})
+
+t.test('PDF signed by openssl cms, sent as multipart by an operator key: valid', async (t) => {
+  const { app } = await buildTestApp(t)
+  const prep = prepareSignature(createPdf(), { field: 'OpenSSL' })
+  const pdf = insertSignature(prep, opensslSign(prep.signedContent, 'stc-hcm')).bytes
+  const mp = multipart({ pdf })
+  const res = await app.inject({ method: 'POST', url: '/v1/verify', headers: { ...auth(KEYS.ops), ...mp.headers }, payload: mp.payload })
+  t.equal(res.statusCode, 200, res.body)
+  t.match(res.json(), { kind: 'pdf', ok: true, coversWholeFile: true, signatures: [{ code: 'VALID', coversWholeFile: true, signer: { organId: '000.00.11.H29' } }] })
+})
+
+t.test('PDF verdicts: tampered, expired, revoked, untrusted, truncated CMS', async (t) => {
+  const { app } = await buildTestApp(t)
+  const post = async (bytes: Uint8Array) => {
+    const res = await app.inject({ method: 'POST', url: '/v1/verify', headers: auth(KEYS.g22), payload: { pdf: b64(bytes) } })
+    t.equal(res.statusCode, 200, res.body)
+    return res.json()
+  }
+  const vpcp = await sampleSigner('vpcp')
+  const tampered = Buffer.from((await addSignature(createPdf('Số tiền: 100'), (c) => vpcp.sign(c))).bytes)
+  tampered[tampered.indexOf('/MediaBox [0 0 595') + 12] = 0x39 // 595 -> 995 in the signed page
+  let r = await post(tampered)
+  t.match(r, { ok: false, signatures: [{ ok: false, code: 'DIGEST_MISMATCH' }] })
+
+  for (const [dir, code] of [
+    ['test/expired', 'CERT_EXPIRED'],
+    ['test/revoked', 'REVOKED'],
+    ['test/untrusted', 'UNTRUSTED_CHAIN'],
+  ] as const) {
+    const s = await sampleSigner(dir)
+    r = await post((await addSignature(createPdf(), (c) => s.sign(c))).bytes)
+    t.equal(r.signatures[0].code, code, dir)
+    t.equal(r.ok, false)
+    if (code === 'REVOKED') t.equal(r.signatures[0].revocation?.status, 'revoked')
+  }
+
+  const prep = prepareSignature(createPdf())
+  const cms = await vpcp.sign(prep.signedContent)
+  r = await post(insertSignature(prep, cms.subarray(0, 700)).bytes)
+  t.match(r, { ok: false, signatures: [{ code: 'MALFORMED', message: /truncated/ }] })
+})
+
+t.test('bad inputs: specific errors, quickly', async (t) => {
+  const { app } = await buildTestApp(t)
+  let res = await app.inject({ method: 'POST', url: '/v1/verify', headers: auth(KEYS.g22), payload: { pdf: b64(Buffer.from('Hello, not a PDF')) } })
+  t.equal(res.statusCode, 400)
+  t.match(res.json(), { code: 'GW_ERR_SIGNATURE_PDF', message: /not a PDF/ })
+
+  res = await app.inject({ method: 'POST', url: '/v1/verify', headers: auth(KEYS.g22), payload: { pdf: b64(createPdf().bytes) } })
+  t.equal(res.statusCode, 400)
+  t.match(res.json(), { code: 'GW_ERR_SIGNATURE_PDF', message: /no signature/ })
+
+  // a 60 MB PDF: as JSON (80 MB of base64) and as a multipart file; refused from Content-Length
+  const big = Buffer.alloc(60 * 1024 * 1024, 0x20)
+  big.write('%PDF-1.7\n')
+  const json = Buffer.from(JSON.stringify({ pdf: big.toString('base64') }))
+  let t0 = performance.now()
+  res = await app.inject({ method: 'POST', url: '/v1/verify', headers: { ...auth(KEYS.g22), 'content-type': 'application/json' }, payload: json })
+  let ms = performance.now() - t0
+  t.equal(res.statusCode, 413)
+  t.equal(res.json().code, 'GW_ERR_API_BODY_TOO_LARGE')
+  t.ok(ms < 1000, `60 MB JSON refused in ${ms.toFixed(0)} ms (informational, shared machine)`)
+  const mp = multipart({ pdf: big })
+  t0 = performance.now()
+  res = await app.inject({ method: 'POST', url: '/v1/verify', headers: { ...auth(KEYS.g22), ...mp.headers }, payload: mp.payload })
+  ms = performance.now() - t0
+  t.equal(res.statusCode, 413)
+  t.equal(res.json().code, 'GW_ERR_API_BODY_TOO_LARGE')
+  t.ok(ms < 1000, `60 MB multipart refused in ${ms.toFixed(0)} ms (informational, shared machine)`)
+})
+
+t.test('size limit while streaming (no Content-Length check possible): multipart part over the limit', async (t) => {
+  const { app } = await buildTestApp(t, { config: { limits: { packageBytes: 64 * 1024, attachmentBytes: 32 * 1024 } } })
+  const mp = multipart({ pdf: Buffer.concat([Buffer.from('%PDF-1.7\n'), Buffer.alloc(70 * 1024, 0x20)]) })
+  // Content-Length is within the multipart allowance (limit + room for a signature): the part limit applies
+  const res = await app.inject({ method: 'POST', url: '/v1/verify', headers: { ...auth(KEYS.g22), ...mp.headers }, payload: mp.payload })
+  t.equal(res.statusCode, 413, res.body)
+  t.equal(res.json().code, 'GW_ERR_API_BODY_TOO_LARGE')
+})
+
+t.test('edXML package + detached CMS: sender binding', async (t) => {
+  const { app } = await buildTestApp(t)
+  const vpcp = await sampleSigner('vpcp')
+  const mismatch = await sampleSigner('test/uid-mismatch')
+  let res = await app.inject({ method: 'POST', url: '/v1/verify', headers: auth(KEYS.g22), payload: { edxml: b64(EDOC), signature: b64(await vpcp.sign(EDOC)) } })
+  t.equal(res.statusCode, 200, res.body)
+  t.match(res.json(), {
+    kind: 'edxml',
+    ok: true,
+    package: { type: 'edoc' },
+    signatures: [{ code: 'VALID', senderBinding: { fromOrganId: '000.00.00.G22', certificateOrganId: '000.00.00.G22', ok: true } }],
+  })
+
+  res = await app.inject({ method: 'POST', url: '/v1/verify', headers: auth(KEYS.g22), payload: { edxml: b64(EDOC), signature: b64(await mismatch.sign(EDOC)) } })
+  t.equal(res.statusCode, 200, res.body)
+  t.match(res.json(), {
+    kind: 'edxml',
+    ok: false,
+    signatures: [{ ok: false, code: 'SENDER_MISMATCH', signer: { name: 'Văn phòng Chính phủ', organId: '000.00.00.H29' }, senderBinding: { fromOrganId: '000.00.00.G22', certificateOrganId: '000.00.00.H29', ok: false } }],
+  })
+
+  // as multipart, the signature as a PEM text field
+  const der = Buffer.from(await vpcp.sign(EDOC))
+  const pem = `-----BEGIN CMS-----\n${der.toString('base64').replace(/.{64}/g, '$&\n')}\n-----END CMS-----\n`
+  const mp = multipart({ kind: 'edxml', edxml: EDOC, signature: pem })
+  res = await app.inject({ method: 'POST', url: '/v1/verify', headers: { ...auth(KEYS.g22), ...mp.headers }, payload: mp.payload })
+  t.equal(res.statusCode, 200, res.body)
+  t.match(res.json(), { kind: 'edxml', ok: true, signatures: [{ code: 'VALID' }] })
+
+  // not edXML
+  res = await app.inject({ method: 'POST', url: '/v1/verify', headers: auth(KEYS.g22), payload: { edxml: b64(Buffer.from('<a/>')), signature: b64(der) } })
+  t.equal(res.statusCode, 400)
+  t.match(res.json().code, /^GW_ERR_ENVELOPE_/)
+})
+
+t.test('detached CMS + content: valid; one changed byte fails; garbage CMS is a MALFORMED verdict', async (t) => {
+  const { app } = await buildTestApp(t)
+  const content = Buffer.from('Nội dung văn bản cần kiểm tra chữ ký')
+  const cms = await (await sampleSigner('ubnd-hcm')).sign(content)
+  let res = await app.inject({ method: 'POST', url: '/v1/verify', headers: auth(KEYS.g22), payload: { signature: b64(cms), content: b64(content) } })
+  t.equal(res.statusCode, 200, res.body)
+  t.match(res.json(), { kind: 'cms', ok: true, signatures: [{ index: 1, code: 'VALID', signer: { organId: '000.00.00.H29' } }] })
+  t.notOk('senderBinding' in res.json().signatures[0])
+
+  const changed = Buffer.from(content)
+  changed[0] = changed[0]! ^ 1
+  res = await app.inject({ method: 'POST', url: '/v1/verify', headers: auth(KEYS.g22), payload: { signature: b64(cms), content: b64(changed) } })
+  t.match(res.json(), { ok: false, signatures: [{ code: 'DIGEST_MISMATCH' }] })
+
+  res = await app.inject({ method: 'POST', url: '/v1/verify', headers: auth(KEYS.g22), payload: { kind: 'cms', signature: b64(Buffer.from(cms).subarray(0, 100)), content: b64(content) } })
+  t.equal(res.statusCode, 200)
+  t.match(res.json(), { ok: false, signatures: [{ code: 'MALFORMED' }] })
+
+  // an openssl-made CMS over the same content
+  res = await app.inject({ method: 'POST', url: '/v1/verify', headers: auth(KEYS.g22), payload: { signature: b64(opensslSign(content, 'vpcp')), content: b64(content) } })
+  t.match(res.json(), { ok: true, signatures: [{ code: 'VALID', signer: { organId: '000.00.00.G22' } }] })
+})
+
+t.test('missing or mixed fields: which fields each kind expects', async (t) => {
+  const { app } = await buildTestApp(t)
+  const post = (payload: Record<string, unknown>) => app.inject({ method: 'POST', url: '/v1/verify', headers: auth(KEYS.g22), payload })
+  let res = await post({})
+  t.equal(res.statusCode, 400)
+  t.match(res.json(), { code: 'GW_ERR_API_VALIDATION', message: /`pdf`.*`edxml` \+ `signature`.*`signature` \+ `content`/ })
+  res = await post({ signature: 'AAAA' })
+  t.match(res.json(), { code: 'GW_ERR_API_VALIDATION', message: /fields signature do not make a request/ })
+  res = await post({ kind: 'edxml', edxml: 'AAAA' })
+  t.match(res.json(), { code: 'GW_ERR_API_VALIDATION', message: /kind edxml needs `edxml` \+ `signature`; missing signature/, details: [{ field: 'body.signature' }] })
+  res = await post({ pdf: 'AAAA', content: 'AAAA' })
+  t.match(res.json(), { code: 'GW_ERR_API_VALIDATION' })
+  res = await post({ pdf: 'not base64!' })
+  t.match(res.json(), { code: 'GW_ERR_API_VALIDATION', message: /pdf is not standard padded base64/ })
+  res = await post({ pdf: 'AAAA', extra: 1 })
+  t.match(res.json(), { code: 'GW_ERR_API_VALIDATION', details: [{ field: 'body.extra' }] })
+  res = await post({ kind: 'zip', pdf: 'AAAA' })
+  t.match(res.json(), { code: 'GW_ERR_API_VALIDATION' })
+  res = await app.inject({ method: 'POST', url: '/v1/verify', headers: { ...auth(KEYS.g22), 'content-type': 'application/pdf' }, payload: Buffer.from('%PDF-') })
+  t.equal(res.statusCode, 415)
+  const mp = multipart({ pdf: Buffer.from('%PDF-1.7'), other: 'x' })
+  res = await app.inject({ method: 'POST', url: '/v1/verify', headers: { ...auth(KEYS.g22), ...mp.headers }, payload: mp.payload })
+  t.match(res.json(), { code: 'GW_ERR_API_VALIDATION', message: /unknown part other/ })
+})
+
+t.test('needs an API key; rate limited per key, separately from other routes', async (t) => {
+  const { app } = await buildTestApp(t, { config: { limits: { requestsPerMinute: 20 } } })
+  let res = await app.inject({ method: 'POST', url: '/v1/verify', payload: { pdf: 'AAAA' } })
+  t.equal(res.statusCode, 401)
+  const codes: number[] = []
+  for (let i = 0; i < 3; i++) {
+    res = await app.inject({ method: 'POST', url: '/v1/verify', headers: auth(KEYS.g22), payload: { pdf: b64(Buffer.from('x')) } })
+    codes.push(res.statusCode)
+  }
+  t.same(codes, [400, 400, 429], 'a tenth of limits.requestsPerMinute: 2 per minute')
+  t.equal(res.json().code, 'GW_ERR_API_RATE_LIMITED')
+  res = await app.inject({ method: 'POST', url: '/v1/verify', headers: auth(KEYS.h29), payload: { pdf: b64(Buffer.from('x')) } })
+  t.equal(res.statusCode, 400, 'another key has its own budget')
+  res = await app.inject({ method: 'GET', url: '/v1/documents', headers: auth(KEYS.g22) })
+  t.equal(res.statusCode, 200, 'other routes keep their own budget')
+})
+
+t.test('OpenAPI: the route and its schemas; the code enum lists every verdict code', async (t) => {
+  const { app } = await buildTestApp(t)
+  const res = await app.inject({ method: 'GET', url: '/docs/json' })
+  t.equal(res.statusCode, 200)
+  const doc = res.json()
+  const op = doc.paths['/v1/verify']?.post
+  t.ok(op, 'POST /v1/verify documented')
+  t.ok(op.requestBody.content['application/json'], 'JSON body')
+  t.ok(op.requestBody.content['multipart/form-data'], 'multipart body')
+  t.ok(JSON.stringify(doc).includes('VerifyReport') || JSON.stringify(op.responses['200']).includes('signatures'), 'report schema')
+  const report = JSON.parse(readFileSync(path.join(ROOT, 'schemas/api/verify-report.json'), 'utf8'))
+  const codes: string[] = report.definitions.signature.properties.code.enum
+  t.same([...codes].sort(), [...VERDICT_CODES, 'UNSUPPORTED_SUBFILTER'].sort())
+})
