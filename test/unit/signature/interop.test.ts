@@ -17,8 +17,10 @@ tampered[200] = tampered[200]! ^ 0x01
 for (const alg of ['rsa2048', 'rsa3072', 'p256'] as KeyAlg[]) {
   t.test(`${alg}: openssl chain`, async (t) => {
     const dir = t.testdir()
-    const root = makeRoot(join(dir, 'root'), `/C=VN/O=Interop ${alg}/CN=Interop Root ${alg}`, alg)
-    const int = makeIntermediate(root, join(dir, 'int'), `/C=VN/O=Interop ${alg}/CN=Interop Signing CA ${alg}`, { alg })
+    // The CAs use the signer's algorithm, except RSA-3072 signers get RSA-2048 CAs (key generation time).
+    const caAlg = alg === 'rsa3072' ? 'rsa2048' : alg
+    const root = makeRoot(join(dir, 'root'), `/C=VN/O=Interop ${alg}/CN=Interop Root ${alg}`, caAlg)
+    const int = makeIntermediate(root, join(dir, 'int'), `/C=VN/O=Interop ${alg}/CN=Interop Signing CA ${alg}`, { alg: caAlg })
     const leaf = issue(int, join(dir, 'leaf'), '/C=VN/O=Sở Tài chính tỉnh Bắc Ninh/UID=000.00.00.H09/CN=Sở Tài chính tỉnh Bắc Ninh', { alg })
     const contentPath = join(dir, 'content.xml')
     const tamperedPath = join(dir, 'tampered.xml')
