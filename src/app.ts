@@ -21,6 +21,7 @@ import { installBodyParsers } from './api/plugins/body-parsers.js'
 import { addApiSchemas } from './api/schemas.js'
 import { healthRoutes, type BrokerStatus } from './api/routes/health.js'
 import { documentRoutes } from './api/routes/documents.js'
+import { opsRoutes, type OpsDeps } from './api/routes/operator.js'
 import { verifyRoutes } from './api/routes/verify.js'
 import type { Verifier } from './signature/index.js'
 import { inboxRoutes } from './api/routes/inbox.js'
@@ -44,6 +45,8 @@ export interface AppDeps {
   newId?: () => string
   /** Verifier for POST /v1/verify. Default: one built from config.trust on first use. */
   verifier?: Verifier
+  /** Operator routes' collaborators (metrics registry, queue inspector, status sender, verifier); defaults work without them. */
+  ops?: OpsDeps
 }
 
 declare module 'fastify' {
@@ -129,6 +132,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
 
   healthRoutes(app, { store: deps.store, broker: deps.broker })
   await app.register(documentRoutes, { config, store: deps.store, outgoing })
+  await app.register(opsRoutes, { config, store: deps.store, relay: deps.relay, signers: deps.signers, clock: deps.clock ?? (() => new Date()), logger: deps.logger, ...deps.ops })
   await app.register(verifyRoutes, { config, ...(deps.verifier ? { verifier: deps.verifier } : {}) })
   const statuses = createStatusSender({
     config,
