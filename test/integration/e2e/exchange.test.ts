@@ -7,7 +7,7 @@
 import t from 'tap'
 import { samplePdf } from '../../../src/pipeline/sample-pdf.js'
 import { sampleDocument } from '../../helper.js'
-import { bearer, E2E_KEYS, G22, H26, H29, SNV, startTwoGateways, waitFor, type Gateway } from './helpers.js'
+import { bearer, E2E_KEYS, H26, H29, SNV, startTwoGateways, waitFor, type Gateway } from './helpers.js'
 
 const pdf = samplePdf('Cong van lien thong thu nghiem')
 
