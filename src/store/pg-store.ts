@@ -71,7 +71,7 @@ export interface PgStoreOptions {
   max?: number
   /** Connection timeout in ms (default 5000). */
   connectTimeoutMs?: number
-  /** Tuning: newest events a text search checks one by one before scanning the packages (default 20,000). */
+  /** Tuning: newest events a text search checks one by one before scanning the packages (default 5,000). */
   textScanWindow?: number
 }
 

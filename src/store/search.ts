@@ -27,5 +27,8 @@ export function globPattern(query: string): string {
   return `*${fold(query).replace(/[*?[]/g, (c) => `[${c}]`)}*`
 }
 
-/** How many of the newest events a text search checks one by one before using the text index (see listEvents). */
-export const TEXT_SCAN_WINDOW = 20_000
+/** PostgreSQL: how many of the newest events a text search checks one by one before scanning all packages. */
+export const TEXT_SCAN_WINDOW = 5_000
+
+/** SQLite: from how many matching packages a text search reads events one by one instead of via the index. */
+export const TEXT_DENSE_MATCHES = 2_000

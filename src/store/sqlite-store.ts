@@ -31,7 +31,7 @@ import {
   pendingFromRow,
   timelineFromRow,
 } from './rows.js'
-import { globPattern, searchText, TEXT_SCAN_WINDOW } from './search.js'
+import { globPattern, searchText, TEXT_DENSE_MATCHES } from './search.js'
 import { incomingMoves, outgoingMoves } from './state-machine.js'
 import type { Store } from './store.js'
 import type {
@@ -79,8 +79,9 @@ export interface SqliteStoreOptions {
   busyTimeoutMs?: number
   /** Open an existing store read-only (offline `log verify`); no migrations are applied. */
   readonly?: boolean
-  /** Tuning: newest events a text search checks one by one before using the index (default 20,000). */
-  textScanWindow?: number
+  /** Tuning: from how many matching packages a text search checks events one by one instead of using the
+   * index's set of matches (default 2,000). */
+  textDenseMatches?: number
 }
 
 type Row = Record<string, unknown>
@@ -131,7 +132,7 @@ export async function openSqliteStore(path: string, opts: SqliteStoreOptions = {
       db.pragma('analysis_limit = 1000')
       db.pragma('optimize = 0x10002')
     }
-    return new SqliteStore(db, path, opts.textScanWindow ?? TEXT_SCAN_WINDOW)
+    return new SqliteStore(db, path, opts.textDenseMatches ?? TEXT_DENSE_MATCHES)
   } catch (e) {
     db.close()
     throw mapSqliteError(e, `open ${path}`)
@@ -181,7 +182,7 @@ export class SqliteStore implements Store {
   constructor(
     private readonly db: Database.Database,
     readonly path: string,
-    private readonly textScanWindow: number = TEXT_SCAN_WINDOW,
+    private readonly textDenseMatches: number = TEXT_DENSE_MATCHES,
   ) {
     const p = (sql: string): Stmt => db.prepare(sql) as Stmt
     const ro = db.readonly
@@ -231,6 +232,10 @@ export class SqliteStore implements Store {
       countIncoming: p('SELECT state, count(*) AS n FROM incoming GROUP BY state'),
       countEvents: p('SELECT coalesce(max(seq), 0) AS n FROM events'), // gapless chain: the last seq is the count
       ping: p('SELECT 1 AS ok'),
+      textProbe: p(
+        `SELECT (SELECT count(*) FROM (SELECT 1 FROM packages_fts WHERE search GLOB @glob LIMIT @cap))
+              + (SELECT count(*) FROM (SELECT 1 FROM incoming_fts WHERE search GLOB @glob LIMIT @cap)) AS n`,
+      ),
     }
     if (!ro) {
       Object.assign(this.st, {
@@ -637,9 +642,10 @@ export class SqliteStore implements Store {
 
   /**
    * Log pages, newest first. An agency filter is two index scans (as sender, as recipient) merged. A text filter
-   * runs in two phases so that common and rare words are both quick: first the newest TEXT_SCAN_WINDOW events
-   * are checked one by one against their package's search text (a common word fills the page at once), then, if
-   * the page is not full, older events are matched through the trigram index (a rare word is found directly).
+   * first asks the trigram index (migration 002) whether the words are common (at least `textDenseMatches`
+   * packages): then events are checked one by one, newest first, against their package's search text, and the
+   * page fills after a few hundred rows; otherwise the few matching packages are taken from the index and only
+   * their events are read.
    */
   listEvents(f: ListEventsFilter): Promise<Page<LogEvent>> {
     return this.run('listEvents', () => {
@@ -674,13 +680,8 @@ export class SqliteStore implements Store {
         rows = this.q(query([])).all(params) as Row[]
       } else {
         params.glob = globPattern(f.text)
-        const top = before ?? (this.s('countEvents').get() as { n: number }).n + 1
-        params.low = Math.max(0, top - this.textScanWindow)
-        rows = this.q(query(['e.seq >= @low', TEXT_EACH])).all(params) as Row[]
-        if (rows.length < limit && (params.low as number) > 0) {
-          params.limit = limit - rows.length
-          rows = rows.concat(this.q(query(['e.seq < @low', TEXT_INDEXED])).all(params) as Row[])
-        }
+        const matches = (this.s('textProbe').get({ glob: params.glob, cap: this.textDenseMatches }) as { n: number }).n
+        rows = this.q(query([matches >= this.textDenseMatches ? TEXT_EACH : TEXT_INDEXED])).all(params) as Row[]
       }
       const page = pageOf(rows, limit, 'e')
       const items = page.rows.map(eventFromRow)

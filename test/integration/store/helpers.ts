@@ -25,9 +25,15 @@ export interface OpenedStore {
   schema?: string
 }
 
+/** Tuning knobs of the text search, to reach every code path with little data. */
+export interface TuningOptions {
+  textScanWindow?: number
+  textDenseMatches?: number
+}
+
 export interface StoreKind {
   name: string
-  open(t: T, opts?: { textScanWindow?: number }): Promise<OpenedStore>
+  open(t: T, opts?: TuningOptions): Promise<OpenedStore>
 }
 
 export const sqliteKind: StoreKind = {
@@ -137,7 +143,7 @@ export const pgAvailable = await pgReachable()
 export const storeKinds: StoreKind[] = pgAvailable ? [sqliteKind, pgKind] : [sqliteKind]
 
 /** Run `fn` as a subtest per store kind. */
-export function eachStore(t: T, name: string, fn: (t: T, s: OpenedStore) => Promise<void>, opts?: { textScanWindow?: number }): void {
+export function eachStore(t: T, name: string, fn: (t: T, s: OpenedStore) => Promise<void>, opts?: TuningOptions): void {
   for (const kind of storeKinds) {
     t.test(`${name} [${kind.name}]`, async (t) => fn(t, await kind.open(t, opts)))
   }

@@ -146,9 +146,10 @@ eachStore(t, 'listEvents filters: organ as sender or recipient, direction, state
   t.equal(p2.next, undefined)
 })
 
+for (const tuning of [{ textScanWindow: 3, textDenseMatches: 0 }, { textScanWindow: 0, textDenseMatches: 1000 }, { textScanWindow: 1000, textDenseMatches: 5 }]) {
 eachStore(
   t,
-  'text search: the newest events one by one, then the index, pages without gaps (window of 3 events)',
+  `text search, pages without gaps (${JSON.stringify(tuning)})`,
   async (t, { store }) => {
     const subjects = ['Giấy mời họp giao ban', 'Báo cáo quý', 'Báo cáo năm', 'Tờ trình [*?] đặc biệt']
     for (let i = 0; i < 24; i++) {
@@ -176,5 +177,6 @@ eachStore(
     t.same(await walk('*', 4), expect(/\*/), 'a lone star is literal too')
     t.same(await walk('không có', 5), [])
   },
-  { textScanWindow: 3 },
+  tuning,
 )
+}
