@@ -137,11 +137,13 @@ async function main() {
           signing: { keyPath: path.join(CERTS, 'agencies/ubnd-hcm/key.pem'), certPath: path.join(CERTS, 'agencies/ubnd-hcm/cert.pem') },
         },
       ],
+      trust: { anchorsPaths: [path.join(CERTS, 'trust-anchors.pem')], crlPaths: [path.join(CERTS, 'crls.pem')] },
       limits: { requestsPerMinute: 10_000_000 },
     },
     env: {},
   })
-  const gw = await startGateway(config, { logger: pino({ level: 'warn' }) })
+  // the send path only: the recipient side is a plain consumer draining the queue
+  const gw = await startGateway(config, { logger: pino({ level: 'warn' }), receive: false })
   await gw.connection.whenConnected({ timeoutMs: 10_000 })
   await gw.publisher.whenReady({ timeoutMs: 10_000 })
 

@@ -28,6 +28,7 @@ import { inboxRoutes } from './api/routes/inbox.js'
 import { recallRoutes } from './api/routes/recall.js'
 import { createStatusSender } from './pipeline/status-out.js'
 import { createOutgoingPipeline, type OutgoingPipeline, type SignerLike } from './pipeline/outgoing.js'
+import type { PackagePool } from './pipeline/package-pool.js'
 import type { Store } from './store/index.js'
 
 export interface AppDeps {
@@ -43,6 +44,8 @@ export interface AppDeps {
   clock?: () => Date
   /** Package id source. Default: crypto.randomUUID. */
   newId?: () => string
+  /** Worker threads that build and sign packages; without it both happen on the event loop. */
+  packager?: PackagePool
   /** Verifier for POST /v1/verify. Default: one built from config.trust on first use. */
   verifier?: Verifier
   /** Operator routes' collaborators (metrics registry, queue inspector, status sender, verifier); defaults work without them. */
@@ -127,6 +130,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     clock: deps.clock ?? (() => new Date()),
     newId: deps.newId ?? randomUUID,
     logger: deps.logger,
+    ...(deps.packager ? { packager: deps.packager } : {}),
   })
   app.decorate('outgoing', outgoing)
 

@@ -80,6 +80,7 @@ export interface Config {
     readonly requestsPerMinute: number
     readonly xmlDepth: number
   }
+  readonly pipeline: { readonly workers: number }
   readonly relay: {
     readonly batchSize: number
     readonly maxInFlight: number

@@ -128,7 +128,8 @@ export async function buildTestApp(
 /** A running gateway (no listener) on the real broker with random names; closed and its AMQP names deleted in teardown. */
 export async function startTestGateway(t: Tap, over: Record<string, any> = {}): Promise<RunningGateway & { config: Config }> {
   const config = testConfig(t, over)
-  const gw = await startGateway(config, { logger: silentLogger(), listen: over.listen === true })
+  // send path only: the test reads the recipients' queues itself, so the gateway's own consumer stays off
+  const gw = await startGateway(config, { logger: silentLogger(), listen: over.listen === true, receive: over.receive === true })
   await gw.connection.whenConnected({ timeoutMs: 10_000 })
   await gw.publisher.whenReady({ timeoutMs: 10_000 })
   t.teardown(async () => {
@@ -150,12 +151,34 @@ export async function deleteAmqpNames(config: Config): Promise<void> {
       await ch.deleteQueue(config.amqp.queuePrefix + id).catch(() => {})
       await ch.deleteQueue(config.amqp.deadLetterQueuePrefix + id).catch(() => {})
     }
+    await ch.deleteQueue(observerQueueName(config, H26)).catch(() => {})
     await ch.deleteExchange(config.amqp.exchange).catch(() => {})
     await ch.deleteExchange(config.amqp.deadLetterExchange).catch(() => {})
     await ch.close().catch(() => {})
   } finally {
     await conn.close().catch(() => {})
   }
+}
+
+export const observerQueueName = (config: Config, organId: string) => `${config.amqp.queuePrefix}observer.${organId.toUpperCase()}`
+
+/**
+ * A queue bound for an OrganId the gateway does NOT host (so its own consumer leaves it alone): the test plays the
+ * recipient's gateway and reads what arrives. Declares the exchange as the gateway does (durable direct).
+ */
+export async function observerQueue(config: Config, organId: string = H26): Promise<string> {
+  const q = observerQueueName(config, organId)
+  const conn = await amqp.connect(AMQP_URL)
+  try {
+    const ch = await conn.createChannel()
+    await ch.assertExchange(config.amqp.exchange, 'direct', { durable: true })
+    await ch.assertQueue(q, { durable: true })
+    await ch.bindQueue(q, config.amqp.exchange, organId.toUpperCase())
+    await ch.close()
+  } finally {
+    await conn.close().catch(() => {})
+  }
+  return q
 }
 
 export interface QueuedMessage {

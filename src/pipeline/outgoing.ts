@@ -4,9 +4,10 @@
  *   1. checkIdempotency  an Idempotency-Key already used: same body → the original result, nothing sent again;
  *                        another body → GW_ERR_API_IDEMPOTENCY_CONFLICT (the store re-checks atomically in step 5)
  *   2. validate          the client's agency is hosted here and can sign; limits (recipients, attachments, sizes)
- *   3. buildEnvelope     JSON → edXML bytes (envelope.buildEdoc); prebuilt edXML → parsed and checked (From must be
- *                        the client's agency, else 403), its bytes kept unchanged
- *   4. sign              detached CMS over the exact bytes (the agency's signer)
+ *   3. buildEnvelope     JSON → the builder's input (From = the client's agency); prebuilt edXML → parsed and
+ *                        checked (From must be the client's agency, else 403), its bytes kept unchanged
+ *   4. sign              JSON: build the edXML bytes (envelope.buildEdoc); then a detached CMS over the exact bytes
+ *                        with the agency's key; both in a worker thread when a package pool is configured
  *   5. store             package + one `accepted` delivery per recipient + idempotency key, one transaction
  *   6. wakeRelay         the outbox relay publishes; the API answers 202 without waiting for the broker
  *
@@ -16,8 +17,8 @@
 import type { Config, AgencyConfig } from '../config.js'
 import type { Logger } from '../logger.js'
 import { gwError, isGatewayError } from '../errors.js'
-import type { Envelope } from '../envelope/index.js'
-import { buildEdoc, parseEnvelope } from '../envelope/index.js'
+import { buildEdoc, parseEnvelope, type EdocInput } from '../envelope/index.js'
+import type { PackagePool } from './package-pool.js'
 import type { Delivery, Store, StoredPackage } from '../store/index.js'
 import {
   amqpPriority,
@@ -68,10 +69,17 @@ export interface OutgoingDeps {
   clock: () => Date
   newId: () => string
   logger?: Logger
+  /** Worker threads that build and sign (optional; without it both happen on the calling thread). */
+  packager?: PackagePool
 }
 
+/** What step 3 produces: the edXML package (exact bytes) and what the store keeps about it. */
 interface Built {
-  envelope: Envelope
+  /** Exact package bytes, when already built (prebuilt edXML); the JSON form is built together with its signature. */
+  bytes?: Uint8Array
+  sha256?: string
+  /** JSON form: the builder's input (built in step 4, in a worker when there is a pool). */
+  edocInput?: EdocInput
   documentId: string
   recipients: string[]
   priority: number
@@ -153,7 +161,7 @@ export function createOutgoingPipeline(deps: OutgoingDeps): OutgoingPipeline {
     const d = src.document
     const now = deps.clock()
     const businessType = d.business?.type ?? 0
-    const envelope = buildEdoc({
+    const edocInput: EdocInput = {
       from: fromOrgan(agency),
       to: d.recipients.map(toOrgan),
       ...(d.documentId ? { documentId: d.documentId } : {}),
@@ -209,14 +217,10 @@ export function createOutgoingPipeline(deps: OutgoingDeps): OutgoingPipeline {
         data: a.data,
       })),
       now,
-    })
-    const documentId = envelope.edoc?.messageHeader.documentId ?? d.documentId ?? compositeDocumentId(agency.organId.toUpperCase(), d)
-    if (envelope.bytes.length > limits.packageBytes) {
-      throw gwError('GW_ERR_ENVELOPE_TOO_LARGE', { size: envelope.bytes.length, limit: limits.packageBytes })
     }
     return {
-      envelope,
-      documentId,
+      edocInput,
+      documentId: d.documentId ?? compositeDocumentId(agency.organId.toUpperCase(), d),
       recipients: d.recipients.map((r) => r.organId.trim().toUpperCase()),
       priority: amqpPriority(d.priority),
       subject: d.subject,
@@ -257,7 +261,8 @@ export function createOutgoingPipeline(deps: OutgoingDeps): OutgoingPipeline {
     }
     if (h.documentId.trim() === '') throw gwError('GW_ERR_ENVELOPE_MISSING_FIELD', { path: 'MessageHeader/DocumentId' })
     return {
-      envelope,
+      bytes: envelope.bytes,
+      sha256: envelope.sha256(),
       documentId: h.documentId,
       recipients,
       priority: amqpPriority(h.otherInfo.priority),
@@ -278,9 +283,25 @@ export function createOutgoingPipeline(deps: OutgoingDeps): OutgoingPipeline {
     }
   }
 
-  async function sign(signer: SignerLike, bytes: Uint8Array, at: Date): Promise<Uint8Array> {
+  /** Step 4: sign the exact bytes (building them first for the JSON form), in the pool when there is one. */
+  async function sign(organId: string, signer: SignerLike, built: Built, at: Date): Promise<{ bytes: Uint8Array; signature: Uint8Array; sha256: string; documentId: string }> {
     try {
-      return signer.signSync ? signer.signSync(bytes, { signingTime: at }) : await signer.sign(bytes, { signingTime: at })
+      if (built.edocInput) {
+        const out = deps.packager
+          ? await deps.packager.buildAndSign(organId, built.edocInput, at)
+          : (() => {
+              const env = buildEdoc(built.edocInput)
+              return { bytes: env.bytes, sha256: env.sha256(), documentId: env.edoc?.messageHeader.documentId ?? built.documentId, signature: undefined }
+            })()
+        if (out.bytes.length > limits.packageBytes) {
+          throw gwError('GW_ERR_ENVELOPE_TOO_LARGE', { size: out.bytes.length, limit: limits.packageBytes })
+        }
+        const signature = out.signature ?? (await signWith(signer, out.bytes, at))
+        return { bytes: out.bytes, signature, sha256: out.sha256, documentId: out.documentId }
+      }
+      const bytes = built.bytes as Uint8Array
+      const signature = deps.packager ? await deps.packager.sign(organId, bytes, at) : await signWith(signer, bytes, at)
+      return { bytes, signature, sha256: built.sha256 as string, documentId: built.documentId }
     } catch (e) {
       if (isGatewayError(e)) throw e
       throw gwError('GW_ERR_SIGNATURE_KEY', { reason: (e as Error).message }, e)
@@ -294,18 +315,18 @@ export function createOutgoingPipeline(deps: OutgoingDeps): OutgoingPipeline {
       const { agency, signer } = validate(input)
       const built = buildEnvelope(input, agency)
       const at = deps.clock()
-      const signature = await sign(signer, built.envelope.bytes, at)
+      const signed = await sign(agency.organId, signer, built, at)
       const id = deps.newId()
       const recorded = await store.recordOutgoing({
         package: {
           id,
           kind: 'edoc',
-          documentId: built.documentId,
+          documentId: signed.documentId,
           senderOrganId: agency.organId,
           clientId: input.clientId,
-          bytes: built.envelope.bytes,
-          signature,
-          sha256: built.envelope.sha256(),
+          bytes: signed.bytes,
+          signature: signed.signature,
+          sha256: signed.sha256,
           priority: built.priority,
           ...(built.subject !== undefined ? { subject: built.subject } : {}),
           ...(built.codeNumber !== undefined ? { codeNumber: built.codeNumber } : {}),
@@ -322,6 +343,10 @@ export function createOutgoingPipeline(deps: OutgoingDeps): OutgoingPipeline {
       return resultOf(recorded.package, recorded.deliveries, recorded.replayed)
     },
   }
+}
+
+async function signWith(signer: SignerLike, bytes: Uint8Array, at: Date): Promise<Uint8Array> {
+  return signer.signSync ? signer.signSync(bytes, { signingTime: at }) : signer.sign(bytes, { signingTime: at })
 }
 
 function isRealDate(s: string): boolean {

@@ -6,7 +6,7 @@ import t from 'tap'
 import { spawn, type ChildProcess } from 'node:child_process'
 import { writeFileSync } from 'node:fs'
 import path from 'node:path'
-import { auth, deleteAmqpNames, drainQueue, eventually, H29, inboxOf, KEYS, queueDepth, rawTestConfig, ROOT, sampleDocument } from '../../helper.js'
+import { auth, deleteAmqpNames, drainQueue, eventually, H26, KEYS, observerQueue, queueDepth, rawTestConfig, ROOT, sampleDocument } from '../../helper.js'
 import { loadConfig } from '../../../src/config.js'
 
 interface Child {
@@ -49,6 +49,9 @@ const kill = (c: Child, signal: NodeJS.Signals) =>
     c.proc.kill(signal)
   })
 
+/** Documents to H26: not hosted by the test gateway (whose consumer takes its own inboxes); the test reads its queue. */
+const toH26 = () => sampleDocument({ recipients: [{ organId: H26, name: 'Ủy ban nhân dân Thành phố Hà Nội', organizationInCharge: 'Chính phủ' }] })
+
 async function post(url: string, body: unknown): Promise<{ status: number; json: any }> {
   const r = await fetch(`${url}/v1/documents`, { method: 'POST', headers: { ...auth(KEYS.g22), 'content-type': 'application/json' }, body: JSON.stringify(body) })
   return { status: r.status, json: await r.json() }
@@ -67,12 +70,14 @@ t.test('broker unreachable: accepted into the outbox; SIGKILL; restarted with th
     await deleteAmqpNames(config)
   })
 
+  const queue = await observerQueue(config)
+
   // 1. no broker: the API still accepts documents; readiness says the broker is down; the log says what to do
   const a = await serve(file)
   children.push(a)
   const ids: string[] = []
   for (let i = 0; i < 20; i++) {
-    const r = await post(a.url, sampleDocument())
+    const r = await post(a.url, toH26())
     t.equal(r.status, 202)
     ids.push(r.json.id)
   }
@@ -86,7 +91,6 @@ t.test('broker unreachable: accepted into the outbox; SIGKILL; restarted with th
   // 2. restarted with the broker (LIENTHONG_AMQP_URL overrides the file): the outbox is published
   const b = await serve(file, { LIENTHONG_AMQP_URL: 'amqp://guest:guest@127.0.0.1:5672' })
   children.push(b)
-  const queue = inboxOf(config, H29)
   await eventually(async () => (await queueDepth(queue).catch(() => 0)) >= ids.length, 15_000)
   await new Promise((r) => setTimeout(r, 300)) // any duplicate would arrive now
   const msgs = await drainQueue(queue)
@@ -111,7 +115,7 @@ t.test('SIGKILL while documents are between accept and confirm: after restart no
     for (const c of children) await kill(c, 'SIGKILL')
     await deleteAmqpNames(config)
   })
-  const queue = inboxOf(config, H29)
+  const queue = await observerQueue(config)
 
   const a = await serve(file)
   children.push(a)
@@ -122,7 +126,7 @@ t.test('SIGKILL while documents are between accept and confirm: after restart no
   let killed: Promise<unknown> | undefined
   await Promise.allSettled(
     Array.from({ length: N }, async () => {
-      const r = await post(a.url, sampleDocument())
+      const r = await post(a.url, toH26())
       if (r.status === 202) ids.push(r.json.id)
       if (ids.length >= N / 2) killed ??= kill(a, 'SIGKILL')
     }),

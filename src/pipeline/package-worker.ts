@@ -1,0 +1,54 @@
+/**
+ * Worker thread of the package pool: builds edXML packages and signs them, off the API's event loop. It loads the
+ * hosted agencies' signers itself (keys never cross threads) and answers one message per job.
+ */
+import { parentPort, workerData } from 'node:worker_threads'
+import type { AgencyConfig } from '../config.js'
+import { buildEdoc, type EdocInput } from '../envelope/index.js'
+import { isGatewayError } from '../errors.js'
+import { loadAgencySigner } from './signers.js'
+import type { Signer } from '../signature/index.js'
+
+export type Job =
+  | { id: number; op: 'build-sign'; organId: string; input: EdocInput; at: number }
+  | { id: number; op: 'sign'; organId: string; bytes: Uint8Array; at: number }
+
+export type JobResult =
+  | { id: number; ok: true; bytes?: Uint8Array; signature: Uint8Array; sha256?: string; documentId?: string }
+  | { id: number; ok: false; code?: string; params?: Record<string, unknown>; message: string }
+
+async function main(): Promise<void> {
+  const port = parentPort
+  if (!port) return
+  const agencies = (workerData as { agencies: AgencyConfig[] }).agencies
+  const signers = new Map<string, Signer>()
+  try {
+    for (const a of agencies) signers.set(a.organId, await loadAgencySigner(a))
+  } catch (e) {
+    port.postMessage({ ready: false, message: e instanceof Error ? e.message : String(e) })
+    return
+  }
+  port.postMessage({ ready: true })
+  port.on('message', (job: Job) => {
+    let out: JobResult
+    try {
+      const signer = signers.get(job.organId)
+      if (!signer) throw new TypeError(`no signer for ${job.organId}`)
+      const signingTime = new Date(job.at)
+      if (job.op === 'build-sign') {
+        const env = buildEdoc(job.input)
+        const signature = signer.signSync(env.bytes, { signingTime })
+        out = { id: job.id, ok: true, bytes: env.bytes, signature, sha256: env.sha256(), documentId: env.edoc?.messageHeader.documentId ?? '' }
+      } else {
+        out = { id: job.id, ok: true, signature: signer.signSync(job.bytes, { signingTime }) }
+      }
+    } catch (e) {
+      out = isGatewayError(e)
+        ? { id: job.id, ok: false, code: e.code, params: { ...e.params }, message: e.message }
+        : { id: job.id, ok: false, message: e instanceof Error ? e.message : String(e) }
+    }
+    port.postMessage(out)
+  })
+}
+
+void main()
