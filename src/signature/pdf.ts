@@ -75,6 +75,8 @@ export interface PdfSignature {
   readonly coversWholeFile: boolean
   /** Bytes of the file after the second range (later incremental updates). */
   readonly bytesAfter: number
+  /** `%%EOF` markers after the second range: the number of later incremental updates (revisions). */
+  readonly updatesAfter: number
   /** Why this signature cannot be verified, when it cannot. */
   readonly problem?: { code: 'MALFORMED' | 'UNSUPPORTED_SUBFILTER'; message: string }
 }
@@ -389,6 +391,15 @@ function floorOf(sorted: number[], x: number): number {
   return best
 }
 
+const EOF_MARK = Buffer.from('%%EOF', 'latin1')
+
+/** `%%EOF` markers from `from` to the end (at most 10,000 counted). */
+function countEof(buf: Buffer, from: number): number {
+  let n = 0
+  for (let p = buf.indexOf(EOF_MARK, from); p >= 0 && n < 10_000; p = buf.indexOf(EOF_MARK, p + EOF_MARK.length)) n++
+  return n
+}
+
 /** Whether the keyword `stream` follows `p` (after whitespace): the object is a stream. */
 function followedByStream(buf: Buffer, p: number): boolean {
   let q = p
@@ -583,7 +594,8 @@ export function findPdfSignatures(input: Uint8Array, opts: PdfScanOptions = {}):
     const shapeOk = !brProblem && byteRange.length === 4 && byteRange.every((n) => Number.isSafeInteger(n) && n >= 0)
     const signedLength = shapeOk ? b + d : 0
     const bytesAfter = shapeOk ? Math.max(0, buf.length - (c + d)) : 0
-    const base = { offset: at, byteRange, ...meta, signedLength, coversWholeFile: shapeOk && c + d === buf.length, bytesAfter }
+    const updatesAfter = shapeOk && c + d <= buf.length ? countEof(buf, c + d) : 0
+    const base = { offset: at, byteRange, ...meta, signedLength, coversWholeFile: shapeOk && c + d === buf.length, bytesAfter, updatesAfter }
     const bad = (message: string): void => {
       found.push({ ...base, problem: { code: 'MALFORMED', message } })
     }
@@ -694,7 +706,13 @@ export async function verifyPdf(pdf: Uint8Array, verifier: Verifier, opts: PdfSc
   const last = sigs[sigs.length - 1]!
   const warnings: string[] = []
   if (!last.coversWholeFile && last.signedLength > 0) {
-    warnings.push(`${last.bytesAfter} bytes were added after the last signature (incremental update); they are not covered by any signature`)
+    const tail = pdf.subarray(pdf.length - last.bytesAfter)
+    if (tail.every((c) => WS[c] === 1)) {
+      warnings.push(`${last.bytesAfter} whitespace bytes follow the last signature's range (no change to the document, but the signature does not cover the whole file)`)
+    } else {
+      const updates = last.updatesAfter === 1 ? '1 incremental update' : `${last.updatesAfter} incremental updates`
+      warnings.push(`${last.bytesAfter} bytes were added after the last signature (${updates}); they are not covered by any signature`)
+    }
   }
   return {
     size: pdf.length,

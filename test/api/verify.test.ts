@@ -9,6 +9,10 @@ import { opensslSign, personalSigner, sampleSigner } from '../fixtures/pdf/pki.j
 const b64 = (b: Uint8Array) => Buffer.from(b).toString('base64')
 const EDOC = readFileSync(path.join(ROOT, 'test/fixtures/edxml/golden-edoc.edxml'))
 
+// one app for the tests that need no special configuration (closed when the file ends)
+let sharedApp: ReturnType<typeof buildTestApp> | undefined
+const shared = () => (sharedApp ??= buildTestApp(t))
+
 /** A multipart/form-data body from named parts (Buffer: a file part; string: a text field). */
 function multipart(parts: Record<string, Buffer | string>): { payload: Buffer; headers: Record<string, string> } {
   const boundary = '----lienthong' + Math.random().toString(16).slice(2)
@@ -22,7 +26,7 @@ function multipart(parts: Record<string, Buffer | string>): { payload: Buffer; h
 }
 
 t.test('PDF: person then agency, then an unsigned incremental update', async (t) => {
-  const { app } = await buildTestApp(t)
+  const { app } = await shared()
   const person = await personalSigner(t.testdir({}))
   const vpcp = await sampleSigner('vpcp')
   let pdf = createPdf('Quyết định')
@@ -64,7 +68,7 @@ t.test('PDF: person then agency, then an unsigned incremental update', async (t)
 })
 
 t.test('PDF signed by openssl cms, sent as multipart by an operator key: valid', async (t) => {
-  const { app } = await buildTestApp(t)
+  const { app } = await shared()
   const prep = prepareSignature(createPdf(), { field: 'OpenSSL' })
   const pdf = insertSignature(prep, opensslSign(prep.signedContent, 'stc-hcm')).bytes
   const mp = multipart({ pdf })
@@ -74,7 +78,7 @@ t.test('PDF signed by openssl cms, sent as multipart by an operator key: valid',
 })
 
 t.test('PDF verdicts: tampered, expired, revoked, untrusted, truncated CMS', async (t) => {
-  const { app } = await buildTestApp(t)
+  const { app } = await shared()
   const post = async (bytes: Uint8Array) => {
     const res = await app.inject({ method: 'POST', url: '/v1/verify', headers: auth(KEYS.g22), payload: { pdf: b64(bytes) } })
     t.equal(res.statusCode, 200, res.body)
@@ -105,7 +109,7 @@ t.test('PDF verdicts: tampered, expired, revoked, untrusted, truncated CMS', asy
 })
 
 t.test('bad inputs: specific errors, quickly', async (t) => {
-  const { app } = await buildTestApp(t)
+  const { app } = await shared()
   let res = await app.inject({ method: 'POST', url: '/v1/verify', headers: auth(KEYS.g22), payload: { pdf: b64(Buffer.from('Hello, not a PDF')) } })
   t.equal(res.statusCode, 400)
   t.match(res.json(), { code: 'GW_ERR_SIGNATURE_PDF', message: /not a PDF/ })
@@ -143,7 +147,7 @@ t.test('size limit while streaming (no Content-Length check possible): multipart
 })
 
 t.test('edXML package + detached CMS: sender binding', async (t) => {
-  const { app } = await buildTestApp(t)
+  const { app } = await shared()
   const vpcp = await sampleSigner('vpcp')
   const mismatch = await sampleSigner('test/uid-mismatch')
   let res = await app.inject({ method: 'POST', url: '/v1/verify', headers: auth(KEYS.g22), payload: { edxml: b64(EDOC), signature: b64(await vpcp.sign(EDOC)) } })
@@ -178,7 +182,7 @@ t.test('edXML package + detached CMS: sender binding', async (t) => {
 })
 
 t.test('detached CMS + content: valid; one changed byte fails; garbage CMS is a MALFORMED verdict', async (t) => {
-  const { app } = await buildTestApp(t)
+  const { app } = await shared()
   const content = Buffer.from('Nội dung văn bản cần kiểm tra chữ ký')
   const cms = await (await sampleSigner('ubnd-hcm')).sign(content)
   let res = await app.inject({ method: 'POST', url: '/v1/verify', headers: auth(KEYS.g22), payload: { signature: b64(cms), content: b64(content) } })
@@ -201,7 +205,7 @@ t.test('detached CMS + content: valid; one changed byte fails; garbage CMS is a 
 })
 
 t.test('missing or mixed fields: which fields each kind expects', async (t) => {
-  const { app } = await buildTestApp(t)
+  const { app } = await shared()
   const post = (payload: Record<string, unknown>) => app.inject({ method: 'POST', url: '/v1/verify', headers: auth(KEYS.g22), payload })
   let res = await post({})
   t.equal(res.statusCode, 400)
@@ -243,7 +247,7 @@ t.test('needs an API key; rate limited per key, separately from other routes', a
 })
 
 t.test('OpenAPI: the route and its schemas; the code enum lists every verdict code', async (t) => {
-  const { app } = await buildTestApp(t)
+  const { app } = await shared()
   const res = await app.inject({ method: 'GET', url: '/docs/json' })
   t.equal(res.statusCode, 200)
   const doc = res.json()

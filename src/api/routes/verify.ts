@@ -146,6 +146,7 @@ function pdfFields(s: PdfSignature) {
     ...(s.subFilter !== undefined ? { subFilter: s.subFilter } : {}),
     coversWholeFile: s.coversWholeFile,
     bytesAfter: s.bytesAfter,
+    updatesAfter: s.updatesAfter,
     ...(s.reason !== undefined ? { reason: s.reason } : {}),
     ...(s.location !== undefined ? { location: s.location } : {}),
     ...(s.name !== undefined ? { signerNameInPdf: s.name } : {}),

@@ -47,6 +47,7 @@ t.test('person then agency (two incremental updates), then an unsigned update', 
   t.equal(p!.signature.signedLength + (p!.signature.byteRange[2]! - p!.signature.byteRange[1]!), afterFirst)
   t.notOk(p!.signature.coversWholeFile, 'the agency signature was added after the personal one')
   t.equal(p!.signature.bytesAfter, afterSecond - afterFirst)
+  t.equal(p!.signature.updatesAfter, 1)
   t.equal(o!.verdict.code, 'VALID', o!.verdict.message)
   t.equal(o!.verdict.signer?.organId, '000.00.00.G22')
   t.ok(o!.signature.coversWholeFile)
@@ -60,7 +61,14 @@ t.test('person then agency (two incremental updates), then an unsigned update', 
   t.notOk(r.signatures[1]!.signature.coversWholeFile)
   t.equal(r.signatures[1]!.signature.bytesAfter, pdf.bytes.length - afterSecond)
   t.notOk(r.coversWholeFile)
-  t.match(r.warnings[0], /bytes were added after the last signature/)
+  t.match(r.warnings[0], /bytes were added after the last signature \(1 incremental update\)/)
+  t.equal(r.signatures[0]!.signature.updatesAfter, 2)
+
+  // only a trailing newline (e.g. added in transit): said so
+  r = await verifyPdf(Buffer.concat([Buffer.from(pdf.bytes.subarray(0, afterSecond)), Buffer.from('\r\n')]), verifier)
+  t.ok(r.ok)
+  t.notOk(r.coversWholeFile)
+  t.match(r.warnings[0], /2 whitespace bytes follow/)
 })
 
 t.test('signed by openssl cms over the byte range: valid', async (t) => {
