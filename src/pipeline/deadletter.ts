@@ -281,8 +281,9 @@ export function createDeadLetters(deps: DeadLetterDeps): DeadLetters {
       const usedIn = merged.filter((x) => x.kind === 'incoming').length
       const usedOut = merged.filter((x) => x.kind === 'outgoing').length
       // where each list continues: after the items taken from it (re-read with that many rows to get the store cursor)
-      const after = async (used: number, total: number, prev: string | undefined, next: string | undefined, reread: (n: number) => Promise<string | undefined>) => {
-        if (used === 0) return total === 0 && !next ? false : prev
+      // '' = this list starts from its newest row, false = this list is done
+      const after = async (used: number, total: number, prev: string | undefined, next: string | undefined, reread: (n: number) => Promise<string | undefined>): Promise<string | false> => {
+        if (used === 0) return total === 0 && !next ? false : (prev ?? '')
         if (used === total) return next ?? false
         return (await reread(used)) ?? false
       }
@@ -300,8 +301,8 @@ export function createDeadLetters(deps: DeadLetterDeps): DeadLetters {
               return p.next
             })
         : false
-      const more = (ni !== false && ni !== undefined) || (no !== false && no !== undefined)
-      const nextCursor: Cursor = { i: ni === undefined ? false : ni, o: no === undefined ? false : no }
+      const more = ni !== false || no !== false
+      const nextCursor: Cursor = { i: ni, o: no }
       return more && merged.length > 0 ? { items: merged, next: encode(nextCursor) } : { items: merged }
     },
 
