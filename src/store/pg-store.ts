@@ -15,10 +15,9 @@ import { newId } from './ids.js'
 import type { DeliveryState, IncomingState } from '../document/delivery.js'
 import { GatewayError, gwError } from '../errors.js'
 import { decodeCursor, pageLimit } from './cursor.js'
-import { ChainVerifier, GENESIS_HASH, canonicalJson, chainRow, type ChainRow, type EventFields } from './hash-chain.js'
+import { CHAIN_COLUMNS, ChainVerifier, GENESIS_HASH, canonicalJson, chainRow, type ChainRow, type EventFields } from './hash-chain.js'
 import { LATEST_VERSION, MIGRATIONS } from './migrations/index.js'
 import {
-  chainRowFromRow,
   deliveryFromRow,
   deliveryWithPackageFromRow,
   eventFromRow,
@@ -686,10 +685,10 @@ export class PgStore implements Store {
       const v = new ChainVerifier(anchor ? { seq: Number(anchor.seq), hash: String(anchor.hash) } : undefined)
       let next = from
       for (;;) {
-        const rows = (await q.query('SELECT * FROM events WHERE seq >= $1 AND seq <= $2 ORDER BY seq LIMIT 2000', [next, to])).rows as Row[]
-        for (const r of rows) if (!v.push(chainRowFromRow(r))) return v.result()
+        const rows = (await q.query({ text: `SELECT ${CHAIN_COLUMNS} FROM events WHERE seq >= $1 AND seq <= $2 ORDER BY seq LIMIT 2000`, values: [next, to], rowMode: 'array' })).rows as unknown[][]
+        for (const r of rows) if (!v.pushRaw(r)) return v.result()
         if (rows.length < 2000) break
-        next = Number(rows[rows.length - 1]!.seq) + 1
+        next = Number(rows[rows.length - 1]![0]) + 1
       }
       const res = v.result()
       // PostgreSQL keeps the head apart from the rows, so rows removed at the end of the log show too

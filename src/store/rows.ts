@@ -1,6 +1,5 @@
 /** Row ↔ record mapping shared by the SQLite and PostgreSQL stores (same column names in both). */
 import type { DeliveryState, Direction, IncomingState, StatusCode } from '../document/delivery.js'
-import type { ChainRow } from './hash-chain.js'
 import { encodeCursor } from './cursor.js'
 import type { Delivery, DeliveryWithPackage, JsonObject, LogEvent, PackageKind, PendingDelivery, StoredIncoming, StoredPackage, TimelineEntry } from './types.js'
 
@@ -51,30 +50,6 @@ export function deliveryFromRow(r: Row): Delivery {
     createdAt: String(r.created_at),
     updatedAt: String(r.updated_at),
     ...opt('queuedAt', r.queued_at),
-  }
-}
-
-export function chainRowFromRow(r: Row): ChainRow & { hash: string } {
-  const n = (v: unknown): string | null => (v === null || v === undefined ? null : String(v))
-  return {
-    seq: num(r.seq),
-    time: String(r.time),
-    direction: String(r.direction),
-    type: String(r.type),
-    package_id: n(r.package_id),
-    delivery_id: n(r.delivery_id),
-    document_id: n(r.document_id),
-    sender: n(r.sender),
-    recipient: n(r.recipient),
-    actor: String(r.actor),
-    from_state: n(r.from_state),
-    state: n(r.state),
-    changed: num(r.changed),
-    status_code: n(r.status_code),
-    cause: n(r.cause),
-    detail: String(r.detail),
-    prev_hash: String(r.prev_hash),
-    hash: String(r.hash),
   }
 }
 

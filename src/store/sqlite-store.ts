@@ -17,10 +17,9 @@ import { setImmediate as yieldToLoop } from 'node:timers/promises'
 import type { DeliveryState, IncomingState } from '../document/delivery.js'
 import { GatewayError, gwError } from '../errors.js'
 import { decodeCursor, pageLimit } from './cursor.js'
-import { ChainVerifier, chainRow, canonicalJson, type EventFields } from './hash-chain.js'
+import { CHAIN_COLUMNS, ChainVerifier, chainRow, canonicalJson, type EventFields } from './hash-chain.js'
 import { LATEST_VERSION, MIGRATIONS } from './migrations/index.js'
 import {
-  chainRowFromRow,
   deliveryFromRow,
   deliveryWithPackageFromRow,
   eventFromRow,
@@ -221,7 +220,7 @@ export class SqliteStore implements Store {
       ),
       timeline: p('SELECT * FROM events WHERE delivery_id = ? ORDER BY seq'),
       anchor: p('SELECT seq, hash FROM events WHERE seq < ? ORDER BY seq DESC LIMIT 1'),
-      chainPage: p('SELECT * FROM events WHERE seq >= ? AND seq <= ? ORDER BY seq LIMIT ?'),
+      chainPage: (db.prepare(`SELECT ${CHAIN_COLUMNS} FROM events WHERE seq >= ? AND seq <= ? ORDER BY seq LIMIT ?`) as Stmt).raw(true),
       getIncoming: p(`SELECT ${INCOMING_COLS} FROM incoming WHERE id = ?`),
       getIncomingBytes: p('SELECT bytes, signature FROM incoming_bytes WHERE incoming_id = ?'),
       incomingDedupe: p(
@@ -697,10 +696,10 @@ export class SqliteStore implements Store {
     let next = from
     // pages of rows, yielding to the event loop between pages so a long check does not stall the gateway
     for (;;) {
-      const rows = await this.run('verifyLog', () => this.s('chainPage').all(next, to, 2000) as Row[])
-      for (const r of rows) if (!v.push(chainRowFromRow(r))) return v.result()
+      const rows = await this.run('verifyLog', () => this.s('chainPage').all(next, to, 2000) as unknown as unknown[][])
+      for (const r of rows) if (!v.pushRaw(r)) return v.result()
       if (rows.length < 2000) break
-      next = Number(rows[rows.length - 1]!.seq) + 1
+      next = Number(rows[rows.length - 1]![0]) + 1
       await yieldToLoop()
     }
     return v.result()
