@@ -181,6 +181,41 @@ t.test('edXML package + detached CMS: sender binding', async (t) => {
   t.match(res.json().code, /^GW_ERR_ENVELOPE_/)
 })
 
+t.test('edXML package: the embedded signatures of its PDF attachment are reported too', async (t) => {
+  const { app } = await shared()
+  const vpcp = await sampleSigner('vpcp')
+  const person = await personalSigner(t.testdir({}))
+  let pdf = await addSignature(createPdf('Công văn'), (c) => person.sign(c), { field: 'NguoiKy' })
+  pdf = await addSignature(pdf, (c) => vpcp.sign(c), { field: 'CoQuan' })
+  const golden = 'JVBERi0xLjQKJWdvbGRlbgo='
+  t.ok(EDOC.includes(golden), 'fixture holds a small unsigned PDF')
+  const signedPkg = Buffer.from(EDOC.toString('utf8').replace(golden, b64(pdf.bytes)))
+  let res = await app.inject({ method: 'POST', url: '/v1/verify', headers: auth(KEYS.g22), payload: { edxml: b64(signedPkg), signature: b64(await vpcp.sign(signedPkg)) } })
+  t.equal(res.statusCode, 200, res.body)
+  let r = res.json()
+  t.match(r, {
+    ok: true,
+    signatures: [{ code: 'VALID' }],
+    attachments: [{ contentId: 'cid:209', name: 'cong-van.pdf', ok: true, coversWholeFile: true, signatures: [{ code: 'VALID', signer: { name: 'Nguyễn Văn A' } }, { code: 'VALID', signer: { organId: '000.00.00.G22' } }] }],
+  })
+
+  // a tampered PDF inside a correctly signed package: the package is fine, the document is not
+  const bad = Buffer.from(pdf.bytes)
+  bad[bad.indexOf('/MediaBox [0 0 595') + 12] = 0x39
+  const badPkg = Buffer.from(EDOC.toString('utf8').replace(golden, b64(bad)))
+  res = await app.inject({ method: 'POST', url: '/v1/verify', headers: auth(KEYS.g22), payload: { edxml: b64(badPkg), signature: b64(await vpcp.sign(badPkg)) } })
+  r = res.json()
+  t.equal(r.ok, false)
+  t.equal(r.signatures[0].code, 'VALID')
+  t.match(r.attachments[0], { ok: false, signatures: [{ code: 'DIGEST_MISMATCH' }, { code: 'DIGEST_MISMATCH' }] })
+
+  // the fixture's own unsigned PDF: a warning
+  res = await app.inject({ method: 'POST', url: '/v1/verify', headers: auth(KEYS.g22), payload: { edxml: b64(EDOC), signature: b64(await vpcp.sign(EDOC)) } })
+  r = res.json()
+  t.match(r, { ok: true, attachments: [{ name: 'cong-van.pdf', ok: true, signatures: [] }] })
+  t.match(r.warnings.join('\n'), /cong-van.pdf: the PDF has no embedded signature/)
+})
+
 t.test('detached CMS + content: valid; one changed byte fails; garbage CMS is a MALFORMED verdict', async (t) => {
   const { app } = await shared()
   const content = Buffer.from('Nội dung văn bản cần kiểm tra chữ ký')

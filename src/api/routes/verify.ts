@@ -24,7 +24,7 @@ import { readFileSync } from 'node:fs'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { Config } from '../../config.js'
 import { gwError, isGatewayError } from '../../errors.js'
-import { parseEnvelope } from '../../envelope/index.js'
+import { parseEnvelope, type Envelope } from '../../envelope/index.js'
 import { createVerifier, signatureDer, type CertSummary, type Verifier } from '../../signature/index.js'
 import { verifyPdf, type PdfSignature, type PdfVerdict } from '../../signature/pdf.js'
 import { ref } from '../schemas.js'
@@ -287,14 +287,16 @@ export async function verifyRoutes(app: FastifyInstance, opts: VerifyRoutesOptio
           ok: from !== '' && certOrganId !== undefined && certOrganId.toUpperCase() === from.toUpperCase(),
         }
         const warnings = from === '' ? ['the package has no From/OrganId: the sender binding cannot be checked'] : []
+        const attachments = await verifyPdfAttachments(env, getVerifier(), maxBytes, warnings)
         return {
           kind,
-          ok: v.ok,
+          ok: v.ok && attachments.every((a) => a.ok),
           checkedAt,
           file: { size: inputs.edxml!.length, sha256: sha256Hex(inputs.edxml!) },
           warnings,
           package: { type: env.kind, ...(env.edoc?.messageHeader.documentId ? { documentId: env.edoc.messageHeader.documentId } : {}) },
           signatures: [{ index: 1, ...verdictView(v), senderBinding: binding }],
+          attachments,
         }
       }
 
@@ -302,6 +304,41 @@ export async function verifyRoutes(app: FastifyInstance, opts: VerifyRoutesOptio
       return { kind, ok: v.ok, checkedAt, file: { size: inputs.content!.length, sha256: sha256Hex(inputs.content!) }, warnings: [], signatures: [{ index: 1, ...verdictView(v) }] }
     },
   )
+}
+
+/**
+ * The legally signed artefact of a document is its PDF (EDXML.md §e.1: the person's and the agency's embedded
+ * signatures): every PDF attachment of the package is checked like a `pdf` request. An unsigned PDF is a warning,
+ * not a failure (it may be a reference copy); an unreadable one is reported with its error.
+ */
+async function verifyPdfAttachments(env: Envelope, verifier: Verifier, maxBytes: number, warnings: string[]) {
+  const out = []
+  for (const info of env.edoc?.attachments ?? []) {
+    if (info.realContentType !== 'application/pdf' && info.payloadContentType !== 'application/pdf') continue
+    const base = { contentId: info.contentId, name: info.attachmentName }
+    try {
+      const pdf = env.attachment(info.contentId)
+      const r = await verifyPdf(pdf, verifier, { maxBytes })
+      warnings.push(...r.warnings.map((w) => `${info.attachmentName}: ${w}`))
+      out.push({
+        ...base,
+        size: r.size,
+        sha256: r.sha256,
+        ok: r.ok,
+        coversWholeFile: r.coversWholeFile,
+        signatures: r.signatures.map((s) => ({ index: s.signature.index, ...verdictView(s.verdict), ...pdfFields(s.signature) })),
+      })
+    } catch (e) {
+      if (!isGatewayError(e)) throw e
+      if (e.code === 'GW_ERR_SIGNATURE_PDF' && /no signature/.test(e.message)) {
+        warnings.push(`${info.attachmentName}: the PDF has no embedded signature (NĐ 30/2020 art. 5 gives legal value to a document signed by the competent person and the agency)`)
+        out.push({ ...base, ok: true, signatures: [] })
+      } else {
+        out.push({ ...base, ok: false, signatures: [], error: { code: e.code, message: e.message } })
+      }
+    }
+  }
+  return out
 }
 
 /** DER of a signature given as DER or PEM; unreadable PEM is passed on as is (the verifier then says MALFORMED). */
