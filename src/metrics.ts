@@ -20,7 +20,7 @@
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
 import { DELIVERY_STATES, INCOMING_STATES } from './document/delivery.js'
-import type { LogEvent, Store } from './store/index.js'
+import type { LogEvent, Store, StoreStats } from './store/index.js'
 import { gwError } from './errors.js'
 
 /** What the queue-depth gauge needs from an AMQP connection (the transport's AmqpConnection `current` fits). */
@@ -162,6 +162,8 @@ export function createMetrics(opts: { defaultMetrics?: boolean; prefix?: string 
   }
 
   let bound = false
+  /** Set by text(): the next gauge collection reads the store again. */
+  let statsStale = false
   const m: GatewayMetrics = {
     registry,
     contentType: registry.contentType,
@@ -169,28 +171,64 @@ export function createMetrics(opts: { defaultMetrics?: boolean; prefix?: string 
       sources = src
       if (bound) return
       bound = true
-      const deliveries = new Gauge({ name: 'lienthong_deliveries', help: 'Outgoing deliveries by state (store)', labelNames: ['state'], registers })
-      const incoming = new Gauge({ name: 'lienthong_incoming', help: 'Incoming packages by state (store)', labelNames: ['state'], registers })
-      const backlog = new Gauge({ name: 'lienthong_outbox_backlog', help: 'Deliveries accepted but not yet confirmed by the broker', registers })
-      const events = new Gauge({ name: 'lienthong_log_events', help: 'Rows in the hash-chained delivery log', registers })
+      // one store query per scrape, shared by the gauges (the registry collects them concurrently)
+      let statsAt = 0
+      let statsP: Promise<StoreStats | undefined> | undefined
+      const currentStats = (): Promise<StoreStats | undefined> => {
+        if (!statsP || Date.now() - statsAt > 50 || statsStale) {
+          statsStale = false
+          statsAt = Date.now()
+          statsP = sources!.store.stats().catch(() => {
+            scrapeErrors.inc({ part: 'store' })
+            return undefined
+          })
+        }
+        return statsP
+      }
+      new Gauge({
+        name: 'lienthong_deliveries',
+        help: 'Outgoing deliveries by state (store)',
+        labelNames: ['state'],
+        registers,
+        async collect() {
+          const st = await currentStats()
+          if (st) for (const state of DELIVERY_STATES) this.set({ state }, st.deliveriesByState[state] ?? 0)
+        },
+      })
+      new Gauge({
+        name: 'lienthong_incoming',
+        help: 'Incoming packages by state (store)',
+        labelNames: ['state'],
+        registers,
+        async collect() {
+          const st = await currentStats()
+          if (st) for (const state of INCOMING_STATES) this.set({ state }, st.incomingByState[state] ?? 0)
+        },
+      })
+      new Gauge({
+        name: 'lienthong_outbox_backlog',
+        help: 'Deliveries accepted but not yet confirmed by the broker',
+        registers,
+        async collect() {
+          const st = await currentStats()
+          if (st) this.set(st.outboxBacklog)
+        },
+      })
+      new Gauge({
+        name: 'lienthong_log_events',
+        help: 'Rows in the hash-chained delivery log',
+        registers,
+        async collect() {
+          const st = await currentStats()
+          if (st) this.set(st.events)
+        },
+      })
       new Gauge({
         name: 'lienthong_store_up',
         help: '1 when the store answered the scrape',
         registers,
         async collect() {
-          const s = sources!
-          try {
-            const st = await s.store.stats()
-            for (const state of DELIVERY_STATES) deliveries.set({ state }, st.deliveriesByState[state] ?? 0)
-            for (const state of INCOMING_STATES) incoming.set({ state }, st.incomingByState[state] ?? 0)
-            backlog.set(st.outboxBacklog)
-            events.set(st.events)
-            this.set(1)
-          } catch {
-            scrapeErrors.inc({ part: 'store' })
-            this.set(0)
-          }
-          await tail()
+          this.set((await currentStats()) ? 1 : 0)
         },
       })
       new Gauge({
@@ -243,7 +281,12 @@ export function createMetrics(opts: { defaultMetrics?: boolean; prefix?: string 
       void tail()
     },
     tail,
-    text: () => registry.metrics(),
+    async text() {
+      // counters first: the registry collects every family concurrently
+      await tail()
+      statsStale = true
+      return registry.metrics()
+    },
     observePublish(seconds, outcome) {
       publish.observe({ outcome }, seconds)
     },
