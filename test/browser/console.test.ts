@@ -1,0 +1,275 @@
+/**
+ * The operator console in a real browser: Debian's chromium (headless) driven by playwright-core, against a gateway
+ * listening on 127.0.0.1 with a real SQLite store. Seeded through the API and the store: documents with timelines
+ * (01, 03), an overdue delivery, a failed delivery, a rejected incoming package that verifies once replayed, and an
+ * unparseable one. Screenshots go to test-output/browser/ (gitignored).
+ */
+import { randomUUID } from 'node:crypto'
+import { existsSync, mkdirSync } from 'node:fs'
+import path from 'node:path'
+import t from 'tap'
+import type { BrowserContext, Page } from 'playwright-core'
+import { auth, buildTestApp, G22, H26, H29, KEYS, ROOT, sampleDocument, STC } from '../helper.js'
+
+const CHROMIUM = process.env.LIENTHONG_CHROMIUM ?? '/usr/bin/chromium'
+const SHOTS = path.join(ROOT, 'test-output', 'browser')
+
+if (!existsSync(CHROMIUM)) {
+  t.plan(0, `${CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium) to run the console browser test`)
+} else {
+  t.test('operator console: login, log filters, document timeline, overdue, dead-letter replay, health', async (t) => {
+    const { chromium } = await import('playwright-core')
+    const { app, store } = await buildTestApp(t)
+    const send = async (doc: unknown, key: string = KEYS.g22) => {
+      const r = await app.inject({ method: 'POST', url: '/v1/documents', headers: { ...auth(key), 'content-type': 'application/json' }, payload: JSON.stringify(doc) })
+      t.equal(r.statusCode, 202, r.body)
+      return r.json()
+    }
+
+    // ---- seed ----
+    const report = await send(sampleDocument({ subject: 'Báo cáo tình hình kinh tế - xã hội tháng 11' }))
+    const [dReport] = await store.getDeliveries(report.id)
+    await store.markQueued(dReport!.id)
+    await store.transition(dReport!.id, 'delivered', { cause: 'status 01 from peer', actor: `peer:${H29}`, statusCode: '01', detail: { description: 'Đã đến' } })
+    await store.transition(dReport!.id, 'received', { cause: 'status 03 from peer', actor: `peer:${H29}`, statusCode: '03', detail: { staff: 'Trần Thị B, Văn thư' } })
+    // a repeated 01 after 03: kept for the record, state unchanged
+    await store.transition(dReport!.id, 'delivered', { cause: 'status 01 from peer', actor: `peer:${H29}`, statusCode: '01' })
+
+    const plan = await send(
+      sampleDocument({
+        subject: 'Kế hoạch chuyển đổi số năm 2027',
+        recipients: [
+          { organId: H29, name: 'UBND TP HCM', organizationInCharge: 'Chính phủ' },
+          { organId: STC, name: 'Sở Tài chính TP HCM', organizationInCharge: 'UBND TP HCM' },
+        ],
+      }),
+    )
+    const dPlan = await store.getDeliveries(plan.id)
+    for (const d of dPlan) await store.markQueued(d.id, new Date(Date.now() - 6 * 86_400_000)) // overdue: no 01 for 6 days
+
+    const hostile = '<img src=x onerror="window.__pwned=1"> Giấy mời "họp" & <b>giao ban</b>'
+    const invite = await send(sampleDocument({ subject: hostile, recipients: [{ organId: H26, name: 'UBND TP Hà Nội', organizationInCharge: 'Chính phủ' }] }), KEYS.stc)
+    const [dInvite] = await store.getDeliveries(invite.id)
+    await store.markFailed(dInvite!.id, 'GW_ERR_TRANSPORT_UNROUTABLE: no queue accepts messages for recipient 000.00.00.H26', 'system')
+
+    // a real package signed by H29 for G22, stored as rejected (trust anchor was missing at the time)
+    const proposal = await send(sampleDocument({ subject: 'Tờ trình dự án đường sắt đô thị', recipients: [{ organId: G22, name: 'Văn phòng Chính phủ', organizationInCharge: 'Chính phủ' }] }), KEYS.h29)
+    const pkg = (await store.getPackage(proposal.id))!
+    const bytes = (await store.getPackageBytes(proposal.id))!
+    const incomingId = randomUUID()
+    await store.recordIncoming({
+      package: {
+        id: incomingId,
+        kind: 'edoc',
+        documentId: pkg.documentId,
+        senderOrganId: H29,
+        recipient: G22,
+        messageId: proposal.id,
+        bytes: bytes.bytes,
+        signature: bytes.signature,
+        sha256: pkg.sha256,
+        ...(pkg.subject ? { subject: pkg.subject } : {}),
+        ...(pkg.codeNumber ? { codeNumber: pkg.codeNumber } : {}),
+        ...(pkg.codeNotation ? { codeNotation: pkg.codeNotation } : {}),
+        verdict: { ok: false, code: 'UNTRUSTED_CHAIN', message: 'the chain does not end at a trust anchor' },
+      },
+      state: 'rejected',
+      reason: 'UNTRUSTED_CHAIN: the chain does not end at a trust anchor',
+      actor: `peer:${H29}`,
+    })
+    // and one that can never pass (not edXML)
+    const junkId = randomUUID()
+    await store.recordIncoming({
+      package: {
+        id: junkId,
+        kind: 'unknown',
+        senderOrganId: H26,
+        recipient: STC,
+        bytes: Buffer.from('not xml at all'),
+        sha256: 'cd'.repeat(32),
+        verdict: { ok: false, code: 'GW_ERR_ENVELOPE_NOT_XML', message: 'the package is not XML' },
+      },
+      state: 'rejected',
+      reason: 'GW_ERR_ENVELOPE_NOT_XML: the package is not XML',
+      actor: `peer:${H26}`,
+    })
+
+    await app.listen({ host: '127.0.0.1', port: 0 })
+    const address = app.server.address()
+    if (!address || typeof address === 'string') throw new TypeError('no TCP address')
+    const base = `http://127.0.0.1:${address.port}`
+
+    // ---- browser ----
+    mkdirSync(SHOTS, { recursive: true })
+    const profile = path.join(t.testdir({}), 'chromium-profile')
+    const context: BrowserContext = await chromium.launchPersistentContext(profile, {
+      executablePath: CHROMIUM,
+      headless: true,
+      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      viewport: { width: 1360, height: 900 },
+      locale: 'vi-VN',
+      timezoneId: 'Asia/Ho_Chi_Minh',
+    })
+    t.teardown(() => context.close())
+    const page: Page = context.pages()[0] ?? (await context.newPage())
+    page.setDefaultTimeout(15_000)
+    const pageErrors: string[] = []
+    page.on('pageerror', (e) => pageErrors.push(e.message))
+    page.on('console', (m) => {
+      // the wrong and the DMS key are expected to be refused (the browser logs those 401/403 responses)
+      if (m.type() === 'error' && !/status of 40[13] /.test(m.text())) pageErrors.push(m.text())
+    })
+    const shot = (name: string) => page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true })
+
+    await page.goto(`${base}/console`)
+    await page.getByRole('heading', { name: /Đăng nhập vận hành/ }).waitFor()
+    t.equal(await page.locator('#nav').isVisible(), false, 'no navigation before login')
+
+    // wrong key, then a DMS key, then the operator key
+    await page.getByLabel(/Khóa vận hành/).fill('not-a-key')
+    await page.getByRole('button', { name: 'Đăng nhập' }).click()
+    const loginError = page.locator('#login-error')
+    await loginError.filter({ hasText: 'Khóa không đúng' }).waitFor()
+    t.match(await loginError.textContent(), /401/, 'wrong key: clear message')
+    t.equal(await page.getByLabel(/Khóa vận hành/).getAttribute('aria-invalid'), 'true')
+    await shot('01-login-wrong-key')
+    t.equal(await page.evaluate(`sessionStorage.getItem('lienthong.operatorKey')`), null, 'a wrong key is not kept')
+
+    await page.getByLabel(/Khóa vận hành/).fill(KEYS.g22)
+    await page.getByRole('button', { name: 'Đăng nhập' }).click()
+    await loginError.filter({ hasText: 'không phải khóa vận hành' }).waitFor()
+
+    await page.getByLabel(/Khóa vận hành/).fill(KEYS.ops)
+    await page.getByRole('button', { name: 'Đăng nhập' }).click()
+    await page.getByRole('heading', { name: /Nhật ký chuyển phát/ }).waitFor()
+    await page.locator('#log-table tbody tr').first().waitFor()
+    t.equal(await page.evaluate(`sessionStorage.getItem('lienthong.operatorKey')`), KEYS.ops, 'key kept in sessionStorage')
+    const allRows = await page.locator('#log-table tbody tr').count()
+    const total = (await app.inject({ url: '/v1/log?limit=1000', headers: auth(KEYS.ops) })).json().items.length
+    t.equal(allRows, Math.min(50, total), 'first page of the log')
+    t.ok(await page.locator('#log-table').getByText('Đã đến (01, delivered)').first().isVisible(), 'Vietnamese state label with the code')
+    t.ok(await page.locator('#log-table').getByText('Bị từ chối (rejected)').first().isVisible(), 'rejected incoming in the log')
+    // data from the API is text, never markup
+    t.equal(await page.locator('#log-table img').count(), 0, 'no element injected by a subject')
+    await shot('02-log')
+
+    // filter: accent-insensitive text + direction
+    await page.getByLabel(/Trích yếu hoặc số\/ký hiệu/).fill('tinh hinh kinh te')
+    await page.getByLabel(/^Chiều/).selectOption('out')
+    await page.getByRole('button', { name: 'Lọc', exact: true }).click()
+    await page.waitForFunction(`/#\\/log\\?.*q=/.test(location.hash)`)
+    await page.getByRole('status').filter({ hasText: /Đang hiển thị 5 sự kiện/ }).waitFor()
+    const docCells = await page.locator('#log-table tbody tr td:nth-child(7)').allTextContents()
+    t.same([...new Set(docCells)], [report.documentId], 'only the report’s events (accepted, queued, 01, 03, repeated 01)')
+    t.ok(await page.getByText('không đổi trạng thái').first().isVisible(), 'the repeated 01 is marked as not changing the state')
+    const exportHref = await page.locator('#log-export').getAttribute('href')
+    t.match(exportHref, /^\/v1\/log\/export\.csv\?.*q=tinh\+hinh\+kinh\+te/, 'CSV export carries the filters')
+    await shot('03-log-filtered')
+
+    // CSV export through the page (Bearer header, downloaded as a file)
+    const [download] = await Promise.all([page.waitForEvent('download'), page.locator('#log-export').click()])
+    t.match(download.suggestedFilename(), /^lienthong-log-.*\.csv$/)
+    const csvPath = path.join(SHOTS, 'export.csv')
+    await download.saveAs(csvPath)
+    const { readFileSync } = await import('node:fs')
+    const csv = readFileSync(csvPath, 'utf8')
+    t.equal(csv.trim().split('\r\n').length, 1 + 5, 'header + the 5 filtered rows')
+
+    // filter by agency and DocumentId fields too
+    await page.getByRole('button', { name: 'Xóa bộ lọc' }).click()
+    await page.waitForFunction(`location.hash === '#/log'`)
+    await page.getByLabel(/Mã văn bản/).fill(invite.documentId)
+    await page.getByRole('button', { name: 'Lọc', exact: true }).click()
+    await page.getByRole('status').filter({ hasText: /Đang hiển thị 2 sự kiện/ }).waitFor()
+    t.ok(await page.locator('#log-table').getByText('Lỗi (failed)').isVisible(), 'failed delivery of the invitation')
+
+    // open a document from the log: its per-recipient timeline
+    await page.getByLabel(/Mã văn bản/).fill(report.documentId)
+    await page.getByRole('button', { name: 'Lọc', exact: true }).click()
+    await page.getByRole('status').filter({ hasText: /Đang hiển thị 5 sự kiện/ }).waitFor()
+    await page.locator('#log-table tbody tr').first().getByRole('link').click()
+    await page.getByRole('heading', { name: /Văn bản gửi đi/ }).waitFor()
+    const delivery = page.getByRole('region', { name: `Nơi nhận ${H29}` })
+    await delivery.waitFor()
+    t.ok(await delivery.getByText('Đã tiếp nhận (03, received)').first().isVisible(), 'current state 03')
+    const timelineRows = delivery.locator('tbody tr')
+    t.equal(await timelineRows.count(), 5, 'accepted, queued, 01, 03, repeated 01')
+    t.match(await timelineRows.nth(0).textContent(), /Đã nhận từ DMS \(accepted\)/)
+    t.match(await timelineRows.nth(2).textContent(), /Đã đến \(01, delivered\)/)
+    t.match(await timelineRows.nth(3).textContent(), /Trần Thị B, Văn thư/)
+    t.match(await page.locator('#doc-body').textContent(), new RegExp(report.documentId.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')))
+    await shot('04-document')
+
+    // overdue list
+    await page.getByRole('link', { name: /Quá hạn/ }).click()
+    await page.locator('#overdue-table tbody tr').first().waitFor()
+    t.equal(await page.locator('#overdue-table tbody tr').count(), 2, 'both recipients of the plan are overdue')
+    t.match(await page.locator('#overdue-table').textContent(), /Kế hoạch chuyển đổi số năm 2027/)
+    await shot('05-overdue')
+
+    // dead letters: replay the rejected package (now verifiable), see it leave the list
+    await page.getByRole('link', { name: /Gói lỗi/ }).click()
+    const deadRows = page.locator('#dead-table tbody tr')
+    await deadRows.first().waitFor()
+    t.equal(await deadRows.count(), 3, 'two rejected incoming packages and one failed delivery')
+    t.equal(await page.locator('#dead-table img').count(), 0, 'hostile subject shown as text')
+    t.ok(await page.locator('#dead-table').getByText(hostile).isVisible(), 'hostile subject shown literally')
+    await shot('06-dead-letters')
+    const row = page.locator(`#dead-table tr[data-id="${incomingId}"]`)
+    t.match(await row.textContent(), /Chứng thư không được tin cậy \(UNTRUSTED_CHAIN\)/)
+    await row.getByRole('button', { name: /Gửi lại/ }).click()
+    const dialog = page.getByRole('dialog')
+    await dialog.waitFor()
+    t.match(await dialog.textContent(), /kiểm tra lại chữ ký/)
+    await shot('07-confirm-replay')
+    // cancelling does nothing
+    await dialog.getByRole('button', { name: 'Thôi' }).click()
+    await dialog.waitFor({ state: 'hidden' })
+    t.equal((await store.getIncoming(incomingId))?.state, 'rejected', 'cancel: nothing replayed')
+    await row.getByRole('button', { name: /Gửi lại/ }).click()
+    await dialog.getByRole('button', { name: 'Gửi lại' }).click()
+    await page.locator('#dead-result').filter({ hasText: 'Đã gửi lại' }).waitFor()
+    await row.waitFor({ state: 'detached' })
+    t.equal(await deadRows.count(), 2, 'the replayed package left the list')
+    t.match(await page.locator('#dead-result').textContent(), /trạng thái mới Đã nhận về, chữ ký hợp lệ \(received\)/)
+    t.equal((await store.getIncoming(incomingId))?.state, 'received', 'stored as received')
+    const replayEvent = (await store.listEvents({ limit: 5, packageId: incomingId })).items[0]
+    t.match(replayEvent, { type: 'replayed', actor: 'operator:ops', state: 'received' }, 'logged with the operator')
+    await shot('08-dead-letters-after-replay')
+
+    // discard the unparseable one, with a note
+    const junkRow = page.locator(`#dead-table tr[data-id="${junkId}"]`)
+    await junkRow.getByRole('button', { name: /Hủy bỏ/ }).click()
+    await dialog.getByLabel(/Ghi chú/).fill('Gói rác, đã báo bên gửi')
+    await dialog.getByRole('button', { name: 'Hủy bỏ' }).click()
+    await page.locator('#dead-result').filter({ hasText: 'Đã hủy bỏ' }).waitFor()
+    await junkRow.waitFor({ state: 'detached' })
+    t.equal((await store.getIncoming(junkId))?.state, 'discarded')
+
+    // the replayed package's detail: verdict and timeline
+    await page.goto(`${base}/console#/doc/${incomingId}?dir=in`)
+    await page.getByRole('heading', { name: /Văn bản nhận về/ }).waitFor()
+    await page.locator('#doc-body').getByText('Vận hành gửi lại').first().waitFor()
+    t.match(await page.locator('#doc-body').textContent(), /Tờ trình dự án đường sắt đô thị/)
+    await shot('09-incoming-document')
+
+    // health
+    await page.getByRole('link', { name: /Tình trạng/ }).click()
+    await page.getByRole('heading', { name: /Chứng thư ký/ }).waitFor()
+    const health = await page.locator('#health-body').textContent()
+    t.match(health, /Đã kết nối/, 'broker state')
+    for (const id of [G22, H29, STC]) t.match(health, new RegExp(id.replace(/\./g, '\\.')), `certificate of ${id}`)
+    t.match(health, /\d+ ngày/, 'days to expiry')
+    await page.getByRole('button', { name: 'Kiểm tra chuỗi băm nhật ký' }).click()
+    await page.getByText(/Chuỗi nguyên vẹn/).waitFor()
+    await shot('10-health')
+
+    // logging out forgets the key
+    await page.getByRole('button', { name: 'Đăng xuất' }).click()
+    await page.getByRole('heading', { name: /Đăng nhập vận hành/ }).waitFor()
+    t.equal(await page.evaluate(`sessionStorage.getItem('lienthong.operatorKey')`), null)
+
+    t.equal(await page.evaluate(`window.__pwned`), undefined, 'no script ran from API data')
+    t.same(pageErrors, [], 'no errors in the page')
+  })
+}
