@@ -4,7 +4,7 @@
  * the limits to compare with: raw node:crypto RSA-2048 signing of the same-sized package and raw confirmed
  * persistent publishing through src/transport (many in flight).
  *
- *   npm run bench:send -- --count 5000 --size 10kb [--concurrency 64] [--amqp URL] [--sync FULL|NORMAL]
+ *   npm run bench:send -- --count 5000 --size 10kb [--concurrency 64] [--workers 1] [--amqp URL] [--sync FULL|NORMAL]
  *
  * The last line is one JSON object: docsPerSecond, p50Ms, p95Ms, p99Ms, rawSignPerSecond, rawPublishPerSecond, ...
  */
@@ -44,6 +44,7 @@ function args() {
     concurrency: Number(get('concurrency', size.endsWith('mb') ? '8' : '64')),
     amqpUrl: get('amqp', process.env.LIENTHONG_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672'),
     sync: get('sync', 'FULL').toUpperCase() as 'FULL' | 'NORMAL',
+    workers: Number(get('workers', '1')),
   }
 }
 
@@ -139,6 +140,7 @@ async function main() {
       ],
       trust: { anchorsPaths: [path.join(CERTS, 'trust-anchors.pem')], crlPaths: [path.join(CERTS, 'crls.pem')] },
       limits: { requestsPerMinute: 10_000_000 },
+      pipeline: { workers: o.workers },
     },
     env: {},
   })
@@ -224,6 +226,7 @@ async function main() {
     size: o.size,
     concurrency: o.concurrency,
     storeSync: o.sync,
+    workers: o.workers,
     confirmed: lat.length,
     failures,
     consumedByRecipient: consumed,

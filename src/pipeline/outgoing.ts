@@ -65,7 +65,7 @@ export interface OutgoingDeps {
   config: Config
   store: Store
   signers: ReadonlyMap<string, SignerLike>
-  relay: { wake(): void }
+  relay: { wake(hint?: { priority?: number }): void }
   clock: () => Date
   newId: () => string
   logger?: Logger
@@ -339,7 +339,7 @@ export function createOutgoingPipeline(deps: OutgoingDeps): OutgoingPipeline {
         ...(input.idempotency ? { idempotency: { clientId: input.clientId, key: input.idempotency.key, requestHash: input.idempotency.requestHash } } : {}),
         at,
       })
-      if (!recorded.replayed) deps.relay.wake()
+      if (!recorded.replayed) deps.relay.wake({ priority: built.priority })
       return resultOf(recorded.package, recorded.deliveries, recorded.replayed)
     },
   }
