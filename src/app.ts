@@ -26,6 +26,7 @@ import { verifyRoutes } from './api/routes/verify.js'
 import type { Verifier } from './signature/index.js'
 import { inboxRoutes } from './api/routes/inbox.js'
 import { recallRoutes } from './api/routes/recall.js'
+import { consoleRoutes } from './api/routes/console.js'
 import { createStatusSender } from './pipeline/status-out.js'
 import { createOutgoingPipeline, type OutgoingPipeline, type SignerLike } from './pipeline/outgoing.js'
 import type { PackagePool } from './pipeline/package-pool.js'
@@ -149,5 +150,6 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   })
   await app.register(inboxRoutes, { config, store: deps.store, statuses })
   await app.register(recallRoutes, { config, store: deps.store, statuses })
+  await app.register(consoleRoutes, { config, store: deps.store, broker: deps.broker, signers: deps.signers, ...(deps.ops?.queueInspector ? { queueInspector: deps.ops.queueInspector } : {}), ...(deps.clock ? { clock: deps.clock } : {}) })
   return app
 }
