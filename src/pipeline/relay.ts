@@ -57,8 +57,11 @@ export interface RelayEvents {
 export interface Relay {
   /** Start the loop (publishes everything pending at once). */
   start(): void
-  /** Look at the outbox now (a document was accepted). Cheap; calls while a round runs coalesce. */
-  wake(): void
+  /**
+   * Look at the outbox now (a document was accepted). Cheap; calls while a round runs coalesce. With the new
+   * delivery's AMQP priority, a more urgent one than those being read makes the next round start from the top.
+   */
+  wake(hint?: { priority?: number }): void
   /** Stop taking new deliveries, wait up to `timeoutMs` for outstanding confirms and their store updates. */
   stop(opts?: { timeoutMs?: number }): Promise<void>
   readonly inFlight: number
@@ -96,6 +99,8 @@ class OutboxRelay extends EventEmitter implements Relay {
   #loopDone: Promise<void> = Promise.resolve()
   /** Continue after this delivery in the next round (skips rows already in flight); reset for a full scan. */
   #cursor: string | undefined
+  /** AMQP priority of the cursor's row: newcomers above it sort before the cursor. */
+  #cursorPriority = 0
   #lastFullScan = 0
   #unavailableUntil = 0
 
@@ -128,7 +133,8 @@ class OutboxRelay extends EventEmitter implements Relay {
     })
   }
 
-  wake(): void {
+  wake(hint?: { priority?: number }): void {
+    if (hint?.priority !== undefined && this.#cursor !== undefined && hint.priority > this.#cursorPriority) this.#cursor = undefined
     this.#woken = true
     const r = this.#wakeResolve
     this.#wakeResolve = undefined
@@ -180,13 +186,22 @@ class OutboxRelay extends EventEmitter implements Relay {
       }
       let published = 0
       let rows: PendingDelivery[]
+      let limit: number
       try {
-        if (this.#inFlight.size === 0 || now - this.#lastFullScan >= this.#pollMs) {
+        // from the top when nothing is in flight; otherwise on from the cursor, with a full scan now and then as a
+        // safety net (a full scan reads the rows in flight again, bytes included)
+        if (this.#inFlight.size === 0 || now - this.#lastFullScan >= 10 * this.#pollMs) {
           this.#cursor = undefined
           this.#lastFullScan = now
         }
+        // never read (package bytes included) more rows than can be put in flight now
+        while (this.#inFlight.size >= this.#maxInFlight && !this.#stopping) {
+          await new Promise<void>((r) => (this.#slotResolve = r))
+        }
+        if (this.#stopping) break
+        limit = Math.max(1, Math.min(this.#batchSize, this.#maxInFlight - this.#inFlight.size + this.#skipAllowance()))
         rows = await this.#store.pendingDeliveries({
-          limit: this.#batchSize,
+          limit,
           ...(this.#cursor !== undefined ? { afterId: this.#cursor } : {}),
         })
       } catch (e) {
@@ -207,9 +222,12 @@ class OutboxRelay extends EventEmitter implements Relay {
         published++
       }
       const last = rows[rows.length - 1]
-      if (last !== undefined) this.#cursor = last.deliveryId
-      if (rows.length === this.#batchSize && published > 0) continue // more waiting: next page at once
-      if (rows.length === this.#batchSize && published === 0) {
+      if (last !== undefined) {
+        this.#cursor = last.deliveryId
+        this.#cursorPriority = last.priority
+      }
+      if (rows.length >= limit && published > 0) continue // more waiting: next page at once
+      if (rows.length > 0 && published === 0) {
         // a full page of rows already in flight: read on past them, but give confirms time to arrive
         await this.#sleep(5)
         this.#woken = true
@@ -217,6 +235,11 @@ class OutboxRelay extends EventEmitter implements Relay {
       }
       if (!this.#woken) await this.#sleep(this.#pollMs)
     }
+  }
+
+  /** Rows of a full scan that are already in flight come back too; read that many more so the page is not all old. */
+  #skipAllowance(): number {
+    return this.#cursor === undefined ? this.#inFlight.size : 0
   }
 
   #publish(d: PendingDelivery): void {
