@@ -495,6 +495,19 @@ export function createIncomingPipeline(deps: IncomingDeps): IncomingPipeline {
     }
   }
 
+  const locks = new Map<string, Promise<unknown>>()
+  async function serialised<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    const prev = locks.get(key) ?? Promise.resolve()
+    const run = prev.then(fn, fn)
+    const tail = run.catch(() => {})
+    locks.set(key, tail)
+    try {
+      return await run
+    } finally {
+      if (locks.get(key) === tail) locks.delete(key)
+    }
+  }
+
   const pipeline = {
     async handle(msg: InboundMessage): Promise<HandlerResult> {
       const rk = upper(msg.routingKey || msg.recipient)
@@ -512,9 +525,12 @@ export function createIncomingPipeline(deps: IncomingDeps): IncomingPipeline {
         checkRecipient(ctx, env)
         checkSender(ctx)
         await verify(ctx)
-        const existing = await checkHistory(ctx, env)
-        if (existing) return await redelivered(ctx, existing)
-        return env.kind === 'edoc' ? await acceptDocument(ctx, env) : await acceptStatus(ctx, env)
+        // one package per (sender, DocumentId) at a time in this process: the replay check and the store stay in step
+        return await serialised(`${upper(ctx.sender)}|${ctx.documentId ?? ''}`, async () => {
+          const existing = await checkHistory(ctx, env)
+          if (existing) return await redelivered(ctx, existing)
+          return env.kind === 'edoc' ? await acceptDocument(ctx, env) : await acceptStatus(ctx, env)
+        })
       } catch (e) {
         return translate(ctx, e)
       }

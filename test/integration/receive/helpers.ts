@@ -194,3 +194,26 @@ export function sampleEdoc(from: string, to: string[], over: Partial<EdocInput> 
 
 export { samplePdf }
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+/** An InboundMessage as the consumer would hand it to the pipeline (for direct handle() calls). */
+export function inbound(m: RawMessage & { queue?: string }): import('../../../src/transport/index.js').InboundMessage {
+  return {
+    queue: m.queue ?? 'direct',
+    routingKey: m.recipient.toUpperCase(),
+    body: m.body,
+    messageId: m.messageId ?? randomBytes(8).toString('hex'),
+    type: m.type ?? 'edoc',
+    contentType: 'application/xml',
+    correlationId: undefined,
+    priority: 0,
+    timestamp: undefined,
+    sender: m.sender,
+    recipient: m.recipient,
+    sha256: createHash('sha256').update(m.body).digest('hex'),
+    signature: m.signature,
+    signatureBase64: m.signature ? Buffer.from(m.signature).toString('base64') : undefined,
+    redelivered: false,
+    deliveryCount: undefined,
+    headers: {},
+  }
+}

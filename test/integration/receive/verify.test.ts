@@ -6,7 +6,7 @@
  */
 import t from 'tap'
 import { queueDepth } from '../../helper.js'
-import { agencySigner, nextEvent, sampleEdoc, sleep, startTestReceiver } from './helpers.js'
+import { agencySigner, inbound, nextEvent, sampleEdoc, sleep, startTestReceiver } from './helpers.js'
 import { createIncomingPipeline } from '../../../src/pipeline/incoming.js'
 import { createStatusSender } from '../../../src/pipeline/statuses.js'
 import { verifierFromConfig } from '../../../src/pipeline/receiver.js'
@@ -260,4 +260,17 @@ t.test('redelivery after the consumer stopped before the ack: no duplicate, no s
   t.equal((await rx.store.listIncoming({ limit: 10 })).items.length, 1, 'one package in the inbox')
   const ones = (await rx.store.listPackages({ kind: 'status', limit: 10 })).items.filter((p) => p.statusCode === '01')
   t.equal(ones.length, 1, 'exactly one 01')
+})
+
+t.test('two packages with one DocumentId at the same time: one received, the other a replay', async (t) => {
+  const rx = await startTestReceiver(t)
+  const vpcp = await agencySigner('vpcp')
+  const first = sampleEdoc(G22, [H29])
+  const second = sampleEdoc(G22, [H29], { documentId: first.edoc!.messageHeader.documentId, subject: 'Bản khác' })
+  const msgs = await Promise.all([first, second].map(async (d) => inbound({ body: d.bytes, recipient: H29, sender: G22, signature: await vpcp.sign(d.bytes) })))
+  const results = await Promise.all(msgs.map((m) => rx.pipeline.handle(m)))
+  t.same(results.sort(), ['ack', 'reject'])
+  const all = (await rx.store.listIncoming({ limit: 10 })).items
+  t.same(all.map((i) => i.state).sort(), ['received', 'rejected'])
+  t.equal((all.find((i) => i.state === 'rejected')?.verdict as { code?: string }).code, 'REPLAY')
 })
