@@ -131,7 +131,9 @@ export async function openSqliteStore(path: string, opts: SqliteStoreOptions = {
       db.pragma('analysis_limit = 1000')
       db.pragma('optimize = 0x10002')
     }
-    return new SqliteStore(db, path, opts.textDenseMatches ?? TEXT_DENSE_MATCHES)
+    const store = new SqliteStore(db, path, opts.textDenseMatches ?? TEXT_DENSE_MATCHES)
+    store.catchUpIndex()
+    return store
   } catch (e) {
     db.close()
     throw mapSqliteError(e, `open ${path}`)
@@ -233,8 +235,11 @@ export class SqliteStore implements Store {
       ping: p('SELECT 1 AS ok'),
       textProbe: p(
         `SELECT (SELECT count(*) FROM (SELECT 1 FROM packages_fts WHERE search GLOB @glob LIMIT @cap))
-              + (SELECT count(*) FROM (SELECT 1 FROM incoming_fts WHERE search GLOB @glob LIMIT @cap)) AS n`,
+              + (SELECT count(*) FROM (SELECT 1 FROM incoming_fts WHERE search GLOB @glob LIMIT @cap))
+              + (SELECT count(*) FROM (SELECT 1 FROM packages WHERE seq > (SELECT seq FROM search_indexed WHERE name = 'packages') AND search GLOB @glob LIMIT @cap))
+              + (SELECT count(*) FROM (SELECT 1 FROM incoming WHERE seq > (SELECT seq FROM search_indexed WHERE name = 'incoming') AND search GLOB @glob LIMIT @cap)) AS n`,
       ),
+      indexedUpTo: p('SELECT seq FROM search_indexed WHERE name = ?'),
     }
     if (!ro) {
       Object.assign(this.st, {
@@ -258,6 +263,11 @@ export class SqliteStore implements Store {
            WHERE id = @id`,
         ),
         countAttempt: p('UPDATE deliveries SET attempts = attempts + 1 WHERE id = ?'),
+        indexPackages: p('INSERT INTO packages_fts (rowid, search) SELECT seq, search FROM packages WHERE seq > ? AND seq <= ? ORDER BY seq'),
+        indexIncoming: p('INSERT INTO incoming_fts (rowid, search) SELECT seq, search FROM incoming WHERE seq > ? AND seq <= ? ORDER BY seq'),
+        lastPackageSeq: p('SELECT coalesce(max(seq), 0) AS n FROM packages'),
+        lastIncomingSeq: p('SELECT coalesce(max(seq), 0) AS n FROM incoming'),
+        setIndexed: p('UPDATE search_indexed SET seq = ? WHERE name = ?'),
         insertIncoming: p(
           `INSERT INTO incoming (id, kind, document_id, sender, recipient, message_id, sha256, size, priority, subject, code_number, code_notation, promulgation_date, status_code, metadata, verdict, search, state, reason, related_id, received_at, updated_at)
            VALUES (@id, @kind, @document_id, @sender, @recipient, @message_id, @sha256, @size, @priority, @subject, @code_number, @code_notation, @promulgation_date, @status_code, @metadata, @verdict, @search, @state, @reason, @related_id, @at, @at)`,
@@ -354,9 +364,55 @@ export class SqliteStore implements Store {
     return eventFromRow(row as unknown as Row)
   }
 
+  // ---- search index, filled in bulk after writes ---------------------------------------------------------
+
+  private indexTimer: NodeJS.Timeout | undefined
+
+  /** After opening: index what an earlier process left unindexed. */
+  catchUpIndex(): void {
+    this.scheduleIndex()
+  }
+
+  /** Schedule a bulk index run shortly (once; rows written meanwhile join it). */
+  private scheduleIndex(delayMs = SEARCH_INDEX_DELAY_MS): void {
+    if (this.indexTimer || this.db.readonly || !this.db.open) return
+    this.indexTimer = setTimeout(() => {
+      this.indexTimer = undefined
+      this.indexSearchNow().then(
+        (more) => more && this.scheduleIndex(0),
+        () => this.scheduleIndex(),
+      )
+    }, delayMs)
+    this.indexTimer.unref()
+  }
+
+  /**
+   * Index up to `max` packages and incoming packages written since the last run, in one write; returns whether
+   * more remain. Runs by itself a moment after writes; exposed for tools and tests.
+   */
+  indexSearchNow(max = 20_000): Promise<boolean> {
+    return this.tx('indexSearch', () => {
+      let more = false
+      for (const [name, insert, last] of [
+        ['packages', 'indexPackages', 'lastPackageSeq'],
+        ['incoming', 'indexIncoming', 'lastIncomingSeq'],
+      ] as const) {
+        const from = (this.s('indexedUpTo').get(name) as { seq: number }).seq
+        const top = (this.s(last).get() as { n: number }).n
+        if (top <= from) continue
+        const to = Math.min(top, from + max)
+        this.s(insert).run(from, to)
+        this.s('setIndexed').run(to, name)
+        if (to < top) more = true
+      }
+      return more
+    })
+  }
+
   // ---- send path ----------------------------------------------------------------------------------------
 
   recordOutgoing(input: RecordOutgoingInput): Promise<RecordOutgoingResult> {
+    this.scheduleIndex()
     return this.tx('recordOutgoing', () => {
       const pkg = input.package
       const idem = input.idempotency
@@ -708,6 +764,7 @@ export class SqliteStore implements Store {
   // ---- receive path -------------------------------------------------------------------------------------
 
   recordIncoming(input: RecordIncomingInput): Promise<RecordIncomingResult> {
+    this.scheduleIndex()
     return this.tx('recordIncoming', () => {
       const p = input.package
       const key = { sha256: p.sha256, sender: orNull(p.senderOrganId), document_id: orNull(p.documentId), recipient: orNull(p.recipient) }
@@ -858,6 +915,8 @@ export class SqliteStore implements Store {
   close(): Promise<void> {
     return this.run('close', () => {
       if (!this.db.open) return
+      clearTimeout(this.indexTimer)
+      this.indexTimer = undefined
       // writes already requested are committed (or rejected) before the connection goes away
       while (this.queue.length) this.flush()
       if (!this.db.readonly) this.db.pragma('optimize')
@@ -874,9 +933,15 @@ export class SqliteStore implements Store {
 /** Text filter, event by event: the package's folded search text matches. */
 const TEXT_EACH =
   '(EXISTS (SELECT 1 FROM packages tp WHERE tp.id = e.package_id AND tp.search GLOB @glob) OR EXISTS (SELECT 1 FROM incoming ti WHERE ti.id = e.package_id AND ti.search GLOB @glob))'
-/** Text filter through the trigram index (migration 002). */
-const TEXT_INDEXED =
-  'e.package_id IN (SELECT id FROM packages WHERE seq IN (SELECT rowid FROM packages_fts WHERE search GLOB @glob) UNION ALL SELECT id FROM incoming WHERE seq IN (SELECT rowid FROM incoming_fts WHERE search GLOB @glob))'
+/** Text filter through the trigram index (migrations 002, 003) plus the rows not indexed yet. */
+const TEXT_INDEXED = `e.package_id IN (
+  SELECT id FROM packages WHERE seq IN (SELECT rowid FROM packages_fts WHERE search GLOB @glob)
+  UNION ALL SELECT id FROM packages WHERE seq > (SELECT seq FROM search_indexed WHERE name = 'packages') AND search GLOB @glob
+  UNION ALL SELECT id FROM incoming WHERE seq IN (SELECT rowid FROM incoming_fts WHERE search GLOB @glob)
+  UNION ALL SELECT id FROM incoming WHERE seq > (SELECT seq FROM search_indexed WHERE name = 'incoming') AND search GLOB @glob)`
+
+/** How long after a write the search index catches up (ms); rows not indexed yet are still found. */
+const SEARCH_INDEX_DELAY_MS = 1000
 
 /** Upper bound of writes per group commit (keeps one batch's event-loop block short). */
 const MAX_BATCH = 256

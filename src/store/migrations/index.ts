@@ -4,6 +4,7 @@
  */
 import { migration001 } from './001-initial.js'
 import { migration002 } from './002-search-index.js'
+import { migration003 } from './003-search-index-deferred.js'
 
 export interface Migration {
   version: number
@@ -14,6 +15,6 @@ export interface Migration {
   pg: string
 }
 
-export const MIGRATIONS: readonly Migration[] = [migration001, migration002]
+export const MIGRATIONS: readonly Migration[] = [migration001, migration002, migration003]
 
 export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version

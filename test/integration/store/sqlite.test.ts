@@ -43,24 +43,53 @@ t.test('migrations are applied once, recorded in schema_version, logged', async 
 
 t.test('a store at an older version gets only the missing migrations', async (t) => {
   const path = join(t.testdir(), 's.db')
-  // a store as version 1 left it, with data
+  // a store as version 1 left it, with a package in it
   const db = new Database(path)
   db.pragma('journal_mode = WAL')
   db.exec('CREATE TABLE schema_version (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)')
   db.exec(MIGRATIONS[0]!.sqlite)
   db.prepare("INSERT INTO schema_version VALUES (1, 'initial', '2026-01-01T00:00:00.000Z')").run()
+  db.prepare(
+    `INSERT INTO packages (id, kind, document_id, sender, sha256, size, priority, metadata, search, created_at)
+     VALUES ('p-old', 'edoc', 'DOC-OLD', 'S', 'x', 1, 0, '{}', 'ke hoach chuyen doi so', '2026-01-01T00:00:00.000Z')`,
+  ).run()
   db.close()
-  let store = await openSqliteStore(path)
-  const r = await store.recordOutgoing(outgoing({ package: { subject: 'Kế hoạch chuyển đổi số' } }))
-  await store.close()
-  // drop the search index as if written before 002, then let 002 rebuild it from the rows
-  const raw = new Database(path)
-  raw.exec('DROP TRIGGER packages_fts_insert; DROP TRIGGER packages_fts_delete; DROP TRIGGER incoming_fts_insert; DROP TRIGGER incoming_fts_delete; DROP TABLE packages_fts; DROP TABLE incoming_fts; DELETE FROM schema_version WHERE version = 2')
-  raw.close()
-  store = await openSqliteStore(path, { textDenseMatches: 1000 })
+  const logged: object[] = []
+  const store = await openSqliteStore(path, { textDenseMatches: 1000, logger: { info: (o: object) => logged.push(o), warn: () => {}, error: () => {} } })
   t.teardown(() => store.close())
+  t.same(logged.map((o) => (o as { version: number }).version), MIGRATIONS.slice(1).map((m) => m.version), 'only the missing ones, in order')
   t.same(store.raw.prepare('SELECT version FROM schema_version ORDER BY version').pluck().all(), MIGRATIONS.map((m) => m.version))
-  t.same((await store.listEvents({ text: 'chuyen doi so', limit: 10 })).items.map((e) => e.packageId), [r.package.id, r.package.id], 'found through the rebuilt index')
+  t.same(store.raw.prepare("SELECT rowid FROM packages_fts WHERE search GLOB '*chuyen doi*'").pluck().all(), [1], 'existing rows indexed')
+  await store.appendEvent({ direction: 'out', type: 'note', packageId: 'p-old', actor: 'operator:an', cause: 'migrated' })
+  t.same((await store.listEvents({ text: 'Chuyển đổi số', limit: 10 })).items.map((e) => e.cause), ['migrated'])
+})
+
+t.test('the search index catches up in bulk; rows not indexed yet are found too', async (t) => {
+  const path = join(t.testdir(), 's.db')
+  const store = await openSqliteStore(path, { textDenseMatches: 1000 })
+  t.teardown(() => store.close())
+  const indexed = (): number => store.raw.prepare("SELECT seq FROM search_indexed WHERE name = 'packages'").pluck().get() as number
+  const a = await store.recordOutgoing(outgoing({ package: { subject: 'Kế hoạch chuyển đổi số năm 2027' }, recipients: ['R'] }))
+  t.equal(indexed(), 0, 'not indexed during the write')
+  t.same((await store.listEvents({ text: 'chuyen doi so', limit: 10 })).items.map((e) => e.packageId), [a.package.id], 'found while not indexed')
+  t.equal(await store.indexSearchNow(), false, 'all indexed in one run')
+  t.equal(indexed(), 1)
+  const b = await store.recordOutgoing(outgoing({ package: { subject: 'Chuyển đổi số: báo cáo' }, recipients: ['R'] }))
+  t.same(
+    (await store.listEvents({ text: 'chuyen doi so', limit: 10 })).items.map((e) => e.packageId),
+    [b.package.id, a.package.id],
+    'one from the index, one from the rows after it',
+  )
+  for (let i = 0; i < 5; i++) await store.recordOutgoing(outgoing({ recipients: ['R'] }))
+  t.equal(await store.indexSearchNow(2), true, 'more remain after a bounded run')
+  t.equal(indexed(), 3)
+  await store.indexSearchNow()
+  t.equal(indexed(), 7)
+  t.same((await store.listEvents({ text: 'chuyen doi so', limit: 10 })).items.map((e) => e.packageId), [b.package.id, a.package.id])
+  // and by itself, a moment after writes
+  await store.recordOutgoing(outgoing({ recipients: ['R'] }))
+  await new Promise((r) => setTimeout(r, 1300))
+  t.equal(indexed(), 8, 'indexed about a second after the write')
 })
 
 t.test('a store written by a newer gateway is refused', async (t) => {
