@@ -400,8 +400,27 @@ function detailItems(detail, all = false) {
   return items.length ? h('ul', { class: 'detail-list' }, items) : null
 }
 
+/**
+ * The state an event leaves: `from → to` on the timeline; an event that changed nothing (a repeated or late status)
+ * keeps its state, and says what was asked.
+ */
+function stateCell(from, to, changed, statusCode, direction, withFrom) {
+  if (changed === false) {
+    const kept = from ?? to
+    return [
+      kept ? badge(stateInfo(kept, direction)) : '',
+      h('span', { class: 'sub' }, `không đổi trạng thái${to && to !== kept ? `: ${statusCode ? `mã ${statusCode} đến muộn/lặp` : `yêu cầu chuyển sang ${stateInfo(to, direction).text}`}` : ''} (ghi lại để đối chiếu)`),
+    ]
+  }
+  const st = to ? stateInfo(to, direction) : null
+  return [
+    withFrom && from ? [badge(stateInfo(from, direction)), ' → '] : '',
+    st ? badge(st) : '',
+    statusCode && st?.code !== statusCode ? h('span', { class: 'sub' }, `Trạng thái ${statusText(statusCode)}`) : null,
+  ]
+}
+
 function logRow(e) {
-  const st = e.state ? stateInfo(e.state, e.direction) : null
   return h(
     'tr',
     { class: e.changed === false ? 'unchanged' : undefined, 'data-seq': e.seq },
@@ -409,13 +428,7 @@ function logRow(e) {
     h('td', { class: 'nowrap' }, timeEl(e.time)),
     h('td', {}, h('span', { class: `dir ${e.direction}` }, DIRECTIONS[e.direction] ?? e.direction)),
     h('td', {}, EVENT_TYPES[e.type] ?? e.type, e.type && EVENT_TYPES[e.type] ? h('span', { class: 'sub', lang: 'en' }, e.type) : null),
-    h(
-      'td',
-      {},
-      st ? badge(st) : '',
-      e.statusCode && st?.code !== e.statusCode ? h('span', { class: 'sub' }, `Trạng thái ${statusText(e.statusCode)}`) : null,
-      e.changed === false ? h('span', { class: 'sub' }, 'không đổi trạng thái') : null,
-    ),
+    h('td', {}, stateCell(e.fromState, e.state, e.changed, e.statusCode, e.direction, false)),
     h('td', { class: 'nowrap' }, e.sender ?? '', h('span', { class: 'sub' }, e.recipient ? `→ ${e.recipient}` : '')),
     h('td', { class: 'mono' }, docLink(e, e.documentId ?? e.packageId ?? '')),
     h('td', {}, e.actor),
@@ -423,7 +436,7 @@ function logRow(e) {
   )
 }
 
-const LOG_HEADERS = ['#', 'Thời gian', 'Chiều', 'Sự kiện', 'Trạng thái', 'Gửi → Nhận', 'Mã văn bản (DocumentId)', 'Tác nhân', 'Nguyên nhân, chi tiết']
+const LOG_HEADERS = ['#', 'Thời gian (giờ VN)', 'Chiều', 'Sự kiện', 'Trạng thái', 'Gửi → Nhận', 'Mã văn bản (DocumentId)', 'Tác nhân', 'Nguyên nhân, chi tiết']
 
 async function renderLog(params) {
   const out = $('log-results')
@@ -510,19 +523,13 @@ function timelineTable(entries, direction) {
       { class: e.changed === false ? 'unchanged' : undefined },
       h('td', { class: 'nowrap' }, timeEl(e.time)),
       h('td', {}, EVENT_TYPES[e.type] ?? e.type),
-      h(
-        'td',
-        {},
-        e.from ?? e.fromState ? [badge(stateInfo(e.from ?? e.fromState, direction)), ' → '] : '',
-        e.state ? badge(stateInfo(e.state, direction)) : '',
-        e.changed === false ? h('span', { class: 'sub' }, 'không đổi trạng thái (ghi lại để đối chiếu)') : null,
-      ),
+      h('td', {}, stateCell(e.from ?? e.fromState, e.state, e.changed, e.statusCode, direction, true)),
       h('td', {}, e.statusCode ? statusText(e.statusCode) : ''),
       h('td', {}, e.actor),
       h('td', { class: 'cause' }, e.cause ?? '', detailItems(e.detail, true)),
     ),
   )
-  return table('Dòng thời gian (cũ nhất trước)', ['Thời gian', 'Sự kiện', 'Trạng thái', 'Mã trạng thái', 'Tác nhân', 'Nguyên nhân, chi tiết'], rows)
+  return table('Dòng thời gian (cũ nhất trước)', ['Thời gian (giờ VN)', 'Sự kiện', 'Trạng thái', 'Mã trạng thái', 'Tác nhân', 'Nguyên nhân, chi tiết'], rows)
 }
 
 async function renderDoc(id, dir) {
@@ -585,7 +592,7 @@ function renderOutgoing(doc) {
           h('h3', {}, d.recipient),
           badge(stateInfo(d.state, 'out')),
           d.statusCode ? h('span', {}, `Mã trạng thái mới nhất: ${statusText(d.statusCode)}`) : null,
-          h('span', { class: 'muted' }, `Số lần chuyển: ${d.attempts}`),
+          h('span', { class: 'muted' }, `Số lần đẩy lên trục: ${d.attempts}`),
           d.queuedAt ? h('span', { class: 'muted' }, 'Lên trục lúc ', timeEl(d.queuedAt)) : null,
         ),
         d.reason ? h('p', { class: 'error' }, `Lý do: ${d.reason}`) : null,
@@ -622,12 +629,29 @@ async function renderIncoming(id) {
         ['Cơ quan gửi', s.sender],
         ['Cơ quan nhận', s.recipient],
         ['Mã gói', h('span', { class: 'mono' }, id)],
-        ['Lý do', s.reason],
+        [s.state === 'rejected' ? 'Lý do từ chối' : 'Lý do từ chối trước đây', s.reason],
       ]),
     ),
   )
   const vf = verdictFacts(s.verdict)
   if (vf) body.append(h('h2', {}, 'Kết quả kiểm tra khi nhận'), h('div', { class: 'card' }, vf))
+  const recheck = events.items.find((e) => e.type === 'replayed' || e.type === 'replay-failed')
+  if (recheck && typeof recheck.detail?.verdict === 'string') {
+    body.append(
+      h('h2', {}, 'Kiểm tra lại khi vận hành gửi lại'),
+      h(
+        'div',
+        { class: 'card' },
+        facts([
+          ['Kết quả', badge(verdictInfo(recheck.detail.verdict))],
+          ['Diễn giải', recheck.detail.verdictMessage],
+          ['Người ký', recheck.detail.signer],
+          ['Lúc', timeEl(recheck.time)],
+          ['Vận hành', recheck.actor],
+        ]),
+      ),
+    )
+  }
   const timeline = [...events.items].reverse()
   body.append(h('h2', {}, 'Dòng thời gian'), timelineTable(timeline, 'in'))
 }
@@ -651,7 +675,7 @@ async function renderOverdue() {
       status.replaceWith(errorBox(e))
       return
     }
-    policy.textContent = `Quy tắc: ${page.policy}. Tính đến ${fmtTime(page.now)}.`
+    policy.textContent = `Hạn (policy): ${page.policy}. Tính đến ${fmtTime(page.now)}.`
     for (const x of page.items) {
       rows.append(
         h(
@@ -749,7 +773,7 @@ async function act(x, action) {
     } else if (r.outcome === 'discarded') {
       result.textContent = `Đã hủy bỏ “${label}” (trạng thái: ${st}). Ghi nhật ký #${r.seq}.`
     } else {
-      result.textContent = `Đã gửi lại “${label}”: trạng thái mới ${st}${r.verdictCode ? `, ${verdictInfo(r.verdictCode).text}` : ''}${r.reason ? ` — ${r.reason}` : ''}. Ghi nhật ký #${r.seq}.`
+      result.textContent = `Đã gửi lại “${label}”: trạng thái mới ${st}${r.verdictCode ? `, ${verdictInfo(r.verdictCode).text}` : ''}. Ghi nhật ký #${r.seq}.${r.reason ? ` Lưu ý: ${r.reason}.` : ''}`
     }
   } catch (e) {
     result.className = 'result err'
@@ -933,7 +957,7 @@ async function renderHealth() {
       ),
     ),
     h('h2', {}, 'Số liệu trong cơ sở dữ liệu'),
-    h('div', { class: 'grid' }, countsTable('Nơi nhận gửi đi theo trạng thái', st.deliveriesByState, 'out'), countsTable('Gói nhận về theo trạng thái', st.incomingByState, 'in')),
+    h('div', { class: 'grid grid-wide' }, countsTable('Nơi nhận gửi đi theo trạng thái', st.deliveriesByState, 'out'), countsTable('Gói nhận về theo trạng thái', st.incomingByState, 'in')),
   )
 }
 

@@ -264,11 +264,11 @@ export async function consoleRoutes(app: FastifyInstance, opts: ConsoleRoutesOpt
             deadLetter: opts.config.amqp.deadLetterQueuePrefix + organId,
           }
           if (!inspector) {
-            q.error = 'queue depths are not available in this process'
+            q.error = 'không đọc được độ sâu hàng đợi trong tiến trình này (no queue inspector)'
             return q
           }
           if (!brokerOk) {
-            q.error = `broker ${opts.broker.state}`
+            q.error = `trục không kết nối (broker ${opts.broker.state})`
             return q
           }
           const [inbox, dead] = await Promise.allSettled([
