@@ -158,8 +158,12 @@ export function createWebhookDispatcher(opts: WebhookDispatcherOptions): Webhook
   let timer: NodeJS.Timeout | undefined
   let idleWaiters: (() => void)[] = []
 
+  /** Event-log writes not yet settled (idle() waits for them: a test or a shutdown reads the log next). */
+  let writing = 0
+  const isIdle = () => jobs.size === 0 && inFlight.size === 0 && writing === 0
+
   function checkIdle(): void {
-    if (jobs.size === 0 && inFlight.size === 0) {
+    if (isIdle()) {
       const w = idleWaiters
       idleWaiters = []
       for (const f of w) f()
@@ -190,6 +194,7 @@ export function createWebhookDispatcher(opts: WebhookDispatcherOptions): Webhook
   }
 
   async function record(type: string, j: Job, detail: Record<string, unknown>): Promise<void> {
+    writing++
     try {
       await opts.store.appendEvent({
         direction: DIRECTION[j.type],
@@ -201,6 +206,9 @@ export function createWebhookDispatcher(opts: WebhookDispatcherOptions): Webhook
       })
     } catch (e) {
       log?.warn({ err: (e as Error).message, webhookId: j.id, type }, 'could not record a webhook event in the store')
+    } finally {
+      writing--
+      checkIdle()
     }
   }
 
@@ -252,7 +260,7 @@ export function createWebhookDispatcher(opts: WebhookDispatcherOptions): Webhook
       inFlight.delete(j.id)
       log?.debug({ webhookId: j.id, clientId: j.target.clientId, type: j.type, attempts: j.attempt, status }, 'webhook delivered')
       emitter.emit('delivered', { id: j.id, clientId: j.target.clientId, type: j.type, attempts: j.attempt, status })
-      void record('webhook-delivered', j, { attempts: j.attempt, status }).finally(checkIdle)
+      void record('webhook-delivered', j, { attempts: j.attempt, status })
       pump()
       return
     }
@@ -263,7 +271,7 @@ export function createWebhookDispatcher(opts: WebhookDispatcherOptions): Webhook
       jobs.delete(j.id)
       log?.warn({ webhookId: j.id, clientId: j.target.clientId, type: j.type, attempts: j.attempt, status, error }, 'webhook abandoned: the DMS did not acknowledge it in time')
       emitter.emit('abandoned', { id: j.id, clientId: j.target.clientId, type: j.type, attempts: j.attempt })
-      void record('webhook-abandoned', j, { attempts: j.attempt, ...(status !== undefined ? { status } : {}), ...(error ? { error } : {}) }).finally(checkIdle)
+      void record('webhook-abandoned', j, { attempts: j.attempt, ...(status !== undefined ? { status } : {}), ...(error ? { error } : {}) })
       pump()
       return
     }
@@ -359,7 +367,7 @@ export function createWebhookDispatcher(opts: WebhookDispatcherOptions): Webhook
     pending: () => jobs.size,
 
     idle(waitMs = 10_000) {
-      if (jobs.size === 0 && inFlight.size === 0) return Promise.resolve(true)
+      if (isIdle()) return Promise.resolve(true)
       return new Promise<boolean>((resolve) => {
         const t = setTimeout(() => {
           idleWaiters = idleWaiters.filter((f) => f !== done)
