@@ -73,6 +73,12 @@ const withTimeout = <T>(p: Promise<T>, ms: number): Promise<T> =>
     )
   })
 
+/** A member of the wrapped object, read and bound on the object itself (its #private fields need `this` = it). */
+function passThrough(target: object, prop: string | symbol): unknown {
+  const v = Reflect.get(target, prop, target) as unknown
+  return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v
+}
+
 /** The rejection code of an incoming `rejected` event: verdict code, else the GW_ERR_* code of the cause. */
 export function rejectionCode(e: Pick<LogEvent, 'detail' | 'cause'>): string {
   const v = e.detail.verdict
@@ -296,8 +302,8 @@ export function createMetrics(opts: { defaultMetrics?: boolean; prefix?: string 
     wrapPublisher(publisher) {
       const inner = publisher.publish.bind(publisher)
       return new Proxy(publisher, {
-        get(target, prop, receiver) {
-          if (prop !== 'publish') return Reflect.get(target, prop, receiver) as unknown
+        get(target, prop) {
+          if (prop !== 'publish') return passThrough(target, prop)
           return (msg: Parameters<typeof inner>[0]) => {
             const t0 = process.hrtime.bigint()
             const sec = () => Number(process.hrtime.bigint() - t0) / 1e9
@@ -316,8 +322,8 @@ export function createMetrics(opts: { defaultMetrics?: boolean; prefix?: string 
     wrapVerifier(verifier) {
       const inner = verifier.verify.bind(verifier)
       return new Proxy(verifier, {
-        get(target, prop, receiver) {
-          if (prop !== 'verify') return Reflect.get(target, prop, receiver) as unknown
+        get(target, prop) {
+          if (prop !== 'verify') return passThrough(target, prop)
           return async (...args: unknown[]) => {
             const t0 = process.hrtime.bigint()
             const v = await inner(...args)

@@ -15,7 +15,9 @@ import { createLogger, type Logger } from './logger.js'
 import { createPackagePool, type PackagePool } from './pipeline/package-pool.js'
 import { createRelay, type Relay } from './pipeline/relay.js'
 import { loadSigners } from './pipeline/signers.js'
-import { startReceiver, type Receiver } from './pipeline/receiver.js'
+import { attachWebhooks, createWebhookDispatcher, type WebhookDispatcher } from './pipeline/webhooks.js'
+import { startReceiver, verifierFromConfig, type Receiver } from './pipeline/receiver.js'
+import { connectionInspector, createMetrics } from './metrics.js'
 import { openSqliteStore, type Store } from './store/index.js'
 import { createAmqpConnection, createPublisher, declareTopology, type AmqpConnection, type Publisher } from './transport/index.js'
 
@@ -27,6 +29,8 @@ export interface RunningGateway {
   readonly publisher: Publisher
   /** Consumes the hosted agencies' inbox queues (receive path). */
   readonly receiver: Receiver | undefined
+  /** POSTs events (document received, status changed, recall requested) to the DMS clients' webhooks. */
+  readonly webhooks: WebhookDispatcher
   readonly logger: Logger
   /** `http://host:port` the API listens on. */
   readonly url: string
@@ -84,9 +88,11 @@ export async function startGateway(config: Config, opts: StartOptions = {}): Pro
       queueType: config.amqp.queueType,
     })
     const publisher = createPublisher(connection, { exchange: config.amqp.exchange, logger: tlog })
+    // one Prometheus registry per gateway: publish and verify latency measured where they happen
+    const metrics = createMetrics()
     const relay = createRelay({
       store,
-      publisher,
+      publisher: metrics.wrapPublisher(publisher),
       batchSize: config.relay.batchSize,
       maxInFlight: config.relay.maxInFlight,
       pollIntervalMs: config.relay.pollIntervalMs,
@@ -96,8 +102,13 @@ export async function startGateway(config: Config, opts: StartOptions = {}): Pro
     // a (re)connect is a good moment to look at the outbox
     connection.on('connect', () => relay.wake())
     relay.start()
-    const receiver = opts.receive === false ? undefined : startReceiver({ config, store, connection, signers, relay, logger })
-    const app = await buildApp(config, { store, signers, relay, broker: connection, logger, ...(packager ? { packager } : {}) })
+    const receiver = opts.receive === false ? undefined : startReceiver({ config, store, connection, signers, relay, logger, verifier: metrics.wrapVerifier(verifierFromConfig(config)) })
+    const ops = { metrics, queueInspector: connectionInspector(connection), ...(receiver ? { statuses: receiver.statuses } : {}) }
+    const app = await buildApp(config, { store, signers, relay, broker: connection, logger, ops, ...(packager ? { packager } : {}) })
+    // webhooks never block the receive pipeline: notify() only queues; pending deliveries are kept in the event log
+    const webhooks = createWebhookDispatcher({ config, store, logger: logger.child({ area: 'webhooks' }) })
+    if (receiver) attachWebhooks(receiver.pipeline, webhooks)
+    await webhooks.start()
     let url = ''
     if (opts.listen !== false) {
       url = await app.listen({ host: config.http.host, port: config.http.port })
@@ -114,12 +125,14 @@ export async function startGateway(config: Config, opts: StartOptions = {}): Pro
       connection: conn,
       publisher,
       receiver,
+      webhooks,
       logger,
       url,
       close() {
         closing ??= (async () => {
           await app.close().catch((e: unknown) => logger.error({ err: e }, 'closing the API failed'))
           await receiver?.stop().catch((e: unknown) => logger.error({ err: e }, 'stopping the receiver failed'))
+          await webhooks.stop()
           await pool?.close()
           await relay.stop({ timeoutMs: 5000 })
           await publisher.close({ timeoutMs: 2000 }).catch(() => {})

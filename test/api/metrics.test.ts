@@ -138,3 +138,37 @@ t.test('publish and verify histograms through the wrappers; queue depth with a t
   const next = (await app.inject({ url: '/metrics', headers: auth(KEYS.ops) })).body
   t.ok(sample(next, 'lienthong_metrics_scrape_errors_total', 'part="broker"')! >= 1, 'the timeout is counted')
 })
+
+t.test('wrappers keep the wrapped object working when it uses #private fields', async (t) => {
+  class Pub {
+    #ready = true
+    #n = 0
+    get ready() {
+      return this.#ready
+    }
+    async publish(x: number) {
+      this.#n += x
+      return this.#n
+    }
+  }
+  const m = createMetrics({ defaultMetrics: false })
+  const p = m.wrapPublisher(new Pub())
+  t.equal(p.ready, true)
+  t.equal(await p.publish(2), 2)
+  t.equal(await p.publish(3), 5)
+})
+
+t.test('a running gateway (real broker): publish latency, queue depths of every hosted agency', async (t) => {
+  const { startTestGateway, eventually } = await import('../helper.js')
+  const gw = await startTestGateway(t)
+  const sent = (await send(gw.app, sampleDocument())).json()
+  const queued = await eventually(async () => (await gw.store.getDeliveries(sent.id))[0]!.state !== 'accepted', 10_000)
+  t.ok(queued, 'the relay published it')
+  const text = (await gw.app.inject({ url: '/metrics', headers: auth(KEYS.ops) })).body
+  t.ok(sample(text, 'lienthong_publish_duration_seconds_count', 'outcome="confirmed"')! >= 1, 'publish observed')
+  for (const a of gw.config.agencies) {
+    t.ok(sample(text, 'lienthong_queue_messages', `agency="${a.organId.toUpperCase()}",queue="inbox"`) !== undefined, `inbox depth of ${a.organId}`)
+    t.ok(sample(text, 'lienthong_queue_messages', `agency="${a.organId.toUpperCase()}",queue="dead-letter"`) !== undefined, `dead-letter depth of ${a.organId}`)
+  }
+  t.equal(sample(text, 'lienthong_documents_sent_total', `sender="${G22}"`), 1)
+})
