@@ -16,7 +16,8 @@ import { createPackagePool, type PackagePool } from './pipeline/package-pool.js'
 import { createRelay, type Relay } from './pipeline/relay.js'
 import { loadSigners } from './pipeline/signers.js'
 import { attachWebhooks, createWebhookDispatcher, type WebhookDispatcher } from './pipeline/webhooks.js'
-import { startReceiver, type Receiver } from './pipeline/receiver.js'
+import { startReceiver, verifierFromConfig, type Receiver } from './pipeline/receiver.js'
+import { connectionInspector, createMetrics } from './metrics.js'
 import { openSqliteStore, type Store } from './store/index.js'
 import { createAmqpConnection, createPublisher, declareTopology, type AmqpConnection, type Publisher } from './transport/index.js'
 
@@ -87,9 +88,11 @@ export async function startGateway(config: Config, opts: StartOptions = {}): Pro
       queueType: config.amqp.queueType,
     })
     const publisher = createPublisher(connection, { exchange: config.amqp.exchange, logger: tlog })
+    // one Prometheus registry per gateway: publish and verify latency measured where they happen
+    const metrics = createMetrics()
     const relay = createRelay({
       store,
-      publisher,
+      publisher: metrics.wrapPublisher(publisher),
       batchSize: config.relay.batchSize,
       maxInFlight: config.relay.maxInFlight,
       pollIntervalMs: config.relay.pollIntervalMs,
@@ -99,8 +102,9 @@ export async function startGateway(config: Config, opts: StartOptions = {}): Pro
     // a (re)connect is a good moment to look at the outbox
     connection.on('connect', () => relay.wake())
     relay.start()
-    const receiver = opts.receive === false ? undefined : startReceiver({ config, store, connection, signers, relay, logger })
-    const app = await buildApp(config, { store, signers, relay, broker: connection, logger, ...(packager ? { packager } : {}) })
+    const receiver = opts.receive === false ? undefined : startReceiver({ config, store, connection, signers, relay, logger, verifier: metrics.wrapVerifier(verifierFromConfig(config)) })
+    const ops = { metrics, queueInspector: connectionInspector(connection), ...(receiver ? { statuses: receiver.statuses } : {}) }
+    const app = await buildApp(config, { store, signers, relay, broker: connection, logger, ops, ...(packager ? { packager } : {}) })
     // webhooks never block the receive pipeline: notify() only queues; pending deliveries are kept in the event log
     const webhooks = createWebhookDispatcher({ config, store, logger: logger.child({ area: 'webhooks' }) })
     if (receiver) attachWebhooks(receiver.pipeline, webhooks)
