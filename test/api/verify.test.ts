@@ -1,7 +1,11 @@
 import { readFileSync } from 'node:fs'
 import path from 'node:path'
 import t from 'tap'
-import { auth, buildTestApp, KEYS, ROOT } from '../helper.js'
+import { auth, buildTestApp, KEYS, rawTestConfig, ROOT, silentLogger, testSigners } from '../helper.js'
+import { buildApp } from '../../src/app.js'
+import { loadConfig } from '../../src/config.js'
+import { openSqliteStore } from '../../src/store/index.js'
+import { trustVerifier } from '../../src/api/routes/verify.js'
 import { VERDICT_CODES } from '../../src/signature/index.js'
 import { addSignature, appendUpdate, createPdf, insertSignature, prepareSignature } from '../fixtures/pdf/build.js'
 import { opensslSign, personalSigner, sampleSigner } from '../fixtures/pdf/pki.js'
@@ -279,6 +283,44 @@ t.test('needs an API key; rate limited per key, separately from other routes', a
   t.equal(res.statusCode, 400, 'another key has its own budget')
   res = await app.inject({ method: 'GET', url: '/v1/documents', headers: auth(KEYS.g22) })
   t.equal(res.statusCode, 200, 'other routes keep their own budget')
+})
+
+t.test('trust from the configuration: CRL files re-read when they change', async (t) => {
+  const { writeFileSync, utimesSync } = await import('node:fs')
+  const dir = t.testdir({})
+  const crlFile = path.join(dir, 'crls.pem')
+  // at first only the root's CRL: nothing says the revoked certificate is revoked
+  writeFileSync(crlFile, readFileSync(path.join(ROOT, 'certs-sample/root-ca.crl.pem')))
+  const trust = { anchorsPaths: [path.join(ROOT, 'certs-sample/trust-anchors.pem')], intermediatesPaths: [], crlPaths: [crlFile] }
+  const tv = trustVerifier({ trust }, 0)
+  const revoked = await sampleSigner('test/revoked')
+  const content = Buffer.from('x')
+  const cms = await revoked.sign(content)
+  let v = await tv.verifier.verify(content, cms)
+  t.not(v.code, 'REVOKED')
+  t.equal(v.revocation?.status, 'unknown', 'no CRL of the signing CA yet')
+  writeFileSync(crlFile, readFileSync(path.join(ROOT, 'certs-sample/crls.pem')))
+  const later = new Date(Date.now() + 5000)
+  utimesSync(crlFile, later, later)
+  tv.refresh(Date.now())
+  v = await tv.verifier.verify(content, cms)
+  t.equal(v.code, 'REVOKED', 'the new CRL file is used without a restart')
+})
+
+t.test('no trust anchors configured: a configuration error (500), not a verdict', async (t) => {
+  const dir = t.testdir({})
+  const raw = rawTestConfig(dir)
+  const config = loadConfig({ object: { ...raw, trust: { anchorsPaths: [], crlPaths: [] } }, file: path.join(dir, 'config.json'), env: {} })
+  const store = await openSqliteStore(config.store.path)
+  const app = await buildApp(config, { store, signers: await testSigners(config), relay: { wake() {} }, broker: { state: 'connected', redactedUrl: 'amqp://test' }, logger: silentLogger() })
+  t.teardown(async () => {
+    await app.close()
+    await store.close()
+  })
+  const content = Buffer.from('x')
+  const res = await app.inject({ method: 'POST', url: '/v1/verify', headers: auth(KEYS.g22), payload: { signature: b64(await (await sampleSigner('vpcp')).sign(content)), content: b64(content) } })
+  t.equal(res.statusCode, 500, res.body)
+  t.equal(res.json().code, 'GW_ERR_CONFIG_INVALID')
 })
 
 t.test('OpenAPI: the route and its schemas; the code enum lists every verdict code', async (t) => {

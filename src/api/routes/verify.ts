@@ -14,13 +14,17 @@
  * bad signature must not hide the others). Errors: GW_ERR_API_VALIDATION (fields missing or mixed: the message says
  * which fields each kind needs; bad base64), GW_ERR_SIGNATURE_PDF (not a PDF, no signature, unreadable structure),
  * GW_ERR_ENVELOPE_* (the edXML package cannot be parsed), GW_ERR_API_BODY_TOO_LARGE (over limits.packageBytes,
- * refused from Content-Length before the body is read when the header is there).
+ * refused from Content-Length before the body is read when the header is there), GW_ERR_CONFIG_INVALID (500: the
+ * gateway has no usable trust anchors in config.trust).
+ *
+ * Trust: the `verifier` dependency, or one built from config.trust on first use whose CRL files are re-read when
+ * they change on disk (checked at most once a minute).
  *
  * Rate limit: a separate budget per API key, a tenth of limits.requestsPerMinute (at least 1), since each request
  * may hash 50 MB and check certificate paths.
  */
 import { createHash } from 'node:crypto'
-import { readFileSync } from 'node:fs'
+import { readFileSync, statSync } from 'node:fs'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { Config } from '../../config.js'
 import { gwError, isGatewayError } from '../../errors.js'
@@ -197,27 +201,74 @@ function fromJson(body: Record<string, unknown>): { inputs: Inputs; kind?: strin
   return { inputs, ...(typeof body.kind === 'string' ? { kind: body.kind } : {}) }
 }
 
-function trustVerifier(config: Config): Verifier {
-  const read = (p: string) => {
-    try {
-      return readFileSync(p)
-    } catch (e) {
-      throw gwError('GW_ERR_CONFIG_KEY_FILE', { path: p, reason: (e as Error).message }, e)
-    }
+const readTrustFile = (p: string): Buffer => {
+  try {
+    return readFileSync(p)
+  } catch (e) {
+    throw gwError('GW_ERR_CONFIG_KEY_FILE', { path: p, reason: (e as Error).message }, e)
   }
-  return createVerifier({
-    trustAnchors: config.trust.anchorsPaths.map(read),
-    intermediates: config.trust.intermediatesPaths.map(read),
-    crls: config.trust.crlPaths.map(read),
-  })
+}
+
+/** How often the CRL files of config.trust are checked for a newer version. */
+const CRL_CHECK_MS = 60_000
+
+/**
+ * The verifier built from config.trust, with the CRL files re-read when they change (checked at most once a
+ * minute, by modification time and size), so a CRL refreshed on disk is used without a restart.
+ */
+export function trustVerifier(config: Pick<Config, 'trust'>, checkMs = CRL_CHECK_MS): { verifier: Verifier; refresh(now: number): void } {
+  const stamp = () => config.trust.crlPaths.map((p) => {
+    try {
+      const st = statSync(p)
+      return `${st.mtimeMs}:${st.size}`
+    } catch {
+      return 'missing'
+    }
+  }).join('|')
+  let seen = stamp()
+  let checkedAt = Date.now()
+  if (config.trust.anchorsPaths.length === 0) {
+    throw gwError('GW_ERR_CONFIG_INVALID', { problems: 'trust.anchorsPaths is empty: signatures cannot be verified without trust anchors' })
+  }
+  let verifier: Verifier
+  try {
+    verifier = createVerifier({
+      trustAnchors: config.trust.anchorsPaths.map(readTrustFile),
+      intermediates: config.trust.intermediatesPaths.map(readTrustFile),
+      crls: config.trust.crlPaths.map(readTrustFile),
+    })
+  } catch (e) {
+    if (isGatewayError(e, 'GW_ERR_CONFIG_KEY_FILE')) throw e
+    throw gwError('GW_ERR_CONFIG_INVALID', { problems: `trust: ${(e as Error).message}` }, e)
+  }
+  return {
+    verifier,
+    refresh(now) {
+      if (now - checkedAt < checkMs) return
+      checkedAt = now
+      const s = stamp()
+      if (s === seen) return
+      try {
+        verifier.setCrls(config.trust.crlPaths.map(readTrustFile))
+        seen = s
+      } catch {
+        // keep the CRLs in use; the next check tries again
+      }
+    },
+  }
 }
 
 export async function verifyRoutes(app: FastifyInstance, opts: VerifyRoutesOptions): Promise<void> {
   const { config } = opts
   const maxBytes = opts.maxBytes ?? config.limits.packageBytes
   const perMinute = opts.requestsPerMinute ?? Math.max(1, Math.floor(config.limits.requestsPerMinute / 10))
-  let verifier = opts.verifier
-  const getVerifier = (): Verifier => (verifier ??= trustVerifier(config))
+  let fromConfig: ReturnType<typeof trustVerifier> | undefined
+  const getVerifier = (): Verifier => {
+    if (opts.verifier) return opts.verifier
+    fromConfig ??= trustVerifier(config)
+    fromConfig.refresh(Date.now())
+    return fromConfig.verifier
+  }
   // base64 grows data by 4/3; room for a signature beside the package and for the JSON around it
   const jsonLimit = Math.ceil((maxBytes + MAX_SIGNATURE_BYTES) / 3) * 4 + 64 * 1024
   const multipartLimit = maxBytes + MAX_SIGNATURE_BYTES + 64 * 1024
