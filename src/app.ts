@@ -70,7 +70,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     ajv: { customOptions: { allErrors: true, coerceTypes: 'array', useDefaults: true, removeAdditional: false } },
   }) as unknown as FastifyInstance
 
-  installErrorHandling(app, config.http.bodyLimit)
+  installErrorHandling(app, config.http.bodyLimit, config.limits.attachmentBytes)
   app.addHook('onSend', async (req, reply) => {
     reply.header('x-request-id', req.id)
   })

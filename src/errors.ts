@@ -35,7 +35,7 @@ export const ERRORS = {
   GW_ERR_API_NOT_FOUND: def(404, '{what} not found', 'Check the id; a client only sees its own agency\'s documents.'),
   GW_ERR_API_VALIDATION: def(400, 'invalid request: {problems}', 'Correct the listed fields; the OpenAPI document at /docs describes every body.'),
   GW_ERR_API_UNSUPPORTED_MEDIA_TYPE: def(415, 'unsupported content type {contentType}', 'Send application/json, multipart/form-data or application/xml.'),
-  GW_ERR_API_BODY_TOO_LARGE: def(413, 'request body exceeds {limit} bytes', 'Send large attachments as multipart/form-data, or raise limits.bodyBytes.'),
+  GW_ERR_API_BODY_TOO_LARGE: def(413, 'request body exceeds {limit} bytes', 'Send large attachments as multipart/form-data, or raise http.bodyLimit (LIENTHONG_HTTP_BODY_LIMIT; limits.attachmentBytes for each file part).'),
   GW_ERR_API_IDEMPOTENCY_CONFLICT: def(409, 'Idempotency-Key {key} was already used with a different request body', 'Use a new Idempotency-Key for a different document, or resend the identical body.'),
   GW_ERR_API_RATE_LIMITED: def(429, 'rate limit exceeded, retry in {retryAfter}', 'Slow down; the limit is per API key (limits.requestsPerMinute).', true),
   GW_ERR_API_CONFLICT: def(409, '{reason}', 'The resource is not in a state that allows this action; read it again and retry if still relevant.'),

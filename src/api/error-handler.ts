@@ -40,7 +40,7 @@ function validationDetails(err: FastifyError): { field: string; problem: string 
 }
 
 /** Map anything thrown to a GatewayError. */
-export function toGatewayError(err: unknown, bodyLimit: number): GatewayError {
+export function toGatewayError(err: unknown, bodyLimit: number, fileLimit: number = bodyLimit): GatewayError {
   if (isGatewayError(err)) return err
   const e = err as FastifyError & { validationContext?: string }
   if (e && Array.isArray(e.validation)) {
@@ -48,8 +48,9 @@ export function toGatewayError(err: unknown, bodyLimit: number): GatewayError {
     return gwError('GW_ERR_API_VALIDATION', { problems: details.map((d) => `${d.field} ${d.problem}`).join('; '), details }, err)
   }
   switch (e?.code) {
-    case 'FST_ERR_CTP_BODY_TOO_LARGE':
     case 'FST_REQ_FILE_TOO_LARGE':
+      return gwError('GW_ERR_API_BODY_TOO_LARGE', { limit: fileLimit, reason: e.message }, err)
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
     case 'FST_PARTS_LIMIT':
     case 'FST_FILES_LIMIT':
     case 'FST_FIELDS_LIMIT':
@@ -92,9 +93,9 @@ export function errorBody(ge: GatewayError, requestId: string): ErrorBody {
   return body
 }
 
-export function installErrorHandling(app: FastifyInstance, bodyLimit: number): void {
+export function installErrorHandling(app: FastifyInstance, bodyLimit: number, fileLimit: number = bodyLimit): void {
   app.setErrorHandler((err: unknown, req: FastifyRequest, reply: FastifyReply) => {
-    const ge = toGatewayError(err, bodyLimit)
+    const ge = toGatewayError(err, bodyLimit, fileLimit)
     if (ge.httpStatus >= 500) req.log.error({ err, code: ge.code, reqId: req.id }, 'request failed')
     else req.log.info({ code: ge.code, message: ge.message }, 'request refused')
     if (ge.code === 'GW_ERR_API_RATE_LIMITED' && ge.params.retryAfterSeconds !== undefined) {

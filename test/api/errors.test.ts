@@ -76,6 +76,19 @@ t.test('413 GW_ERR_API_BODY_TOO_LARGE over http.bodyLimit', async (t) => {
   t.match(res.json(), { code: 'GW_ERR_API_BODY_TOO_LARGE', message: /4096/ })
 })
 
+t.test('multipart: a file over limits.attachmentBytes is 413 naming that limit', async (t) => {
+  const { app, store } = await buildTestApp(t, { config: { limits: { attachmentBytes: 5000 } } })
+  const { attachments: _a, ...meta } = sampleDocument()
+  const form = new FormData()
+  form.append('metadata', JSON.stringify(meta))
+  form.append('file', new Blob([Buffer.alloc(6000, 1)], { type: 'application/pdf' }), 'big.pdf')
+  const req = new Request('http://x/', { method: 'POST', body: form })
+  const res = await app.inject({ method: 'POST', url: '/v1/documents', headers: { ...auth(KEYS.g22), 'content-type': req.headers.get('content-type')! }, payload: Buffer.from(await req.arrayBuffer()) })
+  t.equal(res.statusCode, 413)
+  t.match(res.json(), { code: 'GW_ERR_API_BODY_TOO_LARGE', message: /5000/ })
+  t.equal((await store.listPackages({ limit: 5 })).items.length, 0, 'nothing stored')
+})
+
 t.test('attachment and package limits', async (t) => {
   const { app } = await buildTestApp(t, { config: { limits: { attachmentBytes: 2000, packageBytes: 4096, attachments: 1 } } })
   const big = await app.inject(post(JSON.stringify(sampleDocument({ attachments: [{ name: 'big.pdf', contentType: 'application/pdf', data: Buffer.alloc(3000).toString('base64') }] }))))

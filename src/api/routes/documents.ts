@@ -77,7 +77,7 @@ function fromJson(doc: DocumentRequest): SendSource {
  * file parts, read as streams one after the other. Each file is held once, in the buffer that the package is built
  * from. The request hash covers every part in order, for Idempotency-Key.
  */
-async function fromMultipart(req: FastifyRequest): Promise<{ source: SendSource; requestHash: string }> {
+async function fromMultipart(req: FastifyRequest, fileLimit: number): Promise<{ source: SendSource; requestHash: string }> {
   const hash = createHash('sha256')
   let metadata: unknown
   const files: AttachmentData[] = []
@@ -89,7 +89,7 @@ async function fromMultipart(req: FastifyRequest): Promise<{ source: SendSource;
         hash.update(chunk as Buffer)
         chunks.push(chunk as Buffer)
       }
-      if (part.file.truncated) throw gwError('GW_ERR_API_BODY_TOO_LARGE', { limit: 'limits.attachmentBytes' })
+      if (part.file.truncated) throw gwError('GW_ERR_API_BODY_TOO_LARGE', { limit: fileLimit })
       files.push({ name: part.filename || part.fieldname, contentType: part.mimetype || 'application/octet-stream', data: Buffer.concat(chunks) })
     } else if (part.fieldname === 'metadata') {
       const text = String(part.value)
@@ -186,7 +186,7 @@ export async function documentRoutes(app: FastifyInstance, opts: DocumentRoutesO
       let source: SendSource
       let requestHash: string
       if (type === 'multipart/form-data') {
-        const mp = await fromMultipart(req)
+        const mp = await fromMultipart(req, opts.config.limits.attachmentBytes)
         source = mp.source
         requestHash = mp.requestHash
       } else if (type === 'application/json') {
