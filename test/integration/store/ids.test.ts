@@ -19,3 +19,21 @@ eachStore(t, 'delivery ids are time-ordered UUIDs', async (t, { store }) => {
   const r = await store.recordOutgoing(outgoing({ recipients: ['A', 'B', 'C'] }))
   for (const d of r.deliveries) t.match(d.id, V7)
 })
+
+t.test('openStore picks the implementation from the location', async (t) => {
+  const { openStore, isPgUrl, SqliteStore, PgStore } = await import('../../../src/store/index.js')
+  t.ok(isPgUrl('postgres://u@h/db'))
+  t.ok(isPgUrl('postgresql://u@h/db'))
+  t.notOk(isPgUrl('/var/lib/lienthong/store.db'))
+  const s = await openStore(`${t.testdir()}/s.db`)
+  t.ok(s instanceof SqliteStore)
+  await s.close()
+  const { pgAvailable, PG_URL, pgRaw } = await import('./helpers.js')
+  if (pgAvailable) {
+    const schema = `lt_test_open_${Date.now()}`
+    const p = await openStore(PG_URL, { pg: { schema } })
+    t.ok(p instanceof PgStore)
+    await p.close()
+    await pgRaw('public', async (c) => void (await c.query(`DROP SCHEMA ${schema} CASCADE`)))
+  }
+})
