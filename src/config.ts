@@ -81,6 +81,16 @@ export interface Config {
     readonly xmlDepth: number
   }
   readonly pipeline: { readonly workers: number }
+  /** When an unanswered delivery is overdue (src/pipeline/overdue.ts). */
+  readonly overdue: {
+    readonly policy: 'next-working-day' | 'hours'
+    readonly hours: number
+    readonly endOfDay: string
+    readonly holidays: readonly string[]
+    readonly extraWorkingDays: readonly string[]
+    readonly utcOffsetMinutes: number
+  }
+  readonly metrics: { readonly public: boolean }
   readonly relay: {
     readonly batchSize: number
     readonly maxInFlight: number
