@@ -263,12 +263,12 @@ export async function consoleRoutes(app: FastifyInstance, opts: ConsoleRoutesOpt
             inbox: opts.config.amqp.queuePrefix + organId,
             deadLetter: opts.config.amqp.deadLetterQueuePrefix + organId,
           }
-          if (!inspector) {
-            q.error = 'không đọc được độ sâu hàng đợi trong tiến trình này (no queue inspector)'
-            return q
-          }
           if (!brokerOk) {
             q.error = `trục không kết nối (broker ${opts.broker.state})`
+            return q
+          }
+          if (!inspector) {
+            q.error = 'không đọc được độ sâu hàng đợi trong tiến trình này (no queue inspector)'
             return q
           }
           const [inbox, dead] = await Promise.allSettled([
