@@ -41,9 +41,13 @@ export async function run(argv: string[]): Promise<number> {
     )
   } catch (e) {
     if (isGatewayError(e)) {
-      console.error(`lienthong serve: ${e.code}: ${e.message}`)
       const list = e.params.list
-      if (Array.isArray(list) && list.length > 1) for (const p of list) console.error(`  - ${String(p)}`)
+      if (Array.isArray(list) && list.length > 1) {
+        console.error(`lienthong serve: ${e.code}: ${list.length} problems in the configuration${file ? ` (${file} and LIENTHONG_* variables)` : ''}:`)
+        for (const p of list) console.error(`  - ${String(p)}`)
+      } else {
+        console.error(`lienthong serve: ${e.code}: ${e.message}`)
+      }
       return 1
     }
     throw e
