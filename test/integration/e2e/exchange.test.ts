@@ -45,6 +45,11 @@ const doc = (recipients: { organId: string; name: string; organizationInCharge: 
 t.test('two gateways: document, 01, 03, 06, timeline; recall, update, replace', async (t) => {
   const { a, b } = await startTwoGateways(t)
 
+  // ---- warm-up: the first document after start pays for cold paths (worker start, JIT, first confirms) ------
+  const warm = await send(a, doc([{ organId: H26, name: 'UBND TP Hà Nội', organizationInCharge: 'UBND TP Hà Nội' }]))
+  const warmed = await waitFor(async () => ((await deliveryStates(a, warm.id))[H26]?.state === 'delivered' ? true : undefined), 8000)
+  t.ok(warmed, 'warm-up document delivered')
+
   // ---- A (G22) → H26 on B and H29 on A --------------------------------------------------------------
   const t0 = Date.now()
   const sent = await send(a, doc([{ organId: H26, name: 'UBND TP Hà Nội', organizationInCharge: 'UBND TP Hà Nội' }, { organId: H29, name: 'UBND TP.HCM', organizationInCharge: 'UBND TP.HCM' }]))
