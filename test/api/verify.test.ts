@@ -332,7 +332,10 @@ t.test('OpenAPI: the route and its schemas; the code enum lists every verdict co
   t.ok(op, 'POST /v1/verify documented')
   t.ok(op.requestBody.content['application/json'], 'JSON body')
   t.ok(op.requestBody.content['multipart/form-data'], 'multipart body')
-  t.ok(JSON.stringify(doc).includes('VerifyReport') || JSON.stringify(op.responses['200']).includes('signatures'), 'report schema')
+  t.equal(op.requestBody.content['application/json'].schema.$ref, '#/components/schemas/VerifyRequest')
+  t.equal(op.responses['200'].content['application/json'].schema.$ref, '#/components/schemas/VerifyReport')
+  t.ok(doc.components.schemas['VerifyReport-signature']?.properties?.senderBinding, 'signature entries documented')
+  t.ok(doc.tags.some((x: { name: string }) => x.name === 'verify'), 'verify tag')
   const report = JSON.parse(readFileSync(path.join(ROOT, 'schemas/api/verify-report.json'), 'utf8'))
   const codes: string[] = report.definitions.signature.properties.code.enum
   t.same([...codes].sort(), [...VERDICT_CODES, 'UNSUPPORTED_SUBFILTER'].sort())
