@@ -137,6 +137,8 @@ export async function run(argv: string[]): Promise<number> {
         operators: [],
         trust: { anchorsPaths: [pki.path(pki.trustAnchors)], crlPaths: [pki.path(pki.crls.all)] },
         relay: { pollIntervalMs: 100, retryDelayMs: 200 },
+        // one document: build and sign on the main thread (no worker thread to start)
+        pipeline: { workers: 0 },
       },
     })
 
