@@ -6,7 +6,9 @@
 import { readFileSync } from 'node:fs'
 import path from 'node:path'
 import t from 'tap'
-import { loadConsoleFiles } from '../../src/api/routes/console.js'
+import { consoleRoutes, loadConsoleFiles } from '../../src/api/routes/console.js'
+import { installErrorHandling } from '../../src/api/error-handler.js'
+import { addApiSchemas } from '../../src/api/schemas.js'
 import { packageRoot } from '../../src/paths.js'
 import { auth, buildTestApp, G22, H29, KEYS, ROOT, startTestGateway, STC } from '../helper.js'
 
@@ -59,6 +61,20 @@ t.test('loadConsoleFiles: only known types; a folder without index.html is a con
   t.same([...loadConsoleFiles(dir).keys()].sort(), ['app.js', 'index.html'])
   t.throws(() => loadConsoleFiles(t.testdir({ 'a.js': '' })), { code: 'GW_ERR_CONFIG_INVALID' })
   t.throws(() => loadConsoleFiles(path.join(ROOT, 'no-such-folder')), { code: 'GW_ERR_CONFIG_INVALID' })
+})
+
+t.test('without the console folder the gateway still starts: /console is a 404 that says why', async (t) => {
+  const { store, config } = await buildTestApp(t)
+  const Fastify = (await import('fastify')).default
+  const bare = Fastify()
+  t.teardown(() => bare.close())
+  installErrorHandling(bare as any, 1_000_000)
+  addApiSchemas(bare as any)
+  const missing = path.join(ROOT, 'no-such-console')
+  await bare.register(consoleRoutes, { config, store, broker: { state: 'connected' }, dir: missing })
+  const r = await bare.inject({ url: '/console' })
+  t.equal(r.statusCode, 404)
+  t.match(r.json(), { code: 'GW_ERR_API_NOT_FOUND', message: /no-such-console/ })
 })
 
 t.test('GET /v1/operator/health: operator keys; store counters, certificate expiry; degraded without the broker', async (t) => {

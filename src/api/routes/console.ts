@@ -4,7 +4,8 @@
  *
  * - `GET /console`, `GET /console/`: the page; `GET /console/<file>`: its stylesheet, script and icon. The files are
  *   read once when the route is registered, from `<package root>/src/console/` (the same folder under tsx and
- *   after `npm run build`, since tsc copies nothing but .ts output), and served with their content type, a strong
+ *   after `npm run build`, since tsc copies nothing but .ts output; without the folder the API still starts and
+ *   /console answers 404 with the reason), and served with their content type, a strong
  *   ETag (304 on If-None-Match), `cache-control: no-cache` (always revalidated: a new gateway version is seen at
  *   once) and a strict Content-Security-Policy (own origin only, no inline script or style).
  * - `GET /v1/operator/health` (operator keys): store and broker reachability, store counters, queue depth per
@@ -214,15 +215,25 @@ const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== 
 
 export async function consoleRoutes(app: FastifyInstance, opts: ConsoleRoutesOptions): Promise<void> {
   const dir = opts.dir ?? path.join(packageRoot, 'src', 'console')
-  const files = loadConsoleFiles(dir)
-  const index = files.get('index.html')!
+  // a package installed without the console folder still serves its API: /console answers 404 and says why
+  let files = new Map<string, StaticFile>()
+  try {
+    files = loadConsoleFiles(dir)
+  } catch (e) {
+    app.log.warn({ err: e, dir }, 'operator console files not found: /console is not served')
+  }
+  const index = files.get('index.html')
   const clock = opts.clock ?? (() => new Date())
   const timeoutMs = opts.brokerTimeoutMs ?? 1500
   const inspector = opts.queueInspector ?? inspectorOf(opts.broker)
   const hide = { hide: true }
 
-  app.get('/console', { schema: hide }, async (req, reply) => sendFile(req, reply, index))
-  app.get('/console/', { schema: hide }, async (req, reply) => sendFile(req, reply, index))
+  const page = async (req: FastifyRequest, reply: FastifyReply) => {
+    if (!index) throw gwError('GW_ERR_API_NOT_FOUND', { what: `operator console (no index.html in ${dir})` })
+    return sendFile(req, reply, index)
+  }
+  app.get('/console', { schema: hide }, page)
+  app.get('/console/', { schema: hide }, page)
   app.get<{ Params: { file: string } }>('/console/:file', { schema: hide }, async (req, reply) => {
     const f = files.get(req.params.file)
     if (!f) throw gwError('GW_ERR_API_NOT_FOUND', { what: `console file ${req.params.file}` })
