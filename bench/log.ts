@@ -21,6 +21,7 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { performance } from 'node:perf_hooks'
 import { chainRow, GENESIS_HASH, type EventFields } from '../src/store/hash-chain.js'
 import { searchText } from '../src/store/search.js'
@@ -83,6 +84,7 @@ const AGENCIES = Array.from({ length: 80 }, (_, i) =>
 )
 /** The agencies this gateway hosts (senders of outgoing, recipients of incoming). */
 const HOSTED = AGENCIES.slice(0, 4)
+const CERTS = fileURLToPath(new URL('../certs-sample/agencies/', import.meta.url))
 const TOPICS = [
   'Báo cáo tình hình kinh tế - xã hội',
   'Kế hoạch triển khai chuyển đổi số',
@@ -421,7 +423,14 @@ async function measureApi(store: SqliteStore, file: string, filled: Filled, runs
     object: {
       log: { level: 'silent' },
       store: { path: file },
-      agencies: [],
+      agencies: [
+        {
+          organId: HOSTED[0],
+          name: 'Bench',
+          organizationInCharge: 'Bench',
+          signing: { keyPath: path.join(CERTS, 'vpcp', 'key.pem'), certPath: path.join(CERTS, 'vpcp', 'cert.pem') },
+        },
+      ],
       operators: [{ id: 'bench', keySha256: createHash('sha256').update(key).digest('hex') }],
       limits: { requestsPerMinute: 1_000_000 },
     },
