@@ -305,79 +305,81 @@ export class PgStore implements Store {
   // ---- send path ----------------------------------------------------------------------------------------
 
   recordOutgoing(input: RecordOutgoingInput): Promise<RecordOutgoingResult> {
-    return this.tx('recordOutgoing', async (c) => {
-      const pkg = input.package
-      const idem = input.idempotency
-      const at = iso(input.at)
-      if (idem) {
-        const claimed = await c.query(
-          'INSERT INTO idempotency_keys (client_id, key, request_hash, package_id, created_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING RETURNING key',
-          [idem.clientId, idem.key, idem.requestHash, pkg.id, at],
-        )
-        if (claimed.rowCount === 0) {
-          const ex = (await c.query('SELECT request_hash, package_id FROM idempotency_keys WHERE client_id = $1 AND key = $2', [idem.clientId, idem.key])).rows[0] as Row
-          if (ex.request_hash !== idem.requestHash) throw gwError('GW_ERR_API_IDEMPOTENCY_CONFLICT', { key: idem.key })
-          const p = (await c.query(`SELECT ${PACKAGE_COLS} FROM packages WHERE id = $1`, [ex.package_id])).rows[0] as Row
-          const ds = (await c.query('SELECT * FROM deliveries WHERE package_id = $1 ORDER BY seq', [ex.package_id])).rows as Row[]
-          return { package: packageFromRow(p), deliveries: ds.map(deliveryFromRow), replayed: true }
-        }
+    return this.tx('recordOutgoing', async (c) => this.outgoingTx(c, input))
+  }
+
+  private async outgoingTx(c: Client, input: RecordOutgoingInput): Promise<RecordOutgoingResult> {
+    const pkg = input.package
+    const idem = input.idempotency
+    const at = iso(input.at)
+    if (idem) {
+      const claimed = await c.query(
+        'INSERT INTO idempotency_keys (client_id, key, request_hash, package_id, created_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING RETURNING key',
+        [idem.clientId, idem.key, idem.requestHash, pkg.id, at],
+      )
+      if (claimed.rowCount === 0) {
+        const ex = (await c.query('SELECT request_hash, package_id FROM idempotency_keys WHERE client_id = $1 AND key = $2', [idem.clientId, idem.key])).rows[0] as Row
+        if (ex.request_hash !== idem.requestHash) throw gwError('GW_ERR_API_IDEMPOTENCY_CONFLICT', { key: idem.key })
+        const p = (await c.query(`SELECT ${PACKAGE_COLS} FROM packages WHERE id = $1`, [ex.package_id])).rows[0] as Row
+        const ds = (await c.query('SELECT * FROM deliveries WHERE package_id = $1 ORDER BY seq', [ex.package_id])).rows as Row[]
+        return { package: packageFromRow(p), deliveries: ds.map(deliveryFromRow), replayed: true }
       }
-      const row = {
-        id: pkg.id,
-        kind: pkg.kind,
+    }
+    const row = {
+      id: pkg.id,
+      kind: pkg.kind,
+      document_id: pkg.documentId,
+      sender: pkg.senderOrganId,
+      client_id: orNull(pkg.clientId),
+      sha256: pkg.sha256,
+      size: pkg.bytes.byteLength,
+      priority: Math.trunc(pkg.priority) || 0,
+      subject: orNull(pkg.subject),
+      code_number: orNull(pkg.codeNumber),
+      code_notation: orNull(pkg.codeNotation),
+      promulgation_date: orNull(pkg.promulgationDate),
+      status_code: orNull(pkg.statusCode),
+      metadata: JSON.stringify(pkg.metadata ?? {}),
+      created_at: at,
+    }
+    const deliveries: Delivery[] = []
+    const events: EventFields[] = []
+    for (const recipient of new Set(input.recipients)) {
+      const id = newId()
+      events.push({
+        time: at,
+        direction: 'out',
+        type: 'state',
+        package_id: pkg.id,
+        delivery_id: id,
         document_id: pkg.documentId,
         sender: pkg.senderOrganId,
-        client_id: orNull(pkg.clientId),
-        sha256: pkg.sha256,
-        size: pkg.bytes.byteLength,
-        priority: Math.trunc(pkg.priority) || 0,
-        subject: orNull(pkg.subject),
-        code_number: orNull(pkg.codeNumber),
-        code_notation: orNull(pkg.codeNotation),
-        promulgation_date: orNull(pkg.promulgationDate),
+        recipient,
+        actor: input.actor,
+        state: 'accepted',
+        changed: true,
         status_code: orNull(pkg.statusCode),
-        metadata: JSON.stringify(pkg.metadata ?? {}),
-        created_at: at,
-      }
-      const deliveries: Delivery[] = []
-      const events: EventFields[] = []
-      for (const recipient of new Set(input.recipients)) {
-        const id = newId()
-        events.push({
-          time: at,
-          direction: 'out',
-          type: 'state',
-          package_id: pkg.id,
-          delivery_id: id,
-          document_id: pkg.documentId,
-          sender: pkg.senderOrganId,
-          recipient,
-          actor: input.actor,
-          state: 'accepted',
-          changed: true,
-          status_code: orNull(pkg.statusCode),
-          cause: 'signed and stored',
-          detail: { kind: pkg.kind, sha256: pkg.sha256, size: row.size, priority: row.priority },
-        })
-        deliveries.push({ id, packageId: pkg.id, recipient, state: 'accepted', attempts: 0, createdAt: at, updatedAt: at })
-      }
-      // one round trip: package, bytes, deliveries and their events (nothing if the package id exists)
-      const ps = new Params()
-      const v = (x: unknown): string => ps.p(x)
-      const sql = `WITH p AS (
-          INSERT INTO packages (id, kind, document_id, sender, client_id, sha256, size, priority, subject, code_number, code_notation, promulgation_date, status_code, metadata, search, created_at)
-          VALUES (${[row.id, row.kind, row.document_id, row.sender, row.client_id, row.sha256, row.size, row.priority, row.subject, row.code_number, row.code_notation, row.promulgation_date, row.status_code, row.metadata, searchText(pkg), at].map(v).join(', ')})
-          ON CONFLICT (id) DO NOTHING RETURNING id),
-        b AS (INSERT INTO package_bytes (package_id, bytes, signature) SELECT id, ${v(buf(pkg.bytes))}::bytea, ${v(buf(pkg.signature))}::bytea FROM p),
-        d AS (INSERT INTO deliveries (id, package_id, recipient, priority, state, attempts, created_at, updated_at)
-          SELECT u.id, p.id, u.recipient, ${v(row.priority)}::int, 'accepted', 0, ${v(at)}::text, ${v(at)}::text
-          FROM p, unnest(${v(deliveries.map((d) => d.id))}::text[], ${v(deliveries.map((d) => d.recipient))}::text[]) AS u (id, recipient)),
-        e AS (${eventsInsert(ps, this.chain(events), 'WHERE EXISTS (SELECT 1 FROM p)')})
-        SELECT count(*)::int AS n FROM p`
-      const ins = await c.query(sql, ps.values)
-      if (ins.rows[0].n === 0) throw gwError('GW_ERR_STORE_CONFLICT', { reason: `package ${pkg.id} is already stored` })
-      return { package: packageFromRow(row), deliveries, replayed: false }
-    })
+        cause: 'signed and stored',
+        detail: { kind: pkg.kind, sha256: pkg.sha256, size: row.size, priority: row.priority },
+      })
+      deliveries.push({ id, packageId: pkg.id, recipient, state: 'accepted', attempts: 0, createdAt: at, updatedAt: at })
+    }
+    // one round trip: package, bytes, deliveries and their events (nothing if the package id exists)
+    const ps = new Params()
+    const v = (x: unknown): string => ps.p(x)
+    const sql = `WITH p AS (
+        INSERT INTO packages (id, kind, document_id, sender, client_id, sha256, size, priority, subject, code_number, code_notation, promulgation_date, status_code, metadata, search, created_at)
+        VALUES (${[row.id, row.kind, row.document_id, row.sender, row.client_id, row.sha256, row.size, row.priority, row.subject, row.code_number, row.code_notation, row.promulgation_date, row.status_code, row.metadata, searchText(pkg), at].map(v).join(', ')})
+        ON CONFLICT (id) DO NOTHING RETURNING id),
+      b AS (INSERT INTO package_bytes (package_id, bytes, signature) SELECT id, ${v(buf(pkg.bytes))}::bytea, ${v(buf(pkg.signature))}::bytea FROM p),
+      d AS (INSERT INTO deliveries (id, package_id, recipient, priority, state, attempts, created_at, updated_at)
+        SELECT u.id, p.id, u.recipient, ${v(row.priority)}::int, 'accepted', 0, ${v(at)}::text, ${v(at)}::text
+        FROM p, unnest(${v(deliveries.map((d) => d.id))}::text[], ${v(deliveries.map((d) => d.recipient))}::text[]) AS u (id, recipient)),
+      e AS (${eventsInsert(ps, this.chain(events), 'WHERE EXISTS (SELECT 1 FROM p)')})
+      SELECT count(*)::int AS n FROM p`
+    const ins = await c.query(sql, ps.values)
+    if (ins.rows[0].n === 0) throw gwError('GW_ERR_STORE_CONFLICT', { reason: `package ${pkg.id} is already stored` })
+    return { package: packageFromRow(row), deliveries, replayed: false }
   }
 
   findIdempotent(clientId: string, key: string): Promise<IdempotencyRecord | undefined> {
@@ -709,59 +711,63 @@ export class PgStore implements Store {
   // ---- receive path -------------------------------------------------------------------------------------
 
   recordIncoming(input: RecordIncomingInput): Promise<RecordIncomingResult> {
-    return this.tx('recordIncoming', async (c) => {
-      const p = input.package
-      const at = iso(input.at)
-      const sender = orNull(p.senderOrganId)
-      const documentId = orNull(p.documentId)
-      const recipient = orNull(p.recipient)
-      const size = p.bytes.byteLength
-      const statusCode = orNull(p.statusCode)
-      const ins = await c.query(
-        `INSERT INTO incoming (id, kind, document_id, sender, recipient, message_id, sha256, size, priority, subject, code_number, code_notation, promulgation_date, status_code, metadata, verdict, search, state, reason, related_id, received_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $21)
-         ON CONFLICT (sender, document_id, sha256, recipient) DO NOTHING RETURNING ${INCOMING_COLS}`,
-        [
-          p.id, p.kind, documentId, sender, recipient, orNull(p.messageId), p.sha256, size, Math.trunc(p.priority ?? 0) || 0,
-          orNull(p.subject), orNull(p.codeNumber), orNull(p.codeNotation), orNull(p.promulgationDate), statusCode,
-          JSON.stringify(p.metadata ?? {}), canonicalJson(p.verdict ?? {}), searchText(p), input.state, orNull(input.reason), orNull(p.relatedId), at,
-        ],
-      )
-      if (ins.rowCount === 0) {
-        const ex = (
-          await c.query(
-            `SELECT ${INCOMING_COLS} FROM incoming WHERE sha256 = $1 AND sender IS NOT DISTINCT FROM $2::text AND document_id IS NOT DISTINCT FROM $3::text AND recipient IS NOT DISTINCT FROM $4::text`,
-            [p.sha256, sender, documentId, recipient],
-          )
-        ).rows[0] as Row
-        return { incoming: incomingFromRow(ex), duplicate: true }
-      }
-      await c.query('INSERT INTO incoming_bytes (incoming_id, bytes, signature) VALUES ($1, $2, $3)', [p.id, buf(p.bytes), p.signature ? buf(p.signature) : null])
-      await this.append(c, [
-        {
-          time: at,
-          direction: 'in',
-          type: 'state',
-          package_id: p.id,
-          document_id: documentId,
-          sender,
-          recipient,
-          actor: input.actor,
-          state: input.state,
-          changed: true,
-          status_code: statusCode,
-          cause: input.state === 'received' ? 'verified and stored' : (input.reason ?? 'rejected'),
-          detail: {
-            kind: p.kind,
-            sha256: p.sha256,
-            size,
-            ...(p.messageId ? { messageId: p.messageId } : {}),
-            ...(typeof p.verdict?.code === 'string' ? { verdict: p.verdict.code } : {}),
-          },
+    return this.tx('recordIncoming', async (c) => this.incomingTx(c, input))
+  }
+
+  private async incomingTx(c: Client, input: RecordIncomingInput): Promise<RecordIncomingResult> {
+    const p = input.package
+    const at = iso(input.at)
+    const sender = orNull(p.senderOrganId)
+    const documentId = orNull(p.documentId)
+    const recipient = orNull(p.recipient)
+    const size = p.bytes.byteLength
+    const statusCode = orNull(p.statusCode)
+    const ins = await c.query(
+      `INSERT INTO incoming (id, kind, document_id, sender, recipient, message_id, sha256, size, priority, subject, code_number, code_notation, promulgation_date, status_code, metadata, verdict, search, state, reason, related_id, received_at, updated_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $21)
+       ON CONFLICT (sender, document_id, sha256, recipient) DO NOTHING RETURNING ${INCOMING_COLS}`,
+      [
+        p.id, p.kind, documentId, sender, recipient, orNull(p.messageId), p.sha256, size, Math.trunc(p.priority ?? 0) || 0,
+        orNull(p.subject), orNull(p.codeNumber), orNull(p.codeNotation), orNull(p.promulgationDate), statusCode,
+        JSON.stringify(p.metadata ?? {}), canonicalJson(p.verdict ?? {}), searchText(p), input.state, orNull(input.reason), orNull(p.relatedId), at,
+      ],
+    )
+    if (ins.rowCount === 0) {
+      const ex = (
+        await c.query(
+          `SELECT ${INCOMING_COLS} FROM incoming WHERE sha256 = $1 AND sender IS NOT DISTINCT FROM $2::text AND document_id IS NOT DISTINCT FROM $3::text AND recipient IS NOT DISTINCT FROM $4::text`,
+          [p.sha256, sender, documentId, recipient],
+        )
+      ).rows[0] as Row
+      return { incoming: incomingFromRow(ex), duplicate: true }
+    }
+    await c.query('INSERT INTO incoming_bytes (incoming_id, bytes, signature) VALUES ($1, $2, $3)', [p.id, buf(p.bytes), p.signature ? buf(p.signature) : null])
+    await this.append(c, [
+      {
+        time: at,
+        direction: 'in',
+        type: 'state',
+        package_id: p.id,
+        document_id: documentId,
+        sender,
+        recipient,
+        actor: input.actor,
+        state: input.state,
+        changed: true,
+        status_code: statusCode,
+        cause: input.state === 'received' ? 'verified and stored' : (input.reason ?? 'rejected'),
+        detail: {
+          kind: p.kind,
+          sha256: p.sha256,
+          size,
+          ...(p.messageId ? { messageId: p.messageId } : {}),
+          ...(typeof p.verdict?.code === 'string' ? { verdict: p.verdict.code } : {}),
         },
-      ])
-      return { incoming: incomingFromRow(ins.rows[0] as Row), duplicate: false }
-    })
+      },
+    ])
+    const reply = input.reply ? await this.outgoingTx(c, input.reply) : undefined
+    const applied = input.apply ? await this.move(c, input.apply.deliveryId, input.apply.toState, input.apply.options) : undefined
+    return { incoming: incomingFromRow(ins.rows[0] as Row), duplicate: false, ...(reply ? { reply } : {}), ...(applied ? { applied } : {}) }
   }
 
   getIncoming(id: string): Promise<StoredIncoming | undefined> {

@@ -413,67 +413,69 @@ export class SqliteStore implements Store {
 
   recordOutgoing(input: RecordOutgoingInput): Promise<RecordOutgoingResult> {
     this.scheduleIndex()
-    return this.tx('recordOutgoing', () => {
-      const pkg = input.package
-      const idem = input.idempotency
-      if (idem) {
-        const ex = this.s('getIdem').get(idem.clientId, idem.key) as Row | undefined
-        if (ex) {
-          if (ex.request_hash !== idem.requestHash) throw gwError('GW_ERR_API_IDEMPOTENCY_CONFLICT', { key: idem.key })
-          const p = this.s('getPackage').get(ex.package_id) as Row
-          const deliveries = (this.s('getDeliveries').all(ex.package_id) as Row[]).map(deliveryFromRow)
-          return { package: packageFromRow(p), deliveries, replayed: true }
-        }
+    return this.tx('recordOutgoing', () => this.outgoingTx(input))
+  }
+
+  private outgoingTx(input: RecordOutgoingInput): RecordOutgoingResult {
+    const pkg = input.package
+    const idem = input.idempotency
+    if (idem) {
+      const ex = this.s('getIdem').get(idem.clientId, idem.key) as Row | undefined
+      if (ex) {
+        if (ex.request_hash !== idem.requestHash) throw gwError('GW_ERR_API_IDEMPOTENCY_CONFLICT', { key: idem.key })
+        const p = this.s('getPackage').get(ex.package_id) as Row
+        const deliveries = (this.s('getDeliveries').all(ex.package_id) as Row[]).map(deliveryFromRow)
+        return { package: packageFromRow(p), deliveries, replayed: true }
       }
-      if (this.s('getPackage').get(pkg.id)) {
-        throw gwError('GW_ERR_STORE_CONFLICT', { reason: `package ${pkg.id} is already stored` })
-      }
-      const at = iso(input.at)
-      const row = {
-        id: pkg.id,
-        kind: pkg.kind,
+    }
+    if (this.s('getPackage').get(pkg.id)) {
+      throw gwError('GW_ERR_STORE_CONFLICT', { reason: `package ${pkg.id} is already stored` })
+    }
+    const at = iso(input.at)
+    const row = {
+      id: pkg.id,
+      kind: pkg.kind,
+      document_id: pkg.documentId,
+      sender: pkg.senderOrganId,
+      client_id: orNull(pkg.clientId),
+      sha256: pkg.sha256,
+      size: pkg.bytes.byteLength,
+      priority: Math.trunc(pkg.priority) || 0,
+      subject: orNull(pkg.subject),
+      code_number: orNull(pkg.codeNumber),
+      code_notation: orNull(pkg.codeNotation),
+      promulgation_date: orNull(pkg.promulgationDate),
+      status_code: orNull(pkg.statusCode),
+      metadata: JSON.stringify(pkg.metadata ?? {}),
+      search: searchText(pkg),
+      created_at: at,
+    }
+    this.s('insertPackage').run(row)
+    this.s('insertBytes').run(pkg.id, buf(pkg.bytes), buf(pkg.signature))
+    const deliveries: Delivery[] = []
+    for (const recipient of new Set(input.recipients)) {
+      const id = newId()
+      this.s('insertDelivery').run({ id, package_id: pkg.id, recipient, priority: row.priority, at })
+      this.append({
+        time: at,
+        direction: 'out',
+        type: 'state',
+        package_id: pkg.id,
+        delivery_id: id,
         document_id: pkg.documentId,
         sender: pkg.senderOrganId,
-        client_id: orNull(pkg.clientId),
-        sha256: pkg.sha256,
-        size: pkg.bytes.byteLength,
-        priority: Math.trunc(pkg.priority) || 0,
-        subject: orNull(pkg.subject),
-        code_number: orNull(pkg.codeNumber),
-        code_notation: orNull(pkg.codeNotation),
-        promulgation_date: orNull(pkg.promulgationDate),
+        recipient,
+        actor: input.actor,
+        state: 'accepted',
+        changed: true,
         status_code: orNull(pkg.statusCode),
-        metadata: JSON.stringify(pkg.metadata ?? {}),
-        search: searchText(pkg),
-        created_at: at,
-      }
-      this.s('insertPackage').run(row)
-      this.s('insertBytes').run(pkg.id, buf(pkg.bytes), buf(pkg.signature))
-      const deliveries: Delivery[] = []
-      for (const recipient of new Set(input.recipients)) {
-        const id = newId()
-        this.s('insertDelivery').run({ id, package_id: pkg.id, recipient, priority: row.priority, at })
-        this.append({
-          time: at,
-          direction: 'out',
-          type: 'state',
-          package_id: pkg.id,
-          delivery_id: id,
-          document_id: pkg.documentId,
-          sender: pkg.senderOrganId,
-          recipient,
-          actor: input.actor,
-          state: 'accepted',
-          changed: true,
-          status_code: orNull(pkg.statusCode),
-          cause: 'signed and stored',
-          detail: { kind: pkg.kind, sha256: pkg.sha256, size: row.size, priority: row.priority },
-        })
-        deliveries.push({ id, packageId: pkg.id, recipient, state: 'accepted', attempts: 0, createdAt: at, updatedAt: at })
-      }
-      if (idem) this.s('insertIdem').run(idem.clientId, idem.key, idem.requestHash, pkg.id, at)
-      return { package: packageFromRow(row), deliveries, replayed: false }
-    })
+        cause: 'signed and stored',
+        detail: { kind: pkg.kind, sha256: pkg.sha256, size: row.size, priority: row.priority },
+      })
+      deliveries.push({ id, packageId: pkg.id, recipient, state: 'accepted', attempts: 0, createdAt: at, updatedAt: at })
+    }
+    if (idem) this.s('insertIdem').run(idem.clientId, idem.key, idem.requestHash, pkg.id, at)
+    return { package: packageFromRow(row), deliveries, replayed: false }
   }
 
   findIdempotent(clientId: string, key: string): Promise<IdempotencyRecord | undefined> {
@@ -765,59 +767,63 @@ export class SqliteStore implements Store {
 
   recordIncoming(input: RecordIncomingInput): Promise<RecordIncomingResult> {
     this.scheduleIndex()
-    return this.tx('recordIncoming', () => {
-      const p = input.package
-      const key = { sha256: p.sha256, sender: orNull(p.senderOrganId), document_id: orNull(p.documentId), recipient: orNull(p.recipient) }
-      const ex = this.s('incomingDedupe').get(key) as Row | undefined
-      if (ex) return { incoming: incomingFromRow(ex), duplicate: true }
-      if (this.s('getIncoming').get(p.id)) throw gwError('GW_ERR_STORE_CONFLICT', { reason: `incoming package ${p.id} is already stored` })
-      const at = iso(input.at)
-      const row = {
-        id: p.id,
+    return this.tx('recordIncoming', () => this.incomingTx(input))
+  }
+
+  private incomingTx(input: RecordIncomingInput): RecordIncomingResult {
+    const p = input.package
+    const key = { sha256: p.sha256, sender: orNull(p.senderOrganId), document_id: orNull(p.documentId), recipient: orNull(p.recipient) }
+    const ex = this.s('incomingDedupe').get(key) as Row | undefined
+    if (ex) return { incoming: incomingFromRow(ex), duplicate: true }
+    if (this.s('getIncoming').get(p.id)) throw gwError('GW_ERR_STORE_CONFLICT', { reason: `incoming package ${p.id} is already stored` })
+    const at = iso(input.at)
+    const row = {
+      id: p.id,
+      kind: p.kind,
+      ...key,
+      message_id: orNull(p.messageId),
+      size: p.bytes.byteLength,
+      priority: Math.trunc(p.priority ?? 0) || 0,
+      subject: orNull(p.subject),
+      code_number: orNull(p.codeNumber),
+      code_notation: orNull(p.codeNotation),
+      promulgation_date: orNull(p.promulgationDate),
+      status_code: orNull(p.statusCode),
+      metadata: JSON.stringify(p.metadata ?? {}),
+      verdict: canonicalJson(p.verdict ?? {}),
+      search: searchText(p),
+      state: input.state,
+      reason: orNull(input.reason),
+      related_id: orNull(p.relatedId),
+      at,
+    }
+    this.s('insertIncoming').run(row)
+    this.s('insertIncomingBytes').run(p.id, buf(p.bytes), p.signature ? buf(p.signature) : null)
+    this.append({
+      time: at,
+      direction: 'in',
+      type: 'state',
+      package_id: p.id,
+      document_id: key.document_id,
+      sender: key.sender,
+      recipient: key.recipient,
+      actor: input.actor,
+      state: input.state,
+      changed: true,
+      status_code: row.status_code,
+      cause: input.state === 'received' ? 'verified and stored' : (input.reason ?? 'rejected'),
+      detail: {
         kind: p.kind,
-        ...key,
-        message_id: orNull(p.messageId),
-        size: p.bytes.byteLength,
-        priority: Math.trunc(p.priority ?? 0) || 0,
-        subject: orNull(p.subject),
-        code_number: orNull(p.codeNumber),
-        code_notation: orNull(p.codeNotation),
-        promulgation_date: orNull(p.promulgationDate),
-        status_code: orNull(p.statusCode),
-        metadata: JSON.stringify(p.metadata ?? {}),
-        verdict: canonicalJson(p.verdict ?? {}),
-        search: searchText(p),
-        state: input.state,
-        reason: orNull(input.reason),
-        related_id: orNull(p.relatedId),
-        at,
-      }
-      this.s('insertIncoming').run(row)
-      this.s('insertIncomingBytes').run(p.id, buf(p.bytes), p.signature ? buf(p.signature) : null)
-      this.append({
-        time: at,
-        direction: 'in',
-        type: 'state',
-        package_id: p.id,
-        document_id: key.document_id,
-        sender: key.sender,
-        recipient: key.recipient,
-        actor: input.actor,
-        state: input.state,
-        changed: true,
-        status_code: row.status_code,
-        cause: input.state === 'received' ? 'verified and stored' : (input.reason ?? 'rejected'),
-        detail: {
-          kind: p.kind,
-          sha256: p.sha256,
-          size: row.size,
-          ...(p.messageId ? { messageId: p.messageId } : {}),
-          ...(typeof p.verdict?.code === 'string' ? { verdict: p.verdict.code } : {}),
-        },
-      })
-      const stored = this.s('getIncoming').get(p.id) as Row
-      return { incoming: incomingFromRow(stored), duplicate: false }
+        sha256: p.sha256,
+        size: row.size,
+        ...(p.messageId ? { messageId: p.messageId } : {}),
+        ...(typeof p.verdict?.code === 'string' ? { verdict: p.verdict.code } : {}),
+      },
     })
+    const stored = this.s('getIncoming').get(p.id) as Row
+    const reply = input.reply ? this.outgoingTx(input.reply) : undefined
+    const applied = input.apply ? this.move(input.apply.deliveryId, input.apply.toState, input.apply.options) : undefined
+    return { incoming: incomingFromRow(stored), duplicate: false, ...(reply ? { reply } : {}), ...(applied ? { applied } : {}) }
   }
 
   getIncoming(id: string): Promise<StoredIncoming | undefined> {

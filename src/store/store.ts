@@ -106,8 +106,10 @@ export interface Store {
 
   /**
    * Store a received package (valid → `received`, failed → `rejected` with its verdict) with its event, in one
-   * transaction. Idempotent on (sender, DocumentId, sha256, recipient): a redelivery returns the stored row with
-   * `duplicate: true` and writes nothing.
+   * transaction, together with its `reply` (the signed 01/02 status package to send back, via the outbox) and,
+   * for a status package, the outgoing delivery state it moves (`apply`). Idempotent on (sender, DocumentId,
+   * sha256, recipient): a redelivery returns the stored row with `duplicate: true` and writes nothing, so no
+   * second 01 is sent and no status is applied twice.
    */
   recordIncoming(input: RecordIncomingInput): Promise<RecordIncomingResult>
   getIncoming(id: string): Promise<StoredIncoming | undefined>

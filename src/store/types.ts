@@ -345,6 +345,17 @@ export interface RecordIncomingInput {
   reason?: string
   actor: Actor
   at?: Date
+  /**
+   * The signed status package answering it (01 arrived, or 02 refused), stored with its delivery in the SAME
+   * transaction, only when the package is new: a redelivery never produces a second 01, and a crash can never
+   * leave a stored package without its 01.
+   */
+  reply?: RecordOutgoingInput
+  /**
+   * For a status package: the outgoing delivery state it moves, applied in the SAME transaction, only when the
+   * status package is new (a redelivered status is not applied twice).
+   */
+  apply?: { deliveryId: string; toState: DeliveryState; options: TransitionOptions }
 }
 
 export interface StoredIncoming {
@@ -376,6 +387,10 @@ export interface RecordIncomingResult {
   incoming: StoredIncoming
   /** True when the same package (sender, DocumentId, sha256, recipient) was already stored: nothing new written. */
   duplicate: boolean
+  /** The stored reply (absent when duplicate or none was given). */
+  reply?: RecordOutgoingResult
+  /** The applied state change (absent when duplicate or none was given). */
+  applied?: TransitionResult
 }
 
 export interface ListIncomingFilter {

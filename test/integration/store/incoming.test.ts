@@ -2,7 +2,7 @@
 import t from 'tap'
 import { randomBytes, randomUUID } from 'node:crypto'
 import type { IncomingPackageInput, RecordIncomingInput } from '../../../src/store/types.js'
-import { eachStore, sha256 } from './helpers.js'
+import { eachStore, outgoing, sha256 } from './helpers.js'
 
 function incoming(over: Partial<IncomingPackageInput> = {}, state: 'received' | 'rejected' = 'received', at?: Date): RecordIncomingInput {
   const bytes = over.bytes ?? randomBytes(2048)
@@ -142,4 +142,40 @@ eachStore(t, 'listIncoming: per hosted agency, filters, cursor pages', async (t,
   t.same(await walk({ senderOrganId: 'S2' }, 5), newest.filter((_, j) => (16 - j) % 3 === 0))
   t.same(await walk({ since: new Date(base + 10_000), until: new Date(base + 12_000) }, 1), [ids[11], ids[10]])
   await t.rejects(store.listIncoming({ limit: 5, cursor: (await store.listPackages({ limit: 1 })).next ?? 'cA' }), { code: 'GW_ERR_STORE_INVALID_CURSOR' })
+})
+
+eachStore(t, 'the 01 reply and a status’s delivery change are written with the package, once', async (t, { store }) => {
+  // our gateway hosts 000.00.01.H26; a document arrives from G22: store it and its 01 together
+  const doc = incoming()
+  const reply = outgoing({ package: { kind: 'status', documentId: doc.package.documentId!, senderOrganId: '000.00.01.H26', statusCode: '01', clientId: undefined }, recipients: ['000.00.00.G22'], actor: 'system' })
+  const r1 = await store.recordIncoming({ ...doc, reply })
+  t.equal(r1.duplicate, false)
+  t.match(r1.reply, { replayed: false, package: { kind: 'status', statusCode: '01' }, deliveries: [{ recipient: '000.00.00.G22', state: 'accepted' }] })
+  t.same((await store.pendingDeliveries({ limit: 10 })).map((d) => d.packageId), [reply.package.id], '01 waiting in the outbox')
+  // redelivery, with a freshly signed 01 that must not be stored
+  const again = outgoing({ package: { kind: 'status', documentId: doc.package.documentId!, statusCode: '01' }, recipients: ['000.00.00.G22'] })
+  const r2 = await store.recordIncoming({ ...doc, package: { ...doc.package, id: randomUUID() }, reply: again })
+  t.equal(r2.duplicate, true)
+  t.equal(r2.reply, undefined)
+  t.equal(await store.getPackage(again.package.id), undefined, 'no second 01')
+  t.equal((await store.pendingDeliveries({ limit: 10 })).length, 1)
+
+  // a reply that cannot be stored takes the incoming package with it (nothing half-done)
+  const doc2 = incoming()
+  await t.rejects(store.recordIncoming({ ...doc2, reply: { ...reply } }), { code: 'GW_ERR_STORE_CONFLICT' })
+  t.equal(await store.getIncoming(doc2.package.id), undefined)
+
+  // the sender side: our document to B, B's 03 comes back and moves the delivery, once
+  const sent = await store.recordOutgoing(outgoing({ recipients: ['000.00.00.G22'] }))
+  const d = sent.deliveries[0]!
+  await store.markQueued(d.id)
+  const status = incoming({ kind: 'status', documentId: sent.package.documentId, statusCode: '03', relatedId: sent.package.id })
+  const apply = { deliveryId: d.id, toState: 'received' as const, options: { cause: 'status 03', actor: 'peer:000.00.00.G22', statusCode: '03' as const, detail: { incomingId: status.package.id } } }
+  const s1 = await store.recordIncoming({ ...status, apply })
+  t.match(s1.applied, { changed: true, from: 'queued', state: 'received' })
+  const s2 = await store.recordIncoming({ ...status, package: { ...status.package, id: randomUUID() }, apply })
+  t.equal(s2.duplicate, true)
+  t.equal(s2.applied, undefined)
+  t.same((await store.timeline(d.id)).map((e) => e.state), ['accepted', 'queued', 'received'], 'applied once')
+  t.ok((await store.verifyLog()).ok)
 })
