@@ -179,6 +179,20 @@ t.test('edXML package + detached CMS: sender binding', async (t) => {
   t.equal(res.statusCode, 200, res.body)
   t.match(res.json(), { kind: 'edxml', ok: true, signatures: [{ code: 'VALID' }] })
 
+  // a certificate without UID: nothing to bind
+  const noUid = await sampleSigner('test/no-uid')
+  res = await app.inject({ method: 'POST', url: '/v1/verify', headers: auth(KEYS.g22), payload: { edxml: b64(EDOC), signature: b64(await noUid.sign(EDOC)) } })
+  t.match(res.json(), { ok: false, signatures: [{ code: 'SENDER_MISMATCH', senderBinding: { fromOrganId: '000.00.00.G22', ok: false } }] })
+  t.notOk('certificateOrganId' in res.json().signatures[0].senderBinding)
+
+  // a status package: its From is bound the same way
+  const status = readFileSync(path.join(ROOT, 'test/fixtures/edxml/golden-status-03.edxml'))
+  const from = /<edXML:From>\s*<edXML:OrganId>([^<]+)</.exec(status.toString('utf8'))?.[1]
+  t.ok(from, 'status fixture has a From')
+  res = await app.inject({ method: 'POST', url: '/v1/verify', headers: auth(KEYS.g22), payload: { edxml: b64(status), signature: b64(await vpcp.sign(status)) } })
+  t.equal(res.statusCode, 200, res.body)
+  t.match(res.json(), { kind: 'edxml', package: { type: 'status' }, signatures: [{ senderBinding: { fromOrganId: from, certificateOrganId: '000.00.00.G22', ok: from === '000.00.00.G22' } }] })
+
   // not edXML
   res = await app.inject({ method: 'POST', url: '/v1/verify', headers: auth(KEYS.g22), payload: { edxml: b64(Buffer.from('<a/>')), signature: b64(der) } })
   t.equal(res.statusCode, 400)

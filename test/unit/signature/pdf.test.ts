@@ -81,6 +81,29 @@ t.test('signed by openssl cms over the byte range: valid', async (t) => {
   t.same(signedBytes(pdf, r.signatures[0]!.signature), prep.signedContent)
 })
 
+t.test('a BER (indefinite-length) CMS from a streaming signer; /Contents in upper case with line breaks', async (t) => {
+  const prep = prepareSignature(createPdf())
+  const der = opensslSign(prep.signedContent, 'vpcp')
+  // re-encode the two outer wrappers (ContentInfo SEQUENCE, [0] EXPLICIT) with indefinite lengths
+  const inner = (b: Buffer, at: number) => (b[at + 1]! & 0x80 ? at + 2 + (b[at + 1]! & 0x7f) : at + 2)
+  const oidEnd = inner(der, 0) + 2 + der[inner(der, 0) + 1]!
+  const signedData = der.subarray(inner(der, oidEnd))
+  const ber = Buffer.concat([Buffer.from([0x30, 0x80]), der.subarray(inner(der, 0), oidEnd), Buffer.from([0xa0, 0x80]), signedData, Buffer.alloc(4)])
+  t.same([ber[0], ber[1]], [0x30, 0x80], 'indefinite outer length')
+  let pdf = Buffer.from(insertSignature(prep, ber).bytes)
+  let r = await verifyPdf(pdf, verifier)
+  t.equal(r.signatures[0]!.verdict.code, 'VALID', r.signatures[0]!.verdict.message)
+  t.equal(r.signatures[0]!.signature.cms!.length, ber.length, 'trimmed at the end-of-contents octets')
+
+  pdf = Buffer.from(insertSignature(prep, opensslSign(prep.signedContent, 'vpcp')).bytes)
+  const hex = pdf.subarray(prep.contentsStart + 1, prep.contentsEnd - 1)
+  hex.write(hex.toString('latin1').toUpperCase(), 'latin1')
+  // line breaks in the zero padding
+  for (let i = hex.length - 2; i > hex.length - 400; i -= 80) hex[i] = 0x0a
+  r = await verifyPdf(pdf, verifier)
+  t.equal(r.signatures[0]!.verdict.code, 'VALID', r.signatures[0]!.verdict.message)
+})
+
 t.test('whitespace and key-order variants, ETSI.CAdES.detached', async (t) => {
   const vpcp = await sampleSigner('vpcp')
   for (const layout of ['compact', 'newlines', 'contents-first'] as const) {
