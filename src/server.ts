@@ -107,7 +107,7 @@ export async function startGateway(config: Config, opts: StartOptions = {}): Pro
     const app = await buildApp(config, { store, signers, relay, broker: connection, logger, ops, ...(packager ? { packager } : {}) })
     // webhooks never block the receive pipeline: notify() only queues; pending deliveries are kept in the event log
     const webhooks = createWebhookDispatcher({ config, store, logger: logger.child({ area: 'webhooks' }) })
-    if (receiver) attachWebhooks(receiver.pipeline, webhooks)
+    if (receiver) attachWebhooks(receiver.pipeline, webhooks, { store, logger })
     await webhooks.start()
     let url = ''
     if (opts.listen !== false) {

@@ -427,6 +427,8 @@ export function statusChangedEvent(s: {
   changed: boolean
   description?: string
   statusPackageId?: string
+  /** The recall request (revoke document) a 15/16 answers, when it is not the document itself. */
+  requestPackageId?: string
   at?: Date
 }): WebhookEvent {
   return {
@@ -442,6 +444,7 @@ export function statusChangedEvent(s: {
       changed: s.changed,
       ...(s.description ? { description: s.description } : {}),
       ...(s.statusPackageId ? { statusPackageId: s.statusPackageId } : {}),
+      ...(s.requestPackageId ? { requestPackageId: s.requestPackageId } : {}),
     },
   }
 }
@@ -476,9 +479,15 @@ export interface IncomingEventSource {
 /**
  * Turn the incoming pipeline's events into webhook notifications for the receiving agency's clients:
  * a new document → document.received; a revoke document (type 1) or a status 13 → recall.requested (about the
- * document it recalls); any other status → status.changed (about our delivery it answers).
+ * document it recalls); any other status → status.changed (about our delivery it answers). With `store`, a 15/16
+ * that answers a revoke document of ours (POST /v1/documents/:id/recall, method revoke) names the recalled
+ * original as `packageId` (the revoke package as `requestPackageId`).
  */
-export function attachWebhooks(source: IncomingEventSource, webhooks: Pick<WebhookDispatcher, 'notify'>): void {
+export function attachWebhooks(
+  source: IncomingEventSource,
+  webhooks: Pick<WebhookDispatcher, 'notify'>,
+  opts: { store?: Pick<Store, 'getPackage'>; logger?: Pick<Logger, 'warn'> } = {},
+): void {
   source.on('received', ({ incoming: i, duplicate }) => {
     if (duplicate || i.kind !== 'edoc' || i.state === 'rejected' || !i.recipient) return
     const meta = i.metadata as { businessType?: unknown; business?: { reason?: unknown } }
@@ -519,20 +528,39 @@ export function attachWebhooks(source: IncomingEventSource, webhooks: Pick<Webho
       )
       return
     }
-    webhooks.notify(
-      s.recipient,
-      statusChangedEvent({
-        ...(s.relatedId ? { packageId: s.relatedId } : {}),
-        ...(deliveryId ? { deliveryId } : {}),
-        ...(s.documentId ? { documentId: s.documentId } : {}),
-        ...(s.senderOrganId ? { recipient: s.senderOrganId } : {}),
-        statusCode,
-        ...(state ? { state } : {}),
-        changed,
-        ...(description ? { description } : {}),
-        statusPackageId: s.id,
-        at: new Date(s.receivedAt),
-      }),
-    )
+    const recipient = s.recipient
+    const send = (packageId: string | undefined, requestPackageId?: string) =>
+      webhooks.notify(
+        recipient,
+        statusChangedEvent({
+          ...(packageId ? { packageId } : {}),
+          ...(requestPackageId ? { requestPackageId } : {}),
+          ...(deliveryId ? { deliveryId } : {}),
+          ...(s.documentId ? { documentId: s.documentId } : {}),
+          ...(s.senderOrganId ? { recipient: s.senderOrganId } : {}),
+          statusCode,
+          ...(state ? { state } : {}),
+          changed,
+          ...(description ? { description } : {}),
+          statusPackageId: s.id,
+          at: new Date(s.receivedAt),
+        }),
+      )
+    if ((statusCode === '15' || statusCode === '16') && s.relatedId && opts.store) {
+      const related = s.relatedId
+      opts.store.getPackage(related).then(
+        (p) => {
+          const original = p?.metadata.form === 'revoke' && typeof p.metadata.originalPackageId === 'string' ? p.metadata.originalPackageId : undefined
+          if (original) send(original, related)
+          else send(related)
+        },
+        (e: unknown) => {
+          opts.logger?.warn({ err: (e as Error).message }, 'webhook: could not read the package a recall answer refers to')
+          send(related)
+        },
+      )
+      return
+    }
+    send(s.relatedId)
   })
 }

@@ -107,4 +107,34 @@ t.test('end to end: document.received, status.changed (01, 03, 15) and recall.re
   const types = view.deliveries[0].timeline.map((e: { type: string; statusCode?: string; state?: string }) => `${e.type}:${e.statusCode ?? e.state}`)
   t.ok(types.includes('recall-requested:13'), `the recall request is in the timeline (${types.join(' ')})`)
   t.ok(got.every((g) => g.ok), 'every webhook carried a valid signature')
+
+  // 6. a second document recalled with a revoke document (type 1); H29 refuses (16)
+  const doc2 = sampleDocument()
+  const sent2 = (
+    await app.inject({ method: 'POST', url: '/v1/documents', headers: { ...auth(KEYS.g22), 'content-type': 'application/json' }, payload: JSON.stringify(doc2) })
+  ).json()
+  const received2 = await eventually(() => find('h29', 'document.received', (d) => d.documentId === sent2.documentId), 15_000)
+  const inbox2 = received2?.body.data.inboxId as string
+  const revoke = await app.inject({
+    method: 'POST',
+    url: `/v1/documents/${sent2.id}/recall`,
+    headers: { ...auth(KEYS.g22), 'content-type': 'application/json' },
+    payload: JSON.stringify({ reason: 'Thu hồi để sửa', method: 'revoke' }),
+  })
+  t.equal(revoke.statusCode, 202, revoke.body)
+  const rr2 = await eventually(() => find('h29', 'recall.requested', (d) => d.inboxId === inbox2), 15_000)
+  t.match(rr2?.body.data, { inboxId: inbox2, method: 'revoke' }, 'the revoke document is announced as a recall of the original')
+  t.equal((await app.inject({ url: `/v1/inbox/${inbox2}`, headers: auth(KEYS.h29) })).json().state, 'recall-requested')
+  const r16 = await app.inject({
+    method: 'POST',
+    url: `/v1/inbox/${inbox2}/status`,
+    headers: { ...auth(KEYS.h29), 'content-type': 'application/json' },
+    payload: JSON.stringify({ code: '16', description: 'Văn bản đã được thực hiện' }),
+  })
+  t.equal(r16.statusCode, 202, r16.body)
+  const s16 = await eventually(() => find('g22', 'status.changed', (d) => d.statusCode === '16'), 15_000)
+  t.match(s16?.body.data, { statusCode: '16', state: 'recall-refused', packageId: sent2.id, requestPackageId: revoke.json().recipients[0].requestPackageId }, 'names the recalled original')
+  const view2 = (await app.inject({ url: `/v1/documents/${sent2.id}`, headers: auth(KEYS.g22) })).json()
+  t.equal(view2.deliveries[0].state, 'recall-refused')
+  t.ok(got.every((g) => g.ok), 'every webhook carried a valid signature')
 })
