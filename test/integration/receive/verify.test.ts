@@ -274,3 +274,19 @@ t.test('two packages with one DocumentId at the same time: one received, the oth
   t.same(all.map((i) => i.state).sort(), ['received', 'rejected'])
   t.equal((all.find((i) => i.state === 'rejected')?.verdict as { code?: string }).code, 'REPLAY')
 })
+
+t.test('package over limits.packageBytes: rejected before parsing', async (t) => {
+  const rx = await startTestReceiver(t)
+  const vpcp = await agencySigner('vpcp')
+  const d = sampleEdoc(G22, [H29])
+  const p = createIncomingPipeline({
+    config: { ...rx.config, limits: { ...rx.config.limits, packageBytes: 1024 } },
+    store: rx.store,
+    verifier: verifierFromConfig(rx.config),
+    statuses: createStatusSender({ store: rx.store, agencies: rx.config.agencies, signers: new Map([[H29, await agencySigner('ubnd-hcm')]]), relay: { wake() {} } }),
+  })
+  t.equal(await p.handle(inbound({ body: d.bytes, recipient: H29, sender: G22, signature: await vpcp.sign(d.bytes) })), 'reject')
+  const [row] = (await rx.store.listIncoming({ state: 'rejected', limit: 10 })).items
+  t.equal((row?.verdict as { code?: string }).code, 'GW_ERR_ENVELOPE_TOO_LARGE')
+  t.equal(row?.kind, 'unknown', 'not parsed')
+})
