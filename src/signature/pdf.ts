@@ -27,7 +27,7 @@ import type { Verifier } from './verifier.js'
 /** Default largest PDF accepted (50 MiB, the default limits.packageBytes). */
 export const DEFAULT_MAX_PDF_BYTES = 50 * 1024 * 1024
 export const MAX_SIGNATURES = 32
-const MAX_CANDIDATES = 256
+const MAX_CANDIDATES = 4096
 /** 4 MiB of CMS: far above a CMS with a chain, CRLs and OCSP answers. */
 const MAX_CONTENTS_HEX = 8 * 1024 * 1024
 const MAX_DEPTH = 32
