@@ -27,6 +27,11 @@ if (!existsSync(CHROMIUM)) {
     }
 
     // ---- seed ----
+    // older operator notes first, so that the log needs a second page
+    const tenDaysAgo = new Date(Date.now() - 10 * 86_400_000)
+    for (let i = 1; i <= 45; i++) {
+      await store.appendEvent({ direction: 'out', type: 'note', actor: 'operator:ops', sender: G22, cause: `Ghi chú vận hành số ${i}`, at: tenDaysAgo })
+    }
     const report = await send(sampleDocument({ subject: 'Báo cáo tình hình kinh tế - xã hội tháng 11' }))
     const [dReport] = await store.getDeliveries(report.id)
     await store.markQueued(dReport!.id)
@@ -144,14 +149,44 @@ if (!existsSync(CHROMIUM)) {
     await page.getByRole('heading', { name: /Nhật ký chuyển phát/ }).waitFor()
     await page.locator('#log-table tbody tr').first().waitFor()
     t.equal(await page.evaluate(`sessionStorage.getItem('lienthong.operatorKey')`), KEYS.ops, 'key kept in sessionStorage')
-    const allRows = await page.locator('#log-table tbody tr').count()
+    const logRows = page.locator('#log-table tbody tr')
     const total = (await app.inject({ url: '/v1/log?limit=1000', headers: auth(KEYS.ops) })).json().items.length
-    t.equal(allRows, Math.min(50, total), 'first page of the log')
+    t.ok(total > 50, `${total} events: more than a page`)
+    t.equal(await logRows.count(), 50, 'first page of the log')
     t.ok(await page.locator('#log-table').getByText('Đã đến (01, delivered)').first().isVisible(), 'Vietnamese state label with the code')
     t.ok(await page.locator('#log-table').getByText('Bị từ chối (rejected)').first().isVisible(), 'rejected incoming in the log')
     // data from the API is text, never markup
     t.equal(await page.locator('#log-table img').count(), 0, 'no element injected by a subject')
     await shot('02-log')
+    // cursor paging
+    const more = page.getByRole('button', { name: /Xem thêm/ })
+    await more.click()
+    await page.getByRole('status').filter({ hasText: `Đang hiển thị ${total} sự kiện` }).waitFor()
+    t.equal(await logRows.count(), total, 'second page appended')
+    t.equal(await more.isVisible(), false, 'no more pages')
+    t.match(await logRows.last().textContent(), /Ghi chú vận hành số 1\b/, 'oldest event last')
+    t.same(
+      await logRows.evaluateAll((rows) => rows.map((r) => Number(r.getAttribute('data-seq')))),
+      Array.from({ length: total }, (_, i) => total - i),
+      'every seq once, newest first',
+    )
+
+    // time range (Vietnam time in the form): the old notes drop out
+    const vnLocal = (d: Date) => new Date(d.getTime() + 7 * 3_600_000).toISOString().slice(0, 19)
+    const threeDaysAgo = new Date(Date.now() - 3 * 86_400_000)
+    const recent = (await app.inject({ url: `/v1/log?limit=1000&since=${encodeURIComponent(threeDaysAgo.toISOString())}`, headers: auth(KEYS.ops) })).json().items.length
+    t.equal(recent, total - 45 - 2, 'the API agrees: without the 45 notes and the 2 queued events of 6 days ago')
+    await page.getByLabel(/Từ lúc/).fill(vnLocal(threeDaysAgo))
+    await page.getByRole('button', { name: 'Lọc', exact: true }).click()
+    await page.getByRole('status').filter({ hasText: `Đang hiển thị ${recent} sự kiện` }).waitFor()
+    t.match(decodeURIComponent(await page.evaluate('location.hash')), /since=\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+07:00/, 'since sent with the Vietnam offset')
+    await page.getByLabel(/Đến trước/).fill(vnLocal(new Date(Date.now() - 2 * 86_400_000)))
+    await page.getByRole('button', { name: 'Lọc', exact: true }).click()
+    await page.getByRole('status').filter({ hasText: 'Không có sự kiện nào khớp bộ lọc' }).waitFor()
+    await page.getByRole('button', { name: 'Xóa bộ lọc' }).click()
+    await page.waitForFunction(`location.hash === '#/log'`)
+    await page.getByRole('status').filter({ hasText: 'Đang hiển thị 50 sự kiện' }).waitFor()
+    t.equal(await page.getByLabel(/Từ lúc/).inputValue(), '', 'reset clears the form')
 
     // filter: accent-insensitive text + direction
     await page.getByLabel(/Trích yếu hoặc số\/ký hiệu/).fill('tinh hinh kinh te')
