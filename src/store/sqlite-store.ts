@@ -175,7 +175,9 @@ const INCOMING_COLS =
   'seq, id, kind, document_id, sender, recipient, message_id, sha256, size, priority, subject, code_number, code_notation, promulgation_date, status_code, metadata, verdict, state, reason, related_id, received_at, updated_at, fetched_at'
 
 export class SqliteStore implements Store {
-  private readonly st: Record<string, Stmt>
+  /** SQL of the fixed statements, prepared on first use and kept (a read-only tool only prepares what it runs). */
+  private readonly sql: Record<string, string>
+  private readonly st = new Map<string, Stmt>()
   private readonly dynamic = new Map<string, Stmt>()
   private readonly queue: { op: string; fn: () => unknown; resolve: (v: unknown) => void; reject: (e: unknown) => void }[] = []
   private flushScheduled = false
@@ -185,9 +187,8 @@ export class SqliteStore implements Store {
     readonly path: string,
     private readonly textDenseMatches: number = TEXT_DENSE_MATCHES,
   ) {
-    const p = (sql: string): Stmt => db.prepare(sql) as Stmt
-    const ro = db.readonly
-    this.st = {
+    const p = (sql: string): string => sql
+    this.sql = {
       head: p('SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1'),
       getPackage: p(`SELECT ${PACKAGE_COLS} FROM packages WHERE id = ?`),
       getBytes: p('SELECT bytes, signature FROM package_bytes WHERE package_id = ?'),
@@ -222,7 +223,7 @@ export class SqliteStore implements Store {
       ),
       timeline: p('SELECT * FROM events WHERE delivery_id = ? ORDER BY seq'),
       anchor: p('SELECT seq, hash FROM events WHERE seq < ? ORDER BY seq DESC LIMIT 1'),
-      chainPage: (db.prepare(`SELECT ${CHAIN_COLUMNS} FROM events WHERE seq >= ? AND seq <= ? ORDER BY seq LIMIT ?`) as Stmt).raw(true),
+      chainPage: p(`SELECT ${CHAIN_COLUMNS} FROM events WHERE seq >= ? AND seq <= ? ORDER BY seq LIMIT ?`),
       getIncoming: p(`SELECT ${INCOMING_COLS} FROM incoming WHERE id = ?`),
       getIncomingBytes: p('SELECT bytes, signature FROM incoming_bytes WHERE incoming_id = ?'),
       incomingDedupe: p(
@@ -241,50 +242,54 @@ export class SqliteStore implements Store {
       ),
       indexedUpTo: p('SELECT seq FROM search_indexed WHERE name = ?'),
     }
-    if (!ro) {
-      Object.assign(this.st, {
-        insertEvent: p(
-          `INSERT INTO events (seq, time, direction, type, package_id, delivery_id, document_id, sender, recipient, actor, from_state, state, changed, status_code, cause, detail, prev_hash, hash)
-           VALUES (@seq, @time, @direction, @type, @package_id, @delivery_id, @document_id, @sender, @recipient, @actor, @from_state, @state, @changed, @status_code, @cause, @detail, @prev_hash, @hash)`,
-        ),
-        insertPackage: p(
-          `INSERT INTO packages (id, kind, document_id, sender, client_id, sha256, size, priority, subject, code_number, code_notation, promulgation_date, status_code, metadata, search, created_at)
-           VALUES (@id, @kind, @document_id, @sender, @client_id, @sha256, @size, @priority, @subject, @code_number, @code_notation, @promulgation_date, @status_code, @metadata, @search, @created_at)`,
-        ),
-        insertBytes: p('INSERT INTO package_bytes (package_id, bytes, signature) VALUES (?, ?, ?)'),
-        insertDelivery: p(
-          `INSERT INTO deliveries (id, package_id, recipient, priority, state, attempts, created_at, updated_at)
-           VALUES (@id, @package_id, @recipient, @priority, 'accepted', 0, @at, @at)`,
-        ),
-        insertIdem: p('INSERT INTO idempotency_keys (client_id, key, request_hash, package_id, created_at) VALUES (?, ?, ?, ?, ?)'),
-        updateDelivery: p(
-          `UPDATE deliveries SET state = @state, status_code = coalesce(@status_code, status_code), reason = @reason, updated_at = @at,
-             queued_at = CASE WHEN @state = 'queued' THEN coalesce(queued_at, @at) ELSE queued_at END
-           WHERE id = @id`,
-        ),
-        countAttempt: p('UPDATE deliveries SET attempts = attempts + 1 WHERE id = ?'),
-        indexPackages: p('INSERT INTO packages_fts (rowid, search) SELECT seq, search FROM packages WHERE seq > ? AND seq <= ? ORDER BY seq'),
-        indexIncoming: p('INSERT INTO incoming_fts (rowid, search) SELECT seq, search FROM incoming WHERE seq > ? AND seq <= ? ORDER BY seq'),
-        lastPackageSeq: p('SELECT coalesce(max(seq), 0) AS n FROM packages'),
-        lastIncomingSeq: p('SELECT coalesce(max(seq), 0) AS n FROM incoming'),
-        setIndexed: p('UPDATE search_indexed SET seq = ? WHERE name = ?'),
-        insertIncoming: p(
-          `INSERT INTO incoming (id, kind, document_id, sender, recipient, message_id, sha256, size, priority, subject, code_number, code_notation, promulgation_date, status_code, metadata, verdict, search, state, reason, related_id, received_at, updated_at)
-           VALUES (@id, @kind, @document_id, @sender, @recipient, @message_id, @sha256, @size, @priority, @subject, @code_number, @code_notation, @promulgation_date, @status_code, @metadata, @verdict, @search, @state, @reason, @related_id, @at, @at)`,
-        ),
-        insertIncomingBytes: p('INSERT INTO incoming_bytes (incoming_id, bytes, signature) VALUES (?, ?, ?)'),
-        updateIncoming: p(
-          `UPDATE incoming SET state = @state, status_code = coalesce(@status_code, status_code), reason = coalesce(@reason, reason), updated_at = @at,
-             fetched_at = CASE WHEN @state = 'fetched' THEN coalesce(fetched_at, @at) ELSE fetched_at END
-           WHERE id = @id`,
-        ),
-      })
-    }
+    Object.assign(this.sql, {
+      insertEvent: p(
+        `INSERT INTO events (seq, time, direction, type, package_id, delivery_id, document_id, sender, recipient, actor, from_state, state, changed, status_code, cause, detail, prev_hash, hash)
+         VALUES (@seq, @time, @direction, @type, @package_id, @delivery_id, @document_id, @sender, @recipient, @actor, @from_state, @state, @changed, @status_code, @cause, @detail, @prev_hash, @hash)`,
+      ),
+      insertPackage: p(
+        `INSERT INTO packages (id, kind, document_id, sender, client_id, sha256, size, priority, subject, code_number, code_notation, promulgation_date, status_code, metadata, search, created_at)
+         VALUES (@id, @kind, @document_id, @sender, @client_id, @sha256, @size, @priority, @subject, @code_number, @code_notation, @promulgation_date, @status_code, @metadata, @search, @created_at)`,
+      ),
+      insertBytes: p('INSERT INTO package_bytes (package_id, bytes, signature) VALUES (?, ?, ?)'),
+      insertDelivery: p(
+        `INSERT INTO deliveries (id, package_id, recipient, priority, state, attempts, created_at, updated_at)
+         VALUES (@id, @package_id, @recipient, @priority, 'accepted', 0, @at, @at)`,
+      ),
+      insertIdem: p('INSERT INTO idempotency_keys (client_id, key, request_hash, package_id, created_at) VALUES (?, ?, ?, ?, ?)'),
+      updateDelivery: p(
+        `UPDATE deliveries SET state = @state, status_code = coalesce(@status_code, status_code), reason = @reason, updated_at = @at,
+           queued_at = CASE WHEN @state = 'queued' THEN coalesce(queued_at, @at) ELSE queued_at END
+         WHERE id = @id`,
+      ),
+      countAttempt: p('UPDATE deliveries SET attempts = attempts + 1 WHERE id = ?'),
+      indexPackages: p('INSERT INTO packages_fts (rowid, search) SELECT seq, search FROM packages WHERE seq > ? AND seq <= ? ORDER BY seq'),
+      indexIncoming: p('INSERT INTO incoming_fts (rowid, search) SELECT seq, search FROM incoming WHERE seq > ? AND seq <= ? ORDER BY seq'),
+      lastPackageSeq: p('SELECT coalesce(max(seq), 0) AS n FROM packages'),
+      lastIncomingSeq: p('SELECT coalesce(max(seq), 0) AS n FROM incoming'),
+      setIndexed: p('UPDATE search_indexed SET seq = ? WHERE name = ?'),
+      insertIncoming: p(
+        `INSERT INTO incoming (id, kind, document_id, sender, recipient, message_id, sha256, size, priority, subject, code_number, code_notation, promulgation_date, status_code, metadata, verdict, search, state, reason, related_id, received_at, updated_at)
+         VALUES (@id, @kind, @document_id, @sender, @recipient, @message_id, @sha256, @size, @priority, @subject, @code_number, @code_notation, @promulgation_date, @status_code, @metadata, @verdict, @search, @state, @reason, @related_id, @at, @at)`,
+      ),
+      insertIncomingBytes: p('INSERT INTO incoming_bytes (incoming_id, bytes, signature) VALUES (?, ?, ?)'),
+      updateIncoming: p(
+        `UPDATE incoming SET state = @state, status_code = coalesce(@status_code, status_code), reason = coalesce(@reason, reason), updated_at = @at,
+           fetched_at = CASE WHEN @state = 'fetched' THEN coalesce(fetched_at, @at) ELSE fetched_at END
+         WHERE id = @id`,
+      ),
+    })
   }
 
   private s(name: string): Stmt {
-    const st = this.st[name]
-    if (!st) throw gwError('GW_ERR_STORE_UNAVAILABLE', { reason: `store is read-only (${name})` })
+    let st = this.st.get(name)
+    if (!st) {
+      const sql = this.sql[name]
+      if (sql === undefined) throw gwError('GW_ERR_STORE_UNAVAILABLE', { reason: `no statement ${name}` })
+      st = this.db.prepare(sql) as Stmt
+      if (name === 'chainPage') st.raw(true) // arrays in canonical order for verifyLog
+      this.st.set(name, st)
+    }
     return st
   }
 

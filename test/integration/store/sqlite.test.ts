@@ -216,3 +216,15 @@ t.test('read-only open for offline verification', async (t) => {
   await t.rejects(ro.recordOutgoing(outgoing()), { code: 'GW_ERR_STORE_UNAVAILABLE' })
   await t.rejects(openSqliteStore(join(t.testdir(), 'missing.db'), { readonly: true }), { code: 'GW_ERR_STORE_UNAVAILABLE' })
 })
+
+t.test('read-only verification of a store left at an older schema version', async (t) => {
+  const path = join(t.testdir(), 's.db')
+  const db = new Database(path)
+  db.exec('CREATE TABLE schema_version (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)')
+  db.exec(MIGRATIONS[0]!.sqlite)
+  db.prepare("INSERT INTO schema_version VALUES (1, 'initial', '2026-01-01T00:00:00.000Z')").run()
+  db.close()
+  const ro = await openSqliteStore(path, { readonly: true })
+  t.teardown(() => ro.close())
+  t.same(await ro.verifyLog(), { ok: true, checked: 0 })
+})
