@@ -214,7 +214,7 @@ t.test('edXML package: the embedded signatures of its PDF attachment are reporte
   t.match(r, {
     ok: true,
     signatures: [{ code: 'VALID' }],
-    attachments: [{ contentId: 'cid:209', name: 'cong-van.pdf', ok: true, coversWholeFile: true, signatures: [{ code: 'VALID', signer: { name: 'Nguyễn Văn A' } }, { code: 'VALID', signer: { organId: '000.00.00.G22' } }] }],
+    attachments: [{ contentId: 'cid:209', name: 'cong-van.pdf', ok: true, signedBySender: true, coversWholeFile: true, signatures: [{ code: 'VALID', signer: { name: 'Nguyễn Văn A' } }, { code: 'VALID', signer: { organId: '000.00.00.G22' } }] }],
   })
 
   // a tampered PDF inside a correctly signed package: the package is fine, the document is not
@@ -225,7 +225,15 @@ t.test('edXML package: the embedded signatures of its PDF attachment are reporte
   r = res.json()
   t.equal(r.ok, false)
   t.equal(r.signatures[0].code, 'VALID')
-  t.match(r.attachments[0], { ok: false, signatures: [{ code: 'DIGEST_MISMATCH' }, { code: 'DIGEST_MISMATCH' }] })
+  t.match(r.attachments[0], { ok: false, signedBySender: false, signatures: [{ code: 'DIGEST_MISMATCH' }, { code: 'DIGEST_MISMATCH' }] })
+  t.match(r.warnings.join('\n'), /no valid signature of the sending agency \(000.00.00.G22\)/)
+
+  // a valid PDF signed by another agency than the sender
+  const other = await addSignature(createPdf('Công văn'), async (c) => (await sampleSigner('ubnd-hcm')).sign(c))
+  const otherPkg = Buffer.from(EDOC.toString('utf8').replace(golden, b64(other.bytes)))
+  res = await app.inject({ method: 'POST', url: '/v1/verify', headers: auth(KEYS.g22), payload: { edxml: b64(otherPkg), signature: b64(await vpcp.sign(otherPkg)) } })
+  r = res.json()
+  t.match(r, { ok: true, attachments: [{ ok: true, signedBySender: false, signatures: [{ code: 'VALID', signer: { organId: '000.00.00.H29' } }] }] })
 
   // the fixture's own unsigned PDF: a warning
   res = await app.inject({ method: 'POST', url: '/v1/verify', headers: auth(KEYS.g22), payload: { edxml: b64(EDOC), signature: b64(await vpcp.sign(EDOC)) } })

@@ -338,7 +338,7 @@ export async function verifyRoutes(app: FastifyInstance, opts: VerifyRoutesOptio
           ok: from !== '' && certOrganId !== undefined && certOrganId.toUpperCase() === from.toUpperCase(),
         }
         const warnings = from === '' ? ['the package has no From/OrganId: the sender binding cannot be checked'] : []
-        const attachments = await verifyPdfAttachments(env, getVerifier(), maxBytes, warnings)
+        const attachments = await verifyPdfAttachments(env, getVerifier(), maxBytes, from, warnings)
         return {
           kind,
           ok: v.ok && attachments.every((a) => a.ok),
@@ -362,7 +362,7 @@ export async function verifyRoutes(app: FastifyInstance, opts: VerifyRoutesOptio
  * signatures): every PDF attachment of the package is checked like a `pdf` request. An unsigned PDF is a warning,
  * not a failure (it may be a reference copy); an unreadable one is reported with its error.
  */
-async function verifyPdfAttachments(env: Envelope, verifier: Verifier, maxBytes: number, warnings: string[]) {
+async function verifyPdfAttachments(env: Envelope, verifier: Verifier, maxBytes: number, from: string, warnings: string[]) {
   const out = []
   for (const info of env.edoc?.attachments ?? []) {
     if (info.realContentType !== 'application/pdf' && info.payloadContentType !== 'application/pdf') continue
@@ -371,11 +371,15 @@ async function verifyPdfAttachments(env: Envelope, verifier: Verifier, maxBytes:
       const pdf = env.attachment(info.contentId)
       const r = await verifyPdf(pdf, verifier, { maxBytes })
       warnings.push(...r.warnings.map((w) => `${info.attachmentName}: ${w}`))
+      // the agency's signature on the document should be the sending agency's (its certificate UID = From/OrganId)
+      const signedBySender = from !== '' && r.signatures.some((s) => s.verdict.ok && s.verdict.signer?.organId?.toUpperCase() === from.toUpperCase())
+      if (!signedBySender && from !== '') warnings.push(`${info.attachmentName}: no valid signature of the sending agency (${from}) on the PDF`)
       out.push({
         ...base,
         size: r.size,
         sha256: r.sha256,
         ok: r.ok,
+        signedBySender,
         coversWholeFile: r.coversWholeFile,
         signatures: r.signatures.map((s) => ({ index: s.signature.index, ...verdictView(s.verdict), ...pdfFields(s.signature) })),
       })
