@@ -206,7 +206,7 @@ t.test('per-signature problems are MALFORMED verdicts', async (t) => {
 
 t.test('unsupported SubFilters are reported, not verified', async (t) => {
   const vpcp = await sampleSigner('vpcp')
-  for (const sub of ['adbe.pkcs7.sha1', 'adbe.x509.rsa_sha1']) {
+  for (const sub of ['adbe.pkcs7.sha1', 'adbe.x509.rsa_sha1', 'ETSI.RFC3161']) {
     const pdf = (await addSignature(createPdf(), (c) => vpcp.sign(c), { subFilter: sub })).bytes
     const r = await verifyPdf(pdf, verifier)
     t.equal(r.signatures[0]!.verdict.code, 'UNSUPPORTED_SUBFILTER', sub)
