@@ -405,6 +405,7 @@ function detailItems(detail, all = false) {
  * keeps its state, and says what was asked.
  */
 function stateCell(from, to, changed, statusCode, direction, withFrom) {
+  if (!from && !to && !statusCode) return '' // a note, not about a state
   if (changed === false) {
     const kept = from ?? to
     return [
@@ -430,7 +431,7 @@ function logRow(e) {
     h('td', {}, EVENT_TYPES[e.type] ?? e.type, e.type && EVENT_TYPES[e.type] ? h('span', { class: 'sub', lang: 'en' }, e.type) : null),
     h('td', {}, stateCell(e.fromState, e.state, e.changed, e.statusCode, e.direction, false)),
     h('td', { class: 'nowrap' }, e.sender ?? '', h('span', { class: 'sub' }, e.recipient ? `→ ${e.recipient}` : '')),
-    h('td', { class: 'mono' }, docLink(e, e.documentId ?? e.packageId ?? '')),
+    h('td', { class: 'mono doc' }, docLink(e, e.documentId ?? e.packageId ?? '')),
     h('td', {}, e.actor),
     h('td', { class: 'cause' }, e.cause ?? '', detailItems(e.detail)),
   )

@@ -138,7 +138,7 @@ if (!existsSync(CHROMIUM)) {
     t.match(await loginError.textContent(), /401/, 'wrong key: clear message')
     t.equal(await page.getByLabel(/Khóa vận hành/).getAttribute('aria-invalid'), 'true')
     await shot('01-login-wrong-key')
-    t.equal(await page.evaluate(`sessionStorage.getItem('lienthong.operatorKey')`), null, 'a wrong key is not kept')
+    t.equal(await page.evaluate(() => (globalThis as any).sessionStorage.getItem('lienthong.operatorKey')), null, 'a wrong key is not kept')
 
     await page.getByLabel(/Khóa vận hành/).fill(KEYS.g22)
     await page.getByRole('button', { name: 'Đăng nhập' }).click()
@@ -148,7 +148,7 @@ if (!existsSync(CHROMIUM)) {
     await page.getByRole('button', { name: 'Đăng nhập' }).click()
     await page.getByRole('heading', { name: /Nhật ký chuyển phát/ }).waitFor()
     await page.locator('#log-table tbody tr').first().waitFor()
-    t.equal(await page.evaluate(`sessionStorage.getItem('lienthong.operatorKey')`), KEYS.ops, 'key kept in sessionStorage')
+    t.equal(await page.evaluate(() => (globalThis as any).sessionStorage.getItem('lienthong.operatorKey')), KEYS.ops, 'key kept in sessionStorage')
     const logRows = page.locator('#log-table tbody tr')
     const total = (await app.inject({ url: '/v1/log?limit=1000', headers: auth(KEYS.ops) })).json().items.length
     t.ok(total > 50, `${total} events: more than a page`)
@@ -179,12 +179,12 @@ if (!existsSync(CHROMIUM)) {
     await page.getByLabel(/Từ lúc/).fill(vnLocal(threeDaysAgo))
     await page.getByRole('button', { name: 'Lọc', exact: true }).click()
     await page.getByRole('status').filter({ hasText: `Đang hiển thị ${recent} sự kiện` }).waitFor()
-    t.match(decodeURIComponent(await page.evaluate('location.hash')), /since=\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+07:00/, 'since sent with the Vietnam offset')
+    t.match(decodeURIComponent(await page.evaluate(() => (globalThis as any).location.hash as string)), /since=\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+07:00/, 'since sent with the Vietnam offset')
     await page.getByLabel(/Đến trước/).fill(vnLocal(new Date(Date.now() - 2 * 86_400_000)))
     await page.getByRole('button', { name: 'Lọc', exact: true }).click()
     await page.getByRole('status').filter({ hasText: 'Không có sự kiện nào khớp bộ lọc' }).waitFor()
     await page.getByRole('button', { name: 'Xóa bộ lọc' }).click()
-    await page.waitForFunction(`location.hash === '#/log'`)
+    await page.waitForFunction(() => (globalThis as any).location.hash === '#/log')
     await page.getByRole('status').filter({ hasText: 'Đang hiển thị 50 sự kiện' }).waitFor()
     t.equal(await page.getByLabel(/Từ lúc/).inputValue(), '', 'reset clears the form')
 
@@ -192,7 +192,7 @@ if (!existsSync(CHROMIUM)) {
     await page.getByLabel(/Trích yếu hoặc số\/ký hiệu/).fill('tinh hinh kinh te')
     await page.getByLabel(/^Chiều/).selectOption('out')
     await page.getByRole('button', { name: 'Lọc', exact: true }).click()
-    await page.waitForFunction(`/#\\/log\\?.*q=/.test(location.hash)`)
+    await page.waitForFunction(() => /#\/log\?.*q=/.test((globalThis as any).location.hash))
     await page.getByRole('status').filter({ hasText: /Đang hiển thị 5 sự kiện/ }).waitFor()
     const docCells = await page.locator('#log-table tbody tr td:nth-child(7)').allTextContents()
     t.same([...new Set(docCells)], [report.documentId], 'only the report’s events (accepted, queued, 01, 03, repeated 01)')
@@ -212,7 +212,7 @@ if (!existsSync(CHROMIUM)) {
 
     // filter by agency and DocumentId fields too
     await page.getByRole('button', { name: 'Xóa bộ lọc' }).click()
-    await page.waitForFunction(`location.hash === '#/log'`)
+    await page.waitForFunction(() => (globalThis as any).location.hash === '#/log')
     await page.getByLabel(/Mã văn bản/).fill(invite.documentId)
     await page.getByRole('button', { name: 'Lọc', exact: true }).click()
     await page.getByRole('status').filter({ hasText: /Đang hiển thị 2 sự kiện/ }).waitFor()
@@ -302,9 +302,9 @@ if (!existsSync(CHROMIUM)) {
     // logging out forgets the key
     await page.getByRole('button', { name: 'Đăng xuất' }).click()
     await page.getByRole('heading', { name: /Đăng nhập vận hành/ }).waitFor()
-    t.equal(await page.evaluate(`sessionStorage.getItem('lienthong.operatorKey')`), null)
+    t.equal(await page.evaluate(() => (globalThis as any).sessionStorage.getItem('lienthong.operatorKey')), null)
 
-    t.equal(await page.evaluate(`window.__pwned`), undefined, 'no script ran from API data')
+    t.equal(await page.evaluate(() => (globalThis as any).__pwned), undefined, 'no script ran from API data')
     t.same(pageErrors, [], 'no errors in the page')
   })
 }
