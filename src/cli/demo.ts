@@ -147,6 +147,16 @@ export async function run(argv: string[]): Promise<number> {
   const quiet = pino({ level: 'silent' })
   let a: RunningGateway | undefined
   let b: RunningGateway | undefined
+  // leave nothing behind on the broker, also when interrupted or when stdout goes away (demo | head)
+  let cleaning: Promise<void> | undefined
+  const cleanOnce = () => (cleaning ??= cleanup(a, b, dir, [`lienthong-demo-${tag}.edoc`, `lienthong-demo-${tag}.dead`]))
+  const onSignal = (sig: NodeJS.Signals) => {
+    console.error(`lienthong demo: ${sig}, removing the demo's queues and temporary stores`)
+    void cleanOnce().finally(() => process.exit(130))
+  }
+  process.once('SIGINT', onSignal)
+  process.once('SIGTERM', onSignal)
+  process.stdout.on('error', () => {})
   let step = 'starting the gateways'
   try {
     const ca = configOf('a', A)
@@ -266,7 +276,9 @@ export async function run(argv: string[]): Promise<number> {
     console.error(`lienthong demo: failed while ${step}: ${why}`)
     return 1
   } finally {
-    await cleanup(a, b, dir, [`lienthong-demo-${tag}.edoc`, `lienthong-demo-${tag}.dead`])
+    await cleanOnce()
+    process.off('SIGINT', onSignal)
+    process.off('SIGTERM', onSignal)
   }
 }
 
