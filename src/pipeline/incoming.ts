@@ -137,6 +137,10 @@ export function createIncomingPipeline(deps: IncomingDeps): IncomingPipeline {
   function parse(ctx: Ctx): Envelope {
     const env = parseEnvelope(ctx.msg.body, { maxBytes: limits.packageBytes, maxDepth: limits.xmlDepth })
     ctx.env = env
+    if ((ctx.msg.type === 'edoc' || ctx.msg.type === 'status') && ctx.msg.type !== env.kind) {
+      // the signed body decides; the AMQP type is only the sender's label
+      log.warn({ messageId: ctx.msg.messageId, amqpType: ctx.msg.type, kind: env.kind }, `AMQP type ${ctx.msg.type} but the package is a ${env.kind} package; handled as ${env.kind}`)
+    }
     if (env.kind === 'edoc' && env.edoc) {
       const h = env.edoc.messageHeader
       ctx.sender = h.from.organId
