@@ -53,7 +53,7 @@ const IN_STATES = {
 
 const EVENT_TYPES = {
   state: 'Chuyển trạng thái',
-  status: 'Nhận/gửi trạng thái',
+  status: 'Gói trạng thái',
   replayed: 'Vận hành gửi lại',
   'replay-failed': 'Gửi lại không thành',
   discarded: 'Vận hành hủy bỏ',
@@ -427,8 +427,12 @@ function logRow(e) {
     { class: e.changed === false ? 'unchanged' : undefined, 'data-seq': e.seq },
     h('td', { class: 'num' }, e.seq),
     h('td', { class: 'nowrap' }, timeEl(e.time)),
-    h('td', {}, h('span', { class: `dir ${e.direction}` }, DIRECTIONS[e.direction] ?? e.direction)),
-    h('td', {}, EVENT_TYPES[e.type] ?? e.type, e.type && EVENT_TYPES[e.type] ? h('span', { class: 'sub', lang: 'en' }, e.type) : null),
+    h(
+      'td',
+      {},
+      h('span', { class: `dir ${e.direction}` }, DIRECTIONS[e.direction] ?? e.direction),
+      h('span', { class: 'sub', title: e.type }, EVENT_TYPES[e.type] ?? e.type),
+    ),
     h('td', {}, stateCell(e.fromState, e.state, e.changed, e.statusCode, e.direction, false)),
     h('td', { class: 'nowrap' }, e.sender ?? '', h('span', { class: 'sub' }, e.recipient ? `→ ${e.recipient}` : '')),
     h('td', { class: 'mono doc' }, docLink(e, e.documentId ?? e.packageId ?? '')),
@@ -437,7 +441,7 @@ function logRow(e) {
   )
 }
 
-const LOG_HEADERS = ['#', 'Thời gian (giờ VN)', 'Chiều', 'Sự kiện', 'Trạng thái', 'Gửi → Nhận', 'Mã văn bản (DocumentId)', 'Tác nhân', 'Nguyên nhân, chi tiết']
+const LOG_HEADERS = ['#', 'Thời gian (giờ VN)', 'Chiều, sự kiện', 'Trạng thái', 'Gửi → Nhận', 'Mã văn bản (DocumentId)', 'Tác nhân', 'Nguyên nhân, chi tiết']
 
 async function renderLog(params) {
   const out = $('log-results')
