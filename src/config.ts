@@ -284,6 +284,9 @@ function crossChecks(doc: Json, env: LoadConfigOptions['env']): string[] {
       if (w && typeof w.secretEnv === 'string' && env?.[w.secretEnv] === undefined) {
         problems.push(`agencies.${i}.clients.${j}.webhook.secretEnv names ${w.secretEnv}, which is not set in the environment`)
       }
+      if (w && w.secret === undefined && w.secretEnv === undefined) {
+        problems.push(`agencies.${i}.clients.${j}.webhook needs secret or secretEnv (the HMAC-SHA256 key that signs every event)`)
+      }
     })
   })
   ;(doc.operators as Json[]).forEach((o, i) => {

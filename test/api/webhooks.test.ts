@@ -220,3 +220,21 @@ t.test('attachWebhooks maps the incoming pipeline events: document.received, rec
     { inboxId: doc.id, method: 'status13', reason: 'Ban hành nhầm', requestId: 'status-2' },
   ])
 })
+
+t.test('configuration: a webhook needs a secret (inline or from the environment), checked at load time', async (t) => {
+  const dir = t.testdir({})
+  const raw = rawTestConfig(dir)
+  raw.agencies[0].clients[0].webhook = { url: 'https://dms.sample.invalid/hooks' }
+  raw.agencies[1].clients[0].webhook = { url: 'https://dms2.sample.invalid/hooks', secretEnv: 'MISSING_SECRET' }
+  const err = (() => {
+    try {
+      loadConfig({ object: raw, file: path.join(dir, 'config.json'), env: {} })
+    } catch (e) {
+      return e as Error & { code?: string }
+    }
+    return undefined
+  })()
+  t.equal(err?.code, 'GW_ERR_CONFIG_INVALID')
+  t.match(err?.message, /agencies\.0\.clients\.0\.webhook needs secret or secretEnv/)
+  t.match(err?.message, /agencies\.1\.clients\.0\.webhook\.secretEnv names MISSING_SECRET/, 'both problems reported at once')
+})
