@@ -502,6 +502,7 @@ export async function inboxRoutes(app: FastifyInstance, opts: InboxRoutesOptions
       schema: {
         tags: ['inbox'],
         summary: 'The DMS has taken the document (state fetched); repeating it changes nothing',
+        description: 'Send no body (or `{}` with Content-Type application/json). Answer 200 with the state; `changed: false` when it was already fetched or further along.',
         params: idParams,
         response: { 200: ref('InboxAck'), ...errors },
       },
