@@ -786,6 +786,8 @@ async function act(x, action) {
     if (e.status === 401) return
   }
   await renderDeadLetters({ keepResult: true })
+  // the row (and its button) is gone: keyboard focus goes to the result
+  result.focus()
 }
 
 async function renderDeadLetters({ keepResult = false } = {}) {

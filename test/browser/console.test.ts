@@ -266,6 +266,7 @@ if (!existsSync(CHROMIUM)) {
     await page.locator('#dead-result').filter({ hasText: 'Đã gửi lại' }).waitFor()
     await row.waitFor({ state: 'detached' })
     t.equal(await deadRows.count(), 2, 'the replayed package left the list')
+    t.equal(await page.evaluate(() => (globalThis as any).document.activeElement?.id), 'dead-result', 'keyboard focus on the result')
     t.match(await page.locator('#dead-result').textContent(), /trạng thái mới Đã nhận về, chữ ký hợp lệ \(received\)/)
     t.equal((await store.getIncoming(incomingId))?.state, 'received', 'stored as received')
     const replayEvent = (await store.listEvents({ limit: 5, packageId: incomingId })).items[0]
