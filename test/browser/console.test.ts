@@ -273,8 +273,17 @@ if (!existsSync(CHROMIUM)) {
     t.match(replayEvent, { type: 'replayed', actor: 'operator:ops', state: 'received' }, 'logged with the operator')
     await shot('08-dead-letters-after-replay')
 
-    // discard the unparseable one, with a note
+    // replaying the unparseable one fails and says why; it stays in the list
     const junkRow = page.locator(`#dead-table tr[data-id="${junkId}"]`)
+    await junkRow.getByRole('button', { name: /Gửi lại/ }).click()
+    await dialog.getByRole('button', { name: 'Gửi lại' }).click()
+    await page.locator('#dead-result.err').filter({ hasText: 'Gửi lại không thành' }).waitFor()
+    t.match(await page.locator('#dead-result').textContent(), /vẫn bị từ chối — GW_ERR_ENVELOPE/)
+    await junkRow.waitFor()
+    t.equal(await deadRows.count(), 2, 'still listed')
+    await shot('08b-replay-still-rejected')
+
+    // discard it, with a note
     await junkRow.getByRole('button', { name: /Hủy bỏ/ }).click()
     await dialog.getByLabel(/Ghi chú/).fill('Gói rác, đã báo bên gửi')
     await dialog.getByRole('button', { name: 'Hủy bỏ' }).click()
