@@ -1,5 +1,5 @@
 import t from 'tap'
-import { buildEdoc, parseEnvelope } from '../../src/envelope/index.js'
+import { buildEdoc, buildStatus, parseEnvelope } from '../../src/envelope/index.js'
 import { auth, buildTestApp, G22, H26, H29, KEYS, sampleDocument, STC } from '../helper.js'
 
 const json = (body: unknown, key: string = KEYS.g22, headers: Record<string, string> = {}) => ({
@@ -156,6 +156,16 @@ t.test('prebuilt edXML (application/xml) is signed and stored with its exact byt
     payload: '<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "b">]><edXML/>',
   })
   t.equal(doctype.json().code, 'GW_ERR_ENVELOPE_DOCTYPE')
+  const status = buildStatus({
+    from: { organId: G22, organName: 'Văn phòng Chính phủ', organizationInCharge: 'Chính phủ' },
+    responseFor: { organId: H29, code: '1/UBND', promulgationDate: '2026/11/20', documentId: 'x' },
+    statusCode: '03',
+  })
+  const st = await app.inject({ method: 'POST', url: '/v1/documents', headers: { ...auth(KEYS.g22), 'content-type': 'application/xml' }, payload: Buffer.from(status.bytes) })
+  t.equal(st.statusCode, 400, 'a status package is not a document')
+  t.match(st.json(), { code: 'GW_ERR_API_VALIDATION', details: [{ field: 'body', problem: /status package/ }] })
+  const junk = await app.inject({ method: 'POST', url: '/v1/documents', headers: { ...auth(KEYS.g22), 'content-type': 'application/xml' }, payload: Buffer.concat([Buffer.from('1212'), bytes]) })
+  t.equal(junk.json().code, 'GW_ERR_ENVELOPE_NOT_XML', 'bytes before <?xml are refused from a DMS (they would be signed and relayed)')
 })
 
 t.test('multipart/form-data: metadata part + streamed file parts', async (t) => {
