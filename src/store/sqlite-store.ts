@@ -719,11 +719,15 @@ export class SqliteStore implements Store {
         where.push(cond)
         params[name] = v
       }
-      add('e.time >= @since', 'since', f.since?.toISOString())
-      add('e.time < @until', 'until', f.until?.toISOString())
+      // with an agency, each branch reads the agency's own index (sender|recipient [, direction], seq) newest first:
+      // `+` keeps the planner off the time/state/type indexes, which it picks on sampled statistics and which
+      // then read every row of that state or period across all agencies (0.2-0.3 s at 1M events, bench:log)
+      const h = f.organId === undefined ? '' : '+'
+      add(`${h}e.time >= @since`, 'since', f.since?.toISOString())
+      add(`${h}e.time < @until`, 'until', f.until?.toISOString())
       add('e.direction = @direction', 'direction', f.direction)
-      add('e.state = @state', 'state', f.state)
-      add('e.type = @type', 'type', f.type)
+      add(`${h}e.state = @state`, 'state', f.state)
+      add(`${h}e.type = @type`, 'type', f.type)
       add('e.document_id = @document_id', 'document_id', f.documentId)
       add('e.package_id = @package_id', 'package_id', f.packageId)
       const before = f.cursor === undefined ? undefined : decodeCursor('e', f.cursor)
