@@ -179,7 +179,7 @@ export class SqliteStore implements Store {
   private readonly sql: Record<string, string>
   private readonly st = new Map<string, Stmt>()
   private readonly dynamic = new Map<string, Stmt>()
-  private readonly queue: { op: string; fn: () => unknown; resolve: (v: unknown) => void; reject: (e: unknown) => void }[] = []
+  private readonly queue: { op: string; fn: () => unknown; bytes: number; resolve: (v: unknown) => void; reject: (e: unknown) => void }[] = []
   private flushScheduled = false
 
   constructor(
@@ -319,9 +319,9 @@ export class SqliteStore implements Store {
    * which is what makes FULL affordable when many requests are in flight. A write is never reported done before
    * its commit; if the commit fails, every write of the batch is rejected.
    */
-  private tx<T>(op: string, fn: () => T): Promise<T> {
+  private tx<T>(op: string, fn: () => T, bytes = 0): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      this.queue.push({ op, fn, resolve: resolve as (v: unknown) => void, reject })
+      this.queue.push({ op, fn, bytes, resolve: resolve as (v: unknown) => void, reject })
       if (!this.flushScheduled) {
         this.flushScheduled = true
         setImmediate(() => this.flush())
@@ -331,7 +331,12 @@ export class SqliteStore implements Store {
 
   private flush(): void {
     this.flushScheduled = false
-    const batch = this.queue.splice(0, MAX_BATCH)
+    // up to MAX_BATCH writes and MAX_BATCH_BYTES of package bytes (at least one write): a batch of 1 MB packages
+    // must not hold the event loop for the time it takes to write hundreds of megabytes
+    let n = 0
+    let bytes = 0
+    while (n < this.queue.length && n < MAX_BATCH && (n === 0 || bytes + this.queue[n]!.bytes <= MAX_BATCH_BYTES)) bytes += this.queue[n++]!.bytes
+    const batch = this.queue.splice(0, n)
     if (this.queue.length && !this.flushScheduled) {
       this.flushScheduled = true
       setImmediate(() => this.flush())
@@ -418,7 +423,7 @@ export class SqliteStore implements Store {
 
   recordOutgoing(input: RecordOutgoingInput): Promise<RecordOutgoingResult> {
     this.scheduleIndex()
-    return this.tx('recordOutgoing', () => this.outgoingTx(input))
+    return this.tx('recordOutgoing', () => this.outgoingTx(input), input.package.bytes.byteLength)
   }
 
   private outgoingTx(input: RecordOutgoingInput): RecordOutgoingResult {
@@ -776,7 +781,7 @@ export class SqliteStore implements Store {
 
   recordIncoming(input: RecordIncomingInput): Promise<RecordIncomingResult> {
     this.scheduleIndex()
-    return this.tx('recordIncoming', () => this.incomingTx(input))
+    return this.tx('recordIncoming', () => this.incomingTx(input), input.package.bytes.byteLength)
   }
 
   private incomingTx(input: RecordIncomingInput): RecordIncomingResult {
@@ -958,7 +963,8 @@ const TEXT_INDEXED = `e.package_id IN (
 /** How long after a write the search index catches up (ms); rows not indexed yet are still found. */
 const SEARCH_INDEX_DELAY_MS = 1000
 
-/** Upper bound of writes per group commit (keeps one batch's event-loop block short). */
+/** Upper bounds of one group commit (keep one batch's event-loop block short). */
 const MAX_BATCH = 256
+const MAX_BATCH_BYTES = 8 * 1024 * 1024
 
 const queuedOpts = (at?: Date): TransitionOptions => ({ cause: 'broker confirmed', actor: 'system', ...(at ? { at } : {}) })

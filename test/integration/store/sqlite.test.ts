@@ -228,3 +228,13 @@ t.test('read-only verification of a store left at an older schema version', asyn
   t.teardown(() => ro.close())
   t.same(await ro.verifyLog(), { ok: true, checked: 0 })
 })
+
+t.test('large packages written at once are split into several commits, all stored exactly', async (t) => {
+  const store = await openSqliteStore(join(t.testdir(), 's.db'))
+  t.teardown(() => store.close())
+  const { randomBytes } = await import('node:crypto')
+  const inputs = Array.from({ length: 12 }, () => outgoing({ package: { bytes: randomBytes(1024 * 1024) }, recipients: ['A'] }))
+  await Promise.all(inputs.map((i) => store.recordOutgoing(i)))
+  for (const i of inputs) t.ok(Buffer.from((await store.getPackageBytes(i.package.id))!.bytes).equals(Buffer.from(i.package.bytes)))
+  t.match(await store.verifyLog(), { ok: true, checked: 12 })
+})
