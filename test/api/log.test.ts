@@ -84,6 +84,9 @@ t.test('GET /v1/log filters: agency, direction, state, type, q (accent-insensiti
   t.same(await seqs(`q=${encodeURIComponent('CHUYỂN ĐỔI')}`), [6, 5, 3, 2], 'upper case with accents')
   t.same(await seqs(`q=${encodeURIComponent('77/bc-ubnd')}`), [7], 'number/notation')
   t.same(await seqs(`q=${encodeURIComponent('100%_x')}`), [], 'LIKE wildcards are literal')
+  t.same(await seqs(`q=${encodeURIComponent('bc')}`), [7], 'two letters (shorter than a trigram)')
+  t.same(await seqs(`q=${encodeURIComponent('số')}`), [6, 5, 3, 2], 'a short accented word')
+  t.same(await seqs(`q=${encodeURIComponent('*?[x]')}`), [], 'GLOB characters are literal')
   t.same(await seqs(`documentId=${encodeURIComponent(b.documentId)}`), [6, 5, 3, 2])
   t.same(await seqs(`packageId=${incomingId}`), [7])
   const all = (await get(app, '/v1/log')).json().items

@@ -48,11 +48,8 @@ export interface OpsRoutesOptions extends OpsDeps {
 
 const errors = { 400: ref('Error'), 401: ref('Error'), 403: ref('Error'), 404: ref('Error'), 409: ref('Error'), 429: ref('Error') }
 
-/** Config sections this area reads, when present (added to the config schema as `overdue` and `metrics`). */
-type OpsConfig = Config & { readonly overdue?: OverduePolicyConfig; readonly metrics?: { readonly public?: boolean } }
-
 export async function opsRoutes(app: FastifyInstance, opts: OpsRoutesOptions): Promise<void> {
-  const config = opts.config as OpsConfig
+  const { config } = opts
   const { store } = opts
   const clock = opts.clock ?? (() => new Date())
   const policy = createOverduePolicy({ ...(config.overdue ?? {}), ...(opts.overdue ?? {}) })
