@@ -240,6 +240,12 @@ export class PgStore implements Store {
     }
     const outcomes: { ok: boolean; value: unknown }[] = []
     let broken: unknown
+    // a checked-out client whose connection dies between queries emits 'error': without a listener that would be
+    // an uncaught exception (a PostgreSQL restart must not crash the gateway); the next query fails anyway
+    const onError = (e: Error): void => {
+      broken ??= e
+    }
+    c.on('error', onError)
     try {
       await c.query('BEGIN')
       const h = (await c.query('SELECT seq, hash FROM log_head WHERE id = 1 FOR UPDATE')).rows[0] as { seq: string; hash: string }
@@ -268,7 +274,9 @@ export class PgStore implements Store {
       await c.query('ROLLBACK').catch(() => {})
     } finally {
       this.head = undefined
-      c.release(broken instanceof Error && /Connection terminated|ECONN/.test(broken.message) ? broken : undefined)
+      c.off('error', onError)
+      // a connection that failed is discarded, not returned to the pool
+      c.release(broken instanceof Error ? broken : undefined)
     }
     if (broken !== undefined) {
       for (const w of batch) w.reject(mapPgError(broken, w.op))

@@ -62,6 +62,48 @@ if (!pgAvailable) {
     t.same((await s.store.stats()).deliveriesByState, { queued: 120 })
   })
 
+  t.test('connections killed by the server: reads and writes fail as unavailable, then work again', async (t) => {
+    const s = await pgKind.open(t)
+    // a pool of our own, named, so that only its connections are killed (other tests share the server)
+    const app = `lt_kill_${process.pid}_${Date.now()}`
+    const store = await openPgStore(`${PG_URL}${PG_URL.includes('?') ? '&' : '?'}application_name=${app}`, { schema: s.schema!, max: 3 })
+    t.teardown(() => store.close())
+    await Promise.all([store.recordOutgoing(outgoing()), store.ping(), store.ping()])
+    // 1. writes and reads in flight; 2. the server kills every connection of the pool meanwhile
+    const inputs = Array.from({ length: 300 }, () => outgoing({ recipients: ['A'] }))
+    const ops = inputs.map((i, k) => (k % 3 ? store.recordOutgoing(i) : store.ping()))
+    const all = Promise.allSettled(ops)
+    await new Promise((r) => setTimeout(r, 20))
+    let killed = 0
+    await pgRaw('public', async (c) => {
+      killed = (await c.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1', [app])).rowCount ?? 0
+    })
+    t.ok(killed >= 1, `${killed} connections killed`)
+    const settled = await all
+    const failed = settled.filter((x) => x.status === 'rejected') as PromiseRejectedResult[]
+    t.comment(`${failed.length} of ${ops.length} operations failed on killed connections`)
+    for (const f of failed) t.match(f.reason, { code: 'GW_ERR_STORE_UNAVAILABLE', retryable: true }, 'each failure is the retryable code')
+    // 3. nothing reported as stored is missing
+    let missing = 0
+    for (const [k, x] of settled.entries()) if (k % 3 && x.status === 'fulfilled' && !(await s.store.getPackage(inputs[k]!.package.id))) missing++
+    t.equal(missing, 0, 'every acknowledged write is stored')
+    // 4. as a caller does with a retryable error: try again; dead idle connections are dropped on first use
+    let attempts = 0
+    for (;;) {
+      attempts++
+      try {
+        await store.ping()
+        break
+      } catch (e) {
+        t.match(e, { code: 'GW_ERR_STORE_UNAVAILABLE' })
+        if (attempts > 5) throw e
+      }
+    }
+    const ok = await store.recordOutgoing(outgoing())
+    t.equal(ok.replayed, false, 'writes work again')
+    t.match(await store.verifyLog(), { ok: true })
+  })
+
   t.test('an unreachable server is GW_ERR_STORE_UNAVAILABLE', async (t) => {
     await t.rejects(openPgStore('postgres://postgres@127.0.0.1:1/test', { connectTimeoutMs: 1000 }), { code: 'GW_ERR_STORE_UNAVAILABLE' })
   })
