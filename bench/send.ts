@@ -4,7 +4,7 @@
  * the limits to compare with: raw node:crypto RSA-2048 signing of the same-sized package and raw confirmed
  * persistent publishing through src/transport (many in flight).
  *
- *   npm run bench:send -- --count 5000 --size 10kb [--concurrency 64] [--workers 1] [--amqp URL] [--sync FULL|NORMAL]
+ *   npm run bench:send -- --count 5000 --size 10kb [--form json|multipart] [--concurrency 64] [--workers 1] [--amqp URL] [--sync FULL|NORMAL]
  *
  * The last line is one JSON object: docsPerSecond, p50Ms, p95Ms, p99Ms, rawSignPerSecond, rawPublishPerSecond, ...
  */
@@ -46,6 +46,7 @@ function args() {
     amqpUrl: get('amqp', process.env.LIENTHONG_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672'),
     sync: get('sync', 'FULL').toUpperCase() as 'FULL' | 'NORMAL',
     workers: Number(get('workers', '1')),
+    form: get('form', 'json') as 'json' | 'multipart',
   }
 }
 
@@ -157,8 +158,21 @@ async function main() {
   let consumed = 0
   await cch.consume(queue, () => void consumed++, { noAck: true })
 
-  const attachment = randomBytes(o.sizeBytes).toString('base64')
-  const bodies = Array.from({ length: Math.min(o.count, 64) }, (_, i) => document(i, attachment))
+  const file = randomBytes(o.sizeBytes)
+  const attachment = o.form === 'json' ? file.toString('base64') : ''
+  // multipart: the metadata part and the file as raw bytes (no base64), the form DMSs use for large files
+  const boundary = '----lienthong-bench-' + randomBytes(8).toString('hex')
+  const multipart = (i: number): Buffer => {
+    const { attachments: _none, ...meta } = JSON.parse(document(i, '')) as Record<string, unknown>
+    return Buffer.concat([
+      Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="metadata"\r\n\r\n${JSON.stringify(meta)}\r\n`),
+      Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="van-ban.pdf"\r\nContent-Type: application/pdf\r\n\r\n`),
+      file,
+      Buffer.from(`\r\n--${boundary}--\r\n`),
+    ])
+  }
+  const contentType = o.form === 'json' ? 'application/json' : `multipart/form-data; boundary=${boundary}`
+  const bodies: Buffer[] = Array.from({ length: Math.min(o.count, 64) }, (_, i) => (o.form === 'json' ? Buffer.from(document(i, attachment)) : multipart(i)))
   const confirmedAt = new Map<string, number>()
   gw.relay.on('queued', (d) => confirmedAt.set(d.packageId, performance.now()))
 
@@ -167,9 +181,9 @@ async function main() {
   // node:http with keep-alive: a lighter client than fetch, so more of the shared CPU goes to the gateway
   const target = new URL(gw.url)
   const agent = new http.Agent({ keepAlive: true, maxSockets: o.concurrency })
-  const post = (body: string) =>
+  const post = (body: Buffer) =>
     new Promise<{ status: number; json: () => Promise<unknown>; arrayBuffer: () => Promise<void> }>((resolve, reject) => {
-      const payload = Buffer.from(body)
+      const payload = body
       const req = http.request(
         {
           agent,
@@ -177,7 +191,7 @@ async function main() {
           port: target.port,
           path: '/v1/documents',
           method: 'POST',
-          headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json', 'content-length': payload.length },
+          headers: { authorization: `Bearer ${KEY}`, 'content-type': contentType, 'content-length': payload.length },
         },
         (res) => {
           const chunks: Buffer[] = []
@@ -255,6 +269,7 @@ async function main() {
     concurrency: o.concurrency,
     storeSync: o.sync,
     workers: o.workers,
+    form: o.form,
     confirmed: lat.length,
     failures,
     consumedByRecipient: consumed,
@@ -271,7 +286,7 @@ async function main() {
     node: process.version,
     note: 'in-process server and client on the same machine; numbers taken while the machine was shared',
   }
-  console.log(`send: ${result.confirmed}/${o.count} documents of ${o.size} confirmed in ${result.elapsedSeconds} s → ${result.docsPerSecond} documents/s (API accepted ${result.apiAcceptPerSecond}/s)`)
+  console.log(`send (${o.form}): ${result.confirmed}/${o.count} documents of ${o.size} confirmed in ${result.elapsedSeconds} s → ${result.docsPerSecond} documents/s (API accepted ${result.apiAcceptPerSecond}/s)`)
   console.log(`latency request → broker confirm: p50 ${result.p50Ms} ms, p95 ${result.p95Ms} ms, p99 ${result.p99Ms} ms, max ${result.maxMs} ms`)
   console.log(`limits: raw RSA-2048 signing ${result.rawSignPerSecond}/s; raw confirmed persistent publishing ${result.rawPublishPerSecond}/s`)
   console.log(JSON.stringify(result))
