@@ -27,7 +27,7 @@ import type { Verifier } from './signature/index.js'
 import { inboxRoutes } from './api/routes/inbox.js'
 import { recallRoutes } from './api/routes/recall.js'
 import { consoleRoutes } from './api/routes/console.js'
-import { createStatusSender } from './pipeline/status-out.js'
+import { createStatusSender, type StatusSender } from './pipeline/statuses.js'
 import { createOutgoingPipeline, type OutgoingPipeline, type SignerLike } from './pipeline/outgoing.js'
 import type { PackagePool } from './pipeline/package-pool.js'
 import type { Store } from './store/index.js'
@@ -49,6 +49,8 @@ export interface AppDeps {
   packager?: PackagePool
   /** Verifier for POST /v1/verify. Default: one built from config.trust on first use. */
   verifier?: Verifier
+  /** Sends status packages (inbox, recall, operator replay); default: one over store, signers and relay. */
+  statuses?: StatusSender
   /** Operator routes' collaborators (metrics registry, queue inspector, status sender, verifier); defaults work without them. */
   ops?: OpsDeps
 }
@@ -137,17 +139,21 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
 
   healthRoutes(app, { store: deps.store, broker: deps.broker })
   await app.register(documentRoutes, { config, store: deps.store, outgoing })
-  await app.register(opsRoutes, { config, store: deps.store, relay: deps.relay, signers: deps.signers, clock: deps.clock ?? (() => new Date()), logger: deps.logger, ...deps.ops })
+  // one status sender for the inbox, recall and operator routes (the gateway process shares it with the receiver)
+  const statuses =
+    deps.statuses ??
+    createStatusSender({
+      store: deps.store,
+      agencies: config.agencies,
+      limits: config.limits,
+      signers: deps.signers,
+      relay: deps.relay,
+      clock: deps.clock ?? (() => new Date()),
+      newId: deps.newId ?? randomUUID,
+      logger: deps.logger,
+    })
+  await app.register(opsRoutes, { config, store: deps.store, relay: deps.relay, signers: deps.signers, clock: deps.clock ?? (() => new Date()), logger: deps.logger, statuses, ...deps.ops })
   await app.register(verifyRoutes, { config, ...(deps.verifier ? { verifier: deps.verifier } : {}) })
-  const statuses = createStatusSender({
-    config,
-    store: deps.store,
-    signers: deps.signers,
-    relay: deps.relay,
-    clock: deps.clock ?? (() => new Date()),
-    newId: deps.newId ?? randomUUID,
-    logger: deps.logger,
-  })
   await app.register(inboxRoutes, { config, store: deps.store, statuses })
   await app.register(recallRoutes, { config, store: deps.store, statuses })
   await app.register(consoleRoutes, { config, store: deps.store, broker: deps.broker, signers: deps.signers, ...(deps.ops?.queueInspector ? { queueInspector: deps.ops.queueInspector } : {}), ...(deps.clock ? { clock: deps.clock } : {}) })

@@ -15,6 +15,7 @@ import { createLogger, type Logger } from './logger.js'
 import { createPackagePool, type PackagePool } from './pipeline/package-pool.js'
 import { createRelay, type Relay } from './pipeline/relay.js'
 import { loadSigners } from './pipeline/signers.js'
+import { createStatusSender } from './pipeline/statuses.js'
 import { attachWebhooks, createWebhookDispatcher, type WebhookDispatcher } from './pipeline/webhooks.js'
 import { startReceiver, verifierFromConfig, type Receiver } from './pipeline/receiver.js'
 import { connectionInspector, createMetrics } from './metrics.js'
@@ -102,9 +103,11 @@ export async function startGateway(config: Config, opts: StartOptions = {}): Pro
     // a (re)connect is a good moment to look at the outbox
     connection.on('connect', () => relay.wake())
     relay.start()
-    const receiver = opts.receive === false ? undefined : startReceiver({ config, store, connection, signers, relay, logger, verifier: metrics.wrapVerifier(verifierFromConfig(config)) })
-    const ops = { metrics, queueInspector: connectionInspector(connection), ...(receiver ? { statuses: receiver.statuses } : {}) }
-    const app = await buildApp(config, { store, signers, relay, broker: connection, logger, ops, ...(packager ? { packager } : {}) })
+    // one status sender: 01/02 of the receiver, the DMS's statuses and recalls, the operator's replays
+    const statuses = createStatusSender({ store, agencies: config.agencies, limits: config.limits, signers, relay, logger: logger.child({ area: 'statuses' }) })
+    const receiver = opts.receive === false ? undefined : startReceiver({ config, store, connection, signers, relay, logger, outgoing: statuses, verifier: metrics.wrapVerifier(verifierFromConfig(config)) })
+    const ops = { metrics, queueInspector: connectionInspector(connection) }
+    const app = await buildApp(config, { store, signers, relay, broker: connection, logger, statuses, ops, ...(packager ? { packager } : {}) })
     // webhooks never block the receive pipeline: notify() only queues; pending deliveries are kept in the event log
     const webhooks = createWebhookDispatcher({ config, store, logger: logger.child({ area: 'webhooks' }) })
     if (receiver) attachWebhooks(receiver.pipeline, webhooks, { store, logger })

@@ -1,62 +1,117 @@
 /**
- * Sending status packages (EDXML.md §b) over the same outgoing path as documents: build (envelope.buildStatus),
- * sign with the hosted agency's signer, store as an outgoing package of kind `status` with one delivery to the
- * agency the status is addressed to, wake the relay. The relay publishes it with confirms like any document.
+ * Sending status packages (EDXML.md §b) and revoke documents (EDXML.md §c, business type 1) over the same outgoing
+ * path as documents, as named steps:
  *
- * Used by the receive path (automatic 01 on a valid document, 02 with the reason on a rejected one) and by the DMS
- * routes (03, 02, 04, 05, 06, 15, 16 posted by the DMS; 13 for a recall).
+ *   1. build   buildStatus: From = the hosted agency that authors the status, ResponseFor = the original document
+ *              (its DocumentId, full Code, PromulgationDate; ResponseFor/OrganId = the organisation the status is
+ *              addressed to), StaffInfo, StatusCode, Description, Timestamp
+ *   2. sign    detached CMS over the exact bytes with the agency's key
+ *   3. store   an outgoing package of kind `status` with one `accepted` delivery to `to` (the outbox)
+ *   4. wake    the relay publishes it with confirms like any document; the caller does not wait for the broker
+ *
+ * Used by the receive path (automatic 01 on a valid document, 02 with the reason on a rejected one), by the
+ * operator replay (01), by the inbox API (03/02/04/05/06/15/16 posted by the receiving DMS) and by the recall API
+ * (13 to each recipient, or a revoke document).
  *
  * `key` makes a send idempotent: the same key again returns the package stored the first time and sends nothing
  * (the receive path uses `01:<incoming id>`, so a redelivered document never produces a second 01, even when the
  * process died between storing the document and acknowledging it).
  */
 import { createHash, randomUUID } from 'node:crypto'
-import type { AgencyConfig } from '../config.js'
-import { gwError, isGatewayError } from '../errors.js'
-import { buildStatus } from '../envelope/index.js'
+import type { AgencyConfig, Config } from '../config.js'
 import type { StatusCode } from '../document/delivery.js'
+import { buildEdoc, buildStatus, parseEnvelope } from '../envelope/index.js'
+import { gwError, isGatewayError } from '../errors.js'
 import type { Logger } from '../logger.js'
-import type { Store } from '../store/index.js'
+import type { Actor, Delivery, JsonObject, Store, StoredPackage } from '../store/index.js'
 import { fromOrgan } from './document-request.js'
 import type { SignerLike } from './outgoing.js'
 
 /** The original document a status answers (EDXML.md §b ResponseFor). */
 export interface StatusResponseFor {
-  /** The agency the status is addressed to (in recipient-to-sender statuses: the original sender). */
-  organId: string
+  /** The agency the status is addressed to (in recipient-to-sender statuses: the original sender). Default: `to`. */
+  organId?: string
   /** Full "số/ký hiệu" of the original (`7816/VPCP-TTĐT`). */
   code: string
-  /** yyyy/MM/dd of the original's PromulgationDate. */
+  /** The original's PromulgationDate, yyyy/MM/dd (yyyy-MM-dd is accepted). */
   promulgationDate?: string
   documentId: string
+}
+
+/** StaffInfo in the API's friendly names. */
+export interface StatusStaff {
+  department?: string
+  /** Full name (StaffInfo/Staff). */
+  name?: string
+  mobile?: string
+  email?: string
 }
 
 export interface SendStatusInput {
   /** The hosted agency that authors and signs the status (From). */
   from: string
-  /** The agency that receives it (the AMQP recipient; normally = responseFor.organId). */
+  /** The agency that receives it (the AMQP recipient): the original sender for 01..06/15/16, the recipient for 13. */
   to: string
   statusCode: StatusCode
   responseFor: StatusResponseFor
+  /** Free text; the reason for 02 and 13. */
   description?: string
-  staffInfo?: { department?: string; staff?: string; mobile?: string; email?: string }
-  /** Who causes it: `system` (automatic 01/02), `client:<id>` (a DMS). */
-  actor?: string
+  staff?: StatusStaff
+  /** Who causes it: `system` (automatic 01/02), `client:<id>` (a DMS). Default `system`. */
+  actor?: Actor
+  /** API client that asked for it, kept on the package. */
+  clientId?: string
   /** Idempotency: the same key again returns the first result and sends nothing. */
   key?: string
   /** Extra metadata stored with the package (e.g. the incoming package it answers). */
-  metadata?: Record<string, unknown>
+  metadata?: JsonObject
+  /** Default: the sender's clock. */
+  at?: Date
 }
 
 export interface SendStatusResult {
+  /** Our package id of the status package. */
   id: string
+  documentId: string
+  statusCode: StatusCode
+  sha256: string
+  recipient: string
   deliveryId: string
+  package: StoredPackage
+  delivery: Delivery
   /** True when `key` had been used before: nothing new was sent. */
   replayed: boolean
 }
 
+export interface SendRevokeInput {
+  /** The stored original document (an outgoing edoc of ours). */
+  original: StoredPackage
+  /** Its exact bytes, as stored. */
+  originalBytes: Uint8Array
+  /** Recipients the revoke goes to (a subset of the original's). */
+  recipients: string[]
+  reason: string
+  actor: Actor
+  clientId?: string
+  at?: Date
+}
+
+export interface SentRevoke {
+  id: string
+  documentId: string
+  sha256: string
+  deliveries: Delivery[]
+  package: StoredPackage
+}
+
 export interface StatusSender {
   send(input: SendStatusInput): Promise<SendStatusResult>
+  /**
+   * Recall by a business document of type 1 (EDXML.md §c "revoke"): the original identification re-sent (same
+   * DocumentId, Code, PromulgationInfo, From, header fields) with BussinessDocType 1 and the reason, no attachments,
+   * one delivery per recipient.
+   */
+  sendRevoke(input: SendRevokeInput): Promise<SentRevoke>
 }
 
 export interface StatusSenderDeps {
@@ -64,6 +119,8 @@ export interface StatusSenderDeps {
   agencies: readonly AgencyConfig[]
   signers: ReadonlyMap<string, SignerLike>
   relay: { wake(): void }
+  /** Parse limits for the stored original of a revoke. Default: the envelope's defaults. */
+  limits?: Pick<Config['limits'], 'packageBytes' | 'xmlDepth'>
   clock?: () => Date
   newId?: () => string
   logger?: Pick<Logger, 'info' | 'warn' | 'debug'>
@@ -72,85 +129,209 @@ export interface StatusSenderDeps {
 /** The idempotency client id under which the gateway's own status packages are recorded. */
 export const STATUS_CLIENT_ID = 'system:statuses'
 
+/** yyyy/MM/dd from what a store or package holds (`2026-11-25`, `2026/11/25`); `''` stays empty. */
+const edxmlDay = (d: string | undefined): string => (d ?? '').trim().replace(/-/g, '/')
+
+async function signBytes(signer: SignerLike, bytes: Uint8Array, at: Date): Promise<Uint8Array> {
+  try {
+    return signer.signSync ? signer.signSync(bytes, { signingTime: at }) : await signer.sign(bytes, { signingTime: at })
+  } catch (e) {
+    if (isGatewayError(e)) throw e
+    throw gwError('GW_ERR_SIGNATURE_KEY', { reason: (e as Error).message }, e)
+  }
+}
+
 export function createStatusSender(deps: StatusSenderDeps): StatusSender {
   const agencies = new Map(deps.agencies.map((a) => [a.organId.toUpperCase(), a]))
   const signers = new Map([...deps.signers].map(([k, v]) => [k.toUpperCase(), v]))
   const clock = deps.clock ?? (() => new Date())
   const newId = deps.newId ?? randomUUID
 
+  function agencyOf(organId: string): { agency: AgencyConfig; signer: SignerLike } {
+    const id = organId.trim().toUpperCase()
+    const agency = agencies.get(id)
+    const signer = signers.get(id)
+    if (!agency || !signer) {
+      throw gwError('GW_ERR_SIGNATURE_KEY', { reason: `agency ${organId} is not hosted here or has no signing key; cannot sign a status package` })
+    }
+    return { agency, signer }
+  }
+
+  function result(pkg: StoredPackage, delivery: Delivery | undefined, replayed: boolean): SendStatusResult {
+    if (!delivery) throw gwError('GW_ERR_API_INTERNAL')
+    return {
+      id: pkg.id,
+      documentId: pkg.documentId,
+      statusCode: pkg.statusCode as StatusCode,
+      sha256: pkg.sha256,
+      recipient: delivery.recipient,
+      deliveryId: delivery.id,
+      package: pkg,
+      delivery,
+      replayed,
+    }
+  }
+
   return {
     async send(input) {
-      const from = input.from.toUpperCase()
-      const agency = agencies.get(from)
-      const signer = signers.get(from)
-      if (!agency || !signer) {
-        throw gwError('GW_ERR_SIGNATURE_KEY', { reason: `agency ${input.from} is not hosted here or has no signing key; cannot sign a status package` })
-      }
-      const requestHash = createHash('sha256')
-        .update(JSON.stringify([input.statusCode, input.to, input.responseFor.documentId, input.description ?? '']))
-        .digest('hex')
+      const { agency, signer } = agencyOf(input.from)
+      const to = input.to.trim().toUpperCase()
       if (input.key !== undefined) {
         const rec = await deps.store.findIdempotent(STATUS_CLIENT_ID, input.key)
-        if (rec) {
-          const d = (await deps.store.getDeliveries(rec.packageId))[0]
-          return { id: rec.packageId, deliveryId: d?.id ?? '', replayed: true }
-        }
+        const pkg = rec ? await deps.store.getPackage(rec.packageId) : undefined
+        if (pkg) return result(pkg, (await deps.store.getDeliveries(pkg.id))[0], true)
       }
-      const at = clock()
+      const at = input.at ?? clock()
+      const promulgationDate = edxmlDay(input.responseFor.promulgationDate)
+      const responseFor = {
+        organId: (input.responseFor.organId ?? to).trim().toUpperCase(),
+        code: input.responseFor.code,
+        ...(promulgationDate ? { promulgationDate } : {}),
+        documentId: input.responseFor.documentId,
+      }
+      // 1. build
       const envelope = buildStatus({
         from: fromOrgan(agency),
-        responseFor: {
-          organId: input.responseFor.organId,
-          code: input.responseFor.code,
-          ...(input.responseFor.promulgationDate ? { promulgationDate: input.responseFor.promulgationDate } : {}),
-          documentId: input.responseFor.documentId,
-        },
-        ...(input.staffInfo ? { staffInfo: input.staffInfo } : {}),
+        responseFor,
+        ...(input.staff
+          ? {
+              staffInfo: {
+                department: input.staff.department ?? '',
+                staff: input.staff.name ?? '',
+                mobile: input.staff.mobile ?? '',
+                email: input.staff.email ?? '',
+              },
+            }
+          : {}),
         statusCode: input.statusCode,
         ...(input.description !== undefined ? { description: input.description } : {}),
         timestamp: at,
       })
-      let signature: Uint8Array
-      try {
-        signature = signer.signSync ? signer.signSync(envelope.bytes, { signingTime: at }) : await signer.sign(envelope.bytes, { signingTime: at })
-      } catch (e) {
-        if (isGatewayError(e)) throw e
-        throw gwError('GW_ERR_SIGNATURE_KEY', { reason: (e as Error).message }, e)
-      }
-      const [codeNumber, ...rest] = input.responseFor.code.split('/')
+      // 2. sign
+      const signature = await signBytes(signer, envelope.bytes, at)
+      // 3. store (outbox)
+      const requestHash = createHash('sha256')
+        .update(JSON.stringify([input.statusCode, to, input.responseFor.documentId, input.description ?? '']))
+        .digest('hex')
+      const [codeNumber, ...notation] = input.responseFor.code.split('/')
       const recorded = await deps.store.recordOutgoing({
         package: {
           id: newId(),
           kind: 'status',
           documentId: input.responseFor.documentId,
           senderOrganId: agency.organId,
+          ...(input.clientId ? { clientId: input.clientId } : {}),
           bytes: envelope.bytes,
           signature,
           sha256: envelope.sha256(),
-          priority: 0,
+          // statuses travel ahead of ordinary documents (a recall should not wait behind a backlog)
+          priority: input.statusCode === '13' ? 2 : 1,
           ...(codeNumber ? { codeNumber } : {}),
-          ...(rest.length > 0 ? { codeNotation: rest.join('/') } : {}),
-          ...(input.responseFor.promulgationDate ? { promulgationDate: input.responseFor.promulgationDate } : {}),
+          ...(notation.length > 0 ? { codeNotation: notation.join('/') } : {}),
+          ...(promulgationDate ? { promulgationDate } : {}),
           statusCode: input.statusCode,
           metadata: {
+            form: 'status',
             statusCode: input.statusCode,
-            responseFor: { ...input.responseFor },
             ...(input.description !== undefined ? { description: input.description } : {}),
-            ...(input.staffInfo ? { staffInfo: input.staffInfo } : {}),
+            responseFor,
+            ...(input.staff ? { staff: { ...input.staff } } : {}),
             ...(input.metadata ?? {}),
           },
         },
-        recipients: [input.to.trim().toUpperCase()],
+        recipients: [to],
         actor: input.actor ?? 'system',
         ...(input.key !== undefined ? { idempotency: { clientId: STATUS_CLIENT_ID, key: input.key, requestHash } } : {}),
         at,
       })
+      // 4. wake the relay
       if (!recorded.replayed) deps.relay.wake()
       deps.logger?.debug(
-        { packageId: recorded.package.id, documentId: input.responseFor.documentId, statusCode: input.statusCode, to: input.to },
-        `status ${input.statusCode} queued for ${input.to}`,
+        { packageId: recorded.package.id, from: agency.organId, to, documentId: input.responseFor.documentId, statusCode: input.statusCode },
+        `status ${input.statusCode} queued for ${to}`,
       )
-      return { id: recorded.package.id, deliveryId: recorded.deliveries[0]?.id ?? '', replayed: recorded.replayed }
+      return result(recorded.package, recorded.deliveries[0], recorded.replayed)
+    },
+
+    async sendRevoke(input) {
+      const { agency, signer } = agencyOf(input.original.senderOrganId)
+      const at = input.at ?? clock()
+      const orig = parseEnvelope(input.originalBytes, deps.limits ? { maxBytes: Math.max(deps.limits.packageBytes, input.originalBytes.byteLength), maxDepth: deps.limits.xmlDepth } : {})
+      const h = orig.edoc?.messageHeader
+      if (!h) throw gwError('GW_ERR_API_CONFLICT', { reason: `package ${input.original.id} is not a document package` })
+      const wanted = new Set(input.recipients.map((r) => r.trim().toUpperCase()))
+      const to = h.to.filter((o) => wanted.has(o.organId.trim().toUpperCase()))
+      // recipients added by an update may not be in To: address them by OrganId alone
+      for (const r of wanted) if (!to.some((o) => o.organId.trim().toUpperCase() === r)) to.push({ ...h.from, organId: r, organName: r })
+      const envelope = buildEdoc({
+        from: fromOrgan(agency),
+        to: to.map((o) => ({ ...o })),
+        documentId: h.documentId,
+        code: { codeNumber: h.code.codeNumber, codeNotation: h.code.codeNotation },
+        promulgationInfo: { place: h.promulgationInfo.place, promulgationDate: h.promulgationInfo.promulgationDate.value || h.promulgationInfo.promulgationDate.raw },
+        documentType: {
+          type: h.documentType.type,
+          ...(h.documentType.typeDetail ? { typeDetail: h.documentType.typeDetail } : {}),
+          typeName: h.documentType.typeName,
+        },
+        subject: h.subject,
+        content: h.content,
+        signerInfo: { competence: h.signerInfo.competence, position: h.signerInfo.position, fullName: h.signerInfo.fullName },
+        ...(h.dueDate.value ? { dueDate: h.dueDate.value } : {}),
+        toPlaces: h.toPlaces,
+        otherInfo: {
+          priority: h.otherInfo.priority || 0,
+          sphereOfPromulgation: h.otherInfo.sphereOfPromulgation,
+          typerNotation: h.otherInfo.typerNotation,
+          ...(h.otherInfo.promulgationAmount ? { promulgationAmount: h.otherInfo.promulgationAmount } : {}),
+          pageAmount: h.otherInfo.pageAmount || 1,
+          appendixes: h.otherInfo.appendixes,
+        },
+        responseFor: h.responseFor.map((r) => ({
+          organId: r.organId,
+          code: r.code,
+          ...(r.promulgationDate.value ? { promulgationDate: r.promulgationDate.value } : {}),
+          documentId: r.documentId,
+        })),
+        steeringType: h.steeringType || 0,
+        traceHeaders: [{ organId: agency.organId, timestamp: at }],
+        bussiness: { bussinessDocType: 1, bussinessDocReason: input.reason, documentId: h.documentId },
+        attachments: [],
+        now: at,
+      })
+      const signature = await signBytes(signer, envelope.bytes, at)
+      const o = input.original
+      const recorded = await deps.store.recordOutgoing({
+        package: {
+          id: newId(),
+          kind: 'edoc',
+          documentId: h.documentId,
+          senderOrganId: agency.organId,
+          ...(input.clientId ? { clientId: input.clientId } : {}),
+          bytes: envelope.bytes,
+          signature,
+          sha256: envelope.sha256(),
+          priority: Math.max(o.priority, 1),
+          ...(o.subject !== undefined ? { subject: o.subject } : {}),
+          ...(o.codeNumber !== undefined ? { codeNumber: o.codeNumber } : {}),
+          ...(o.codeNotation !== undefined ? { codeNotation: o.codeNotation } : {}),
+          ...(o.promulgationDate ? { promulgationDate: o.promulgationDate } : {}),
+          metadata: {
+            form: 'revoke',
+            subject: h.subject,
+            code: `${h.code.codeNumber}/${h.code.codeNotation}`,
+            business: { type: 1, documentId: h.documentId, reason: input.reason },
+            originalPackageId: o.id,
+            recipients: [...wanted].map((organId) => ({ organId })),
+            attachments: [],
+          },
+        },
+        recipients: [...wanted],
+        actor: input.actor,
+        at,
+      })
+      deps.relay.wake()
+      return { id: recorded.package.id, documentId: recorded.package.documentId, sha256: recorded.package.sha256, deliveries: recorded.deliveries, package: recorded.package }
     },
   }
 }

@@ -21,7 +21,7 @@ import type { Config } from '../../config.js'
 import { INCOMING_STATES, STATUS_CODE_INCOMING_STATE, type IncomingState, type StatusCode } from '../../document/delivery.js'
 import { parseEnvelope, type AttachmentReport, type Envelope, type Organ } from '../../envelope/index.js'
 import { gwError } from '../../errors.js'
-import type { StatusSender } from '../../pipeline/status-out.js'
+import type { StatusSender } from '../../pipeline/statuses.js'
 import { incomingMoves, type Store, type StoredIncoming } from '../../store/index.js'
 import type { Principal } from '../plugins/auth.js'
 import { ref } from '../schemas.js'
@@ -565,7 +565,7 @@ export async function inboxRoutes(app: FastifyInstance, opts: InboxRoutesOptions
         const env = await envelopeOf(inc)
         const h = env.edoc?.messageHeader
         const actor = `client:${p.id}`
-        const sent = await statuses.sendStatus({
+        const sent = await statuses.send({
           from: inc.recipient,
           to: inc.senderOrganId,
           statusCode: body.code,

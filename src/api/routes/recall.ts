@@ -12,7 +12,7 @@
  */
 import type { FastifyInstance } from 'fastify'
 import { gwError } from '../../errors.js'
-import type { StatusSender } from '../../pipeline/status-out.js'
+import type { StatusSender } from '../../pipeline/statuses.js'
 import type { Delivery, Store } from '../../store/index.js'
 import type { Principal } from '../plugins/auth.js'
 import { ref } from '../schemas.js'
@@ -105,7 +105,7 @@ export async function recallRoutes(app: FastifyInstance, opts: RecallRoutesOptio
           const code = h ? `${h.code.codeNumber}/${h.code.codeNotation}` : `${pkg.codeNumber ?? ''}/${pkg.codeNotation ?? ''}`
           const promulgationDate = h?.promulgationInfo.promulgationDate.value || pkg.promulgationDate
           for (const d of targets) {
-            const sent = await statuses.sendStatus({
+            const sent = await statuses.send({
               from: pkg.senderOrganId,
               to: d.recipient,
               statusCode: '13',
