@@ -114,6 +114,7 @@ export async function openPgStore(url: string, opts: PgStoreOptions = {}): Promi
   pool.on('error', (e) => opts.logger?.warn({ store: 'pg', err: e.message }, 'idle PostgreSQL connection lost'))
   try {
     const c = await pool.connect()
+    c.on('error', () => {}) // a connection lost here fails the next query, which is reported below
     try {
       await c.query('BEGIN')
       await c.query("SELECT pg_advisory_xact_lock(hashtext('lienthong-migrate'))")
