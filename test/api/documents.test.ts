@@ -67,7 +67,7 @@ t.test('GET /v1/documents lists only the agency’s packages, newest first, with
   const p3 = (await app.inject({ url: `/v1/documents?limit=2&cursor=${encodeURIComponent(p2.next)}`, headers: auth(KEYS.g22) })).json()
   t.notOk(p3.next, 'last page has no cursor')
   t.same([...p1.items, ...p2.items, ...p3.items].map((d: { id: string }) => d.id), [...ids].reverse(), 'all five, newest first, no other agency’s')
-  const byRecipient = (await app.inject({ url: `/v1/documents?recipient=${G22}`, headers: auth(KEYS.h29) })).json()
+  const byRecipient = (await app.inject({ url: `/v1/documents?recipient=${G22.toLowerCase()}`, headers: auth(KEYS.h29) })).json()
   t.equal(byRecipient.items.length, 1)
   const none = (await app.inject({ url: '/v1/documents?state=queued', headers: auth(KEYS.g22) })).json()
   t.equal(none.items.length, 0, 'state filter')

@@ -287,7 +287,7 @@ export async function documentRoutes(app: FastifyInstance, opts: DocumentRoutesO
         ...(p.kind === 'client' ? { senderOrganId: p.organId } : {}),
         kind: 'edoc',
         ...(q.state ? { state: q.state } : {}),
-        ...(q.recipient ? { recipient: q.recipient } : {}),
+        ...(q.recipient ? { recipient: q.recipient.trim().toUpperCase() } : {}),
         ...(q.documentId ? { documentId: q.documentId } : {}),
         ...(q.since ? { since: new Date(q.since) } : {}),
         ...(q.until ? { until: new Date(q.until) } : {}),
