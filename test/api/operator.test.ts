@@ -187,3 +187,37 @@ t.test('dead letters: discard (incoming → discarded; outgoing keeps failed and
   t.equal((await post(app, `/v1/operator/dead-letters/${id}/replay`)).statusCode, 409, 'a discarded package is not replayed')
   t.equal((await get(app, '/v1/log/verify')).json().ok, true, 'operator actions are chained')
 })
+
+t.test('dead letters: pages of any size over both lists, discarded deliveries skipped, each item once, newest first', async (t) => {
+  const { app, store } = await buildTestApp(t)
+  const expected: string[] = []
+  for (let i = 0; i < 7; i++) {
+    if (i % 3 === 1) {
+      const { id } = await rejectedIncoming(app, store)
+      expected.push(id)
+    } else {
+      const doc = (await send(app, sampleDocument({ recipients: [{ organId: H26, name: 'UBND HN', organizationInCharge: 'CP' }] }))).json()
+      const [d] = await store.getDeliveries(doc.id)
+      await store.markFailed(d!.id, `GW_ERR_TRANSPORT_NACKED: refused ${i}`, 'system')
+      expected.push(d!.id)
+    }
+    await new Promise((r) => setTimeout(r, 3)) // distinct times
+  }
+  // discard one outgoing in the middle
+  const dropped = expected[3]!
+  t.equal((await post(app, `/v1/operator/dead-letters/${dropped}/discard`)).statusCode, 200)
+  const want = expected.filter((x) => x !== dropped).reverse()
+  for (const size of [1, 2, 3, 10]) {
+    const got: string[] = []
+    let cursor: string | undefined
+    for (let i = 0; i < 20; i++) {
+      const r = await get(app, `/v1/operator/dead-letters?limit=${size}${cursor ? `&cursor=${cursor}` : ''}`)
+      t.equal(r.statusCode, 200, r.body)
+      got.push(...r.json().items.map((x: any) => x.id))
+      cursor = r.json().next
+      if (!cursor) break
+    }
+    t.same(got, want, `pages of ${size}`)
+  }
+  t.equal((await get(app, '/v1/operator/dead-letters?cursor=%7B%7D')).statusCode, 400, 'a cursor that is not ours')
+})
