@@ -57,7 +57,7 @@ t.test('interop 13 marks the received document recall-requested', async (t) => {
   const rx = await startTestReceiver(t, { agencies: [{ organId: H41, signer: nghean }] })
   const vpcp = await agencySigner('vpcp')
   const doc = read('sdk-edoc_update.edxml')
-  let ev = nextEvent(rx.pipeline, ['received', 'rejected'])
+  let ev = nextEvent<'received' | 'rejected' | 'status'>(rx.pipeline, ['received', 'rejected'])
   await rx.publish({ body: doc, recipient: H41, sender: G22, signature: await vpcp.sign(doc) })
   const got = await ev
   t.equal(got.kind, 'received')
