@@ -80,7 +80,7 @@ export const PG_URL = process.env.LIENTHONG_TEST_PG_URL ?? 'postgres://postgres@
 
 async function pgReachable(): Promise<boolean> {
   if (PG_URL === 'off') return false
-  const c = new pg.Client({ connectionString: PG_URL, connectionTimeoutMillis: 2000 })
+  const c = new pg.Client({ connectionString: PG_URL, connectionTimeoutMillis: 5000 })
   try {
     await c.connect()
     await c.query('SELECT 1')
@@ -138,6 +138,9 @@ export const pgKind: StoreKind = {
 }
 
 export const pgAvailable = await pgReachable()
+if (!pgAvailable && PG_URL !== 'off') {
+  console.error(`# store tests: PostgreSQL not reachable at ${PG_URL}; only SQLite is tested (LIENTHONG_TEST_PG_URL)`)
+}
 
 /** The store kinds the behaviour tests run against. */
 export const storeKinds: StoreKind[] = pgAvailable ? [sqliteKind, pgKind] : [sqliteKind]
