@@ -262,3 +262,20 @@ t.test('GET /v1/log/verify and `lienthong log verify`: intact, then a row change
   t.equal(spawnSync(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/cli.ts'), 'log', 'verify', '--store', '/nonexistent.sqlite'], { encoding: 'utf8', cwd: ROOT }).status, 2)
   void store
 })
+
+t.test('export.csv streams the whole log page by page (more rows than one store page), as a stream', async (t) => {
+  const { app, store } = await buildTestApp(t)
+  const writes: Promise<unknown>[] = []
+  for (let i = 0; i < 2500; i++) writes.push(store.appendEvent({ direction: i % 2 ? 'in' : 'out', type: 'note', actor: 'system', cause: `row ${i}` }))
+  await Promise.all(writes)
+  const res = await app.inject({ url: '/v1/log/export.csv', headers: auth(KEYS.ops), payloadAsStream: true })
+  t.equal(res.statusCode, 200)
+  const chunks: Buffer[] = []
+  for await (const c of res.stream()) chunks.push(Buffer.from(c))
+  t.ok(chunks.length >= 3, `${chunks.length} chunks: written as the pages are read`)
+  const rows = parseCsv(Buffer.concat(chunks).toString('utf8').slice(1))
+  t.equal(rows.length, 2501)
+  t.same(rows.slice(1).map((r) => Number(r[0])), Array.from({ length: 2500 }, (_, i) => 2500 - i), 'newest first, every row once')
+  const half = parseCsv((await get(app, '/v1/log/export.csv?direction=in')).body.slice(1))
+  t.equal(half.length, 1251)
+})
