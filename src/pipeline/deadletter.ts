@@ -85,6 +85,11 @@ export interface DeadLetterDeps {
   /** Sends 01 after an incoming replay; without it, no 01 is sent (and the answer says so). */
   statuses?: StatusSender
   logger?: Pick<Logger, 'info' | 'warn' | 'error'>
+  /**
+   * Told after an incoming package was replayed into the inbox, like the incoming pipeline's `received` event
+   * (`{ incoming, duplicate: false }`), so the same observers (webhooks: document.received) can follow it.
+   */
+  events?: { emit(event: 'received', e: { incoming: StoredIncoming; duplicate: boolean }): unknown }
 }
 
 const upper = (s: string | undefined): string => (s ?? '').trim().toUpperCase()
@@ -242,6 +247,16 @@ export function createDeadLetters(deps: DeadLetterDeps): DeadLetters {
       detail: { verdict: verdict.code, previousReason: inc.reason ?? '', ...(verdict.signer ? { signer: verdict.signer.subject } : {}) },
     })
     deps.logger?.info({ packageId: inc.id, documentId, actor }, 'rejected package replayed into the inbox')
+    if (deps.events && r.changed) {
+      const stored = await store.getIncoming(inc.id)
+      if (stored) {
+        try {
+          deps.events.emit('received', { incoming: stored, duplicate: false })
+        } catch (e) {
+          deps.logger?.error({ err: e, packageId: inc.id, documentId }, 'an observer of the replayed package failed')
+        }
+      }
+    }
     // 6. status 01 to the sender, keyed like the receive pipeline's so it is never sent twice
     let statusSent = false
     if (deps.statuses && r.changed) {

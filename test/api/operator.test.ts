@@ -1,3 +1,4 @@
+import { EventEmitter } from 'node:events'
 import { readFileSync } from 'node:fs'
 import { randomUUID } from 'node:crypto'
 import path from 'node:path'
@@ -105,12 +106,16 @@ t.test('dead letters: listed with reasons; incoming replay after fixing the trus
   let anchors = readFileSync(path.join(CERTS, 'untrusted-root-ca.pem'), 'utf8')
   let wakes = 0
   const holder: { statuses?: any } = {}
+  const observer = new EventEmitter()
+  const observed: any[] = []
+  observer.on('received', (e) => observed.push(e))
   const { app, store, config } = await buildTestApp(t, {
     deps: {
       relay: { wake: () => void wakes++ },
       ops: {
         verifier: () => createVerifier({ trustAnchors: anchors, crls: crlsPem() }),
         statuses: { send: (i: any) => holder.statuses.send(i), sendRevoke: (i: any) => holder.statuses.sendRevoke(i) },
+        events: observer,
       },
     },
   })
@@ -145,6 +150,8 @@ t.test('dead letters: listed with reasons; incoming replay after fixing the trus
   t.match(ok.json(), { outcome: 'replayed', kind: 'incoming', state: 'received', verdictCode: 'VALID' })
   t.notOk(ok.json().reason, '01 was sent')
   t.equal((await store.getIncoming(id))!.state, 'received')
+  t.equal(observed.length, 1, 'observers (webhooks) are told once, after the replay')
+  t.match(observed[0], { duplicate: false, incoming: { id, state: 'received', recipient: H29 } })
   const events = (await get(app, `/v1/log?packageId=${id}`)).json().items
   t.match(events[0], { type: 'replayed', actor: 'operator:ops', fromState: 'rejected', state: 'received', changed: true, detail: { verdict: 'VALID', previousReason: /UNTRUSTED_CHAIN/ } })
   t.match(events[1], { type: 'replay-failed', actor: 'operator:ops', state: 'rejected', detail: { verdict: 'UNTRUSTED_CHAIN' } })

@@ -11,7 +11,7 @@ import type { FastifyInstance } from 'fastify'
 import type { Config } from '../../config.js'
 import type { Logger } from '../../logger.js'
 import { createMetrics, type GatewayMetrics, type QueueInspector } from '../../metrics.js'
-import { createDeadLetters, type DeadLetters } from '../../pipeline/deadletter.js'
+import { createDeadLetters, type DeadLetterDeps, type DeadLetters } from '../../pipeline/deadletter.js'
 import { countOverdue, createOverduePolicy, listOverdue, type OverduePolicyConfig } from '../../pipeline/overdue.js'
 import type { StatusSender } from '../../pipeline/statuses.js'
 import type { Verifier } from '../../signature/index.js'
@@ -35,6 +35,8 @@ export interface OpsDeps {
   overdue?: OverduePolicyConfig
   /** /metrics without a key (overrides config `metrics.public`). */
   metricsPublic?: boolean
+  /** Gets `received` after an incoming replay (e.g. an EventEmitter given to attachWebhooks, as the receive pipeline is). */
+  events?: DeadLetterDeps['events']
 }
 
 export interface OpsRoutesOptions extends OpsDeps {
@@ -59,6 +61,7 @@ export async function opsRoutes(app: FastifyInstance, opts: OpsRoutesOptions): P
     relay: opts.relay,
     ...(opts.verifier ? { verifier: opts.verifier } : {}),
     ...(opts.statuses ? { statuses: opts.statuses } : {}),
+    ...(opts.events ? { events: opts.events } : {}),
     ...(opts.logger ? { logger: opts.logger.child({ area: 'operator' }) } : {}),
   })
 
