@@ -28,6 +28,7 @@ import { inboxRoutes } from './api/routes/inbox.js'
 import { recallRoutes } from './api/routes/recall.js'
 import { consoleRoutes } from './api/routes/console.js'
 import { createStatusSender, type StatusSender } from './pipeline/statuses.js'
+import { trustVerifier, type TrustVerifier } from './pipeline/trust.js'
 import { createOutgoingPipeline, type OutgoingPipeline, type SignerLike } from './pipeline/outgoing.js'
 import type { PackagePool } from './pipeline/package-pool.js'
 import type { Store } from './store/index.js'
@@ -47,8 +48,10 @@ export interface AppDeps {
   newId?: () => string
   /** Worker threads that build and sign packages; without it both happen on the event loop. */
   packager?: PackagePool
-  /** Verifier for POST /v1/verify. Default: one built from config.trust on first use. */
+  /** Verifier for POST /v1/verify. Default: `trust`. */
   verifier?: Verifier
+  /** The verifier over config.trust shared by POST /v1/verify, operator replays and the receiver. Default: one of its own. */
+  trust?: TrustVerifier
   /** Sends status packages (inbox, recall, operator replay); default: one over store, signers and relay. */
   statuses?: StatusSender
   /** Operator routes' collaborators (metrics registry, queue inspector, status sender, verifier); defaults work without them. */
@@ -152,8 +155,14 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
       newId: deps.newId ?? randomUUID,
       logger: deps.logger,
     })
-  await app.register(opsRoutes, { config, store: deps.store, relay: deps.relay, signers: deps.signers, clock: deps.clock ?? (() => new Date()), logger: deps.logger, statuses, ...deps.ops })
-  await app.register(verifyRoutes, { config, ...(deps.verifier ? { verifier: deps.verifier } : {}) })
+  // one verifier over config.trust (one cache, one CRL set); a replay checks the trust files first
+  const trust = deps.trust ?? trustVerifier(config)
+  const replayVerifier = () => {
+    trust.refresh(Date.now(), { force: true })
+    return trust.current()
+  }
+  await app.register(opsRoutes, { config, store: deps.store, relay: deps.relay, signers: deps.signers, clock: deps.clock ?? (() => new Date()), logger: deps.logger, statuses, verifier: replayVerifier, ...deps.ops })
+  await app.register(verifyRoutes, { config, trust, ...(deps.verifier ? { verifier: deps.verifier } : {}) })
   await app.register(inboxRoutes, { config, store: deps.store, statuses })
   await app.register(recallRoutes, { config, store: deps.store, statuses })
   await app.register(consoleRoutes, { config, store: deps.store, broker: deps.broker, signers: deps.signers, ...(deps.ops?.queueInspector ? { queueInspector: deps.ops.queueInspector } : {}), ...(deps.clock ? { clock: deps.clock } : {}) })

@@ -16,8 +16,9 @@ import { createPackagePool, type PackagePool } from './pipeline/package-pool.js'
 import { createRelay, type Relay } from './pipeline/relay.js'
 import { loadSigners } from './pipeline/signers.js'
 import { createStatusSender } from './pipeline/statuses.js'
+import { trustVerifier } from './pipeline/trust.js'
 import { attachWebhooks, createWebhookDispatcher, type WebhookDispatcher } from './pipeline/webhooks.js'
-import { startReceiver, verifierFromConfig, type Receiver } from './pipeline/receiver.js'
+import { startReceiver, type Receiver } from './pipeline/receiver.js'
 import { connectionInspector, createMetrics } from './metrics.js'
 import { openSqliteStore, type Store } from './store/index.js'
 import { createAmqpConnection, createPublisher, declareTopology, type AmqpConnection, type Publisher } from './transport/index.js'
@@ -105,9 +106,12 @@ export async function startGateway(config: Config, opts: StartOptions = {}): Pro
     relay.start()
     // one status sender: 01/02 of the receiver, the DMS's statuses and recalls, the operator's replays
     const statuses = createStatusSender({ store, agencies: config.agencies, limits: config.limits, signers, relay, logger: logger.child({ area: 'statuses' }) })
-    const receiver = opts.receive === false ? undefined : startReceiver({ config, store, connection, signers, relay, logger, outgoing: statuses, verifier: metrics.wrapVerifier(verifierFromConfig(config)) })
+    // one verifier over config.trust for the receiver, POST /v1/verify and operator replays (CRL files re-read when changed)
+    const trust = trustVerifier(config)
+    if (opts.receive !== false) trust.current() // unreadable trust files stop a receiving gateway at start
+    const receiver = opts.receive === false ? undefined : startReceiver({ config, store, connection, signers, relay, logger, outgoing: statuses, verifier: metrics.wrapVerifier(trust.verifier) })
     const ops = { metrics, queueInspector: connectionInspector(connection) }
-    const app = await buildApp(config, { store, signers, relay, broker: connection, logger, statuses, ops, ...(packager ? { packager } : {}) })
+    const app = await buildApp(config, { store, signers, relay, broker: connection, logger, statuses, trust, ops, ...(packager ? { packager } : {}) })
     // webhooks never block the receive pipeline: notify() only queues; pending deliveries are kept in the event log
     const webhooks = createWebhookDispatcher({ config, store, logger: logger.child({ area: 'webhooks' }) })
     if (receiver) attachWebhooks(receiver.pipeline, webhooks, { store, logger })

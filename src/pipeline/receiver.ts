@@ -7,15 +7,15 @@
  * the queue) and closes the consumer's channel; it does not close the connection.
  */
 import { randomUUID } from 'node:crypto'
-import { readFileSync } from 'node:fs'
 import type { Config } from '../config.js'
 import type { Logger } from '../logger.js'
-import { createVerifier, type Verifier } from '../signature/index.js'
+import type { Verifier } from '../signature/index.js'
 import type { Store } from '../store/index.js'
 import { createConsumer, declareTopology, type AmqpConnection, type Consumer } from '../transport/index.js'
 import { createIncomingPipeline, type IncomingPipeline } from './incoming.js'
 import type { SignerLike } from './outgoing.js'
 import { createStatusSender, type StatusSender } from './statuses.js'
+import { verifierFromTrust } from './trust.js'
 
 export interface ReceiverDeps {
   config: Config
@@ -46,14 +46,7 @@ export interface Receiver {
 }
 
 /** A verifier over the configured trust anchors, intermediates and CRLs (files read once). */
-export function verifierFromConfig(config: Pick<Config, 'trust'>): Verifier {
-  const read = (paths: readonly string[]) => paths.map((p) => readFileSync(p, 'utf8')).join('\n')
-  return createVerifier({
-    trustAnchors: read(config.trust.anchorsPaths),
-    ...(config.trust.intermediatesPaths.length > 0 ? { intermediates: read(config.trust.intermediatesPaths) } : {}),
-    ...(config.trust.crlPaths.length > 0 ? { crls: read(config.trust.crlPaths) } : {}),
-  })
-}
+export const verifierFromConfig = (config: Pick<Config, 'trust'>): Verifier => verifierFromTrust(config)
 
 export function startReceiver(deps: ReceiverDeps): Receiver {
   const { config, store, connection } = deps

@@ -5,7 +5,7 @@ import { auth, buildTestApp, KEYS, rawTestConfig, ROOT, silentLogger, testSigner
 import { buildApp } from '../../src/app.js'
 import { loadConfig } from '../../src/config.js'
 import { openSqliteStore } from '../../src/store/index.js'
-import { trustVerifier } from '../../src/api/routes/verify.js'
+import { trustVerifier } from '../../src/pipeline/trust.js'
 import { VERDICT_CODES } from '../../src/signature/index.js'
 import { addSignature, appendUpdate, createPdf, insertSignature, prepareSignature } from '../fixtures/pdf/build.js'
 import { opensslSign, personalSigner, sampleSigner } from '../fixtures/pdf/pki.js'

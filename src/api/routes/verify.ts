@@ -17,26 +17,28 @@
  * refused from Content-Length before the body is read when the header is there), GW_ERR_CONFIG_INVALID (500: the
  * gateway has no usable trust anchors in config.trust).
  *
- * Trust: the `verifier` dependency, or one built from config.trust on first use whose CRL files are re-read when
- * they change on disk (checked at most once a minute).
+ * Trust: the `verifier` dependency, or the gateway's verifier over config.trust (`trust`, src/pipeline/trust.ts: built
+ * on first use, shared with the receiver and the operator routes, files re-read when they change on disk).
  *
  * Rate limit: a separate budget per API key, a tenth of limits.requestsPerMinute (at least 1), since each request
  * may hash 50 MB and check certificate paths.
  */
 import { createHash } from 'node:crypto'
-import { readFileSync, statSync } from 'node:fs'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { Config } from '../../config.js'
 import { gwError, isGatewayError } from '../../errors.js'
 import { parseEnvelope, type Envelope } from '../../envelope/index.js'
-import { createVerifier, signatureDer, type CertSummary, type Verifier } from '../../signature/index.js'
+import { signatureDer, type CertSummary, type Verifier } from '../../signature/index.js'
 import { verifyPdf, type PdfSignature, type PdfVerdict } from '../../signature/pdf.js'
+import { trustVerifier, type TrustVerifier } from '../../pipeline/trust.js'
 import { ref } from '../schemas.js'
 
 export interface VerifyRoutesOptions {
   config: Config
-  /** The verifier to use; default: one built from config.trust (anchors, intermediates, CRLs) on first use. */
+  /** The verifier to use; default: `trust`. */
   verifier?: Verifier
+  /** The gateway's verifier over config.trust (shared with the receiver); default: one of its own. */
+  trust?: TrustVerifier
   /** Largest PDF, package or content, in bytes. Default: config.limits.packageBytes. */
   maxBytes?: number
   /** Requests per minute per API key. Default: a tenth of config.limits.requestsPerMinute (at least 1). */
@@ -201,73 +203,15 @@ function fromJson(body: Record<string, unknown>): { inputs: Inputs; kind?: strin
   return { inputs, ...(typeof body.kind === 'string' ? { kind: body.kind } : {}) }
 }
 
-const readTrustFile = (p: string): Buffer => {
-  try {
-    return readFileSync(p)
-  } catch (e) {
-    throw gwError('GW_ERR_CONFIG_KEY_FILE', { path: p, reason: (e as Error).message }, e)
-  }
-}
-
-/** How often the CRL files of config.trust are checked for a newer version. */
-const CRL_CHECK_MS = 60_000
-
-/**
- * The verifier built from config.trust, with the CRL files re-read when they change (checked at most once a
- * minute, by modification time and size), so a CRL refreshed on disk is used without a restart.
- */
-export function trustVerifier(config: Pick<Config, 'trust'>, checkMs = CRL_CHECK_MS): { verifier: Verifier; refresh(now: number): void } {
-  const stamp = () => config.trust.crlPaths.map((p) => {
-    try {
-      const st = statSync(p)
-      return `${st.mtimeMs}:${st.size}`
-    } catch {
-      return 'missing'
-    }
-  }).join('|')
-  let seen = stamp()
-  let checkedAt = Date.now()
-  if (config.trust.anchorsPaths.length === 0) {
-    throw gwError('GW_ERR_CONFIG_INVALID', { problems: 'trust.anchorsPaths is empty: signatures cannot be verified without trust anchors' })
-  }
-  let verifier: Verifier
-  try {
-    verifier = createVerifier({
-      trustAnchors: config.trust.anchorsPaths.map(readTrustFile),
-      intermediates: config.trust.intermediatesPaths.map(readTrustFile),
-      crls: config.trust.crlPaths.map(readTrustFile),
-    })
-  } catch (e) {
-    if (isGatewayError(e, 'GW_ERR_CONFIG_KEY_FILE')) throw e
-    throw gwError('GW_ERR_CONFIG_INVALID', { problems: `trust: ${(e as Error).message}` }, e)
-  }
-  return {
-    verifier,
-    refresh(now) {
-      if (now - checkedAt < checkMs) return
-      checkedAt = now
-      const s = stamp()
-      if (s === seen) return
-      try {
-        verifier.setCrls(config.trust.crlPaths.map(readTrustFile))
-        seen = s
-      } catch {
-        // keep the CRLs in use; the next check tries again
-      }
-    },
-  }
-}
-
 export async function verifyRoutes(app: FastifyInstance, opts: VerifyRoutesOptions): Promise<void> {
   const { config } = opts
   const maxBytes = opts.maxBytes ?? config.limits.packageBytes
   const perMinute = opts.requestsPerMinute ?? Math.max(1, Math.floor(config.limits.requestsPerMinute / 10))
-  let fromConfig: ReturnType<typeof trustVerifier> | undefined
+  let trust = opts.trust
   const getVerifier = (): Verifier => {
     if (opts.verifier) return opts.verifier
-    fromConfig ??= trustVerifier(config)
-    fromConfig.refresh(Date.now())
-    return fromConfig.verifier
+    trust ??= trustVerifier(config)
+    return trust.current()
   }
   // base64 grows data by 4/3; room for a signature beside the package and for the JSON around it
   const jsonLimit = Math.ceil((maxBytes + MAX_SIGNATURE_BYTES) / 3) * 4 + 64 * 1024

@@ -1,0 +1,118 @@
+/**
+ * The gateway's one verifier over config.trust (trust anchors, intermediates, CRLs), shared by the receive
+ * pipeline, POST /v1/verify and the operator's replays: one certificate cache, one CRL set.
+ *
+ * The files are read on first use (a gateway without trust anchors still starts; what needs a verifier answers
+ * GW_ERR_CONFIG_INVALID). They are checked for changes (modification time and size) at most once a minute, or at
+ * once with `refresh(now, { force: true })` (an operator replay uses the files as they are now): changed CRL files
+ * replace the CRL set; changed anchor or intermediate files give a new verifier (and an empty cache). A file that
+ * cannot be read at a refresh keeps what is in use; the next check tries again.
+ */
+import { readFileSync, statSync } from 'node:fs'
+import type { Config } from '../config.js'
+import { gwError, isGatewayError } from '../errors.js'
+import { createVerifier, type Verifier } from '../signature/index.js'
+
+/** How often the files of config.trust are checked for a newer version. */
+export const TRUST_CHECK_MS = 60_000
+
+type TrustConfig = Pick<Config, 'trust'>
+
+export interface TrustVerifier {
+  /** Verifies with the current trust files (checked for changes at most every `checkMs`). */
+  readonly verifier: Verifier
+  /** The verifier in use now, built on first call: throws GW_ERR_CONFIG_INVALID / GW_ERR_CONFIG_KEY_FILE. */
+  current(): Verifier
+  /** Re-reads changed trust files, at most every `checkMs` unless `force`. */
+  refresh(now: number, opts?: { force?: boolean }): void
+}
+
+const readTrustFile = (p: string): Buffer => {
+  try {
+    return readFileSync(p)
+  } catch (e) {
+    throw gwError('GW_ERR_CONFIG_KEY_FILE', { path: p, reason: (e as Error).message }, e)
+  }
+}
+
+const stamp = (paths: readonly string[]): string =>
+  paths
+    .map((p) => {
+      try {
+        const st = statSync(p)
+        return `${st.mtimeMs}:${st.size}`
+      } catch {
+        return 'missing'
+      }
+    })
+    .join('|')
+
+/** A verifier over the files of config.trust, read now (no change detection). */
+export function verifierFromTrust(config: TrustConfig): Verifier {
+  if (config.trust.anchorsPaths.length === 0) {
+    throw gwError('GW_ERR_CONFIG_INVALID', { problems: 'trust.anchorsPaths is empty: signatures cannot be verified without trust anchors' })
+  }
+  try {
+    return createVerifier({
+      trustAnchors: config.trust.anchorsPaths.map(readTrustFile),
+      intermediates: config.trust.intermediatesPaths.map(readTrustFile),
+      crls: config.trust.crlPaths.map(readTrustFile),
+    })
+  } catch (e) {
+    if (isGatewayError(e, 'GW_ERR_CONFIG_KEY_FILE')) throw e
+    throw gwError('GW_ERR_CONFIG_INVALID', { problems: `trust: ${(e as Error).message}` }, e)
+  }
+}
+
+export function trustVerifier(config: TrustConfig, checkMs = TRUST_CHECK_MS): TrustVerifier {
+  const certPaths = [...config.trust.anchorsPaths, ...config.trust.intermediatesPaths]
+  let inUse: Verifier | undefined
+  let certsSeen = ''
+  let crlsSeen = ''
+  let checkedAt = 0
+
+  function build(): Verifier {
+    const certs = stamp(certPaths)
+    const crls = stamp(config.trust.crlPaths)
+    inUse = verifierFromTrust(config)
+    certsSeen = certs
+    crlsSeen = crls
+    checkedAt = Date.now()
+    return inUse
+  }
+
+  function refresh(now: number, opts: { force?: boolean } = {}): void {
+    if (!inUse) return
+    if (!opts.force && now - checkedAt < checkMs) return
+    checkedAt = now
+    const certs = stamp(certPaths)
+    const crls = stamp(config.trust.crlPaths)
+    try {
+      if (certs !== certsSeen) {
+        inUse = verifierFromTrust(config)
+        certsSeen = certs
+        crlsSeen = crls
+      } else if (crls !== crlsSeen) {
+        inUse.setCrls(config.trust.crlPaths.map(readTrustFile))
+        crlsSeen = crls
+      }
+    } catch {
+      // keep the trust in use; the next check tries again
+    }
+  }
+
+  function current(): Verifier {
+    if (!inUse) return build()
+    refresh(Date.now())
+    return inUse
+  }
+
+  const verifier: Verifier = {
+    verify: async (content, cms, opts) => await current().verify(content, cms, opts),
+    verifySync: (content, cms, opts) => current().verifySync(content, cms, opts),
+    setCrls: (crls) => current().setCrls(crls),
+    stats: () => current().stats(),
+    clearCache: () => current().clearCache(),
+  }
+  return { verifier, current, refresh }
+}
