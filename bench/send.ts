@@ -4,7 +4,7 @@
  * the limits to compare with: raw node:crypto RSA-2048 signing of the same-sized package and raw confirmed
  * persistent publishing through src/transport (many in flight).
  *
- *   npm run bench:send -- --count 5000 --size 10kb [--form json|multipart] [--concurrency 64] [--workers 1] [--amqp URL] [--sync FULL|NORMAL]
+ *   npm run bench:send -- --count 5000 --size 10kb [--form json|multipart] [--concurrency 128 (1mb: 8)] [--workers 1] [--amqp URL] [--sync FULL|NORMAL]
  *
  * The last line is one JSON object: docsPerSecond, p50Ms, p95Ms, p99Ms, rawSignPerSecond, rawPublishPerSecond, ...
  */
@@ -42,7 +42,7 @@ function args() {
     count: Number(get('count', size.endsWith('mb') ? '200' : '3000')),
     size,
     sizeBytes: Math.round(n),
-    concurrency: Number(get('concurrency', size.endsWith('mb') ? '8' : '64')),
+    concurrency: Number(get('concurrency', size.endsWith('mb') ? '8' : '128')),
     amqpUrl: get('amqp', process.env.LIENTHONG_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672'),
     sync: get('sync', 'FULL').toUpperCase() as 'FULL' | 'NORMAL',
     workers: Number(get('workers', '1')),
@@ -176,8 +176,9 @@ async function main() {
   const confirmedAt = new Map<string, number>()
   gw.relay.on('queued', (d) => confirmedAt.set(d.packageId, performance.now()))
 
-  // warm-up (JIT, connections, SQLite pages)
-  const warm = Math.min(100, Math.max(10, Math.floor(o.count / 20)))
+  // warm-up (JIT, SQLite pages, and every keep-alive connection opened once, so that connection set-up of the
+  // first burst is not measured)
+  const warm = Math.max(o.concurrency, Math.min(200, Math.floor(o.count / 20)))
   // node:http with keep-alive: a lighter client than fetch, so more of the shared CPU goes to the gateway
   const target = new URL(gw.url)
   const agent = new http.Agent({ keepAlive: true, maxSockets: o.concurrency })
