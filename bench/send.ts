@@ -224,7 +224,7 @@ async function main() {
         const res = await post(bodies[i % bodies.length]!)
         const json = (await res.json()) as { id?: string }
         if (res.status !== 202 || !json.id) {
-          failures++
+          if (failures++ === 0) console.error(`first failure: ${res.status} ${JSON.stringify(json)}`)
           continue
         }
         ids[i] = json.id
