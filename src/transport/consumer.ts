@@ -17,6 +17,7 @@
  * new channel (delivery tags are per channel).
  */
 import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib'
+import { decodeBase64Strict } from '../encoding.js'
 import { gwError } from '../errors.js'
 import type { AmqpConnection } from './connection.js'
 import { reasonOf, silentLogger, type TransportLogger } from './logger.js'
@@ -125,8 +126,6 @@ interface Slot {
   closed: boolean
   consuming: boolean
 }
-
-const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/
 
 class QueueConsumer implements Consumer {
   readonly #conn: AmqpConnection
@@ -337,7 +336,8 @@ function toInbound(queue: string, m: ConsumeMessage): InboundMessage {
   const p = m.properties
   const headers = (p.headers ?? {}) as Record<string, unknown>
   const signatureBase64 = str(headers[HEADER_SIGNATURE])
-  const sig = signatureBase64 !== undefined && signatureBase64 !== '' && BASE64.test(signatureBase64) ? new Uint8Array(Buffer.from(signatureBase64, 'base64')) : undefined
+  const decoded = signatureBase64 ? decodeBase64Strict(signatureBase64) : undefined
+  const sig = decoded ? new Uint8Array(decoded) : undefined
   const dc = headers['x-delivery-count']
   return {
     queue,

@@ -5,9 +5,10 @@
  *
  * A key belongs either to a DMS client bound to one hosted agency (OrganId), or to an operator.
  */
-import { createHash, timingSafeEqual } from 'node:crypto'
+import { timingSafeEqual } from 'node:crypto'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { Config } from '../../config.js'
+import { sha256Hex } from '../../encoding.js'
 import { gwError } from '../../errors.js'
 
 export type Principal =
@@ -26,8 +27,6 @@ declare module 'fastify' {
     auth?: 'any' | 'client' | 'operator'
   }
 }
-
-export const sha256Hex = (s: string | Uint8Array): string => createHash('sha256').update(s).digest('hex')
 
 /** The bearer key of a request, or undefined. */
 export function bearerKey(req: FastifyRequest): string | undefined {

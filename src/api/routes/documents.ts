@@ -13,6 +13,7 @@
 import { createHash } from 'node:crypto'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { Config } from '../../config.js'
+import { decodeBase64Strict } from '../../encoding.js'
 import { gwError } from '../../errors.js'
 import type { AttachmentData, DocumentRequest } from '../../pipeline/document-request.js'
 import type { OutgoingPipeline, SendSource } from '../../pipeline/outgoing.js'
@@ -46,22 +47,10 @@ function idempotencyKey(req: FastifyRequest): string | undefined {
   return key
 }
 
-/**
- * Strict base64 (standard alphabet, padded, no line breaks or spaces), checked with native operations only:
- * Node's decoder skips characters outside the alphabet (so the decoded length comes out short), stops at padding
- * (same), and also takes the URL-safe `-` and `_` (looked for separately).
- */
+/** Strict base64 (src/encoding.ts) decoded, or a validation error naming the field. */
 export function decodeBase64(s: string, field: string): Buffer {
-  const data = Buffer.from(s, 'base64')
-  const pad = s.endsWith('==') ? 2 : s.endsWith('=') ? 1 : 0
-  const firstPad = s.indexOf('=')
-  const strict =
-    s.length % 4 === 0 &&
-    data.length === (s.length / 4) * 3 - pad &&
-    (firstPad === -1 || firstPad >= s.length - pad) &&
-    s.indexOf('-') === -1 &&
-    s.indexOf('_') === -1
-  if (!strict) {
+  const data = decodeBase64Strict(s)
+  if (!data) {
     throw gwError('GW_ERR_API_VALIDATION', {
       problems: `${field} is not strict base64`,
       details: [{ field, problem: 'is not strict base64 (standard alphabet, padded with =, no line breaks or spaces)' }],

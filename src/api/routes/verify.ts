@@ -23,9 +23,9 @@
  * Rate limit: a separate budget per API key, a tenth of limits.requestsPerMinute (at least 1), since each request
  * may hash 50 MB and check certificate paths.
  */
-import { createHash } from 'node:crypto'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { Config } from '../../config.js'
+import { decodeBase64Strict, sha256Hex } from '../../encoding.js'
 import { gwError, isGatewayError } from '../../errors.js'
 import { parseEnvelope, type Envelope } from '../../envelope/index.js'
 import { signatureDer, type CertSummary, type Verifier } from '../../signature/index.js'
@@ -65,14 +65,10 @@ function invalid(problems: string, details: { field: string; problem: string }[]
   throw gwError('GW_ERR_API_VALIDATION', { problems, details })
 }
 
-/** Strict base64: standard alphabet, padded, no whitespace. Linear, no regular expression over the data. */
+/** Strict base64 (src/encoding.ts) decoded, or a validation error naming the field. */
 function decodeBase64(s: string, field: string): Buffer {
-  const bad = () => invalid(`${field} is not standard padded base64`, [{ field: `body.${field}`, problem: 'is not standard padded base64 (A-Z a-z 0-9 + /, = padding, no line breaks)' }])
-  if (s.length % 4 !== 0) bad()
-  const out = Buffer.from(s, 'base64')
-  const pad = s.endsWith('==') ? 2 : s.endsWith('=') ? 1 : 0
-  // Node skips characters outside the alphabet: a shorter result means there were some
-  if (out.length !== (s.length / 4) * 3 - pad) bad()
+  const out = decodeBase64Strict(s)
+  if (!out) invalid(`${field} is not standard padded base64`, [{ field: `body.${field}`, problem: 'is not standard padded base64 (A-Z a-z 0-9 + /, = padding, no line breaks)' }])
   return out
 }
 
@@ -350,6 +346,3 @@ function derOf(sig: Buffer): Uint8Array {
   }
 }
 
-function sha256Hex(b: Uint8Array): string {
-  return createHash('sha256').update(b).digest('hex')
-}
