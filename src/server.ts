@@ -6,6 +6,7 @@
  * The broker does not have to be up: the API accepts documents into the outbox while the connection manager keeps
  * retrying (with a log line that names the URL and what to do), and the relay publishes them once it connects.
  */
+import { EventEmitter } from 'node:events'
 import { mkdirSync } from 'node:fs'
 import path from 'node:path'
 import type { FastifyInstance } from 'fastify'
@@ -110,11 +111,14 @@ export async function startGateway(config: Config, opts: StartOptions = {}): Pro
     const trust = trustVerifier(config)
     if (opts.receive !== false) trust.current() // unreadable trust files stop a receiving gateway at start
     const receiver = opts.receive === false ? undefined : startReceiver({ config, store, connection, signers, relay, logger, outgoing: statuses, verifier: metrics.wrapVerifier(trust.verifier) })
-    const ops = { metrics, queueInspector: connectionInspector(connection) }
+    // an operator's replay of a rejected package is announced like a package the receive pipeline stored (webhooks)
+    const replays = new EventEmitter()
+    const ops = { metrics, queueInspector: connectionInspector(connection), events: replays }
     const app = await buildApp(config, { store, signers, relay, broker: connection, logger, statuses, trust, ops, ...(packager ? { packager } : {}) })
     // webhooks never block the receive pipeline: notify() only queues; pending deliveries are kept in the event log
     const webhooks = createWebhookDispatcher({ config, store, logger: logger.child({ area: 'webhooks' }) })
     if (receiver) attachWebhooks(receiver.pipeline, webhooks, { store, logger })
+    attachWebhooks(replays, webhooks, { store, logger })
     await webhooks.start()
     let url = ''
     if (opts.listen !== false) {
