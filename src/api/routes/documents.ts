@@ -21,6 +21,7 @@ import type { Delivery, PackageWithDeliveries, Store, StoredPackage } from '../.
 import { DELIVERY_STATES } from '../../document/delivery.js'
 import type { Principal } from '../plugins/auth.js'
 import { ref } from '../schemas.js'
+import { timelineView } from '../views.js'
 
 export interface DocumentRoutesOptions {
   config: Config
@@ -228,18 +229,7 @@ export async function documentRoutes(app: FastifyInstance, opts: DocumentRoutesO
       const withTimeline = await Promise.all(
         deliveries.map(async (d) => ({
           ...deliveryView(d),
-          timeline: (await store.timeline(d.id)).map((e) => ({
-            seq: e.seq,
-            time: e.time,
-            type: e.type,
-            ...(e.fromState ? { from: e.fromState } : {}),
-            ...(e.state ? { state: e.state } : {}),
-            changed: e.changed,
-            ...(e.cause ? { cause: e.cause } : {}),
-            actor: e.actor,
-            ...(e.statusCode ? { statusCode: e.statusCode } : {}),
-            detail: e.detail,
-          })),
+          timeline: (await store.timeline(d.id)).map(timelineView),
         })),
       )
       return { ...packageView(pkg), deliveries: withTimeline }

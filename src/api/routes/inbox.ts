@@ -25,6 +25,7 @@ import type { StatusSender } from '../../pipeline/statuses.js'
 import { incomingMoves, type Store, type StoredIncoming } from '../../store/index.js'
 import type { Principal } from '../plugins/auth.js'
 import { ref } from '../schemas.js'
+import { timelineView } from '../views.js'
 
 export interface InboxRoutesOptions {
   config: Config
@@ -401,18 +402,7 @@ export async function inboxRoutes(app: FastifyInstance, opts: InboxRoutesOptions
         timeline: events.items
           .filter((e) => e.direction === 'in')
           .reverse()
-          .map((e) => ({
-            seq: e.seq,
-            time: e.time,
-            type: e.type,
-            ...(e.fromState ? { from: e.fromState } : {}),
-            ...(e.state ? { state: e.state } : {}),
-            changed: e.changed,
-            ...(e.statusCode ? { statusCode: e.statusCode } : {}),
-            ...(e.cause ? { cause: e.cause } : {}),
-            actor: e.actor,
-            detail: e.detail,
-          })),
+          .map(timelineView),
       }
     },
   )
