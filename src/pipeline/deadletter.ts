@@ -28,6 +28,7 @@ import type { Logger } from '../logger.js'
 import type { Verdict, Verifier } from '../signature/index.js'
 import type { DeliveryWithPackage, JsonObject, Store, StoredIncoming } from '../store/index.js'
 import type { StatusSender } from './statuses.js'
+import { verifierFromTrust } from './trust.js'
 
 export interface DeadLetter {
   /** Incoming package id, or outgoing delivery id. */
@@ -228,7 +229,7 @@ export function createDeadLetters(deps: DeadLetterDeps): DeadLetters {
     if (inc.senderOrganId && upper(inc.senderOrganId) !== upper(sender)) return fail('SENDER_MISMATCH', `stored sender ${inc.senderOrganId}, From/OrganId ${sender}`)
     // 3. signature, verified with the trust files as they are now
     if (!stored.signature || stored.signature.length === 0) return fail('NO_SIGNATURE', 'no detached signature was received with the package')
-    const verifier = deps.verifier ? deps.verifier() : await defaultVerifier(config)
+    const verifier = deps.verifier ? deps.verifier() : verifierFromTrust(config)
     const verdict = await verifier.verify(stored.bytes, stored.signature, { expectedOrganId: sender })
     if (!verdict.ok) return fail(verdict.code, verdict.message, verdict)
     // 4. DocumentId replay rule (a revoke keeps the DocumentId by design)
@@ -382,9 +383,4 @@ export function createDeadLetters(deps: DeadLetterDeps): DeadLetters {
       return { id, kind: 'outgoing', state: 'failed', seq: ev.seq }
     },
   }
-}
-
-async function defaultVerifier(config: Pick<Config, 'trust'>): Promise<Pick<Verifier, 'verify'>> {
-  const { verifierFromConfig } = await import('./receiver.js')
-  return verifierFromConfig(config)
 }
