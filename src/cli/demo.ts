@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { pino } from 'pino'
 import { loadConfig, type Config } from '../config.js'
+import { STATUS_CODE_LABELS, STATUS_CODES, type StatusCode } from '../document/delivery.js'
 import { isGatewayError } from '../errors.js'
 import { samplePdf } from '../pipeline/sample-pdf.js'
 import { loadSamplePki } from '../signature/pki-sample.js'
@@ -21,17 +22,18 @@ import { createAmqpConnection, redactUrl } from '../transport/index.js'
 const USAGE = 'usage: lienthong demo [--amqp URL] [--timeout SECONDS]'
 const DEFAULT_AMQP = 'amqp://guest:guest@127.0.0.1:5672'
 
-const LABELS: Record<string, string> = {
-  '01': 'Đã đến (arrived)',
-  '02': 'Từ chối tiếp nhận (refused)',
-  '03': 'Đã tiếp nhận (accepted and registered)',
-  '04': 'Phân công (assigned)',
-  '05': 'Đang xử lý (processing)',
-  '06': 'Hoàn thành (completed)',
-  '13': 'Lấy lại (recall requested)',
-  '15': 'Đồng ý lấy lại (recall agreed)',
-  '16': 'Từ chối lấy lại (recall refused)',
+const ENGLISH: Record<StatusCode, string> = {
+  '01': 'arrived',
+  '02': 'refused',
+  '03': 'accepted and registered',
+  '04': 'assigned',
+  '05': 'processing',
+  '06': 'completed',
+  '13': 'recall requested',
+  '15': 'recall agreed',
+  '16': 'recall refused',
 }
+const LABELS: Record<string, string> = Object.fromEntries(STATUS_CODES.map((c) => [c, `${STATUS_CODE_LABELS[c]} (${ENGLISH[c]})`]))
 const STATE_LABELS: Record<string, string> = {
   accepted: 'đã ký, lưu (accepted: signed and stored)',
   queued: 'đã gửi (queued: broker confirmed)',

@@ -10,6 +10,19 @@ export type Direction = 'out' | 'in'
 export const STATUS_CODES = ['01', '02', '03', '04', '05', '06', '13', '15', '16'] as const
 export type StatusCode = (typeof STATUS_CODES)[number]
 
+/** The Vietnamese name of each status code (QCVN 102), as DMSs show it; the automatic 01 and 02 use it as Description. */
+export const STATUS_CODE_LABELS: Readonly<Record<StatusCode, string>> = Object.freeze({
+  '01': 'Đã đến',
+  '02': 'Từ chối tiếp nhận',
+  '03': 'Đã tiếp nhận',
+  '04': 'Phân công',
+  '05': 'Đang xử lý',
+  '06': 'Hoàn thành',
+  '13': 'Lấy lại',
+  '15': 'Đồng ý lấy lại',
+  '16': 'Từ chối lấy lại',
+})
+
 /**
  * Outgoing delivery states, per (package, recipient):
  * `accepted` (persisted and signed) → `queued` (broker confirmed) → `delivered` (01) → `received` (03) | `refused` (02)

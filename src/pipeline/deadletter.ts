@@ -22,6 +22,7 @@
  * list of record; the broker's dead-letter queues hold copies (their depth is a metric).
  */
 import type { Config } from '../config.js'
+import { STATUS_CODE_LABELS } from '../document/delivery.js'
 import { gwError, isGatewayError } from '../errors.js'
 import { parseEnvelope } from '../envelope/index.js'
 import type { Logger } from '../logger.js'
@@ -272,7 +273,7 @@ export function createDeadLetters(deps: DeadLetterDeps): DeadLetters {
             ...(h.promulgationInfo.promulgationDate.value ? { promulgationDate: h.promulgationInfo.promulgationDate.value } : {}),
             documentId,
           },
-          description: 'Đã đến',
+          description: STATUS_CODE_LABELS['01'],
           actor: 'system',
           key: `01:${inc.id}`,
           metadata: { incomingId: inc.id, replayedBy: actor },

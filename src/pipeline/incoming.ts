@@ -28,7 +28,7 @@ import { EventEmitter } from 'node:events'
 import type { Config } from '../config.js'
 import { isGatewayError } from '../errors.js'
 import { parseEnvelope, type Envelope } from '../envelope/index.js'
-import { STATUS_CODE_STATE, isStatusCode, type StatusCode } from '../document/delivery.js'
+import { STATUS_CODE_LABELS, STATUS_CODE_STATE, isStatusCode, type StatusCode } from '../document/delivery.js'
 import type { Logger } from '../logger.js'
 import type { Verdict, Verifier } from '../signature/index.js'
 import type { Store, StoredIncoming } from '../store/index.js'
@@ -269,7 +269,7 @@ export function createIncomingPipeline(deps: IncomingDeps): IncomingPipeline {
       to: ctx.sender as string,
       statusCode: '01',
       responseFor: responseForOf(ctx.env as Envelope, ctx.sender as string, ctx.documentId as string),
-      description: 'Đã đến',
+      description: STATUS_CODE_LABELS['01'],
       actor: 'system',
       key: `01:${incoming.id}`,
       metadata: { incomingId: incoming.id },
@@ -469,7 +469,7 @@ export function createIncomingPipeline(deps: IncomingDeps): IncomingPipeline {
           to: ctx.sender as string,
           statusCode: '02',
           responseFor: responseForOf(ctx.env as Envelope, ctx.sender as string, ctx.documentId as string),
-          description: `Từ chối tiếp nhận (${r.code}): ${r.message}`.slice(0, 2000),
+          description: `${STATUS_CODE_LABELS['02']} (${r.code}): ${r.message}`.slice(0, 2000),
           actor: 'system',
           key: `02:${rec.incoming.id}`,
           metadata: { incomingId: rec.incoming.id, code: r.code },
