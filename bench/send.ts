@@ -284,6 +284,7 @@ async function main() {
     rawSignPerSecond: round(rawSignPerSecond),
     rawPublishPerSecond: round(rawPublishPerSecond),
     cpus: os.cpus().length,
+    loadAverage1m: round(os.loadavg()[0] ?? NaN, 2),
     node: process.version,
     note: 'in-process server and client on the same machine; numbers taken while the machine was shared',
   }
