@@ -33,6 +33,7 @@ import type { Logger } from '../logger.js'
 import type { Verdict, Verifier } from '../signature/index.js'
 import type { Store, StoredIncoming } from '../store/index.js'
 import type { HandlerResult, InboundMessage } from '../transport/index.js'
+import { keyedSerial } from './serial.js'
 import type { StatusSender } from './statuses.js'
 
 /** Codes the pipeline itself gives (besides the signature verdict codes and GW_ERR_ENVELOPE_* codes). */
@@ -499,18 +500,7 @@ export function createIncomingPipeline(deps: IncomingDeps): IncomingPipeline {
     }
   }
 
-  const locks = new Map<string, Promise<unknown>>()
-  async function serialised<T>(key: string, fn: () => Promise<T>): Promise<T> {
-    const prev = locks.get(key) ?? Promise.resolve()
-    const run = prev.then(fn, fn)
-    const tail = run.catch(() => {})
-    locks.set(key, tail)
-    try {
-      return await run
-    } finally {
-      if (locks.get(key) === tail) locks.delete(key)
-    }
-  }
+  const serialised = keyedSerial()
 
   const pipeline = {
     async handle(msg: InboundMessage): Promise<HandlerResult> {

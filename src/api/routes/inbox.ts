@@ -21,6 +21,7 @@ import type { Config } from '../../config.js'
 import { INCOMING_STATES, STATUS_CODE_INCOMING_STATE, type IncomingState, type StatusCode } from '../../document/delivery.js'
 import { parseEnvelope, type AttachmentReport, type Envelope, type Organ } from '../../envelope/index.js'
 import { gwError } from '../../errors.js'
+import { keyedSerial } from '../../pipeline/serial.js'
 import type { StatusSender } from '../../pipeline/statuses.js'
 import { incomingMoves, type Store, type StoredIncoming } from '../../store/index.js'
 import type { Principal } from '../plugins/auth.js'
@@ -258,18 +259,7 @@ export async function inboxRoutes(app: FastifyInstance, opts: InboxRoutesOptions
   }
 
   /** One request at a time per inbox item (check state → send status → move state), within this process. */
-  const locks = new Map<string, Promise<unknown>>()
-  async function serial<T>(id: string, fn: () => Promise<T>): Promise<T> {
-    const prev = locks.get(id) ?? Promise.resolve()
-    const run = prev.then(fn, fn)
-    const tail = run.catch(() => {})
-    locks.set(id, tail)
-    try {
-      return await run
-    } finally {
-      if (locks.get(id) === tail) locks.delete(id)
-    }
-  }
+  const serial = keyedSerial()
 
   app.get(
     '/v1/inbox',
