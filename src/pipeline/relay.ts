@@ -210,18 +210,23 @@ class OutboxRelay extends EventEmitter implements Relay {
         await this.#sleep(this.#retryMs)
         continue
       }
+      // the cursor moves past the rows handled in this round only (published, or already in flight)
+      let last: PendingDelivery | undefined
       for (const d of rows) {
         if (this.#stopping) break
-        if (this.#inFlight.has(d.deliveryId)) continue
+        if (this.#inFlight.has(d.deliveryId)) {
+          last = d
+          continue
+        }
         while (this.#inFlight.size >= this.#maxInFlight && !this.#stopping) {
           await new Promise<void>((r) => (this.#slotResolve = r))
         }
         if (this.#stopping) break
         if (Date.now() < this.#unavailableUntil) break
         this.#publish(d)
+        last = d
         published++
       }
-      const last = rows[rows.length - 1]
       if (last !== undefined) {
         this.#cursor = last.deliveryId
         this.#cursorPriority = last.priority
