@@ -19,7 +19,7 @@ import { loadSigners } from './pipeline/signers.js'
 import { createStatusSender } from './pipeline/statuses.js'
 import { trustVerifier } from './pipeline/trust.js'
 import { attachWebhooks, createWebhookDispatcher, type WebhookDispatcher } from './pipeline/webhooks.js'
-import { startReceiver, type Receiver } from './pipeline/receiver.js'
+import { startReceiver, topologyOptions, type Receiver } from './pipeline/receiver.js'
 import { connectionInspector, createMetrics } from './metrics.js'
 import { openSqliteStore, type Store } from './store/index.js'
 import { createAmqpConnection, createPublisher, declareTopology, type AmqpConnection, type Publisher } from './transport/index.js'
@@ -82,14 +82,7 @@ export async function startGateway(config: Config, opts: StartOptions = {}): Pro
       if (warned) logger.info({ url: connection?.redactedUrl }, 'RabbitMQ reachable again; the outbox is being published')
       warned = false
     })
-    declareTopology(connection, {
-      hostedOrganIds: config.agencies.map((a) => a.organId),
-      exchange: config.amqp.exchange,
-      deadLetterExchange: config.amqp.deadLetterExchange,
-      inboxQueuePrefix: config.amqp.queuePrefix,
-      deadLetterQueuePrefix: config.amqp.deadLetterQueuePrefix,
-      queueType: config.amqp.queueType,
-    })
+    declareTopology(connection, topologyOptions(config))
     const publisher = createPublisher(connection, { exchange: config.amqp.exchange, logger: tlog })
     // one Prometheus registry per gateway: publish and verify latency measured where they happen
     const metrics = createMetrics()

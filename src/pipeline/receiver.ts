@@ -11,7 +11,7 @@ import type { Config } from '../config.js'
 import type { Logger } from '../logger.js'
 import type { Verifier } from '../signature/index.js'
 import type { Store } from '../store/index.js'
-import { createConsumer, declareTopology, type AmqpConnection, type Consumer } from '../transport/index.js'
+import { createConsumer, declareTopology, type AmqpConnection, type Consumer, type TopologyOptions } from '../transport/index.js'
 import { createIncomingPipeline, type IncomingPipeline } from './incoming.js'
 import type { SignerLike } from './outgoing.js'
 import { createStatusSender, type StatusSender } from './statuses.js'
@@ -48,6 +48,18 @@ export interface Receiver {
 /** A verifier over the configured trust anchors, intermediates and CRLs (files read once). */
 export const verifierFromConfig = (config: Pick<Config, 'trust'>): Verifier => verifierFromTrust(config)
 
+/** The exchanges and inbox queues of the hosted agencies, as configured (the relay side declares the same). */
+export function topologyOptions(config: Pick<Config, 'agencies' | 'amqp'>): TopologyOptions {
+  return {
+    hostedOrganIds: config.agencies.map((a) => a.organId),
+    exchange: config.amqp.exchange,
+    deadLetterExchange: config.amqp.deadLetterExchange,
+    inboxQueuePrefix: config.amqp.queuePrefix,
+    deadLetterQueuePrefix: config.amqp.deadLetterQueuePrefix,
+    queueType: config.amqp.queueType,
+  }
+}
+
 export function startReceiver(deps: ReceiverDeps): Receiver {
   const { config, store, connection } = deps
   const logger = deps.logger?.child({ area: 'receive' })
@@ -71,14 +83,7 @@ export function startReceiver(deps: ReceiverDeps): Receiver {
     ...(deps.newId ? { newId: deps.newId } : {}),
     ...(logger ? { logger } : {}),
   })
-  const topology = declareTopology(connection, {
-    hostedOrganIds: config.agencies.map((a) => a.organId),
-    exchange: config.amqp.exchange,
-    deadLetterExchange: config.amqp.deadLetterExchange,
-    inboxQueuePrefix: config.amqp.queuePrefix,
-    deadLetterQueuePrefix: config.amqp.deadLetterQueuePrefix,
-    queueType: config.amqp.queueType,
-  })
+  const topology = declareTopology(connection, topologyOptions(config))
   const consumer = createConsumer(connection, {
     queues: topology.queues,
     handler: (msg) => pipeline.handle(msg),
