@@ -24,7 +24,7 @@ import { buildEdoc, buildStatus, parseEnvelope } from '../envelope/index.js'
 import { gwError, isGatewayError } from '../errors.js'
 import type { Logger } from '../logger.js'
 import type { Actor, Delivery, JsonObject, Store, StoredPackage } from '../store/index.js'
-import { fromOrgan } from './document-request.js'
+import { edxmlDate, fromOrgan } from './document-request.js'
 import type { SignerLike } from './outgoing.js'
 
 /** The original document a status answers (EDXML.md §b ResponseFor). */
@@ -129,9 +129,6 @@ export interface StatusSenderDeps {
 /** The idempotency client id under which the gateway's own status packages are recorded. */
 export const STATUS_CLIENT_ID = 'system:statuses'
 
-/** yyyy/MM/dd from what a store or package holds (`2026-11-25`, `2026/11/25`); `''` stays empty. */
-const edxmlDay = (d: string | undefined): string => (d ?? '').trim().replace(/-/g, '/')
-
 async function signBytes(signer: SignerLike, bytes: Uint8Array, at: Date): Promise<Uint8Array> {
   try {
     return signer.signSync ? signer.signSync(bytes, { signingTime: at }) : await signer.sign(bytes, { signingTime: at })
@@ -182,7 +179,7 @@ export function createStatusSender(deps: StatusSenderDeps): StatusSender {
         if (pkg) return result(pkg, (await deps.store.getDeliveries(pkg.id))[0], true)
       }
       const at = input.at ?? clock()
-      const promulgationDate = edxmlDay(input.responseFor.promulgationDate)
+      const promulgationDate = edxmlDate(input.responseFor.promulgationDate?.trim())
       const responseFor = {
         organId: (input.responseFor.organId ?? to).trim().toUpperCase(),
         code: input.responseFor.code,

@@ -5,8 +5,8 @@
  * - application/xml, text/xml: kept as the exact bytes (a Buffer); a prebuilt edXML package is relayed unchanged.
  * - multipart/form-data: @fastify/multipart (registered in app.ts); the route reads the parts as a stream.
  */
-import { createHash } from 'node:crypto'
-import type { FastifyInstance } from 'fastify'
+import type { FastifyInstance, FastifyRequest } from 'fastify'
+import { sha256Hex } from '../../encoding.js'
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -15,13 +15,16 @@ declare module 'fastify' {
   }
 }
 
+/** The request's media type, lower case, without parameters (`multipart/form-data; boundary=…` → `multipart/form-data`). */
+export const mediaType = (req: FastifyRequest): string => String(req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase()
+
 export function installBodyParsers(app: FastifyInstance): void {
   const jsonParser = app.getDefaultJsonParser('error', 'error')
   app.decorateRequest('bodySha256', undefined)
   app.removeContentTypeParser('application/json')
   app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (req, body, done) => {
     const buf = body as Buffer
-    req.bodySha256 = createHash('sha256').update(buf).digest('hex')
+    req.bodySha256 = sha256Hex(buf)
     // Fastify's parser guards against prototype poisoning by scanning the text; a native byte search tells first
     // whether there is anything to guard against (large base64 bodies never contain these words)
     if (buf.length > 0 && !buf.includes('__proto__') && !buf.includes('constructor')) {
@@ -36,7 +39,7 @@ export function installBodyParsers(app: FastifyInstance): void {
   })
   app.addContentTypeParser(['application/xml', 'text/xml'], { parseAs: 'buffer' }, (req, body, done) => {
     const buf = body as Buffer
-    req.bodySha256 = createHash('sha256').update(buf).digest('hex')
+    req.bodySha256 = sha256Hex(buf)
     done(null, buf)
   })
 }

@@ -20,6 +20,7 @@ import type { OutgoingPipeline, SendSource } from '../../pipeline/outgoing.js'
 import type { Delivery, PackageWithDeliveries, Store, StoredPackage } from '../../store/index.js'
 import { DELIVERY_STATES } from '../../document/delivery.js'
 import type { Principal } from '../plugins/auth.js'
+import { mediaType } from '../plugins/body-parsers.js'
 import { ref } from '../schemas.js'
 import { timelineView } from '../views.js'
 
@@ -33,7 +34,6 @@ const errors = { 400: ref('Error'), 401: ref('Error'), 403: ref('Error'), 404: r
 
 const SEND_TYPES = ['application/json', 'multipart/form-data', 'application/xml', 'text/xml']
 
-const mediaType = (req: FastifyRequest): string => String(req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase()
 
 function idempotencyKey(req: FastifyRequest): string | undefined {
   const v = req.headers['idempotency-key']

@@ -31,6 +31,7 @@ import { parseEnvelope, type Envelope } from '../../envelope/index.js'
 import { signatureDer, type CertSummary, type Verifier } from '../../signature/index.js'
 import { verifyPdf, type PdfSignature, type PdfVerdict } from '../../signature/pdf.js'
 import { trustVerifier, type TrustVerifier } from '../../pipeline/trust.js'
+import { mediaType } from '../plugins/body-parsers.js'
 import { ref } from '../schemas.js'
 
 export interface VerifyRoutesOptions {
@@ -59,7 +60,6 @@ const MAX_SIGNATURE_BYTES = 4 * 1024 * 1024
 
 const errors = { 400: ref('Error'), 401: ref('Error'), 403: ref('Error'), 413: ref('Error'), 415: ref('Error'), 429: ref('Error') }
 
-const mediaType = (req: FastifyRequest): string => String(req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase()
 
 function invalid(problems: string, details: { field: string; problem: string }[]): never {
   throw gwError('GW_ERR_API_VALIDATION', { problems, details })
