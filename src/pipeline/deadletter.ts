@@ -28,7 +28,7 @@ import { parseEnvelope } from '../envelope/index.js'
 import type { Logger } from '../logger.js'
 import type { Verdict, Verifier } from '../signature/index.js'
 import type { DeliveryWithPackage, JsonObject, Store, StoredIncoming } from '../store/index.js'
-import type { StatusSender } from './statuses.js'
+import { responseForHeader, type StatusSender } from './statuses.js'
 import { verifierFromTrust } from './trust.js'
 
 export interface DeadLetter {
@@ -267,12 +267,7 @@ export function createDeadLetters(deps: DeadLetterDeps): DeadLetters {
           from: inc.recipient,
           to: sender,
           statusCode: '01',
-          responseFor: {
-            organId: sender,
-            code: `${h.code.codeNumber}/${h.code.codeNotation}`,
-            ...(h.promulgationInfo.promulgationDate.value ? { promulgationDate: h.promulgationInfo.promulgationDate.value } : {}),
-            documentId,
-          },
+          responseFor: responseForHeader(h, sender, documentId),
           description: STATUS_CODE_LABELS['01'],
           actor: 'system',
           key: `01:${inc.id}`,

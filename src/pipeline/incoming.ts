@@ -34,7 +34,7 @@ import type { Verdict, Verifier } from '../signature/index.js'
 import type { Store, StoredIncoming } from '../store/index.js'
 import type { HandlerResult, InboundMessage } from '../transport/index.js'
 import { keyedSerial } from './serial.js'
-import type { StatusSender } from './statuses.js'
+import { responseForHeader, type StatusSender } from './statuses.js'
 
 /** Codes the pipeline itself gives (besides the signature verdict codes and GW_ERR_ENVELOPE_* codes). */
 export const INCOMING_CODES = {
@@ -243,15 +243,7 @@ export function createIncomingPipeline(deps: IncomingDeps): IncomingPipeline {
     }
   }
 
-  function responseForOf(env: Envelope, sender: string, documentId: string) {
-    const h = env.edoc!.messageHeader
-    return {
-      organId: sender,
-      code: `${h.code.codeNumber}/${h.code.codeNotation}`,
-      ...(h.promulgationInfo.promulgationDate.value ? { promulgationDate: h.promulgationInfo.promulgationDate.value } : {}),
-      documentId,
-    }
-  }
+  const responseForOf = (env: Envelope, sender: string, documentId: string) => responseForHeader(env.edoc!.messageHeader, sender, documentId)
 
   async function send01(ctx: Ctx, incoming: StoredIncoming): Promise<void> {
     if (!ctx.env?.edoc || !ctx.sender || !ctx.documentId) return

@@ -20,6 +20,7 @@
 import { createHash, randomUUID } from 'node:crypto'
 import type { AgencyConfig, Config } from '../config.js'
 import type { StatusCode } from '../document/delivery.js'
+import type { MessageHeader } from '../document/edxml.js'
 import { buildEdoc, buildStatus, parseEnvelope } from '../envelope/index.js'
 import { gwError, isGatewayError } from '../errors.js'
 import type { Logger } from '../logger.js'
@@ -45,6 +46,16 @@ export interface StatusStaff {
   name?: string
   mobile?: string
   email?: string
+}
+
+/** ResponseFor answering a received document: its full code and promulgation date from the header, addressed to `organId`. */
+export function responseForHeader(h: Pick<MessageHeader, 'code' | 'promulgationInfo'>, organId: string, documentId: string): StatusResponseFor {
+  return {
+    organId,
+    code: `${h.code.codeNumber}/${h.code.codeNotation}`,
+    ...(h.promulgationInfo.promulgationDate.value ? { promulgationDate: h.promulgationInfo.promulgationDate.value } : {}),
+    documentId,
+  }
 }
 
 export interface SendStatusInput {
