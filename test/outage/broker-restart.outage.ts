@@ -13,7 +13,7 @@
 import t from 'tap'
 import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
-import { auth, drainQueue, eventually, H29, inboxOf, KEYS, queueDepth, sampleDocument, startTestGateway } from '../../helper.js'
+import { auth, drainQueue, eventually, H29, inboxOf, KEYS, queueDepth, sampleDocument, startTestGateway } from '../helper.js'
 
 const run = promisify(execFile)
 const rabbitmqctl = (cmd: string) => run('rabbitmqctl', [cmd], { timeout: 60_000 })

@@ -7,9 +7,9 @@
 // message confirmed, and every confirmed message (including those confirmed before the outage) is in the queue
 // afterwards (at-least-once: a message whose confirm was lost may be there twice; receivers deduplicate).
 import t from 'tap'
-import { createAmqpConnection, createPublisher, declareTopology, type ConnectionState, type OutgoingMessage } from '../../../src/transport/index.js'
-import { isGatewayError } from '../../../src/errors.js'
-import { adminChannel, AMQP_URL, deleteAll, rabbitmqctl, randomName, randomOrganId, sampleMessage, sleep } from './helpers.js'
+import { createAmqpConnection, createPublisher, declareTopology, type ConnectionState, type OutgoingMessage } from '../../src/transport/index.js'
+import { isGatewayError } from '../../src/errors.js'
+import { adminChannel, AMQP_URL, deleteAll, rabbitmqctl, randomName, randomOrganId, sampleMessage, sleep } from '../integration/transport/helpers.js'
 
 t.test('broker stop_app / start_app while publishing: nothing confirmed is lost, everything is eventually confirmed', async (t) => {
   let brokerStopped = false
