@@ -57,6 +57,13 @@ export interface AttachmentData {
   data: Uint8Array
 }
 
+/** `7816/VPCP-TTĐT` → number and notation. */
+export function splitCode(code: string): { codeNumber?: string; codeNotation?: string } {
+  const i = code.indexOf('/')
+  if (code.trim() === '') return {}
+  return i < 0 ? { codeNumber: code.trim() } : { codeNumber: code.slice(0, i).trim(), codeNotation: code.slice(i + 1).trim() }
+}
+
 /** `2026-11-26` or `2026/11/26` → `2026/11/26`. */
 export const edxmlDate = (d: string | undefined): string => (d ?? '').replace(/-/g, '/')
 

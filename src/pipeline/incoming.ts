@@ -33,6 +33,7 @@ import type { Logger } from '../logger.js'
 import type { Verdict, Verifier } from '../signature/index.js'
 import type { Store, StoredIncoming } from '../store/index.js'
 import type { HandlerResult, InboundMessage } from '../transport/index.js'
+import { splitCode } from './document-request.js'
 import { keyedSerial } from './serial.js'
 import { responseForHeader, type StatusSender } from './statuses.js'
 
@@ -101,13 +102,6 @@ interface Ctx {
 }
 
 const upper = (s: string | undefined): string => (s ?? '').trim().toUpperCase()
-
-/** `7816/VPCP-TTĐT` → number and notation. */
-function splitCode(code: string): { codeNumber?: string; codeNotation?: string } {
-  const i = code.indexOf('/')
-  if (code.trim() === '') return {}
-  return i < 0 ? { codeNumber: code.trim() } : { codeNumber: code.slice(0, i).trim(), codeNotation: code.slice(i + 1).trim() }
-}
 
 function businessType(env: Envelope): number {
   return Number(env.edoc?.traceHeaderList.bussiness?.bussinessDocType ?? 0) || 0

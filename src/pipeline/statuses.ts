@@ -17,15 +17,16 @@
  * (the receive path uses `01:<incoming id>`, so a redelivered document never produces a second 01, even when the
  * process died between storing the document and acknowledging it).
  */
-import { createHash, randomUUID } from 'node:crypto'
+import { randomUUID } from 'node:crypto'
 import type { AgencyConfig, Config } from '../config.js'
 import type { StatusCode } from '../document/delivery.js'
 import type { MessageHeader } from '../document/edxml.js'
 import { buildEdoc, buildStatus, parseEnvelope } from '../envelope/index.js'
+import { sha256Hex } from '../encoding.js'
 import { gwError, isGatewayError } from '../errors.js'
 import type { Logger } from '../logger.js'
 import type { Actor, Delivery, JsonObject, Store, StoredPackage } from '../store/index.js'
-import { edxmlDate, fromOrgan } from './document-request.js'
+import { edxmlDate, fromOrgan, splitCode } from './document-request.js'
 import type { SignerLike } from './outgoing.js'
 
 /** The original document a status answers (EDXML.md §b ResponseFor). */
@@ -218,10 +219,8 @@ export function createStatusSender(deps: StatusSenderDeps): StatusSender {
       // 2. sign
       const signature = await signBytes(signer, envelope.bytes, at)
       // 3. store (outbox)
-      const requestHash = createHash('sha256')
-        .update(JSON.stringify([input.statusCode, to, input.responseFor.documentId, input.description ?? '']))
-        .digest('hex')
-      const [codeNumber, ...notation] = input.responseFor.code.split('/')
+      const requestHash = sha256Hex(JSON.stringify([input.statusCode, to, input.responseFor.documentId, input.description ?? '']))
+      const { codeNumber, codeNotation } = splitCode(input.responseFor.code)
       const recorded = await deps.store.recordOutgoing({
         package: {
           id: newId(),
@@ -235,7 +234,7 @@ export function createStatusSender(deps: StatusSenderDeps): StatusSender {
           // statuses travel ahead of ordinary documents (a recall should not wait behind a backlog)
           priority: input.statusCode === '13' ? 2 : 1,
           ...(codeNumber ? { codeNumber } : {}),
-          ...(notation.length > 0 ? { codeNotation: notation.join('/') } : {}),
+          ...(codeNotation ? { codeNotation } : {}),
           ...(promulgationDate ? { promulgationDate } : {}),
           statusCode: input.statusCode,
           metadata: {
