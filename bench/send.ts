@@ -273,6 +273,7 @@ async function main() {
     form: o.form,
     confirmed: lat.length,
     failures,
+    warmUp: warm,
     consumedByRecipient: consumed,
     elapsedSeconds: round(elapsedS, 3),
     docsPerSecond: round(docsPerSecond),
@@ -286,7 +287,7 @@ async function main() {
     cpus: os.cpus().length,
     loadAverage1m: round(os.loadavg()[0] ?? NaN, 2),
     node: process.version,
-    note: 'in-process server and client on the same machine; numbers taken while the machine was shared',
+    note: 'in-process server and client on the same machine; consumedByRecipient includes the warm-up documents',
   }
   console.log(`send (${o.form}): ${result.confirmed}/${o.count} documents of ${o.size} confirmed in ${result.elapsedSeconds} s → ${result.docsPerSecond} documents/s (API accepted ${result.apiAcceptPerSecond}/s)`)
   console.log(`latency request → broker confirm: p50 ${result.p50Ms} ms, p95 ${result.p95Ms} ms, p99 ${result.p99Ms} ms, max ${result.maxMs} ms`)
