@@ -3,7 +3,7 @@
  * file, `buildTestApp(t)` (inject-ready app, no broker), `startTestGateway(t)` (real RabbitMQ, relay running),
  * sample documents, and AMQP helpers that read and clean up the random queues.
  */
-import { createHash, randomBytes } from 'node:crypto'
+import { createHash, randomBytes, randomInt } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -230,7 +230,7 @@ export function sampleDocument(over: Partial<DocumentRequest> = {}): DocumentReq
   seq++
   return {
     recipients: [{ organId: H29, name: 'Ủy ban nhân dân Thành phố Hồ Chí Minh', organizationInCharge: 'Chính phủ' }],
-    code: { number: String(1000 + seq), notation: `VPCP-TEST${randomBytes(2).toString('hex').toUpperCase()}` },
+    code: { number: String(1000 + seq), notation: `VPCP-TEST${randomInt(100_000, 1_000_000)}` },
     promulgation: { place: 'Hà Nội', date: '2026/11/25' },
     documentType: { type: 1, typeName: 'Công văn' },
     subject: 'V/v thử nghiệm liên thông văn bản',
