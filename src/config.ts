@@ -64,7 +64,7 @@ export interface Config {
     readonly heartbeatSeconds: number
     readonly reconnect: { readonly initialDelayMs: number; readonly maxDelayMs: number }
   }
-  readonly store: { readonly driver: 'sqlite'; readonly path: string; readonly synchronous: 'FULL' | 'NORMAL' }
+  readonly store: { readonly driver: 'sqlite' | 'postgres'; readonly url?: string; readonly path: string; readonly synchronous: 'FULL' | 'NORMAL' }
   readonly agencies: readonly AgencyConfig[]
   readonly operators: readonly ApiKeyConfig[]
   readonly trust: {
@@ -293,6 +293,10 @@ function crossChecks(doc: Json, env: LoadConfigOptions['env']): string[] {
     keyOwner(o.keySha256, `operators.${i}`)
     idOwner(o.id, `operators.${i}`)
   })
+  const store = doc.store as Json
+  if (store.driver === 'postgres' && typeof store.url !== 'string') {
+    problems.push('store.url is required when store.driver is postgres (env LIENTHONG_STORE_URL)')
+  }
   const rc = (doc.amqp as Json).reconnect as Json
   if (typeof rc.initialDelayMs === 'number' && typeof rc.maxDelayMs === 'number' && rc.maxDelayMs < rc.initialDelayMs) {
     problems.push(`amqp.reconnect.maxDelayMs (${rc.maxDelayMs}) must be at least initialDelayMs (${rc.initialDelayMs})`)

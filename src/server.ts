@@ -21,7 +21,7 @@ import { trustVerifier } from './pipeline/trust.js'
 import { attachWebhooks, createWebhookDispatcher, type WebhookDispatcher } from './pipeline/webhooks.js'
 import { startReceiver, topologyOptions, type Receiver } from './pipeline/receiver.js'
 import { connectionInspector, createMetrics } from './metrics.js'
-import { openSqliteStore, type Store } from './store/index.js'
+import { openPgStore, openSqliteStore, type Store } from './store/index.js'
 import { createAmqpConnection, createPublisher, declareTopology, type AmqpConnection, type Publisher } from './transport/index.js'
 
 export interface RunningGateway {
@@ -51,8 +51,14 @@ export interface StartOptions {
 
 export async function startGateway(config: Config, opts: StartOptions = {}): Promise<RunningGateway> {
   const logger = opts.logger ?? createLogger({ level: config.log.level })
-  mkdirSync(path.dirname(config.store.path), { recursive: true })
-  const store = await openSqliteStore(config.store.path, { logger: logger.child({ area: 'store' }), synchronous: config.store.synchronous })
+  const storeLogger = logger.child({ area: 'store' })
+  let store: Store
+  if (config.store.driver === 'postgres' && config.store.url) {
+    store = await openPgStore(config.store.url, { logger: storeLogger })
+  } else {
+    mkdirSync(path.dirname(config.store.path), { recursive: true })
+    store = await openSqliteStore(config.store.path, { logger: storeLogger, synchronous: config.store.synchronous })
+  }
   let connection: AmqpConnection | undefined
   let packager: PackagePool | undefined
   try {

@@ -1,5 +1,5 @@
 /**
- * `lienthong log verify --store FILE [--from N] [--to N] [--json]`
+ * `lienthong log verify --store FILE|postgres://URL [--from N] [--to N] [--json]`
  *
  * Checks the delivery log's hash chain offline, on a SQLite store file opened read-only (the gateway may keep
  * running): every row's hash is recomputed over its content and the previous row's hash (src/store/README.md,
@@ -12,9 +12,9 @@
 import { existsSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 import { isGatewayError } from '../errors.js'
-import { openSqliteStore } from '../store/index.js'
+import { isPgUrl, openPgStore, openSqliteStore } from '../store/index.js'
 
-const USAGE = 'usage: lienthong log verify --store FILE [--from N] [--to N] [--json]'
+const USAGE = 'usage: lienthong log verify --store FILE|postgres://URL [--from N] [--to N] [--json]'
 
 function usage(msg?: string): number {
   if (msg) console.error(`lienthong log: ${msg}`)
@@ -47,11 +47,12 @@ export async function run(argv: string[]): Promise<number> {
   if (typeof from === 'string') return usage(from)
   if (typeof to === 'string') return usage(to)
   if (from !== undefined && to !== undefined && to < from) return usage('--to must not be below --from')
-  if (!existsSync(values.store)) return usage(`store file ${values.store} does not exist`)
+  const pgUrl = isPgUrl(values.store)
+  if (!pgUrl && !existsSync(values.store)) return usage(`store file ${values.store} does not exist`)
 
   let store
   try {
-    store = await openSqliteStore(values.store, { readonly: true })
+    store = pgUrl ? await openPgStore(values.store) : await openSqliteStore(values.store, { readonly: true })
   } catch (e) {
     console.error(`lienthong log: cannot open ${values.store}: ${isGatewayError(e) ? `${e.code}: ${e.message}` : (e as Error).message}`)
     return 2
