@@ -241,6 +241,9 @@ export class SqliteStore implements Store {
               + (SELECT count(*) FROM (SELECT 1 FROM incoming WHERE seq > (SELECT seq FROM search_indexed WHERE name = 'incoming') AND search GLOB @glob LIMIT @cap)) AS n`,
       ),
       indexedUpTo: p('SELECT seq FROM search_indexed WHERE name = ?'),
+      // for listEvents with `until`: see untilBound()
+      newestBefore: p('SELECT seq FROM events INDEXED BY events_time WHERE time < ? ORDER BY time DESC LIMIT 1'),
+      maxSeqBefore: p('SELECT max(seq) AS m FROM events INDEXED BY events_time WHERE time < ?'),
     }
     Object.assign(this.sql, {
       insertEvent: p(
@@ -737,6 +740,10 @@ export class SqliteStore implements Store {
       add('e.package_id = @package_id', 'package_id', f.packageId)
       const before = f.cursor === undefined ? undefined : decodeCursor('e', f.cursor)
       add('e.seq < @before', 'before', before)
+      if (f.until !== undefined && f.since === undefined && f.organId === undefined && f.text === undefined && f.documentId === undefined && f.packageId === undefined) {
+        const bound = this.untilBound(f.until.toISOString(), before)
+        if (bound !== undefined) add('e.seq <= @until_seq', 'until_seq', bound)
+      }
       const query = (extra: string[]): string => {
         const branch = (more?: string): string => {
           const w = [...(more ? [more] : []), ...extra, ...where]
@@ -758,6 +765,22 @@ export class SqliteStore implements Store {
       const items = page.rows.map(eventFromRow)
       return page.next ? { items, next: page.next } : { items }
     })
+  }
+
+  /**
+   * An exact, redundant upper bound on the seq of events with `time < until`, so that a page filtered by an `until`
+   * far in the past starts where the matching rows are instead of scanning every newer row (0.1 µs each: 70-100 ms
+   * at 1M events, bench:log). Log times follow seq only roughly (clocks, callers' `at`), so the bound is max(seq)
+   * over the time index, whose cost grows with the rows before `until`; it is computed only when that is cheaper
+   * than the scan it saves (about 3.5x cheaper per row), estimated from the newest row before `until`. With `since`
+   * as well, the time index already bounds the scan and no bound is needed.
+   */
+  private untilBound(until: string, before: number | undefined): number | undefined {
+    const top = before === undefined ? (this.s('countEvents').get() as { n: number }).n : before - 1
+    const s0 = (this.s('newestBefore').get(until) as { seq: number } | undefined)?.seq
+    if (s0 === undefined) return 0 // no event before `until`: nothing matches
+    if (s0 >= 3.5 * Math.max(0, top - s0)) return undefined // few newer rows: the plain scan is cheaper
+    return (this.s('maxSeqBefore').get(until) as { m: number | null }).m ?? 0
   }
 
   async verifyLog(opts: VerifyLogOptions = {}): Promise<VerifyLogResult> {

@@ -180,3 +180,36 @@ eachStore(
   tuning,
 )
 }
+
+// `until` pages use a seq bound computed from the time index (sqlite-store untilBound); log times follow seq only
+// roughly, so late rows with old times must still be found, page after page, exactly as a brute-force filter would.
+eachStore(t, 'until pages over out-of-order times match a brute-force filter', async (t, s) => {
+  const base = Date.parse('2026-01-01T00:00:00Z')
+  const minute = 60_000
+  // 100 events a minute apart, then 20 late ones carrying old times that decrease as seq grows (a clock set back,
+  // a caller's `at`), then 400 more on time: the newest time before a bound is not the highest seq before it
+  const note = (cause: string, at: number) => s.store.appendEvent({ direction: 'out', type: 'note', actor: 'system', cause, at: new Date(at) })
+  for (let i = 0; i < 100; i++) await note(`on time ${i}`, base + i * minute)
+  for (let i = 0; i < 20; i++) await note(`late ${i}`, base + (19 - i) * minute + 30_000)
+  for (let i = 100; i < 500; i++) await note(`on time ${i}`, base + i * minute)
+  const all: LogEvent[] = []
+  for (let cursor: string | undefined, guard = 0; guard < 100; guard++) {
+    const page = await s.store.listEvents({ limit: 200, ...(cursor ? { cursor } : {}) })
+    all.push(...page.items)
+    if (!page.next) break
+    cursor = page.next
+  }
+  t.equal(all.length, 520, 'whole log read')
+  for (const minutes of [0, 5, 10, 10.5, 25, 150, 450, 600]) {
+    const until = new Date(base + minutes * minute)
+    const expected = all.filter((e) => Date.parse(e.time) < until.getTime()).map((e) => e.seq)
+    const got: number[] = []
+    for (let cursor: string | undefined, guard = 0; guard < 100; guard++) {
+      const page = await s.store.listEvents({ until, limit: 50, ...(cursor ? { cursor } : {}) })
+      got.push(...page.items.map((e) => e.seq))
+      if (!page.next) break
+      cursor = page.next
+    }
+    t.same(got, expected, `until +${minutes} min: ${expected.length} events, newest first, none missed`)
+  }
+})
