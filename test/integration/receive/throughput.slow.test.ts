@@ -4,6 +4,7 @@
  * `npx tap test/integration/receive/throughput.slow.test.ts` (N from RECEIVE_BENCH_N, default 1000).
  */
 import { randomBytes } from 'node:crypto'
+import os from 'node:os'
 import t from 'tap'
 import { agencySigner, sampleEdoc, startTestReceiver } from './helpers.js'
 
@@ -36,5 +37,5 @@ t.test(`receive ${N} documents`, async (t) => {
   t.equal(rejected, 0)
   const ones = await rx.store.stats()
   t.ok(ones.deliveriesByState.accepted === N, `${N} status 01 packages in the outbox`)
-  t.comment(`received ${N} signed 10 KB documents in ${s.toFixed(2)} s: ${Math.round(N / s)} documents/s (verify + store + 01 + ack; prefetch ${rx.config.amqp.prefetch}; shared machine)`)
+  t.comment(`received ${N} signed 10 KB documents in ${s.toFixed(2)} s: ${Math.round(N / s)} documents/s (verify + store + 01 + ack; prefetch ${rx.config.amqp.prefetch}; load average ${os.loadavg()[0]?.toFixed(2)})`)
 })
