@@ -174,6 +174,28 @@ const PACKAGE_COLS =
 const INCOMING_COLS =
   'seq, id, kind, document_id, sender, recipient, message_id, sha256, size, priority, subject, code_number, code_notation, promulgation_date, status_code, metadata, verdict, state, reason, related_id, received_at, updated_at, fetched_at'
 
+
+/**
+ * A WHERE clause built from optional filters: `add(cond, name, value)` keeps `cond` (which names `@name`) and binds
+ * the value only when the value is given.
+ */
+function sqlFilter(params: Record<string, unknown>): {
+  where: string[]
+  params: Record<string, unknown>
+  add: (cond: string, name: string, v: unknown) => void
+} {
+  const where: string[] = []
+  return {
+    where,
+    params,
+    add: (cond, name, v) => {
+      if (v === undefined) return
+      where.push(cond)
+      params[name] = v
+    },
+  }
+}
+
 export class SqliteStore implements Store {
   /** SQL of the fixed statements, prepared on first use and kept (a read-only tool only prepares what it runs). */
   private readonly sql: Record<string, string>
@@ -594,13 +616,7 @@ export class SqliteStore implements Store {
 
   listPackages(f: ListPackagesFilter): Promise<Page<PackageWithDeliveries>> {
     return this.run('listPackages', () => {
-      const where: string[] = []
-      const params: Record<string, unknown> = { limit: pageLimit(f.limit) + 1 }
-      const add = (cond: string, name: string, v: unknown): void => {
-        if (v === undefined) return
-        where.push(cond)
-        params[name] = v
-      }
+      const { where, params, add } = sqlFilter({ limit: pageLimit(f.limit) + 1 })
       add('p.sender = @sender', 'sender', f.senderOrganId)
       add('p.client_id = @client_id', 'client_id', f.clientId)
       add('p.kind = @kind', 'kind', f.kind)
@@ -664,13 +680,7 @@ export class SqliteStore implements Store {
 
   listDeliveries(f: ListDeliveriesFilter): Promise<Page<DeliveryWithPackage>> {
     return this.run('listDeliveries', () => {
-      const where: string[] = []
-      const params: Record<string, unknown> = { limit: pageLimit(f.limit) + 1 }
-      const add = (cond: string, name: string, v: unknown): void => {
-        if (v === undefined) return
-        where.push(cond)
-        params[name] = v
-      }
+      const { where, params, add } = sqlFilter({ limit: pageLimit(f.limit) + 1 })
       const states = f.state === undefined ? undefined : Array.isArray(f.state) ? f.state : [f.state]
       add('d.state IN (SELECT value FROM json_each(@states))', 'states', states && JSON.stringify(states))
       add('d.recipient = @recipient', 'recipient', f.recipient)
@@ -719,14 +729,8 @@ export class SqliteStore implements Store {
    */
   listEvents(f: ListEventsFilter): Promise<Page<LogEvent>> {
     return this.run('listEvents', () => {
-      const where: string[] = []
       const limit = pageLimit(f.limit) + 1
-      const params: Record<string, unknown> = { limit }
-      const add = (cond: string, name: string, v: unknown): void => {
-        if (v === undefined) return
-        where.push(cond)
-        params[name] = v
-      }
+      const { where, params, add } = sqlFilter({ limit })
       // with an agency, each branch reads the agency's own index (sender|recipient [, direction], seq) newest first:
       // `+` keeps the planner off the time/state/type indexes, which it picks on sampled statistics and which
       // then read every row of that state or period across all agencies (0.2-0.3 s at 1M events, bench:log)
@@ -886,13 +890,7 @@ export class SqliteStore implements Store {
 
   listIncoming(f: ListIncomingFilter): Promise<Page<StoredIncoming>> {
     return this.run('listIncoming', () => {
-      const where: string[] = []
-      const params: Record<string, unknown> = { limit: pageLimit(f.limit) + 1 }
-      const add = (cond: string, name: string, v: unknown): void => {
-        if (v === undefined) return
-        where.push(cond)
-        params[name] = v
-      }
+      const { where, params, add } = sqlFilter({ limit: pageLimit(f.limit) + 1 })
       add('i.recipient = @recipient', 'recipient', f.recipient)
       add('i.sender = @sender', 'sender', f.senderOrganId)
       add('i.kind = @kind', 'kind', f.kind)
