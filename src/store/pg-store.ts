@@ -170,9 +170,15 @@ const MAX_BATCH = 256
 /** Collects parameters for a dynamic query: `p(v)` returns its `$n`. */
 class Params {
   readonly values: unknown[] = []
+  /** Conditions collected by `add`, to be joined with AND. */
+  readonly where: string[] = []
   p(v: unknown): string {
     this.values.push(v)
     return `$${this.values.length}`
+  }
+  /** Keeps the condition (built around the value's placeholder) only when the value is given. */
+  add(v: unknown, cond: (x: string) => string): void {
+    if (v !== undefined) this.where.push(cond(this.p(v)))
   }
 }
 
@@ -507,10 +513,8 @@ export class PgStore implements Store {
   listPackages(f: ListPackagesFilter): Promise<Page<PackageWithDeliveries>> {
     return this.run('listPackages', async (q) => {
       const ps = new Params()
-      const where: string[] = []
-      const add = (v: unknown, cond: (x: string) => string): void => {
-        if (v !== undefined) where.push(cond(ps.p(v)))
-      }
+      const { where } = ps
+      const add = ps.add.bind(ps)
       add(f.senderOrganId, (x) => `p.sender = ${x}`)
       add(f.clientId, (x) => `p.client_id = ${x}`)
       add(f.kind, (x) => `p.kind = ${x}`)
@@ -583,10 +587,8 @@ export class PgStore implements Store {
   listDeliveries(f: ListDeliveriesFilter): Promise<Page<DeliveryWithPackage>> {
     return this.run('listDeliveries', async (q) => {
       const ps = new Params()
-      const where: string[] = []
-      const add = (v: unknown, cond: (x: string) => string): void => {
-        if (v !== undefined) where.push(cond(ps.p(v)))
-      }
+      const { where } = ps
+      const add = ps.add.bind(ps)
       add(f.state === undefined ? undefined : Array.isArray(f.state) ? f.state : [f.state], (x) => `d.state = ANY(${x}::text[])`)
       add(f.recipient, (x) => `d.recipient = ${x}`)
       add(f.senderOrganId, (x) => `p.sender = ${x}`)
@@ -636,10 +638,8 @@ export class PgStore implements Store {
       const before = f.cursor === undefined ? undefined : decodeCursor('e', f.cursor)
       const query = (lim: number, extra: (ps: Params) => string[]): { sql: string; values: unknown[] } => {
         const ps = new Params()
-        const where: string[] = []
-        const add = (v: unknown, cond: (x: string) => string): void => {
-          if (v !== undefined) where.push(cond(ps.p(v)))
-        }
+        const { where } = ps
+        const add = ps.add.bind(ps)
         add(f.since?.toISOString(), (x) => `e.time >= ${x}`)
         add(f.until?.toISOString(), (x) => `e.time < ${x}`)
         add(f.direction, (x) => `e.direction = ${x}`)
@@ -803,10 +803,8 @@ export class PgStore implements Store {
   listIncoming(f: ListIncomingFilter): Promise<Page<StoredIncoming>> {
     return this.run('listIncoming', async (q) => {
       const ps = new Params()
-      const where: string[] = []
-      const add = (v: unknown, cond: (x: string) => string): void => {
-        if (v !== undefined) where.push(cond(ps.p(v)))
-      }
+      const { where } = ps
+      const add = ps.add.bind(ps)
       add(f.recipient, (x) => `recipient = ${x}`)
       add(f.senderOrganId, (x) => `sender = ${x}`)
       add(f.kind, (x) => `kind = ${x}`)
