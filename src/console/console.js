@@ -150,15 +150,20 @@ function fmtMinutes(min) {
 }
 
 function table(caption, headers, rows) {
+  return tableOf({}, caption, headers, h('tbody', {}, rows))
+}
+
+/** A captioned table in its scrolling wrapper; `tbody` is kept by the caller when rows are added page by page. */
+function tableOf(attrs, caption, headers, tbody) {
   return h(
     'div',
     { class: 'table-wrap' },
     h(
       'table',
-      {},
+      attrs,
       h('caption', {}, caption),
       h('thead', {}, h('tr', {}, headers.map((x) => h('th', { scope: 'col', class: x.cls }, x.text ?? x)))),
-      h('tbody', {}, rows),
+      tbody,
     ),
   )
 }
@@ -470,11 +475,7 @@ async function renderLog(params) {
     status.textContent = count === 0 ? 'Không có sự kiện nào khớp bộ lọc.' : `Đang hiển thị ${count} sự kiện, mới nhất trước${cursor ? '' : ' (hết)'}.`
   }
   moreBtn.addEventListener('click', load)
-  const wrap = h(
-    'div',
-    { class: 'table-wrap' },
-    h('table', { id: 'log-table' }, h('caption', {}, 'Sự kiện của nhật ký chuyển phát (chuỗi băm), mới nhất trước'), h('thead', {}, h('tr', {}, LOG_HEADERS.map((x) => h('th', { scope: 'col' }, x)))), rows),
-  )
+  const wrap = tableOf({ id: 'log-table' }, 'Sự kiện của nhật ký chuyển phát (chuỗi băm), mới nhất trước', LOG_HEADERS, rows)
   clear(out)
   out.append(status, wrap, h('div', { class: 'more' }, moreBtn))
   await load()
@@ -706,16 +707,11 @@ async function renderOverdue() {
   body.append(
     policy,
     status,
-    h(
-      'div',
-      { class: 'table-wrap' },
-      h(
-        'table',
-        { id: 'overdue-table' },
-        h('caption', {}, 'Nơi nhận đã nhận gói trên trục nhưng chưa gửi trạng thái 01 trước hạn'),
-        h('thead', {}, h('tr', {}, ['Gửi → Nhận', 'Văn bản', 'Mã văn bản (DocumentId)', 'Lên trục lúc', 'Hạn báo đã đến', 'Quá hạn'].map((x) => h('th', { scope: 'col' }, x)))),
-        rows,
-      ),
+    tableOf(
+      { id: 'overdue-table' },
+      'Nơi nhận đã nhận gói trên trục nhưng chưa gửi trạng thái 01 trước hạn',
+      ['Gửi → Nhận', 'Văn bản', 'Mã văn bản (DocumentId)', 'Lên trục lúc', 'Hạn báo đã đến', 'Quá hạn'],
+      rows,
     ),
     h('div', { class: 'more' }, moreBtn),
   )
@@ -852,16 +848,11 @@ async function renderDeadLetters({ keepResult = false } = {}) {
   moreBtn.addEventListener('click', load)
   body.append(
     status,
-    h(
-      'div',
-      { class: 'table-wrap' },
-      h(
-        'table',
-        { id: 'dead-table' },
-        h('caption', {}, 'Gói nhận về bị từ chối (kèm kết quả kiểm tra) và nơi nhận gửi đi bị lỗi (kèm lý do)'),
-        h('thead', {}, h('tr', {}, ['Loại', 'Thời gian', 'Gửi → Nhận', 'Văn bản', 'Lý do', 'Thao tác'].map((x) => h('th', { scope: 'col' }, x)))),
-        rows,
-      ),
+    tableOf(
+      { id: 'dead-table' },
+      'Gói nhận về bị từ chối (kèm kết quả kiểm tra) và nơi nhận gửi đi bị lỗi (kèm lý do)',
+      ['Loại', 'Thời gian', 'Gửi → Nhận', 'Văn bản', 'Lý do', 'Thao tác'],
+      rows,
     ),
     h('div', { class: 'more' }, moreBtn),
   )
