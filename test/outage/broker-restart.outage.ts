@@ -7,28 +7,20 @@
  * copies allowed twice are those whose first publish was left unconfirmed by the outage (the relay's
  * `unavailable` events); everything else must be there exactly once.
  *
- * This stops the whole local RabbitMQ for a few seconds (it disturbs every other user of the broker), so it is one
- * short test; `start_app` always runs in teardown.
+ * The broker is a RabbitMQ node of this test's own (test/services/rabbit-node.ts), never the machine's shared one.
  */
 import t from 'tap'
-import { execFile } from 'node:child_process'
-import { promisify } from 'node:util'
-import { auth, drainQueue, eventually, H29, inboxOf, KEYS, queueDepth, sampleDocument, startTestGateway } from '../helper.js'
+import { rabbitNodeUnavailable, startRabbitNode } from '../services/rabbit-node.js'
 
-const run = promisify(execFile)
-const rabbitmqctl = (cmd: string) => run('rabbitmqctl', [cmd], { timeout: 60_000 })
+const skip = rabbitNodeUnavailable()
 
-const available = await rabbitmqctl('status').then(
-  () => true,
-  () => false,
-)
-
-t.test('rabbitmqctl stop_app while sending, then start_app: every accepted document arrives, once per messageId', { skip: available ? false : 'rabbitmqctl is not available here' }, async (t) => {
+t.test('rabbitmqctl stop_app while sending, then start_app: every accepted document arrives, once per messageId', { skip: skip ?? false }, async (t) => {
+  const node = await startRabbitNode(t)
+  // the helpers read their broker URL when first imported: point them at the test node, then import them
+  process.env.LIENTHONG_TEST_AMQP_URL = node.url
+  const { AMQP_URL, auth, drainQueue, eventually, H29, inboxOf, KEYS, queueDepth, sampleDocument, startTestGateway } = await import('../helper.js')
+  if (AMQP_URL !== node.url) throw new Error(`test/helper.ts was imported before the test node started (it uses ${AMQP_URL})`)
   const gw = await startTestGateway(t, { amqp: { reconnect: { initialDelayMs: 200, maxDelayMs: 1000 } }, relay: { retryDelayMs: 200 } })
-  let stopped = false
-  t.teardown(async () => {
-    if (stopped) await rabbitmqctl('start_app').catch(() => {})
-  })
   const ids: string[] = []
   const unconfirmed = new Set<string>()
   gw.relay.on('unavailable', (d) => unconfirmed.add(d.packageId))
@@ -47,16 +39,14 @@ t.test('rabbitmqctl stop_app while sending, then start_app: every accepted docum
   )
   await new Promise((r) => setTimeout(r, 500))
   const beforeStop = ids.length
-  stopped = true
-  await rabbitmqctl('stop_app')
+  await node.stopApp()
   t.ok(await eventually(() => gw.connection.state !== 'connected', 5000), 'the gateway noticed the broker is gone')
   const ready = await gw.app.inject({ url: '/readyz' })
   t.equal(ready.statusCode, 503, 'not ready while the broker is down')
   const duringStart = ids.length
   await new Promise((r) => setTimeout(r, 1500))
   const acceptedWhileDown = ids.length - duringStart
-  await rabbitmqctl('start_app')
-  stopped = false
+  await node.startApp()
   await new Promise((r) => setTimeout(r, 500))
   sending = false
   await sender
