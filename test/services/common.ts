@@ -80,6 +80,17 @@ export function onPath(name: string): string | undefined {
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
 
+/** Wait for `p` at most `ms`; true when it settled in time. The timer is cleared, so it never holds the process up. */
+export async function settlesWithin(p: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined
+  const late = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), ms)))
+  try {
+    return await Promise.race([p.then(() => true, () => true), late])
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
 /** The last `lines` lines of a text file ('' if it cannot be read), for error messages. */
 export function tail(file: string, lines = 20): string {
   try {

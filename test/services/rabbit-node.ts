@@ -18,7 +18,7 @@ import { closeSync, existsSync, mkdtempSync, openSync, rmSync, writeFileSync } f
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { promisify } from 'node:util'
-import { freePorts, listening, onPath, onProcessExit, sleep, tail, type TeardownTarget } from './common.js'
+import { freePorts, listening, onPath, onProcessExit, settlesWithin, sleep, tail, type TeardownTarget } from './common.js'
 
 const run = promisify(execFile)
 
@@ -118,9 +118,10 @@ export async function startRabbitNode(t?: TeardownTarget, opts: { startTimeoutMs
     (removed ??= (async () => {
       if (!exited) {
         await ctl('stop').catch(() => {})
-        await Promise.race([exit, sleep(15_000)])
-        killGroup()
-        await Promise.race([exit, sleep(5_000)])
+        if (!(await settlesWithin(exit, 15_000))) {
+          killGroup()
+          await settlesWithin(exit, 5_000)
+        }
       }
       rmSync(dir, { recursive: true, force: true, maxRetries: 3 })
       unregister()
