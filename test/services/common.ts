@@ -1,7 +1,7 @@
 /**
  * Shared by the throwaway service helpers (rabbit-node.ts, pg-cluster.ts): free ports, PATH lookup, and the
- * last-resort cleanup of the throwaway service nodes: each helper registers a synchronous function that kills what
- * it started and deletes its folder. They run when the process exits (normally, by an uncaught error, or by
+ * last-resort cleanup: each helper registers a synchronous function that kills what it started and deletes its
+ * folder. They run when the process exits (normally, by an uncaught error, or by
  * SIGINT/SIGTERM/SIGHUP, e.g. tap's timeout), in case a test's own teardown never ran. Nothing can run on SIGKILL.
  */
 import { accessSync, constants, readFileSync } from 'node:fs'
