@@ -10,13 +10,15 @@ import { newId } from './ids.js'
 import { incomingMoves, outgoingMoves } from './state-machine.js'
 import { $, type ChainHead, type ChainedRow, type Maybe, type Steps, type WriteQueue } from './group-commit.js'
 import type { EventFields } from './hash-chain.js'
-import { acceptedEvent, buf, failedOpts, incomingRow, incomingStoredEvent, iso, moveEvent, noteEvent, packageRow, queuedOpts, type IncomingRow, type PackageRow, type Row } from './records.js'
+import { acceptedEvent, buf, failedOpts, incomingRow, incomingStoredEvent, iso, moveEvent, noteEvent, orNull, packageRow, queuedOpts, webhookRow, type IncomingRow, type PackageRow, type Row, type WebhookRow, type WebhookUpdate } from './records.js'
 import { deliveryFromRow, eventFromRow, incomingFromRow, packageFromRow } from './rows.js'
 import type { Store } from './store.js'
 import type {
   AppendEventInput,
   Delivery,
-
+  DiscardDeliveryInput,
+  WebhookAttemptInput,
+  WebhookQueueInput,
   IdempotencyInput,
   IncomingTransitionResult,
   LogEvent,
@@ -71,6 +73,11 @@ export interface WriteOps {
   incomingForUpdate(id: string): Maybe<Row | undefined>
   updateIncoming(id: string, to: IncomingState, o: TransitionOptions, at: string): Maybe<void>
   insertEvents(rows: ChainedRow[]): Maybe<void>
+  /** Set (or clear, null) a delivery's `discarded_at`. */
+  setDiscarded(id: string, at: string | null): Maybe<void>
+  insertWebhooks(rows: WebhookRow[]): Maybe<void>
+  webhookForUpdate(id: string): Maybe<Row | undefined>
+  updateWebhook(id: string, u: WebhookUpdate): Maybe<void>
 }
 
 /** What a transaction body runs against. */
@@ -176,6 +183,56 @@ export function* incomingTx(x: Tx, input: RecordIncomingInput): Steps<RecordInco
   return { incoming: incomingFromRow(ins.row), duplicate: false, ...(reply ? { reply } : {}), ...(applied ? { applied } : {}) }
 }
 
+/** An operator discards a failed delivery: the dead letter's state and its event, together. */
+export function* discardTx(x: Tx, deliveryId: string, o: DiscardDeliveryInput): Steps<LogEvent> {
+  const d = yield* $(x.ops.deliveryForUpdate(deliveryId))
+  if (!d) throw gwError('GW_ERR_STORE_NOT_FOUND', { what: 'delivery', id: deliveryId })
+  if (d.state !== 'failed') throw gwError('GW_ERR_STORE_CONFLICT', { reason: `delivery ${deliveryId} is ${String(d.state)}: only failed deliveries can be discarded` })
+  if (d.discarded_at !== null && d.discarded_at !== undefined) throw gwError('GW_ERR_STORE_CONFLICT', { reason: `delivery ${deliveryId} was already discarded` })
+  const at = o.at ?? new Date()
+  yield* $(x.ops.setDiscarded(deliveryId, iso(at)))
+  const [ev] = yield* append(x, [
+    noteEvent({
+      direction: 'out',
+      type: 'discarded',
+      packageId: String(d.package_id),
+      deliveryId,
+      documentId: String(d.document_id),
+      sender: String(d.sender),
+      recipient: String(d.recipient),
+      actor: o.actor,
+      state: 'failed',
+      cause: o.cause ?? 'discarded by operator',
+      ...(o.detail ? { detail: o.detail } : {}),
+      at,
+    }),
+  ])
+  return ev!
+}
+
+export function* queueWebhooksTx(x: Tx, items: readonly WebhookQueueInput[]): Steps<void> {
+  if (items.length) yield* $(x.ops.insertWebhooks(items.map(webhookRow)))
+}
+
+/** One webhook attempt: still pending (next attempt time), or ended with its log event. A row already ended stays. */
+export function* webhookAttemptTx(x: Tx, id: string, a: WebhookAttemptInput): Steps<void> {
+  const r = yield* $(x.ops.webhookForUpdate(id))
+  if (!r) throw gwError('GW_ERR_STORE_NOT_FOUND', { what: 'webhook delivery', id })
+  if (r.state !== 'pending') return
+  const at = iso(a.at)
+  yield* $(
+    x.ops.updateWebhook(id, {
+      state: a.state ?? 'pending',
+      attempts: a.attempts,
+      next_attempt_at: a.nextAttemptAt ? a.nextAttemptAt.toISOString() : String(r.next_attempt_at),
+      last_status: orNull(a.status),
+      last_error: orNull(a.error),
+      updated_at: at,
+    }),
+  )
+  if (a.state && a.event) yield* append(x, [noteEvent({ ...a.event, at: a.event.at ?? a.at ?? new Date(at) })])
+}
+
 type WriteMethods =
   | 'recordOutgoing'
   | 'markQueued'
@@ -185,6 +242,9 @@ type WriteMethods =
   | 'appendEvent'
   | 'recordIncoming'
   | 'transitionIncoming'
+  | 'discardDelivery'
+  | 'queueWebhooks'
+  | 'recordWebhookAttempt'
 
 /** Bytes a write carries (the batch size limit counts them). */
 const outgoingBytes = (i: RecordOutgoingInput | undefined): number => (i ? i.package.bytes.byteLength : 0)
@@ -231,5 +291,17 @@ export abstract class CoreStore implements Pick<Store, WriteMethods> {
 
   transitionIncoming(id: string, toState: IncomingState, opts: TransitionOptions): Promise<IncomingTransitionResult> {
     return this.writes.push('transitionIncoming', (x) => incomingMoveTx(x, id, toState, opts))
+  }
+
+  discardDelivery(deliveryId: string, opts: DiscardDeliveryInput): Promise<LogEvent> {
+    return this.writes.push('discardDelivery', (x) => discardTx(x, deliveryId, opts))
+  }
+
+  queueWebhooks(items: readonly WebhookQueueInput[]): Promise<void> {
+    return this.writes.push('queueWebhooks', (x) => queueWebhooksTx(x, items))
+  }
+
+  recordWebhookAttempt(id: string, attempt: WebhookAttemptInput): Promise<void> {
+    return this.writes.push('recordWebhookAttempt', (x) => webhookAttemptTx(x, id, attempt))
   }
 }

@@ -77,6 +77,7 @@ export function listDeliveriesQuery(d: Dialect, f: ListDeliveriesFilter): ListQu
   ps.add(f.kind, (x) => `p.kind = ${x}`)
   ps.add(f.queuedBefore?.toISOString(), (x) => `d.queued_at < ${x}`)
   ps.add(f.updatedBefore?.toISOString(), (x) => `d.updated_at < ${x}`)
+  if (f.discarded !== undefined) ps.where.push(f.discarded ? 'd.discarded_at IS NOT NULL' : 'd.discarded_at IS NULL')
   ps.add(cursorOf('d', f.cursor), (x) => `d.seq < ${x}`)
   const limit = pageLimit(f.limit) + 1
   const sql = `SELECT d.*, p.kind, p.document_id, p.sender, p.subject, p.code_number, p.code_notation

@@ -19,7 +19,7 @@ import { ChainHead, eachWrite, runAsync, WriteQueue, type ChainedRow, type Outco
 import { CHAIN_COLUMNS, ChainVerifier, GENESIS_HASH } from './hash-chain.js'
 import { LATEST_VERSION, MIGRATIONS } from './migrations/index.js'
 import { idempotencyFromRow, INCOMING_COLS, iso, orNull, PACKAGE_COLS, statsOf, type Row } from './records.js'
-import { deliveryFromRow, deliveryWithPackageFromRow, eventFromRow, incomingFromRow, packageFromRow, pendingFromRow, timelineFromRow, withDeliveries } from './rows.js'
+import { deliveryFromRow, deliveryWithPackageFromRow, eventFromRow, incomingFromRow, packageFromRow, pendingFromRow, timelineFromRow, webhookFromRow, withDeliveries } from './rows.js'
 import { likePattern, TEXT_SCAN_WINDOW } from './search.js'
 import type { StoreLogger } from './sqlite-store.js'
 import type { Store } from './store.js'
@@ -43,6 +43,7 @@ import type {
   TimelineEntry,
   VerifyLogOptions,
   VerifyLogResult,
+  WebhookDelivery,
 } from './types.js'
 
 export interface PgStoreOptions {
@@ -194,7 +195,7 @@ function pgOps(c: Client): WriteOps {
     },
     async updateDelivery(id, state, o, at) {
       await c.query(
-        `UPDATE deliveries SET state = $2, status_code = coalesce($3, status_code), reason = $4, updated_at = $5,
+        `UPDATE deliveries SET state = $2, status_code = coalesce($3, status_code), reason = $4, updated_at = $5, discarded_at = NULL,
            queued_at = CASE WHEN $2 = 'queued' THEN coalesce(queued_at, $5) ELSE queued_at END
          WHERE id = $1`,
         [id, state, orNull(o.statusCode), orNull(o.reason), at],
@@ -234,6 +235,24 @@ function pgOps(c: Client): WriteOps {
       if (!rows.length) return
       const ps = new Params(PG)
       await c.query(eventsInsert(ps, rows), ps.values)
+    },
+    async setDiscarded(id, at) {
+      await c.query('UPDATE deliveries SET discarded_at = $2 WHERE id = $1', [id, at])
+    },
+    async insertWebhooks(rows) {
+      const a = <K extends keyof (typeof rows)[number]>(k: K) => rows.map((r) => r[k])
+      await c.query(
+        `INSERT INTO webhook_deliveries (id, client_id, organ_id, event, url, data, occurred_at, state, attempts, next_attempt_at, created_at, updated_at)
+         SELECT u.*, u.created_at FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::int[], $10::text[], $11::text[])
+           AS u (id, client_id, organ_id, event, url, data, occurred_at, state, attempts, next_attempt_at, created_at)`,
+        [a('id'), a('client_id'), a('organ_id'), a('event'), a('url'), a('data'), a('occurred_at'), a('state'), a('attempts'), a('next_attempt_at'), a('created_at')],
+      )
+    },
+    webhookForUpdate: (id) => first(c, 'SELECT * FROM webhook_deliveries WHERE id = $1 FOR UPDATE', [id]),
+    async updateWebhook(id, u) {
+      await c.query('UPDATE webhook_deliveries SET state = $2, attempts = $3, next_attempt_at = $4, last_status = $5, last_error = $6, updated_at = $7 WHERE id = $1', [
+        id, u.state, u.attempts, u.next_attempt_at, u.last_status, u.last_error, u.updated_at,
+      ])
     },
   }
 }
@@ -523,6 +542,14 @@ export class PgStore extends CoreStore implements Store {
       const l = listIncomingQuery(PG, f)
       return pageFrom((await q.query(l.sql, l.ps.values)).rows, l.limit, 'i', incomingFromRow)
     })
+  }
+
+  // ---- operational queues (writes: core.ts) ------------------------------------------------------------
+
+  pendingWebhooks(opts: { limit: number; afterSeq?: number }): Promise<WebhookDelivery[]> {
+    return this.run('pendingWebhooks', async (q) =>
+      (await q.query("SELECT * FROM webhook_deliveries WHERE state = 'pending' AND seq > $1 ORDER BY seq LIMIT $2", [opts.afterSeq ?? 0, Math.max(1, Math.trunc(opts.limit) || 1)])).rows.map(webhookFromRow),
+    )
   }
 
   // ---- health, metrics, lifecycle -----------------------------------------------------------------------

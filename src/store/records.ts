@@ -5,7 +5,7 @@
 import type { DeliveryState, Direction, IncomingState } from '../document/delivery.js'
 import { canonicalJson, type EventFields } from './hash-chain.js'
 import { searchText } from './search.js'
-import type { AppendEventInput, IdempotencyRecord, OutgoingPackageInput, RecordIncomingInput, StoreStats, TransitionOptions } from './types.js'
+import type { AppendEventInput, IdempotencyRecord, OutgoingPackageInput, RecordIncomingInput, StoreStats, TransitionOptions, WebhookDeliveryState, WebhookQueueInput } from './types.js'
 
 export type Row = Record<string, unknown>
 
@@ -179,3 +179,30 @@ export function statsOf(deliveries: Row[], incoming: Row[], events: number): Sto
   return { deliveriesByState, incomingByState, outboxBacklog: deliveriesByState.accepted ?? 0, events }
 }
 
+/** A `webhook_deliveries` row of a newly queued notification. */
+export function webhookRow(w: WebhookQueueInput) {
+  const at = iso(w.at)
+  return {
+    id: w.id,
+    client_id: w.clientId,
+    organ_id: w.organId,
+    event: w.event,
+    url: w.url,
+    data: JSON.stringify(w.data ?? {}),
+    occurred_at: w.occurredAt,
+    state: 'pending' as WebhookDeliveryState,
+    attempts: 0,
+    next_attempt_at: w.nextAttemptAt ? w.nextAttemptAt.toISOString() : at,
+    created_at: at,
+  }
+}
+export type WebhookRow = ReturnType<typeof webhookRow>
+
+export interface WebhookUpdate {
+  state: WebhookDeliveryState
+  attempts: number
+  next_attempt_at: string
+  last_status: number | null
+  last_error: string | null
+  updated_at: string
+}

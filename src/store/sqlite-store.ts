@@ -21,7 +21,7 @@ import { call, ChainHead, eachWrite, runSync, WriteQueue, type Outcome, type Que
 import { CHAIN_COLUMNS, ChainVerifier } from './hash-chain.js'
 import { LATEST_VERSION, MIGRATIONS } from './migrations/index.js'
 import { idempotencyFromRow, INCOMING_COLS, iso, orNull, PACKAGE_COLS, statsOf, type Row } from './records.js'
-import { deliveryFromRow, deliveryWithPackageFromRow, eventFromRow, incomingFromRow, packageFromRow, pendingFromRow, timelineFromRow, withDeliveries } from './rows.js'
+import { deliveryFromRow, deliveryWithPackageFromRow, eventFromRow, incomingFromRow, packageFromRow, pendingFromRow, timelineFromRow, webhookFromRow, withDeliveries } from './rows.js'
 import { globPattern, TEXT_DENSE_MATCHES } from './search.js'
 import type { Store } from './store.js'
 import type {
@@ -44,6 +44,7 @@ import type {
   TimelineEntry,
   VerifyLogOptions,
   VerifyLogResult,
+  WebhookDelivery,
 } from './types.js'
 
 /** The few pino methods the store uses (pino's logger fits). */
@@ -217,7 +218,7 @@ export class SqliteStore extends CoreStore implements Store {
       insertDelivery: `INSERT INTO deliveries (id, package_id, recipient, priority, state, attempts, created_at, updated_at)
          VALUES (@id, @package_id, @recipient, @priority, 'accepted', 0, @at, @at)`,
       insertIdem: 'INSERT INTO idempotency_keys (client_id, key, request_hash, package_id, created_at) VALUES (?, ?, ?, ?, ?)',
-      updateDelivery: `UPDATE deliveries SET state = @state, status_code = coalesce(@status_code, status_code), reason = @reason, updated_at = @at,
+      updateDelivery: `UPDATE deliveries SET state = @state, status_code = coalesce(@status_code, status_code), reason = @reason, updated_at = @at, discarded_at = NULL,
            queued_at = CASE WHEN @state = 'queued' THEN coalesce(queued_at, @at) ELSE queued_at END
          WHERE id = @id`,
       countAttempt: 'UPDATE deliveries SET attempts = attempts + 1 WHERE id = ?',
@@ -228,6 +229,13 @@ export class SqliteStore extends CoreStore implements Store {
       setIndexed: 'UPDATE search_indexed SET seq = ? WHERE name = ?',
       insertIncoming: `INSERT INTO incoming (id, kind, document_id, sender, recipient, message_id, sha256, size, priority, subject, code_number, code_notation, promulgation_date, status_code, metadata, verdict, search, state, reason, related_id, received_at, updated_at)
          VALUES (@id, @kind, @document_id, @sender, @recipient, @message_id, @sha256, @size, @priority, @subject, @code_number, @code_notation, @promulgation_date, @status_code, @metadata, @verdict, @search, @state, @reason, @related_id, @at, @at)`,
+      setDiscarded: 'UPDATE deliveries SET discarded_at = ? WHERE id = ?',
+      insertWebhook: `INSERT INTO webhook_deliveries (id, client_id, organ_id, event, url, data, occurred_at, state, attempts, next_attempt_at, created_at, updated_at)
+         VALUES (@id, @client_id, @organ_id, @event, @url, @data, @occurred_at, @state, @attempts, @next_attempt_at, @created_at, @created_at)`,
+      getWebhook: 'SELECT * FROM webhook_deliveries WHERE id = ?',
+      updateWebhook: `UPDATE webhook_deliveries SET state = @state, attempts = @attempts, next_attempt_at = @next_attempt_at, last_status = @last_status,
+           last_error = @last_error, updated_at = @updated_at WHERE id = @id`,
+      pendingWebhooks: "SELECT * FROM webhook_deliveries WHERE state = 'pending' AND seq > ? ORDER BY seq LIMIT ?",
       insertIncomingBytes: 'INSERT INTO incoming_bytes (incoming_id, bytes, signature) VALUES (?, ?, ?)',
       updateIncoming: `UPDATE incoming SET state = @state, status_code = coalesce(@status_code, status_code), reason = coalesce(@reason, reason), updated_at = @at,
            fetched_at = CASE WHEN @state = 'fetched' THEN coalesce(fetched_at, @at) ELSE fetched_at END
@@ -266,6 +274,16 @@ export class SqliteStore extends CoreStore implements Store {
       },
       insertEvents: (rows) => {
         for (const r of rows) s('insertEvent').run(r)
+      },
+      setDiscarded: (id, at) => {
+        s('setDiscarded').run(at, id)
+      },
+      insertWebhooks: (rows) => {
+        for (const r of rows) s('insertWebhook').run(r)
+      },
+      webhookForUpdate: (id) => s('getWebhook').get(id) as Row | undefined,
+      updateWebhook: (id, u) => {
+        s('updateWebhook').run({ id, ...u })
       },
     }
     this.writes = new WriteQueue<Tx>((batch) => this.commit(batch), mapSqliteError, { maxWrites: MAX_BATCH, maxBytes: MAX_BATCH_BYTES })
@@ -561,6 +579,14 @@ export class SqliteStore extends CoreStore implements Store {
       const l = listIncomingQuery(SQLITE, f)
       return pageFrom(this.all(l), l.limit, 'i', incomingFromRow)
     })
+  }
+
+  // ---- operational queues (writes: core.ts) ------------------------------------------------------------
+
+  pendingWebhooks(opts: { limit: number; afterSeq?: number }): Promise<WebhookDelivery[]> {
+    return this.run('pendingWebhooks', () =>
+      (this.s('pendingWebhooks').all(opts.afterSeq ?? 0, Math.max(1, Math.trunc(opts.limit) || 1)) as Row[]).map(webhookFromRow),
+    )
   }
 
   // ---- health, metrics, lifecycle -----------------------------------------------------------------------
