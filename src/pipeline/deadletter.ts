@@ -15,8 +15,9 @@
  * Replay, outgoing (`failed` → `accepted`): the delivery goes back to the outbox and the relay is woken; the same
  * signed bytes are published again.
  *
- * Discard: incoming `rejected` → `discarded`. An outgoing delivery has no discarded state: a `discarded` event is
- * appended to its timeline (state stays `failed`, the reason kept) and it leaves the dead-letter list.
+ * Discard: incoming `rejected` → `discarded`. An outgoing delivery stays `failed` (the reason kept) and is marked
+ * discarded (`discardedAt`, with a `discarded` event, store.discardDelivery): it leaves the dead-letter list, which
+ * filters on that mark; a re-send clears it.
  *
  * The receive pipeline stores every rejected package before dead-lettering the AMQP message, so the store is the
  * list of record; the broker's dead-letter queues hold copies (their depth is a metric).
@@ -165,27 +166,14 @@ export function createDeadLetters(deps: DeadLetterDeps): DeadLetters {
   const { store, config } = deps
   const hosted = new Set(config.agencies.map((a) => upper(a.organId)))
 
-  /** Whether the latest word on a failed delivery is an operator's discard. */
-  async function discardedDelivery(deliveryId: string): Promise<boolean> {
-    const tl = await store.timeline(deliveryId)
-    for (let k = tl.length - 1; k >= 0; k--) {
-      const e = tl[k]!
-      if (e.type === 'discarded') return true
-      if (e.changed) return false
-    }
-    return false
-  }
-
   async function pageIncoming(q: DeadLetterQuery, cursor: string | undefined, limit: number) {
     const p = await store.listIncoming({ state: 'rejected', limit, ...(q.agency ? { recipient: upper(q.agency) } : {}), ...(cursor ? { cursor } : {}) })
     return { items: p.items.map(fromIncoming), next: p.next }
   }
 
   async function pageOutgoing(q: DeadLetterQuery, cursor: string | undefined, limit: number) {
-    const p = await store.listDeliveries({ state: 'failed', limit, ...(q.agency ? { senderOrganId: upper(q.agency) } : {}), ...(cursor ? { cursor } : {}) })
-    const keep: DeadLetter[] = []
-    for (const d of p.items) if (!(await discardedDelivery(d.id))) keep.push(fromDelivery(d))
-    return { items: keep, next: p.next, raw: p.items.length }
+    const p = await store.listDeliveries({ state: 'failed', discarded: false, limit, ...(q.agency ? { senderOrganId: upper(q.agency) } : {}), ...(cursor ? { cursor } : {}) })
+    return { items: p.items.map(fromDelivery), next: p.next, raw: p.items.length }
   }
 
   async function findIncoming(id: string): Promise<StoredIncoming | undefined> {
@@ -307,9 +295,9 @@ export function createDeadLetters(deps: DeadLetterDeps): DeadLetters {
           : await after(usedOut, outs.items.length, c.o || undefined, outs.next, async () => {
               // find the store cursor after the usedOut-th kept row by walking the raw page again
               const lastKept = merged.filter((x) => x.kind === 'outgoing').at(-1)!.id
-              const raw = await store.listDeliveries({ state: 'failed', limit, ...(q.agency ? { senderOrganId: upper(q.agency) } : {}), ...(c.o ? { cursor: c.o } : {}) })
+              const raw = await store.listDeliveries({ state: 'failed', discarded: false, limit, ...(q.agency ? { senderOrganId: upper(q.agency) } : {}), ...(c.o ? { cursor: c.o } : {}) })
               const idx = raw.items.findIndex((d) => d.id === lastKept)
-              const p = await store.listDeliveries({ state: 'failed', limit: idx + 1, ...(q.agency ? { senderOrganId: upper(q.agency) } : {}), ...(c.o ? { cursor: c.o } : {}) })
+              const p = await store.listDeliveries({ state: 'failed', discarded: false, limit: idx + 1, ...(q.agency ? { senderOrganId: upper(q.agency) } : {}), ...(c.o ? { cursor: c.o } : {}) })
               return p.next
             })
         : false
@@ -361,20 +349,8 @@ export function createDeadLetters(deps: DeadLetterDeps): DeadLetters {
       const d = await store.getDelivery(id)
       if (!d) throw gwError('GW_ERR_API_NOT_FOUND', { what: `dead letter ${id}` })
       if (d.state !== 'failed') throw gwError('GW_ERR_API_CONFLICT', { reason: `delivery ${id} is ${d.state}: only failed deliveries can be discarded` })
-      if (await discardedDelivery(id)) throw gwError('GW_ERR_API_CONFLICT', { reason: `delivery ${id} was already discarded` })
-      const pkg = await store.getPackage(d.packageId)
-      const ev = await store.appendEvent({
-        direction: 'out',
-        type: 'discarded',
-        packageId: d.packageId,
-        deliveryId: id,
-        ...(pkg ? { documentId: pkg.documentId, sender: pkg.senderOrganId } : {}),
-        recipient: d.recipient,
-        actor,
-        state: 'failed',
-        cause: 'discarded by operator',
-        detail: { previousReason: d.reason ?? '', ...(note ? { note } : {}) },
-      })
+      if (d.discardedAt) throw gwError('GW_ERR_API_CONFLICT', { reason: `delivery ${id} was already discarded` })
+      const ev = await store.discardDelivery(id, { actor, cause: 'discarded by operator', detail: { previousReason: d.reason ?? '', ...(note ? { note } : {}) } })
       deps.logger?.info({ deliveryId: id, packageId: d.packageId, actor }, 'failed delivery discarded')
       return { id, kind: 'outgoing', state: 'failed', seq: ev.seq }
     },

@@ -1,7 +1,7 @@
 /** Row ↔ record mapping shared by the SQLite and PostgreSQL stores (same column names in both). */
 import type { DeliveryState, Direction, IncomingState, StatusCode } from '../document/delivery.js'
 import { encodeCursor } from './cursor.js'
-import type { Delivery, DeliveryWithPackage, JsonObject, LogEvent, PackageKind, PendingDelivery, StoredIncoming, StoredPackage, TimelineEntry } from './types.js'
+import type { Delivery, DeliveryWithPackage, JsonObject, LogEvent, PackageKind, PackageWithDeliveries, PendingDelivery, StoredIncoming, StoredPackage, TimelineEntry, WebhookDelivery, WebhookDeliveryState } from './types.js'
 
 type Row = Record<string, unknown>
 
@@ -50,6 +50,7 @@ export function deliveryFromRow(r: Row): Delivery {
     createdAt: String(r.created_at),
     updatedAt: String(r.updated_at),
     ...opt('queuedAt', r.queued_at),
+    ...opt('discardedAt', r.discarded_at),
   }
 }
 
@@ -118,8 +119,6 @@ export function incomingFromRow(r: Row): StoredIncoming {
   }
 }
 
-export const iso = (at?: Date): string => (at ?? new Date()).toISOString()
-
 /** Rows fetched with LIMIT n+1 → the page of n and the cursor of the next page if there is one. */
 export function pageOf(rows: Row[], limitPlusOne: number, kind: string): { rows: Row[]; next?: string } {
   if (rows.length < limitPlusOne) return { rows }
@@ -153,5 +152,37 @@ export function deliveryWithPackageFromRow(r: Row): DeliveryWithPackage {
     ...opt('subject', r.subject),
     ...opt('codeNumber', r.code_number),
     ...opt('codeNotation', r.code_notation),
+  }
+}
+
+/** Page rows of packages → packages with their deliveries (`ds`: the deliveries of those packages, by seq). */
+export function withDeliveries(ds: Row[]): (r: Row) => PackageWithDeliveries {
+  const byPkg = new Map<string, Delivery[]>()
+  for (const r of ds) {
+    const d = deliveryFromRow(r)
+    const list = byPkg.get(d.packageId)
+    if (list) list.push(d)
+    else byPkg.set(d.packageId, [d])
+  }
+  return (r) => ({ ...packageFromRow(r), deliveries: byPkg.get(String(r.id)) ?? [] })
+}
+
+export function webhookFromRow(r: Row): WebhookDelivery {
+  return {
+    seq: num(r.seq),
+    id: String(r.id),
+    clientId: String(r.client_id),
+    organId: String(r.organ_id),
+    event: String(r.event),
+    url: String(r.url),
+    data: json(r.data),
+    occurredAt: String(r.occurred_at),
+    state: r.state as WebhookDeliveryState,
+    attempts: num(r.attempts),
+    nextAttemptAt: String(r.next_attempt_at),
+    ...(r.last_status === null || r.last_status === undefined ? {} : { lastStatus: num(r.last_status) }),
+    ...opt('lastError', r.last_error),
+    createdAt: String(r.created_at),
+    updatedAt: String(r.updated_at),
   }
 }

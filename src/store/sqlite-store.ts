@@ -12,34 +12,23 @@
  *   the batch they joined was committed (next event-loop turn). Callers treat this and the PostgreSQL store alike.
  */
 import Database from 'better-sqlite3'
-import { newId } from './ids.js'
 import { setImmediate as yieldToLoop } from 'node:timers/promises'
-import type { DeliveryState, IncomingState } from '../document/delivery.js'
 import { GatewayError, gwError } from '../errors.js'
+import { CoreStore, type Tx, type WriteOps } from './core.js'
 import { decodeCursor, pageLimit } from './cursor.js'
-import { CHAIN_COLUMNS, ChainVerifier, chainRow, canonicalJson, type EventFields } from './hash-chain.js'
+import { eventConditions, eventsSql, listDeliveriesQuery, listIncomingQuery, listPackagesQuery, pageFrom, Params, type Dialect, type ListQuery } from './filters.js'
+import { call, ChainHead, eachWrite, runSync, WriteQueue, type Outcome, type QueuedWrite } from './group-commit.js'
+import { CHAIN_COLUMNS, ChainVerifier } from './hash-chain.js'
 import { LATEST_VERSION, MIGRATIONS } from './migrations/index.js'
-import {
-  deliveryFromRow,
-  deliveryWithPackageFromRow,
-  eventFromRow,
-  incomingFromRow,
-  iso,
-  packageFromRow,
-  pageOf,
-  pendingFromRow,
-  timelineFromRow,
-} from './rows.js'
-import { globPattern, searchText, TEXT_DENSE_MATCHES } from './search.js'
-import { incomingMoves, outgoingMoves } from './state-machine.js'
+import { idempotencyFromRow, INCOMING_COLS, iso, orNull, PACKAGE_COLS, statsOf, type Row } from './records.js'
+import { deliveryFromRow, deliveryWithPackageFromRow, eventFromRow, incomingFromRow, packageFromRow, pendingFromRow, timelineFromRow, webhookFromRow, withDeliveries } from './rows.js'
+import { globPattern, TEXT_DENSE_MATCHES } from './search.js'
 import type { Store } from './store.js'
 import type {
-  AppendEventInput,
   Delivery,
   DeliveryWithPackage,
   FindDeliveryQuery,
   IdempotencyRecord,
-  IncomingTransitionResult,
   ListDeliveriesFilter,
   ListEventsFilter,
   ListIncomingFilter,
@@ -49,18 +38,13 @@ import type {
   PackageWithDeliveries,
   Page,
   PendingDelivery,
-  RecordIncomingInput,
-  RecordIncomingResult,
-  RecordOutgoingInput,
-  RecordOutgoingResult,
   StoreStats,
   StoredIncoming,
   StoredPackage,
   TimelineEntry,
-  TransitionOptions,
-  TransitionResult,
   VerifyLogOptions,
   VerifyLogResult,
+  WebhookDelivery,
 } from './types.js'
 
 /** The few pino methods the store uses (pino's logger fits). */
@@ -83,11 +67,7 @@ export interface SqliteStoreOptions {
   textDenseMatches?: number
 }
 
-type Row = Record<string, unknown>
 type Stmt = Database.Statement<unknown[], Row>
-
-const buf = (u: Uint8Array): Buffer => (Buffer.isBuffer(u) ? u : Buffer.from(u.buffer, u.byteOffset, u.byteLength))
-const orNull = <T>(v: T | undefined): T | null => (v === undefined ? null : v)
 
 /** SQLite result codes that mean "try again later" rather than "this request is wrong". */
 const TRANSIENT = /^SQLITE_(BUSY|LOCKED|IOERR|FULL|CANTOPEN|READONLY|PROTOCOL|NOMEM|INTERRUPT|NOLFS)/
@@ -169,141 +149,144 @@ function migrate(db: Database.Database, logger?: StoreLogger): void {
   }
 }
 
-const PACKAGE_COLS =
-  'seq, id, kind, document_id, sender, client_id, sha256, size, priority, subject, code_number, code_notation, promulgation_date, status_code, metadata, created_at'
-const INCOMING_COLS =
-  'seq, id, kind, document_id, sender, recipient, message_id, sha256, size, priority, subject, code_number, code_notation, promulgation_date, status_code, metadata, verdict, state, reason, related_id, received_at, updated_at, fetched_at'
-
-
-/**
- * A WHERE clause built from optional filters: `add(cond, name, value)` keeps `cond` (which names `@name`) and binds
- * the value only when the value is given.
- */
-function sqlFilter(params: Record<string, unknown>): {
-  where: string[]
-  params: Record<string, unknown>
-  add: (cond: string, name: string, v: unknown) => void
-} {
-  const where: string[] = []
-  return {
-    where,
-    params,
-    add: (cond, name, v) => {
-      if (v === undefined) return
-      where.push(cond)
-      params[name] = v
-    },
-  }
+/** better-sqlite3's placeholders and spellings for the shared filters (filters.ts). */
+const SQLITE: Dialect = {
+  placeholder: (n) => `@p${n}`,
+  oneOf: (col, x) => `${col} IN (SELECT value FROM json_each(${x}))`,
+  list: (values) => JSON.stringify(values),
+  noIndex: (col) => `+${col}`,
 }
 
-export class SqliteStore implements Store {
+export class SqliteStore extends CoreStore implements Store {
   /** SQL of the fixed statements, prepared on first use and kept (a read-only tool only prepares what it runs). */
   private readonly sql: Record<string, string>
   private readonly st = new Map<string, Stmt>()
   private readonly dynamic = new Map<string, Stmt>()
-  private readonly queue: { op: string; fn: () => unknown; bytes: number; resolve: (v: unknown) => void; reject: (e: unknown) => void }[] = []
-  private flushScheduled = false
+  protected readonly writes: WriteQueue<Tx>
+  /** The write path's SQL: hand-prepared statements, run inside the batch transaction. */
+  private readonly ops: WriteOps
 
   constructor(
     private readonly db: Database.Database,
     readonly path: string,
     private readonly textDenseMatches: number = TEXT_DENSE_MATCHES,
   ) {
-    const p = (sql: string): string => sql
+    super()
     this.sql = {
-      head: p('SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1'),
-      getPackage: p(`SELECT ${PACKAGE_COLS} FROM packages WHERE id = ?`),
-      getBytes: p('SELECT bytes, signature FROM package_bytes WHERE package_id = ?'),
-      getDeliveries: p('SELECT * FROM deliveries WHERE package_id = ? ORDER BY seq'),
-      getDelivery: p('SELECT * FROM deliveries WHERE id = ?'),
-      deliveryCtx: p(
-        'SELECT d.id, d.state, d.package_id, d.recipient, d.priority, d.seq, p.document_id, p.sender FROM deliveries d JOIN packages p ON p.id = d.package_id WHERE d.id = ?',
-      ),
-      deliveriesOf: p('SELECT * FROM deliveries WHERE package_id IN (SELECT value FROM json_each(?)) ORDER BY seq'),
-      getIdem: p('SELECT client_id, key, request_hash, package_id, created_at FROM idempotency_keys WHERE client_id = ? AND key = ?'),
-      pending: p(
-        `SELECT d.id, d.package_id, d.recipient, d.priority, d.attempts, d.created_at, p.kind, p.document_id, p.sender, p.sha256, b.bytes, b.signature
-         FROM deliveries d INDEXED BY deliveries_outbox JOIN packages p ON p.id = d.package_id JOIN package_bytes b ON b.package_id = d.package_id
-         WHERE d.state = 'accepted' ORDER BY d.priority DESC, d.seq LIMIT ?`,
-      ),
-      pendingAfter: p(
-        `SELECT d.id, d.package_id, d.recipient, d.priority, d.attempts, d.created_at, p.kind, p.document_id, p.sender, p.sha256, b.bytes, b.signature
-         FROM deliveries d INDEXED BY deliveries_outbox JOIN packages p ON p.id = d.package_id JOIN package_bytes b ON b.package_id = d.package_id
-         WHERE d.state = 'accepted' AND (d.priority < @priority OR (d.priority = @priority AND d.seq > @seq))
-         ORDER BY d.priority DESC, d.seq LIMIT @limit`,
-      ),
-      findByDocument: p(
-        `SELECT d.* FROM deliveries d JOIN packages p ON p.id = d.package_id
+      head: 'SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1',
+      getPackage: `SELECT ${PACKAGE_COLS} FROM packages WHERE id = ?`,
+      getBytes: 'SELECT bytes, signature FROM package_bytes WHERE package_id = ?',
+      getDeliveries: 'SELECT * FROM deliveries WHERE package_id = ? ORDER BY seq',
+      getDelivery: 'SELECT * FROM deliveries WHERE id = ?',
+      deliveryCtx: 'SELECT d.*, p.document_id, p.sender FROM deliveries d JOIN packages p ON p.id = d.package_id WHERE d.id = ?',
+      deliveriesOf: 'SELECT * FROM deliveries WHERE package_id IN (SELECT value FROM json_each(?)) ORDER BY seq',
+      getIdem: 'SELECT client_id, key, request_hash, package_id, created_at FROM idempotency_keys WHERE client_id = ? AND key = ?',
+      pending: `${PENDING_SELECT} WHERE d.state = 'accepted' ORDER BY d.priority DESC, d.seq LIMIT ?`,
+      pendingAfter: `${PENDING_SELECT} WHERE d.state = 'accepted' AND (d.priority < @priority OR (d.priority = @priority AND d.seq > @seq)) ORDER BY d.priority DESC, d.seq LIMIT @limit`,
+      findByDocument: `SELECT d.* FROM deliveries d JOIN packages p ON p.id = d.package_id
          WHERE p.sender = @sender AND p.document_id = @document_id AND p.kind = 'edoc' AND d.recipient = @recipient
          ORDER BY p.seq DESC LIMIT 1`,
-      ),
-      findByCode: p(
-        `SELECT d.* FROM deliveries d JOIN packages p ON p.id = d.package_id
+      findByCode: `SELECT d.* FROM deliveries d JOIN packages p ON p.id = d.package_id
          WHERE p.sender = @sender AND p.code_number = @code_number AND p.code_notation IS @code_notation AND p.kind = 'edoc'
            AND (@promulgation_date IS NULL OR p.promulgation_date = @promulgation_date) AND d.recipient = @recipient
          ORDER BY p.seq DESC LIMIT 1`,
-      ),
-      timeline: p('SELECT * FROM events WHERE delivery_id = ? ORDER BY seq'),
-      anchor: p('SELECT seq, hash FROM events WHERE seq < ? ORDER BY seq DESC LIMIT 1'),
-      chainPage: p(`SELECT ${CHAIN_COLUMNS} FROM events WHERE seq >= ? AND seq <= ? ORDER BY seq LIMIT ?`),
-      getIncoming: p(`SELECT ${INCOMING_COLS} FROM incoming WHERE id = ?`),
-      getIncomingBytes: p('SELECT bytes, signature FROM incoming_bytes WHERE incoming_id = ?'),
-      incomingDedupe: p(
-        `SELECT ${INCOMING_COLS} FROM incoming WHERE sha256 = @sha256 AND sender IS @sender AND document_id IS @document_id AND recipient IS @recipient`,
-      ),
-      incomingByDocument: p(`SELECT ${INCOMING_COLS} FROM incoming WHERE sender = ? AND document_id = ? ORDER BY seq`),
-      countDeliveries: p('SELECT state, count(*) AS n FROM deliveries GROUP BY state'),
-      countIncoming: p('SELECT state, count(*) AS n FROM incoming GROUP BY state'),
-      countEvents: p('SELECT coalesce(max(seq), 0) AS n FROM events'), // gapless chain: the last seq is the count
-      ping: p('SELECT 1 AS ok'),
-      textProbe: p(
-        `SELECT (SELECT count(*) FROM (SELECT 1 FROM packages_fts WHERE search GLOB @glob LIMIT @cap))
+      timeline: 'SELECT * FROM events WHERE delivery_id = ? ORDER BY seq',
+      anchor: 'SELECT seq, hash FROM events WHERE seq < ? ORDER BY seq DESC LIMIT 1',
+      chainPage: `SELECT ${CHAIN_COLUMNS} FROM events WHERE seq >= ? AND seq <= ? ORDER BY seq LIMIT ?`,
+      getIncoming: `SELECT ${INCOMING_COLS} FROM incoming WHERE id = ?`,
+      getIncomingBytes: 'SELECT bytes, signature FROM incoming_bytes WHERE incoming_id = ?',
+      incomingDedupe: `SELECT ${INCOMING_COLS} FROM incoming WHERE sha256 = @sha256 AND sender IS @sender AND document_id IS @document_id AND recipient IS @recipient`,
+      incomingByDocument: `SELECT ${INCOMING_COLS} FROM incoming WHERE sender = ? AND document_id = ? ORDER BY seq`,
+      countDeliveries: 'SELECT state, count(*) AS n FROM deliveries GROUP BY state',
+      countIncoming: 'SELECT state, count(*) AS n FROM incoming GROUP BY state',
+      countEvents: 'SELECT coalesce(max(seq), 0) AS n FROM events', // gapless chain: the last seq is the count
+      ping: 'SELECT 1 AS ok',
+      textProbe: `SELECT (SELECT count(*) FROM (SELECT 1 FROM packages_fts WHERE search GLOB @glob LIMIT @cap))
               + (SELECT count(*) FROM (SELECT 1 FROM incoming_fts WHERE search GLOB @glob LIMIT @cap))
               + (SELECT count(*) FROM (SELECT 1 FROM packages WHERE seq > (SELECT seq FROM search_indexed WHERE name = 'packages') AND search GLOB @glob LIMIT @cap))
               + (SELECT count(*) FROM (SELECT 1 FROM incoming WHERE seq > (SELECT seq FROM search_indexed WHERE name = 'incoming') AND search GLOB @glob LIMIT @cap)) AS n`,
-      ),
-      indexedUpTo: p('SELECT seq FROM search_indexed WHERE name = ?'),
+      indexedUpTo: 'SELECT seq FROM search_indexed WHERE name = ?',
       // for listEvents with `until`: see untilBound()
-      newestBefore: p('SELECT seq FROM events INDEXED BY events_time WHERE time < ? ORDER BY time DESC LIMIT 1'),
-      maxSeqBefore: p('SELECT max(seq) AS m FROM events INDEXED BY events_time WHERE time < ?'),
-    }
-    Object.assign(this.sql, {
-      insertEvent: p(
-        `INSERT INTO events (seq, time, direction, type, package_id, delivery_id, document_id, sender, recipient, actor, from_state, state, changed, status_code, cause, detail, prev_hash, hash)
+      newestBefore: 'SELECT seq FROM events INDEXED BY events_time WHERE time < ? ORDER BY time DESC LIMIT 1',
+      maxSeqBefore: 'SELECT max(seq) AS m FROM events INDEXED BY events_time WHERE time < ?',
+      // ---- write path
+      insertEvent: `INSERT INTO events (${CHAIN_COLUMNS})
          VALUES (@seq, @time, @direction, @type, @package_id, @delivery_id, @document_id, @sender, @recipient, @actor, @from_state, @state, @changed, @status_code, @cause, @detail, @prev_hash, @hash)`,
-      ),
-      insertPackage: p(
-        `INSERT INTO packages (id, kind, document_id, sender, client_id, sha256, size, priority, subject, code_number, code_notation, promulgation_date, status_code, metadata, search, created_at)
+      insertPackage: `INSERT INTO packages (id, kind, document_id, sender, client_id, sha256, size, priority, subject, code_number, code_notation, promulgation_date, status_code, metadata, search, created_at)
          VALUES (@id, @kind, @document_id, @sender, @client_id, @sha256, @size, @priority, @subject, @code_number, @code_notation, @promulgation_date, @status_code, @metadata, @search, @created_at)`,
-      ),
-      insertBytes: p('INSERT INTO package_bytes (package_id, bytes, signature) VALUES (?, ?, ?)'),
-      insertDelivery: p(
-        `INSERT INTO deliveries (id, package_id, recipient, priority, state, attempts, created_at, updated_at)
+      insertBytes: 'INSERT INTO package_bytes (package_id, bytes, signature) VALUES (?, ?, ?)',
+      insertDelivery: `INSERT INTO deliveries (id, package_id, recipient, priority, state, attempts, created_at, updated_at)
          VALUES (@id, @package_id, @recipient, @priority, 'accepted', 0, @at, @at)`,
-      ),
-      insertIdem: p('INSERT INTO idempotency_keys (client_id, key, request_hash, package_id, created_at) VALUES (?, ?, ?, ?, ?)'),
-      updateDelivery: p(
-        `UPDATE deliveries SET state = @state, status_code = coalesce(@status_code, status_code), reason = @reason, updated_at = @at,
+      insertIdem: 'INSERT INTO idempotency_keys (client_id, key, request_hash, package_id, created_at) VALUES (?, ?, ?, ?, ?)',
+      updateDelivery: `UPDATE deliveries SET state = @state, status_code = coalesce(@status_code, status_code), reason = @reason, updated_at = @at, discarded_at = NULL,
            queued_at = CASE WHEN @state = 'queued' THEN coalesce(queued_at, @at) ELSE queued_at END
          WHERE id = @id`,
-      ),
-      countAttempt: p('UPDATE deliveries SET attempts = attempts + 1 WHERE id = ?'),
-      indexPackages: p('INSERT INTO packages_fts (rowid, search) SELECT seq, search FROM packages WHERE seq > ? AND seq <= ? ORDER BY seq'),
-      indexIncoming: p('INSERT INTO incoming_fts (rowid, search) SELECT seq, search FROM incoming WHERE seq > ? AND seq <= ? ORDER BY seq'),
-      lastPackageSeq: p('SELECT coalesce(max(seq), 0) AS n FROM packages'),
-      lastIncomingSeq: p('SELECT coalesce(max(seq), 0) AS n FROM incoming'),
-      setIndexed: p('UPDATE search_indexed SET seq = ? WHERE name = ?'),
-      insertIncoming: p(
-        `INSERT INTO incoming (id, kind, document_id, sender, recipient, message_id, sha256, size, priority, subject, code_number, code_notation, promulgation_date, status_code, metadata, verdict, search, state, reason, related_id, received_at, updated_at)
+      countAttempt: 'UPDATE deliveries SET attempts = attempts + 1 WHERE id = ?',
+      indexPackages: 'INSERT INTO packages_fts (rowid, search) SELECT seq, search FROM packages WHERE seq > ? AND seq <= ? ORDER BY seq',
+      indexIncoming: 'INSERT INTO incoming_fts (rowid, search) SELECT seq, search FROM incoming WHERE seq > ? AND seq <= ? ORDER BY seq',
+      lastPackageSeq: 'SELECT coalesce(max(seq), 0) AS n FROM packages',
+      lastIncomingSeq: 'SELECT coalesce(max(seq), 0) AS n FROM incoming',
+      setIndexed: 'UPDATE search_indexed SET seq = ? WHERE name = ?',
+      insertIncoming: `INSERT INTO incoming (id, kind, document_id, sender, recipient, message_id, sha256, size, priority, subject, code_number, code_notation, promulgation_date, status_code, metadata, verdict, search, state, reason, related_id, received_at, updated_at)
          VALUES (@id, @kind, @document_id, @sender, @recipient, @message_id, @sha256, @size, @priority, @subject, @code_number, @code_notation, @promulgation_date, @status_code, @metadata, @verdict, @search, @state, @reason, @related_id, @at, @at)`,
-      ),
-      insertIncomingBytes: p('INSERT INTO incoming_bytes (incoming_id, bytes, signature) VALUES (?, ?, ?)'),
-      updateIncoming: p(
-        `UPDATE incoming SET state = @state, status_code = coalesce(@status_code, status_code), reason = coalesce(@reason, reason), updated_at = @at,
+      setDiscarded: 'UPDATE deliveries SET discarded_at = ? WHERE id = ?',
+      insertWebhook: `INSERT INTO webhook_deliveries (id, client_id, organ_id, event, url, data, occurred_at, state, attempts, next_attempt_at, created_at, updated_at)
+         VALUES (@id, @client_id, @organ_id, @event, @url, @data, @occurred_at, @state, @attempts, @next_attempt_at, @created_at, @created_at)`,
+      getWebhook: 'SELECT * FROM webhook_deliveries WHERE id = ?',
+      updateWebhook: `UPDATE webhook_deliveries SET state = @state, attempts = @attempts, next_attempt_at = @next_attempt_at, last_status = @last_status,
+           last_error = @last_error, updated_at = @updated_at WHERE id = @id`,
+      pendingWebhooks: "SELECT * FROM webhook_deliveries WHERE state = 'pending' AND seq > ? ORDER BY seq LIMIT ?",
+      insertIncomingBytes: 'INSERT INTO incoming_bytes (incoming_id, bytes, signature) VALUES (?, ?, ?)',
+      updateIncoming: `UPDATE incoming SET state = @state, status_code = coalesce(@status_code, status_code), reason = coalesce(@reason, reason), updated_at = @at,
            fetched_at = CASE WHEN @state = 'fetched' THEN coalesce(fetched_at, @at) ELSE fetched_at END
          WHERE id = @id`,
-      ),
-    })
+    }
+    const s = (name: string): Stmt => this.s(name)
+    this.ops = {
+      // the batch holds the write lock: no other writer can take the key meanwhile; it is inserted with the package
+      claimIdempotency: (idem) => s('getIdem').get(idem.clientId, idem.key) as Row | undefined,
+      outgoingOf: (id) => ({ pkg: s('getPackage').get(id) as Row, deliveries: s('getDeliveries').all(id) as Row[] }),
+      insertOutgoing: (w) => {
+        if (s('getPackage').get(w.row.id)) return false
+        s('insertPackage').run(w.row)
+        s('insertBytes').run(w.row.id, w.bytes, w.signature)
+        w.deliveries.forEach((d) => s('insertDelivery').run({ id: d.id, package_id: w.row.id, recipient: d.recipient, priority: w.row.priority, at: w.row.created_at }))
+        for (const e of w.events) s('insertEvent').run(e)
+        if (w.idempotency) s('insertIdem').run(w.idempotency.clientId, w.idempotency.key, w.idempotency.requestHash, w.row.id, w.row.created_at)
+        return true
+      },
+      deliveryForUpdate: (id) => s('deliveryCtx').get(id) as Row | undefined,
+      lockDeliveries: () => {},
+      updateDelivery: (id, state, o, at) => {
+        s('updateDelivery').run({ id, state, status_code: orNull(o.statusCode), reason: orNull(o.reason), at })
+      },
+      insertIncoming: ({ row, bytes, signature }) => {
+        const ex = s('incomingDedupe').get({ sha256: row.sha256, sender: row.sender, document_id: row.document_id, recipient: row.recipient }) as Row | undefined
+        if (ex) return { duplicate: ex }
+        if (s('getIncoming').get(row.id)) throw gwError('GW_ERR_STORE_CONFLICT', { reason: `incoming package ${row.id} is already stored` })
+        s('insertIncoming').run(row)
+        s('insertIncomingBytes').run(row.id, bytes, signature)
+        return { row: s('getIncoming').get(row.id) as Row }
+      },
+      incomingForUpdate: (id) => s('getIncoming').get(id) as Row | undefined,
+      updateIncoming: (id, state, o, at) => {
+        s('updateIncoming').run({ id, state, status_code: orNull(o.statusCode), reason: orNull(o.reason), at })
+      },
+      insertEvents: (rows) => {
+        for (const r of rows) s('insertEvent').run(r)
+      },
+      setDiscarded: (id, at) => {
+        s('setDiscarded').run(at, id)
+      },
+      insertWebhooks: (rows) => {
+        for (const r of rows) s('insertWebhook').run(r)
+      },
+      webhookForUpdate: (id) => s('getWebhook').get(id) as Row | undefined,
+      updateWebhook: (id, u) => {
+        s('updateWebhook').run({ id, ...u })
+      },
+    }
+    this.writes = new WriteQueue<Tx>((batch) => this.commit(batch), mapSqliteError, { maxWrites: MAX_BATCH, maxBytes: MAX_BATCH_BYTES })
   }
 
   private s(name: string): Stmt {
@@ -328,6 +311,10 @@ export class SqliteStore implements Store {
     return st
   }
 
+  private all(l: ListQuery): Row[] {
+    return this.q(l.sql).all(l.ps.named()) as Row[]
+  }
+
   /** Run `fn` and map what it throws; the synchronous body keeps the transaction inside one tick. */
   private run<T>(op: string, fn: () => T): Promise<T> {
     try {
@@ -338,65 +325,18 @@ export class SqliteStore implements Store {
   }
 
   /**
-   * Group commit: writes requested in the same event-loop turn run in ONE immediate transaction, each inside its
-   * own savepoint (a failing write rolls back only itself and rejects only its own promise), and every promise
-   * settles after the single COMMIT. With synchronous=FULL that is one fsync per batch instead of one per write,
-   * which is what makes FULL affordable when many requests are in flight. A write is never reported done before
-   * its commit; if the commit fails, every write of the batch is rejected.
+   * One group-commit batch (group-commit.ts): ONE `BEGIN IMMEDIATE` transaction (the write lock up front, so two
+   * connections never deadlock upgrading a read lock), each write in its own savepoint, one COMMIT, i.e. with
+   * synchronous=FULL one fsync for the batch. Everything runs synchronously in this tick.
    */
-  private tx<T>(op: string, fn: () => T, bytes = 0): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      this.queue.push({ op, fn, bytes, resolve: resolve as (v: unknown) => void, reject })
-      if (!this.flushScheduled) {
-        this.flushScheduled = true
-        setImmediate(() => this.flush())
-      }
-    })
-  }
-
-  private flush(): void {
-    this.flushScheduled = false
-    // up to MAX_BATCH writes and MAX_BATCH_BYTES of package bytes (at least one write): a batch of 1 MB packages
-    // must not hold the event loop for the time it takes to write hundreds of megabytes
-    let n = 0
-    let bytes = 0
-    while (n < this.queue.length && n < MAX_BATCH && (n === 0 || bytes + this.queue[n]!.bytes <= MAX_BATCH_BYTES)) bytes += this.queue[n++]!.bytes
-    const batch = this.queue.splice(0, n)
-    if (this.queue.length && !this.flushScheduled) {
-      this.flushScheduled = true
-      setImmediate(() => this.flush())
-    }
-    if (!batch.length) return
-    const outcomes: { ok: boolean; value: unknown }[] = []
-    try {
-      this.db
-        .transaction(() => {
-          for (const w of batch) {
-            try {
-              outcomes.push({ ok: true, value: this.db.transaction(w.fn)() })
-            } catch (e) {
-              outcomes.push({ ok: false, value: mapSqliteError(e, w.op) })
-            }
-          }
-        })
-        .immediate()
-    } catch (e) {
-      for (const w of batch) w.reject(mapSqliteError(e, w.op))
-      return
-    }
-    batch.forEach((w, i) => {
-      const o = outcomes[i]!
-      if (o.ok) w.resolve(o.value)
-      else w.reject(o.value)
-    })
-  }
-
-  /** Append one event to the chain. Call only inside a write transaction. */
-  private append(f: EventFields): LogEvent {
-    const head = this.s('head').get() as { seq: number; hash: string } | undefined
-    const row = chainRow((head?.seq ?? 0) + 1, head?.hash ?? '0'.repeat(64), f)
-    this.s('insertEvent').run(row)
-    return eventFromRow(row as unknown as Row)
+  private commit(batch: QueuedWrite<Tx>[]): Outcome[] {
+    return this.db
+      .transaction(() => {
+        const h = this.s('head').get() as { seq: number; hash: string } | undefined
+        const x: Tx = { ops: this.ops, head: new ChainHead(h?.seq, h?.hash) }
+        return runSync(eachWrite(batch, x.head, (w) => this.db.transaction(() => runSync(w.body(x)))(), mapSqliteError))
+      })
+      .immediate()
   }
 
   // ---- search index, filled in bulk after writes ---------------------------------------------------------
@@ -405,6 +345,10 @@ export class SqliteStore implements Store {
 
   /** After opening: index what an earlier process left unindexed. */
   catchUpIndex(): void {
+    this.scheduleIndex()
+  }
+
+  protected override searchableWrite(): void {
     this.scheduleIndex()
   }
 
@@ -426,7 +370,8 @@ export class SqliteStore implements Store {
    * more remain. Runs by itself a moment after writes; exposed for tools and tests.
    */
   indexSearchNow(max = 20_000): Promise<boolean> {
-    return this.tx('indexSearch', () => {
+    return this.writes.push('indexSearch', () =>
+      call(() => {
       let more = false
       for (const [name, insert, last] of [
         ['packages', 'indexPackages', 'lastPackageSeq'],
@@ -440,90 +385,17 @@ export class SqliteStore implements Store {
         this.s('setIndexed').run(to, name)
         if (to < top) more = true
       }
-      return more
-    })
+        return more
+      }),
+    )
   }
 
-  // ---- send path ----------------------------------------------------------------------------------------
-
-  recordOutgoing(input: RecordOutgoingInput): Promise<RecordOutgoingResult> {
-    this.scheduleIndex()
-    return this.tx('recordOutgoing', () => this.outgoingTx(input), input.package.bytes.byteLength)
-  }
-
-  private outgoingTx(input: RecordOutgoingInput): RecordOutgoingResult {
-    const pkg = input.package
-    const idem = input.idempotency
-    if (idem) {
-      const ex = this.s('getIdem').get(idem.clientId, idem.key) as Row | undefined
-      if (ex) {
-        if (ex.request_hash !== idem.requestHash) throw gwError('GW_ERR_API_IDEMPOTENCY_CONFLICT', { key: idem.key })
-        const p = this.s('getPackage').get(ex.package_id) as Row
-        const deliveries = (this.s('getDeliveries').all(ex.package_id) as Row[]).map(deliveryFromRow)
-        return { package: packageFromRow(p), deliveries, replayed: true }
-      }
-    }
-    if (this.s('getPackage').get(pkg.id)) {
-      throw gwError('GW_ERR_STORE_CONFLICT', { reason: `package ${pkg.id} is already stored` })
-    }
-    const at = iso(input.at)
-    const row = {
-      id: pkg.id,
-      kind: pkg.kind,
-      document_id: pkg.documentId,
-      sender: pkg.senderOrganId,
-      client_id: orNull(pkg.clientId),
-      sha256: pkg.sha256,
-      size: pkg.bytes.byteLength,
-      priority: Math.trunc(pkg.priority) || 0,
-      subject: orNull(pkg.subject),
-      code_number: orNull(pkg.codeNumber),
-      code_notation: orNull(pkg.codeNotation),
-      promulgation_date: orNull(pkg.promulgationDate),
-      status_code: orNull(pkg.statusCode),
-      metadata: JSON.stringify(pkg.metadata ?? {}),
-      search: searchText(pkg),
-      created_at: at,
-    }
-    this.s('insertPackage').run(row)
-    this.s('insertBytes').run(pkg.id, buf(pkg.bytes), buf(pkg.signature))
-    const deliveries: Delivery[] = []
-    for (const recipient of new Set(input.recipients)) {
-      const id = newId()
-      this.s('insertDelivery').run({ id, package_id: pkg.id, recipient, priority: row.priority, at })
-      this.append({
-        time: at,
-        direction: 'out',
-        type: 'state',
-        package_id: pkg.id,
-        delivery_id: id,
-        document_id: pkg.documentId,
-        sender: pkg.senderOrganId,
-        recipient,
-        actor: input.actor,
-        state: 'accepted',
-        changed: true,
-        status_code: orNull(pkg.statusCode),
-        cause: 'signed and stored',
-        detail: { kind: pkg.kind, sha256: pkg.sha256, size: row.size, priority: row.priority },
-      })
-      deliveries.push({ id, packageId: pkg.id, recipient, state: 'accepted', attempts: 0, createdAt: at, updatedAt: at })
-    }
-    if (idem) this.s('insertIdem').run(idem.clientId, idem.key, idem.requestHash, pkg.id, at)
-    return { package: packageFromRow(row), deliveries, replayed: false }
-  }
+  // ---- send path (writes: core.ts) ----------------------------------------------------------------------
 
   findIdempotent(clientId: string, key: string): Promise<IdempotencyRecord | undefined> {
     return this.run('findIdempotent', () => {
       const r = this.s('getIdem').get(clientId, key) as Row | undefined
-      if (!r) return undefined
-      return {
-        clientId: String(r.client_id),
-        key: String(r.key),
-        requestHash: String(r.request_hash),
-        packageId: String(r.package_id),
-        createdAt: String(r.created_at),
-      }
+      return r ? idempotencyFromRow(r) : undefined
     })
   }
 
@@ -540,56 +412,6 @@ export class SqliteStore implements Store {
       }
       return rows.map(pendingFromRow)
     })
-  }
-
-  /** The state change and its event; inside a write transaction. */
-  private move(deliveryId: string, to: DeliveryState, o: TransitionOptions): TransitionResult {
-    const d = this.s('deliveryCtx').get(deliveryId) as Row | undefined
-    if (!d) throw gwError('GW_ERR_STORE_NOT_FOUND', { what: 'delivery', id: deliveryId })
-    const from = d.state as DeliveryState
-    const changed = outgoingMoves(from, to)
-    const at = iso(o.at)
-    if (changed) {
-      this.s('updateDelivery').run({ id: deliveryId, state: to, status_code: orNull(o.statusCode), reason: orNull(o.reason), at })
-    }
-    const ev = this.append({
-      time: at,
-      direction: 'out',
-      type: o.type ?? (o.statusCode ? 'status' : 'state'),
-      package_id: String(d.package_id),
-      delivery_id: deliveryId,
-      document_id: String(d.document_id),
-      sender: String(d.sender),
-      recipient: String(d.recipient),
-      actor: o.actor,
-      from_state: from,
-      state: to,
-      changed,
-      status_code: orNull(o.statusCode),
-      cause: o.cause,
-      detail: { ...(o.detail ?? {}), ...(o.reason !== undefined ? { reason: o.reason } : {}) },
-    })
-    return { changed, from, state: changed ? to : from, seq: ev.seq }
-  }
-
-  transition(deliveryId: string, toState: DeliveryState, opts: TransitionOptions): Promise<TransitionResult> {
-    return this.tx('transition', () => this.move(deliveryId, toState, opts))
-  }
-
-  markQueued(deliveryId: string, at?: Date): Promise<boolean> {
-    return this.tx('markQueued', () => this.move(deliveryId, 'queued', queuedOpts(at)).changed)
-  }
-
-  markQueuedMany(deliveryIds: readonly string[], at?: Date): Promise<number> {
-    return this.tx('markQueuedMany', () => {
-      let n = 0
-      for (const id of deliveryIds) if (this.move(id, 'queued', queuedOpts(at)).changed) n++
-      return n
-    })
-  }
-
-  markFailed(deliveryId: string, reason: string, actor: string, at?: Date): Promise<boolean> {
-    return this.tx('markFailed', () => this.move(deliveryId, 'failed', { cause: 'publish failed', reason, actor, ...(at ? { at } : {}) }).changed)
   }
 
   countAttempt(deliveryId: string): Promise<void> {
@@ -616,31 +438,10 @@ export class SqliteStore implements Store {
 
   listPackages(f: ListPackagesFilter): Promise<Page<PackageWithDeliveries>> {
     return this.run('listPackages', () => {
-      const { where, params, add } = sqlFilter({ limit: pageLimit(f.limit) + 1 })
-      add('p.sender = @sender', 'sender', f.senderOrganId)
-      add('p.client_id = @client_id', 'client_id', f.clientId)
-      add('p.kind = @kind', 'kind', f.kind)
-      add('p.document_id = @document_id', 'document_id', f.documentId)
-      add('p.created_at >= @since', 'since', f.since?.toISOString())
-      add('p.created_at < @until', 'until', f.until?.toISOString())
-      add('EXISTS (SELECT 1 FROM deliveries d WHERE d.package_id = p.id AND +d.state = @state)', 'state', f.state)
-      add('EXISTS (SELECT 1 FROM deliveries d WHERE d.package_id = p.id AND d.recipient = @recipient)', 'recipient', f.recipient)
-      add('p.seq < @before', 'before', f.cursor === undefined ? undefined : decodeCursor('p', f.cursor))
-      const sql = `SELECT ${PACKAGE_COLS} FROM packages p ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY p.seq DESC LIMIT @limit`
-      const rows = this.q(sql).all(params) as Row[]
-      const page = pageOf(rows, params.limit as number, 'p')
-      const byPkg = new Map<string, Delivery[]>()
-      if (page.rows.length) {
-        const ds = this.s('deliveriesOf').all(JSON.stringify(page.rows.map((r) => r.id))) as Row[]
-        for (const r of ds) {
-          const d = deliveryFromRow(r)
-          const list = byPkg.get(d.packageId)
-          if (list) list.push(d)
-          else byPkg.set(d.packageId, [d])
-        }
-      }
-      const items = page.rows.map((r) => ({ ...packageFromRow(r), deliveries: byPkg.get(String(r.id)) ?? [] }))
-      return page.next ? { items, next: page.next } : { items }
+      const l = listPackagesQuery(SQLITE, f)
+      const rows = this.all(l)
+      const ds = rows.length ? (this.s('deliveriesOf').all(JSON.stringify(rows.slice(0, l.limit - 1).map((r) => r.id))) as Row[]) : []
+      return pageFrom(rows, l.limit, 'p', withDeliveries(ds))
     })
   }
 
@@ -680,45 +481,12 @@ export class SqliteStore implements Store {
 
   listDeliveries(f: ListDeliveriesFilter): Promise<Page<DeliveryWithPackage>> {
     return this.run('listDeliveries', () => {
-      const { where, params, add } = sqlFilter({ limit: pageLimit(f.limit) + 1 })
-      const states = f.state === undefined ? undefined : Array.isArray(f.state) ? f.state : [f.state]
-      add('d.state IN (SELECT value FROM json_each(@states))', 'states', states && JSON.stringify(states))
-      add('d.recipient = @recipient', 'recipient', f.recipient)
-      add('p.sender = @sender', 'sender', f.senderOrganId)
-      add('p.kind = @kind', 'kind', f.kind)
-      add('d.queued_at < @queued_before', 'queued_before', f.queuedBefore?.toISOString())
-      add('d.updated_at < @updated_before', 'updated_before', f.updatedBefore?.toISOString())
-      add('d.seq < @before', 'before', f.cursor === undefined ? undefined : decodeCursor('d', f.cursor))
-      const sql = `SELECT d.*, p.kind, p.document_id, p.sender, p.subject, p.code_number, p.code_notation
-        FROM deliveries d JOIN packages p ON p.id = d.package_id ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY d.seq DESC LIMIT @limit`
-      const page = pageOf(this.q(sql).all(params) as Row[], params.limit as number, 'd')
-      const items = page.rows.map(deliveryWithPackageFromRow)
-      return page.next ? { items, next: page.next } : { items }
+      const l = listDeliveriesQuery(SQLITE, f)
+      return pageFrom(this.all(l), l.limit, 'd', deliveryWithPackageFromRow)
     })
   }
 
   // ---- event log ----------------------------------------------------------------------------------------
-
-  appendEvent(e: AppendEventInput): Promise<LogEvent> {
-    return this.tx('appendEvent', () =>
-      this.append({
-        time: iso(e.at),
-        direction: e.direction,
-        type: e.type,
-        package_id: orNull(e.packageId),
-        delivery_id: orNull(e.deliveryId),
-        document_id: orNull(e.documentId),
-        sender: orNull(e.sender),
-        recipient: orNull(e.recipient),
-        actor: e.actor,
-        state: orNull(e.state),
-        changed: false,
-        status_code: orNull(e.statusCode),
-        cause: orNull(e.cause),
-        detail: e.detail ?? {},
-      }),
-    )
-  }
 
   /**
    * Log pages, newest first. An agency filter is two index scans (as sender, as recipient) merged. A text filter
@@ -730,44 +498,25 @@ export class SqliteStore implements Store {
   listEvents(f: ListEventsFilter): Promise<Page<LogEvent>> {
     return this.run('listEvents', () => {
       const limit = pageLimit(f.limit) + 1
-      const { where, params, add } = sqlFilter({ limit })
+      const ps = new Params(SQLITE)
+      const before = f.cursor === undefined ? undefined : decodeCursor('e', f.cursor)
       // with an agency, each branch reads the agency's own index (sender|recipient [, direction], seq) newest first:
       // `+` keeps the planner off the time/state/type indexes, which it picks on sampled statistics and which
       // then read every row of that state or period across all agencies (0.2-0.3 s at 1M events, bench:log)
-      const h = f.organId === undefined ? '' : '+'
-      add(`${h}e.time >= @since`, 'since', f.since?.toISOString())
-      add(`${h}e.time < @until`, 'until', f.until?.toISOString())
-      add('e.direction = @direction', 'direction', f.direction)
-      add(`${h}e.state = @state`, 'state', f.state)
-      add(`${h}e.type = @type`, 'type', f.type)
-      add('e.document_id = @document_id', 'document_id', f.documentId)
-      add('e.package_id = @package_id', 'package_id', f.packageId)
-      const before = f.cursor === undefined ? undefined : decodeCursor('e', f.cursor)
-      add('e.seq < @before', 'before', before)
+      eventConditions(SQLITE, f, ps, before, f.organId !== undefined)
       if (f.until !== undefined && f.since === undefined && f.organId === undefined && f.text === undefined && f.documentId === undefined && f.packageId === undefined) {
         const bound = this.untilBound(f.until.toISOString(), before)
-        if (bound !== undefined) add('e.seq <= @until_seq', 'until_seq', bound)
+        ps.add(bound, (x) => `e.seq <= ${x}`)
       }
-      const query = (extra: string[]): string => {
-        const branch = (more?: string): string => {
-          const w = [...(more ? [more] : []), ...extra, ...where]
-          return `SELECT * FROM events e ${w.length ? 'WHERE ' + w.join(' AND ') : ''} ORDER BY e.seq DESC LIMIT @limit`
-        }
-        if (f.organId === undefined) return branch()
-        return `SELECT * FROM (SELECT * FROM (${branch('e.sender = @organ')}) UNION SELECT * FROM (${branch('e.recipient = @organ')})) ORDER BY seq DESC LIMIT @limit`
+      const extra: string[] = []
+      if (f.text !== undefined) {
+        const glob = globPattern(f.text)
+        const matches = (this.s('textProbe').get({ glob, cap: this.textDenseMatches }) as { n: number }).n
+        const g = ps.p(glob)
+        extra.push(matches >= this.textDenseMatches ? textEach(g) : textIndexed(g))
       }
-      if (f.organId !== undefined) params.organ = f.organId
-      let rows: Row[]
-      if (f.text === undefined) {
-        rows = this.q(query([])).all(params) as Row[]
-      } else {
-        params.glob = globPattern(f.text)
-        const matches = (this.s('textProbe').get({ glob: params.glob, cap: this.textDenseMatches }) as { n: number }).n
-        rows = this.q(query([matches >= this.textDenseMatches ? TEXT_EACH : TEXT_INDEXED])).all(params) as Row[]
-      }
-      const page = pageOf(rows, limit, 'e')
-      const items = page.rows.map(eventFromRow)
-      return page.next ? { items, next: page.next } : { items }
+      const rows = this.q(eventsSql(f, ps, limit, extra)).all(ps.named()) as Row[]
+      return pageFrom(rows, limit, 'e', eventFromRow)
     })
   }
 
@@ -804,68 +553,7 @@ export class SqliteStore implements Store {
     return v.result()
   }
 
-  // ---- receive path -------------------------------------------------------------------------------------
-
-  recordIncoming(input: RecordIncomingInput): Promise<RecordIncomingResult> {
-    this.scheduleIndex()
-    return this.tx('recordIncoming', () => this.incomingTx(input), input.package.bytes.byteLength)
-  }
-
-  private incomingTx(input: RecordIncomingInput): RecordIncomingResult {
-    const p = input.package
-    const key = { sha256: p.sha256, sender: orNull(p.senderOrganId), document_id: orNull(p.documentId), recipient: orNull(p.recipient) }
-    const ex = this.s('incomingDedupe').get(key) as Row | undefined
-    if (ex) return { incoming: incomingFromRow(ex), duplicate: true }
-    if (this.s('getIncoming').get(p.id)) throw gwError('GW_ERR_STORE_CONFLICT', { reason: `incoming package ${p.id} is already stored` })
-    const at = iso(input.at)
-    const row = {
-      id: p.id,
-      kind: p.kind,
-      ...key,
-      message_id: orNull(p.messageId),
-      size: p.bytes.byteLength,
-      priority: Math.trunc(p.priority ?? 0) || 0,
-      subject: orNull(p.subject),
-      code_number: orNull(p.codeNumber),
-      code_notation: orNull(p.codeNotation),
-      promulgation_date: orNull(p.promulgationDate),
-      status_code: orNull(p.statusCode),
-      metadata: JSON.stringify(p.metadata ?? {}),
-      verdict: canonicalJson(p.verdict ?? {}),
-      search: searchText(p),
-      state: input.state,
-      reason: orNull(input.reason),
-      related_id: orNull(p.relatedId),
-      at,
-    }
-    this.s('insertIncoming').run(row)
-    this.s('insertIncomingBytes').run(p.id, buf(p.bytes), p.signature ? buf(p.signature) : null)
-    this.append({
-      time: at,
-      direction: 'in',
-      type: 'state',
-      package_id: p.id,
-      document_id: key.document_id,
-      sender: key.sender,
-      recipient: key.recipient,
-      actor: input.actor,
-      state: input.state,
-      changed: true,
-      status_code: row.status_code,
-      cause: input.state === 'received' ? 'verified and stored' : (input.reason ?? 'rejected'),
-      detail: {
-        kind: p.kind,
-        sha256: p.sha256,
-        size: row.size,
-        ...(p.messageId ? { messageId: p.messageId } : {}),
-        ...(typeof p.verdict?.code === 'string' ? { verdict: p.verdict.code } : {}),
-      },
-    })
-    const stored = this.s('getIncoming').get(p.id) as Row
-    const reply = input.reply ? this.outgoingTx(input.reply) : undefined
-    const applied = input.apply ? this.move(input.apply.deliveryId, input.apply.toState, input.apply.options) : undefined
-    return { incoming: incomingFromRow(stored), duplicate: false, ...(reply ? { reply } : {}), ...(applied ? { applied } : {}) }
-  }
+  // ---- receive path (writes: core.ts) -------------------------------------------------------------------
 
   getIncoming(id: string): Promise<StoredIncoming | undefined> {
     return this.run('getIncoming', () => {
@@ -883,55 +571,22 @@ export class SqliteStore implements Store {
   }
 
   findIncomingByDocument(senderOrganId: string, documentId: string): Promise<StoredIncoming[]> {
-    return this.run('findIncomingByDocument', () =>
-      (this.s('incomingByDocument').all(senderOrganId, documentId) as Row[]).map(incomingFromRow),
-    )
+    return this.run('findIncomingByDocument', () => (this.s('incomingByDocument').all(senderOrganId, documentId) as Row[]).map(incomingFromRow))
   }
 
   listIncoming(f: ListIncomingFilter): Promise<Page<StoredIncoming>> {
     return this.run('listIncoming', () => {
-      const { where, params, add } = sqlFilter({ limit: pageLimit(f.limit) + 1 })
-      add('i.recipient = @recipient', 'recipient', f.recipient)
-      add('i.sender = @sender', 'sender', f.senderOrganId)
-      add('i.kind = @kind', 'kind', f.kind)
-      add('i.state = @state', 'state', f.state)
-      add('i.document_id = @document_id', 'document_id', f.documentId)
-      add('i.received_at >= @since', 'since', f.since?.toISOString())
-      add('i.received_at < @until', 'until', f.until?.toISOString())
-      add('i.seq < @before', 'before', f.cursor === undefined ? undefined : decodeCursor('i', f.cursor))
-      const sql = `SELECT ${INCOMING_COLS.replace(/(^|, )/g, '$1i.')} FROM incoming i ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY i.seq DESC LIMIT @limit`
-      const page = pageOf(this.q(sql).all(params) as Row[], params.limit as number, 'i')
-      const items = page.rows.map(incomingFromRow)
-      return page.next ? { items, next: page.next } : { items }
+      const l = listIncomingQuery(SQLITE, f)
+      return pageFrom(this.all(l), l.limit, 'i', incomingFromRow)
     })
   }
 
-  transitionIncoming(id: string, to: IncomingState, o: TransitionOptions): Promise<IncomingTransitionResult> {
-    return this.tx('transitionIncoming', () => {
-      const r = this.s('getIncoming').get(id) as Row | undefined
-      if (!r) throw gwError('GW_ERR_STORE_NOT_FOUND', { what: 'incoming package', id })
-      const from = r.state as IncomingState
-      const changed = incomingMoves(from, to)
-      const at = iso(o.at)
-      if (changed) this.s('updateIncoming').run({ id, state: to, status_code: orNull(o.statusCode), reason: orNull(o.reason), at })
-      const ev = this.append({
-        time: at,
-        direction: 'in',
-        type: o.type ?? (o.statusCode ? 'status' : 'state'),
-        package_id: id,
-        document_id: (r.document_id as string | null) ?? null,
-        sender: (r.sender as string | null) ?? null,
-        recipient: (r.recipient as string | null) ?? null,
-        actor: o.actor,
-        from_state: from,
-        state: to,
-        changed,
-        status_code: orNull(o.statusCode),
-        cause: o.cause,
-        detail: { ...(o.detail ?? {}), ...(o.reason !== undefined ? { reason: o.reason } : {}) },
-      })
-      return { changed, from, state: changed ? to : from, seq: ev.seq }
-    })
+  // ---- operational queues (writes: core.ts) ------------------------------------------------------------
+
+  pendingWebhooks(opts: { limit: number; afterSeq?: number }): Promise<WebhookDelivery[]> {
+    return this.run('pendingWebhooks', () =>
+      (this.s('pendingWebhooks').all(opts.afterSeq ?? 0, Math.max(1, Math.trunc(opts.limit) || 1)) as Row[]).map(webhookFromRow),
+    )
   }
 
   // ---- health, metrics, lifecycle -----------------------------------------------------------------------
@@ -943,23 +598,20 @@ export class SqliteStore implements Store {
   }
 
   stats(): Promise<StoreStats> {
-    return this.run('stats', () => {
-      const deliveriesByState: StoreStats['deliveriesByState'] = {}
-      for (const r of this.s('countDeliveries').all() as { state: DeliveryState; n: number }[]) deliveriesByState[r.state] = r.n
-      const incomingByState: StoreStats['incomingByState'] = {}
-      for (const r of this.s('countIncoming').all() as { state: IncomingState; n: number }[]) incomingByState[r.state] = r.n
-      const events = (this.s('countEvents').get() as { n: number }).n
-      return { deliveriesByState, incomingByState, outboxBacklog: deliveriesByState.accepted ?? 0, events }
-    })
+    return this.run('stats', () =>
+      statsOf(this.s('countDeliveries').all() as Row[], this.s('countIncoming').all() as Row[], (this.s('countEvents').get() as { n: number }).n),
+    )
   }
 
-  close(): Promise<void> {
+  async close(): Promise<void> {
+    if (!this.db.open) return
+    clearTimeout(this.indexTimer)
+    this.indexTimer = undefined
+    // writes already requested are committed (or rejected) before the connection goes away
+    await this.writes.flushed()
     return this.run('close', () => {
       if (!this.db.open) return
       clearTimeout(this.indexTimer)
-      this.indexTimer = undefined
-      // writes already requested are committed (or rejected) before the connection goes away
-      while (this.queue.length) this.flush()
       if (!this.db.readonly) this.db.pragma('optimize')
       this.db.close()
     })
@@ -971,15 +623,18 @@ export class SqliteStore implements Store {
   }
 }
 
+const PENDING_SELECT = `SELECT d.id, d.package_id, d.recipient, d.priority, d.attempts, d.created_at, p.kind, p.document_id, p.sender, p.sha256, b.bytes, b.signature
+  FROM deliveries d INDEXED BY deliveries_outbox JOIN packages p ON p.id = d.package_id JOIN package_bytes b ON b.package_id = d.package_id`
+
 /** Text filter, event by event: the package's folded search text matches. */
-const TEXT_EACH =
-  '(EXISTS (SELECT 1 FROM packages tp WHERE tp.id = e.package_id AND tp.search GLOB @glob) OR EXISTS (SELECT 1 FROM incoming ti WHERE ti.id = e.package_id AND ti.search GLOB @glob))'
+const textEach = (g: string): string =>
+  `(EXISTS (SELECT 1 FROM packages tp WHERE tp.id = e.package_id AND tp.search GLOB ${g}) OR EXISTS (SELECT 1 FROM incoming ti WHERE ti.id = e.package_id AND ti.search GLOB ${g}))`
 /** Text filter through the trigram index (migrations 002, 003) plus the rows not indexed yet. */
-const TEXT_INDEXED = `e.package_id IN (
-  SELECT id FROM packages WHERE seq IN (SELECT rowid FROM packages_fts WHERE search GLOB @glob)
-  UNION ALL SELECT id FROM packages WHERE seq > (SELECT seq FROM search_indexed WHERE name = 'packages') AND search GLOB @glob
-  UNION ALL SELECT id FROM incoming WHERE seq IN (SELECT rowid FROM incoming_fts WHERE search GLOB @glob)
-  UNION ALL SELECT id FROM incoming WHERE seq > (SELECT seq FROM search_indexed WHERE name = 'incoming') AND search GLOB @glob)`
+const textIndexed = (g: string): string => `e.package_id IN (
+  SELECT id FROM packages WHERE seq IN (SELECT rowid FROM packages_fts WHERE search GLOB ${g})
+  UNION ALL SELECT id FROM packages WHERE seq > (SELECT seq FROM search_indexed WHERE name = 'packages') AND search GLOB ${g}
+  UNION ALL SELECT id FROM incoming WHERE seq IN (SELECT rowid FROM incoming_fts WHERE search GLOB ${g})
+  UNION ALL SELECT id FROM incoming WHERE seq > (SELECT seq FROM search_indexed WHERE name = 'incoming') AND search GLOB ${g})`
 
 /** How long after a write the search index catches up (ms); rows not indexed yet are still found. */
 const SEARCH_INDEX_DELAY_MS = 1000
@@ -987,5 +642,3 @@ const SEARCH_INDEX_DELAY_MS = 1000
 /** Upper bounds of one group commit (keep one batch's event-loop block short). */
 const MAX_BATCH = 256
 const MAX_BATCH_BYTES = 8 * 1024 * 1024
-
-const queuedOpts = (at?: Date): TransitionOptions => ({ cause: 'broker confirmed', actor: 'system', ...(at ? { at } : {}) })

@@ -37,6 +37,10 @@ import type {
   TransitionResult,
   VerifyLogOptions,
   VerifyLogResult,
+  DiscardDeliveryInput,
+  WebhookAttemptInput,
+  WebhookDelivery,
+  WebhookQueueInput,
 } from './types.js'
 
 export interface Store {
@@ -120,6 +124,25 @@ export interface Store {
   listIncoming(filter: ListIncomingFilter): Promise<Page<StoredIncoming>>
   /** Move an incoming package along its state machine; recorded as an event either way. */
   transitionIncoming(id: string, toState: IncomingState, opts: TransitionOptions): Promise<IncomingTransitionResult>
+
+  // ---- operational queues -----------------------------------------------------------------------------
+
+  /**
+   * An operator discards a failed delivery (a dead letter): `discardedAt` is set and a `discarded` event logged, in
+   * one transaction; the state stays `failed`. Throws GW_ERR_STORE_NOT_FOUND for an unknown delivery and
+   * GW_ERR_STORE_CONFLICT when it is not failed or already discarded. A later move (re-send) clears the mark.
+   */
+  discardDelivery(deliveryId: string, opts: DiscardDeliveryInput): Promise<LogEvent>
+
+  /** Webhook outbox: queue notifications as `pending` rows (one transaction). */
+  queueWebhooks(items: readonly WebhookQueueInput[]): Promise<void>
+  /** Pending webhook deliveries, oldest first (`afterSeq`: continue after a previous page). */
+  pendingWebhooks(opts: { limit: number; afterSeq?: number }): Promise<WebhookDelivery[]>
+  /**
+   * Record an attempt: still pending with its next attempt time, or ended (`delivered` / `failed`) with its log
+   * event in the same transaction. Throws GW_ERR_STORE_NOT_FOUND for an unknown id.
+   */
+  recordWebhookAttempt(id: string, attempt: WebhookAttemptInput): Promise<void>
 
   // ---- health, metrics, lifecycle ---------------------------------------------------------------------
 

@@ -55,6 +55,9 @@ export interface RecordOutgoingInput {
   actor: Actor
   idempotency?: IdempotencyInput
   at?: Date
+  /** An incoming package's state change applied in the SAME transaction, only when the package is new
+   *  (an idempotent repeat applies nothing). */
+  incomingTransition?: { incomingId: string; toState: IncomingState; options: TransitionOptions }
 }
 
 export interface StoredPackage {
@@ -95,6 +98,8 @@ export interface Delivery {
   createdAt: string
   updatedAt: string
   queuedAt?: string
+  /** A failed delivery an operator discarded (its dead-letter state); cleared when the delivery moves again. */
+  discardedAt?: string
 }
 
 export interface RecordOutgoingResult {
@@ -102,6 +107,8 @@ export interface RecordOutgoingResult {
   deliveries: Delivery[]
   /** True when the idempotency key was already used with the same request: nothing new was stored. */
   replayed: boolean
+  /** The applied `incomingTransition` (absent when replayed or none was given); refused moves have `changed: false`. */
+  incomingTransition?: IncomingTransitionResult
 }
 
 export interface IdempotencyRecord {
@@ -206,6 +213,8 @@ export interface ListDeliveriesFilter {
   queuedBefore?: Date
   /** Last state change before this time. */
   updatedBefore?: Date
+  /** true: only deliveries an operator discarded; false: only those not discarded. */
+  discarded?: boolean
   cursor?: string
   limit: number
 }
@@ -410,6 +419,64 @@ export interface IncomingTransitionResult {
   from: IncomingState
   state: IncomingState
   seq: number
+}
+
+export interface DiscardDeliveryInput {
+  actor: Actor
+  cause?: string
+  /** Extra facts for the log (the note, the previous reason). */
+  detail?: JsonObject
+  at?: Date
+}
+
+// ---- webhook outbox -------------------------------------------------------------------------------------
+
+export type WebhookDeliveryState = 'pending' | 'delivered' | 'failed'
+
+/** One notification for one client's webhook. */
+export interface WebhookNotification {
+  /** The delivery id (X-Lienthong-Delivery), the same on every attempt. */
+  id: string
+  clientId: string
+  /** The hosted agency the client belongs to. */
+  organId: string
+  /** document.received, status.changed, recall.requested */
+  event: string
+  url: string
+  data: JsonObject
+  occurredAt: string
+}
+
+export interface WebhookQueueInput extends WebhookNotification {
+  /** When the first attempt is due (default: now). */
+  nextAttemptAt?: Date
+  at?: Date
+}
+
+/** A row of the webhook outbox. */
+export interface WebhookDelivery extends WebhookNotification {
+  seq: number
+  state: WebhookDeliveryState
+  /** Attempts made so far. */
+  attempts: number
+  nextAttemptAt: string
+  lastStatus?: number
+  lastError?: string
+  createdAt: string
+  updatedAt: string
+}
+
+export interface WebhookAttemptInput {
+  /** Attempts made so far (this one included). */
+  attempts: number
+  status?: number
+  error?: string
+  /** Still pending: when to try again. */
+  nextAttemptAt?: Date
+  /** Ended: delivered (2xx) or failed (abandoned), recorded with `event` in the log in the same transaction. */
+  state?: 'delivered' | 'failed'
+  event?: AppendEventInput
+  at?: Date
 }
 
 // ---- health / metrics -----------------------------------------------------------------------------------

@@ -21,6 +21,8 @@ export interface OpenedStore {
   /** Raw, trigger-bypassing edits, as an attacker with file/database access would make them. */
   tamperUpdateEvent(seq: number, cause: string): Promise<void>
   tamperDeleteEvent(seq: number): Promise<void>
+  /** Run SQL on a raw connection (no store code involved), e.g. to put a store back to an older schema. */
+  rawSql(sql: string): Promise<void>
   /** PostgreSQL: the test's schema. */
   schema?: string
 }
@@ -64,6 +66,9 @@ export const sqliteKind: StoreKind = {
           db.exec('DROP TRIGGER IF EXISTS events_no_update')
           db.prepare('UPDATE events SET cause = ? WHERE seq = ?').run(cause, seq)
         })
+      },
+      async rawSql(sql) {
+        raw((db) => db.exec(sql))
       },
       async tamperDeleteEvent(seq) {
         raw((db) => {
@@ -133,6 +138,10 @@ export const pgKind: StoreKind = {
       },
       tamperUpdateEvent: (seq, cause) => tamper('UPDATE events SET cause = $1 WHERE seq = $2', [cause, seq]),
       tamperDeleteEvent: (seq) => tamper('DELETE FROM events WHERE seq = $1', [seq]),
+      rawSql: (sql) =>
+        pgRaw(schema, async (c) => {
+          await c.query(sql)
+        }),
     }
   },
 }

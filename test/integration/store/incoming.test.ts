@@ -179,3 +179,72 @@ eachStore(t, 'the 01 reply and a status’s delivery change are written with the
   t.same((await store.timeline(d.id)).map((e) => e.state), ['accepted', 'queued', 'received'], 'applied once')
   t.ok((await store.verifyLog()).ok)
 })
+
+eachStore(t, 'a failing reply or apply takes the whole received package with it (one transaction)', async (t, { store }) => {
+  // an apply naming an unknown delivery: the package, its event and its reply are all rolled back
+  const doc = incoming()
+  const reply = outgoing({ package: { kind: 'status', documentId: doc.package.documentId!, senderOrganId: '000.00.01.H26', statusCode: '01', clientId: undefined }, recipients: ['000.00.00.G22'], actor: 'system' })
+  const before = (await store.stats()).events
+  await t.rejects(
+    store.recordIncoming({ ...doc, reply, apply: { deliveryId: randomUUID(), toState: 'received', options: { cause: 'status 03', actor: 'peer:x', statusCode: '03' } } }),
+    { code: 'GW_ERR_STORE_NOT_FOUND' },
+  )
+  t.equal(await store.getIncoming(doc.package.id), undefined, 'no incoming row')
+  t.equal(await store.getPackage(reply.package.id), undefined, 'no reply')
+  t.equal((await store.pendingDeliveries({ limit: 10 })).length, 0, 'nothing in the outbox')
+  t.equal((await store.stats()).events, before, 'no event')
+  // the same package goes in afterwards (nothing was half-stored under its dedupe key), and the chain is whole
+  const ok = await store.recordIncoming({ ...doc, reply })
+  t.equal(ok.duplicate, false)
+  t.ok(ok.reply)
+  t.ok((await store.verifyLog()).ok)
+})
+
+eachStore(t, 'recordOutgoing with incomingTransition: applied with the package, not on an idempotent repeat, refusals as transitionIncoming', async (t, { store }) => {
+  const inc = (await store.recordIncoming(incoming())).incoming
+  await store.transitionIncoming(inc.id, 'fetched', { actor: 'client:dms', cause: 'fetched' })
+  // the DMS answers 03 (accepted): the status package and the inbox move go in together
+  const status = (over: Parameters<typeof outgoing>[0] = {}) =>
+    outgoing({
+      package: { kind: 'status', documentId: inc.documentId!, senderOrganId: '000.00.01.H26', statusCode: '03' },
+      recipients: ['000.00.00.G22'],
+      actor: 'client:dms',
+      idempotency: { clientId: 'dms', key: `03:${inc.id}`, requestHash: 'h03' },
+      incomingTransition: { incomingId: inc.id, toState: 'accepted', options: { actor: 'client:dms', cause: 'status 03 sent', statusCode: '03' } },
+      ...over,
+    })
+  const first = status()
+  const r1 = await store.recordOutgoing(first)
+  t.equal(r1.replayed, false)
+  t.match(r1.incomingTransition, { changed: true, from: 'fetched', state: 'accepted' })
+  t.equal((await store.getIncoming(inc.id))?.state, 'accepted')
+  const seqs = (await store.listEvents({ packageId: inc.id, limit: 10 })).items.map((e) => e.seq)
+
+  // the same request again (idempotency key, same hash): nothing written, no second move
+  const r2 = await store.recordOutgoing(status())
+  t.equal(r2.replayed, true)
+  t.equal(r2.incomingTransition, undefined, 'nothing applied on a repeat')
+  t.equal(r2.package.id, first.package.id)
+  t.same((await store.listEvents({ packageId: inc.id, limit: 10 })).items.map((e) => e.seq), seqs, 'no event for the incoming package')
+
+  // a backwards move (accepted → fetched) is refused as transitionIncoming refuses it: recorded, state unchanged
+  const viaTransition = await store.transitionIncoming(inc.id, 'fetched', { actor: 'client:dms', cause: 'backwards' })
+  const back = await store.recordOutgoing(
+    status({
+      idempotency: { clientId: 'dms', key: `back:${inc.id}`, requestHash: 'hb' },
+      incomingTransition: { incomingId: inc.id, toState: 'fetched', options: { actor: 'client:dms', cause: 'backwards' } },
+    }),
+  )
+  t.match(viaTransition, { changed: false, from: 'accepted', state: 'accepted' })
+  t.match(back.incomingTransition, { changed: false, from: 'accepted', state: 'accepted' })
+  t.equal(back.replayed, false, 'the package itself is stored')
+  t.ok(await store.getPackage(back.package.id))
+  const last = (await store.listEvents({ packageId: inc.id, limit: 1 })).items[0]!
+  t.match(last, { seq: back.incomingTransition!.seq, state: 'fetched', fromState: 'accepted', changed: false, cause: 'backwards' })
+
+  // an unknown incoming package fails the whole write, as transitionIncoming does: no package stored
+  const orphan = status({ idempotency: undefined, incomingTransition: { incomingId: randomUUID(), toState: 'accepted', options: { actor: 'client:dms', cause: 'x' } } })
+  await t.rejects(store.recordOutgoing(orphan), { code: 'GW_ERR_STORE_NOT_FOUND' })
+  t.equal(await store.getPackage(orphan.package.id), undefined)
+  t.ok((await store.verifyLog()).ok)
+})

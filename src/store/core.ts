@@ -1,0 +1,307 @@
+/**
+ * The store's rules, once for both dialects: what a write reads, decides and writes, in which order, inside one
+ * transaction (idempotency, dedupe, state moves, events, the reply/apply of a received package, the incoming move
+ * that goes with an outgoing package). A dialect supplies `WriteOps` (its SQL, prepared statements on SQLite, CTEs
+ * and `unnest` on PostgreSQL) and runs the bodies inside its group commit (group-commit.ts).
+ */
+import type { DeliveryState, IncomingState } from '../document/delivery.js'
+import { gwError } from '../errors.js'
+import { newId } from './ids.js'
+import { incomingMoves, outgoingMoves } from './state-machine.js'
+import { $, type ChainHead, type ChainedRow, type Maybe, type Steps, type WriteQueue } from './group-commit.js'
+import type { EventFields } from './hash-chain.js'
+import { acceptedEvent, buf, failedOpts, incomingRow, incomingStoredEvent, iso, moveEvent, noteEvent, orNull, packageRow, queuedOpts, webhookRow, type IncomingRow, type PackageRow, type Row, type WebhookRow, type WebhookUpdate } from './records.js'
+import { deliveryFromRow, eventFromRow, incomingFromRow, packageFromRow } from './rows.js'
+import type { Store } from './store.js'
+import type {
+  AppendEventInput,
+  Delivery,
+  DiscardDeliveryInput,
+  WebhookAttemptInput,
+  WebhookQueueInput,
+  IdempotencyInput,
+  IncomingTransitionResult,
+  LogEvent,
+  RecordIncomingInput,
+  RecordIncomingResult,
+  RecordOutgoingInput,
+  RecordOutgoingResult,
+  TransitionOptions,
+  TransitionResult,
+} from './types.js'
+
+/** A new outgoing package as one write: the package row, its bytes, its deliveries and their chained events. */
+export interface OutgoingWrite {
+  row: PackageRow
+  bytes: Buffer
+  signature: Buffer
+  deliveries: { id: string; recipient: string }[]
+  events: ChainedRow[]
+  /** The idempotency key this write owns (see `claimIdempotency`). */
+  idempotency?: IdempotencyInput
+}
+
+export interface IncomingWrite {
+  row: IncomingRow
+  bytes: Buffer
+  signature: Buffer | null
+}
+
+/**
+ * The SQL of the write path, per dialect. Every call may answer at once (SQLite) or with a promise (pg). Calls run
+ * only inside a write batch, which holds the write lock (SQLite `BEGIN IMMEDIATE`; PostgreSQL the `log_head` row).
+ */
+export interface WriteOps {
+  /**
+   * The stored key (`request_hash`, `package_id`) if the idempotency key is used already; otherwise undefined and
+   * the key belongs to this write (PostgreSQL claims it here, concurrent requests wait for this commit; SQLite,
+   * whose write lock already serialises writers, inserts it with the package in `insertOutgoing`).
+   */
+  claimIdempotency(idem: IdempotencyInput, packageId: string, at: string): Maybe<Row | undefined>
+  /** The package row and its delivery rows (for an idempotent replay). */
+  outgoingOf(packageId: string): Maybe<{ pkg: Row; deliveries: Row[] }>
+  /** Insert a new package with everything that goes with it; false when a package with that id is stored. */
+  insertOutgoing(w: OutgoingWrite): Maybe<boolean>
+  /** A delivery row with its package's `document_id` and `sender`, locked for the move; undefined if unknown. */
+  deliveryForUpdate(deliveryId: string): Maybe<Row | undefined>
+  /** Lock deliveries in a fixed order before moving several (PostgreSQL; SQLite needs nothing). */
+  lockDeliveries(ids: readonly string[]): Maybe<void>
+  updateDelivery(id: string, to: DeliveryState, o: TransitionOptions, at: string): Maybe<void>
+  /** Insert an incoming package and its bytes: its row, or `duplicate` (the row stored under the same dedupe key). */
+  insertIncoming(w: IncomingWrite): Maybe<{ row: Row } | { duplicate: Row }>
+  /** An incoming row locked for the move; undefined if unknown. */
+  incomingForUpdate(id: string): Maybe<Row | undefined>
+  updateIncoming(id: string, to: IncomingState, o: TransitionOptions, at: string): Maybe<void>
+  insertEvents(rows: ChainedRow[]): Maybe<void>
+  /** Set (or clear, null) a delivery's `discarded_at`. */
+  setDiscarded(id: string, at: string | null): Maybe<void>
+  insertWebhooks(rows: WebhookRow[]): Maybe<void>
+  webhookForUpdate(id: string): Maybe<Row | undefined>
+  updateWebhook(id: string, u: WebhookUpdate): Maybe<void>
+}
+
+/** What a transaction body runs against. */
+export interface Tx {
+  ops: WriteOps
+  head: ChainHead
+}
+
+function* append(x: Tx, fs: EventFields[]): Steps<LogEvent[]> {
+  if (!fs.length) return []
+  const rows = x.head.chain(fs)
+  yield* $(x.ops.insertEvents(rows))
+  return rows.map((r) => eventFromRow(r as unknown as Row))
+}
+
+export function* appendTx(x: Tx, e: AppendEventInput): Steps<LogEvent> {
+  return (yield* append(x, [noteEvent(e)]))[0]!
+}
+
+/** recordOutgoing: idempotent replay, or the package with one `accepted` delivery and event per recipient. */
+export function* outgoingTx(x: Tx, input: RecordOutgoingInput): Steps<RecordOutgoingResult> {
+  const pkg = input.package
+  const idem = input.idempotency
+  const at = iso(input.at)
+  if (idem) {
+    const ex = yield* $(x.ops.claimIdempotency(idem, pkg.id, at))
+    if (ex) {
+      if (ex.request_hash !== idem.requestHash) throw gwError('GW_ERR_API_IDEMPOTENCY_CONFLICT', { key: idem.key })
+      const stored = yield* $(x.ops.outgoingOf(String(ex.package_id)))
+      // a replay writes nothing: no package, and no incoming move either (it went with the first request)
+      return { package: packageFromRow(stored.pkg), deliveries: stored.deliveries.map(deliveryFromRow), replayed: true }
+    }
+  }
+  const row = packageRow(pkg, at)
+  const deliveries: Delivery[] = []
+  const events: EventFields[] = []
+  for (const recipient of new Set(input.recipients)) {
+    const id = newId()
+    events.push(acceptedEvent(row, id, recipient, input.actor))
+    deliveries.push({ id, packageId: pkg.id, recipient, state: 'accepted', attempts: 0, createdAt: at, updatedAt: at })
+  }
+  const w: OutgoingWrite = {
+    row,
+    bytes: buf(pkg.bytes),
+    signature: buf(pkg.signature),
+    deliveries: deliveries.map((d) => ({ id: d.id, recipient: d.recipient })),
+    events: x.head.chain(events),
+    ...(idem ? { idempotency: idem } : {}),
+  }
+  if (!(yield* $(x.ops.insertOutgoing(w)))) throw gwError('GW_ERR_STORE_CONFLICT', { reason: `package ${pkg.id} is already stored` })
+  const result: RecordOutgoingResult = { package: packageFromRow(row), deliveries, replayed: false }
+  const it = input.incomingTransition
+  if (it) result.incomingTransition = yield* incomingMoveTx(x, it.incomingId, it.toState, it.options)
+  return result
+}
+
+/** A delivery's move along the state machine; its event is recorded either way. */
+export function* moveTx(x: Tx, deliveryId: string, to: DeliveryState, o: TransitionOptions): Steps<TransitionResult> {
+  const d = yield* $(x.ops.deliveryForUpdate(deliveryId))
+  if (!d) throw gwError('GW_ERR_STORE_NOT_FOUND', { what: 'delivery', id: deliveryId })
+  const from = d.state as DeliveryState
+  const changed = outgoingMoves(from, to)
+  const at = iso(o.at)
+  if (changed) yield* $(x.ops.updateDelivery(deliveryId, to, o, at))
+  const [ev] = yield* append(x, [moveEvent('out', d, deliveryId, from, to, changed, o, at)])
+  return { changed, from, state: changed ? to : from, seq: ev!.seq }
+}
+
+export function* queuedManyTx(x: Tx, ids: readonly string[], at?: Date): Steps<number> {
+  // row locks first, in a fixed order, then the moves: concurrent batches cannot deadlock
+  yield* $(x.ops.lockDeliveries(ids))
+  let n = 0
+  for (const id of ids) if ((yield* moveTx(x, id, 'queued', queuedOpts(at))).changed) n++
+  return n
+}
+
+/** An incoming package's move along its state machine; its event is recorded either way. */
+export function* incomingMoveTx(x: Tx, id: string, to: IncomingState, o: TransitionOptions): Steps<IncomingTransitionResult> {
+  const r = yield* $(x.ops.incomingForUpdate(id))
+  if (!r) throw gwError('GW_ERR_STORE_NOT_FOUND', { what: 'incoming package', id })
+  const from = r.state as IncomingState
+  const changed = incomingMoves(from, to)
+  const at = iso(o.at)
+  if (changed) yield* $(x.ops.updateIncoming(id, to, o, at))
+  const [ev] = yield* append(x, [moveEvent('in', r, null, from, to, changed, o, at)])
+  return { changed, from, state: changed ? to : from, seq: ev!.seq }
+}
+
+/**
+ * recordIncoming: the package, its bytes and its event, then its reply (the 01/02 to send back) and the delivery
+ * move it applies, all in the caller's one transaction (savepoint): if any part fails, nothing of it is stored. A
+ * package already stored under the same (sender, DocumentId, sha256, recipient) is a duplicate: nothing is
+ * written, no reply and no move.
+ */
+export function* incomingTx(x: Tx, input: RecordIncomingInput): Steps<RecordIncomingResult> {
+  const p = input.package
+  const row = incomingRow(input, iso(input.at))
+  const ins = yield* $(x.ops.insertIncoming({ row, bytes: buf(p.bytes), signature: p.signature ? buf(p.signature) : null }))
+  if ('duplicate' in ins) return { incoming: incomingFromRow(ins.duplicate), duplicate: true }
+  yield* append(x, [incomingStoredEvent(input, row)])
+  const reply = input.reply ? yield* outgoingTx(x, input.reply) : undefined
+  const applied = input.apply ? yield* moveTx(x, input.apply.deliveryId, input.apply.toState, input.apply.options) : undefined
+  return { incoming: incomingFromRow(ins.row), duplicate: false, ...(reply ? { reply } : {}), ...(applied ? { applied } : {}) }
+}
+
+/** An operator discards a failed delivery: the dead letter's state and its event, together. */
+export function* discardTx(x: Tx, deliveryId: string, o: DiscardDeliveryInput): Steps<LogEvent> {
+  const d = yield* $(x.ops.deliveryForUpdate(deliveryId))
+  if (!d) throw gwError('GW_ERR_STORE_NOT_FOUND', { what: 'delivery', id: deliveryId })
+  if (d.state !== 'failed') throw gwError('GW_ERR_STORE_CONFLICT', { reason: `delivery ${deliveryId} is ${String(d.state)}: only failed deliveries can be discarded` })
+  if (d.discarded_at !== null && d.discarded_at !== undefined) throw gwError('GW_ERR_STORE_CONFLICT', { reason: `delivery ${deliveryId} was already discarded` })
+  const at = o.at ?? new Date()
+  yield* $(x.ops.setDiscarded(deliveryId, iso(at)))
+  const [ev] = yield* append(x, [
+    noteEvent({
+      direction: 'out',
+      type: 'discarded',
+      packageId: String(d.package_id),
+      deliveryId,
+      documentId: String(d.document_id),
+      sender: String(d.sender),
+      recipient: String(d.recipient),
+      actor: o.actor,
+      state: 'failed',
+      cause: o.cause ?? 'discarded by operator',
+      ...(o.detail ? { detail: o.detail } : {}),
+      at,
+    }),
+  ])
+  return ev!
+}
+
+export function* queueWebhooksTx(x: Tx, items: readonly WebhookQueueInput[]): Steps<void> {
+  if (items.length) yield* $(x.ops.insertWebhooks(items.map(webhookRow)))
+}
+
+/** One webhook attempt: still pending (next attempt time), or ended with its log event. A row already ended stays. */
+export function* webhookAttemptTx(x: Tx, id: string, a: WebhookAttemptInput): Steps<void> {
+  const r = yield* $(x.ops.webhookForUpdate(id))
+  if (!r) throw gwError('GW_ERR_STORE_NOT_FOUND', { what: 'webhook delivery', id })
+  if (r.state !== 'pending') return
+  const at = iso(a.at)
+  yield* $(
+    x.ops.updateWebhook(id, {
+      state: a.state ?? 'pending',
+      attempts: a.attempts,
+      next_attempt_at: a.nextAttemptAt ? a.nextAttemptAt.toISOString() : String(r.next_attempt_at),
+      last_status: orNull(a.status),
+      last_error: orNull(a.error),
+      updated_at: at,
+    }),
+  )
+  if (a.state && a.event) yield* append(x, [noteEvent({ ...a.event, at: a.event.at ?? a.at ?? new Date(at) })])
+}
+
+type WriteMethods =
+  | 'recordOutgoing'
+  | 'markQueued'
+  | 'markQueuedMany'
+  | 'markFailed'
+  | 'transition'
+  | 'appendEvent'
+  | 'recordIncoming'
+  | 'transitionIncoming'
+  | 'discardDelivery'
+  | 'queueWebhooks'
+  | 'recordWebhookAttempt'
+
+/** Bytes a write carries (the batch size limit counts them). */
+const outgoingBytes = (i: RecordOutgoingInput | undefined): number => (i ? i.package.bytes.byteLength : 0)
+
+/**
+ * The write methods of the Store, once: each queues its transaction body in the dialect's group commit. A dialect
+ * store extends this with its reads, `writes` (its WriteQueue) and lifecycle.
+ */
+export abstract class CoreStore implements Pick<Store, WriteMethods> {
+  protected abstract readonly writes: WriteQueue<Tx>
+
+  /** Told after a write that adds searchable rows (SQLite schedules its bulk index). */
+  protected searchableWrite(): void {}
+
+  recordOutgoing(input: RecordOutgoingInput): Promise<RecordOutgoingResult> {
+    this.searchableWrite()
+    return this.writes.push('recordOutgoing', (x) => outgoingTx(x, input), outgoingBytes(input))
+  }
+
+  transition(deliveryId: string, toState: DeliveryState, opts: TransitionOptions): Promise<TransitionResult> {
+    return this.writes.push('transition', (x) => moveTx(x, deliveryId, toState, opts))
+  }
+
+  async markQueued(deliveryId: string, at?: Date): Promise<boolean> {
+    return (await this.writes.push('markQueued', (x) => moveTx(x, deliveryId, 'queued', queuedOpts(at)))).changed
+  }
+
+  markQueuedMany(deliveryIds: readonly string[], at?: Date): Promise<number> {
+    return this.writes.push('markQueuedMany', (x) => queuedManyTx(x, deliveryIds, at))
+  }
+
+  async markFailed(deliveryId: string, reason: string, actor: string, at?: Date): Promise<boolean> {
+    return (await this.writes.push('markFailed', (x) => moveTx(x, deliveryId, 'failed', failedOpts(reason, actor, at)))).changed
+  }
+
+  appendEvent(e: AppendEventInput): Promise<LogEvent> {
+    return this.writes.push('appendEvent', (x) => appendTx(x, e))
+  }
+
+  recordIncoming(input: RecordIncomingInput): Promise<RecordIncomingResult> {
+    this.searchableWrite()
+    return this.writes.push('recordIncoming', (x) => incomingTx(x, input), input.package.bytes.byteLength + outgoingBytes(input.reply))
+  }
+
+  transitionIncoming(id: string, toState: IncomingState, opts: TransitionOptions): Promise<IncomingTransitionResult> {
+    return this.writes.push('transitionIncoming', (x) => incomingMoveTx(x, id, toState, opts))
+  }
+
+  discardDelivery(deliveryId: string, opts: DiscardDeliveryInput): Promise<LogEvent> {
+    return this.writes.push('discardDelivery', (x) => discardTx(x, deliveryId, opts))
+  }
+
+  queueWebhooks(items: readonly WebhookQueueInput[]): Promise<void> {
+    return this.writes.push('queueWebhooks', (x) => queueWebhooksTx(x, items))
+  }
+
+  recordWebhookAttempt(id: string, attempt: WebhookAttemptInput): Promise<void> {
+    return this.writes.push('recordWebhookAttempt', (x) => webhookAttemptTx(x, id, attempt))
+  }
+}
