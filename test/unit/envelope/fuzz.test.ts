@@ -1,7 +1,7 @@
 // Mutated packages either parse or fail with a GatewayError: never a TypeError, a hang or an expanded entity.
 import t from 'tap'
 import { isGatewayError, parseEnvelope } from './imports.js'
-import { edocText, interop } from './helpers.js'
+import { edocText, peerAndInterop } from './helpers.js'
 
 // small deterministic PRNG (mulberry32) so a failure can be replayed
 function rng(seed: number): () => number {
@@ -30,8 +30,12 @@ function mutate(src: Buffer, r: () => number): Buffer {
   return Buffer.concat([src.subarray(0, pos), Buffer.from(SNIPPETS[Math.floor(r() * SNIPPETS.length)]!), src.subarray(pos)]) // insert
 }
 
-t.test('2,000 mutations of real and built packages', async (t) => {
-  const sources = [interop('sdk-status_acceptance_03.edxml'), interop('axis-2019-852e179c.edxml'), Buffer.from(edocText())]
+t.test('2,000 mutations of peer-shaped, real (when ../shared is there) and built packages', async (t) => {
+  const sources = [
+    ...peerAndInterop('status-03-acceptance.edxml', 'sdk-status_acceptance_03.edxml'),
+    ...peerAndInterop('axis-2019-zip-garbage.edxml', 'axis-2019-852e179c.edxml'),
+  ].map((s) => s.bytes)
+  sources.push(Buffer.from(edocText()))
   const r = rng(20251126)
   let parsed = 0
   let refused = 0

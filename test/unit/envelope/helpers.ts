@@ -1,15 +1,12 @@
 // Shared helpers of the envelope tests (not a test file itself).
-import { readFileSync, readdirSync } from 'node:fs'
-import { fileURLToPath } from 'node:url'
 import { buildEdoc, isGatewayErrorCode, type EdocInput } from './imports.js'
 
-/** The interop packages kept beside the repository (`../shared/interop/edxml/`). */
-export const INTEROP_DIR = new URL('../../../../shared/interop/edxml/', import.meta.url)
+/**
+ * The interop packages kept beside the repository (`../shared/interop/edxml/`, absent from a fresh clone: guard
+ * their tests with `interopSkip`) and our own fixtures with the same quirks (`test/fixtures/peers/`).
+ */
+export { interop, interopFiles, interopPath, interopSkip, peer, peerAndInterop, peerFiles, peerPath } from '../../peers.js'
 export const FIXTURES_DIR = new URL('../../fixtures/edxml/', import.meta.url)
-
-export const interopFiles = (): string[] => readdirSync(INTEROP_DIR).filter((f) => f.endsWith('.edxml')).sort()
-export const interop = (name: string): Buffer => readFileSync(new URL(name, INTEROP_DIR))
-export const interopPath = (name: string): string => fileURLToPath(new URL(name, INTEROP_DIR))
 
 /** A small valid document input; override what a test needs. */
 export function edocInput(over: Partial<EdocInput> = {}): EdocInput {

@@ -1,10 +1,11 @@
 // Only what a receiver truly needs is required (see src/envelope/README.md); the error names the element path.
 import t from 'tap'
 import { parseEnvelope } from './imports.js'
-import { codeOf, edocText, interop } from './helpers.js'
+import { codeOf, edocText, peerAndInterop } from './helpers.js'
 
 const pkg = edocText()
-const status = interop('sdk-status_acceptance_03.edxml').toString('utf8')
+// a status 03 of ours shaped like the SDK sample, and the SDK sample itself when ../shared/interop/ is there
+const statuses = peerAndInterop('status-03-acceptance.edxml', 'sdk-status_acceptance_03.edxml').map((s) => ({ name: s.name, status: s.bytes.toString('utf8') }))
 const H = 'edXML/edXMLEnvelope/edXMLHeader/MessageHeader'
 
 function err(text: string): { code?: string; params?: Record<string, unknown> } {
@@ -50,17 +51,25 @@ t.test('edoc: the envelope skeleton is required', async (t) => {
 })
 
 t.test('status: StatusCode, From/OrganId, ResponseFor with DocumentId or Code are required', async (t) => {
-  t.match(err(status.replace(/<edXML:StatusCode>03<\/edXML:StatusCode>/, '')), { code: 'GW_ERR_ENVELOPE_MISSING_FIELD' })
-  t.match(err(status.replace(/<edXML:ResponseFor>[\s\S]*?<\/edXML:ResponseFor>/, '')), { params: { path: `${H}/ResponseFor` } })
-  const noDocId = status.replace(/<edXML:DocumentId>[^<]*<\/edXML:DocumentId>/, '')
-  t.equal(codeOf(() => parseEnvelope(Buffer.from(noDocId))), 'no error', 'ResponseFor/Code is enough')
-  t.match(err(noDocId.replace(/<edXML:Code>[^<]*<\/edXML:Code>/, '')), { params: { path: `${H}/ResponseFor/DocumentId` } })
-  t.match(err(status.replace('<edXML:OrganId>000.00.00.H41</edXML:OrganId>', '')), { params: { path: `${H}/From/OrganId` } })
+  for (const { name, status } of statuses) {
+    await t.test(name, async (t) => {
+      t.match(err(status.replace(/<edXML:StatusCode>03<\/edXML:StatusCode>/, '')), { code: 'GW_ERR_ENVELOPE_MISSING_FIELD' })
+      t.match(err(status.replace(/<edXML:ResponseFor>[\s\S]*?<\/edXML:ResponseFor>/, '')), { params: { path: `${H}/ResponseFor` } })
+      const noDocId = status.replace(/<edXML:DocumentId>[^<]*<\/edXML:DocumentId>/, '')
+      t.equal(codeOf(() => parseEnvelope(Buffer.from(noDocId))), 'no error', 'ResponseFor/Code is enough')
+      t.match(err(noDocId.replace(/<edXML:Code>[^<]*<\/edXML:Code>/, '')), { params: { path: `${H}/ResponseFor/DocumentId` } })
+      t.match(err(status.replace('<edXML:OrganId>000.00.00.H41</edXML:OrganId>', '')), { params: { path: `${H}/From/OrganId` } })
+    })
+  }
 })
 
 t.test('status: codes outside 01-06, 13, 15, 16 are refused; codes stay strings', async (t) => {
-  for (const c of ['07', '3', '14', '00', 'ok']) {
-    t.match(err(status.replace('<edXML:StatusCode>03<', `<edXML:StatusCode>${c}<`)), { code: 'GW_ERR_ENVELOPE_INVALID_STATUS_CODE', params: { value: c } }, c)
+  for (const { name, status } of statuses) {
+    await t.test(name, async (t) => {
+      for (const c of ['07', '3', '14', '00', 'ok']) {
+        t.match(err(status.replace('<edXML:StatusCode>03<', `<edXML:StatusCode>${c}<`)), { code: 'GW_ERR_ENVELOPE_INVALID_STATUS_CODE', params: { value: c } }, c)
+      }
+    })
   }
 })
 

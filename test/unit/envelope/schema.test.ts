@@ -3,7 +3,7 @@ import t from 'tap'
 import { readFileSync } from 'node:fs'
 import { Ajv } from 'ajv'
 import { assertSchema, buildEdoc, parseEnvelope } from './imports.js'
-import { codeOf, edocInput, interop } from './helpers.js'
+import { codeOf, edocInput, peerAndInterop } from './helpers.js'
 
 const schema = (name: string): Record<string, unknown> =>
   JSON.parse(readFileSync(new URL(`../../../schemas/edxml/${name}`, import.meta.url), 'utf8')) as Record<string, unknown>
@@ -14,17 +14,23 @@ t.test('a fresh ajv compiles the schemas and accepts a built model', async (t) =
   const edoc = ajv.compile(schema('edoc.json'))
   const status = ajv.compile(schema('status.json'))
   t.ok(edoc(buildEdoc(edocInput()).edoc), JSON.stringify(edoc.errors))
-  t.ok(status(parseEnvelope(interop('sdk-status_finish_06.edxml')).status), 'an official status sample fits the output schema')
+  for (const { name, bytes } of peerAndInterop('status-06-finish.edxml', 'sdk-status_finish_06.edxml')) {
+    t.ok(status(parseEnvelope(bytes).status), `${name}: a status package shaped like the official samples fits the output schema`)
+  }
 })
 
 t.test('lenient input has the shape but not always the output constraints', async (t) => {
-  const lenient = parseEnvelope(interop('axis-2025-874e0f18.edxml')).edoc!
-  let err: unknown
-  try {
-    assertSchema('edoc', lenient)
-  } catch (e) {
-    err = e
+  for (const { name, bytes } of peerAndInterop('axis-2025-zip-pdf.edxml', 'axis-2025-874e0f18.edxml')) {
+    const lenient = parseEnvelope(bytes).edoc!
+    let err: unknown
+    try {
+      assertSchema('edoc', lenient)
+    } catch (e) {
+      err = e
+    }
+    t.match(err, { code: 'GW_ERR_ENVELOPE_SCHEMA', message: /\/messageHeader\/from\/organId must match pattern/ }, `${name}: lowercase OrganId`)
   }
-  t.match(err, { code: 'GW_ERR_ENVELOPE_SCHEMA', message: /\/messageHeader\/from\/organId must match pattern/ })
-  t.equal(codeOf(() => assertSchema('status', parseEnvelope(interop('sdk-status_inbox_01.edxml')).status!)), 'no error')
+  for (const { name, bytes } of peerAndInterop('status-01-inbox.edxml', 'sdk-status_inbox_01.edxml')) {
+    t.equal(codeOf(() => assertSchema('status', parseEnvelope(bytes).status!)), 'no error', name)
+  }
 })
