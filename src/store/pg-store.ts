@@ -394,6 +394,8 @@ export class PgStore implements Store {
       SELECT count(*)::int AS n FROM p`
     const ins = await c.query(sql, ps.values)
     if (ins.rows[0].n === 0) throw gwError('GW_ERR_STORE_CONFLICT', { reason: `package ${pkg.id} is already stored` })
+    const it = input.incomingTransition
+    if (it) return { package: packageFromRow(row), deliveries, replayed: false, incomingTransition: await this.incomingMove(c, it.incomingId, it.toState, it.options) }
     return { package: packageFromRow(row), deliveries, replayed: false }
   }
 
@@ -822,7 +824,12 @@ export class PgStore implements Store {
   }
 
   transitionIncoming(id: string, to: IncomingState, o: TransitionOptions): Promise<IncomingTransitionResult> {
-    return this.tx('transitionIncoming', async (c) => {
+    return this.tx('transitionIncoming', (c) => this.incomingMove(c, id, to, o))
+  }
+
+  /** Move an incoming package (recorded as an event either way). Call only inside a write batch. */
+  private async incomingMove(c: Client, id: string, to: IncomingState, o: TransitionOptions): Promise<IncomingTransitionResult> {
+    {
       const r = (await c.query(`SELECT ${INCOMING_COLS} FROM incoming WHERE id = $1 FOR UPDATE`, [id])).rows[0] as Row | undefined
       if (!r) throw gwError('GW_ERR_STORE_NOT_FOUND', { what: 'incoming package', id })
       const from = r.state as IncomingState
@@ -855,7 +862,7 @@ export class PgStore implements Store {
         },
       ])
       return { changed, from, state: changed ? to : from, seq: ev!.seq }
-    })
+    }
   }
 
   // ---- health, metrics, lifecycle -----------------------------------------------------------------------

@@ -510,6 +510,8 @@ export class SqliteStore implements Store {
       deliveries.push({ id, packageId: pkg.id, recipient, state: 'accepted', attempts: 0, createdAt: at, updatedAt: at })
     }
     if (idem) this.s('insertIdem').run(idem.clientId, idem.key, idem.requestHash, pkg.id, at)
+    const it = input.incomingTransition
+    if (it) return { package: packageFromRow(row), deliveries, replayed: false, incomingTransition: this.incomingMove(it.incomingId, it.toState, it.options) }
     return { package: packageFromRow(row), deliveries, replayed: false }
   }
 
@@ -907,7 +909,12 @@ export class SqliteStore implements Store {
   }
 
   transitionIncoming(id: string, to: IncomingState, o: TransitionOptions): Promise<IncomingTransitionResult> {
-    return this.tx('transitionIncoming', () => {
+    return this.tx('transitionIncoming', () => this.incomingMove(id, to, o))
+  }
+
+  /** Move an incoming package (recorded as an event either way). Call only inside a write transaction. */
+  private incomingMove(id: string, to: IncomingState, o: TransitionOptions): IncomingTransitionResult {
+    {
       const r = this.s('getIncoming').get(id) as Row | undefined
       if (!r) throw gwError('GW_ERR_STORE_NOT_FOUND', { what: 'incoming package', id })
       const from = r.state as IncomingState
@@ -931,7 +938,7 @@ export class SqliteStore implements Store {
         detail: { ...(o.detail ?? {}), ...(o.reason !== undefined ? { reason: o.reason } : {}) },
       })
       return { changed, from, state: changed ? to : from, seq: ev.seq }
-    })
+    }
   }
 
   // ---- health, metrics, lifecycle -----------------------------------------------------------------------

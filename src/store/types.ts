@@ -55,6 +55,9 @@ export interface RecordOutgoingInput {
   actor: Actor
   idempotency?: IdempotencyInput
   at?: Date
+  /** An incoming package's state change applied in the SAME transaction, only when the package is new
+   *  (an idempotent repeat applies nothing). */
+  incomingTransition?: { incomingId: string; toState: IncomingState; options: TransitionOptions }
 }
 
 export interface StoredPackage {
@@ -102,6 +105,8 @@ export interface RecordOutgoingResult {
   deliveries: Delivery[]
   /** True when the idempotency key was already used with the same request: nothing new was stored. */
   replayed: boolean
+  /** The result of `incomingTransition` (absent when none was given or the request was a repeat). */
+  incomingTransition?: IncomingTransitionResult
 }
 
 export interface IdempotencyRecord {
