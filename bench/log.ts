@@ -433,6 +433,7 @@ async function measureApi(store: SqliteStore, file: string, filled: Filled, runs
   const { createHash } = await import('node:crypto')
   const { pino } = await import('pino')
   const { buildApp } = await import('../src/app.js')
+  const { createGateway } = await import('../src/gateway.js')
   const { loadConfig } = await import('../src/config.js')
   const key = 'bench-operator-key'
   const config = loadConfig({
@@ -452,7 +453,7 @@ async function measureApi(store: SqliteStore, file: string, filled: Filled, runs
     },
     env: {},
   })
-  const app = await buildApp(config, { store, signers: new Map(), relay: { wake() {} }, broker: { state: 'connected' }, logger: pino({ level: 'silent' }) })
+  const app = await buildApp(await createGateway(config, { store, signers: new Map(), packager: null, relay: { wake() {} }, broker: { state: 'connected' }, logger: pino({ level: 'silent' }) }))
   const urls = [
     () => `/v1/log?agency=${encodeURIComponent(pick(AGENCIES))}`,
     () => `/v1/log?q=${encodeURIComponent(pick(filled.codes))}`,

@@ -1,7 +1,7 @@
 /**
- * buildApp(config, deps): the gateway's HTTP API as a Fastify instance that never listens (src/server.ts does),
- * so tests drive it with `inject()`. Everything it needs is passed in: the store, the signers of the hosted
- * agencies, the relay (to wake it when a document is accepted), the broker status (readiness), a clock, a logger.
+ * buildApp(gateway): the gateway's HTTP API as a Fastify instance that never listens (src/server.ts does), so tests
+ * drive it with `inject()`. Every service it calls comes from the gateway (src/gateway.ts createGateway: store,
+ * signers, outgoing pipeline, status sender, use-cases, trust, metrics, broker status...): nothing is wired here.
  *
  * Order of what is registered: error handling and content-type parsers, the shared JSON Schemas
  * (schemas/api/*.json), OpenAPI + UI at /docs, rate limits per API key, authentication, then the routes.
@@ -12,51 +12,20 @@ import multipart from '@fastify/multipart'
 import rateLimit from '@fastify/rate-limit'
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
-import type { Config } from './config.js'
-import type { Logger } from './logger.js'
 import { gwError } from './errors.js'
+import type { Gateway } from './gateway.js'
 import { installErrorHandling } from './api/error-handler.js'
 import { installAuth, keyHashOf } from './api/plugins/auth.js'
 import { installBodyParsers } from './api/plugins/body-parsers.js'
 import { addApiSchemas } from './api/schemas.js'
-import { healthRoutes, type BrokerStatus } from './api/routes/health.js'
+import { healthRoutes } from './api/routes/health.js'
 import { documentRoutes } from './api/routes/documents.js'
-import { opsRoutes, type OpsDeps } from './api/routes/operator.js'
+import { opsRoutes } from './api/routes/operator.js'
 import { verifyRoutes } from './api/routes/verify.js'
-import type { Verifier } from './signature/index.js'
 import { inboxRoutes } from './api/routes/inbox.js'
 import { recallRoutes } from './api/routes/recall.js'
 import { consoleRoutes } from './api/routes/console.js'
-import { createStatusSender, type StatusSender } from './pipeline/statuses.js'
-import { trustVerifier, type TrustVerifier } from './pipeline/trust.js'
-import { createOutgoingPipeline, type OutgoingPipeline, type SignerLike } from './pipeline/outgoing.js'
-import type { PackagePool } from './pipeline/package-pool.js'
-import type { Store } from './store/index.js'
-
-export interface AppDeps {
-  store: Store
-  /** Signer of each hosted agency, by OrganId. */
-  signers: ReadonlyMap<string, SignerLike>
-  /** Woken after every accepted document (the outbox relay); a no-op object is fine in tests. */
-  relay: { wake(): void }
-  /** Broker connection status for /readyz (the transport's AmqpConnection fits). */
-  broker: BrokerStatus
-  logger: Logger
-  /** Time source (tests pin it). Default: `() => new Date()`. */
-  clock?: () => Date
-  /** Package id source. Default: crypto.randomUUID. */
-  newId?: () => string
-  /** Worker threads that build and sign packages; without it both happen on the event loop. */
-  packager?: PackagePool
-  /** Verifier for POST /v1/verify. Default: `trust`. */
-  verifier?: Verifier
-  /** The verifier over config.trust shared by POST /v1/verify, operator replays and the receiver. Default: one of its own. */
-  trust?: TrustVerifier
-  /** Sends status packages (inbox, recall, operator replay); default: one over store, signers and relay. */
-  statuses?: StatusSender
-  /** Operator routes' collaborators (metrics registry, queue inspector, status sender, verifier); defaults work without them. */
-  ops?: OpsDeps
-}
+import type { OutgoingPipeline } from './pipeline/outgoing.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -65,9 +34,10 @@ declare module 'fastify' {
   }
 }
 
-export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyInstance> {
+export async function buildApp(gateway: Gateway): Promise<FastifyInstance> {
+  const { config, store, signers, logger, clock } = gateway
   const app = Fastify({
-    loggerInstance: deps.logger,
+    loggerInstance: logger,
     bodyLimit: config.http.bodyLimit,
     trustProxy: config.http.trustProxy,
     genReqId: () => randomUUID(),
@@ -128,43 +98,15 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
 
   installAuth(app, config)
 
-  const outgoing = createOutgoingPipeline({
-    config,
-    store: deps.store,
-    signers: deps.signers,
-    relay: deps.relay,
-    clock: deps.clock ?? (() => new Date()),
-    newId: deps.newId ?? randomUUID,
-    logger: deps.logger,
-    ...(deps.packager ? { packager: deps.packager } : {}),
-  })
-  app.decorate('outgoing', outgoing)
+  app.decorate('outgoing', gateway.outgoing)
 
-  healthRoutes(app, { store: deps.store, broker: deps.broker })
-  await app.register(documentRoutes, { config, store: deps.store, outgoing })
-  // one status sender for the inbox, recall and operator routes (the gateway process shares it with the receiver)
-  const statuses =
-    deps.statuses ??
-    createStatusSender({
-      store: deps.store,
-      agencies: config.agencies,
-      limits: config.limits,
-      signers: deps.signers,
-      relay: deps.relay,
-      clock: deps.clock ?? (() => new Date()),
-      newId: deps.newId ?? randomUUID,
-      logger: deps.logger,
-    })
-  // one verifier over config.trust (one cache, one CRL set); a replay checks the trust files first
-  const trust = deps.trust ?? trustVerifier(config)
-  const replayVerifier = () => {
-    trust.refresh(Date.now(), { force: true })
-    return trust.current()
-  }
-  await app.register(opsRoutes, { config, store: deps.store, relay: deps.relay, signers: deps.signers, clock: deps.clock ?? (() => new Date()), logger: deps.logger, statuses, verifier: replayVerifier, ...deps.ops })
-  await app.register(verifyRoutes, { config, trust, ...(deps.verifier ? { verifier: deps.verifier } : {}) })
-  await app.register(inboxRoutes, { config, store: deps.store, statuses })
-  await app.register(recallRoutes, { config, store: deps.store, statuses })
-  await app.register(consoleRoutes, { config, store: deps.store, broker: deps.broker, signers: deps.signers, ...(deps.ops?.queueInspector ? { queueInspector: deps.ops.queueInspector } : {}), ...(deps.clock ? { clock: deps.clock } : {}) })
+  healthRoutes(app, { store, broker: gateway.broker })
+  await app.register(documentRoutes, { config, store, outgoing: gateway.outgoing })
+  await app.register(opsRoutes, { config, store, relay: gateway.relay, signers, clock, logger, ...gateway.ops })
+  await app.register(verifyRoutes, { config, trust: gateway.trust, ...(gateway.verifier ? { verifier: gateway.verifier } : {}) })
+  await app.register(inboxRoutes, { config, store, inbox: gateway.inbox })
+  await app.register(recallRoutes, { recall: gateway.recall })
+  const queueInspector = gateway.ops.queueInspector
+  await app.register(consoleRoutes, { config, store, broker: gateway.broker, signers, clock, ...(queueInspector ? { queueInspector } : {}) })
   return app
 }

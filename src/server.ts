@@ -1,31 +1,32 @@
 /**
- * The gateway process: config → store → signers → AMQP connection (topology, confirmed publisher) → outbox relay
- * → API (buildApp) → listen. `close()` shuts down in the reverse order: stop accepting requests and finish the
- * in-flight ones, stop the relay (outstanding confirms get a few seconds), close AMQP, close the store.
+ * The gateway process: every service from createGateway (src/gateway.ts: store, signers, AMQP connection, outbox
+ * relay, receiver, webhooks...) → API (buildApp) → listen. `close()` shuts down in the reverse order: stop
+ * accepting requests and finish the in-flight ones, then the gateway's services (receiver, webhooks, relay with a
+ * few seconds for outstanding confirms, AMQP, store).
+ *
+ * A start that fails at any step (a key file, the trust files, the store, the HTTP port...) stops everything
+ * already started before the error is thrown, so the process can exit. A port that cannot be listened on is
+ * GW_ERR_CONFIG_INVALID naming `http.port` / LIENTHONG_HTTP_PORT (or `http.host` / LIENTHONG_HTTP_HOST).
  *
  * The broker does not have to be up: the API accepts documents into the outbox while the connection manager keeps
  * retrying (with a log line that names the URL and what to do), and the relay publishes them once it connects.
  */
-import { EventEmitter } from 'node:events'
-import { mkdirSync } from 'node:fs'
-import path from 'node:path'
 import type { FastifyInstance } from 'fastify'
 import { buildApp } from './app.js'
 import type { Config } from './config.js'
-import { createLogger, type Logger } from './logger.js'
-import { createPackagePool, type PackagePool } from './pipeline/package-pool.js'
-import { createRelay, type Relay } from './pipeline/relay.js'
-import { loadSigners } from './pipeline/signers.js'
-import { createStatusSender } from './pipeline/statuses.js'
-import { trustVerifier } from './pipeline/trust.js'
-import { attachWebhooks, createWebhookDispatcher, type WebhookDispatcher } from './pipeline/webhooks.js'
-import { startReceiver, topologyOptions, type Receiver } from './pipeline/receiver.js'
-import { connectionInspector, createMetrics } from './metrics.js'
-import { openPgStore, openSqliteStore, type Store } from './store/index.js'
-import { createAmqpConnection, createPublisher, declareTopology, type AmqpConnection, type Publisher } from './transport/index.js'
+import { gwError } from './errors.js'
+import { createGateway, type Gateway } from './gateway.js'
+import type { Logger } from './logger.js'
+import type { Receiver } from './pipeline/receiver.js'
+import type { Relay } from './pipeline/relay.js'
+import type { WebhookDispatcher } from './pipeline/webhooks.js'
+import type { Store } from './store/index.js'
+import type { AmqpConnection, Publisher } from './transport/index.js'
 
 export interface RunningGateway {
   readonly app: FastifyInstance
+  /** Every service of the process (src/gateway.ts). */
+  readonly gateway: Gateway
   readonly store: Store
   readonly relay: Relay
   readonly connection: AmqpConnection
@@ -49,113 +50,64 @@ export interface StartOptions {
   receive?: boolean
 }
 
+/** A listen error in configuration terms: which setting to change. */
+function listenError(e: unknown, config: Config): unknown {
+  const code = (e as { code?: string }).code
+  const where = `${config.http.host}:${config.http.port}`
+  const problem =
+    code === 'EADDRINUSE'
+      ? `http.port ${config.http.port} is already in use on ${config.http.host} (EADDRINUSE): stop the process that holds it, or choose another port with LIENTHONG_HTTP_PORT or http.port in the config file`
+      : code === 'EACCES'
+        ? `http.port ${config.http.port} may not be opened by this user on ${config.http.host} (EACCES): choose a port above 1023 with LIENTHONG_HTTP_PORT or http.port`
+        : code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND'
+          ? `http.host ${config.http.host} is not an address of this machine (${code}): set LIENTHONG_HTTP_HOST or http.host`
+          : undefined
+  return problem ? gwError('GW_ERR_CONFIG_INVALID', { problems: problem, list: [problem], where }, e) : e
+}
+
 export async function startGateway(config: Config, opts: StartOptions = {}): Promise<RunningGateway> {
-  const logger = opts.logger ?? createLogger({ level: config.log.level })
-  const storeLogger = logger.child({ area: 'store' })
-  let store: Store
-  if (config.store.driver === 'postgres' && config.store.url) {
-    store = await openPgStore(config.store.url, { logger: storeLogger })
-  } else {
-    mkdirSync(path.dirname(config.store.path), { recursive: true })
-    store = await openSqliteStore(config.store.path, { logger: storeLogger, synchronous: config.store.synchronous })
-  }
-  let connection: AmqpConnection | undefined
-  let packager: PackagePool | undefined
+  const gateway = await createGateway(config, { ...(opts.logger ? { logger: opts.logger } : {}), ...(opts.receive === false ? { receive: false } : {}) })
+  const { logger } = gateway
+  let app: FastifyInstance | undefined
   try {
-    const signers = await loadSigners(config)
-    if (config.pipeline.workers > 0) packager = await createPackagePool(config.agencies, config.pipeline.workers)
-    const tlog = logger.child({ area: 'transport' })
-    connection = createAmqpConnection({
-      url: config.amqp.url,
-      heartbeatSeconds: config.amqp.heartbeatSeconds,
-      initialDelayMs: config.amqp.reconnect.initialDelayMs,
-      maxDelayMs: config.amqp.reconnect.maxDelayMs,
-      connectionName: `lienthong ${config.agencies.map((a) => a.organId).join(',')}`,
-      logger: tlog,
-    })
-    let warned = false
-    connection.on('connectFailed', (f) => {
-      if (warned || f.irrecoverable) return
-      warned = true
-      logger.warn(
-        { url: connection?.redactedUrl },
-        `RabbitMQ is not reachable at ${connection?.redactedUrl}: start it (e.g. "systemctl start rabbitmq-server" or ` +
-          `"docker run -p 5672:5672 rabbitmq:3"), or set amqp.url / LIENTHONG_AMQP_URL. The gateway keeps retrying; ` +
-          `the API still accepts documents and they wait in the outbox until the broker is back.`,
-      )
-    })
-    connection.on('connect', () => {
-      if (warned) logger.info({ url: connection?.redactedUrl }, 'RabbitMQ reachable again; the outbox is being published')
-      warned = false
-    })
-    declareTopology(connection, topologyOptions(config))
-    const publisher = createPublisher(connection, { exchange: config.amqp.exchange, logger: tlog })
-    // one Prometheus registry per gateway: publish and verify latency measured where they happen
-    const metrics = createMetrics()
-    const relay = createRelay({
-      store,
-      publisher: metrics.wrapPublisher(publisher),
-      batchSize: config.relay.batchSize,
-      maxInFlight: config.relay.maxInFlight,
-      pollIntervalMs: config.relay.pollIntervalMs,
-      retryDelayMs: config.relay.retryDelayMs,
-      logger: logger.child({ area: 'relay' }),
-    })
-    // a (re)connect is a good moment to look at the outbox
-    connection.on('connect', () => relay.wake())
-    relay.start()
-    // one status sender: 01/02 of the receiver, the DMS's statuses and recalls, the operator's replays
-    const statuses = createStatusSender({ store, agencies: config.agencies, limits: config.limits, signers, relay, logger: logger.child({ area: 'statuses' }) })
-    // one verifier over config.trust for the receiver, POST /v1/verify and operator replays (CRL files re-read when changed)
-    const trust = trustVerifier(config)
-    if (opts.receive !== false) trust.current() // unreadable trust files stop a receiving gateway at start
-    const receiver = opts.receive === false ? undefined : startReceiver({ config, store, connection, signers, relay, logger, outgoing: statuses, verifier: metrics.wrapVerifier(trust.verifier) })
-    // an operator's replay of a rejected package is announced like a package the receive pipeline stored (webhooks)
-    const replays = new EventEmitter()
-    const ops = { metrics, queueInspector: connectionInspector(connection), events: replays }
-    const app = await buildApp(config, { store, signers, relay, broker: connection, logger, statuses, trust, ops, ...(packager ? { packager } : {}) })
-    // webhooks never block the receive pipeline: notify() only queues; pending deliveries are kept in the event log
-    const webhooks = createWebhookDispatcher({ config, store, logger: logger.child({ area: 'webhooks' }) })
-    if (receiver) attachWebhooks(receiver.pipeline, webhooks, { store, logger })
-    attachWebhooks(replays, webhooks, { store, logger })
-    await webhooks.start()
+    const amqp = gateway.amqp
+    const webhooks = gateway.webhooks
+    if (!amqp || !webhooks) throw gwError('GW_ERR_API_INTERNAL', { reason: 'the gateway process needs its own transport' })
+    app = await buildApp(gateway)
     let url = ''
     if (opts.listen !== false) {
-      url = await app.listen({ host: config.http.host, port: config.http.port })
+      try {
+        url = await app.listen({ host: config.http.host, port: config.http.port })
+      } catch (e) {
+        throw listenError(e, config)
+      }
     } else {
       await app.ready()
     }
-    const conn = connection
-    const pool = packager
+    const api = app
     let closing: Promise<void> | undefined
     return {
-      app,
-      store,
-      relay,
-      connection: conn,
-      publisher,
-      receiver,
+      app: api,
+      gateway,
+      store: gateway.store,
+      relay: amqp.relay,
+      connection: amqp.connection,
+      publisher: amqp.publisher,
+      receiver: gateway.receiver,
       webhooks,
       logger,
       url,
       close() {
         closing ??= (async () => {
-          await app.close().catch((e: unknown) => logger.error({ err: e }, 'closing the API failed'))
-          await receiver?.stop().catch((e: unknown) => logger.error({ err: e }, 'stopping the receiver failed'))
-          await webhooks.stop()
-          await pool?.close()
-          await relay.stop({ timeoutMs: 5000 })
-          await publisher.close({ timeoutMs: 2000 }).catch(() => {})
-          await conn.close().catch(() => {})
-          await store.close().catch((e: unknown) => logger.error({ err: e }, 'closing the store failed'))
+          await api.close().catch((e: unknown) => logger.error({ err: e }, 'closing the API failed'))
+          await gateway.close()
         })()
         return closing
       },
     }
   } catch (e) {
-    await packager?.close().catch(() => {})
-    await connection?.close().catch(() => {})
-    await store.close().catch(() => {})
+    await app?.close().catch(() => {})
+    await gateway.close()
     throw e
   }
 }

@@ -1,7 +1,8 @@
 /**
  * Test helpers for the service: a configuration over certs-sample/ with random AMQP names and a temporary SQLite
- * file, `buildTestApp(t)` (inject-ready app, no broker), `startTestGateway(t)` (real RabbitMQ, relay running),
- * sample documents, and AMQP helpers that read and clean up the random queues.
+ * file, `buildTestApp(t)` (inject-ready app, no broker: createGateway with a wake-up counter as the relay, then
+ * buildApp), `startTestGateway(t)` (startGateway: real RabbitMQ, relay running), sample documents, and AMQP helpers
+ * that read and clean up the random queues.
  */
 import { createHash, randomBytes, randomInt } from 'node:crypto'
 import { readFileSync } from 'node:fs'
@@ -9,8 +10,9 @@ import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import amqp from 'amqplib'
 import { pino } from 'pino'
-import { buildApp, type AppDeps } from '../src/app.js'
+import { buildApp } from '../src/app.js'
 import { loadConfig, type Config } from '../src/config.js'
+import { createGateway, type Gateway, type GatewayOverrides } from '../src/gateway.js'
 import { loadSigners } from '../src/pipeline/signers.js'
 import type { DocumentRequest } from '../src/pipeline/document-request.js'
 import { startGateway, type RunningGateway } from '../src/server.js'
@@ -97,32 +99,41 @@ export function testSigners(config: Config): Promise<Map<string, Signer>> {
 
 export interface TestApp {
   app: Awaited<ReturnType<typeof buildApp>>
+  /** The services the app was built from. */
+  gateway: Gateway
   store: Store
   config: Config
   wakes: () => number
 }
 
-/** An inject-ready app over a fresh SQLite file, with no broker (the relay is a counter of wake-ups). */
+/**
+ * An inject-ready app over a fresh SQLite file, with no broker (the relay is a counter of wake-ups) and no signing
+ * workers unless `deps.packager` is given. `deps` are createGateway's overrides.
+ */
 export async function buildTestApp(
   t: Tap,
-  opts: { config?: Record<string, any>; deps?: Partial<AppDeps>; brokerState?: string } = {},
+  opts: { config?: Record<string, any>; deps?: GatewayOverrides; brokerState?: string } = {},
 ): Promise<TestApp> {
   const config = testConfig(t, opts.config)
-  const store = await openSqliteStore(config.store.path)
+  const own = await openSqliteStore(config.store.path)
+  const store = opts.deps?.store ?? own
   let wakes = 0
-  const app = await buildApp(config, {
-    store,
+  const gateway = await createGateway(config, {
     signers: await testSigners(config),
+    packager: null,
     relay: { wake: () => void wakes++ },
     broker: { state: opts.brokerState ?? 'connected', redactedUrl: 'amqp://test' },
     logger: silentLogger(),
     ...opts.deps,
+    store,
   })
+  const app = await buildApp(gateway)
   t.teardown(async () => {
     await app.close()
-    await store.close()
+    await gateway.close()
+    await own.close()
   })
-  return { app, store, config, wakes: () => wakes }
+  return { app, gateway, store, config, wakes: () => wakes }
 }
 
 /** A running gateway (no listener) on the real broker with random names; closed and its AMQP names deleted in teardown. */

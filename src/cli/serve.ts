@@ -2,6 +2,8 @@
  * `lienthong serve [--config FILE]`: run the gateway (API + outbox relay) until SIGINT/SIGTERM.
  * Default config: config/sample.json of the package (the sample PKI and a local RabbitMQ). Environment variables
  * LIENTHONG_* override the file (see schemas/config.json); LIENTHONG_CONFIG names the file when --config is absent.
+ * A start that fails (configuration, keys, trust files, store, HTTP port in use...) prints the error with what to
+ * change and exits 1: whatever had started (broker connection, relay, store) is stopped first.
  */
 import path from 'node:path'
 import closeWithGrace from 'close-with-grace'
@@ -40,6 +42,11 @@ export async function run(argv: string[]): Promise<number> {
       `lienthong listening on ${gateway.url} (API docs at ${gateway.url}/docs)`,
     )
   } catch (e) {
+    // startGateway stopped what it had started; should anything still hold the event loop, exit anyway
+    setTimeout(() => {
+      console.error('lienthong serve: something was still running 3 s after the failed start; exiting')
+      process.exit(1)
+    }, 3000).unref()
     if (isGatewayError(e)) {
       const list = e.params.list
       if (Array.isArray(list) && list.length > 1) {

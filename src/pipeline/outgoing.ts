@@ -10,6 +10,7 @@
  *                        with the agency's key; both in a worker thread when a package pool is configured
  *   5. store             package + one `accepted` delivery per recipient + idempotency key, one transaction
  *   6. wakeRelay         the outbox relay publishes; the API answers 202 without waiting for the broker
+ * Steps 4 (the signature), 5 and 6 are the outbox (`outbox.ts`), shared with status packages and revokes.
  *
  * Nothing is published before it is persisted (outbox): if the process dies after step 5, the relay publishes it
  * on the next start.
@@ -19,6 +20,7 @@ import type { Logger } from '../logger.js'
 import { gwError, isGatewayError } from '../errors.js'
 import { buildEdoc, parseEnvelope, type EdocInput } from '../envelope/index.js'
 import type { PackagePool } from './package-pool.js'
+import { createOutbox, type Outbox, type RelayWake, type SignerLike } from './outbox.js'
 import type { Delivery, Store, StoredPackage } from '../store/index.js'
 import {
   amqpPriority,
@@ -31,11 +33,7 @@ import {
   type DocumentRequest,
 } from './document-request.js'
 
-/** What the pipeline needs from a signer (src/signature's Signer fits). */
-export interface SignerLike {
-  sign(content: Uint8Array, opts?: { signingTime?: Date }): Promise<Uint8Array>
-  signSync?(content: Uint8Array, opts?: { signingTime?: Date }): Uint8Array
-}
+export type { SignerLike } from './outbox.js'
 
 export type SendSource =
   | { form: 'json'; document: DocumentRequest; attachments: AttachmentData[] }
@@ -65,12 +63,14 @@ export interface OutgoingDeps {
   config: Config
   store: Store
   signers: ReadonlyMap<string, SignerLike>
-  relay: { wake(hint?: { priority?: number }): void }
+  relay: RelayWake
   clock: () => Date
   newId: () => string
   logger?: Logger
   /** Worker threads that build and sign (optional; without it both happen on the calling thread). */
   packager?: PackagePool
+  /** Sign → store → wake; default: one over store, relay and packager. */
+  outbox?: Outbox
 }
 
 /** What step 3 produces: the edXML package (exact bytes) and what the store keeps about it. */
@@ -102,6 +102,7 @@ export function createOutgoingPipeline(deps: OutgoingDeps): OutgoingPipeline {
   const { config, store } = deps
   const agencies = new Map(config.agencies.map((a) => [a.organId, a]))
   const limits = config.limits
+  const outbox = deps.outbox ?? createOutbox({ store, relay: deps.relay, ...(deps.packager ? { packager: deps.packager } : {}) })
 
   async function checkIdempotency(input: SendInput): Promise<SendResult | undefined> {
     if (!input.idempotency) return undefined
@@ -283,25 +284,23 @@ export function createOutgoingPipeline(deps: OutgoingDeps): OutgoingPipeline {
     }
   }
 
-  /** Step 4: sign the exact bytes (building them first for the JSON form), in the pool when there is one. */
-  async function sign(organId: string, signer: SignerLike, built: Built, at: Date): Promise<{ bytes: Uint8Array; signature: Uint8Array; sha256: string; documentId: string }> {
+  /**
+   * Step 4 (first half): the exact bytes — built for the JSON form, in the pool when there is one, where they are
+   * signed in the same job; the outbox signs what is not signed yet.
+   */
+  async function build(organId: string, built: Built, at: Date): Promise<{ bytes: Uint8Array; signature?: Uint8Array; sha256: string; documentId: string }> {
+    if (!built.edocInput) return { bytes: built.bytes as Uint8Array, sha256: built.sha256 as string, documentId: built.documentId }
     try {
-      if (built.edocInput) {
-        const out = deps.packager
-          ? await deps.packager.buildAndSign(organId, built.edocInput, at)
-          : (() => {
-              const env = buildEdoc(built.edocInput)
-              return { bytes: env.bytes, sha256: env.sha256(), documentId: env.edoc?.messageHeader.documentId ?? built.documentId, signature: undefined }
-            })()
-        if (out.bytes.length > limits.packageBytes) {
-          throw gwError('GW_ERR_ENVELOPE_TOO_LARGE', { size: out.bytes.length, limit: limits.packageBytes })
-        }
-        const signature = out.signature ?? (await signWith(signer, out.bytes, at))
-        return { bytes: out.bytes, signature, sha256: out.sha256, documentId: out.documentId }
+      const out = deps.packager
+        ? await deps.packager.buildAndSign(organId, built.edocInput, at)
+        : (() => {
+            const env = buildEdoc(built.edocInput)
+            return { bytes: env.bytes, sha256: env.sha256(), documentId: env.edoc?.messageHeader.documentId ?? built.documentId }
+          })()
+      if (out.bytes.length > limits.packageBytes) {
+        throw gwError('GW_ERR_ENVELOPE_TOO_LARGE', { size: out.bytes.length, limit: limits.packageBytes })
       }
-      const bytes = built.bytes as Uint8Array
-      const signature = deps.packager ? await deps.packager.sign(organId, bytes, at) : await signWith(signer, bytes, at)
-      return { bytes, signature, sha256: built.sha256 as string, documentId: built.documentId }
+      return out
     } catch (e) {
       if (isGatewayError(e)) throw e
       throw gwError('GW_ERR_SIGNATURE_KEY', { reason: (e as Error).message }, e)
@@ -315,18 +314,17 @@ export function createOutgoingPipeline(deps: OutgoingDeps): OutgoingPipeline {
       const { agency, signer } = validate(input)
       const built = buildEnvelope(input, agency)
       const at = deps.clock()
-      const signed = await sign(agency.organId, signer, built, at)
-      const id = deps.newId()
-      const recorded = await store.recordOutgoing({
+      const out = await build(agency.organId, built, at)
+      // steps 4 (sign), 5 (store) and 6 (wake the relay): the outbox
+      const recorded = await outbox.put({
         package: {
-          id,
+          id: deps.newId(),
           kind: 'edoc',
-          documentId: signed.documentId,
+          documentId: out.documentId,
           senderOrganId: agency.organId,
           clientId: input.clientId,
-          bytes: signed.bytes,
-          signature: signed.signature,
-          sha256: signed.sha256,
+          bytes: out.bytes,
+          sha256: out.sha256,
           priority: built.priority,
           ...(built.subject !== undefined ? { subject: built.subject } : {}),
           ...(built.codeNumber !== undefined ? { codeNumber: built.codeNumber } : {}),
@@ -334,19 +332,16 @@ export function createOutgoingPipeline(deps: OutgoingDeps): OutgoingPipeline {
           ...(built.promulgationDate ? { promulgationDate: built.promulgationDate } : {}),
           metadata: built.metadata,
         },
+        ...(out.signature ? { signature: out.signature } : {}),
+        signer,
         recipients: built.recipients,
         actor: `client:${input.clientId}`,
         ...(input.idempotency ? { idempotency: { clientId: input.clientId, key: input.idempotency.key, requestHash: input.idempotency.requestHash } } : {}),
         at,
       })
-      if (!recorded.replayed) deps.relay.wake({ priority: built.priority })
       return resultOf(recorded.package, recorded.deliveries, recorded.replayed)
     },
   }
-}
-
-async function signWith(signer: SignerLike, bytes: Uint8Array, at: Date): Promise<Uint8Array> {
-  return signer.signSync ? signer.signSync(bytes, { signingTime: at }) : signer.sign(bytes, { signingTime: at })
 }
 
 function isRealDate(s: string): boolean {

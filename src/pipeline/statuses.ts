@@ -6,8 +6,10 @@
  *              (its DocumentId, full Code, PromulgationDate; ResponseFor/OrganId = the organisation the status is
  *              addressed to), StaffInfo, StatusCode, Description, Timestamp
  *   2. sign    detached CMS over the exact bytes with the agency's key
- *   3. store   an outgoing package of kind `status` with one `accepted` delivery to `to` (the outbox)
+ *   3. store   an outgoing package of kind `status` with one `accepted` delivery to `to` (the outbox), with the
+ *              incoming package's state change it reports (`incomingTransition`) in the same transaction
  *   4. wake    the relay publishes it with confirms like any document; the caller does not wait for the broker
+ * Steps 2 to 4 are the outbox (`outbox.ts`), shared with the documents of `outgoing.ts`.
  *
  * Used by the receive path (automatic 01 on a valid document, 02 with the reason on a rejected one), by the
  * operator replay (01), by the inbox API (03/02/04/05/06/15/16 posted by the receiving DMS) and by the recall API
@@ -22,12 +24,13 @@ import type { AgencyConfig, Config } from '../config.js'
 import type { StatusCode } from '../document/delivery.js'
 import type { MessageHeader } from '../document/edxml.js'
 import { buildEdoc, buildStatus, parseEnvelope } from '../envelope/index.js'
+import type { IncomingState } from '../document/delivery.js'
 import { sha256Hex } from '../encoding.js'
-import { gwError, isGatewayError } from '../errors.js'
+import { gwError } from '../errors.js'
 import type { Logger } from '../logger.js'
-import type { Actor, Delivery, JsonObject, Store, StoredPackage } from '../store/index.js'
+import type { Actor, Delivery, IncomingTransitionResult, JsonObject, Store, StoredPackage, TransitionOptions } from '../store/index.js'
 import { edxmlDate, fromOrgan, splitCode } from './document-request.js'
-import type { SignerLike } from './outgoing.js'
+import { createOutbox, type Outbox, type RelayWake, type SignerLike } from './outbox.js'
 
 /** The original document a status answers (EDXML.md §b ResponseFor). */
 export interface StatusResponseFor {
@@ -79,6 +82,11 @@ export interface SendStatusInput {
   metadata?: JsonObject
   /** Default: the sender's clock. */
   at?: Date
+  /**
+   * The incoming package's state change this status reports, committed together with the status package (only
+   * when the package is new). Its event's detail gets `statusPackageId`.
+   */
+  incomingTransition?: { incomingId: string; toState: IncomingState; options: TransitionOptions }
 }
 
 export interface SendStatusResult {
@@ -93,6 +101,8 @@ export interface SendStatusResult {
   delivery: Delivery
   /** True when `key` had been used before: nothing new was sent. */
   replayed: boolean
+  /** The applied `incomingTransition` (absent when none was asked for or nothing was sent). */
+  incomingTransition?: IncomingTransitionResult
 }
 
 export interface SendRevokeInput {
@@ -130,7 +140,9 @@ export interface StatusSenderDeps {
   store: Store
   agencies: readonly AgencyConfig[]
   signers: ReadonlyMap<string, SignerLike>
-  relay: { wake(): void }
+  relay: RelayWake
+  /** Sign → store → wake; default: one over store and relay (signing on the calling thread). */
+  outbox?: Outbox
   /** Parse limits for the stored original of a revoke. Default: the envelope's defaults. */
   limits?: Pick<Config['limits'], 'packageBytes' | 'xmlDepth'>
   clock?: () => Date
@@ -141,20 +153,12 @@ export interface StatusSenderDeps {
 /** The idempotency client id under which the gateway's own status packages are recorded. */
 export const STATUS_CLIENT_ID = 'system:statuses'
 
-async function signBytes(signer: SignerLike, bytes: Uint8Array, at: Date): Promise<Uint8Array> {
-  try {
-    return signer.signSync ? signer.signSync(bytes, { signingTime: at }) : await signer.sign(bytes, { signingTime: at })
-  } catch (e) {
-    if (isGatewayError(e)) throw e
-    throw gwError('GW_ERR_SIGNATURE_KEY', { reason: (e as Error).message }, e)
-  }
-}
-
 export function createStatusSender(deps: StatusSenderDeps): StatusSender {
   const agencies = new Map(deps.agencies.map((a) => [a.organId.toUpperCase(), a]))
   const signers = new Map([...deps.signers].map(([k, v]) => [k.toUpperCase(), v]))
   const clock = deps.clock ?? (() => new Date())
   const newId = deps.newId ?? randomUUID
+  const outbox = deps.outbox ?? createOutbox({ store: deps.store, relay: deps.relay })
 
   function agencyOf(organId: string): { agency: AgencyConfig; signer: SignerLike } {
     const id = organId.trim().toUpperCase()
@@ -166,9 +170,10 @@ export function createStatusSender(deps: StatusSenderDeps): StatusSender {
     return { agency, signer }
   }
 
-  function result(pkg: StoredPackage, delivery: Delivery | undefined, replayed: boolean): SendStatusResult {
+  function result(pkg: StoredPackage, delivery: Delivery | undefined, replayed: boolean, moved?: IncomingTransitionResult): SendStatusResult {
     if (!delivery) throw gwError('GW_ERR_API_INTERNAL')
     return {
+      ...(moved ? { incomingTransition: moved } : {}),
       id: pkg.id,
       documentId: pkg.documentId,
       statusCode: pkg.statusCode as StatusCode,
@@ -216,20 +221,19 @@ export function createStatusSender(deps: StatusSenderDeps): StatusSender {
         ...(input.description !== undefined ? { description: input.description } : {}),
         timestamp: at,
       })
-      // 2. sign
-      const signature = await signBytes(signer, envelope.bytes, at)
-      // 3. store (outbox)
+      // 2. sign, 3. store (outbox), 4. wake the relay
       const requestHash = sha256Hex(JSON.stringify([input.statusCode, to, input.responseFor.documentId, input.description ?? '']))
       const { codeNumber, codeNotation } = splitCode(input.responseFor.code)
-      const recorded = await deps.store.recordOutgoing({
+      const id = newId()
+      const move = input.incomingTransition
+      const recorded = await outbox.put({
         package: {
-          id: newId(),
+          id,
           kind: 'status',
           documentId: input.responseFor.documentId,
           senderOrganId: agency.organId,
           ...(input.clientId ? { clientId: input.clientId } : {}),
           bytes: envelope.bytes,
-          signature,
           sha256: envelope.sha256(),
           // statuses travel ahead of ordinary documents (a recall should not wait behind a backlog)
           priority: input.statusCode === '13' ? 2 : 1,
@@ -246,18 +250,18 @@ export function createStatusSender(deps: StatusSenderDeps): StatusSender {
             ...(input.metadata ?? {}),
           },
         },
+        signer,
         recipients: [to],
         actor: input.actor ?? 'system',
         ...(input.key !== undefined ? { idempotency: { clientId: STATUS_CLIENT_ID, key: input.key, requestHash } } : {}),
+        ...(move ? { incomingTransition: { ...move, options: { ...move.options, detail: { statusPackageId: id, ...(move.options.detail ?? {}) } } } } : {}),
         at,
       })
-      // 4. wake the relay
-      if (!recorded.replayed) deps.relay.wake()
       deps.logger?.debug(
         { packageId: recorded.package.id, from: agency.organId, to, documentId: input.responseFor.documentId, statusCode: input.statusCode },
         `status ${input.statusCode} queued for ${to}`,
       )
-      return result(recorded.package, recorded.deliveries[0], recorded.replayed)
+      return result(recorded.package, recorded.deliveries[0], recorded.replayed, recorded.incomingTransition)
     },
 
     async sendRevoke(input) {
@@ -306,9 +310,8 @@ export function createStatusSender(deps: StatusSenderDeps): StatusSender {
         attachments: [],
         now: at,
       })
-      const signature = await signBytes(signer, envelope.bytes, at)
       const o = input.original
-      const recorded = await deps.store.recordOutgoing({
+      const recorded = await outbox.put({
         package: {
           id: newId(),
           kind: 'edoc',
@@ -316,7 +319,6 @@ export function createStatusSender(deps: StatusSenderDeps): StatusSender {
           senderOrganId: agency.organId,
           ...(input.clientId ? { clientId: input.clientId } : {}),
           bytes: envelope.bytes,
-          signature,
           sha256: envelope.sha256(),
           priority: Math.max(o.priority, 1),
           ...(o.subject !== undefined ? { subject: o.subject } : {}),
@@ -333,11 +335,11 @@ export function createStatusSender(deps: StatusSenderDeps): StatusSender {
             attachments: [],
           },
         },
+        signer,
         recipients: [...wanted],
         actor: input.actor,
         at,
       })
-      deps.relay.wake()
       return { id: recorded.package.id, documentId: recorded.package.documentId, sha256: recorded.package.sha256, deliveries: recorded.deliveries, package: recorded.package }
     },
   }

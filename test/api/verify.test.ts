@@ -3,6 +3,7 @@ import path from 'node:path'
 import t from 'tap'
 import { auth, buildTestApp, KEYS, rawTestConfig, ROOT, silentLogger, testSigners } from '../helper.js'
 import { buildApp } from '../../src/app.js'
+import { createGateway } from '../../src/gateway.js'
 import { loadConfig } from '../../src/config.js'
 import { openSqliteStore } from '../../src/store/index.js'
 import { trustVerifier } from '../../src/pipeline/trust.js'
@@ -334,7 +335,7 @@ t.test('no trust anchors configured: a configuration error (500), not a verdict'
   const raw = rawTestConfig(dir)
   const config = loadConfig({ object: { ...raw, trust: { anchorsPaths: [], crlPaths: [] } }, file: path.join(dir, 'config.json'), env: {} })
   const store = await openSqliteStore(config.store.path)
-  const app = await buildApp(config, { store, signers: await testSigners(config), relay: { wake() {} }, broker: { state: 'connected', redactedUrl: 'amqp://test' }, logger: silentLogger() })
+  const app = await buildApp(await createGateway(config, { store, signers: await testSigners(config), packager: null, relay: { wake() {} }, broker: { state: 'connected', redactedUrl: 'amqp://test' }, logger: silentLogger() }))
   t.teardown(async () => {
     await app.close()
     await store.close()

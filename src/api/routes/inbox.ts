@@ -9,7 +9,8 @@
  * - `GET /v1/inbox/:id/attachments/:cid`: one file, unzipped per the ZIP convention (EDXML.md §a.4) when it applies.
  * - `POST /v1/inbox/:id/ack`: the DMS has taken it (`fetched`); idempotent.
  * - `POST /v1/inbox/:id/status`: 03/02/04/05/06/15/16; the gateway signs a status package, sends it to the original
- *   sender through the outbox, and moves the package's state. Impossible moves are GW_ERR_API_CONFLICT.
+ *   sender through the outbox, and moves the package's state in the same transaction. Impossible moves are
+ *   GW_ERR_API_CONFLICT. Both are src/pipeline/inbox.ts; this file parses, authorises (canSeeIncoming) and answers.
  *
  * A client key sees its own agency's documents only, and never a `rejected` (failed verification) package: another
  * agency's or a rejected package is 404. Operator keys read everything (rejected ones with `state=rejected`) and
@@ -18,12 +19,12 @@
 import { Readable } from 'node:stream'
 import type { FastifyInstance, FastifyReply } from 'fastify'
 import type { Config } from '../../config.js'
-import { INCOMING_STATES, STATUS_CODE_INCOMING_STATE, type IncomingState, type StatusCode } from '../../document/delivery.js'
+import { INCOMING_STATES, type IncomingState, type StatusCode } from '../../document/delivery.js'
 import { parseEnvelope, type AttachmentReport, type Envelope, type Organ } from '../../envelope/index.js'
 import { gwError } from '../../errors.js'
-import { keyedSerial } from '../../pipeline/serial.js'
-import type { StatusSender } from '../../pipeline/statuses.js'
-import { incomingMoves, type Store, type StoredIncoming } from '../../store/index.js'
+import type { Inbox } from '../../pipeline/inbox.js'
+import type { StatusStaff } from '../../pipeline/statuses.js'
+import type { Store, StoredIncoming } from '../../store/index.js'
 import type { Principal } from '../plugins/auth.js'
 import { ref } from '../schemas.js'
 import { timelineView } from '../views.js'
@@ -31,7 +32,8 @@ import { timelineView } from '../views.js'
 export interface InboxRoutesOptions {
   config: Config
   store: Store
-  statuses: StatusSender
+  /** Acknowledgements and statuses (src/pipeline/inbox.ts). */
+  inbox: Inbox
 }
 
 const errors = { 400: ref('Error'), 401: ref('Error'), 403: ref('Error'), 404: ref('Error'), 409: ref('Error'), 429: ref('Error') }
@@ -223,7 +225,7 @@ function headerView(env: Envelope): { header?: Record<string, unknown>; business
 // ---- routes ------------------------------------------------------------------------------------------------
 
 export async function inboxRoutes(app: FastifyInstance, opts: InboxRoutesOptions): Promise<void> {
-  const { store, config, statuses } = opts
+  const { store, config, inbox } = opts
 
   /** Parsed packages by inbox id (the bytes never change), bounded by their total size. */
   const cache = new Map<string, Envelope>()
@@ -257,9 +259,6 @@ export async function inboxRoutes(app: FastifyInstance, opts: InboxRoutesOptions
     if (!inc || !canSeeIncoming(p, inc)) throw gwError('GW_ERR_API_NOT_FOUND', { what: `inbox item ${id}` })
     return inc
   }
-
-  /** One request at a time per inbox item (check state → send status → move state), within this process. */
-  const serial = keyedSerial()
 
   app.get(
     '/v1/inbox',
@@ -490,15 +489,8 @@ export async function inboxRoutes(app: FastifyInstance, opts: InboxRoutesOptions
     async (req) => {
       const { id } = req.params as { id: string }
       const p = req.principal as Extract<Principal, { kind: 'client' }>
-      return serial(id, async () => {
-        const inc = await load(p, id)
-        if (inc.state !== 'received') {
-          return { id: inc.id, state: inc.state, changed: false, ...(inc.fetchedAt ? { fetchedAt: inc.fetchedAt } : {}) }
-        }
-        const r = await store.transitionIncoming(inc.id, 'fetched', { cause: 'fetched by the DMS', actor: `client:${p.id}` })
-        const after = await store.getIncoming(inc.id)
-        return { id: inc.id, state: r.state, changed: r.changed, ...(after?.fetchedAt ? { fetchedAt: after.fetchedAt } : {}) }
-      })
+      const r = await inbox.acknowledge({ id, clientId: p.id, authorise: (inc) => canSeeIncoming(p, inc) })
+      return { id: r.incoming.id, state: r.state, changed: r.changed, ...(r.fetchedAt ? { fetchedAt: r.fetchedAt } : {}) }
     },
   )
 
@@ -519,66 +511,25 @@ export async function inboxRoutes(app: FastifyInstance, opts: InboxRoutesOptions
     async (req, reply) => {
       const { id } = req.params as { id: string }
       const p = req.principal as Extract<Principal, { kind: 'client' }>
-      const body = req.body as { code: StatusCode; description?: string; staff?: { department?: string; name?: string; mobile?: string; email?: string } }
-      const description = body.description?.trim()
-      if (body.code === '02' && !description) {
-        throw gwError('GW_ERR_API_VALIDATION', {
-          problems: 'body.description is required for status 02 (the reason of the refusal)',
-          details: [{ field: 'body.description', problem: 'is required for status 02 (the reason of the refusal)' }],
-        })
+      const body = req.body as { code: StatusCode; description?: string; staff?: StatusStaff }
+      const r = await inbox.reportStatus({
+        id,
+        clientId: p.id,
+        authorise: (inc) => canSeeIncoming(p, inc),
+        code: body.code,
+        ...(body.description !== undefined ? { description: body.description } : {}),
+        ...(body.staff ? { staff: body.staff } : {}),
+      })
+      if (!r.sent) {
+        return reply.code(200).send({ id: r.incoming.id, state: r.incoming.state, changed: false, ...(r.incoming.statusCode ? { statusCode: r.incoming.statusCode } : {}) })
       }
-      return serial(id, async () => {
-        const inc = await load(p, id)
-        const target = STATUS_CODE_INCOMING_STATE[body.code] as IncomingState
-        if (inc.state === target) {
-          return reply.code(200).send({ id: inc.id, state: inc.state, changed: false, ...(inc.statusCode ? { statusCode: inc.statusCode } : {}) })
-        }
-        if ((body.code === '15' || body.code === '16') && inc.state !== 'recall-requested') {
-          throw gwError('GW_ERR_API_CONFLICT', { reason: `status ${body.code} answers a recall request, but inbox item ${id} is ${inc.state} (no recall was requested)` })
-        }
-        if (!incomingMoves(inc.state, target)) {
-          throw gwError('GW_ERR_API_CONFLICT', { reason: `inbox item ${id} is ${inc.state}; status ${body.code} (${target}) cannot follow it` })
-        }
-        if (!inc.senderOrganId || !inc.documentId || !inc.recipient) {
-          throw gwError('GW_ERR_API_CONFLICT', { reason: `inbox item ${id} has no identifiable sender to answer` })
-        }
-        const env = await envelopeOf(inc)
-        const h = env.edoc?.messageHeader
-        const actor = `client:${p.id}`
-        const sent = await statuses.send({
-          from: inc.recipient,
-          to: inc.senderOrganId,
-          statusCode: body.code,
-          ...(description ? { description } : {}),
-          ...(body.staff ? { staff: body.staff } : {}),
-          responseFor: {
-            organId: inc.senderOrganId,
-            code: h ? `${h.code.codeNumber}/${h.code.codeNotation}` : `${inc.codeNumber ?? ''}/${inc.codeNotation ?? ''}`,
-            ...((h?.promulgationInfo.promulgationDate.value ?? inc.promulgationDate) ? { promulgationDate: h?.promulgationInfo.promulgationDate.value || inc.promulgationDate } : {}),
-            documentId: h?.documentId || inc.documentId,
-          },
-          actor,
-          clientId: p.id,
-          metadata: { incomingId: inc.id },
-        })
-        const r = await store.transitionIncoming(inc.id, target, {
-          cause: `status ${body.code} from the DMS`,
-          actor,
-          statusCode: body.code,
-          ...(body.code === '02' && description ? { reason: description } : {}),
-          detail: {
-            statusPackageId: sent.id,
-            ...(description ? { description } : {}),
-            ...(body.staff ? { staff: { ...body.staff } } : {}),
-          },
-        })
-        return reply.code(202).send({
-          id: inc.id,
-          state: r.state,
-          changed: r.changed,
-          statusCode: body.code,
-          statusPackage: { id: sent.id, recipient: sent.recipient, deliveryId: sent.deliveryId, state: sent.delivery.state, sha256: sent.sha256 },
-        })
+      const sent = r.status
+      return reply.code(202).send({
+        id: r.incoming.id,
+        state: r.transition.state,
+        changed: r.transition.changed,
+        statusCode: body.code,
+        statusPackage: { id: sent.id, recipient: sent.recipient, deliveryId: sent.deliveryId, state: sent.delivery.state, sha256: sent.sha256 },
       })
     },
   )

@@ -27,9 +27,10 @@ import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { Config } from '../../config.js'
 import { decodeBase64Strict, sha256Hex } from '../../encoding.js'
 import { gwError, isGatewayError } from '../../errors.js'
-import { parseEnvelope, type Envelope } from '../../envelope/index.js'
+import { parseEnvelope } from '../../envelope/index.js'
 import { signatureDer, type CertSummary, type Verifier } from '../../signature/index.js'
 import { verifyPdf, type PdfSignature, type PdfVerdict } from '../../signature/pdf.js'
+import { verifyPdfAttachments, type PdfAttachmentCheck } from '../../pipeline/pdf-attachments.js'
 import { trustVerifier, type TrustVerifier } from '../../pipeline/trust.js'
 import { mediaType } from '../plugins/body-parsers.js'
 import { ref } from '../schemas.js'
@@ -277,8 +278,9 @@ export async function verifyRoutes(app: FastifyInstance, opts: VerifyRoutesOptio
           ...(certOrganId !== undefined ? { certificateOrganId: certOrganId } : {}),
           ok: from !== '' && certOrganId !== undefined && certOrganId.toUpperCase() === from.toUpperCase(),
         }
-        const warnings = from === '' ? ['the package has no From/OrganId: the sender binding cannot be checked'] : []
-        const attachments = await verifyPdfAttachments(env, getVerifier(), maxBytes, from, warnings)
+        const checked = await verifyPdfAttachments(env, getVerifier(), { maxBytes, from })
+        const warnings = [...(from === '' ? ['the package has no From/OrganId: the sender binding cannot be checked'] : []), ...checked.warnings]
+        const attachments = checked.attachments.map(attachmentView)
         return {
           kind,
           ok: v.ok && attachments.every((a) => a.ok),
@@ -297,43 +299,21 @@ export async function verifyRoutes(app: FastifyInstance, opts: VerifyRoutesOptio
   )
 }
 
-/**
- * The legally signed artefact of a document is its PDF (EDXML.md §e.1: the person's and the agency's embedded
- * signatures): every PDF attachment of the package is checked like a `pdf` request. An unsigned PDF is a warning,
- * not a failure (it may be a reference copy); an unreadable one is reported with its error.
- */
-async function verifyPdfAttachments(env: Envelope, verifier: Verifier, maxBytes: number, from: string, warnings: string[]) {
-  const out = []
-  for (const info of env.edoc?.attachments ?? []) {
-    if (info.realContentType !== 'application/pdf' && info.payloadContentType !== 'application/pdf') continue
-    const base = { contentId: info.contentId, name: info.attachmentName }
-    try {
-      const pdf = env.attachment(info.contentId)
-      const r = await verifyPdf(pdf, verifier, { maxBytes })
-      warnings.push(...r.warnings.map((w) => `${info.attachmentName}: ${w}`))
-      // the agency's signature on the document should be the sending agency's (its certificate UID = From/OrganId)
-      const signedBySender = from !== '' && r.signatures.some((s) => s.verdict.ok && s.verdict.signer?.organId?.toUpperCase() === from.toUpperCase())
-      if (!signedBySender && from !== '') warnings.push(`${info.attachmentName}: no valid signature of the sending agency (${from}) on the PDF`)
-      out.push({
-        ...base,
-        size: r.size,
-        sha256: r.sha256,
-        ok: r.ok,
-        signedBySender,
-        coversWholeFile: r.coversWholeFile,
-        signatures: r.signatures.map((s) => ({ index: s.signature.index, ...verdictView(s.verdict), ...pdfFields(s.signature) })),
-      })
-    } catch (e) {
-      if (!isGatewayError(e)) throw e
-      if (e.code === 'GW_ERR_SIGNATURE_PDF' && /no signature/.test(e.message)) {
-        warnings.push(`${info.attachmentName}: the PDF has no embedded signature (NĐ 30/2020 art. 5 gives legal value to a document signed by the competent person and the agency)`)
-        out.push({ ...base, ok: true, signatures: [] })
-      } else {
-        out.push({ ...base, ok: false, signatures: [], error: { code: e.code, message: e.message } })
-      }
-    }
+/** The pipeline's check of the PDF attachments, in the report's shape. */
+function attachmentView(a: PdfAttachmentCheck) {
+  const base = { contentId: a.contentId, name: a.name }
+  if (a.error) return { ...base, ok: false, signatures: [], error: a.error }
+  const r = a.verification
+  if (!r) return { ...base, ok: a.ok, signatures: [] }
+  return {
+    ...base,
+    size: r.size,
+    sha256: r.sha256,
+    ok: r.ok,
+    signedBySender: a.signedBySender ?? false,
+    coversWholeFile: r.coversWholeFile,
+    signatures: r.signatures.map((s) => ({ index: s.signature.index, ...verdictView(s.verdict), ...pdfFields(s.signature) })),
   }
-  return out
 }
 
 /** DER of a signature given as DER or PEM; unreadable PEM is passed on as is (the verifier then says MALFORMED). */

@@ -1,0 +1,86 @@
+/**
+ * Sign → store → wake the relay: the one way every package we send enters the outbox (documents of
+ * `outgoing.ts`, status packages and revoke documents of `statuses.ts`).
+ *
+ *   1. sign   a detached CMS over the exact bytes with the agency's key: in a worker thread of the package pool
+ *             when there is one, else on the calling thread (skipped when the worker already signed while building)
+ *   2. store  `store.recordOutgoing`: package, one `accepted` delivery per recipient, the idempotency key and the
+ *             optional incoming state change, in one transaction
+ *   3. wake   the relay publishes it; nobody waits for the broker. A repeat of an idempotent request (`replayed`)
+ *             stored nothing and wakes nothing.
+ *
+ * Nothing is published before it is persisted: if the process dies after step 2, the relay publishes it on the
+ * next start.
+ */
+import { gwError, isGatewayError } from '../errors.js'
+import type { OutgoingPackageInput, RecordOutgoingInput, RecordOutgoingResult, Store } from '../store/index.js'
+import type { PackagePool } from './package-pool.js'
+
+/** What the pipeline needs from a signer (src/signature's Signer fits). */
+export interface SignerLike {
+  sign(content: Uint8Array, opts?: { signingTime?: Date }): Promise<Uint8Array>
+  signSync?(content: Uint8Array, opts?: { signingTime?: Date }): Uint8Array
+}
+
+/** The outbox relay as the senders see it. */
+export interface RelayWake {
+  wake(hint?: { priority?: number }): void
+}
+
+export interface OutboxDeps {
+  store: Store
+  relay: RelayWake
+  /** Worker threads that sign; without it signatures are computed on the calling thread. */
+  packager?: PackagePool
+}
+
+export interface OutboxEntry extends Omit<RecordOutgoingInput, 'package' | 'at'> {
+  /** The package without its signature (the exact bytes it covers are `package.bytes`). */
+  package: Omit<OutgoingPackageInput, 'signature'>
+  /** The hosted agency whose key signs. */
+  signer: SignerLike
+  /** Signing time, also the time recorded. */
+  at: Date
+  /** Already computed over `package.bytes` (a worker built and signed in one go): step 1 is skipped. */
+  signature?: Uint8Array
+}
+
+export interface Outbox {
+  put(entry: OutboxEntry): Promise<RecordOutgoingResult>
+}
+
+/** A signature over the exact bytes; a failing key is GW_ERR_SIGNATURE_KEY. */
+export async function signBytes(signer: SignerLike, bytes: Uint8Array, at: Date): Promise<Uint8Array> {
+  try {
+    return signer.signSync ? signer.signSync(bytes, { signingTime: at }) : await signer.sign(bytes, { signingTime: at })
+  } catch (e) {
+    if (isGatewayError(e)) throw e
+    throw gwError('GW_ERR_SIGNATURE_KEY', { reason: (e as Error).message }, e)
+  }
+}
+
+export function createOutbox(deps: OutboxDeps): Outbox {
+  async function sign(e: OutboxEntry): Promise<Uint8Array> {
+    if (e.signature) return e.signature
+    if (!deps.packager) return signBytes(e.signer, e.package.bytes, e.at)
+    try {
+      return await deps.packager.sign(e.package.senderOrganId, e.package.bytes, e.at)
+    } catch (err) {
+      if (isGatewayError(err)) throw err
+      throw gwError('GW_ERR_SIGNATURE_KEY', { reason: (err as Error).message }, err)
+    }
+  }
+
+  return {
+    async put(entry) {
+      const { signer: _signer, signature: _signature, package: pkg, ...record } = entry
+      // 1. sign
+      const signature = await sign(entry)
+      // 2. store
+      const recorded = await deps.store.recordOutgoing({ ...record, package: { ...pkg, signature } })
+      // 3. wake the relay
+      if (!recorded.replayed) deps.relay.wake({ priority: pkg.priority })
+      return recorded
+    },
+  }
+}
