@@ -405,7 +405,12 @@ interface RunResult {
   seconds: number
 }
 
-async function measureRun(b: Bench, gws: Gateway[], sents: () => Promise<Sent[]>, offered?: number): Promise<RunResult> {
+const monoUs = () => Number(process.hrtime.bigint() / 1000n)
+/** The measured window of each run, on CLOCK_MONOTONIC (the clock of V8's CPU profiles), by gateway pair. */
+const windows = new Map<string, { fromUs: number; toUs: number }>()
+
+async function measureRun(b: Bench, gws: Gateway[], sents: () => Promise<Sent[]>, offered?: number, windowOf?: string): Promise<RunResult> {
+  const from = monoUs()
   const cpu0 = gws.map((g) => cpuSeconds(g.pid))
   const me0 = process.cpuUsage()
   const t0 = Date.now()
@@ -413,6 +418,7 @@ async function measureRun(b: Bench, gws: Gateway[], sents: () => Promise<Sent[]>
   if (!(await drained(b, 300_000))) console.error('  some deliveries still pending after 300 s')
   const cpu1 = gws.map((g) => cpuSeconds(g.pid))
   const me = process.cpuUsage(me0)
+  if (windowOf) windows.set(windowOf, { fromUs: from, toUs: monoUs() })
   const ds = await deliveries(b, t0)
   const lat: number[] = []
   const req: number[] = []
@@ -550,6 +556,8 @@ interface SizeResult {
   ratioToRawPublish: number
 }
 
+const tagOf = (label: string) => label.replace(/[^a-z0-9]/g, '')
+
 async function benchSize(o: ReturnType<typeof options>, dir: string, size: { label: string; bytes: number }): Promise<SizeResult> {
   const big = size.bytes >= 256 * 1024
   console.log(`\n== ${size.label} (${size.bytes} B attachment, JSON with base64; load average ${load().join(' ')})`)
@@ -557,7 +565,7 @@ async function benchSize(o: ReturnType<typeof options>, dir: string, size: { lab
   const rawPublishPerSecond = await rawPublish(o.amqpUrl, size.bytes)
   console.log(`  raw limits: node:crypto RSA-2048 sign ${round(raw.sign)}/s and verify ${round(raw.verify)}/s per core (CPU second); broker confirmed persistent publish ${round(rawPublishPerSecond)}/s`)
 
-  const pair = await startPair(o, dir, size.label.replace(/[^a-z0-9]/g, ''), false)
+  const pair = await startPair(o, dir, tagOf(size.label), false)
   try {
     const { b, gws } = pair
     const file = Buffer.concat([Buffer.from('%PDF-1.7\n'), randomBytes(Math.max(0, size.bytes - 9))]).toString('base64')
@@ -570,7 +578,7 @@ async function benchSize(o: ReturnType<typeof options>, dir: string, size: { lab
     await closedLoop(b, body, seq, warm, concurrency)()
     if (!(await drained(b, 120_000))) throw new Error(`warm-up documents not delivered within 120 s; ${tail(gws)}`)
 
-    const max = await measureRun(b, gws, closedLoop(b, body, seq, count, concurrency))
+    const max = await measureRun(b, gws, closedLoop(b, body, seq, count, concurrency), undefined, tagOf(size.label))
     printRun(`highest rate (${count} documents, ${concurrency} in flight)`, max)
     const rate = Math.max(0.5, max.docsPerSecond / 2)
     const pacedCount = Math.max(20, Math.min(count, Math.round(rate * o.pacedSeconds)))
@@ -636,8 +644,10 @@ async function benchLarge(o: ReturnType<typeof options>, dir: string): Promise<L
       return statusKb(g.pid, 'VmRSS')
     })
     const t0 = Date.now()
+    const from = monoUs()
     const s = await send(b, body, ct)
     const ok = !!s.id && (await drained(b, 600_000))
+    windows.set('large', { fromUs: from, toUs: monoUs() })
     const ds = await deliveries(b, t0)
     const d = s.id ? ds.get(s.id) : undefined
     const peak = gws.map((g) => statusKb(g.pid, 'VmHWM'))
@@ -668,8 +678,10 @@ function printProfiles(dir: string): void {
     for (const gw of readdirSync(path.join(dir, sub.name), { withFileTypes: true }).filter((e) => e.isDirectory())) {
       const files = walk(path.join(dir, sub.name, gw.name))
       if (!files.length) continue
-      console.log(`\n-- CPU profile of gateway ${gw.name} (${files.length} threads; files in ${path.join(dir, sub.name, gw.name)})`)
-      for (const s of summarise(files, 20)) if (s.busyMs > 200) printSummary(s, (l) => console.log('  ' + l))
+      const w = windows.get(sub.name)
+      console.log(`\n-- CPU profile of gateway ${gw.name} (${files.length} threads; files in ${path.join(dir, sub.name, gw.name)}), ${w ? 'the measured run at the highest rate only' : 'whole process'}`)
+      if (w) console.log(`   (window: npx tsx bench/profile.ts FILES --from ${w.fromUs} --to ${w.toUs})`)
+      for (const s of summarise(files, 25, w)) if (s.busyMs > 100) printSummary(s, (l) => console.log('  ' + l))
     }
   }
 }

@@ -8,6 +8,11 @@
  * time grouped by module (a package of node_modules, a file of src/, a node: built-in, or a V8 pseudo-frame such as
  * (garbage collector)). Native work done inside a call (RSA in node:crypto, SQLite in better-sqlite3, fsync) is
  * counted as self time of the JavaScript function that made the call.
+ * `--from US --to US` keeps only the samples taken in that window (CLOCK_MONOTONIC microseconds, the clock of
+ * `process.hrtime.bigint() / 1000n` in any process of the machine), e.g. the measured part of a benchmark run
+ * without the start-up (module loading, schema compilation).
+ * The profiler samples wall-clock ticks: on a loaded machine a thread descheduled in the middle of a function is
+ * counted in that function, so read the shares rather than the milliseconds.
  */
 import { readFileSync } from 'node:fs'
 import path from 'node:path'
@@ -62,7 +67,7 @@ function where(f: CallFrame): string {
   return `${m ? m[1] : u}:${f.lineNumber + 1}`
 }
 
-export function summarise(files: string[], top = 30): ProfileSummary[] {
+export function summarise(files: string[], top = 30, window?: { fromUs: number; toUs: number }): ProfileSummary[] {
   const out: ProfileSummary[] = []
   const all = new Map<string, { name: string; where: string; module: string; selfMs: number }>()
   let allSampled = 0
@@ -72,7 +77,10 @@ export function summarise(files: string[], top = 30): ProfileSummary[] {
     const byId = new Map(p.nodes.map((n) => [n.id, n]))
     const self = new Map<number, number>()
     const avg = p.samples.length ? (p.endTime - p.startTime) / p.samples.length : 0
+    let t = p.startTime
     for (let i = 0; i < p.samples.length; i++) {
+      t += p.timeDeltas[i] ?? 0
+      if (window && (t < window.fromUs || t > window.toUs)) continue
       const dt = p.timeDeltas[i + 1] ?? avg
       self.set(p.samples[i]!, (self.get(p.samples[i]!) ?? 0) + dt)
     }
@@ -126,14 +134,21 @@ export function printSummary(s: ProfileSummary, log: (line: string) => void = co
 if (import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith('bench/profile.ts')) {
   const argv = process.argv.slice(2)
   const json = argv.includes('--json')
-  const ti = argv.indexOf('--top')
-  const top = ti >= 0 ? Number(argv[ti + 1]) : 30
-  const files = argv.filter((a, i) => a !== '--json' && a !== '--top' && !(ti >= 0 && i === ti + 1))
+  const valued = new Map<string, string>()
+  const files: string[] = []
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!
+    if (a === '--top' || a === '--from' || a === '--to') valued.set(a, argv[++i] ?? '')
+    else if (a !== '--json') files.push(a)
+  }
+  const top = Number(valued.get('--top') ?? 30)
   if (!files.length) {
-    console.error('usage: tsx bench/profile.ts FILE.cpuprofile... [--top N] [--json]')
+    console.error('usage: tsx bench/profile.ts FILE.cpuprofile... [--top N] [--from US --to US] [--json]')
     process.exit(2)
   }
-  const s = summarise(files, top)
+  const from = valued.get('--from')
+  const to = valued.get('--to')
+  const s = summarise(files, top, from || to ? { fromUs: Number(from ?? 0), toUs: Number(to ?? Infinity) } : undefined)
   if (json) console.log(JSON.stringify(s))
   else for (const x of s) printSummary(x)
 }
