@@ -194,6 +194,10 @@ interface Names {
   deadLetterQueuePrefix: string
 }
 
+/** What an interrupted run must still stop and delete. */
+const live = new Set<Gateway>()
+const liveNames = new Set<Names>()
+
 async function startGatewayProcess(o: {
   name: string
   dir: string
@@ -240,6 +244,8 @@ async function startGatewayProcess(o: {
   child.stderr!.pipe(out, { end: false })
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
   const g: Gateway = { name: o.name, child, pid: child.pid!, port, logFile, exited }
+  live.add(g)
+  void exited.then(() => live.delete(g))
   const deadline = Date.now() + 60_000
   let gone = false
   void exited.then(() => (gone = true))
@@ -523,6 +529,7 @@ async function deleteNames(url: string, names: Names): Promise<void> {
 async function startPair(o: ReturnType<typeof options>, dir: string, tag: string, large: boolean): Promise<{ b: Bench; gws: Gateway[]; names: Names }> {
   const r = randomBytes(4).toString('hex')
   const names = { exchange: `lt-bench-${r}.edoc`, deadLetterExchange: `lt-bench-${r}.dead`, queuePrefix: `lt-bench-${r}.inbox.`, deadLetterQueuePrefix: `lt-bench-${r}.dlq.` }
+  liveNames.add(names)
   const key = randomBytes(16).toString('hex')
   const common = { dir, names, amqpUrl: o.amqpUrl, workers: o.workers, sync: o.sync, large, cpuProf: o.cpuProf ? path.join(o.cpuProf, tag) : undefined }
   const started = await Promise.allSettled([
@@ -542,6 +549,7 @@ async function startPair(o: ReturnType<typeof options>, dir: string, tag: string
 async function stopPair(o: ReturnType<typeof options>, p: { gws: Gateway[]; names: Names }): Promise<void> {
   for (const g of p.gws) await stopGateway(g)
   await deleteNames(o.amqpUrl, p.names)
+  liveNames.delete(p.names)
 }
 
 interface SizeResult {
@@ -698,11 +706,16 @@ async function main(): Promise<void> {
   const onSignal = () => {
     if (cleaning) return
     cleaning = true
-    console.error('interrupted: stopping the gateways; the temporary folder is removed')
-    rmSync(dir, { recursive: true, force: true })
-    process.exit(130)
+    console.error('interrupted: stopping the gateways, deleting the exchanges and queues and the temporary folder')
+    void (async () => {
+      for (const g of [...live]) await stopGateway(g).catch(() => {})
+      for (const n of [...liveNames]) await deleteNames(o.amqpUrl, n).catch(() => {})
+      rmSync(dir, { recursive: true, force: true })
+      process.exit(130)
+    })()
   }
-  process.once('SIGINT', onSignal)
+  process.on('SIGINT', onSignal)
+  process.on('SIGTERM', onSignal)
   try {
     const sizes: SizeResult[] = []
     for (const s of o.sizes) sizes.push(await benchSize(o, dir, s))
