@@ -7,6 +7,9 @@
  *   npm run bench:send -- --count 5000 --size 10kb [--form json|multipart] [--concurrency 128 (1mb: 8)] [--workers 1] [--amqp URL] [--sync FULL|NORMAL]
  *
  * The last line is one JSON object: docsPerSecond, p50Ms, p95Ms, p99Ms, rawSignPerSecond, rawPublishPerSecond, ...
+ * and windowUs, the measured window on CLOCK_MONOTONIC: profile it with
+ * `node --cpu-prof --cpu-prof-dir DIR --import tsx bench/send.ts ...` (one profile per thread) and summarise the
+ * window only with `npx tsx bench/profile.ts DIR/*.cpuprofile --from <windowUs.from> --to <windowUs.to>`.
  */
 import { createHash, createPrivateKey, randomBytes, sign } from 'node:crypto'
 import http from 'node:http'
@@ -215,6 +218,8 @@ async function main() {
   const ids: string[] = new Array(o.count)
   let next = 0
   let failures = 0
+  const monoUs = () => Number(process.hrtime.bigint() / 1000n)
+  const fromUs = monoUs()
   const t0 = performance.now()
   await Promise.all(
     Array.from({ length: o.concurrency }, async () => {
@@ -234,6 +239,7 @@ async function main() {
   const accepted = performance.now()
   const deadline = Date.now() + 120_000
   while (ids.some((id) => id !== undefined && !confirmedAt.has(id)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10))
+  const windowUs = { from: fromUs, to: monoUs() }
   const lat: number[] = []
   let lastConfirm = t0
   ids.forEach((id, i) => {
@@ -287,6 +293,7 @@ async function main() {
     cpus: os.cpus().length,
     loadAverage1m: round(os.loadavg()[0] ?? NaN, 2),
     node: process.version,
+    windowUs,
     note: 'in-process server and client on the same machine; consumedByRecipient includes the warm-up documents',
   }
   console.log(`send (${o.form}): ${result.confirmed}/${o.count} documents of ${o.size} confirmed in ${result.elapsedSeconds} s → ${result.docsPerSecond} documents/s (API accepted ${result.apiAcceptPerSecond}/s)`)
