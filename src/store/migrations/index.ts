@@ -7,6 +7,7 @@ import { migration002 } from './002-search-index.js'
 import { migration003 } from './003-search-index-deferred.js'
 import { migration004 } from './004-log-direction-indexes.js'
 import { migration005 } from './005-operational-queues.js'
+import { migration006 } from './006-incoming-document-index.js'
 
 export interface Migration {
   version: number
@@ -17,6 +18,6 @@ export interface Migration {
   pg: string
 }
 
-export const MIGRATIONS: readonly Migration[] = [migration001, migration002, migration003, migration004, migration005]
+export const MIGRATIONS: readonly Migration[] = [migration001, migration002, migration003, migration004, migration005, migration006]
 
 export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version
