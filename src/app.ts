@@ -19,9 +19,11 @@ import { installErrorHandling } from './api/error-handler.js'
 import { installAuth, keyHashOf } from './api/plugins/auth.js'
 import { installBodyParsers } from './api/plugins/body-parsers.js'
 import { addApiSchemas } from './api/schemas.js'
-import { healthRoutes, type BrokerStatus } from './api/routes/health.js'
+import { healthRoutes, operatorHealthRoutes, type BrokerStatus } from './api/routes/health.js'
 import { documentRoutes } from './api/routes/documents.js'
 import { opsRoutes, type OpsDeps } from './api/routes/operator.js'
+import { logRoutes } from './api/routes/log.js'
+import { metricsRoutes } from './api/routes/metrics.js'
 import { verifyRoutes } from './api/routes/verify.js'
 import type { Verifier } from './signature/index.js'
 import { inboxRoutes } from './api/routes/inbox.js'
@@ -161,10 +163,14 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     trust.refresh(Date.now(), { force: true })
     return trust.current()
   }
-  await app.register(opsRoutes, { config, store: deps.store, relay: deps.relay, signers: deps.signers, clock: deps.clock ?? (() => new Date()), logger: deps.logger, statuses, verifier: replayVerifier, ...deps.ops })
+  const clock = deps.clock ?? (() => new Date())
+  await app.register(opsRoutes, { config, store: deps.store, relay: deps.relay, clock, logger: deps.logger, statuses, verifier: replayVerifier, ...deps.ops })
+  await app.register(operatorHealthRoutes, { config, store: deps.store, broker: deps.broker, signers: deps.signers, clock, ...(deps.ops?.queueInspector ? { queueInspector: deps.ops.queueInspector } : {}) })
+  await app.register(logRoutes, { store: deps.store, clock })
+  await app.register(metricsRoutes, { config, store: deps.store, signers: deps.signers, clock, ...deps.ops })
   await app.register(verifyRoutes, { config, trust, ...(deps.verifier ? { verifier: deps.verifier } : {}) })
   await app.register(inboxRoutes, { config, store: deps.store, statuses })
   await app.register(recallRoutes, { config, store: deps.store, statuses })
-  await app.register(consoleRoutes, { config, store: deps.store, broker: deps.broker, signers: deps.signers, ...(deps.ops?.queueInspector ? { queueInspector: deps.ops.queueInspector } : {}), ...(deps.clock ? { clock: deps.clock } : {}) })
+  await app.register(consoleRoutes, {})
   return app
 }
