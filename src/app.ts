@@ -18,9 +18,11 @@ import { installErrorHandling } from './api/error-handler.js'
 import { installAuth, keyHashOf } from './api/plugins/auth.js'
 import { installBodyParsers } from './api/plugins/body-parsers.js'
 import { addApiSchemas } from './api/schemas.js'
-import { healthRoutes } from './api/routes/health.js'
+import { healthRoutes, operatorHealthRoutes } from './api/routes/health.js'
 import { documentRoutes } from './api/routes/documents.js'
 import { opsRoutes } from './api/routes/operator.js'
+import { logRoutes } from './api/routes/log.js'
+import { metricsRoutes } from './api/routes/metrics.js'
 import { verifyRoutes } from './api/routes/verify.js'
 import { inboxRoutes } from './api/routes/inbox.js'
 import { recallRoutes } from './api/routes/recall.js'
@@ -102,11 +104,14 @@ export async function buildApp(gateway: Gateway): Promise<FastifyInstance> {
 
   healthRoutes(app, { store, broker: gateway.broker })
   await app.register(documentRoutes, { config, store, outgoing: gateway.outgoing })
-  await app.register(opsRoutes, { config, store, relay: gateway.relay, signers, clock, logger, ...gateway.ops })
+  await app.register(opsRoutes, { config, store, relay: gateway.relay, clock, logger, ...gateway.ops })
+  const queueInspector = gateway.ops.queueInspector
+  await app.register(operatorHealthRoutes, { config, store, broker: gateway.broker, signers, clock, ...(queueInspector ? { queueInspector } : {}) })
+  await app.register(logRoutes, { store, clock })
+  await app.register(metricsRoutes, { config, store, signers, clock, ...gateway.ops })
   await app.register(verifyRoutes, { config, trust: gateway.trust, ...(gateway.verifier ? { verifier: gateway.verifier } : {}) })
   await app.register(inboxRoutes, { config, store, inbox: gateway.inbox })
   await app.register(recallRoutes, { recall: gateway.recall })
-  const queueInspector = gateway.ops.queueInspector
-  await app.register(consoleRoutes, { config, store, broker: gateway.broker, signers, clock, ...(queueInspector ? { queueInspector } : {}) })
+  await app.register(consoleRoutes, {})
   return app
 }

@@ -7,7 +7,7 @@ import type { AgencyConfig } from '../config.js'
 export interface OrganRequest {
   organId: string
   name: string
-  organizationInCharge?: string
+  organizationInCharge: string
   address?: string
   email?: string
   phone?: string

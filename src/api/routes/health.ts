@@ -1,5 +1,16 @@
-/** `/healthz`: the process answers. `/readyz`: the store answers a query and the broker connection is up (503 otherwise). */
+/**
+ * Health, in one place:
+ *
+ * - `GET /healthz`: the process answers.
+ * - `GET /readyz`: the store answers a query and the broker connection is up (503 naming what is down).
+ * - `GET /v1/operator/health` (operator keys, `operatorHealthRoutes`): store reachability and counters, broker state,
+ *   queue depth per hosted agency (inbox and dead-letter queue), and the signing certificate expiry of every hosted
+ *   agency. Always 200: the answer says what is down.
+ */
 import type { FastifyInstance } from 'fastify'
+import type { Config } from '../../config.js'
+import { gwError } from '../../errors.js'
+import type { QueueInspector } from '../../metrics.js'
 import type { Store } from '../../store/index.js'
 import { ref } from '../schemas.js'
 
@@ -28,6 +39,152 @@ export function healthRoutes(app: FastifyInstance, deps: { store: Store; broker:
       const broker = brokerUp ? { ok: true } : { ok: false, detail: `${deps.broker.state}: ${deps.broker.redactedUrl ?? 'broker'}` }
       const ok = store.ok && broker.ok
       return reply.code(ok ? 200 : 503).send({ status: ok ? 'ok' : 'unavailable', checks: { store, broker } })
+    },
+  )
+}
+
+export interface OperatorHealthOptions {
+  config: Config
+  store: Store
+  /** The broker connection (the transport's AmqpConnection: `state`, `redactedUrl`, `current`). */
+  broker: BrokerStatus
+  /** Signers of the hosted agencies by OrganId (their `certificate` gives the expiry). */
+  signers?: ReadonlyMap<string, unknown>
+  /** Queue depths; default: read through the broker connection's `current` model when it has one. */
+  queueInspector?: QueueInspector
+  clock?: () => Date
+  /** Timeout of each broker call, ms. Default 1500. */
+  brokerTimeoutMs?: number
+}
+
+const withTimeout = <T>(p: Promise<T>, ms: number): Promise<T> =>
+  new Promise<T>((resolve, reject) => {
+    const t = setTimeout(() => reject(gwError('GW_ERR_TRANSPORT_UNAVAILABLE', { url: 'broker', reason: `no answer within ${ms} ms` })), ms)
+    p.then(
+      (v) => (clearTimeout(t), resolve(v)),
+      (e: unknown) => (clearTimeout(t), reject(e)),
+    )
+  })
+
+interface ChannelLike {
+  on(event: 'error', fn: (e: unknown) => void): unknown
+  checkQueue(queue: string): Promise<{ messageCount: number }>
+  close(): Promise<void>
+}
+
+/** A queue inspector over the broker connection's current channel model (passive declare on a fresh channel). */
+function inspectorOf(broker: BrokerStatus): QueueInspector | undefined {
+  const b = broker as BrokerStatus & { readonly current?: { createChannel?: () => Promise<ChannelLike> } }
+  if (!('current' in b)) return undefined
+  return {
+    async messageCount(queue) {
+      const model = b.current
+      if (!model || typeof model.createChannel !== 'function') {
+        throw gwError('GW_ERR_TRANSPORT_UNAVAILABLE', { url: broker.redactedUrl ?? 'broker', reason: broker.state })
+      }
+      const ch = await model.createChannel()
+      // a missing queue closes the channel with 404: the rejection of checkQueue says so, the event is noise
+      ch.on('error', () => {})
+      try {
+        return (await ch.checkQueue(queue)).messageCount
+      } finally {
+        ch.close().catch(() => {})
+      }
+    },
+  }
+}
+
+const DAY_MS = 86_400_000
+
+interface CertLike {
+  subject?: unknown
+  issuer?: unknown
+  serial?: unknown
+  notBefore?: unknown
+  notAfter?: unknown
+}
+
+const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined)
+
+export async function operatorHealthRoutes(app: FastifyInstance, opts: OperatorHealthOptions): Promise<void> {
+  const clock = opts.clock ?? (() => new Date())
+  const timeoutMs = opts.brokerTimeoutMs ?? 1500
+  const inspector = opts.queueInspector ?? inspectorOf(opts.broker)
+
+  app.get(
+    '/v1/operator/health',
+    {
+      config: { auth: 'operator' },
+      schema: {
+        tags: ['operators'],
+        summary: 'Gateway health for operators: store, broker, queue depths, certificate expiry (operator keys)',
+        description:
+          'Always 200 (the answer says what is down): store reachability and counters, broker connection state, ready messages in the inbox and dead-letter queue of every hosted agency (absent when the broker cannot be asked), and the notAfter and days left of every hosted agency’s signing certificate.',
+        response: { 200: ref('OperatorHealth'), 401: ref('Error'), 403: ref('Error'), 429: ref('Error') },
+      },
+    },
+    async () => {
+      const now = clock()
+      const store: Record<string, unknown> = { ok: true }
+      try {
+        await opts.store.ping()
+        Object.assign(store, await opts.store.stats())
+      } catch (e) {
+        store.ok = false
+        store.detail = (e as Error).message
+      }
+      const brokerOk = opts.broker.state === 'connected'
+      const broker = { ok: brokerOk, state: opts.broker.state, ...(opts.broker.redactedUrl ? { url: opts.broker.redactedUrl } : {}) }
+
+      const queues = await Promise.all(
+        opts.config.agencies.map(async (a) => {
+          const organId = a.organId.toUpperCase()
+          const q: Record<string, unknown> = {
+            organId,
+            name: a.name,
+            inbox: opts.config.amqp.queuePrefix + organId,
+            deadLetter: opts.config.amqp.deadLetterQueuePrefix + organId,
+          }
+          if (!brokerOk) {
+            q.error = `trục không kết nối (broker ${opts.broker.state})`
+            return q
+          }
+          if (!inspector) {
+            q.error = 'không đọc được độ sâu hàng đợi trong tiến trình này (no queue inspector)'
+            return q
+          }
+          const [inbox, dead] = await Promise.allSettled([
+            withTimeout(inspector.messageCount(q.inbox as string), timeoutMs),
+            withTimeout(inspector.messageCount(q.deadLetter as string), timeoutMs),
+          ])
+          if (inbox.status === 'fulfilled') q.inboxMessages = inbox.value
+          if (dead.status === 'fulfilled') q.deadLetterMessages = dead.value
+          const failed = [inbox, dead].find((r): r is PromiseRejectedResult => r.status === 'rejected')
+          if (failed) q.error = (failed.reason as Error)?.message ?? String(failed.reason)
+          return q
+        }),
+      )
+
+      const certificates = opts.config.agencies.map((a) => {
+        const organId = a.organId.toUpperCase()
+        const signer = (opts.signers?.get(a.organId) ?? opts.signers?.get(organId)) as { certificate?: CertLike } | undefined
+        const c = signer?.certificate
+        const notAfter = str(c?.notAfter)
+        const t = notAfter ? new Date(notAfter).getTime() : Number.NaN
+        return {
+          organId,
+          name: a.name,
+          ...(str(c?.subject) ? { subject: str(c?.subject) } : {}),
+          ...(str(c?.issuer) ? { issuer: str(c?.issuer) } : {}),
+          ...(str(c?.serial) ? { serial: str(c?.serial) } : {}),
+          ...(str(c?.notBefore) ? { notBefore: str(c?.notBefore) } : {}),
+          ...(notAfter ? { notAfter } : {}),
+          ...(Number.isFinite(t) ? { daysLeft: Math.floor((t - now.getTime()) / DAY_MS) } : {}),
+        }
+      })
+
+      const ok = store.ok === true && brokerOk
+      return { status: ok ? 'ok' : 'degraded', time: now.toISOString(), store, broker, queues, certificates }
     },
   )
 }

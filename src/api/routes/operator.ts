@@ -1,49 +1,45 @@
 /**
- * Operator routes (operator keys only; client keys get 403), registered together by `opsRoutes`:
+ * The operator's lists and actions (operator keys only; client keys get 403):
  *
- * - the delivery log (./log.ts): `GET /v1/log`, `GET /v1/log/export.csv`, `GET /v1/log/verify`
  * - `GET /v1/operator/overdue`: deliveries whose recipient has not answered 01 by the due time (src/pipeline/overdue.ts)
- * - `GET /v1/operator/dead-letters`: rejected incoming packages and failed outgoing deliveries, with the reason
+ * - `GET /v1/operator/dead-letters`, `GET /v1/operator/dead-letters/:id`: rejected incoming packages and failed
+ *   outgoing deliveries, with the reason
  * - `POST /v1/operator/dead-letters/:id/replay` and `.../discard`: logged with the actor `operator:<id>`
- * - `GET /metrics` (./metrics.ts): Prometheus text; operator key unless `metrics.public`
+ *
+ * Other routes for operators live in the file their name says: `/v1/operator/health` in ./health.ts, `/v1/log` in
+ * ./log.ts, `/metrics` in ./metrics.ts, the console's files in ./console.ts.
  */
 import type { FastifyInstance } from 'fastify'
 import type { Config } from '../../config.js'
 import type { Logger } from '../../logger.js'
-import { createMetrics, type GatewayMetrics, type QueueInspector } from '../../metrics.js'
 import { createDeadLetters, type DeadLetterDeps, type DeadLetters } from '../../pipeline/deadletter.js'
-import { countOverdue, createOverduePolicy, listOverdue, type OverduePolicyConfig } from '../../pipeline/overdue.js'
+import { createOverduePolicy, listOverdue, type OverduePolicyConfig } from '../../pipeline/overdue.js'
 import type { StatusSender } from '../../pipeline/statuses.js'
 import type { Verifier } from '../../signature/index.js'
 import type { Store } from '../../store/index.js'
 import { gwError } from '../../errors.js'
 import { ref } from '../schemas.js'
-import { logRoutes } from './log.js'
-import { metricsRoutes } from './metrics.js'
+import type { MetricsDeps } from './metrics.js'
 
 /** Optional collaborators of the operator routes (server.ts passes the real ones; tests may leave them out). */
-export interface OpsDeps {
-  /** Prometheus metrics of this instance; default: a fresh registry per app. */
-  metrics?: GatewayMetrics
-  /** Queue depths for /metrics (the transport connection); absent: no queue gauge. */
-  queueInspector?: QueueInspector
+export interface OperatorDeps {
   /** Status sender for the 01 after an incoming replay (the receiver's). */
   statuses?: StatusSender
   /** Verifier for incoming replays; default: built from config.trust at each replay. */
   verifier?: () => Pick<Verifier, 'verify'>
   /** Overrides of config `overdue` (tests). */
   overdue?: OverduePolicyConfig
-  /** /metrics without a key (overrides config `metrics.public`). */
-  metricsPublic?: boolean
   /** Gets `received` after an incoming replay (e.g. an EventEmitter given to attachWebhooks, as the receive pipeline is). */
   events?: DeadLetterDeps['events']
 }
 
-export interface OpsRoutesOptions extends OpsDeps {
+/** What buildApp takes as `deps.ops`: the collaborators of the operator routes, /metrics and /v1/operator/health. */
+export type OpsDeps = OperatorDeps & MetricsDeps
+
+export interface OpsRoutesOptions extends OperatorDeps {
   config: Config
   store: Store
   relay: { wake(): void }
-  signers?: ReadonlyMap<string, unknown>
   clock?: () => Date
   logger?: Logger
 }
@@ -64,8 +60,6 @@ export async function opsRoutes(app: FastifyInstance, opts: OpsRoutesOptions): P
     ...(opts.events ? { events: opts.events } : {}),
     ...(opts.logger ? { logger: opts.logger.child({ area: 'operator' }) } : {}),
   })
-
-  await app.register(logRoutes, { store, clock })
 
   // ---- overdue ----------------------------------------------------------------------------------------------
 
@@ -185,36 +179,4 @@ export async function opsRoutes(app: FastifyInstance, opts: OpsRoutesOptions): P
       return { ...r, outcome: 'discarded' }
     },
   )
-
-  // ---- metrics ----------------------------------------------------------------------------------------------
-
-  const metrics = opts.metrics ?? createMetrics()
-  let overdueCache: { at: number; n: number } | undefined
-  const certificates = new Map<string, string>()
-  for (const [organId, s] of opts.signers ?? []) {
-    const notAfter = (s as { certificate?: { notAfter?: unknown } })?.certificate?.notAfter
-    if (typeof notAfter === 'string') certificates.set(organId, notAfter)
-  }
-  metrics.bind({
-    store,
-    clock,
-    certificates,
-    queues: config.agencies.map((a) => ({
-      organId: a.organId.toUpperCase(),
-      inbox: config.amqp.queuePrefix + a.organId.toUpperCase(),
-      deadLetter: config.amqp.deadLetterQueuePrefix + a.organId.toUpperCase(),
-    })),
-    ...(opts.queueInspector ? { inspector: opts.queueInspector } : {}),
-    async overdue() {
-      const now = clock()
-      // a scrape every few seconds does not need a fresh count each time
-      if (overdueCache && now.getTime() - overdueCache.at < 15_000) return overdueCache.n
-      const r = await countOverdue(store, policy, now)
-      overdueCache = { at: now.getTime(), n: r.count }
-      return r.count
-    },
-  })
-  app.addHook('onClose', async () => metrics.stop())
-  const isPublic = opts.metricsPublic ?? config.metrics?.public ?? false
-  await app.register(metricsRoutes, { metrics, public: isPublic })
 }

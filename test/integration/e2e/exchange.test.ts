@@ -5,7 +5,7 @@
  * revoke → 16), update (type 2) and replace (type 3) flows.
  */
 import t from 'tap'
-import { samplePdf } from '../../../src/pipeline/sample-pdf.js'
+import { samplePdf } from '../../fixtures/pdf/build.js'
 import { sampleDocument } from '../../helper.js'
 import { bearer, E2E_KEYS, H26, H29, SNV, startTwoGateways, waitFor, type Gateway } from './helpers.js'
 

@@ -15,7 +15,7 @@ import type { IncomingEvents, IncomingPipeline } from '../../../src/pipeline/inc
 import { loadSigner, type Signer } from '../../../src/signature/index.js'
 import { openSqliteStore, type Store, type StoredIncoming } from '../../../src/store/index.js'
 import { createAmqpConnection, type AmqpConnection } from '../../../src/transport/index.js'
-import { samplePdf } from '../../../src/pipeline/sample-pdf.js'
+import { samplePdf } from '../../fixtures/pdf/build.js'
 import { AMQP_URL, CERTS, deleteAmqpNames, silentLogger, testConfig } from '../../helper.js'
 
 interface Tap {

@@ -1,4 +1,4 @@
-/** A small, valid one-page PDF for the demo and tests (text reduced to ASCII: the standard Helvetica font). */
+/** A small, valid one-page PDF the demo attaches to its sample document (text reduced to ASCII: the standard Helvetica font). */
 export function samplePdf(text: string): Uint8Array {
   const ascii = text.normalize('NFD').replace(/[^\x20-\x7e]/g, '').replace(/[()\\]/g, '')
   const stream = `BT /F1 18 Tf 72 720 Td (${ascii}) Tj ET`

@@ -2,8 +2,8 @@ import t from 'tap'
 import { createHash } from 'node:crypto'
 import { writeFileSync } from 'node:fs'
 import path from 'node:path'
-import { loadConfig, environmentVariables, type Config } from '../../src/config.js'
-import { GatewayError } from '../../src/errors.js'
+import { loadConfig, environmentVariables, type Config } from '../../../src/config.js'
+import { GatewayError } from '../../../src/errors.js'
 
 const sha = (s: string) => createHash('sha256').update(s).digest('hex')
 
@@ -203,7 +203,7 @@ t.test('every environment variable is documented with its default', async (t) =>
 })
 
 t.test('the sample configuration is valid', async (t) => {
-  const c = loadConfig({ file: new URL('../../config/sample.json', import.meta.url).pathname, env: {} })
+  const c = loadConfig({ file: new URL('../../../config/sample.json', import.meta.url).pathname, env: {} })
   t.ok(c.agencies.length >= 2, 'hosts two or more agencies')
   t.ok(c.agencies.every((a) => a.clients.length >= 1), 'a client per agency')
   t.ok(c.operators.length >= 1, 'an operator key')
