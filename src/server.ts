@@ -109,7 +109,7 @@ export async function startGateway(config: Config, opts: StartOptions = {}): Pro
     // one verifier over config.trust for the receiver, POST /v1/verify and operator replays (CRL files re-read when changed)
     const trust = trustVerifier(config)
     if (opts.receive !== false) trust.current() // unreadable trust files stop a receiving gateway at start
-    const receiver = opts.receive === false ? undefined : startReceiver({ config, store, connection, signers, relay, logger, outgoing: statuses, verifier: metrics.wrapVerifier(trust.verifier) })
+    const receiver = opts.receive === false ? undefined : startReceiver({ config, store, connection, signers, relay, logger, statuses, verifier: metrics.wrapVerifier(trust.verifier) })
     // an operator's replay of a rejected package is announced like a package the receive pipeline stored (webhooks)
     const replays = new EventEmitter()
     const ops = { metrics, queueInspector: connectionInspector(connection), events: replays }
