@@ -32,8 +32,9 @@
  */
 import type { Config } from '../config.js'
 import { gwError } from '../errors.js'
+import type { Envelope } from '../envelope/index.js'
 import type { Logger } from '../logger.js'
-import type { Verifier } from '../signature/index.js'
+import type { Verdict, Verifier } from '../signature/index.js'
 import type { Actor, DeliveryWithPackage, JsonObject, Store, StoredIncoming } from '../store/index.js'
 import { applyBusiness, businessType } from './receive-business.js'
 import {
@@ -50,11 +51,21 @@ import {
   refuse,
   upper,
   verify,
+  type Arrival,
+  type ReceiveDeps,
   type ReceiveInput,
   type Refusal,
 } from './receive-steps.js'
 import type { StatusSender } from './statuses.js'
 import { verifierFromTrust } from './trust.js'
+
+/** What the receive checks established about a replayed document. */
+interface Checked {
+  env: Envelope
+  sender: string
+  documentId: string
+  verdict: Verdict
+}
 
 export interface DeadLetter {
   /** Incoming package id, or outgoing delivery id. */
@@ -234,6 +245,24 @@ export function createDeadLetters(deps: DeadLetterDeps): DeadLetters {
     return store.getIncoming(id)
   }
 
+  /** Steps 1–7 of the receive path over a stored dead letter (throws a Refusal, or a 409 for a copy already received). */
+  async function check(steps: Pick<ReceiveDeps, 'store' | 'verifier'>, a: Arrival): Promise<Checked> {
+    checkSize(a.input.bytes, config.limits)
+    const { env, sender, documentId } = parse(a.input, config.limits)
+    // deliberate: an operator replays documents only (a status that matched nothing is not fixed by an operator)
+    if (env.kind !== 'edoc' || !documentId) throw refuse('NOT_A_DOCUMENT')
+    Object.assign(a, { env, sender, documentId })
+    a.signature = readHeaders(a.input)
+    checkRecipient(a, env)
+    checkSender(a.input.sender, sender)
+    // the trust files as they are now: a trust anchor or CRL fixed on disk counts without a restart
+    const verdict = (a.verdict = await verify(steps, a.input.bytes, a.signature, sender))
+    const existing = await checkHistory(steps, { id: a.id, kind: env.kind, sender, documentId, sha256: a.sha256, recipient: a.recipient, businessType: businessType(env) })
+    // the consumer acknowledges a redelivery; here the operator is told the package is in the inbox already
+    if (existing) throw gwError('GW_ERR_API_CONFLICT', { reason: `incoming package ${a.id} is the package ${existing.id} already received (${existing.state}): discard this copy` })
+    return { env, sender, documentId, verdict }
+  }
+
   /**
    * The receive steps again, over the stored bytes and what the transport said when they arrived (see the header
    * for what differs from the consumer on purpose). Every refusal ends `still-rejected` with a `replay-failed`
@@ -246,27 +275,15 @@ export function createDeadLetters(deps: DeadLetterDeps): DeadLetters {
     if (!stored) throw gwError('GW_ERR_STORE_NOT_FOUND', { what: 'bytes of incoming package', id: inc.id })
     const a = arrive(inc.id, replayInput(inc, stored), hosted)
     const steps = { store, verifier: deps.verifier ? deps.verifier() : verifierFromTrust(config) }
-    let verdict
+    let checked: Checked
     try {
-      checkSize(a.input.bytes, config.limits)
-      const { env, sender, documentId } = parse(a.input, config.limits)
-      // deliberate: an operator replays documents only (a status that matched nothing is not fixed by an operator)
-      if (env.kind !== 'edoc') throw refuse('NOT_A_DOCUMENT')
-      Object.assign(a, { env, sender, ...(documentId ? { documentId } : {}) })
-      a.signature = readHeaders(a.input)
-      checkRecipient(a, env)
-      checkSender(a.input.sender, sender)
-      // the trust files as they are now: a trust anchor or CRL fixed on disk counts without a restart
-      verdict = a.verdict = await verify(steps, a.input.bytes, a.signature, sender)
-      const existing = await checkHistory(steps, { id: inc.id, kind: env.kind, sender, documentId, sha256: a.sha256, recipient: a.recipient, businessType: businessType(env) })
-      // the consumer acknowledges a redelivery; here the operator is told the package is in the inbox already
-      if (existing) throw gwError('GW_ERR_API_CONFLICT', { reason: `incoming package ${inc.id} is the package ${existing.id} already received (${existing.state}): discard this copy` })
+      checked = await check(steps, a)
     } catch (e) {
       const r = asRefusal(e)
       if (!r) throw e
       return stillRejected(inc, actor, r)
     }
-    const { env, sender, documentId } = a as Required<Pick<typeof a, 'env' | 'sender' | 'documentId'>> & typeof a
+    const { env, sender, documentId, verdict } = checked
     // record: the stored row moves into the inbox (its stored verdict stays the refusal; the event has the new one)
     const r = await store.transitionIncoming(inc.id, 'received', {
       actor,
