@@ -4,7 +4,14 @@
  * The README's error table is generated from this file (`npm run docs:errors`) and a test keeps them in sync.
  *
  * Signature failures are verdicts (see src/signature/verdict.ts), not exceptions; only the pipeline turns a
- * failed verdict into GW_ERR_SIGNATURE_INVALID.
+ * failed verdict into GW_ERR_SIGNATURE_INVALID (API) or a receive refusal (below).
+ *
+ * RECEIVE: why the receive path (src/pipeline/receive-*.ts) refused an incoming package. These are stored, not
+ * thrown to a caller: the package's verdict keeps the code WITHOUT the `GW_ERR_RECEIVE_` prefix (`NO_SIGNATURE`,
+ * `REPLAY`, `UNTRUSTED_CHAIN`...), the form existing rows, operators' filters and the 02 Description sent to the
+ * peer gateway already use; `refusalCode` / `storedRefusalCode` convert. Every signature verdict code except VALID
+ * has an entry (test/unit/errors.test.ts checks it). GW_ERR_ENVELOPE_* refusals are stored under their own name.
+ * Their httpStatus is what an HTTP receive endpoint answers when it refuses a package for that reason.
  */
 
 export interface ErrorDef {
@@ -77,6 +84,30 @@ export const ERRORS = {
   GW_ERR_STORE_INVALID_CURSOR: def(400, 'page cursor {cursor} is not valid here', 'Pass back the `next` value of the previous page unchanged, with the same filters.'),
   GW_ERR_STORE_SCHEMA: def(500, 'store schema version {found} is newer than this gateway supports ({supported})', 'Run the gateway version that created the store, or restore a backup made for this version.'),
 
+  // ---- RECEIVE (refusals of incoming packages; stored without the GW_ERR_RECEIVE_ prefix) ------------------
+  GW_ERR_RECEIVE_NO_SIGNATURE: def(400, 'the AMQP message has no x-lienthong-signature header (or it is not base64)', 'The sending gateway must send the detached CMS signature of the exact bytes, base64, in x-lienthong-signature.'),
+  GW_ERR_RECEIVE_RECIPIENT_NOT_HOSTED: def(421, 'the recipient is not hosted by this gateway', 'Check the recipient OrganId and the broker bindings: only agencies in `agencies` are received here.'),
+  GW_ERR_RECEIVE_RECIPIENT_NOT_ADDRESSED: def(421, 'the recipient is not among the document\'s To', 'The sender routed the package to an agency its To does not list: the sender fixes To or the routing.'),
+  GW_ERR_RECEIVE_SENDER_MISMATCH: def(403, 'the sender header, From/OrganId and the certificate UID do not name the same agency', 'The sending agency signs with its own certificate (subject UID = its OrganId) and its gateway sends its OrganId as sender.'),
+  GW_ERR_RECEIVE_REPLAY: def(409, 'this DocumentId was already received from this sender with different content', 'The sender gives every new document its own DocumentId; to change a document it sends an update (2) or replace (3).'),
+  GW_ERR_RECEIVE_ORPHAN_STATUS: def(422, 'the status answers no document known here', 'Check the status\'s ResponseFor (DocumentId, Code, PromulgationDate): nothing was sent to its author with them. Stored and acknowledged, not dead-lettered.'),
+  GW_ERR_RECEIVE_NOT_A_DOCUMENT: def(409, 'the stored bytes are a status package', 'Operators replay documents only; the peer can send its status again.'),
+  GW_ERR_RECEIVE_INTERNAL: def(500, 'unexpected error while processing the package', 'Look up the package id in the gateway log, fix the cause and replay it from the dead letters.'),
+  GW_ERR_RECEIVE_MALFORMED: def(422, 'the signature is not a usable detached CMS SignedData', 'The sender signs with a detached DER CMS SignedData, one SignerInfo, well-formed signed attributes (src/signature/README.md).'),
+  GW_ERR_RECEIVE_UNSUPPORTED_ALGORITHM: def(422, 'the signature uses an algorithm this gateway does not accept', 'Sign with SHA-256/384/512 and RSA PKCS#1 v1.5 (2048 bits or more) or ECDSA.'),
+  GW_ERR_RECEIVE_MISSING_SIGNED_ATTRIBUTES: def(422, 'the signature has no signed attributes (content-type, message-digest)', 'Sign with signed attributes, as every CMS library does by default.'),
+  GW_ERR_RECEIVE_NO_SIGNER_CERTIFICATE: def(422, 'no certificate in the signature matches its signer', 'Include the signer certificate (and intermediates) in the CMS, or configure the intermediates in trust.'),
+  GW_ERR_RECEIVE_DIGEST_MISMATCH: def(422, 'the package bytes are not the bytes that were signed', 'The package was changed after signing: the sender signs and sends the exact same bytes.'),
+  GW_ERR_RECEIVE_BAD_SIGNATURE: def(422, 'the signature does not verify with the signer\'s key', 'The sender re-signs with the private key of the certificate it includes.'),
+  GW_ERR_RECEIVE_SIGNING_CERTIFICATE_MISMATCH: def(422, 'the signing-certificate attribute names another certificate', 'The sender signs with the certificate its signing-certificate attribute names.'),
+  GW_ERR_RECEIVE_SIGNING_TIME_IN_FUTURE: def(422, 'the signing time is in the future', 'Fix the clock of the sending gateway (NTP); allowed skew is 5 minutes.'),
+  GW_ERR_RECEIVE_UNTRUSTED_CHAIN: def(422, 'the signer certificate does not chain to a trust anchor', 'Add the issuing CA to trust.anchorsPaths (or its intermediates to trust.intermediatesPaths), then replay the dead letter.'),
+  GW_ERR_RECEIVE_CERT_NOT_YET_VALID: def(422, 'a certificate of the chain is not yet valid at the signing time', 'The sender signs with a certificate already valid (or fixes its clock).'),
+  GW_ERR_RECEIVE_CERT_EXPIRED: def(422, 'a certificate of the chain had expired at the signing time', 'The sender renews its certificate and signs again.'),
+  GW_ERR_RECEIVE_KEY_USAGE: def(422, 'the signer certificate is not allowed to sign (keyUsage)', 'The sender uses a certificate with digitalSignature or nonRepudiation key usage.'),
+  GW_ERR_RECEIVE_REVOKED: def(422, 'a certificate of the chain is revoked', 'The sender gets a new certificate; if the CRL is wrong, fix the file in trust.crlPaths and replay.'),
+  GW_ERR_RECEIVE_CRL_EXPIRED: def(422, 'the issuer\'s newest CRL is past its nextUpdate', 'Put a current CRL in trust.crlPaths (the files are read again when they change), then replay.'),
+
   // ---- TRANSPORT (AMQP) ---------------------------------------------------------------------------------
   GW_ERR_TRANSPORT_UNAVAILABLE: def(503, 'message broker {url} unreachable: {reason}', 'Start RabbitMQ or fix amqp.url; documents wait in the outbox meanwhile.', true),
   GW_ERR_TRANSPORT_UNROUTABLE: def(502, 'no queue accepts messages for recipient {recipient}', 'The recipient OrganId is unknown to the broker: check the OrganId or ask its gateway to bind its queue.'),
@@ -115,4 +146,20 @@ export function gwError(code: ErrorCode, params: Record<string, unknown> = {}, c
 
 export function isGatewayError(e: unknown, code?: ErrorCode): e is GatewayError {
   return e instanceof GatewayError && (code === undefined || e.code === code)
+}
+
+const RECEIVE_PREFIX = 'GW_ERR_RECEIVE_'
+
+/**
+ * The catalogue code of a refusal code stored in an incoming package's verdict (`NO_SIGNATURE` →
+ * GW_ERR_RECEIVE_NO_SIGNATURE, `GW_ERR_ENVELOPE_DOCTYPE` → itself); undefined for `VALID` or an unknown code.
+ */
+export function refusalCode(stored: string): ErrorCode | undefined {
+  const code = stored.startsWith('GW_ERR_') ? stored : RECEIVE_PREFIX + stored
+  return Object.hasOwn(ERRORS, code) ? (code as ErrorCode) : undefined
+}
+
+/** The code stored in the verdict for a refusal with this catalogue code (the inverse of `refusalCode`). */
+export function storedRefusalCode(code: ErrorCode): string {
+  return code.startsWith(RECEIVE_PREFIX) ? code.slice(RECEIVE_PREFIX.length) : code
 }

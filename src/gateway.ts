@@ -225,7 +225,7 @@ export async function createGateway(config: Config, overrides: GatewayOverrides 
     let receiver: Receiver | undefined
     if (amqp && o.receive !== false) {
       trust.current() // unreadable trust files stop a receiving gateway at start
-      const r = startReceiver({ config, store, connection: amqp.connection, signers, relay, logger, outgoing: statuses, verifier: metrics.wrapVerifier(trust.verifier) })
+      const r = startReceiver({ config, store, connection: amqp.connection, signers, relay, logger, statuses, verifier: metrics.wrapVerifier(trust.verifier) })
       stack.push(() => r.stop())
       receiver = r
     }

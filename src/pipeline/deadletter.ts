@@ -3,14 +3,23 @@
  * that `failed` (with the reason), listed together newest first; an operator replays one after fixing the cause, or
  * discards it. Both are events in the hash-chained log with the actor `operator:<id>`.
  *
- * Replay, incoming (`rejected` → `received`): the stored exact bytes and signature go through the checks of the
- * receive pipeline again — parse (limits), recipient hosted here and addressed in To, a signature present, CMS
- * verification with a verifier built from the configured trust files *now* (so a trust anchor or CRL file fixed on
- * disk is used without a restart), sender binding (certificate UID = From/OrganId = stored sender), and the
- * DocumentId replay rule. Passing: the package becomes `received` (event type `replayed`), the DMS finds it in its
- * inbox, and status 01 goes back to the sender (keyed `01:<id>`, as the receive pipeline does, so never twice).
- * Still failing: it stays `rejected`, a `replay-failed` event records the new verdict, and the answer says why.
- * Status packages are not replayed (a status that matched nothing is not fixed by an operator).
+ * Replay, incoming (`rejected` → `received`): the stored exact bytes and signature go through the SAME receive steps
+ * as the consumer's (receive-steps.ts, in the order of RECEIVE.md): checkSize, parse, readHeaders, checkRecipient,
+ * checkSender (against the sender the transport named, kept with the refused row), verify, checkHistory, then the
+ * business type (receive-business.ts) and the 01. What differs on purpose:
+ * - the verifier is built from the configured trust files *now* (so a trust anchor or CRL file fixed on disk is
+ *   used without a restart): that is what a replay is for;
+ * - only documents: a stored status package is refused (the API answers 409; bytes that turn out to be a status
+ *   give NOT_A_DOCUMENT), a status that matched nothing is not fixed by an operator;
+ * - "record" is the stored row moving `rejected` → `received` (event type `replayed`, its stored verdict stays the
+ *   refusal, the event holds the new one), and the business type is applied after that move, so only once;
+ * - the same bytes already received for this recipient (the consumer would acknowledge a redelivery) is a 409 for
+ *   the operator: the copy can be discarded;
+ * - a refusal is no new row: the package stays `rejected`, a `replay-failed` event records the new verdict, and
+ *   the answer says why; an unexpected or retryable error reaches the operator and changes nothing;
+ * - the 01 (keyed `01:<id>` like the consumer's, so never twice) is best effort: the move is committed and nothing
+ *   redelivers it, so a failure is reported in the answer instead of thrown.
+ * Passing: the package becomes `received`, the DMS finds it in its inbox, and observers are told (`received`).
  *
  * Replay, outgoing (`failed` → `accepted`): the delivery goes back to the outbox and the relay is woken; the same
  * signed bytes are published again.
@@ -23,14 +32,41 @@
  * list of record; the broker's dead-letter queues hold copies (their depth is a metric).
  */
 import type { Config } from '../config.js'
-import { STATUS_CODE_LABELS } from '../document/delivery.js'
-import { gwError, isGatewayError } from '../errors.js'
-import { parseEnvelope } from '../envelope/index.js'
+import { gwError } from '../errors.js'
+import type { Envelope } from '../envelope/index.js'
 import type { Logger } from '../logger.js'
 import type { Verdict, Verifier } from '../signature/index.js'
-import type { DeliveryWithPackage, JsonObject, Store, StoredIncoming } from '../store/index.js'
-import { responseForHeader, type StatusSender } from './statuses.js'
+import type { Actor, DeliveryWithPackage, JsonObject, Store, StoredIncoming } from '../store/index.js'
+import { applyBusiness, businessType } from './receive-business.js'
+import {
+  answerReceived,
+  arrive,
+  asRefusal,
+  checkHistory,
+  checkRecipient,
+  checkSender,
+  checkSize,
+  hostedAgencies,
+  parse,
+  readHeaders,
+  refuse,
+  upper,
+  verify,
+  type Arrival,
+  type ReceiveDeps,
+  type ReceiveInput,
+  type Refusal,
+} from './receive-steps.js'
+import type { StatusSender } from './statuses.js'
 import { verifierFromTrust } from './trust.js'
+
+/** What the receive checks established about a replayed document. */
+interface Checked {
+  env: Envelope
+  sender: string
+  documentId: string
+  verdict: Verdict
+}
 
 export interface DeadLetter {
   /** Incoming package id, or outgoing delivery id. */
@@ -95,7 +131,24 @@ export interface DeadLetterDeps {
   events?: { emit(event: 'received', e: { incoming: StoredIncoming; duplicate: boolean }): unknown }
 }
 
-const upper = (s: string | undefined): string => (s ?? '').trim().toUpperCase()
+/**
+ * The receive input of a stored dead letter. The sender the transport named is kept in the refused row's
+ * metadata (`input.sender`); rows stored before it was kept have only the stored sender (From/OrganId when the
+ * bytes parsed, the transport's sender otherwise), which then stands in for it.
+ */
+export function replayInput(inc: StoredIncoming, stored: { bytes: Uint8Array; signature?: Uint8Array }): ReceiveInput {
+  const kept = inc.metadata.input as { sender?: unknown } | undefined
+  const sender = kept && typeof kept.sender === 'string' ? kept.sender : inc.senderOrganId
+  return {
+    source: 'replay',
+    bytes: stored.bytes,
+    signature: stored.signature,
+    sender,
+    recipient: inc.recipient,
+    messageId: inc.messageId,
+    priority: inc.priority,
+  }
+}
 
 /** Composite cursor over the two lists: base64url JSON `{ i, o }`, each a store cursor, `false` (done) or absent. */
 interface Cursor {
@@ -164,7 +217,7 @@ export interface DeadLetters {
 
 export function createDeadLetters(deps: DeadLetterDeps): DeadLetters {
   const { store, config } = deps
-  const hosted = new Set(config.agencies.map((a) => upper(a.organId)))
+  const hosted = hostedAgencies(config.agencies)
 
   async function pageIncoming(q: DeadLetterQuery, cursor: string | undefined, limit: number) {
     const p = await store.listIncoming({ state: 'rejected', limit, ...(q.agency ? { recipient: upper(q.agency) } : {}), ...(cursor ? { cursor } : {}) })
@@ -180,56 +233,46 @@ export function createDeadLetters(deps: DeadLetterDeps): DeadLetters {
     return store.getIncoming(id)
   }
 
-  async function replayIncoming(inc: StoredIncoming, actor: string): Promise<ReplayResult> {
+  /** Steps 1–7 of the receive path over a stored dead letter (throws a Refusal, or a 409 for a copy already received). */
+  async function check(steps: Pick<ReceiveDeps, 'store' | 'verifier'>, a: Arrival): Promise<Checked> {
+    checkSize(a.input.bytes, config.limits)
+    const { env, sender, documentId } = parse(a.input, config.limits)
+    // deliberate: an operator replays documents only (a status that matched nothing is not fixed by an operator)
+    if (env.kind !== 'edoc' || !documentId) throw refuse('NOT_A_DOCUMENT')
+    Object.assign(a, { env, sender, documentId })
+    a.signature = readHeaders(a.input)
+    checkRecipient(a, env)
+    checkSender(a.input.sender, sender)
+    // the trust files as they are now: a trust anchor or CRL fixed on disk counts without a restart
+    const verdict = (a.verdict = await verify(steps, a.input.bytes, a.signature, sender))
+    const existing = await checkHistory(steps, { id: a.id, kind: env.kind, sender, documentId, sha256: a.sha256, recipient: a.recipient, businessType: businessType(env) })
+    // the consumer acknowledges a redelivery; here the operator is told the package is in the inbox already
+    if (existing) throw gwError('GW_ERR_API_CONFLICT', { reason: `incoming package ${a.id} is the package ${existing.id} already received (${existing.state}): discard this copy` })
+    return { env, sender, documentId, verdict }
+  }
+
+  /**
+   * The receive steps again, over the stored bytes and what the transport said when they arrived (see the header
+   * for what differs from the consumer on purpose). Every refusal ends `still-rejected` with a `replay-failed`
+   * event; anything else (store unavailable, a bug) reaches the operator as an error and changes nothing.
+   */
+  async function replayIncoming(inc: StoredIncoming, actor: Actor): Promise<ReplayResult> {
     if (inc.state !== 'rejected') throw gwError('GW_ERR_API_CONFLICT', { reason: `incoming package ${inc.id} is ${inc.state}, not rejected: nothing to replay` })
     if (inc.kind === 'status') throw gwError('GW_ERR_API_CONFLICT', { reason: 'status packages are not replayed; the sender can send the status again' })
     const stored = await store.getIncomingBytes(inc.id)
     if (!stored) throw gwError('GW_ERR_STORE_NOT_FOUND', { what: 'bytes of incoming package', id: inc.id })
-    const fail = async (code: string, message: string, verdict?: Verdict): Promise<ReplayResult> => {
-      const ev = await store.appendEvent({
-        direction: 'in',
-        type: 'replay-failed',
-        packageId: inc.id,
-        ...(inc.documentId ? { documentId: inc.documentId } : {}),
-        ...(inc.senderOrganId ? { sender: inc.senderOrganId } : {}),
-        ...(inc.recipient ? { recipient: inc.recipient } : {}),
-        actor,
-        state: 'rejected',
-        cause: `replay by operator: still rejected, ${code}: ${message}`,
-        detail: { verdict: code, ...(verdict ? { verdictMessage: verdict.message } : {}), previousReason: inc.reason ?? '' },
-      })
-      deps.logger?.warn({ packageId: inc.id, documentId: inc.documentId, actor, code }, 'replayed package is still rejected')
-      return { id: inc.id, kind: 'incoming', outcome: 'still-rejected', state: 'rejected', verdictCode: code, reason: message, seq: ev.seq }
-    }
-    // 1. parse
-    let env
+    const a = arrive(inc.id, replayInput(inc, stored), hosted)
+    const steps = { store, verifier: deps.verifier ? deps.verifier() : verifierFromTrust(config) }
+    let checked: Checked
     try {
-      env = parseEnvelope(stored.bytes, { maxBytes: config.limits.packageBytes, maxDepth: config.limits.xmlDepth })
+      checked = await check(steps, a)
     } catch (e) {
-      if (isGatewayError(e)) return fail(e.code, e.message)
-      throw e
+      const r = asRefusal(e)
+      if (!r) throw e
+      return stillRejected(inc, actor, r)
     }
-    if (env.kind !== 'edoc' || !env.edoc) return fail('NOT_A_DOCUMENT', 'the stored bytes are a status package')
-    const h = env.edoc.messageHeader
-    const sender = h.from.organId
-    // 2. recipient hosted here and addressed
-    if (!inc.recipient || !hosted.has(upper(inc.recipient))) return fail('RECIPIENT_NOT_HOSTED', `${inc.recipient ?? '(none)'} is not hosted by this gateway`)
-    if (!h.to.some((t) => upper(t.organId) === upper(inc.recipient))) return fail('RECIPIENT_NOT_ADDRESSED', `${inc.recipient} is not in To`)
-    if (inc.senderOrganId && upper(inc.senderOrganId) !== upper(sender)) return fail('SENDER_MISMATCH', `stored sender ${inc.senderOrganId}, From/OrganId ${sender}`)
-    // 3. signature, verified with the trust files as they are now
-    if (!stored.signature || stored.signature.length === 0) return fail('NO_SIGNATURE', 'no detached signature was received with the package')
-    const verifier = deps.verifier ? deps.verifier() : verifierFromTrust(config)
-    const verdict = await verifier.verify(stored.bytes, stored.signature, { expectedOrganId: sender })
-    if (!verdict.ok) return fail(verdict.code, verdict.message, verdict)
-    // 4. DocumentId replay rule (a revoke keeps the DocumentId by design)
-    const documentId = inc.documentId ?? h.documentId
-    const btype = Number(env.edoc.traceHeaderList.bussiness?.bussinessDocType ?? 0) || 0
-    if (btype !== 1 && documentId) {
-      const seen = await store.findIncomingByDocument(sender, documentId)
-      const other = seen.find((s) => s.id !== inc.id && s.kind === 'edoc' && s.state !== 'rejected' && s.state !== 'discarded' && s.sha256 !== inc.sha256 && s.metadata.businessType !== 1)
-      if (other) return fail('REPLAY', `DocumentId ${documentId} was already received with other content (package ${other.id})`)
-    }
-    // 5. into the inbox
+    const { env, sender, documentId, verdict } = checked
+    // record: the stored row moves into the inbox (its stored verdict stays the refusal; the event has the new one)
     const r = await store.transitionIncoming(inc.id, 'received', {
       actor,
       type: 'replayed',
@@ -237,36 +280,49 @@ export function createDeadLetters(deps: DeadLetterDeps): DeadLetters {
       detail: { verdict: verdict.code, previousReason: inc.reason ?? '', ...(verdict.signer ? { signer: verdict.signer.subject } : {}) },
     })
     deps.logger?.info({ packageId: inc.id, documentId, actor }, 'rejected package replayed into the inbox')
-    if (deps.events && r.changed) {
-      const stored = await store.getIncoming(inc.id)
-      if (stored) {
+    if (!r.changed) return { id: inc.id, kind: 'incoming', outcome: 'replayed', state: r.state, verdictCode: verdict.code, reason: `package moved on meanwhile (${r.state}): nothing applied`, seq: r.seq }
+    // business type (revoke / update / replace), as the consumer applies it; after the move, so once
+    const business = await applyBusiness(steps, { id: inc.id, env, sender, recipient: a.recipient, documentId })
+    if (business.effects.length > 0) deps.logger?.info({ packageId: inc.id, documentId, effects: business.effects }, 'business type of the replayed package applied')
+    if (deps.events) {
+      const now = await store.getIncoming(inc.id)
+      if (now) {
         try {
-          deps.events.emit('received', { incoming: stored, duplicate: false })
+          deps.events.emit('received', { incoming: now, duplicate: false })
         } catch (e) {
           deps.logger?.error({ err: e, packageId: inc.id, documentId }, 'an observer of the replayed package failed')
         }
       }
     }
-    // 6. status 01 to the sender, keyed like the receive pipeline's so it is never sent twice
+    // answer: 01 keyed `01:<id>` like the consumer's, so never twice; the move is committed and nothing redelivers
+    // it, so any failure (retryable too) is reported to the operator instead of thrown
     let statusSent = false
-    if (deps.statuses && r.changed) {
+    if (deps.statuses) {
       try {
-        await deps.statuses.send({
-          from: inc.recipient,
-          to: sender,
-          statusCode: '01',
-          responseFor: responseForHeader(h, sender, documentId),
-          description: STATUS_CODE_LABELS['01'],
-          actor: 'system',
-          key: `01:${inc.id}`,
-          metadata: { incomingId: inc.id, replayedBy: actor },
-        })
+        await answerReceived({ statuses: deps.statuses }, { recipient: a.recipient, sender, documentId, env, incomingId: inc.id }, { replayedBy: actor })
         statusSent = true
       } catch (e) {
         deps.logger?.error({ err: e, packageId: inc.id, documentId }, 'replayed package stored, but status 01 could not be sent')
       }
     }
     return { id: inc.id, kind: 'incoming', outcome: 'replayed', state: r.state, verdictCode: verdict.code, ...(statusSent ? {} : { reason: deps.statuses ? 'status 01 not sent (see the log)' : 'no status sender configured: 01 not sent' }), seq: r.seq }
+  }
+
+  async function stillRejected(inc: StoredIncoming, actor: Actor, r: Refusal): Promise<ReplayResult> {
+    const ev = await store.appendEvent({
+      direction: 'in',
+      type: 'replay-failed',
+      packageId: inc.id,
+      ...(inc.documentId ? { documentId: inc.documentId } : {}),
+      ...(inc.senderOrganId ? { sender: inc.senderOrganId } : {}),
+      ...(inc.recipient ? { recipient: inc.recipient } : {}),
+      actor,
+      state: 'rejected',
+      cause: `replay by operator: still rejected, ${r.verdictCode}: ${r.message}`,
+      detail: { verdict: r.verdictCode, ...(r.verdict ? { verdictMessage: r.verdict.message } : {}), previousReason: inc.reason ?? '' },
+    })
+    deps.logger?.warn({ packageId: inc.id, documentId: inc.documentId, actor, code: r.verdictCode }, 'replayed package is still rejected')
+    return { id: inc.id, kind: 'incoming', outcome: 'still-rejected', state: 'rejected', verdictCode: r.verdictCode, reason: r.message, seq: ev.seq }
   }
 
   return {

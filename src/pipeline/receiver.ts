@@ -26,8 +26,8 @@ export interface ReceiverDeps {
   signers: ReadonlyMap<string, SignerLike>
   /** The outbox relay, woken when a status package (01/02) is stored. */
   relay: { wake(): void }
-  /** Sends the statuses; default: createStatusSender over store, signers and relay. */
-  outgoing?: StatusSender
+  /** Sends the statuses (01/02); default: createStatusSender over store, signers and relay. */
+  statuses?: StatusSender
   logger?: Logger
   clock?: () => Date
   newId?: () => string
@@ -64,7 +64,7 @@ export function startReceiver(deps: ReceiverDeps): Receiver {
   const { config, store, connection } = deps
   const logger = deps.logger?.child({ area: 'receive' })
   const statuses =
-    deps.outgoing ??
+    deps.statuses ??
     createStatusSender({
       store,
       agencies: config.agencies,

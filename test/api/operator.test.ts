@@ -5,7 +5,7 @@ import path from 'node:path'
 import t from 'tap'
 import { createStatusSender } from '../../src/pipeline/statuses.js'
 import { createVerifier } from '../../src/signature/index.js'
-import { auth, buildTestApp, CERTS, crlsPem, G22, H26, H29, KEYS, sampleDocument, testSigners, trustAnchorsPem } from '../helper.js'
+import { auth, buildTestApp, CERTS, crlsPem, G22, H26, H29, KEYS, sampleDocument, STC, testSigners, trustAnchorsPem } from '../helper.js'
 
 const send = (app: any, doc: unknown, key: string = KEYS.g22) =>
   app.inject({ method: 'POST', url: '/v1/documents', headers: { ...auth(key), 'content-type': 'application/json' }, payload: JSON.stringify(doc) })
@@ -227,4 +227,61 @@ t.test('dead letters: pages of any size over both lists, discarded deliveries sk
     t.same(got, want, `pages of ${size}`)
   }
   t.equal((await get(app, '/v1/operator/dead-letters?cursor=%7B%7D')).statusCode, 400, 'a cursor that is not ours')
+})
+
+/** A document from G22 to H29, signed by G22's key, stored as an incoming package with the given state and facts. */
+async function storedIncoming(store: any, config: any, opts: { state: 'received' | 'rejected'; bussiness?: any; documentId?: string; code?: { codeNumber: string; codeNotation: string }; metadata?: Record<string, unknown>; verdictCode?: string }) {
+  const { buildEdoc } = await import('../../src/envelope/index.js')
+  const env = buildEdoc({
+    from: { organId: G22, organName: 'Văn phòng Chính phủ', organizationInCharge: 'Chính phủ' },
+    to: [{ organId: H29, organName: 'UBND TP HCM', organizationInCharge: 'Chính phủ' }],
+    ...(opts.documentId ? { documentId: opts.documentId } : {}),
+    code: opts.code ?? { codeNumber: String(Math.floor(Math.random() * 1e6)), codeNotation: 'VPCP-REPLAY' },
+    promulgationInfo: { place: 'Hà Nội', promulgationDate: '2026/11/25' },
+    documentType: { type: 1, typeName: 'Công văn' },
+    subject: 'Văn bản gửi lại',
+    signerInfo: { position: 'Chánh Văn phòng', fullName: 'Nguyễn Văn A' },
+    otherInfo: { pageAmount: 1 },
+    ...(opts.bussiness ? { bussiness: opts.bussiness } : {}),
+  })
+  const signer = (await testSigners(config)).get(G22)!
+  const h = env.edoc!.messageHeader
+  const id = randomUUID()
+  const code = opts.verdictCode ?? 'VALID'
+  const { createHash } = await import('node:crypto')
+  await store.recordIncoming({
+    package: {
+      id, kind: 'edoc', documentId: h.documentId, senderOrganId: G22, recipient: H29, bytes: env.bytes, signature: await signer.sign(env.bytes),
+      sha256: createHash('sha256').update(env.bytes).digest('hex'), codeNumber: h.code.codeNumber, codeNotation: h.code.codeNotation, promulgationDate: '2026/11/25',
+      metadata: { businessType: Number(opts.bussiness?.bussinessDocType ?? 0), ...(opts.metadata ?? {}) },
+      verdict: opts.state === 'received' ? { ok: true, code } : { ok: false, code, message: 'refused' },
+    },
+    state: opts.state,
+    ...(opts.state === 'rejected' ? { reason: `${code}: refused` } : {}),
+    actor: `peer:${G22}`,
+  })
+  return { id, documentId: h.documentId, code: h.code }
+}
+
+t.test('replay runs the receive steps: the transport sender is checked again, a revoke takes effect', async (t) => {
+  const { app, store, config } = await buildTestApp(t, { deps: { ops: { verifier: () => createVerifier({ trustAnchors: trustAnchorsPem(), crls: crlsPem() }) } } })
+  // refused because the AMQP sender header named another agency: a valid signature does not override that
+  const mismatch = await storedIncoming(store, config, { state: 'rejected', verdictCode: 'SENDER_MISMATCH', metadata: { input: { source: 'amqp', sender: STC } } })
+  const r1 = await post(app, `/v1/operator/dead-letters/${mismatch.id}/replay`)
+  t.equal(r1.statusCode, 200, r1.body)
+  t.match(r1.json(), { outcome: 'still-rejected', verdictCode: 'SENDER_MISMATCH', reason: /sender header 000.00.11.H29, From\/OrganId 000.00.00.G22/ })
+
+  // a revoke (type 1) refused earlier, replayed: the original it revokes is asked back, as on the receive path
+  const original = await storedIncoming(store, config, { state: 'received' })
+  const revoke = await storedIncoming(store, config, { state: 'rejected', verdictCode: 'UNTRUSTED_CHAIN', documentId: original.documentId, code: original.code, bussiness: { bussinessDocType: 1, bussinessDocReason: 'Ban hành nhầm' } })
+  const r2 = await post(app, `/v1/operator/dead-letters/${revoke.id}/replay`)
+  t.equal(r2.statusCode, 200, r2.body)
+  t.match(r2.json(), { outcome: 'replayed', state: 'received', verdictCode: 'VALID' })
+  t.equal((await store.getIncoming(original.id))!.state, 'recall-requested', 'the revoke moved the original')
+  const ev = (await store.listEvents({ packageId: original.id, limit: 1 })).items[0]
+  t.match(ev, { state: 'recall-requested', statusCode: '13', detail: { revokePackageId: revoke.id } })
+
+  // same DocumentId, other bytes, not a revoke: REPLAY, as the receive path decides
+  const replayOf = await storedIncoming(store, config, { state: 'rejected', verdictCode: 'UNTRUSTED_CHAIN', documentId: original.documentId })
+  t.match((await post(app, `/v1/operator/dead-letters/${replayOf.id}/replay`)).json(), { outcome: 'still-rejected', verdictCode: 'REPLAY' })
 })

@@ -1,11 +1,12 @@
 import t from 'tap'
 import { readFileSync } from 'node:fs'
-import { ERRORS, GatewayError, gwError, formatMessage, type ErrorCode } from '../../src/errors.js'
+import { ERRORS, GatewayError, gwError, formatMessage, refusalCode, storedRefusalCode, type ErrorCode } from '../../src/errors.js'
+import { VERDICT_CODES } from '../../src/signature/index.js'
 import { errorsTable } from '../../src/errors-table.js'
 
 t.test('every code is GW_ERR_<AREA>_<WHAT> with a known area', async (t) => {
   for (const code of Object.keys(ERRORS)) {
-    t.match(code, /^GW_ERR_(CONFIG|API|ENVELOPE|SIGNATURE|STORE|TRANSPORT)_[A-Z0-9_]+$/, code)
+    t.match(code, /^GW_ERR_(CONFIG|API|ENVELOPE|SIGNATURE|STORE|TRANSPORT|RECEIVE)_[A-Z0-9_]+$/, code)
     const d = ERRORS[code as ErrorCode]
     t.ok(d.httpStatus >= 400 && d.httpStatus < 600, `${code} has an HTTP error status`)
     t.ok(d.solve.length > 10, `${code} says how to solve it`)
@@ -29,4 +30,21 @@ t.test('GatewayError carries code, status, params and cause', async (t) => {
   t.equal(e.message, 'package is 10 bytes, over the limit of 5')
   t.equal(e.cause, cause)
   t.equal(formatMessage('a {x} {y}', { x: 1 }), 'a 1 {y}')
+})
+
+t.test('every refusal the receive path stores is a catalogue entry; stored codes keep their names', async (t) => {
+  // the pipeline's own codes, as stored in verdicts (and in rows stored before they joined the catalogue)
+  for (const stored of ['NO_SIGNATURE', 'RECIPIENT_NOT_HOSTED', 'RECIPIENT_NOT_ADDRESSED', 'SENDER_MISMATCH', 'REPLAY', 'ORPHAN_STATUS', 'INTERNAL', 'NOT_A_DOCUMENT']) {
+    const code = refusalCode(stored)
+    t.equal(code, `GW_ERR_RECEIVE_${stored}`, stored)
+    t.equal(storedRefusalCode(code!), stored, `${stored} round trip`)
+    t.equal(ERRORS[code!].retryable, false, `${stored} is not retryable`)
+  }
+  // every failed signature verdict is stored as a refusal too
+  for (const v of VERDICT_CODES.filter((c) => c !== 'VALID')) t.ok(refusalCode(v), `verdict ${v} has an entry`)
+  t.equal(refusalCode('VALID'), undefined, 'VALID is no refusal')
+  t.equal(refusalCode('GW_ERR_ENVELOPE_DOCTYPE'), 'GW_ERR_ENVELOPE_DOCTYPE', 'envelope refusals are stored under their own name')
+  t.equal(storedRefusalCode('GW_ERR_ENVELOPE_DOCTYPE'), 'GW_ERR_ENVELOPE_DOCTYPE')
+  t.equal(refusalCode('constructor'), undefined, 'no prototype keys')
+  t.equal(refusalCode('NO_SUCH_THING'), undefined)
 })

@@ -1,0 +1,95 @@
+/**
+ * Incoming status packages (RECEIVE.md "Status packages, In"), the receive step between checkHistory and record:
+ * match the status to what it answers and move it.
+ *
+ * - 01–06, 15, 16: the outgoing delivery from the hosted recipient to the status author, found with
+ *   `store.findDelivery` (DocumentId, else Code + PromulgationDate: EDXML.md §c), moved with `store.transition`
+ *   (never backwards; every status is a timeline event, `changed: false` when late). 15/16 also move the author's
+ *   other `edoc` deliveries of the same DocumentId (the original when the recall was a type-1 revoke package).
+ * - 13 from the sender of a document we received: that incoming package → `recall-requested`.
+ *
+ * Nothing matches: ORPHAN_STATUS, a refusal that is stored and acknowledged (retrying cannot help).
+ */
+import { STATUS_CODE_STATE, type StatusCode } from '../document/delivery.js'
+import type { Envelope } from '../envelope/index.js'
+import type { JsonObject } from '../store/index.js'
+import { splitCode } from './document-request.js'
+import { findOriginal } from './receive-business.js'
+import { refuse, upper, type ReceiveDeps } from './receive-steps.js'
+
+/** The status package being applied. */
+export interface StatusArrival {
+  /** Our id of the status package. */
+  id: string
+  env: Envelope
+  /** The status author (From/OrganId), verified. */
+  author: string
+  /** The hosted recipient (the sender of what it answers, or the recipient of a document it recalls). */
+  recipient: string
+}
+
+export interface StatusOutcome {
+  statusCode: StatusCode
+  /** The outgoing package (01..16) or the incoming package (13) it answers. */
+  relatedId: string
+  /** The outgoing delivery moved (not for 13). */
+  deliveryId?: string
+  changed: boolean
+  state: string
+  /** Stored as the status package's metadata. */
+  metadata: JsonObject
+}
+
+/** Match the status and move what it answers (see the header); throws ORPHAN_STATUS (acknowledged) when nothing matches. */
+export async function applyStatus(deps: Pick<ReceiveDeps, 'store'>, st: StatusArrival): Promise<StatusOutcome> {
+  const { store } = deps
+  const s = st.env.status!.messageHeader
+  const code = s.statusCode as StatusCode
+  const { author, recipient } = st
+  const rf = s.responseFor
+  const q = { documentId: rf.documentId || undefined, ...splitCode(rf.code), promulgationDate: rf.promulgationDate.value || undefined }
+  const detail = { statusPackageId: st.id, description: s.description, staffInfo: { ...s.staffInfo }, timestamp: s.timestamp.value }
+  const actor = `peer:${author}` as const
+  let outcome: Omit<StatusOutcome, 'metadata' | 'statusCode'>
+  if (code === '13') {
+    // the sender of a document we received asks to take it back
+    const orig = await findOriginal(deps, author, recipient, q)
+    if (!orig) throw refuse('ORPHAN_STATUS', `status 13 for DocumentId ${rf.documentId} (${rf.code}): no such document received from ${author}`, { ack: true })
+    const r = await store.transitionIncoming(orig.id, 'recall-requested', { cause: `status 13 from ${author}`, actor, statusCode: '13', detail })
+    outcome = { relatedId: orig.id, changed: r.changed, state: r.state }
+  } else {
+    const target = STATUS_CODE_STATE[code]
+    const delivery = await store.findDelivery({ senderOrganId: recipient, recipient: upper(author), ...q })
+    if (!delivery || !target) {
+      throw refuse('ORPHAN_STATUS', `status ${code} for DocumentId ${rf.documentId} (${rf.code}): no document sent by ${recipient} to ${author} matches`, { ack: true })
+    }
+    const opts = {
+      cause: `status ${code} from ${author}`,
+      actor,
+      statusCode: code,
+      ...(code === '02' || code === '16' ? { reason: s.description || `status ${code}` } : {}),
+      detail,
+    }
+    const r = await store.transition(delivery.id, target, opts)
+    outcome = { relatedId: delivery.packageId, deliveryId: delivery.id, changed: r.changed, state: r.state }
+    if (code === '15' || code === '16') {
+      // a recall answer concerns the document itself, also when the recall was a revoke package (type 1) sharing its DocumentId
+      const original = await store.getPackage(delivery.packageId)
+      const pkgs = await store.listPackages({ senderOrganId: recipient, documentId: original?.documentId ?? rf.documentId, kind: 'edoc', recipient: upper(author), limit: 50 }).catch(() => ({ items: [] }))
+      for (const p of pkgs.items) {
+        for (const d of p.deliveries) if (d.id !== delivery.id && upper(d.recipient) === upper(author)) await store.transition(d.id, target, opts)
+      }
+    }
+  }
+  const metadata: JsonObject = {
+    statusCode: code,
+    description: s.description,
+    staffInfo: { ...s.staffInfo },
+    responseFor: { ...rf, promulgationDate: rf.promulgationDate.value },
+    from: { organId: author, name: s.from.organName },
+    deliveryId: outcome.deliveryId,
+    changed: outcome.changed,
+    state: outcome.state,
+  }
+  return { statusCode: code, ...outcome, metadata }
+}

@@ -1,0 +1,388 @@
+/**
+ * The receive steps, one module-level function each, in the order of src/pipeline/RECEIVE.md:
+ *
+ *   checkSize → parse → readHeaders → checkRecipient → checkSender → verify → checkHistory
+ *   → business type (receive-business.ts) | status handling (receive-status.ts) → record → answer
+ *
+ * Each takes explicit inputs and, where it needs the outside world, a small deps object (`Pick<ReceiveDeps, ...>`).
+ * None knows AMQP: a package arrives as a {@link ReceiveInput} (bytes plus the facts its transport gave: sender,
+ * recipient, signature, messageId, source), so the consumer (incoming.ts), the operator's replay (deadletter.ts)
+ * and any other feed run the very same checks. A step that refuses the package throws a {@link Refusal} (a
+ * GatewayError of the catalogue's RECEIVE area, or GW_ERR_ENVELOPE_*); the caller's one translating catch decides
+ * what a refusal means there (stored `rejected` + dead-lettered for the consumer, `still-rejected` for a replay).
+ */
+import { createHash } from 'node:crypto'
+import type { Config } from '../config.js'
+import { STATUS_CODE_LABELS, isStatusCode } from '../document/delivery.js'
+import { ERRORS, GatewayError, isGatewayError, storedRefusalCode, type ErrorCode } from '../errors.js'
+import { parseEnvelope, type Envelope } from '../envelope/index.js'
+import type { Logger } from '../logger.js'
+import type { Verdict, VerdictCode, Verifier } from '../signature/index.js'
+import type { JsonObject, Store, StoredIncoming } from '../store/index.js'
+import { splitCode } from './document-request.js'
+import { responseForHeader, type StatusSender } from './statuses.js'
+
+// ---- inputs and deps ----------------------------------------------------------------------------------------
+
+/** Where a package came from: the AMQP consumer, or an operator replaying a stored dead letter. */
+export type ReceiveSource = 'amqp' | 'replay'
+
+/** One package to receive, as its transport delivered it (nothing here is trusted until verified). */
+export interface ReceiveInput {
+  source: ReceiveSource
+  /** The exact bytes (the edXML package), verified and stored as they are. */
+  bytes: Uint8Array
+  /** The sender the transport names (AMQP `x-lienthong-sender`); must equal From/OrganId. */
+  sender?: string | undefined
+  /** The agency it was delivered to (AMQP routing key, else the recipient header). */
+  recipient?: string | undefined
+  /** The detached CMS signature (AMQP `x-lienthong-signature`, decoded); absent when missing or not base64. */
+  signature?: Uint8Array | undefined
+  messageId?: string | undefined
+  /** AMQP priority (0..9). */
+  priority?: number | undefined
+  /** The kind the transport labels it with (AMQP `type`): logged when the signed bytes say otherwise. */
+  declaredKind?: string | undefined
+}
+
+export type ReceiveLog = Pick<Logger, 'info' | 'warn' | 'error' | 'debug'>
+export const silentLog: ReceiveLog = { info() {}, warn() {}, error() {}, debug() {} }
+
+/** What the steps use; each step names the part it needs. */
+export interface ReceiveDeps {
+  store: Store
+  verifier: Pick<Verifier, 'verify'>
+  /** Sends 01/02 (src/pipeline/statuses.ts). */
+  statuses: Pick<StatusSender, 'send'>
+  clock: () => Date
+  log: ReceiveLog
+}
+
+export type ReceiveLimits = Pick<Config['limits'], 'packageBytes' | 'xmlDepth'>
+
+export const upper = (s: string | undefined): string => (s ?? '').trim().toUpperCase()
+
+/** Hosted agencies: uppercase OrganId → OrganId as configured. */
+export type HostedAgencies = ReadonlyMap<string, string>
+export const hostedAgencies = (agencies: readonly { organId: string }[]): HostedAgencies => new Map(agencies.map((a) => [upper(a.organId), a.organId]))
+
+// ---- refusals -----------------------------------------------------------------------------------------------
+
+/** Receive codes as stored in verdicts: the catalogue's GW_ERR_RECEIVE_* names without the prefix. */
+export type ReceiveCode = { [K in ErrorCode]: K extends `GW_ERR_RECEIVE_${infer N}` ? N : never }[ErrorCode]
+
+/** A package refused for a reason that retrying cannot change. */
+export class Refusal extends GatewayError {
+  /** What the package's verdict stores: `NO_SIGNATURE`, `UNTRUSTED_CHAIN`, `GW_ERR_ENVELOPE_DOCTYPE`... */
+  readonly verdictCode: string
+  /** The signature verdict, when verification ran. */
+  readonly verdict: Verdict | undefined
+  /** Acknowledge instead of dead-lettering (orphan statuses: retrying cannot help, redelivery neither). */
+  readonly ack: boolean
+
+  constructor(code: ErrorCode, message: string, opts: { verdict?: Verdict | undefined; ack?: boolean; cause?: unknown } = {}) {
+    super(code, {}, opts.cause === undefined ? undefined : { cause: opts.cause })
+    this.name = 'Refusal'
+    this.message = message
+    this.verdictCode = storedRefusalCode(code)
+    this.verdict = opts.verdict
+    this.ack = opts.ack ?? false
+  }
+}
+
+/** A receive refusal with the catalogue message, `: detail` appended when given. */
+export function refuse(code: ReceiveCode, detail?: string, opts: { verdict?: Verdict | undefined; ack?: boolean } = {}): Refusal {
+  const full = `GW_ERR_RECEIVE_${code}` as const
+  const base = ERRORS[full].message
+  return new Refusal(full, detail ? `${base}: ${detail}` : base, opts)
+}
+
+/** A Refusal, or a non-retryable GW_ERR_ENVELOPE_* error (the bytes cannot be a package) as one; else undefined. */
+export function asRefusal(e: unknown): Refusal | undefined {
+  if (e instanceof Refusal) return e
+  if (isGatewayError(e) && !e.retryable && e.code.startsWith('GW_ERR_ENVELOPE_')) return new Refusal(e.code, e.message, { cause: e })
+  return undefined
+}
+
+// ---- what is known about a package so far -------------------------------------------------------------------
+
+/**
+ * The facts a caller collects from the steps (each step returns its part); the record step stores whatever is
+ * known, so a refusal at any step still stores the package with what could be read.
+ */
+export interface Arrival {
+  /** Our id for the package (a new uuid; a replay keeps the stored id). */
+  id: string
+  input: ReceiveInput
+  sha256: string
+  /** The recipient in the configured spelling when hosted here, else as received. */
+  recipient: string
+  hosted: boolean
+  env?: Envelope
+  /** From/OrganId as written. */
+  sender?: string
+  documentId?: string
+  signature?: Uint8Array
+  verdict?: Verdict
+}
+
+export function arrive(id: string, input: ReceiveInput, hosted: HostedAgencies): Arrival {
+  const key = upper(input.recipient)
+  return {
+    id,
+    input,
+    sha256: createHash('sha256').update(input.bytes).digest('hex'),
+    recipient: hosted.get(key) ?? input.recipient ?? '',
+    hosted: hosted.has(key),
+  }
+}
+
+// ---- 1..6: the checks ---------------------------------------------------------------------------------------
+
+/** 1. `limits.packageBytes`, before anything reads the bytes. */
+export function checkSize(bytes: Uint8Array, limits: Pick<ReceiveLimits, 'packageBytes'>): void {
+  if (bytes.length > limits.packageBytes) {
+    throw new Refusal('GW_ERR_ENVELOPE_TOO_LARGE', `package is ${bytes.length} bytes, over the limit of ${limits.packageBytes}`)
+  }
+}
+
+export interface Parsed {
+  env: Envelope
+  /** From/OrganId as written. */
+  sender: string
+  /** DocumentId; for a document without one, `<From>,<PromulgationDate>,<Code>` (the fallback identity). */
+  documentId: string | undefined
+}
+
+/** 2. envelope.parseEnvelope with the configured limits (throws the GW_ERR_ENVELOPE_* code). */
+export function parse(input: Pick<ReceiveInput, 'bytes' | 'declaredKind' | 'messageId'>, limits: ReceiveLimits, log: ReceiveLog = silentLog): Parsed {
+  const env = parseEnvelope(input.bytes, { maxBytes: limits.packageBytes, maxDepth: limits.xmlDepth })
+  if ((input.declaredKind === 'edoc' || input.declaredKind === 'status') && input.declaredKind !== env.kind) {
+    // the signed body decides; the transport's label is only the sender's word
+    log.warn({ messageId: input.messageId, amqpType: input.declaredKind, kind: env.kind }, `AMQP type ${input.declaredKind} but the package is a ${env.kind} package; handled as ${env.kind}`)
+  }
+  if (env.kind === 'edoc' && env.edoc) {
+    const h = env.edoc.messageHeader
+    const documentId = h.documentId.trim() !== '' ? h.documentId : `${h.from.organId},${h.promulgationInfo.promulgationDate.value},${h.code.codeNumber}/${h.code.codeNotation}`
+    return { env, sender: h.from.organId, documentId }
+  }
+  const s = env.status!.messageHeader
+  return { env, sender: s.from.organId, documentId: s.responseFor.documentId || undefined }
+}
+
+/** 3. The detached signature must have come with the package. */
+export function readHeaders(input: Pick<ReceiveInput, 'signature'>): Uint8Array {
+  if (!input.signature || input.signature.length === 0) throw refuse('NO_SIGNATURE')
+  return input.signature
+}
+
+/** 4. Hosted here, and (a document) addressed to it in To. */
+export function checkRecipient(to: { recipient: string; hosted: boolean }, env: Envelope): void {
+  if (!to.hosted) throw refuse('RECIPIENT_NOT_HOSTED', to.recipient || '(no recipient)')
+  if (env.edoc && !env.edoc.messageHeader.to.some((t) => upper(t.organId) === upper(to.recipient))) {
+    throw refuse('RECIPIENT_NOT_ADDRESSED', `${to.recipient} is not in To (${env.edoc.messageHeader.to.map((t) => t.organId).join(', ')})`)
+  }
+}
+
+/** 5. The sender the transport names is From/OrganId. */
+export function checkSender(transportSender: string | undefined, from: string | undefined): void {
+  if (upper(transportSender) !== upper(from)) {
+    throw refuse('SENDER_MISMATCH', `sender header ${transportSender ?? '(none)'}, From/OrganId ${from ?? '(none)'}`)
+  }
+}
+
+/** 6. CMS over the exact bytes, chain, validity, key usage, CRLs, certificate UID = From/OrganId. */
+export async function verify(deps: Pick<ReceiveDeps, 'verifier'>, bytes: Uint8Array, signature: Uint8Array, from: string): Promise<Verdict> {
+  const verdict = await deps.verifier.verify(bytes, signature, { expectedOrganId: from })
+  if (!verdict.ok) throw new Refusal(`GW_ERR_RECEIVE_${verdict.code as Exclude<VerdictCode, 'VALID'>}`, verdict.message, { verdict })
+  return verdict
+}
+
+// ---- 7: history ---------------------------------------------------------------------------------------------
+
+/** A stored copy that counts as received: refused (`rejected`) and discarded copies never do. */
+export const counts = (s: StoredIncoming): boolean => s.state !== 'rejected' && s.state !== 'discarded'
+
+export interface HistoryQuery {
+  /** The package's own id (a replay's row is in the store already and is not its own history). */
+  id: string
+  kind: 'edoc' | 'status'
+  sender: string | undefined
+  documentId: string | undefined
+  sha256: string
+  recipient: string
+  /** BussinessDocType (receive-business.ts `businessType`): a revoke (1) keeps the original DocumentId. */
+  businessType: number
+}
+
+/**
+ * 7. The stored copy when these bytes were already received for this recipient (a redelivery: ack, no second 01);
+ * refuses REPLAY when the sender's DocumentId was received with other bytes (a revoke, type 1, is exempt both ways).
+ * Run it serialised per sender + DocumentId, so the check and the store stay in step.
+ */
+export async function checkHistory(deps: Pick<ReceiveDeps, 'store'>, q: HistoryQuery): Promise<StoredIncoming | undefined> {
+  if (!q.sender || !q.documentId) return undefined
+  const seen = (await deps.store.findIncomingByDocument(q.sender, q.documentId)).filter((s) => s.id !== q.id && counts(s))
+  const same = seen.find((s) => s.sha256 === q.sha256 && upper(s.recipient) === upper(q.recipient))
+  if (same) return same
+  if (q.kind === 'edoc' && q.businessType !== 1) {
+    const other = seen.find((s) => s.kind === 'edoc' && s.sha256 !== q.sha256 && s.metadata.businessType !== 1)
+    if (other) throw refuse('REPLAY', `DocumentId ${q.documentId} from ${q.sender} was received at ${other.receivedAt} (package ${other.id}) with sha256 ${other.sha256}`)
+  }
+  return undefined
+}
+
+// ---- record -------------------------------------------------------------------------------------------------
+
+/** The document's metadata as stored: header in friendly names, business part, attachments, warnings. */
+export function describe(env: Envelope): JsonObject {
+  const e = env.edoc
+  if (!e) return {}
+  const h = e.messageHeader
+  const b = e.traceHeaderList.bussiness
+  const type = Number(b?.bussinessDocType ?? 0) || 0
+  const attachments = env.attachmentIds().map((cid) => {
+    const info = e.attachments.find((a) => a.contentId === cid)
+    try {
+      const r = env.describeAttachment(cid)
+      return { contentId: cid, name: r.attachmentName, declared: r.declared, contentType: r.content.contentType, size: r.content.size, payloadSize: r.payload.size, mismatch: r.mismatch }
+    } catch {
+      return { contentId: cid, name: info?.attachmentName ?? '', declared: { manifest: info?.manifestContentType ?? '', attachment: info?.contentType ?? '' }, contentType: info?.realContentType ?? '', size: info?.size ?? 0 }
+    }
+  })
+  return {
+    subject: h.subject,
+    code: `${h.code.codeNumber}/${h.code.codeNotation}`,
+    from: { organId: h.from.organId, name: h.from.organName },
+    to: h.to.map((t) => ({ organId: t.organId, name: t.organName })),
+    promulgation: { place: h.promulgationInfo.place, date: h.promulgationInfo.promulgationDate.value },
+    documentType: h.documentType,
+    priority: Number(h.otherInfo.priority) || 0,
+    signer: h.signerInfo,
+    businessType: type,
+    business: b
+      ? {
+          type,
+          reason: b.bussinessDocReason,
+          documentId: b.documentId,
+          replacementInfo: b.replacementInfoList.map((r) => ({ documentId: r.documentId, organIds: r.organIdList })),
+          ...(b.bussinessDocumentInfo ? { documentInfo: b.bussinessDocumentInfo } : {}),
+        }
+      : { type: 0 },
+    attachments,
+    warnings: env.warnings.map((w) => ({ code: w.code, message: w.message })),
+  }
+}
+
+/** The identifying columns of the package, from whatever is known. */
+export function basePackage(a: Arrival) {
+  const env = a.env
+  const h = env?.edoc?.messageHeader
+  const s = env?.status?.messageHeader
+  const code = h ? { codeNumber: h.code.codeNumber, codeNotation: h.code.codeNotation } : s ? splitCode(s.responseFor.code) : {}
+  const date = h ? h.promulgationInfo.promulgationDate.value : s?.responseFor.promulgationDate.value
+  const sender = a.sender ?? a.input.sender
+  const signature = a.signature ?? a.input.signature
+  return {
+    id: a.id,
+    kind: env?.kind ?? ('unknown' as const),
+    ...(a.documentId ? { documentId: a.documentId } : {}),
+    ...(sender ? { senderOrganId: sender } : {}),
+    ...(a.recipient ? { recipient: a.recipient } : {}),
+    ...(a.input.messageId ? { messageId: a.input.messageId } : {}),
+    bytes: a.input.bytes,
+    ...(signature ? { signature } : {}),
+    sha256: a.sha256,
+    priority: a.input.priority ?? 0,
+    ...(h?.subject ? { subject: h.subject } : {}),
+    ...(code.codeNumber ? { codeNumber: code.codeNumber } : {}),
+    ...(code.codeNotation ? { codeNotation: code.codeNotation } : {}),
+    ...(date ? { promulgationDate: date } : {}),
+    ...(s && isStatusCode(s.statusCode) ? { statusCode: s.statusCode } : {}),
+  }
+}
+
+/** Store a verified package `received` (nothing is acknowledged before this commits). */
+export function recordReceived(deps: Pick<ReceiveDeps, 'store' | 'clock'>, a: Arrival, extra: { metadata: JsonObject; relatedId?: string | undefined }) {
+  return deps.store.recordIncoming({
+    package: { ...basePackage(a), metadata: extra.metadata, verdict: a.verdict as unknown as JsonObject, ...(extra.relatedId ? { relatedId: extra.relatedId } : {}) },
+    state: 'received',
+    actor: `peer:${a.sender}`,
+    at: deps.clock(),
+  })
+}
+
+/** The verdict a refused package is stored with: `{ ok: false, code, message, signature? }`. */
+export function refusalVerdict(a: Pick<Arrival, 'verdict'>, r: Refusal): JsonObject {
+  const signature = r.verdict ?? a.verdict
+  return { ok: false, code: r.verdictCode, message: r.message, ...(signature ? { signature } : {}) }
+}
+
+/**
+ * Store a refused package `rejected` with its verdict and `reason = "<code>: <message>"`. Its metadata keeps what
+ * the transport said (`input`: source and sender) so an operator's replay checks the same facts again.
+ */
+export function recordRefused(deps: Pick<ReceiveDeps, 'store' | 'clock'>, a: Arrival, r: Refusal) {
+  const described = a.env ? (a.env.kind === 'edoc' ? describe(a.env) : { statusCode: a.env.status?.messageHeader.statusCode }) : {}
+  return deps.store.recordIncoming({
+    package: {
+      ...basePackage(a),
+      metadata: { ...described, input: { source: a.input.source, ...(a.input.sender !== undefined ? { sender: a.input.sender } : {}) } },
+      verdict: refusalVerdict(a, r),
+    },
+    state: 'rejected',
+    reason: `${r.verdictCode}: ${r.message}`,
+    actor: `peer:${a.sender ?? a.input.sender ?? 'unknown'}`,
+    at: deps.clock(),
+  })
+}
+
+// ---- answer -------------------------------------------------------------------------------------------------
+
+export interface Answered {
+  /** The hosted recipient that authors the status. */
+  recipient: string
+  /** From/OrganId of the document answered. */
+  sender: string
+  documentId: string
+  env: Envelope
+  /** The stored incoming package (keys the status: `01:<id>`, `02:<id>`). */
+  incomingId: string
+}
+
+/** 01 for a received document, keyed `01:<incoming id>` so it is never sent twice. Throws what the sender throws. */
+export async function answerReceived(deps: Pick<ReceiveDeps, 'statuses'>, d: Answered, metadata: JsonObject = {}): Promise<void> {
+  await deps.statuses.send({
+    from: d.recipient,
+    to: d.sender,
+    statusCode: '01',
+    responseFor: responseForHeader(d.env.edoc!.messageHeader, d.sender, d.documentId),
+    description: STATUS_CODE_LABELS['01'],
+    actor: 'system',
+    key: `01:${d.incomingId}`,
+    metadata: { incomingId: d.incomingId, ...metadata },
+  })
+}
+
+/**
+ * Whether a refusal is answered with a 02: a document (never a status for a status: no ping-pong between
+ * gateways) whose sender is identified (From parsed and equal to the transport's sender), for a hosted recipient,
+ * and not an acknowledged refusal.
+ */
+export function answersRefusal(a: Arrival, r: Refusal): boolean {
+  return a.env?.kind === 'edoc' && !!a.sender && upper(a.sender) === upper(a.input.sender) && !!a.documentId && a.hosted && !r.ack
+}
+
+/** 02 `Từ chối tiếp nhận (<code>): <message>`, keyed `02:<incoming id>`. Throws what the sender throws. */
+export async function answerRefused(deps: Pick<ReceiveDeps, 'statuses'>, d: Answered, r: Refusal): Promise<void> {
+  await deps.statuses.send({
+    from: d.recipient,
+    to: d.sender,
+    statusCode: '02',
+    responseFor: responseForHeader(d.env.edoc!.messageHeader, d.sender, d.documentId),
+    description: `${STATUS_CODE_LABELS['02']} (${r.verdictCode}): ${r.message}`.slice(0, 2000),
+    actor: 'system',
+    key: `02:${d.incomingId}`,
+    metadata: { incomingId: d.incomingId, code: r.verdictCode },
+  })
+}
