@@ -71,6 +71,10 @@ export interface Config {
     readonly anchorsPaths: readonly string[]
     readonly intermediatesPaths: readonly string[]
     readonly crlPaths: readonly string[]
+    /** Signature time rules (src/signature/README.md, "Time"); the schema fills in the defaults. */
+    readonly clockSkewMs?: number
+    readonly signingTimeMaxPastMs?: number
+    readonly signingTimeMaxFutureMs?: number
   }
   readonly limits: {
     readonly packageBytes: number

@@ -65,6 +65,9 @@ export const ERRORS = {
   GW_ERR_ENVELOPE_REFERENCE_MISSING: def(400, 'Manifest Reference {contentId} has no attachment', 'Include an AttachmentEncoded/Attachment for every Manifest Reference.'),
   GW_ERR_ENVELOPE_DUPLICATE_CONTENT_ID: def(400, 'ContentId {contentId} is used more than once', 'Give every attachment its own ContentId.'),
   GW_ERR_ENVELOPE_SCHEMA: def(400, 'package model does not match the edXML schema: {problems}', 'Correct the listed fields (schemas/edxml/ has the JSON Schema).'),
+  GW_ERR_ENVELOPE_REPEATED_ELEMENT: def(400, 'element {path} appears {count} times; the standard allows it once', 'Send the element once: a second From, DocumentId, Code ... would be read by some gateways and ignored by others.'),
+  GW_ERR_ENVELOPE_CONTROL_CHARACTER: def(400, 'element {path} contains {char}', 'Remove control characters and bidirectional overrides from the field; line breaks are allowed only in long texts (Subject, Content, Description, addresses).'),
+  GW_ERR_ENVELOPE_ATTACHMENT_TYPE: def(400, 'attachment {name} is declared {declared} but its content is not: {reason}', 'Declare the real content type of the file (or send the file the type names).'),
   GW_ERR_ENVELOPE_ZIP_TOO_LARGE: def(413, 'attachment {contentId} unzips to {size} bytes, over the limit of {limit}', 'Send the file itself instead of a ZIP, or raise the unzip limit; a small ZIP that claims a huge entry is refused as a ZIP bomb.'),
 
   // ---- SIGNATURE ----------------------------------------------------------------------------------------

@@ -170,6 +170,8 @@ export interface Bussiness {
   bussinessDocumentInfo?: BussinessDocumentInfo
   documentId: string
   staffInfo: StaffInfo
+  /** Every StaffInfo when the package has more than one (`staffInfo` is the first). */
+  staffInfoList?: StaffInfo[]
   paper: string
   replacementInfoList: ReplacementInfo[]
   extensions?: XmlElement[]
@@ -241,6 +243,8 @@ export interface StatusHeader {
   from: Organ
   responseFor: ResponseFor
   staffInfo: StaffInfo
+  /** Every StaffInfo when the package has more than one (`staffInfo` is the first). */
+  staffInfoList?: StaffInfo[]
   /** Two-digit string, one of STATUS_CODES. */
   statusCode: string
   description: string

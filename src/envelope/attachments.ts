@@ -6,10 +6,20 @@ import { Inflate, unzipSync } from 'fflate'
 import { gwError } from '../errors.js'
 import type { PayloadRange } from './xml.js'
 
-/** Strip a leading `cid:` (any case) so that Manifest and Attachment ids compare equal. */
+/**
+ * The one normalisation of content ids, used wherever an attachment is resolved: strips any number of leading
+ * `cid:` (any case) and enclosing angle brackets, and surrounding spaces, so that Manifest, Attachment and API ids
+ * compare equal.
+ */
 export function normaliseContentId(cid: string): string {
-  const t = cid.trim()
-  return /^cid:/i.test(t) ? t.slice(4).trim() : t
+  // `cid:cid:<uuid>` (VNPT's Java library), `<cid:...>` (MIME style), spaces: all the same id.
+  let t = cid.trim()
+  for (let prev = ''; prev !== t; ) {
+    prev = t
+    if (t.startsWith('<') && t.endsWith('>')) t = t.slice(1, -1).trim()
+    if (/^cid:/i.test(t)) t = t.slice(4).trim()
+  }
+  return t
 }
 
 const CHUNK = 1 << 22

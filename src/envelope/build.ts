@@ -28,6 +28,7 @@ import { validateOrganId } from './organ-id.js'
 import { escapeText } from './xml.js'
 import { HEAD_BYTES, judgeHead, normaliseContentId } from './attachments.js'
 import { assertSchema } from './schema.js'
+import { checkText, isNumericElement } from './strict.js'
 import { Envelope } from './envelope.js'
 
 type Num = number | string
@@ -147,6 +148,8 @@ function txt(v: Num | undefined | null, path: string): string {
   if (v === undefined || v === null) return ''
   const s = String(v).normalize('NFC').replace(/\r\n?/g, '\n').trim()
   if (FORBIDDEN.test(s)) throw gwError('GW_ERR_ENVELOPE_INVALID_FIELD', { path, reason: 'contains a control character not allowed in XML' })
+  // the same rule as for incoming packages: no bidi overrides; line breaks only in long texts
+  checkText(s, path, path.slice(path.lastIndexOf('/') + 1).replace(/\[\d+\]$/, ''))
   return s
 }
 
@@ -204,7 +207,33 @@ function responseFor(r: ResponseForInput, path: string): ResponseFor {
   }
 }
 
-const withCid = (id: string): string => 'cid:' + id.replace(/^cid:/i, '').trim()
+const withCid = (id: string): string => 'cid:' + normaliseContentId(id)
+
+/** Types whose first bytes are checked at build time: a peer trusts the declared type to open the file. */
+const MAGIC: Record<string, { test: (b: Uint8Array) => boolean; want: string }> = {
+  'application/zip': {
+    test: (b) => b[0] === 0x50 && b[1] === 0x4b && ((b[2] === 0x03 && b[3] === 0x04) || (b[2] === 0x05 && b[3] === 0x06)),
+    want: 'a ZIP starts with PK\\x03\\x04 (or PK\\x05\\x06 when empty)',
+  },
+  'application/pdf': { test: (b) => Buffer.from(b.subarray(0, 5)).toString('latin1') === '%PDF-', want: 'a PDF starts with %PDF-' },
+}
+
+/**
+ * GW_ERR_ENVELOPE_ATTACHMENT_TYPE when a declared application/zip or application/pdf is not one. Under the ZIP
+ * convention (EDXML.md §a.4) a PDF may travel as a single-entry ZIP: accepted when the entry is not known to be
+ * something else.
+ */
+function checkDeclaredType(contentType: string, data: Uint8Array, name: string): void {
+  const type = contentType.split(';')[0]!.trim()
+  const m = MAGIC[type]
+  if (!m || m.test(data)) return
+  if (type === 'application/pdf' && MAGIC['application/zip']!.test(data)) {
+    const j = judgeHead(data.subarray(0, HEAD_BYTES), name)
+    if (j.zipEntryName !== undefined && (j.realContentType === '' || j.realContentType === 'application/pdf')) return
+  }
+  const head = Buffer.from(data.subarray(0, 8)).toString('hex').replace(/(..)/g, '$1 ').trim()
+  throw gwError('GW_ERR_ENVELOPE_ATTACHMENT_TYPE', { name, declared: contentType, reason: `${m.want}, this starts with ${head || '(empty)'}` })
+}
 
 /** The normalised model of a document package (what buildEdoc emits and what parsing its bytes gives back). */
 export function edocModel(input: EdocInput): { model: EdocPackage; data: Uint8Array[] } {
@@ -257,6 +286,7 @@ export function edocModel(input: EdocInput): { model: EdocPackage; data: Uint8Ar
     const contentType = txt(a.contentType, `${P}/ContentType`).toLowerCase()
     const attachmentName = txt(a.attachmentName, `${P}/AttachmentName`)
     const description = txt(a.description, `${P}/Description`)
+    checkDeclaredType(contentType, a.data, attachmentName || contentId)
     references.push({ contentId, contentType, description, attachmentName })
     attachments.push({
       contentId,
@@ -330,6 +360,8 @@ class Out {
   readonly parts: string[] = []
   constructor(private readonly pfx: string) {}
   leaf(depth: number, name: string, value: string): void {
+    // a number written as an empty element (`<SteeringType/>`) is not a number: numeric elements are left out
+    if (value === '' && isNumericElement(name)) return
     const q = this.pfx + name
     this.parts.push(value === '' ? `${'  '.repeat(depth)}<${q}/>\n` : `${'  '.repeat(depth)}<${q}>${escapeText(value)}</${q}>\n`)
   }

@@ -31,6 +31,7 @@ import { validateOrganId } from './organ-id.js'
 import { locatePayloads, markerIndex, parseTree, payloadMarker, readXml, type PayloadRange } from './xml.js'
 import { HEAD_BYTES, base64Length, checkBase64, decodeHead, decodeRange, judgeHead, normaliseContentId, promisedType, sameFamily } from './attachments.js'
 import { Envelope, type EnvelopeWarning } from './envelope.js'
+import { checkRepeated, checkText, type PackageKind } from './strict.js'
 
 export interface ParseOptions {
   /** Largest accepted package in bytes (default 64 MiB). Checked before anything else. */
@@ -132,6 +133,7 @@ export function parseEnvelope(bytes: Uint8Array, opts: ParseOptions = {}): Envel
   const headerEl = envEl.sub('edXMLHeader') ?? missing('edXML/edXMLEnvelope/edXMLHeader')
   const mh = headerEl.sub('MessageHeader', 'Status') ?? missing('edXML/edXMLEnvelope/edXMLHeader/MessageHeader')
   const isStatus = mh.el.local === 'Status' || mh.has('StatusCode')
+  ctx.kind = isStatus ? 'status' : 'edoc'
   if (mh.el.local === 'Status') warnings.push({ code: 'STATUS_HEADER_NAME', message: 'MessageHeader is named Status (Bkav style)', path: mh.path })
 
   const tr = headerEl.sub('TraceHeaderList')
@@ -176,6 +178,8 @@ export function parseEnvelope(bytes: Uint8Array, opts: ParseOptions = {}): Envel
 // ---------------------------------------------------------------------------------------------------------------
 
 interface Ctx {
+  /** Package kind, once the header says it (decides which elements are allowed once). */
+  kind?: PackageKind
   warnings: EnvelopeWarning[]
   buf: Buffer
   ranges: PayloadRange[]
@@ -201,12 +205,17 @@ class R {
     for (const c of out) this.#used.add(c)
     return out
   }
+  /** The child element (aliases allowed; `locals[0]` is the standard's name); refused when repeated but allowed once. */
   one(...locals: string[]): XmlElement | undefined {
-    return this.all(...locals)[0]
+    const all = this.all(...locals)
+    checkRepeated(`${this.path}/${locals[0]!}`, all.length, this.ctx.kind)
+    return all[0]
   }
-  /** First child with this local name in any namespace. */
+  /** First child with this local name in any namespace (refused when repeated but allowed once). */
   anyNs(local: string): XmlElement | undefined {
-    const el = this.el.children.find((c) => c.local === local)
+    const all = this.el.children.filter((c) => c.local === local)
+    checkRepeated(`${this.path}/${local}`, all.length, this.ctx.kind)
+    const el = all[0]
     if (el) this.#used.add(el)
     return el
   }
@@ -217,8 +226,12 @@ class R {
     const el = this.one(...locals)
     return el && new R(el, `${this.path}/${el.local}`, this.ctx)
   }
+  /** The text of a header field, refused when it holds control or bidi-override characters (line breaks: long texts only). */
   text(...locals: string[]): string {
-    return this.one(...locals)?.text ?? ''
+    const el = this.one(...locals)
+    const value = el?.text ?? ''
+    checkText(value, `${this.path}/${el?.local ?? locals[0]!}`, locals[0]!)
+    return value
   }
   date(local: string, kind: 'date' | 'timestamp' = 'date'): DateValue {
     const raw = this.text(local)
@@ -307,7 +320,7 @@ function readMessageHeader(mh: R): MessageHeader {
     content: mh.text('Content'),
     signerInfo: withExt({ competence: siR?.text('Competence') ?? '', position: siR?.text('Position') ?? '', fullName: siR?.text('FullName') ?? '' }, siR),
     dueDate: mh.date('DueDate'),
-    toPlaces: (mh.sub('ToPlaces')?.all('Place') ?? []).map((p) => p.text),
+    toPlaces: listTexts(mh.sub('ToPlaces'), 'Place'),
     otherInfo: {
       priority: oiR?.text('Priority') ?? '',
       sphereOfPromulgation: oiR?.text('SphereOfPromulgation') ?? '',
@@ -315,7 +328,7 @@ function readMessageHeader(mh: R): MessageHeader {
       promulgationAmount: oiR?.text('PromulgationAmount') ?? '',
       pageAmount: oiR?.text('PageAmount') ?? '',
       direction: oiR?.text('Direction') ?? '',
-      appendixes: (oiR?.sub('Appendixes')?.all('Appendix') ?? []).map((p) => p.text),
+      appendixes: listTexts(oiR?.sub('Appendixes'), 'Appendix'),
     },
     responseFor: mh
       .all('ResponseFor')
@@ -328,6 +341,10 @@ function readMessageHeader(mh: R): MessageHeader {
   for (const [i, rf] of header.responseFor.entries()) noteOrganId(ctx, rf.organId, `${mh.path}/ResponseFor[${i + 1}]/OrganId`)
   if (header.documentId === '' && header.code.codeNumber === '') missing(`${mh.path}/DocumentId`)
   return withExt(header, mh)
+}
+
+function listTexts(w: R | undefined, item: string): string[] {
+  return (w?.all(item) ?? []).map((el, i) => textOf(el, `${w!.path}/${item}[${i + 1}]`))
 }
 
 const BZ = (local: string): string[] => [local, local.replace('Bussiness', 'Business')]
@@ -352,22 +369,30 @@ function readTrace(tr: R): TraceHeaderList {
       bussinessDocType: b.text(...BZ('BussinessDocType')),
       bussinessDocReason: b.text(...BZ('BussinessDocReason')),
       documentId: b.text('DocumentId'),
-      staffInfo: readStaff(b.sub('StaffInfo')),
+      staffInfo: readStaff(undefined),
       paper: b.text('Paper'),
-      replacementInfoList: (b.sub('ReplacementInfoList')?.all('ReplacementInfo') ?? []).map((el) => {
-        const ri = new R(el, '', ctx)
-        return { documentId: ri.text('DocumentId'), organIdList: (ri.sub('OrganIdList')?.all('OrganId') ?? []).map((o) => o.text) }
-      }),
+      // the standard allows ReplacementInfoList more than once: the items of all of them, in order
+      replacementInfoList: subs(b, 'ReplacementInfoList').flatMap((w) =>
+        w.all('ReplacementInfo').map((el, i) => {
+          const ri = new R(el, `${w.path}/ReplacementInfo[${i + 1}]`, ctx)
+          const ol = ri.sub('OrganIdList')
+          return { documentId: ri.text('DocumentId'), organIdList: (ol?.all('OrganId') ?? []).map((o, j) => textOf(o, `${ol!.path}/OrganId[${j + 1}]`)) }
+        }),
+      ),
     }
+    staffInfos(b, bus)
     const bdi = b.sub(...BZ('BussinessDocumentInfo'))
     if (bdi) {
       bus.bussinessDocumentInfo = {
         documentInfo: bdi.text('DocumentInfo'),
         documentReceiver: bdi.text('DocumentReceiver'),
-        receiverList: (bdi.sub('ReceiverList')?.all('Receiver') ?? []).map((el) => {
-          const rr = new R(el, '', ctx)
-          return { organId: rr.text('OrganId'), receiverType: rr.text('ReceiverType') }
-        }),
+        // ReceiverList may repeat too: the receivers of all of them
+        receiverList: subs(bdi, 'ReceiverList').flatMap((w) =>
+          w.all('Receiver').map((el, i) => {
+            const rr = new R(el, `${w.path}/Receiver[${i + 1}]`, ctx)
+            return { organId: rr.text('OrganId'), receiverType: rr.text('ReceiverType') }
+          }),
+        ),
       }
     }
     out.bussiness = withExt(bus, b)
@@ -388,18 +413,37 @@ function readStatusHeader(mh: R): StatusPackage['messageHeader'] {
   const statusCode = mh.text('StatusCode')
   if (statusCode === '') missing(`${mh.path}/StatusCode`)
   if (!(STATUS_CODES as readonly string[]).includes(statusCode)) throw gwError('GW_ERR_ENVELOPE_INVALID_STATUS_CODE', { value: statusCode })
-  const staffR = mh.sub('StaffInfo')
-  return withExt(
+  const staffs: { staffInfo: StaffInfo; staffInfoList?: StaffInfo[] } = { staffInfo: readStaff(undefined) }
+  staffInfos(mh, staffs)
+  return withExt<StatusPackage['messageHeader']>(
     {
       from,
       responseFor,
-      staffInfo: readStaff(staffR),
+      ...staffs,
       statusCode,
       description: mh.text('Description'),
       timestamp: mh.date('Timestamp', 'timestamp'),
     },
     mh,
   )
+}
+
+/** Every child `local` of `r` as a reader (for elements the standard allows more than once). */
+function subs(r: R, local: string): R[] {
+  return r.all(local).map((el, i, a) => new R(el, `${r.path}/${local}${a.length > 1 ? `[${i + 1}]` : ''}`, r.ctx))
+}
+
+/** The text of a list item element, checked like a field. */
+function textOf(el: XmlElement, path: string): string {
+  checkText(el.text, path, el.local)
+  return el.text
+}
+
+/** StaffInfo may repeat: `staffInfo` is the first (as before), `staffInfoList` all of them when there are several. */
+function staffInfos(r: R, into: { staffInfo: StaffInfo; staffInfoList?: StaffInfo[] }): void {
+  const all = subs(r, 'StaffInfo').map((s) => readStaff(s))
+  if (all[0]) into.staffInfo = all[0]
+  if (all.length > 1) into.staffInfoList = all
 }
 
 function readAttachments(

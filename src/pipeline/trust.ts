@@ -11,7 +11,7 @@
 import { readFileSync, statSync } from 'node:fs'
 import type { Config } from '../config.js'
 import { gwError, isGatewayError } from '../errors.js'
-import { createVerifier, type Verifier } from '../signature/index.js'
+import { createVerifier, type Verifier, type VerifierOptions } from '../signature/index.js'
 
 /** How often the files of config.trust are checked for a newer version. */
 export const TRUST_CHECK_MS = 60_000
@@ -57,10 +57,20 @@ export function verifierFromTrust(config: TrustConfig): Verifier {
       trustAnchors: config.trust.anchorsPaths.map(readTrustFile),
       intermediates: config.trust.intermediatesPaths.map(readTrustFile),
       crls: config.trust.crlPaths.map(readTrustFile),
+      ...timeRules(config.trust),
     })
   } catch (e) {
     if (isGatewayError(e, 'GW_ERR_CONFIG_KEY_FILE')) throw e
     throw gwError('GW_ERR_CONFIG_INVALID', { problems: `trust: ${(e as Error).message}` }, e)
+  }
+}
+
+/** The signature time rules of config.trust (absent keys: the verifier's defaults, which are the schema's). */
+function timeRules(t: TrustConfig['trust']): Pick<VerifierOptions, 'clockSkewMs' | 'signingTimeMaxPastMs' | 'signingTimeMaxFutureMs'> {
+  return {
+    ...(t.clockSkewMs !== undefined ? { clockSkewMs: t.clockSkewMs } : {}),
+    ...(t.signingTimeMaxPastMs !== undefined ? { signingTimeMaxPastMs: t.signingTimeMaxPastMs } : {}),
+    ...(t.signingTimeMaxFutureMs !== undefined ? { signingTimeMaxFutureMs: t.signingTimeMaxFutureMs } : {}),
   }
 }
 

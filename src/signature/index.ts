@@ -3,8 +3,17 @@
  * paths, CRLs, signing keys. See README.md in this folder.
  */
 export { loadSigner, type Signer, type SignerSource, type SignOptions } from './signer.js'
-export { createVerifier, signatureDer, type Verifier, type VerifierOptions, type VerifyOptions } from './verifier.js'
-export { VERDICT_CODES, type CertSummary, type RevocationResult, type Verdict, type VerdictCode } from './verdict.js'
+export {
+  createVerifier,
+  signatureDer,
+  DEFAULT_CLOCK_SKEW_MS,
+  DEFAULT_SIGNING_TIME_MAX_PAST_MS,
+  DEFAULT_SIGNING_TIME_MAX_FUTURE_MS,
+  type Verifier,
+  type VerifierOptions,
+  type VerifyOptions,
+} from './verifier.js'
+export { VERDICT_CODES, type CertSummary, type RevocationResult, type TimeSource, type Verdict, type VerdictCode } from './verdict.js'
 export { parseCertificate, parseCertificates, pemBlocks, formatName, KEY_USAGE_BITS, type CertInfo, type KeyUsageName } from './certs.js'
 export { parseCrl, parseCrls, type CrlInfo } from './crl.js'
 export { type SigningKeyType } from './keys.js'

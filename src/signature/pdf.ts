@@ -20,9 +20,11 @@
  * RSA SubFilters and document timestamps.
  */
 import { createHash } from 'node:crypto'
+import { inflateSync } from 'node:zlib'
 import { gwError } from '../errors.js'
+import { laterChanges, mdpViolation, permitted, type MdpRules, type PdfLaterChanges, type PdfObj } from './pdf-revisions.js'
 import type { Verdict, VerdictCode } from './verdict.js'
-import type { Verifier } from './verifier.js'
+import type { Verifier, VerifyOptions } from './verifier.js'
 
 /** Default largest PDF accepted (50 MiB, the default limits.packageBytes). */
 export const DEFAULT_MAX_PDF_BYTES = 50 * 1024 * 1024
@@ -43,7 +45,13 @@ const UNSUPPORTED_SUBFILTERS: Readonly<Record<string, string>> = {
   'ETSI.RFC3161': 'ETSI.RFC3161 is a document timestamp (a timestamp token, not a signature); it is not verified',
 }
 
-export type PdfVerdictCode = VerdictCode | 'UNSUPPORTED_SUBFILTER'
+/**
+ * PDF-level verdict codes besides the CMS ones: UNSUPPORTED_SUBFILTER (a kind of signature not verified),
+ * MODIFIED_AFTER_SIGNING (a later revision changes the document beyond what a signer may add),
+ * MDP_PERMISSION_VIOLATED (a later revision does what the signature's DocMDP / FieldMDP forbids).
+ */
+export const PDF_VERDICT_CODES = ['UNSUPPORTED_SUBFILTER', 'MODIFIED_AFTER_SIGNING', 'MDP_PERMISSION_VIOLATED'] as const
+export type PdfVerdictCode = VerdictCode | (typeof PDF_VERDICT_CODES)[number]
 
 /** A verdict about one PDF signature: the CMS verdict, or a PDF-level finding before the CMS could be checked. */
 export interface PdfVerdict extends Omit<Verdict, 'code'> {
@@ -79,16 +87,24 @@ export interface PdfSignature {
   readonly updatesAfter: number
   /** Why this signature cannot be verified, when it cannot. */
   readonly problem?: { code: 'MALFORMED' | 'UNSUPPORTED_SUBFILTER'; message: string }
+  /** DocMDP / FieldMDP permissions of the signature (its /Reference transforms), when it has some. */
+  readonly mdp?: MdpRules
+  /** True when the signature dictionary was found inside an object stream. */
+  readonly inObjectStream?: boolean
 }
 
 export interface PdfScanOptions {
   /** Largest PDF accepted, in bytes (default 50 MiB). */
   maxBytes?: number
+  /** Passed to the verifier for every signature (e.g. `receivedAt`, `validationTime`). */
+  verifyOptions?: VerifyOptions
 }
 
 export interface PdfSignatureReport {
   readonly signature: PdfSignature
   readonly verdict: PdfVerdict
+  /** What the revisions after this signature change (absent when it covers the whole file). */
+  readonly laterChanges?: PdfLaterChanges
 }
 
 export interface PdfVerification {
@@ -510,7 +526,7 @@ export function findPdfSignatures(input: Uint8Array, opts: PdfScanOptions = {}):
   }
   const cands = positions(buf, BYTE_RANGE, MAX_CANDIDATES)
   if (cands.over) pdfError(`more than ${MAX_CANDIDATES} /ByteRange entries`)
-  if (cands.at.length === 0) pdfError('no signature: the PDF has no signature dictionary (/ByteRange)')
+  if (cands.at.length === 0 && buf.indexOf('/ObjStm', 0, 'latin1') < 0) pdfError('no signature: the PDF has no signature dictionary (/ByteRange)')
 
   const headers = objectHeaders(buf)
   const budget: Budget = { left: PARSE_BUDGET_FACTOR * buf.length + 1024 * 1024 }
@@ -519,6 +535,7 @@ export function findPdfSignatures(input: Uint8Array, opts: PdfScanOptions = {}):
 
   const found: Omit<PdfSignature, 'index'>[] = []
   const seen = new Set<string>()
+  const inStream = new Set<number>()
   for (const at of cands.at) {
     // the key must be a whole name: /ByteRange, not /ByteRangeX
     if (isRegular(buf[at + BYTE_RANGE.length])) continue
@@ -539,6 +556,14 @@ export function findPdfSignatures(input: Uint8Array, opts: PdfScanOptions = {}):
       if (v instanceof ParseFailure) parseProblem = v.reason
       else {
         dict = dictWithKeyAt(v, 'ByteRange', at)
+        // inside an uncompressed object stream (PDF 1.5): the objects of the stream are at known offsets
+        if (!dict && at >= v.end && followedByStream(buf, v.end)) {
+          const inner = objectInStream(buf, parser, v, at)
+          if (inner) {
+            dict = dictWithKeyAt(inner, 'ByteRange', at)
+            if (dict) inStream.add(at)
+          }
+        }
         // a /ByteRange inside the object but not a dictionary key (a string), or in a stream's data: not a signature
         if (!dict && (at < v.end || followedByStream(buf, v.end))) continue
       }
@@ -595,7 +620,18 @@ export function findPdfSignatures(input: Uint8Array, opts: PdfScanOptions = {}):
     const signedLength = shapeOk ? b + d : 0
     const bytesAfter = shapeOk ? Math.max(0, buf.length - (c + d)) : 0
     const updatesAfter = shapeOk && c + d <= buf.length ? countEof(buf, c + d) : 0
-    const base = { offset: at, byteRange, ...meta, signedLength, coversWholeFile: shapeOk && c + d === buf.length, bytesAfter, updatesAfter }
+    const mdp = dict ? mdpRules(dict) : undefined
+    const base = {
+      offset: at,
+      byteRange,
+      ...meta,
+      signedLength,
+      coversWholeFile: shapeOk && c + d === buf.length,
+      bytesAfter,
+      updatesAfter,
+      ...(mdp ? { mdp } : {}),
+      ...(inStream.has(at) ? { inObjectStream: true } : {}),
+    }
     const bad = (message: string): void => {
       found.push({ ...base, problem: { code: 'MALFORMED', message } })
     }
@@ -665,11 +701,108 @@ export function findPdfSignatures(input: Uint8Array, opts: PdfScanOptions = {}):
     const unsupported = subFilter !== undefined ? UNSUPPORTED_SUBFILTERS[subFilter] : type === 'DocTimeStamp' ? UNSUPPORTED_SUBFILTERS['ETSI.RFC3161'] : undefined
     found.push({ ...base, cms, ...(unsupported ? { problem: { code: 'UNSUPPORTED_SUBFILTER' as const, message: unsupported } } : {}) })
   }
+  // signature dictionaries in compressed object streams: found, but their /Contents cannot be the signed gap
+  for (const sigAt of compressedSignatures(buf, headers, parser)) {
+    if (found.length === MAX_SIGNATURES) pdfError(`more than ${MAX_SIGNATURES} signatures`)
+    found.push({
+      offset: sigAt,
+      byteRange: [],
+      signedLength: 0,
+      coversWholeFile: false,
+      bytesAfter: 0,
+      updatesAfter: 0,
+      inObjectStream: true,
+      problem: { code: 'MALFORMED', message: 'the signature dictionary is in a compressed object stream: its /Contents is not in the file bytes, so no /ByteRange can leave it out' },
+    })
+  }
   if (found.length === 0) pdfError('no signature: no /ByteRange in the PDF is a key of a signature dictionary')
   // revision order: by the end of the signed ranges (c + d), then by position
   const endOf = (s: Omit<PdfSignature, 'index'>): number => (s.byteRange[2] ?? 0) + (s.byteRange[3] ?? 0)
   found.sort((x, y) => endOf(x) - endOf(y) || x.offset - y.offset)
   return found.map((s, i) => ({ index: i + 1, ...s }))
+}
+
+/** The object of an uncompressed object stream `stream` (its dictionary) whose extent holds offset `at`. */
+function objectInStream(buf: Buffer, parser: ObjectParser, stream: PdfValue, at: number): PdfValue | undefined {
+  if (stream.t !== 'dict') return undefined
+  const e = stream.entries
+  const type = e.get('Type')?.value
+  const first = e.get('First')?.value
+  const n = e.get('N')?.value
+  if (type?.t !== 'name' || type.value !== 'ObjStm' || e.has('Filter') || first?.t !== 'num' || n?.t !== 'num') return undefined
+  let p = buf.indexOf('stream', stream.end, 'latin1') + 6
+  if (buf[p] === 0x0d) p++
+  if (buf[p] === 0x0a) p++
+  const head = buf.toString('latin1', p, p + Math.min(first.value, 1 << 20)).trim().split(/\s+/).map(Number)
+  for (let i = 1; i < head.length && i / 2 < Math.min(n.value, MAX_CANDIDATES); i += 2) {
+    const off = p + first.value + head[i]!
+    if (!Number.isSafeInteger(off) || off > at) continue
+    try {
+      const v = parser.value(off, 0)
+      if (at >= v.start && at < v.end) return v
+    } catch (e) {
+      if (!(e instanceof ParseFailure)) throw e
+    }
+  }
+  return undefined
+}
+
+/** Offsets of compressed (FlateDecode) object streams whose content holds a `/ByteRange` key. */
+function compressedSignatures(buf: Buffer, headers: number[], parser: ObjectParser): number[] {
+  const out: number[] = []
+  const seen = new Set<number>()
+  const at = positions(buf, Buffer.from('/ObjStm', 'latin1'), MAX_CANDIDATES).at
+  for (const p of at) {
+    const h = floorOf(headers, p)
+    if (h < 0 || seen.has(h)) continue
+    seen.add(h)
+    let v: PdfValue
+    try {
+      v = parser.value(h, 0)
+    } catch (e) {
+      if (!(e instanceof ParseFailure)) throw e
+      continue
+    }
+    if (v.t !== 'dict' || !followedByStream(buf, v.end)) continue
+    const f = v.entries.get('Filter')?.value
+    const len = v.entries.get('Length')?.value
+    if (f?.t !== 'name' || f.value !== 'FlateDecode' || len?.t !== 'num') continue
+    let s = buf.indexOf('stream', v.end, 'latin1') + 6
+    if (buf[s] === 0x0d) s++
+    if (buf[s] === 0x0a) s++
+    try {
+      const data = inflateSync(buf.subarray(s, s + len.value), { maxOutputLength: 16 * 1024 * 1024 })
+      const k = data.indexOf('/ByteRange', 0, 'latin1')
+      if (k >= 0 && !isRegular(data[k + 10])) out.push(h)
+    } catch {
+      // not inflatable: nothing to report here
+    }
+  }
+  return out
+}
+
+/** DocMDP / FieldMDP of a signature dictionary: its /Reference signature references (direct dictionaries). */
+function mdpRules(dict: Extract<PdfValue, { t: 'dict' }>): MdpRules | undefined {
+  const refs = dict.entries.get('Reference')?.value
+  if (refs?.t !== 'array') return undefined
+  const rules: MdpRules = {}
+  for (const r of refs.items) {
+    if (r.t !== 'dict') continue
+    const method = r.entries.get('TransformMethod')?.value
+    const params = r.entries.get('TransformParams')?.value
+    if (method?.t !== 'name' || params?.t !== 'dict') continue
+    if (method.value === 'DocMDP') {
+      const pv = params.entries.get('P')?.value
+      rules.docMdp = pv?.t === 'num' && [1, 2, 3].includes(pv.value) ? pv.value : 2
+    } else if (method.value === 'FieldMDP') {
+      const a = params.entries.get('Action')?.value
+      const f = params.entries.get('Fields')?.value
+      const action = a?.t === 'name' && (a.value === 'All' || a.value === 'Include' || a.value === 'Exclude') ? a.value : 'All'
+      const fields = f?.t === 'array' ? f.items.flatMap((x) => (x.t === 'str' ? [x.bytes.toString('latin1')] : [])) : []
+      rules.fieldMdp = { action, fields }
+    }
+  }
+  return rules.docMdp !== undefined || rules.fieldMdp ? rules : undefined
 }
 
 /** The signed bytes of a signature: the two ranges concatenated. */
@@ -684,24 +817,58 @@ function endsInZeros(cms: Uint8Array): boolean {
   return true
 }
 
+/** A signature's verdict given what later revisions change: MODIFIED_AFTER_SIGNING / MDP_PERMISSION_VIOLATED. */
+function judgeLater(v: PdfVerdict, s: PdfSignature, later: PdfLaterChanges): PdfVerdict {
+  if (!v.ok) return v
+  const rules = s.mdp ?? {}
+  const mdp = mdpViolation(rules, later)
+  if (mdp) return { ...v, ok: false, code: 'MDP_PERMISSION_VIOLATED', message: `${mdp} (the CMS itself is valid: ${v.message})` }
+  if (permitted(rules, later)) return v
+  const bad = later.changes.filter((c) => !c.allowed)
+  const pages = later.pagesTouched.length ? `; pages touched: object(s) ${later.pagesTouched.join(', ')}` : ''
+  const repl = later.objectsReplaced.length ? `; objects replaced: ${later.objectsReplaced.join(', ')}` : ''
+  return {
+    ...v,
+    ok: false,
+    code: 'MODIFIED_AFTER_SIGNING',
+    message: `the document was changed after this signature by ${later.revisions} later revision(s): ${bad.map((c) => `revision ${c.revision}: ${c.detail}`).join('; ')}${pages}${repl} (the CMS itself is valid over the signed revision)`,
+  }
+}
+
 /**
  * Finds and verifies every signature of a PDF. Throws like `findPdfSignatures`; never for a bad signature (that
  * is its verdict).
  */
 export async function verifyPdf(pdf: Uint8Array, verifier: Verifier, opts: PdfScanOptions = {}): Promise<PdfVerification> {
   const sigs = findPdfSignatures(pdf, opts)
+  const buf = Buffer.isBuffer(pdf) ? pdf : Buffer.from(pdf.buffer, pdf.byteOffset, pdf.length)
+  const parser = (b: Buffer) => new ObjectParser(b, budget)
+  const budget: Budget = { left: PARSE_BUDGET_FACTOR * buf.length + 1024 * 1024 }
+  const parseAt = (b: Buffer, pos: number): PdfObj | undefined => {
+    try {
+      return parser(b).value(pos, 0)
+    } catch (e) {
+      if (e instanceof ParseFailure) return undefined
+      throw e
+    }
+  }
   const signatures: PdfSignatureReport[] = []
   for (const s of sigs) {
     let verdict: PdfVerdict
     if (s.problem || !s.cms) {
       verdict = { ok: false, code: s.problem?.code ?? 'MALFORMED', message: s.problem?.message ?? 'no CMS', chain: [] }
     } else {
-      verdict = await verifier.verify(signedBytes(pdf, s), s.cms)
+      verdict = await verifier.verify(signedBytes(pdf, s), s.cms, opts.verifyOptions)
       if (verdict.code === 'MALFORMED' && endsInZeros(s.cms)) {
         verdict = { ...verdict, message: `${verdict.message} (the CMS ends in zero bytes: it looks truncated, not completely written into /Contents)` }
       }
     }
-    signatures.push({ signature: s, verdict })
+    let later: PdfLaterChanges | undefined
+    if (!s.coversWholeFile && s.signedLength > 0) {
+      later = laterChanges(buf, s.byteRange[2]! + s.byteRange[3]!, parseAt)
+      verdict = judgeLater(verdict, s, later)
+    }
+    signatures.push({ signature: s, verdict, ...(later ? { laterChanges: later } : {}) })
   }
   const last = sigs[sigs.length - 1]!
   const warnings: string[] = []
@@ -711,7 +878,9 @@ export async function verifyPdf(pdf: Uint8Array, verifier: Verifier, opts: PdfSc
       warnings.push(`${last.bytesAfter} whitespace bytes follow the last signature's range (no change to the document, but the signature does not cover the whole file)`)
     } else {
       const updates = last.updatesAfter === 1 ? '1 incremental update' : `${last.updatesAfter} incremental updates`
-      warnings.push(`${last.bytesAfter} bytes were added after the last signature (${updates}); they are not covered by any signature`)
+      const lc = signatures[signatures.length - 1]!.laterChanges
+      const what = lc ? (lc.onlySignerUpdates ? 'only signature bookkeeping (fields, DSS, timestamps)' : `changes to the document: ${lc.changes.filter((c) => !c.allowed).map((c) => c.detail).join('; ')}`) : ''
+      warnings.push(`${last.bytesAfter} bytes were added after the last signature (${updates}); they are not covered by any signature${what ? ` and hold ${what}` : ''}`)
     }
   }
   return {

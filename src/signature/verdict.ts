@@ -14,6 +14,7 @@ export const VERDICT_CODES = [
   'BAD_SIGNATURE',
   'SIGNING_CERTIFICATE_MISMATCH',
   'SIGNING_TIME_IN_FUTURE',
+  'SIGNING_TIME_OUT_OF_RANGE',
   'UNTRUSTED_CHAIN',
   'CERT_NOT_YET_VALID',
   'CERT_EXPIRED',
@@ -48,6 +49,12 @@ export interface RevocationResult {
   source?: string
 }
 
+/**
+ * `receipt`: the time the gateway received the content (its own clock or record); `explicit`: a time the caller
+ * asked for; `timestamp`: reserved for the time of a verified RFC 3161 timestamp token (not produced yet).
+ */
+export type TimeSource = 'receipt' | 'explicit' | 'timestamp'
+
 export interface Verdict {
   ok: boolean
   code: VerdictCode
@@ -55,7 +62,11 @@ export interface Verdict {
   signer?: CertSummary
   /** Signer first, trust anchor last (empty when no path was built). */
   chain: CertSummary[]
-  /** The signed signing-time attribute, ISO 8601. */
+  /** The signed signing-time attribute, ISO 8601: the signer's claim (no trusted timestamp is read yet). */
   signingTime?: string
+  /** The time certificate validity and CRL freshness were judged at, ISO 8601. */
+  validationTime?: string
+  /** Where `validationTime` comes from. */
+  timeSource?: TimeSource
   revocation?: RevocationResult
 }

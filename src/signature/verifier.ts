@@ -3,7 +3,13 @@
  *
  * Per call: walk the CMS DER (cms.ts), decode the signed attributes, hash the content with node:crypto, look up
  * what is known about the embedded certificates by the hash of their bytes, verify the signature with node:crypto
- * and apply every time-dependent check (signing time, validity at signing time, revocation freshness, sender).
+ * and apply every time-dependent check (signing time within range of the validation time, validity of the path and
+ * CRL freshness at the validation time, sender).
+ *
+ * Time (see README.md, "Time"): without a trusted timestamp the signing-time attribute is only the signer's claim, so
+ * validity is judged at the validation time: the time of receipt (`receivedAt`, default the verifier's clock) or a
+ * time the caller asks for explicitly (`validationTime`). The signing time must lie within `signingTimeMaxPastMs`
+ * before and `signingTimeMaxFutureMs` after the validation time.
  * Cold path (certificates not in the cache): parse each certificate with node's X509Certificate and PKI.js, find
  * the signer, build and validate the path to a trust anchor; the result (never a time-dependent judgement) is cached.
  */
@@ -30,8 +36,15 @@ export interface VerifierOptions {
   cache?: { max?: number; ttlMs?: number }
   /** Clock (default `() => new Date()`). */
   now?: () => Date
-  /** Tolerance for a signing time ahead of the verifier's clock (default 5 min). */
+  /**
+   * Clock-skew allowance applied to certificate validity bounds and CRL nextUpdate at the validation time
+   * (default 5 min; config `trust.clockSkewMs`).
+   */
   clockSkewMs?: number
+  /** Oldest accepted signing time, before the validation time (default 24 h; config `trust.signingTimeMaxPastMs`). */
+  signingTimeMaxPastMs?: number
+  /** Latest accepted signing time, after the validation time (default 5 min; config `trust.signingTimeMaxFutureMs`). */
+  signingTimeMaxFutureMs?: number
   /**
    * What an expired CRL (nextUpdate passed) means for a certificate it does not list: `unknown` (default:
    * revocation status `unknown`, the verdict stays valid, the message says the CRL is stale) or `fail`
@@ -43,6 +56,13 @@ export interface VerifierOptions {
 export interface VerifyOptions {
   /** The sender's OrganId (edXML From/OrganId): the signer certificate's subject UID must equal it (case-insensitive). */
   expectedOrganId?: string
+  /**
+   * When the gateway received the content (its own record, e.g. a stored package verified again later): the
+   * validation time, `timeSource: 'receipt'`. Default: the verifier's clock.
+   */
+  receivedAt?: Date
+  /** Judge validity at this time instead, as the caller explicitly asked (`timeSource: 'explicit'`). */
+  validationTime?: Date
 }
 
 export interface Verifier {
@@ -61,8 +81,14 @@ interface Entry {
   /** Signer first, anchor last, when a valid path was found. */
   readonly chain?: readonly CertInfo[]
   readonly chainError?: string
-  revocation?: { gen: number; validUntilMs: number; result: RevocationResult; code?: 'REVOKED' | 'CRL_EXPIRED'; message?: string }
+  /** Valid for validation times in (validFromMs, validUntilMs]: the same CRLs are current or stale there. */
+  revocation?: { gen: number; validFromMs: number; validUntilMs: number; result: RevocationResult; code?: 'REVOKED' | 'CRL_EXPIRED'; message?: string }
 }
+
+/** Defaults of the time rules (the config keys under `trust` have the same defaults). */
+export const DEFAULT_CLOCK_SKEW_MS = 5 * 60_000
+export const DEFAULT_SIGNING_TIME_MAX_PAST_MS = 24 * 3_600_000
+export const DEFAULT_SIGNING_TIME_MAX_FUTURE_MS = 5 * 60_000
 
 const DEFAULT_MAX = 1000
 const DEFAULT_TTL = 10 * 60_000
@@ -89,6 +115,8 @@ class CmsVerifier implements Verifier {
   readonly #certs: LruCache<CertInfo>
   readonly #now: () => Date
   readonly #skew: number
+  readonly #maxPast: number
+  readonly #maxFuture: number
   readonly #staleCrl: 'unknown' | 'fail'
 
   constructor(opts: VerifierOptions) {
@@ -97,7 +125,9 @@ class CmsVerifier implements Verifier {
     this.#anchorHashes = new Set(this.#anchors.map((a) => a.sha256))
     this.#intermediates = parseCertificates(opts.intermediates, 'intermediate')
     this.#now = opts.now ?? (() => new Date())
-    this.#skew = opts.clockSkewMs ?? 5 * 60_000
+    this.#skew = opts.clockSkewMs ?? DEFAULT_CLOCK_SKEW_MS
+    this.#maxPast = opts.signingTimeMaxPastMs ?? DEFAULT_SIGNING_TIME_MAX_PAST_MS
+    this.#maxFuture = opts.signingTimeMaxFutureMs ?? DEFAULT_SIGNING_TIME_MAX_FUTURE_MS
     this.#staleCrl = opts.staleCrl ?? 'unknown'
     const max = opts.cache?.max ?? DEFAULT_MAX
     const ttl = opts.cache?.ttlMs ?? DEFAULT_TTL
@@ -136,8 +166,11 @@ class CmsVerifier implements Verifier {
   }
 
   #verify(content: Uint8Array, cms: Uint8Array, opts: VerifyOptions): Verdict {
-    const nowMs = this.#now().getTime()
-    const fail = (code: VerdictCode, message: string, extra: Partial<Verdict> = {}): Verdict => verdict(false, code, message, extra)
+    const explicit = opts.validationTime !== undefined
+    const atMs = (opts.validationTime ?? opts.receivedAt ?? this.#now()).getTime()
+    if (!Number.isFinite(atMs)) return verdict(false, 'MALFORMED', `the ${explicit ? 'validation' : 'receipt'} time is not a valid date`)
+    const time: Partial<Verdict> = { validationTime: iso(atMs), timeSource: explicit ? 'explicit' : 'receipt' }
+    const fail = (code: VerdictCode, message: string, extra: Partial<Verdict> = {}): Verdict => verdict(false, code, message, { ...time, ...extra })
 
     // 1. Structure.
     let p: ParsedCms
@@ -172,7 +205,7 @@ class CmsVerifier implements Verifier {
     }
     if (!bytesEqual(attrs.contentType, p.eContentType)) return fail('MALFORMED', 'signed content-type differs from eContentType')
     const signingTime = attrs.signingTime
-    const base: Partial<Verdict> = signingTime ? { signingTime: signingTime.toISOString() } : {}
+    const base: Partial<Verdict> = signingTime ? { signingTime: signingTime.toISOString(), ...time } : time
 
     // 4. Certificates: cache lookup by their bytes, cold path otherwise.
     let entry: Entry
@@ -209,15 +242,21 @@ class CmsVerifier implements Verifier {
       return fail('SIGNING_CERTIFICATE_MISMATCH', 'signing-certificate names another certificate than the signer\'s', facts)
     }
 
-    // 7. Signing time (the time every validity is judged at; now when the attribute is absent).
-    const atMs = signingTime ? signingTime.getTime() : nowMs
-    if (atMs > nowMs + this.#skew) return fail('SIGNING_TIME_IN_FUTURE', `signing time ${iso(atMs)} is in the future (now ${iso(nowMs)})`, facts)
+    // 7. Signing time: only the signer's claim, so it must lie near the validation time.
+    const at = `${explicit ? 'the requested validation time' : 'receipt'} ${iso(atMs)}`
+    if (signingTime) {
+      const stMs = signingTime.getTime()
+      if (stMs > atMs + this.#maxFuture) return fail('SIGNING_TIME_IN_FUTURE', `signing time ${iso(stMs)} is after ${at} (by more than ${this.#maxFuture / 1000} s)`, facts)
+      if (stMs < atMs - this.#maxPast) {
+        return fail('SIGNING_TIME_OUT_OF_RANGE', `signing time ${iso(stMs)} is more than ${this.#maxPast / 3_600_000} h before ${at}; without a trusted timestamp it cannot be relied on`, facts)
+      }
+    }
 
-    // 8. Path to a trust anchor (structure cached), validity of every certificate at signing time.
+    // 8. Path to a trust anchor (structure cached), validity of every certificate at the validation time.
     if (!entry.chain) return fail('UNTRUSTED_CHAIN', entry.chainError ?? 'no path to a trust anchor', facts)
     for (const c of entry.chain) {
-      if (atMs < c.notBeforeMs) return fail('CERT_NOT_YET_VALID', `certificate ${c.summary.subject} is valid only from ${c.summary.notBefore}; signing time is ${iso(atMs)}`, facts)
-      if (atMs > c.notAfterMs) return fail('CERT_EXPIRED', `certificate ${c.summary.subject} expired on ${c.summary.notAfter}; signing time is ${iso(atMs)}`, facts)
+      if (atMs < c.notBeforeMs - this.#skew) return fail('CERT_NOT_YET_VALID', `certificate ${c.summary.subject} is valid only from ${c.summary.notBefore}; validation time is ${at}`, facts)
+      if (atMs > c.notAfterMs + this.#skew) return fail('CERT_EXPIRED', `certificate ${c.summary.subject} expired on ${c.summary.notAfter}; validation time is ${at}`, facts)
     }
 
     // 9. Key usage of the signer certificate.
@@ -227,7 +266,7 @@ class CmsVerifier implements Verifier {
     }
 
     // 10. Revocation (cached per CRL set generation and until the earliest nextUpdate).
-    const rev = this.#revocation(entry, entry.chain, nowMs)
+    const rev = this.#revocation(entry, entry.chain, atMs)
     const withRev = { ...facts, revocation: rev.result }
     if (rev.code) return fail(rev.code, rev.message ?? rev.code, withRev)
 
@@ -239,7 +278,7 @@ class CmsVerifier implements Verifier {
       }
     }
     const note = rev.result.status === 'good' ? '' : ` (revocation status ${rev.result.status}: ${rev.result.source ?? ''})`
-    return verdict(true, 'VALID', `signature valid, signed by ${signer.summary.subject}${note}`, withRev)
+    return verdict(true, 'VALID', `signature valid at ${at}, signed by ${signer.summary.subject}${note}`, { ...time, ...withRev })
   }
 
   // ---- cold path ----------------------------------------------------------------------------------------
@@ -314,9 +353,12 @@ class CmsVerifier implements Verifier {
 
   // ---- revocation ---------------------------------------------------------------------------------------
 
+  /** Revocation at validation time `nowMs` (the receipt time or an explicit one). */
   #revocation(entry: Entry, chain: readonly CertInfo[], nowMs: number): NonNullable<Entry['revocation']> {
     const r = entry.revocation
-    if (r && r.gen === this.#crlGen && nowMs < r.validUntilMs) return r
+    // A result is reused only for a validation time at which the same CRLs are current (and the same are stale):
+    // an explicit past time and the receipt time never share a judgement they would not both reach.
+    if (r && r.gen === this.#crlGen && nowMs > r.validFromMs && nowMs <= r.validUntilMs) return r
     const fresh = this.#computeRevocation(chain, nowMs)
     entry.revocation = fresh
     return fresh
@@ -324,6 +366,7 @@ class CmsVerifier implements Verifier {
 
   #computeRevocation(chain: readonly CertInfo[], nowMs: number): NonNullable<Entry['revocation']> {
     let validUntilMs = Number.POSITIVE_INFINITY
+    let validFromMs = Number.NEGATIVE_INFINITY
     const sources: string[] = []
     let unknown = false
     let stale: string | undefined
@@ -341,26 +384,36 @@ class CmsVerifier implements Verifier {
       if (revokedAt !== undefined) {
         return {
           gen: this.#crlGen,
+          validFromMs: Number.NEGATIVE_INFINITY,
           validUntilMs: Number.POSITIVE_INFINITY,
           result: { status: 'revoked', checkedAt: iso(nowMs), source: label },
           code: 'REVOKED',
           message: `certificate ${cert.summary.subject} (serial ${cert.summary.serial}) was revoked on ${iso(revokedAt)}`,
         }
       }
-      if (crl.nextUpdateMs !== undefined && nowMs > crl.nextUpdateMs) {
+      // A CRL from after the validation time says nothing about the status then: not used for a good status.
+      if (crl.thisUpdateMs > nowMs + this.#skew) {
+        unknown = true
+        sources.push(`${label}, issued after the validation time`)
+        validUntilMs = Math.min(validUntilMs, crl.thisUpdateMs - this.#skew - 1)
+        continue
+      }
+      validFromMs = Math.max(validFromMs, crl.thisUpdateMs - this.#skew - 1)
+      if (crl.nextUpdateMs !== undefined && nowMs > crl.nextUpdateMs + this.#skew) {
+        validFromMs = Math.max(validFromMs, crl.nextUpdateMs + this.#skew)
         unknown = true
         stale ??= `${label} expired on ${iso(crl.nextUpdateMs)}`
         sources.push(`${label}, expired`)
         continue
       }
       sources.push(label)
-      if (crl.nextUpdateMs !== undefined) validUntilMs = Math.min(validUntilMs, crl.nextUpdateMs)
+      if (crl.nextUpdateMs !== undefined) validUntilMs = Math.min(validUntilMs, crl.nextUpdateMs + this.#skew)
     }
     const result: RevocationResult = { status: unknown ? 'unknown' : 'good', checkedAt: iso(nowMs), source: sources.join('; ') || 'no certificate to check' }
     if (stale && this.#staleCrl === 'fail') {
-      return { gen: this.#crlGen, validUntilMs: Number.POSITIVE_INFINITY, result, code: 'CRL_EXPIRED', message: stale }
+      return { gen: this.#crlGen, validFromMs, validUntilMs, result, code: 'CRL_EXPIRED', message: stale }
     }
-    return { gen: this.#crlGen, validUntilMs, result }
+    return { gen: this.#crlGen, validFromMs, validUntilMs, result }
   }
 
   /** The newest CRL issued and signed by `issuer`, if any. */
@@ -390,6 +443,8 @@ function verdict(ok: boolean, code: VerdictCode, message: string, f: Partial<Ver
     ...(f.signer ? { signer: f.signer } : {}),
     chain: f.chain ?? [],
     ...(f.signingTime ? { signingTime: f.signingTime } : {}),
+    ...(f.validationTime ? { validationTime: f.validationTime } : {}),
+    ...(f.timeSource ? { timeSource: f.timeSource } : {}),
     ...(f.revocation ? { revocation: f.revocation } : {}),
   }
 }

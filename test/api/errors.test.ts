@@ -96,7 +96,7 @@ t.test('attachment and package limits', async (t) => {
   const two = { name: 'a.pdf', contentType: 'application/pdf', data: 'YWJj' }
   const many = await app.inject(post(JSON.stringify(sampleDocument({ attachments: [two, two] }))))
   t.match(many.json(), { code: 'GW_ERR_API_VALIDATION', details: [{ field: 'body.attachments', problem: /at most 1/ }] })
-  const pkg = await app.inject(post(JSON.stringify(sampleDocument({ attachments: [{ name: 'b.pdf', contentType: 'application/pdf', data: Buffer.alloc(1990).toString('base64') }], subject: 'x'.repeat(500) }))))
+  const pkg = await app.inject(post(JSON.stringify(sampleDocument({ attachments: [{ name: 'b.pdf', contentType: 'application/pdf', data: Buffer.concat([Buffer.from('%PDF-1.4\n'), Buffer.alloc(1981)]).toString('base64') }], subject: 'x'.repeat(500) }))))
   t.equal(pkg.statusCode, 413)
   t.equal(pkg.json().code, 'GW_ERR_ENVELOPE_TOO_LARGE')
 })

@@ -37,3 +37,15 @@ export function codeOf(fn: () => unknown): string {
     return isGatewayErrorCode(e) ?? `not a GatewayError: ${String(e)}`
   }
 }
+
+/**
+ * A package as a peer's producer may write it: the attachments' declared content types are written as given, even
+ * where our builder refuses them (a "PDF" that is not one, a ZIP declared as the PDF it carries, ...).
+ */
+export const peerEdocText = (over: Partial<EdocInput> = {}): string => {
+  const declared = (over.attachments ?? []).map((a) => a.contentType)
+  const placeholder = (i: number) => `application/x-lienthong-test-declared-${i}`
+  let text = edocText({ ...over, ...(over.attachments ? { attachments: over.attachments.map((a, i) => ({ ...a, contentType: placeholder(i) })) } : {}) })
+  declared.forEach((type, i) => (text = text.replaceAll(placeholder(i), type ?? '')))
+  return text
+}

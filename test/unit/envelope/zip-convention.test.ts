@@ -2,7 +2,7 @@
 import t from 'tap'
 import { zipSync } from 'fflate'
 import { applyZipConvention, parseEnvelope, sniffContentType } from './imports.js'
-import { edocText } from './helpers.js'
+import { peerEdocText } from './helpers.js'
 
 const pdf = Buffer.from('%PDF-1.7\n1 0 obj\n<<>>\nendobj\n%%EOF\n')
 const one = zipSync({ 'inner.pdf': pdf })
@@ -28,7 +28,7 @@ t.test('applyZipConvention', async (t) => {
 })
 
 t.test('in a package: first-entry verdict and warnings at parse, full report on demand, content on attachment()', async (t) => {
-  const pkg = edocText({
+  const pkg = peerEdocText({
     attachments: [
       { contentId: 'z', attachmentName: 'quyet-dinh.pdf', contentType: 'application/pdf', data: one },
       { contentId: 'm', attachmentName: 'two.pdf', contentType: 'application/zip', data: many },
@@ -60,7 +60,7 @@ t.test('parse-time verdict for stored, deflated and truncated entries', async (t
   const stored = zipSync({ 's.pdf': [pdf, { level: 0 }] })
   const big = zipSync({ 'big.pdf': Buffer.concat([pdf, Buffer.alloc(500_000, 0x41)]) })
   const name = (data: Uint8Array, attachmentName = 'x.pdf'): Record<string, unknown> => {
-    const env = parseEnvelope(Buffer.from(edocText({ attachments: [{ contentId: 'q', attachmentName, contentType: 'application/pdf', data }] })))
+    const env = parseEnvelope(Buffer.from(peerEdocText({ attachments: [{ contentId: 'q', attachmentName, contentType: 'application/pdf', data }] })))
     return env.edoc!.attachments[0]! as unknown as Record<string, unknown>
   }
   t.match(name(stored), { realContentType: 'application/pdf', zipEntryName: 's.pdf' })
@@ -72,7 +72,7 @@ t.test('parse-time verdict for stored, deflated and truncated entries', async (t
 t.test('ZIP bombs: an entry over the unzip limit is refused without inflating it', async (t) => {
   const bomb = zipSync({ 'big.pdf': Buffer.alloc(5_000_000) }) // ~5 KB that claims 5 MB
   t.ok(bomb.length < 10_000)
-  const pkg = Buffer.from(edocText({ attachments: [{ contentId: 'b', attachmentName: 'big.pdf', contentType: 'application/pdf', data: bomb }] }))
+  const pkg = Buffer.from(peerEdocText({ attachments: [{ contentId: 'b', attachmentName: 'big.pdf', contentType: 'application/pdf', data: bomb }] }))
   const env = parseEnvelope(pkg, { maxUnzippedBytes: 1_000_000 })
   let err: unknown
   try {

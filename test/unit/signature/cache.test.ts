@@ -11,6 +11,7 @@ const int = makeIntermediate(root, join(dir, 'int'), '/C=VN/CN=Cache CA', { alg:
 const a = issue(int, join(dir, 'a'), '/C=VN/UID=000.00.00.A01/CN=Agency A', { alg: 'p256' })
 const b = issue(int, join(dir, 'b'), '/C=VN/UID=000.00.00.B01/CN=Agency B', { alg: 'p256' })
 const c = issue(int, join(dir, 'c'), '/C=VN/UID=000.00.00.C01/CN=Agency C', { alg: 'p256' })
+const future = issue(int, join(dir, 'future'), '/C=VN/UID=000.00.00.D01/CN=Agency D', { alg: 'p256', startdate: osslTime(days(1)), enddate: osslTime(days(30)) })
 const cleanCrl = crl(int, { lastupdate: osslTime(days(-1)), nextupdate: osslTime(days(2)) })
 revoke(int, b.certPath)
 const revokedCrl = crl(int)
@@ -32,6 +33,8 @@ t.test('warm verdicts equal cold verdicts, for good and bad inputs', async (t) =
     [content, await (await signerOf(a, '')).sign(content), undefined],
     [content, await sa.sign(content, { signingTime: days(1) }), undefined],
     [content, await sa.sign(content, { signingTime: days(-2) }), undefined],
+    [content, await sa.sign(content, { signingTime: days(-0.5) }), undefined],
+    [content, await (await signerOf(future)).sign(content), undefined],
   ]
   for (let round = 0; round < 3; round++) {
     for (const [data, sig, organ] of inputs) {
@@ -40,7 +43,7 @@ t.test('warm verdicts equal cold verdicts, for good and bad inputs', async (t) =
     }
   }
   const codes = await Promise.all(inputs.map(([d, s, o]) => warm.verify(d, s, o ? { expectedOrganId: o } : {}).then((v) => v.code)))
-  t.same(codes, ['VALID', 'SENDER_MISMATCH', 'DIGEST_MISMATCH', 'REVOKED', 'UNTRUSTED_CHAIN', 'SIGNING_TIME_IN_FUTURE', 'CERT_NOT_YET_VALID'])
+  t.same(codes, ['VALID', 'SENDER_MISMATCH', 'DIGEST_MISMATCH', 'REVOKED', 'UNTRUSTED_CHAIN', 'SIGNING_TIME_IN_FUTURE', 'SIGNING_TIME_OUT_OF_RANGE', 'VALID', 'CERT_NOT_YET_VALID'])
   t.ok(warm.stats().hits > 10, `warm path used (${JSON.stringify(warm.stats())})`)
   t.equal(cold.stats().hits, 0, 'disabled cache never hits')
   t.equal(cold.stats().entries, 0)
@@ -63,18 +66,18 @@ t.test('a CRL change is seen by cached entries', async (t) => {
 t.test('revocation is re-checked after the CRL nextUpdate; entries expire after ttlMs', async (t) => {
   let clock = Date.now()
   const v = createVerifier({ trustAnchors: root.certPem, crls: cleanCrl, cache: { ttlMs: 10 * 86_400_000 }, now: () => new Date(clock) })
-  const sig = await (await signerOf(a)).sign(content)
-  const r1 = await v.verify(content, sig)
+  const sa = await signerOf(a)
+  const r1 = await v.verify(content, await sa.sign(content, { signingTime: new Date(clock) }))
   t.equal(r1.revocation?.status, 'unknown', 'no CRL for the root, so overall unknown')
   t.match(r1.revocation?.source, /CRL of CN=Cache CA/)
   t.notMatch(r1.revocation?.source, /expired/)
   clock += 3 * 86_400_000 // past the CRL's nextUpdate, within the TTL
-  const r2 = await v.verify(content, sig)
+  const r2 = await v.verify(content, await sa.sign(content, { signingTime: new Date(clock) }))
   t.equal(r2.code, 'VALID')
   t.match(r2.revocation?.source, /expired/, 'stale CRL noticed on the warm path')
   t.equal(v.stats().misses, 1, 'still the same cache entry')
   clock += 8 * 86_400_000 // past the TTL
-  await v.verify(content, sig)
+  await v.verify(content, await sa.sign(content, { signingTime: new Date(clock) }))
   t.equal(v.stats().misses, 2, 'entry expired and was rebuilt')
 })
 

@@ -68,11 +68,15 @@ t.test('test certificates get the verdicts the sample README lists', async (t) =
     else t.same(signer.warnings, [], `${name}: no load-time warning`)
     t.equal(v.ok, false)
   }
-  // The expired certificate was valid at a signing time inside its validity (the CAs were valid then too).
+  // The expired certificate with a signing time back-dated into its validity: the claim is not believed...
   const exp = await loadSigner({ keyPem: text('test/expired/key.pem'), certPem: text('test/expired/cert.pem'), chainPem: text('test/expired/chain.pem') })
   const mid = new Date((Date.parse(exp.certificate.notBefore) + Date.parse(exp.certificate.notAfter)) / 2)
-  const v = await verifier.verify(content, await exp.sign(content, { signingTime: mid }), { expectedOrganId: '000.00.00.G22' })
+  const backDated = await exp.sign(content, { signingTime: mid })
+  t.equal((await verifier.verify(content, backDated, { expectedOrganId: '000.00.00.G22' })).code, 'SIGNING_TIME_OUT_OF_RANGE')
+  // ... but validity at that time can be asked for explicitly (the CAs were valid then too).
+  const v = await verifier.verify(content, backDated, { expectedOrganId: '000.00.00.G22', validationTime: mid })
   t.equal(v.code, 'VALID', v.message)
+  t.equal(v.timeSource, 'explicit')
   // Without the CRLs the revoked certificate is not known to be revoked: valid, revocation unknown.
   const noCrl = createVerifier({ trustAnchors: text('trust-anchors.pem') })
   const rev = await loadSigner({ p12: file('test/revoked/bundle.p12'), password: manifest.p12Password })

@@ -57,7 +57,11 @@ t.test('person then agency (two incremental updates), then an unsigned update', 
   pdf = appendUpdate(pdf)
   r = await verifyPdf(pdf.bytes, verifier)
   t.equal(r.signatures.length, 2)
-  t.ok(r.ok, 'both signatures still valid')
+  // an unsigned revision rewriting the document information is not what a signer adds: refused
+  t.notOk(r.ok, 'a later unsigned change makes the result false')
+  t.same(r.signatures.map((s) => s.verdict.code), ['MODIFIED_AFTER_SIGNING', 'MODIFIED_AFTER_SIGNING'])
+  t.match(r.signatures[1]!.verdict.message, /document information 6 in a revision that adds no signature/)
+  t.match(r.signatures[1]!.laterChanges, { revisions: 1, onlySignerUpdates: false, objectsReplaced: [6] })
   t.notOk(r.signatures[1]!.signature.coversWholeFile)
   t.equal(r.signatures[1]!.signature.bytesAfter, pdf.bytes.length - afterSecond)
   t.notOk(r.coversWholeFile)

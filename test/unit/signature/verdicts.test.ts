@@ -5,7 +5,7 @@ import t, { type Test } from 'tap'
 import { createVerifier, loadSigner, VERDICT_CODES, type Verdict, type VerdictCode } from '../../../src/signature/index.js'
 import { parseCertificate } from '../../../src/signature/certs.js'
 import { assemble, buildPieces, signedAttributes } from '../../../src/signature/signer.js'
-import { createHash, createPrivateKey, sign as nodeSign } from 'node:crypto'
+import { createHash, createPrivateKey, sign as nodeSign, X509Certificate } from 'node:crypto'
 import { crl, days, issue, makeIntermediate, makeRoot, openssl, osslTime, revoke } from './openssl-pki.js'
 
 const dir = t.testdir()
@@ -151,15 +151,86 @@ t.test('UNTRUSTED_CHAIN', async (t) => {
   t.match(c.message, /unsupported critical extension.*1\.3\.6\.1\.4\.1\.99999\.1/)
 })
 
-t.test('CERT_EXPIRED and CERT_NOT_YET_VALID are judged at signing time', async (t) => {
+t.test('CERT_EXPIRED and CERT_NOT_YET_VALID are judged at the time of receipt, not at the claimed signing time', async (t) => {
   await expectCode(t, 'CERT_EXPIRED', verifier.verify(content, await sign(expired)))
-  // Verified 400 days from now, after the signer and the intermediate expired: still valid, signed while valid.
+  // The attack: an expired certificate and a signing time back-dated into its validity. Refused either way.
+  const backIntoValidity = await sign(expired, int.certPem, days(-31))
+  await expectCode(t, 'SIGNING_TIME_OUT_OF_RANGE', verifier.verify(content, backIntoValidity))
+  const lax = createVerifier({ trustAnchors: root.certPem, signingTimeMaxPastMs: 60 * 86_400_000 })
+  const v = await expectCode(t, 'CERT_EXPIRED', lax.verify(content, backIntoValidity))
+  t.match(v.message, /validation time is receipt/)
+  t.equal(v.timeSource, 'receipt')
+  // Verified 400 days from now, after the signer and the intermediate expired: the claim alone is too old.
   const later = createVerifier({ trustAnchors: root.certPem, now: () => days(400) })
   const sig = await sign(good)
-  await expectCode(t, 'VALID', later.verify(content, sig))
+  const old = await expectCode(t, 'SIGNING_TIME_OUT_OF_RANGE', later.verify(content, sig))
+  t.ok(old.signingTime && old.validationTime, 'both times reported')
+  // ... a recorded receipt time or an explicit validation time inside the validity is the caller's to give.
+  await expectCode(t, 'VALID', later.verify(content, sig, { receivedAt: new Date() }))
+  const asked = await expectCode(t, 'VALID', later.verify(content, sig, { validationTime: new Date() }))
+  t.equal(asked.timeSource, 'explicit')
   await expectCode(t, 'CERT_EXPIRED', later.verify(content, await sign(good, int.certPem, days(399.99))))
+  await expectCode(t, 'CERT_EXPIRED', later.verify(content, await sign(good, int.certPem, days(399.99)), { validationTime: days(399.995) }))
   await expectCode(t, 'CERT_NOT_YET_VALID', verifier.verify(content, await sign(future)))
-  await expectCode(t, 'CERT_NOT_YET_VALID', verifier.verify(content, await sign(good, int.certPem, days(-3))))
+  await expectCode(t, 'CERT_NOT_YET_VALID', verifier.verify(content, await sign(future, int.certPem, days(29.9)), { validationTime: days(29.9) }))
+  await expectCode(t, 'VALID', verifier.verify(content, await sign(future, int.certPem, days(31)), { validationTime: days(31) }))
+})
+
+t.test('SIGNING_TIME_OUT_OF_RANGE and SIGNING_TIME_IN_FUTURE: the configured window around the validation time', async (t) => {
+  const at = new Date()
+  const v = createVerifier({ trustAnchors: root.certPem, now: () => at, signingTimeMaxPastMs: 3_600_000, signingTimeMaxFutureMs: 60_000 })
+  const ago = (ms: number) => new Date(at.getTime() - ms)
+  await expectCode(t, 'VALID', v.verify(content, await sign(good, int.certPem, ago(3_500_000))))
+  const o = await expectCode(t, 'SIGNING_TIME_OUT_OF_RANGE', v.verify(content, await sign(good, int.certPem, ago(3_700_000))))
+  t.match(o.message, /more than 1 h before receipt/)
+  await expectCode(t, 'VALID', v.verify(content, await sign(good, int.certPem, ago(-50_000))))
+  await expectCode(t, 'SIGNING_TIME_IN_FUTURE', v.verify(content, await sign(good, int.certPem, ago(-70_000))))
+  // The same window around an explicit validation time.
+  const sig = await sign(good, int.certPem, days(2))
+  await expectCode(t, 'SIGNING_TIME_IN_FUTURE', v.verify(content, sig))
+  await expectCode(t, 'VALID', v.verify(content, sig, { validationTime: days(2) }))
+  await expectCode(t, 'SIGNING_TIME_OUT_OF_RANGE', v.verify(content, sig, { validationTime: days(3) }))
+  // The clock-skew allowance applies to certificate validity bounds.
+  const nb = Date.parse(new X509Certificate(future.certPem).validFrom)
+  const early = await sign(future, int.certPem, new Date(nb - 30_000))
+  const skew = (ms: number) => createVerifier({ trustAnchors: root.certPem, clockSkewMs: ms })
+  await expectCode(t, 'VALID', skew(60_000).verify(content, early, { validationTime: new Date(nb - 30_000) }))
+  await expectCode(t, 'CERT_NOT_YET_VALID', skew(10_000).verify(content, early, { validationTime: new Date(nb - 30_000) }))
+  const bad = await v.verify(content, sig, { validationTime: new Date('nonsense') })
+  t.equal(bad.code, 'MALFORMED')
+})
+
+t.test('the cache never carries a judgement from one validation time to another', async (t) => {
+  // Same certificates, so the same cache entry: alternate explicit and receipt times in both orders.
+  for (const order of [['explicit', 'receipt'], ['receipt', 'explicit']] as const) {
+    const v = createVerifier({ trustAnchors: root.certPem, now: () => days(400), signingTimeMaxPastMs: 500 * 86_400_000 })
+    const sig = await sign(good)
+    for (let round = 0; round < 2; round++) {
+      for (const which of order) {
+        if (which === 'explicit') await expectCode(t, 'VALID', v.verify(content, sig, { validationTime: new Date() }))
+        else await expectCode(t, 'CERT_EXPIRED', v.verify(content, sig))
+      }
+    }
+    t.ok(v.stats().hits >= 3, 'served from one cache entry')
+  }
+  // Revocation: a CRL current now is stale at a later validation time; one issued later says nothing about now.
+  const soonStale = crl(int, { lastupdate: osslTime(days(-1)), nextupdate: osslTime(days(2)) })
+  const v = createVerifier({ trustAnchors: root.certPem, crls: soonStale + rootCrl, staleCrl: 'fail' })
+  const late = await sign(good, int.certPem, days(5))
+  for (let round = 0; round < 2; round++) {
+    await expectCode(t, 'CRL_EXPIRED', v.verify(content, late, { validationTime: days(5) }))
+    const now = await expectCode(t, 'VALID', v.verify(content, await sign(good)))
+    t.equal(now.revocation?.status, 'good')
+  }
+  const issuedLater = crl(int, { lastupdate: osslTime(days(1)), nextupdate: osslTime(days(10)) })
+  const w = createVerifier({ trustAnchors: root.certPem, crls: issuedLater + rootCrl })
+  for (let round = 0; round < 2; round++) {
+    const now = await expectCode(t, 'VALID', w.verify(content, await sign(good)))
+    t.equal(now.revocation?.status, 'unknown')
+    t.match(now.revocation?.source, /issued after the validation time/, 'a CRL from after the validation time is no good status then')
+    const then = await expectCode(t, 'VALID', w.verify(content, await sign(good, int.certPem, days(2)), { validationTime: days(2) }))
+    t.equal(then.revocation?.status, 'good')
+  }
 })
 
 t.test('KEY_USAGE: neither digitalSignature nor nonRepudiation', async (t) => {
