@@ -94,6 +94,7 @@ const VERDICTS: Readonly<Record<VerdictCode, [string, Tone]>> = {
   BAD_SIGNATURE: ['Chữ ký không đúng', 'err'],
   SIGNING_CERTIFICATE_MISMATCH: ['Chứng thư ký không khớp thuộc tính ký', 'err'],
   SIGNING_TIME_IN_FUTURE: ['Thời điểm ký ở tương lai', 'err'],
+  SIGNING_TIME_OUT_OF_RANGE: ['Thời điểm ký quá xa thời điểm nhận', 'err'],
   UNTRUSTED_CHAIN: ['Chứng thư không được tin cậy', 'err'],
   CERT_NOT_YET_VALID: ['Chứng thư chưa có hiệu lực', 'err'],
   CERT_EXPIRED: ['Chứng thư hết hạn', 'err'],
