@@ -14,7 +14,7 @@ import { loadConfig } from '../../../src/config.js'
 
 const CLI = path.join(ROOT, 'dist', 'cli.js')
 
-t.test('serve with its HTTP port taken: exit code 1 within seconds, the hint names LIENTHONG_HTTP_PORT / http.port', { skip: !existsSync(CLI) && 'dist/cli.js missing: run npm run build' }, async (t) => {
+t.test('serve with its HTTP port taken: exit code 1 within seconds, the hint names LIENTHONG_HTTP_PORT / http.port', { timeout: 90_000, skip: !existsSync(CLI) && 'dist/cli.js missing: run npm run build' }, async (t) => {
   const holder = createServer()
   await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve))
   t.teardown(() => new Promise<void>((resolve) => holder.close(() => resolve())))
@@ -29,8 +29,8 @@ t.test('serve with its HTTP port taken: exit code 1 within seconds, the hint nam
   writeFileSync(file, JSON.stringify(raw))
   t.teardown(() => deleteAmqpNames(loadConfig({ object: raw, file, env: {} })))
 
-  // the start itself (module loading, keys, store, broker) takes a few seconds on a busy 2-core machine: the hard
-  // limit is 20 s from the spawn, and the exit must follow the error within 5 s (a hang never ends)
+  // the start itself (module loading, keys, store, broker) takes a few seconds, and far more on an overloaded
+  // 2-core machine: the exit must follow the error within 5 s (a hang never ends); 60 s from the spawn is the guard
   const started = Date.now()
   const child = spawn(process.execPath, [CLI, 'serve', '--config', file], { cwd: dir, env: { ...process.env, LIENTHONG_CONFIG: '' }, stdio: ['ignore', 'pipe', 'pipe'] })
   let out = ''
@@ -42,7 +42,7 @@ t.test('serve with its HTTP port taken: exit code 1 within seconds, the hint nam
   child.stdout.on('data', collect)
   child.stderr.on('data', collect)
   const code = await new Promise<number | null | 'timeout'>((resolve) => {
-    const timer = setTimeout(() => resolve('timeout'), 20_000)
+    const timer = setTimeout(() => resolve('timeout'), 60_000)
     child.on('exit', (c) => {
       clearTimeout(timer)
       resolve(c)
