@@ -72,9 +72,9 @@ export interface Config {
     readonly intermediatesPaths: readonly string[]
     readonly crlPaths: readonly string[]
     /** Signature time rules (src/signature/README.md, "Time"); the schema fills in the defaults. */
-    readonly clockSkewMs?: number
-    readonly signingTimeMaxPastMs?: number
-    readonly signingTimeMaxFutureMs?: number
+    readonly clockSkewMs: number
+    readonly signingTimeMaxPastMs: number
+    readonly signingTimeMaxFutureMs: number
   }
   readonly limits: {
     readonly packageBytes: number

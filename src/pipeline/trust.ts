@@ -16,7 +16,9 @@ import { createVerifier, type Verifier, type VerifierOptions } from '../signatur
 /** How often the files of config.trust are checked for a newer version. */
 export const TRUST_CHECK_MS = 60_000
 
-type TrustConfig = Pick<Config, 'trust'>
+type TimeRuleKeys = 'clockSkewMs' | 'signingTimeMaxPastMs' | 'signingTimeMaxFutureMs'
+/** config.trust; the time rules may be left out (the verifier's defaults apply), as by callers that build it by hand. */
+type TrustConfig = { trust: Omit<Config['trust'], TimeRuleKeys> & Partial<Pick<Config['trust'], TimeRuleKeys>> }
 
 export interface TrustVerifier {
   /** Verifies with the current trust files (checked for changes at most every `checkMs`). */
