@@ -47,6 +47,9 @@ t.test('every test certificate gets the verdict its manifest entry names', async
   const expired = m.testCases.find((c) => c.case === 'expired')!
   const s = await signers(expired.files).pem()
   const inside = new Date((Date.parse(expired.notBefore) + Date.parse(expired.notAfter)) / 2)
-  const v = await verifier.verify(content, await s.sign(content, { signingTime: inside }), { expectedOrganId: expired.organId })
-  t.equal(v.code, 'VALID', 'the expired certificate was valid at a signing time inside its period (CAs valid then too)')
+  const signed = await s.sign(content, { signingTime: inside })
+  const then = await verifier.verify(content, signed, { expectedOrganId: expired.organId, validationTime: inside })
+  t.equal(then.code, 'VALID', 'validated at a time inside its period, the expired certificate was valid (CAs valid then too)')
+  const now = await verifier.verify(content, signed, { expectedOrganId: expired.organId })
+  t.equal(now.code, 'SIGNING_TIME_OUT_OF_RANGE', `judged at receipt (now), the same signature is refused: ${now.message}`)
 })
