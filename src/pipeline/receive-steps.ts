@@ -18,9 +18,9 @@ import { ERRORS, GatewayError, isGatewayError, storedRefusalCode, type ErrorCode
 import { parseEnvelope, type Envelope } from '../envelope/index.js'
 import type { Logger } from '../logger.js'
 import type { Verdict, VerdictCode, Verifier } from '../signature/index.js'
-import type { JsonObject, Store, StoredIncoming } from '../store/index.js'
+import type { JsonObject, RecordIncomingInput, RecordOutgoingInput, Store, StoredIncoming } from '../store/index.js'
 import { splitCode } from './document-request.js'
-import { responseForHeader, type StatusSender } from './statuses.js'
+import { responseForHeader, type PreparedStatus, type SendStatusInput, type StatusSender } from './statuses.js'
 
 // ---- inputs and deps ----------------------------------------------------------------------------------------
 
@@ -52,8 +52,8 @@ export const silentLog: ReceiveLog = { info() {}, warn() {}, error() {}, debug()
 export interface ReceiveDeps {
   store: Store
   verifier: Pick<Verifier, 'verify'>
-  /** Sends 01/02 (src/pipeline/statuses.ts). */
-  statuses: Pick<StatusSender, 'send'>
+  /** Sends 01/02 (src/pipeline/statuses.ts); `prepare` signs a 01 stored together with its document. */
+  statuses: Pick<StatusSender, 'send' | 'prepare'>
   clock: () => Date
   log: ReceiveLog
 }
@@ -302,10 +302,20 @@ export function basePackage(a: Arrival) {
   }
 }
 
-/** Store a verified package `received` (nothing is acknowledged before this commits). */
-export function recordReceived(deps: Pick<ReceiveDeps, 'store' | 'clock'>, a: Arrival, extra: { metadata: JsonObject; relatedId?: string | undefined }) {
+/**
+ * Store a verified package `received` (nothing is acknowledged before this commits), with its `reply` (the signed
+ * 01 of {@link prepareReceived}) or the delivery move it makes (`apply`, a status's) in the same transaction: a
+ * stored document always has its 01 in the outbox, a stored status has moved its delivery.
+ */
+export function recordReceived(
+  deps: Pick<ReceiveDeps, 'store' | 'clock'>,
+  a: Arrival,
+  extra: { metadata: JsonObject; relatedId?: string | undefined; reply?: RecordOutgoingInput | undefined; apply?: RecordIncomingInput['apply'] },
+) {
   return deps.store.recordIncoming({
     package: { ...basePackage(a), metadata: extra.metadata, verdict: a.verdict as unknown as JsonObject, ...(extra.relatedId ? { relatedId: extra.relatedId } : {}) },
+    ...(extra.reply ? { reply: extra.reply } : {}),
+    ...(extra.apply ? { apply: extra.apply } : {}),
     state: 'received',
     actor: `peer:${a.sender}`,
     at: deps.clock(),
@@ -350,18 +360,28 @@ export interface Answered {
   incomingId: string
 }
 
+const received01 = (d: Answered, metadata: JsonObject): SendStatusInput => ({
+  from: d.recipient,
+  to: d.sender,
+  statusCode: '01',
+  responseFor: responseForHeader(d.env.edoc!.messageHeader, d.sender, d.documentId),
+  description: STATUS_CODE_LABELS['01'],
+  actor: 'system',
+  key: `01:${d.incomingId}`,
+  metadata: { incomingId: d.incomingId, ...metadata },
+})
+
 /** 01 for a received document, keyed `01:<incoming id>` so it is never sent twice. Throws what the sender throws. */
 export async function answerReceived(deps: Pick<ReceiveDeps, 'statuses'>, d: Answered, metadata: JsonObject = {}): Promise<void> {
-  await deps.statuses.send({
-    from: d.recipient,
-    to: d.sender,
-    statusCode: '01',
-    responseFor: responseForHeader(d.env.edoc!.messageHeader, d.sender, d.documentId),
-    description: STATUS_CODE_LABELS['01'],
-    actor: 'system',
-    key: `01:${d.incomingId}`,
-    metadata: { incomingId: d.incomingId, ...metadata },
-  })
+  await deps.statuses.send(received01(d, metadata))
+}
+
+/**
+ * The same 01, built and signed but not stored: {@link recordReceived} stores it with the document in one
+ * transaction; call `stored` with the result's `reply` after the commit (it wakes the relay).
+ */
+export function prepareReceived(deps: Pick<ReceiveDeps, 'statuses'>, d: Answered, metadata: JsonObject = {}): Promise<PreparedStatus> {
+  return deps.statuses.prepare(received01(d, metadata))
 }
 
 /**

@@ -114,7 +114,7 @@ t.test('dead letters: listed with reasons; incoming replay after fixing the trus
       relay: { wake: () => void wakes++ },
       ops: {
         verifier: () => createVerifier({ trustAnchors: anchors, crls: crlsPem() }),
-        statuses: { send: (i: any) => holder.statuses.send(i), sendRevoke: (i: any) => holder.statuses.sendRevoke(i) },
+        statuses: { send: (i: any) => holder.statuses.send(i), sendRevoke: (i: any) => holder.statuses.sendRevoke(i), prepare: (i: any) => holder.statuses.prepare(i) },
         events: observer,
       },
     },
