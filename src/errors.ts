@@ -21,13 +21,16 @@ export interface ErrorDef {
   readonly message: string
   /** What the caller or operator should do about it. */
   readonly solve: string
+  /** Values of message parameters a thrower may leave out. */
+  readonly defaults?: Readonly<Record<string, string>>
 }
 
-const def = (httpStatus: number, message: string, solve: string, retryable = false): ErrorDef => ({
+const def = (httpStatus: number, message: string, solve: string, retryable = false, defaults?: Record<string, string>): ErrorDef => ({
   httpStatus,
   retryable,
   message,
   solve,
+  ...(defaults ? { defaults } : {}),
 })
 
 export const ERRORS = {
@@ -42,7 +45,13 @@ export const ERRORS = {
   GW_ERR_API_NOT_FOUND: def(404, '{what} not found', 'Check the id; a client only sees its own agency\'s documents.'),
   GW_ERR_API_VALIDATION: def(400, 'invalid request: {problems}', 'Correct the listed fields; the OpenAPI document at /docs describes every body.'),
   GW_ERR_API_UNSUPPORTED_MEDIA_TYPE: def(415, 'unsupported content type {contentType}', 'Send application/json, multipart/form-data or application/xml.'),
-  GW_ERR_API_BODY_TOO_LARGE: def(413, 'request body exceeds {limit} bytes', 'Send large attachments as multipart/form-data, or raise http.bodyLimit (LIENTHONG_HTTP_BODY_LIMIT; limits.attachmentBytes for each file part).'),
+  GW_ERR_API_BODY_TOO_LARGE: def(
+    413,
+    '{what} exceeds the limit of {limit} bytes ({setting})',
+    'Send large attachments as multipart/form-data, or raise the setting the message names: http.bodyLimit (LIENTHONG_HTTP_BODY_LIMIT) for a whole body, limits.attachmentBytes for each file part, limits.packageBytes for a package.',
+    false,
+    { what: 'the request body', setting: 'http.bodyLimit' },
+  ),
   GW_ERR_API_IDEMPOTENCY_CONFLICT: def(409, 'Idempotency-Key {key} was already used with a different request body', 'Use a new Idempotency-Key for a different document, or resend the identical body.'),
   GW_ERR_API_RATE_LIMITED: def(429, 'rate limit exceeded, retry in {retryAfter}', 'Slow down; the limit is per API key (limits.requestsPerMinute).', true),
   GW_ERR_API_CONFLICT: def(409, '{reason}', 'The resource is not in a state that allows this action; read it again and retry if still relevant.'),
@@ -129,8 +138,8 @@ export class GatewayError extends Error {
   readonly params: Readonly<Record<string, unknown>>
 
   constructor(code: ErrorCode, params: Record<string, unknown> = {}, options?: { cause?: unknown }) {
-    const d = ERRORS[code]
-    super(formatMessage(d.message, params), options)
+    const d: ErrorDef = ERRORS[code]
+    super(formatMessage(d.message, d.defaults ? { ...d.defaults, ...params } : params), options)
     this.name = 'GatewayError'
     this.code = code
     this.httpStatus = d.httpStatus
