@@ -12,6 +12,7 @@
  *   the batch they joined was committed (next event-loop turn). Callers treat this and the PostgreSQL store alike.
  */
 import Database from 'better-sqlite3'
+import { existsSync } from 'node:fs'
 import { setImmediate as yieldToLoop } from 'node:timers/promises'
 import { GatewayError, gwError } from '../errors.js'
 import { CoreStore, type Tx, type WriteOps } from './core.js'
@@ -118,6 +119,33 @@ export async function openSqliteStore(path: string, opts: SqliteStoreOptions = {
     db.close()
     throw mapSqliteError(e, `open ${path}`)
   }
+}
+
+/**
+ * Before a store file is replaced (`lienthong restore`): fold its WAL into the file and close it, so that the file
+ * alone holds the store, and tell whether another connection (the gateway's) still has it open: the last
+ * connection to close a WAL-mode database removes its `-wal` file, so a `-wal` still there after closing means
+ * someone else holds the store. Returns why not (in use, not openable); undefined when done.
+ */
+export function quiesceSqliteFile(path: string): string | undefined {
+  let db: Database.Database
+  try {
+    db = new Database(path, { fileMustExist: true, timeout: 0 })
+  } catch (e) {
+    return `cannot open ${path}: ${(e as Error).message}`
+  }
+  let wal: boolean
+  try {
+    wal = db.pragma('journal_mode', { simple: true }) === 'wal'
+    if (wal) db.pragma('wal_checkpoint(TRUNCATE)')
+  } catch (e) {
+    const code = (e as { code?: string }).code ?? ''
+    return /BUSY|LOCKED/.test(code) ? `${path} is in use by another process (stop the gateway first)` : `${path}: ${(e as Error).message}`
+  } finally {
+    db.close()
+  }
+  if (wal && existsSync(`${path}-wal`)) return `${path} is in use by another process (stop the gateway first)`
+  return undefined
 }
 
 function currentVersion(db: Database.Database): number {
@@ -615,6 +643,39 @@ export class SqliteStore extends CoreStore implements Store {
       if (!this.db.readonly) this.db.pragma('optimize')
       this.db.close()
     })
+  }
+
+  /**
+   * An online copy of the whole store into the new file `dest` (SQLite's backup API): consistent with the WAL (the
+   * copy is the database as of one read transaction, committed WAL frames included), while this or another process
+   * keeps writing. All pages are copied in one step, so a write by another connection cannot restart the copy;
+   * readers never block writers in WAL mode, so the gateway keeps running meanwhile.
+   */
+  async backup(dest: string): Promise<{ pages: number }> {
+    try {
+      const r = await this.db.backup(dest, { progress: () => 0x7fffffff })
+      // the copy is one self-contained file (rollback journal): opened read-only it needs no -wal/-shm beside it;
+      // the gateway puts it back in WAL mode when it opens it
+      const copy = new Database(dest)
+      try {
+        copy.pragma('journal_mode = DELETE')
+      } finally {
+        copy.close()
+      }
+      return { pages: r.totalPages }
+    } catch (e) {
+      throw mapSqliteError(e, `backup to ${dest}`)
+    }
+  }
+
+  /** SQLite's `quick_check`: 'ok', or the problems it lists (a file damaged below the store's own checks). */
+  quickCheck(): Promise<string> {
+    return this.run('quickCheck', () => (this.db.pragma('quick_check') as { quick_check: string }[]).map((r) => r.quick_check).join('; '))
+  }
+
+  /** The schema version recorded in the file (0: not a store). */
+  schemaVersion(): Promise<number> {
+    return this.run('schemaVersion', () => currentVersion(this.db))
   }
 
   /** The underlying connection, for the store's own tests and tools (never for the pipeline). */
