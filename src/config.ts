@@ -102,6 +102,13 @@ export interface Config {
     readonly pollIntervalMs: number
     readonly retryDelayMs: number
   }
+  /** Retention windows in days (store.purge, src/pipeline/retention.ts); a window left out keeps that kind forever. */
+  readonly retention: {
+    readonly packageBytesDays?: number
+    readonly idempotencyKeysDays?: number
+    readonly deadLettersDays?: number
+    readonly intervalMinutes: number
+  }
 }
 
 export interface LoadConfigOptions {

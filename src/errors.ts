@@ -94,6 +94,11 @@ export const ERRORS = {
   GW_ERR_STORE_CORRUPT: def(500, 'store integrity check failed: {reason}', 'Run `lienthong log verify` and restore from backup if the chain is broken.'),
   GW_ERR_STORE_NOT_FOUND: def(404, '{what} {id} not found in the store', 'Check the id; it may belong to another gateway or have been purged.'),
   GW_ERR_STORE_INVALID_CURSOR: def(400, 'page cursor {cursor} is not valid here', 'Pass back the `next` value of the previous page unchanged, with the same filters.'),
+  GW_ERR_STORE_PURGED: def(
+    410,
+    'the bytes of {what} {id} were purged on {purgedAt} by the retention policy ({reason})',
+    'The exact package and its attachments are gone; its metadata, states and log remain. Ask the sender for a copy, or restore a backup taken before that date. The windows are set under retention in the config.',
+  ),
   GW_ERR_STORE_SCHEMA: def(500, 'store schema version {found} is newer than this gateway supports ({supported})', 'Run the gateway version that created the store, or restore a backup made for this version.'),
 
   // ---- RECEIVE (refusals of incoming packages; stored without the GW_ERR_RECEIVE_ prefix) ------------------

@@ -121,6 +121,7 @@ const EVENT_TYPES: Readonly<Record<string, string>> = {
   'replay-failed': 'Gửi lại không thành',
   discarded: 'Vận hành hủy bỏ',
   'recall-requested': 'Yêu cầu lấy lại',
+  purged: 'Xóa nội dung gói theo thời hạn lưu trữ',
   note: 'Ghi chú',
 }
 

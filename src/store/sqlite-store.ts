@@ -15,12 +15,12 @@ import Database from 'better-sqlite3'
 import { existsSync } from 'node:fs'
 import { setImmediate as yieldToLoop } from 'node:timers/promises'
 import { GatewayError, gwError } from '../errors.js'
-import { CoreStore, type Tx, type WriteOps } from './core.js'
+import { CoreStore, purgedError, type Tx, type WriteOps } from './core.js'
 import { decodeCursor, pageLimit } from './cursor.js'
 import { eventConditions, eventsSql, listDeliveriesQuery, listIncomingQuery, listPackagesQuery, pageFrom, Params, type Dialect, type ListQuery } from './filters.js'
 import { call, ChainHead, eachWrite, runSync, WriteQueue, type Outcome, type QueuedWrite } from './group-commit.js'
 import { CHAIN_COLUMNS, ChainVerifier } from './hash-chain.js'
-import { LATEST_VERSION, MIGRATIONS } from './migrations/index.js'
+import { LATEST_VERSION, migrationMessage, MIGRATIONS } from './migrations/index.js'
 import { idempotencyFromRow, INCOMING_COLS, iso, orNull, PACKAGE_COLS, statsOf, type Row } from './records.js'
 import { deliveryFromRow, deliveryWithPackageFromRow, eventFromRow, incomingFromRow, packageFromRow, pendingFromRow, timelineFromRow, webhookFromRow, withDeliveries } from './rows.js'
 import { globPattern, TEXT_DENSE_MATCHES } from './search.js'
@@ -161,19 +161,24 @@ function checkVersion(db: Database.Database): number {
   return v
 }
 
-/** Apply the migrations this file lacks, each in its own immediate transaction (safe with concurrent openers). */
+/**
+ * Apply the migrations this file lacks (every version not recorded in schema_version), each in its own immediate
+ * transaction (safe with concurrent openers), logging each with what it does.
+ */
 function migrate(db: Database.Database, logger?: StoreLogger): void {
   db.exec('CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)')
+  const has = db.prepare('SELECT 1 FROM schema_version WHERE version = ?')
   for (const m of MIGRATIONS) {
     const applied = db
       .transaction(() => {
-        if (checkVersion(db) >= m.version) return false
+        checkVersion(db)
+        if (has.get(m.version)) return false
         db.exec(m.sqlite)
         db.prepare('INSERT INTO schema_version (version, name, applied_at) VALUES (?, ?, ?)').run(m.version, m.name, iso())
         return true
       })
       .immediate()
-    if (applied) logger?.info({ store: 'sqlite', version: m.version, migration: m.name }, 'store migration applied')
+    if (applied) logger?.info({ store: 'sqlite', version: m.version, migration: m.name, description: m.description ?? m.name }, migrationMessage(m))
   }
 }
 
@@ -203,10 +208,12 @@ export class SqliteStore extends CoreStore implements Store {
     this.sql = {
       head: 'SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1',
       getPackage: `SELECT ${PACKAGE_COLS} FROM packages WHERE id = ?`,
-      getBytes: 'SELECT bytes, signature FROM package_bytes WHERE package_id = ?',
+      getBytes: `SELECT b.bytes, b.signature, x.purged_at, x.reason AS purge_reason FROM package_bytes b
+         LEFT JOIN purged_bytes x ON x.direction = 'out' AND x.id = b.package_id WHERE b.package_id = ?`,
       getDeliveries: 'SELECT * FROM deliveries WHERE package_id = ? ORDER BY seq',
       getDelivery: 'SELECT * FROM deliveries WHERE id = ?',
-      deliveryCtx: 'SELECT d.*, p.document_id, p.sender FROM deliveries d JOIN packages p ON p.id = d.package_id WHERE d.id = ?',
+      deliveryCtx: `SELECT d.*, p.document_id, p.sender, x.purged_at, x.reason AS purge_reason FROM deliveries d JOIN packages p ON p.id = d.package_id
+         LEFT JOIN purged_bytes x ON x.direction = 'out' AND x.id = d.package_id WHERE d.id = ?`,
       deliveriesOf: 'SELECT * FROM deliveries WHERE package_id IN (SELECT value FROM json_each(?)) ORDER BY seq',
       getIdem: 'SELECT client_id, key, request_hash, package_id, created_at FROM idempotency_keys WHERE client_id = ? AND key = ?',
       pending: `${PENDING_SELECT} WHERE d.state = 'accepted' ORDER BY d.priority DESC, d.seq LIMIT ?`,
@@ -222,7 +229,8 @@ export class SqliteStore extends CoreStore implements Store {
       anchor: 'SELECT seq, hash FROM events WHERE seq < ? ORDER BY seq DESC LIMIT 1',
       chainPage: `SELECT ${CHAIN_COLUMNS} FROM events WHERE seq >= ? AND seq <= ? ORDER BY seq LIMIT ?`,
       getIncoming: `SELECT ${INCOMING_COLS} FROM incoming WHERE id = ?`,
-      getIncomingBytes: 'SELECT bytes, signature FROM incoming_bytes WHERE incoming_id = ?',
+      getIncomingBytes: `SELECT b.bytes, b.signature, x.purged_at, x.reason AS purge_reason FROM incoming_bytes b
+         LEFT JOIN purged_bytes x ON x.direction = 'in' AND x.id = b.incoming_id WHERE b.incoming_id = ?`,
       incomingDedupe: `SELECT ${INCOMING_COLS} FROM incoming WHERE sha256 = @sha256 AND sender IS @sender AND document_id IS @document_id AND recipient IS @recipient`,
       incomingByDocument: `SELECT ${INCOMING_COLS} FROM incoming WHERE sender = ? AND document_id = ? ORDER BY seq`,
       countDeliveries: 'SELECT state, count(*) AS n FROM deliveries GROUP BY state',
@@ -265,6 +273,24 @@ export class SqliteStore extends CoreStore implements Store {
            last_error = @last_error, updated_at = @updated_at WHERE id = @id`,
       pendingWebhooks: "SELECT * FROM webhook_deliveries WHERE state = 'pending' AND seq > ? ORDER BY seq LIMIT ?",
       insertIncomingBytes: 'INSERT INTO incoming_bytes (incoming_id, bytes, signature) VALUES (?, ?, ?)',
+      // ---- retention (core.ts purgeTx)
+      outgoingToPurge: `SELECT p.id, p.size FROM packages p INDEXED BY packages_created
+         WHERE p.created_at < @before
+           AND NOT EXISTS (SELECT 1 FROM purged_bytes x WHERE x.direction = 'out' AND x.id = p.id)
+           AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.package_id = p.id
+             AND d.state NOT IN (SELECT value FROM json_each(CASE WHEN p.kind = 'edoc' THEN @edoc ELSE @status END)))
+           AND (@needs_failed = 0 OR EXISTS (SELECT 1 FROM deliveries d WHERE d.package_id = p.id AND d.state = 'failed'))
+         ORDER BY p.created_at, p.seq LIMIT @limit`,
+      incomingToPurge: `SELECT i.id, i.size FROM incoming i INDEXED BY incoming_received
+         WHERE i.received_at < @before
+           AND i.state IN (SELECT value FROM json_each(CASE WHEN i.kind = 'edoc' THEN @edoc ELSE @other END))
+           AND NOT EXISTS (SELECT 1 FROM purged_bytes x WHERE x.direction = 'in' AND x.id = i.id)
+         ORDER BY i.received_at, i.seq LIMIT @limit`,
+      insertPurged: 'INSERT INTO purged_bytes (direction, id, purged_at, reason, size) VALUES (?, ?, ?, ?, ?)',
+      emptyPackageBytes: "UPDATE package_bytes SET bytes = X'', signature = X'' WHERE package_id = ?",
+      emptyIncomingBytes: "UPDATE incoming_bytes SET bytes = X'', signature = NULL WHERE incoming_id = ?",
+      countIdemBefore: 'SELECT count(*) AS n FROM idempotency_keys WHERE created_at < ?',
+      deleteIdemBefore: 'DELETE FROM idempotency_keys WHERE created_at < ?',
       updateIncoming: `UPDATE incoming SET state = @state, status_code = coalesce(@status_code, status_code), reason = coalesce(@reason, reason), updated_at = @at,
            fetched_at = CASE WHEN @state = 'fetched' THEN coalesce(fetched_at, @at) ELSE fetched_at END
          WHERE id = @id`,
@@ -313,6 +339,30 @@ export class SqliteStore extends CoreStore implements Store {
       updateWebhook: (id, u) => {
         s('updateWebhook').run({ id, ...u })
       },
+      outgoingToPurge: (q) =>
+        (
+          s('outgoingToPurge').all({
+            before: q.before,
+            edoc: JSON.stringify(q.done.edoc),
+            status: JSON.stringify(q.done.status),
+            needs_failed: q.needsFailed ? 1 : 0,
+            limit: q.limit,
+          }) as Row[]
+        ).map((r) => ({ id: String(r.id), size: Number(r.size) })),
+      incomingToPurge: (q) =>
+        (s('incomingToPurge').all({ before: q.before, edoc: JSON.stringify(q.done.edoc), other: JSON.stringify(q.done.other), limit: q.limit }) as Row[]).map((r) => ({
+          id: String(r.id),
+          size: Number(r.size),
+        })),
+      purgeBytes: (direction, rows, at, reason) => {
+        const empty = s(direction === 'out' ? 'emptyPackageBytes' : 'emptyIncomingBytes')
+        for (const r of rows) {
+          s('insertPurged').run(direction, r.id, at, reason, r.size)
+          empty.run(r.id)
+        }
+      },
+      idempotencyKeysBefore: (before, remove) =>
+        remove ? s('deleteIdemBefore').run(before).changes : (s('countIdemBefore').get(before) as { n: number }).n,
     }
     this.writes = new WriteQueue<Tx>((batch) => this.commit(batch), mapSqliteError, { maxWrites: MAX_BATCH, maxBytes: MAX_BATCH_BYTES })
   }
@@ -459,8 +509,9 @@ export class SqliteStore extends CoreStore implements Store {
 
   getPackageBytes(id: string): Promise<PackageBytes | undefined> {
     return this.run('getPackageBytes', () => {
-      const r = this.s('getBytes').get(id) as { bytes: Buffer; signature: Buffer } | undefined
-      return r ? { bytes: r.bytes, signature: r.signature } : undefined
+      const r = this.s('getBytes').get(id) as Row | undefined
+      if (r?.purged_at) throw purgedError('package', id, r)
+      return r ? { bytes: r.bytes as Buffer, signature: r.signature as Buffer } : undefined
     })
   }
 
@@ -592,9 +643,10 @@ export class SqliteStore extends CoreStore implements Store {
 
   getIncomingBytes(id: string): Promise<{ bytes: Uint8Array; signature?: Uint8Array } | undefined> {
     return this.run('getIncomingBytes', () => {
-      const r = this.s('getIncomingBytes').get(id) as { bytes: Buffer; signature: Buffer | null } | undefined
+      const r = this.s('getIncomingBytes').get(id) as Row | undefined
       if (!r) return undefined
-      return r.signature ? { bytes: r.bytes, signature: r.signature } : { bytes: r.bytes }
+      if (r.purged_at) throw purgedError('incoming package', id, r)
+      return r.signature ? { bytes: r.bytes as Buffer, signature: r.signature as Buffer } : { bytes: r.bytes as Buffer }
     })
   }
 

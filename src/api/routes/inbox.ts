@@ -21,7 +21,7 @@ import type { FastifyInstance, FastifyReply } from 'fastify'
 import type { Config } from '../../config.js'
 import { INCOMING_STATES, type IncomingState, type StatusCode } from '../../document/delivery.js'
 import { parseEnvelope, type AttachmentReport, type Envelope, type Organ } from '../../envelope/index.js'
-import { gwError } from '../../errors.js'
+import { gwError, isGatewayError } from '../../errors.js'
 import type { Inbox } from '../../pipeline/inbox.js'
 import type { StatusStaff } from '../../pipeline/statuses.js'
 import type { Store, StoredIncoming } from '../../store/index.js'
@@ -36,7 +36,7 @@ export interface InboxRoutesOptions {
   inbox: Inbox
 }
 
-const errors = { 400: ref('Error'), 401: ref('Error'), 403: ref('Error'), 404: ref('Error'), 409: ref('Error'), 429: ref('Error') }
+const errors = { 400: ref('Error'), 401: ref('Error'), 403: ref('Error'), 404: ref('Error'), 409: ref('Error'), 410: ref('Error'), 429: ref('Error') }
 const idParams = { type: 'object', required: ['id'], properties: { id: { type: 'string', minLength: 1, maxLength: 100 } } }
 
 /** States a client never sees: failed verification, and what an operator discarded of those. */
@@ -350,11 +350,14 @@ export async function inboxRoutes(app: FastifyInstance, opts: InboxRoutesOptions
       const inc = await load(req.principal as Principal, id)
       let env: Envelope | undefined
       let parseError: string | undefined
+      let purged: string | undefined
       try {
         env = await envelopeOf(inc)
       } catch (e) {
-        if (inc.state !== 'rejected') throw e
-        parseError = (e as Error).message
+        // purged by retention: the item, its verdict and timeline stay readable, without header or attachments
+        if (isGatewayError(e) && e.code === 'GW_ERR_STORE_PURGED') purged = e.message
+        else if (inc.state !== 'rejected') throw e
+        else parseError = (e as Error).message
       }
       const attachments = env
         ? env.describeAttachments().map((r) => {
@@ -387,6 +390,7 @@ export async function inboxRoutes(app: FastifyInstance, opts: InboxRoutesOptions
         warnings: [
           ...(env?.warnings ?? []).map((w) => ({ code: w.code, message: w.message, ...(w.path ? { path: w.path } : {}) })),
           ...(parseError ? [{ code: 'UNPARSEABLE', message: parseError }] : []),
+          ...(purged ? [{ code: 'GW_ERR_STORE_PURGED', message: purged }] : []),
         ],
         timeline: events.items
           .filter((e) => e.direction === 'in')

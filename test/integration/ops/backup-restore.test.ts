@@ -28,11 +28,11 @@ async function filled(store: SqliteStore) {
   const sent = []
   for (let i = 0; i < 40; i++) sent.push(await store.recordOutgoing(outgoing()))
   for (const r of sent.slice(0, 30)) await store.markQueuedMany(r.deliveries.map((d) => d.id))
-  for (const r of sent.slice(0, 10)) await store.transition(r.deliveries[0]!.id, 'delivered', { statusCode: '01', actor: 'peer:000.00.02.H26' })
+  for (const r of sent.slice(0, 10)) await store.transition(r.deliveries[0]!.id, 'delivered', { statusCode: '01', cause: 'status 01', actor: 'peer:000.00.02.H26' })
   await store.markFailed(sent[35]!.deliveries[0]!.id, 'unroutable', 'system:relay')
   const received = []
   for (let i = 0; i < 20; i++) received.push(await store.recordIncoming(incomingInput({}, i % 7 === 0 ? 'rejected' : 'received')))
-  await store.transitionIncoming(received[1]!.incoming.id, 'fetched', { actor: 'client:dms-hcm' })
+  await store.transitionIncoming(received[1]!.incoming.id, 'fetched', { cause: 'fetched by the DMS', actor: 'client:dms-hcm' })
   return { sent, received }
 }
 
