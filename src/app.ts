@@ -7,6 +7,9 @@
  * (schemas/api/*.json), OpenAPI + UI at /docs, rate limits per API key, authentication, then the routes.
  */
 import { randomUUID } from 'node:crypto'
+import { readFileSync } from 'node:fs'
+import { createSecureContext } from 'node:tls'
+import type { Config } from './config.js'
 import Fastify, { type FastifyInstance } from 'fastify'
 import multipart from '@fastify/multipart'
 import rateLimit from '@fastify/rate-limit'
@@ -37,9 +40,29 @@ declare module 'fastify' {
   }
 }
 
+/** The key and certificate of `http.tls`, read once at start; an unreadable or mismatched pair stops the start. */
+function tlsOptions(tls: NonNullable<Config['http']['tls']>): { key: Buffer; cert: Buffer } {
+  const read = (p: string) => {
+    try {
+      return readFileSync(p)
+    } catch (e) {
+      throw gwError('GW_ERR_CONFIG_KEY_FILE', { path: p, reason: (e as Error).message }, e)
+    }
+  }
+  const key = read(tls.keyPath)
+  const cert = read(tls.certPath)
+  try {
+    createSecureContext({ key, cert })
+  } catch (e) {
+    throw gwError('GW_ERR_CONFIG_KEY_FILE', { path: `${tls.keyPath} with ${tls.certPath}`, reason: `http.tls: ${(e as Error).message}` }, e)
+  }
+  return { key, cert }
+}
+
 export async function buildApp(gateway: Gateway): Promise<FastifyInstance> {
   const { config, store, signers, logger, clock } = gateway
   const app = Fastify({
+    ...(config.http.tls ? { https: tlsOptions(config.http.tls) } : {}),
     loggerInstance: logger,
     bodyLimit: config.http.bodyLimit,
     trustProxy: config.http.trustProxy,

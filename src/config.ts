@@ -52,6 +52,8 @@ export interface Config {
     readonly bodyLimit: number
     readonly trustProxy: boolean
     readonly docs: boolean
+    /** HTTPS directly (PEM files); absent: plain HTTP, e.g. behind a reverse proxy that terminates TLS. */
+    readonly tls?: { readonly keyPath: string; readonly certPath: string }
   }
   readonly log: { readonly level: LogLevel }
   readonly amqp: {
@@ -251,6 +253,8 @@ function resolvePaths(doc: Json, base: string): void {
   const abs = (p: unknown) => (typeof p === 'string' ? path.resolve(base, p) : p)
   const store = doc.store as Json
   store.path = abs(store.path)
+  const tls = (doc.http as Json).tls as Json | undefined
+  if (tls) for (const k of ['keyPath', 'certPath']) tls[k] = abs(tls[k])
   const trust = doc.trust as Json
   for (const k of ['anchorsPaths', 'intermediatesPaths', 'crlPaths']) trust[k] = (trust[k] as unknown[]).map(abs)
   for (const a of doc.agencies as Json[]) {
@@ -386,6 +390,8 @@ function missingFiles(doc: Json): string[] {
   })
   const trust = doc.trust as Json
   for (const k of ['anchorsPaths', 'intermediatesPaths', 'crlPaths']) (trust[k] as unknown[]).forEach((p, i) => check(p, `trust.${k}.${i}`))
+  const tls = (doc.http as Json).tls as Json | undefined
+  if (tls) for (const k of ['keyPath', 'certPath']) check(tls[k], `http.tls.${k}`)
   return out
 }
 
