@@ -117,3 +117,14 @@ t.test('the gateway runs the purge on its schedule, one run at a time, and stops
   t.equal(calls[2]!.dryRun, true)
   await r.stop()
 })
+
+t.test('createGateway schedules the purge when a window is set, and close() stops it', async (t) => {
+  const on = await buildTestApp(t, { config: { retention: { idempotencyKeysDays: 7 } } })
+  t.equal(on.gateway.retention.enabled, true)
+  const r = await on.gateway.retention.runNow({ dryRun: true })
+  t.match(r, { dryRun: true, idempotencyKeys: 0 }, 'the configured window, on the gateway store')
+  const off = await buildTestApp(t)
+  t.equal(off.gateway.retention.enabled, false, 'no window: nothing scheduled')
+  await on.gateway.close()
+  t.pass('closed with the schedule running')
+})
