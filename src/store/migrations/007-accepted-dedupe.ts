@@ -14,13 +14,13 @@
 import type { Migration } from './index.js'
 
 const sql = (nullsNotDistinct: string): string => `
-DROP INDEX incoming_dedupe;
-DROP INDEX incoming_sender_document;
-CREATE UNIQUE INDEX incoming_accepted ON incoming (upper(sender), document_id, sha256, upper(recipient))${nullsNotDistinct}
+DROP INDEX IF EXISTS incoming_dedupe;
+DROP INDEX IF EXISTS incoming_sender_document;
+CREATE UNIQUE INDEX IF NOT EXISTS incoming_accepted ON incoming (upper(sender), document_id, sha256, upper(recipient))${nullsNotDistinct}
   WHERE state NOT IN ('rejected', 'discarded');
 CREATE INDEX incoming_sender_document ON incoming (upper(sender), document_id, seq);
-CREATE INDEX packages_document_ci ON packages (upper(sender), document_id);
-CREATE INDEX packages_code_ci ON packages (upper(sender), code_number, code_notation);
+CREATE INDEX IF NOT EXISTS packages_document_ci ON packages (upper(sender), document_id);
+CREATE INDEX IF NOT EXISTS packages_code_ci ON packages (upper(sender), code_number, code_notation);
 `
 
 // NULLS NOT DISTINCT (PostgreSQL 15+): a status answering no DocumentId, redelivered, is a duplicate too, as in SQLite
