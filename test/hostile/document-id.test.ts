@@ -118,5 +118,15 @@ t.test('send path: DocumentId form, a used DocumentId, an identical resend; upda
   t.ok(rows.filter((x) => x.id !== first.id).every((x) => x.relatedId === first.id), 'the update and the replacement are linked to the original')
   const ev = await b.store.listEvents({ packageId: first.id, limit: 50 })
   t.ok(ev.items.some((e) => e.type === 'updated') && ev.items.some((e) => e.type === 'superseded'), 'updated and superseded events on the original')
+
+  // ---- an original and its update in flight together: each gets its own 01 (ResponseFor cannot tell them apart)
+  const o2 = sampleEdoc(G22, [H26])
+  const id2 = o2.edoc!.messageHeader.documentId
+  const u2 = sampleEdoc(G22, [H26], { documentId: id2, code: o2.edoc!.messageHeader.code, subject: 'Cập nhật ngay', bussiness: { bussinessDocType: 2 } })
+  const s1 = (await post(a, Buffer.from(o2.bytes), 'application/xml')).json() as { id: string }
+  const s2 = (await post(a, Buffer.from(u2.bytes), 'application/xml')).json() as { id: string }
+  t.ok(await delivered(a, s1.id), 'the original delivered')
+  t.ok(await delivered(a, s2.id), 'the update sent right after it delivered too')
+
   t.equal((await b.store.listPackages({ kind: 'status', limit: 100 })).items.filter((p) => p.statusCode === '02').length, 0, 'no 02 anywhere')
 })
