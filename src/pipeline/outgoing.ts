@@ -389,6 +389,8 @@ export function createOutgoingPipeline(deps: OutgoingDeps): OutgoingPipeline {
  */
 export function documentIdProblem(documentId: string, organId: string): string | undefined {
   if (documentId.length > 100) return 'longer than 100 characters'
+  // C0 controls, DEL and the bidi overrides: a DocumentId is shown to people and compared as text
+  // eslint-disable-next-line no-control-regex
   if (/[\u0000-\u001f\u007f\u202a-\u202e\u2066-\u2069]/.test(documentId)) return 'contains control characters'
   const parts = documentId.split(',')
   if (parts[0]!.trim().toUpperCase() !== organId.toUpperCase()) return `it must start with this agency's OrganId ${organId} and a comma`

@@ -85,7 +85,8 @@ export async function applyStatus(deps: Pick<ReceiveDeps, 'store'>, st: StatusAr
       outcome = { relatedId: delivery.packageId, deliveryId: delivery.id, changed: r.changed, state: r.state }
       // a recall answer concerns the document itself, also when the recall was a revoke package (type 1) sharing its DocumentId
       const original = await store.getPackage(delivery.packageId)
-      const pkgs = await store.listPackages({ senderOrganId: recipient, documentId: original?.documentId ?? rf.documentId, kind: 'edoc', recipient: upper(author), limit: 50 }).catch(() => ({ items: [] }))
+      // (the author compared canonically below, not by the store's exact recipient filter)
+      const pkgs = await store.listPackages({ senderOrganId: recipient, documentId: original?.documentId ?? rf.documentId, kind: 'edoc', limit: 50 }).catch(() => ({ items: [] }))
       for (const p of pkgs.items) {
         for (const d of p.deliveries) if (d.id !== delivery.id && upper(d.recipient) === upper(author)) await store.transition(d.id, target, opts)
       }

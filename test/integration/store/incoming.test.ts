@@ -112,8 +112,8 @@ eachStore(t, 'a refused copy never shadows the accepted one: dedupe over accepte
   t.equal(listed.items.length, 3, 'the sender filter compares canonically')
   // 6. a discarded refused copy does not count either; an operator replay of a refused copy that an accepted copy
   //    already covers is refused by the store (the pipeline answers 409 before)
-  await store.transitionIncoming(junk.package.id, 'discarded', { actor: 'operator:ops' })
-  await t.rejects(store.transitionIncoming(junk2.package.id, 'received', { actor: 'operator:ops' }))
+  await store.transitionIncoming(junk.package.id, 'discarded', { actor: 'operator:ops', cause: 'test' })
+  await t.rejects(store.transitionIncoming(junk2.package.id, 'received', { actor: 'operator:ops', cause: 'test' }))
   t.equal((await store.getIncoming(junk2.package.id))?.state, 'rejected')
 })
 
