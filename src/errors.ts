@@ -53,6 +53,8 @@ export const ERRORS = {
     { what: 'the request body', setting: 'http.bodyLimit' },
   ),
   GW_ERR_API_IDEMPOTENCY_CONFLICT: def(409, 'Idempotency-Key {key} was already used with a different request body', 'Use a new Idempotency-Key for a different document, or resend the identical body.'),
+  GW_ERR_API_DOCUMENT_ID_FORM: def(400, 'DocumentId {documentId} is not in this agency\'s edXML form: {reason}', 'A DocumentId starts with your agency\'s OrganId: `<OrganId>,<yyyy/MM/dd>,<number>/<notation>`, e.g. `000.00.00.G22,2026/11/25,12/QĐ-UBND`. Leave `documentId` out and the gateway writes it from From, the promulgation date and the code.'),
+  GW_ERR_API_DOCUMENT_ID_USED: def(409, 'DocumentId {documentId} was already sent as another document (package {packageId})', 'Give every new document its own DocumentId (another code or date). To change a document already sent, send an update: `business: { type: 2, documentId: "<the original DocumentId>" }` (it may keep the same code, date and DocumentId), or a replacement (type 3 with `replacementInfo`); to take it back, POST /v1/documents/{id}/recall. Resending the identical body returns the package already sent.'),
   GW_ERR_API_RATE_LIMITED: def(429, 'rate limit exceeded, retry in {retryAfter}', 'Slow down; the limit is per API key (limits.requestsPerMinute).', true),
   GW_ERR_API_CONFLICT: def(409, '{reason}', 'The resource is not in a state that allows this action; read it again and retry if still relevant.'),
   GW_ERR_API_INTERNAL: def(500, 'internal error', 'Look up the request id in the gateway log and report it.', true),

@@ -216,6 +216,7 @@ export async function documentRoutes(app: FastifyInstance, opts: DocumentRoutesO
         clientId: principal.id,
         organId: principal.organId,
         ...(key !== undefined ? { idempotency: { key, requestHash: `${type === 'text/xml' ? 'application/xml' : type}:${requestHash}` } } : {}),
+        requestHash: `${type === 'text/xml' ? 'application/xml' : type}:${requestHash}`,
         source,
       })
       if (result.replayed) reply.header('idempotent-replayed', 'true')
