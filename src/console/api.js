@@ -25,7 +25,7 @@ export async function call(path, { method = 'GET', body, key = getKey(), raw = f
   try {
     res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), cache: 'no-store' })
   } catch {
-    throw new ApiError(0, 'NETWORK', 'Không kết nối được tới cổng (gateway unreachable).')
+    throw new ApiError(0, 'NETWORK', 'Không kết nối được tới cổng.')
   }
   if (raw && res.ok) return res
   let data
@@ -52,7 +52,7 @@ export async function api(path, opts) {
   } catch (e) {
     if (e instanceof ApiError && e.status === 401) {
       forgetKey()
-      unauthorized('Khóa vận hành không còn hợp lệ, vui lòng đăng nhập lại (401 unauthorized).')
+      unauthorized('Phiên đăng nhập không còn hợp lệ, vui lòng đăng nhập lại.')
     }
     throw e
   }

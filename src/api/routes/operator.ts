@@ -93,7 +93,7 @@ export async function opsRoutes(app: FastifyInstance, opts: OpsRoutesOptions): P
         ...(q.sender ? { senderOrganId: q.sender.trim().toUpperCase() } : {}),
         ...(q.cursor ? { cursor: q.cursor } : {}),
       })
-      return { policy: policy.description, now: now.toISOString(), ...page }
+      return { policy: policy.description, policyLabel: policy.descriptionVi, now: now.toISOString(), ...page }
     },
   )
 
@@ -145,7 +145,7 @@ export async function opsRoutes(app: FastifyInstance, opts: OpsRoutesOptions): P
 
   const operatorId = (req: { principal?: { kind: string; id: string } }): string => req.principal?.id ?? 'unknown'
 
-  app.post<{ Params: { id: string } }>(
+  app.post<{ Params: { id: string }; Body: { note?: string } | undefined }>(
     '/v1/operator/dead-letters/:id/replay',
     {
       config: { auth: 'operator' },
@@ -153,12 +153,13 @@ export async function opsRoutes(app: FastifyInstance, opts: OpsRoutesOptions): P
         tags: ['operators'],
         summary: 'Replay a dead letter after fixing its cause (operator keys)',
         description:
-          'Incoming rejected package: its stored bytes are verified again with the trust files as they are now; passing, it goes to the inbox (received) and 01 is sent; failing, it stays rejected and the answer says why (outcome still-rejected). Failed outgoing delivery: back to the outbox (accepted) and published again. Logged with the actor operator:<id>.',
+          'Incoming rejected package: its stored bytes are verified again with the trust files as they are now; passing, it goes to the inbox (received) and 01 is sent; failing, it stays rejected and the answer says why (outcome still-rejected). Failed outgoing delivery: back to the outbox (accepted) and published again. Logged with the actor operator:<id>, and the optional `note` in the event\'s detail.',
         params: { type: 'object', properties: { id: { type: 'string', minLength: 1, maxLength: 64 } } },
+        body: { type: ['object', 'null'], additionalProperties: false, properties: { note: { type: 'string', maxLength: 1000 } } },
         response: { 200: ref('OperatorAction'), ...errors },
       },
     },
-    async (req) => dead.replay(req.params.id, operatorId(req)),
+    async (req) => dead.replay(req.params.id, operatorId(req), req.body?.note?.trim() || undefined),
   )
 
   app.post<{ Params: { id: string }; Body: { note?: string } | undefined }>(

@@ -33,9 +33,9 @@ async function onLogin(ev) {
     await call('/v1/log?limit=1', { key })
   } catch (e) {
     button.disabled = false
-    if (e.status === 401) return fail('Khóa không đúng: cổng không nhận ra khóa này (401 unauthorized).')
-    if (e.status === 403) return fail('Đây là khóa của hệ thống quản lý văn bản (DMS), không phải khóa vận hành (403 forbidden).')
-    if (e.status === 429) return fail('Quá nhiều lần thử, hãy chờ một phút (429 rate limited).')
+    if (e.status === 401) return fail('Khóa không đúng: cổng không nhận ra khóa này (GW_ERR_API_UNAUTHORIZED).')
+    if (e.status === 403) return fail('Đây là khóa của hệ thống quản lý văn bản (DMS), không phải khóa vận hành (GW_ERR_API_FORBIDDEN).')
+    if (e.status === 429) return fail('Quá nhiều lần thử, hãy chờ một phút (GW_ERR_API_RATE_LIMITED).')
     return fail(e.message)
   }
   button.disabled = false
