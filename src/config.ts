@@ -42,6 +42,12 @@ export interface AgencyConfig {
   readonly clients: readonly ClientConfig[]
 }
 
+export interface PeerConfig {
+  readonly organId: string
+  readonly name: string
+  readonly organizationInCharge?: string
+}
+
 export interface Config {
   /** Absolute path of the file the configuration came from, if any. */
   readonly file?: string
@@ -66,6 +72,8 @@ export interface Config {
   }
   readonly store: { readonly driver: 'sqlite' | 'postgres'; readonly url?: string; readonly path: string; readonly synchronous: 'FULL' | 'NORMAL' }
   readonly agencies: readonly AgencyConfig[]
+  /** Names of the other agencies (the console's directory). */
+  readonly peers: readonly PeerConfig[]
   readonly operators: readonly ApiKeyConfig[]
   readonly trust: {
     readonly anchorsPaths: readonly string[]

@@ -56,7 +56,11 @@ export function reasonInfo(reason) {
 
 const causePatterns = LABELS.causes.map(([p, vi]) => [new RegExp(`^(?:${p})$`, 's'), vi])
 
-/** A log event's cause in Vietnamese (`vi`), with the English original (`en`); `vi` is undefined when unknown. */
+/**
+ * A log event's cause in Vietnamese (`vi`), with the English original (`en`). Every cause the gateway writes has its
+ * pattern (test/unit/console-labels.test.ts); any other is a person's own words (an operator's note, the reason of a
+ * recall) and is shown as it is.
+ */
 export function causeInfo(cause) {
   if (!cause) return undefined
   for (const [re, vi] of causePatterns) {
@@ -71,7 +75,7 @@ export function causeInfo(cause) {
     })
     return { vi: text, en: cause }
   }
-  return { en: cause }
+  return { vi: cause }
 }
 
 // ---- agencies --------------------------------------------------------------------------------------------------

@@ -4,8 +4,9 @@
 // gateway generates (/console/labels.js).
 /* global document, window, location, URLSearchParams */
 
-import { forgetKey, getKey, onUnauthorized } from './api.js'
+import { api, forgetKey, getKey, onUnauthorized } from './api.js'
 import { $, focusTitle, notify } from './dom.js'
+import { setAgencies } from './format.js'
 import { renderDeadLetters } from './views/dead-letters.js'
 import { renderDoc } from './views/doc.js'
 import { renderHealth } from './views/health.js'
@@ -30,8 +31,21 @@ function show(view) {
   }
 }
 
+let directory
+
+/** The agencies' names (GET /v1/operator/agencies), once per session; without them codes are shown alone. */
+async function loadDirectory() {
+  directory ??= api('/v1/operator/agencies')
+    .then((r) => setAgencies(r.items))
+    .catch(() => {
+      directory = undefined
+    })
+  return directory
+}
+
 async function route() {
   if (!getKey()) return showLogin()
+  await loadDirectory()
   const { view, arg, params } = parseHash()
   switch (view) {
     case 'doc':
@@ -62,6 +76,7 @@ function start() {
   initLog(route)
   $('logout').addEventListener('click', () => {
     forgetKey()
+    directory = undefined
     location.hash = '#/login'
     showLogin()
     notify('Đã đăng xuất.')

@@ -111,7 +111,7 @@ if (!existsSync(CHROMIUM)) {
       executablePath: CHROMIUM,
       headless: true,
       args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-      viewport: { width: 1360, height: 900 },
+      viewport: { width: 1366, height: 768 }, // the operator's usual laptop screen
       locale: 'vi-VN',
       timezoneId: 'Asia/Ho_Chi_Minh',
     })
@@ -135,7 +135,7 @@ if (!existsSync(CHROMIUM)) {
     await page.getByRole('button', { name: 'Đăng nhập' }).click()
     const loginError = page.locator('#login-error')
     await loginError.filter({ hasText: 'Khóa không đúng' }).waitFor()
-    t.match(await loginError.textContent(), /401/, 'wrong key: clear message')
+    t.match(await loginError.textContent(), /GW_ERR_API_UNAUTHORIZED/, 'wrong key: clear message with the code')
     t.equal(await page.getByLabel(/Khóa vận hành/).getAttribute('aria-invalid'), 'true')
     await shot('01-login-wrong-key')
     t.equal(await page.evaluate(() => (globalThis as any).sessionStorage.getItem('lienthong.operatorKey')), null, 'a wrong key is not kept')
@@ -153,8 +153,22 @@ if (!existsSync(CHROMIUM)) {
     const total = (await app.inject({ url: '/v1/log?limit=1000', headers: auth(KEYS.ops) })).json().items.length
     t.ok(total > 50, `${total} events: more than a page`)
     t.equal(await logRows.count(), 50, 'first page of the log')
-    t.ok(await page.locator('#log-table').getByText('Đã đến (01, delivered)').first().isVisible(), 'Vietnamese state label with the code')
-    t.ok(await page.locator('#log-table').getByText('Bị từ chối (rejected)').first().isVisible(), 'rejected incoming in the log')
+    t.ok(await page.locator('#log-table').getByText('Đã đến (01)').first().isVisible(), 'Vietnamese state label with the code')
+    t.ok(await page.locator('#log-table').getByText('Bị từ chối', { exact: true }).first().isVisible(), 'rejected incoming in the log')
+    t.equal(await page.locator('#log-table .badge', { hasText: 'Đã đến (01)' }).first().getAttribute('title'), 'delivered', 'the English state name only as a tooltip')
+    // Vietnamese only: what the operator reads (innerText leaves out tooltips and the closed "chi tiết kỹ thuật" folds)
+    const visible = await page.locator('#main').innerText()
+    t.notMatch(visible, /\b(delivered|accepted|queued|rejected|broker confirmed|signed and stored|status 0\d from peer|verified and stored|publish failed)\b/, 'no English state or cause on the log screen')
+    t.notMatch(visible, /trục/, 'the local broker is not called "trục"')
+    t.match(visible, /Đã ký số và lưu/, 'causes in Vietnamese')
+    t.match(visible, /Văn phòng Chính phủ 000\.00\.00\.G22/, 'agencies by name beside their code')
+    t.ok((await page.locator('#log-table details.tech').count()) > 0, 'the English cause kept in a fold')
+    // one date format throughout: dd/MM/yyyy HH:mm
+    const times = await page.locator('#main time').allTextContents()
+    t.ok(times.length > 0 && times.every((x) => /^\d\d\/\d\d\/\d{4} \d\d:\d\d$/.test(x)), `dates as dd/MM/yyyy HH:mm (${times[0]})`)
+    // the main column fits a 1366 px screen: no horizontal scrolling of the page
+    const widths = await page.evaluate(() => ({ doc: (globalThis as any).document.documentElement.scrollWidth, main: (globalThis as any).document.getElementById('main').getBoundingClientRect().right }))
+    t.ok(widths.doc <= 1366 && widths.main <= 1366, `page ${widths.doc} px, main column ends at ${widths.main} px`)
     // data from the API is text, never markup
     t.equal(await page.locator('#log-table img').count(), 0, 'no element injected by a subject')
     await shot('02-log')
@@ -216,23 +230,36 @@ if (!existsSync(CHROMIUM)) {
     await page.getByLabel(/Mã văn bản/).fill(invite.documentId)
     await page.getByRole('button', { name: 'Lọc', exact: true }).click()
     await page.getByRole('status').filter({ hasText: /Đang hiển thị 2 sự kiện/ }).waitFor()
-    t.ok(await page.locator('#log-table').getByText('Lỗi (failed)').isVisible(), 'failed delivery of the invitation')
+    t.ok(await page.locator('#log-table').getByText('Lỗi', { exact: true }).isVisible(), 'failed delivery of the invitation')
+    t.match(await page.locator('#log-table').innerText(), /Không có hàng đợi nào nhận gói cho cơ quan này \(GW_ERR_TRANSPORT_UNROUTABLE\)/, 'the failure as a Vietnamese label plus the code')
 
-    // open a document from the log: its per-recipient timeline
-    await page.getByLabel(/Mã văn bản/).fill(report.documentId)
+    // find a document by its number (số/ký hiệu), open it from the log: its per-recipient timeline
+    await page.getByLabel(/Mã văn bản/).fill('')
+    await page.getByLabel(/Trích yếu hoặc số\/ký hiệu/).fill(report.documentId.split(',').at(-1)!)
     await page.getByRole('button', { name: 'Lọc', exact: true }).click()
     await page.getByRole('status').filter({ hasText: /Đang hiển thị 5 sự kiện/ }).waitFor()
     await page.locator('#log-table tbody tr').first().getByRole('link').click()
     await page.getByRole('heading', { name: /Văn bản gửi đi/ }).waitFor()
     const delivery = page.getByRole('region', { name: `Nơi nhận ${H29}` })
     await delivery.waitFor()
-    t.ok(await delivery.getByText('Đã tiếp nhận (03, received)').first().isVisible(), 'current state 03')
+    t.ok(await delivery.getByText('Đã tiếp nhận (03)').first().isVisible(), 'current state 03')
+    t.match(await delivery.locator('h3').innerText(), /Ủy ban nhân dân Thành phố Hồ Chí Minh/, 'the recipient by name')
     const timelineRows = delivery.locator('tbody tr')
     t.equal(await timelineRows.count(), 5, 'accepted, queued, 01, 03, repeated 01')
-    t.match(await timelineRows.nth(0).textContent(), /Đã nhận từ DMS \(accepted\)/)
-    t.match(await timelineRows.nth(2).textContent(), /Đã đến \(01, delivered\)/)
+    t.match(await timelineRows.nth(0).textContent(), /Đã nhận từ DMS/)
+    t.match(await timelineRows.nth(2).textContent(), /Đã đến \(01\)/)
+    t.match(await timelineRows.nth(2).innerText(), /↘ Nhận từ Ủy ban nhân dân Thành phố Hồ Chí Minh \(000\.00\.00\.H29\)/, 'a status that came in: received from the peer')
     t.match(await timelineRows.nth(3).textContent(), /Trần Thị B, Văn thư/)
     t.match(await page.locator('#doc-body').textContent(), new RegExp(report.documentId.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')))
+    const docText = await page.locator('#doc-body').innerText()
+    t.notMatch(docText, /[{}"]\w+"?:/, 'no raw JSON in the timeline')
+    t.match(docText, /Loại văn bản\s+Công văn/, 'document type')
+    t.match(docText, /Người ký\s+KT\. BỘ TRƯỞNG Thứ trưởng Nguyễn Văn A/, 'signer')
+    t.match(docText, /Tệp đính kèm\s+cong-van\.pdf/, 'attachments listed')
+    const [pdfDownload] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Tải về: cong-van.pdf' }).click()])
+    t.equal(pdfDownload.suggestedFilename(), 'cong-van.pdf', 'an attachment downloads with the session credentials')
+    const docWidth = await page.evaluate(() => (globalThis as any).document.documentElement.scrollWidth)
+    t.ok(docWidth <= 1366, `document page fits 1366 px (${docWidth})`)
     await shot('04-document')
 
     // overdue list
@@ -240,6 +267,8 @@ if (!existsSync(CHROMIUM)) {
     await page.locator('#overdue-table tbody tr').first().waitFor()
     t.equal(await page.locator('#overdue-table tbody tr').count(), 2, 'both recipients of the plan are overdue')
     t.match(await page.locator('#overdue-table').textContent(), /Kế hoạch chuyển đổi số năm 2027/)
+    t.match(await page.locator('#overdue-body').innerText(), /Quy định về hạn: trước 17:00 .* ngày làm việc kế tiếp/, 'the due rule in Vietnamese')
+    t.match(await page.locator('#overdue-table').innerText(), /Sở Tài chính Thành phố Hồ Chí Minh 000\.00\.11\.H29/, 'recipients by name')
     await shot('05-overdue')
 
     // dead letters: replay the rejected package (now verifiable), see it leave the list
@@ -252,6 +281,8 @@ if (!existsSync(CHROMIUM)) {
     await shot('06-dead-letters')
     const row = page.locator(`#dead-table tr[data-id="${incomingId}"]`)
     t.match(await row.textContent(), /Chứng thư không được tin cậy \(UNTRUSTED_CHAIN\)/)
+    t.match(await row.innerText(), /Cách khắc phục: Thêm chứng thư CA/, 'what to do, in Vietnamese')
+    t.match(await row.innerText(), /Ủy ban nhân dân Thành phố Hồ Chí Minh/, 'the sender by name')
     await row.getByRole('button', { name: /Gửi lại/ }).click()
     const dialog = page.getByRole('dialog')
     await dialog.waitFor()
@@ -262,15 +293,16 @@ if (!existsSync(CHROMIUM)) {
     await dialog.waitFor({ state: 'hidden' })
     t.equal((await store.getIncoming(incomingId))?.state, 'rejected', 'cancel: nothing replayed')
     await row.getByRole('button', { name: /Gửi lại/ }).click()
+    await dialog.getByLabel(/Ghi chú/).fill('Đã thêm CA của UBND TP HCM vào danh sách tin cậy')
     await dialog.getByRole('button', { name: 'Gửi lại' }).click()
     await page.locator('#dead-result').filter({ hasText: 'Đã gửi lại' }).waitFor()
     await row.waitFor({ state: 'detached' })
     t.equal(await deadRows.count(), 2, 'the replayed package left the list')
     t.equal(await page.evaluate(() => (globalThis as any).document.activeElement?.id), 'dead-result', 'keyboard focus on the result')
-    t.match(await page.locator('#dead-result').textContent(), /trạng thái mới Đã nhận về, chữ ký hợp lệ \(received\)/)
+    t.match(await page.locator('#dead-result').textContent(), /trạng thái mới Đã nhận về, chữ ký hợp lệ/)
     t.equal((await store.getIncoming(incomingId))?.state, 'received', 'stored as received')
     const replayEvent = (await store.listEvents({ limit: 5, packageId: incomingId })).items[0]
-    t.match(replayEvent, { type: 'replayed', actor: 'operator:ops', state: 'received' }, 'logged with the operator')
+    t.match(replayEvent, { type: 'replayed', actor: 'operator:ops', state: 'received', detail: { note: 'Đã thêm CA của UBND TP HCM vào danh sách tin cậy' } }, 'logged with the operator and the note')
     await shot('08-dead-letters-after-replay')
 
     // replaying the unparseable one fails and says why; it stays in the list
@@ -278,7 +310,7 @@ if (!existsSync(CHROMIUM)) {
     await junkRow.getByRole('button', { name: /Gửi lại/ }).click()
     await dialog.getByRole('button', { name: 'Gửi lại' }).click()
     await page.locator('#dead-result.err').filter({ hasText: 'Gửi lại không thành' }).waitFor()
-    t.match(await page.locator('#dead-result').textContent(), /vẫn bị từ chối — GW_ERR_ENVELOPE/)
+    t.match(await page.locator('#dead-result').textContent(), /vẫn bị từ chối — Gói tin không phải XML hợp lệ \(GW_ERR_ENVELOPE_NOT_XML\)/)
     await junkRow.waitFor()
     t.equal(await deadRows.count(), 2, 'still listed')
     await shot('08b-replay-still-rejected')
@@ -296,6 +328,7 @@ if (!existsSync(CHROMIUM)) {
     await page.getByRole('heading', { name: /Văn bản nhận về/ }).waitFor()
     await page.locator('#doc-body').getByText('Vận hành gửi lại').first().waitFor()
     t.match(await page.locator('#doc-body').textContent(), /Tờ trình dự án đường sắt đô thị/)
+    t.match(await page.locator('#doc-body').innerText(), /Ghi chú\s+Đã thêm CA của UBND TP HCM/, 'the replay note on the document page')
     await shot('09-incoming-document')
 
     // health

@@ -5,6 +5,7 @@
  * - `GET /v1/operator/dead-letters`, `GET /v1/operator/dead-letters/:id`: rejected incoming packages and failed
  *   outgoing deliveries, with the reason
  * - `POST /v1/operator/dead-letters/:id/replay` and `.../discard`: logged with the actor `operator:<id>`
+ * - `GET /v1/operator/agencies`: the directory the console names agencies with (config `agencies`, then `peers`)
  *
  * Other routes for operators live in the file their name says: `/v1/operator/health` in ./health.ts, `/v1/log` in
  * ./log.ts, `/metrics` in ./metrics.ts, the console's files in ./console.ts.
@@ -60,6 +61,46 @@ export async function opsRoutes(app: FastifyInstance, opts: OpsRoutesOptions): P
     ...(opts.events ? { events: opts.events } : {}),
     ...(opts.logger ? { logger: opts.logger.child({ area: 'operator' }) } : {}),
   })
+
+  // ---- directory --------------------------------------------------------------------------------------------
+
+  const directory = (() => {
+    const seen = new Map<string, { organId: string; name: string; organizationInCharge?: string; hosted: boolean }>()
+    for (const a of config.agencies) seen.set(a.organId.toUpperCase(), { organId: a.organId, name: a.name, organizationInCharge: a.organizationInCharge, hosted: true })
+    for (const p of config.peers ?? []) {
+      if (!seen.has(p.organId.toUpperCase())) seen.set(p.organId.toUpperCase(), { organId: p.organId, name: p.name, ...(p.organizationInCharge ? { organizationInCharge: p.organizationInCharge } : {}), hosted: false })
+    }
+    return [...seen.values()]
+  })()
+
+  app.get(
+    '/v1/operator/agencies',
+    {
+      config: { auth: 'operator' },
+      schema: {
+        tags: ['operators'],
+        summary: 'The directory of agencies: hosted ones (config agencies) and peers (config peers), by name (operator keys)',
+        response: {
+          200: {
+            type: 'object',
+            required: ['items'],
+            properties: {
+              items: {
+                type: 'array',
+                items: {
+                  type: 'object',
+                  required: ['organId', 'name', 'hosted'],
+                  properties: { organId: { type: 'string' }, name: { type: 'string' }, organizationInCharge: { type: 'string' }, hosted: { type: 'boolean' } },
+                },
+              },
+            },
+          },
+          ...errors,
+        },
+      },
+    },
+    async () => ({ items: directory }),
+  )
 
   // ---- overdue ----------------------------------------------------------------------------------------------
 

@@ -33,7 +33,7 @@ function verdictFacts(v) {
   ]
 }
 
-const documentTypeText = (t) => (t ? [t.typeName, t.type === 2 ? ' (văn bản quy phạm pháp luật)' : ''].join('') : undefined)
+const documentTypeText = (t) => (t ? [t.typeName, Number(t.type) === 2 ? ' (văn bản quy phạm pháp luật)' : ''].join('') : undefined)
 const signerText = (s) => (s && (s.fullName || s.position) ? [s.competence, s.position, s.fullName].filter(Boolean).join(' ') : undefined)
 
 /** Fetches a file with the session's credentials; opens it in a new tab or saves it. */
@@ -92,7 +92,7 @@ export async function renderDoc(id, dir) {
   try {
     if (dir !== 'in') {
       try {
-        const doc = await api(`/v1/documents/${encodeURIComponent(id)}`)
+        const doc = await api(`/v1/documents/${encodeURIComponent(id)}?content=true`)
         return renderOutgoing(doc)
       } catch (e) {
         if (!(e instanceof ApiError && e.status === 404)) throw e
