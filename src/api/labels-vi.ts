@@ -145,6 +145,7 @@ export const DETAIL_KEYS_VI: Readonly<Record<string, string>> = {
   signer: 'Người ký',
   previousReason: 'Lý do trước đó',
   attempts: 'Số lần phát lên mạng liên thông',
+  attempt: 'Lần phát thứ',
   reason: 'Lý do',
   method: 'Cách thức',
   statusPackageId: 'Mã gói trạng thái',

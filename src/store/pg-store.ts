@@ -190,6 +190,9 @@ function pgOps(c: Client): WriteOps {
       return (await c.query(sql, ps.values)).rows[0].n !== 0
     },
     deliveryForUpdate: (id) => first(c, 'SELECT d.*, p.document_id, p.sender FROM deliveries d JOIN packages p ON p.id = d.package_id WHERE d.id = $1 FOR UPDATE OF d', [id]),
+    async countAttempt(id) {
+      await c.query('UPDATE deliveries SET attempts = attempts + 1 WHERE id = $1', [id])
+    },
     async lockDeliveries(ids) {
       await c.query('SELECT id FROM deliveries WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE', [[...ids]])
     },
