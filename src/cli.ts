@@ -8,6 +8,7 @@ const commands: Record<string, { file: string; help: string }> = {
   pki: { file: 'pki', help: 'pki init DIR                     make a fresh sample PKI like certs-sample/' },
   demo: { file: 'demo', help: 'demo                             two gateways exchanging a document on a local RabbitMQ' },
   log: { file: 'log', help: 'log verify --store FILE          check the delivery log hash chain offline' },
+  operator: { file: 'operator', help: 'operator add --config FILE --id ID [--name NAME] [--role viewer|operator|admin]   add a personal operator account' },
 }
 
 function usage(): string {

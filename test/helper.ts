@@ -80,6 +80,7 @@ export function rawTestConfig(dir: string, over: Record<string, any> = {}): Reco
     ],
     operators: over.operators ?? [{ id: 'ops', keySha256: sha(KEYS.ops) }],
     ...(over.peers ? { peers: over.peers } : {}),
+    ...(over.operatorLogin ? { operatorLogin: over.operatorLogin } : {}),
     trust: { anchorsPaths: [path.join(CERTS, 'trust-anchors.pem')], crlPaths: [path.join(CERTS, 'crls.pem')] },
     limits: { ...(over.limits ?? {}) },
     relay: { pollIntervalMs: 200, retryDelayMs: 200, ...(over.relay ?? {}) },

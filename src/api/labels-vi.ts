@@ -27,6 +27,9 @@ export const ERROR_LABELS_VI: Readonly<Record<ErrorCode, ViErrorLabel>> = {
   GW_ERR_CONFIG_KEY_FILE: { label: 'Không nạp được khóa hoặc chứng thư', solve: 'Kiểm tra đường dẫn khóa, chứng thư hoặc tệp PKCS#12 và mật khẩu của cơ quan trong cấu hình.' },
 
   GW_ERR_API_UNAUTHORIZED: { label: 'Thiếu hoặc sai khóa/tài khoản', solve: 'Đăng nhập lại bằng tài khoản vận hành hoặc khóa API hợp lệ.' },
+  GW_ERR_API_LOGIN_FAILED: { label: 'Sai tên đăng nhập hoặc mật khẩu', solve: 'Kiểm tra lại tên đăng nhập và mật khẩu; nhập sai nhiều lần liên tiếp sẽ khóa tài khoản một thời gian.' },
+  GW_ERR_API_ACCOUNT_LOCKED: { label: 'Tài khoản tạm bị khóa do nhập sai mật khẩu nhiều lần', solve: 'Chờ hết thời gian khóa, hoặc đề nghị quản trị viên mở khóa.' },
+  GW_ERR_API_SESSION_EXPIRED: { label: 'Phiên đăng nhập đã kết thúc', solve: 'Đăng nhập lại.' },
   GW_ERR_API_FORBIDDEN: { label: 'Không có quyền thực hiện', solve: 'Thao tác này cần vai trò khác; liên hệ quản trị viên của cổng.' },
   GW_ERR_API_NOT_FOUND: { label: 'Không tìm thấy' },
   GW_ERR_API_VALIDATION: { label: 'Yêu cầu không hợp lệ' },

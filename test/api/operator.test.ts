@@ -129,7 +129,7 @@ t.test('dead letters: listed with reasons; incoming replay after fixing the trus
   t.equal((await get(app, '/v1/operator/dead-letters', KEYS.h29)).statusCode, 403)
   const list = (await get(app, '/v1/operator/dead-letters')).json()
   t.same(list.items.map((x: any) => [x.kind, x.id]), [['outgoing', failed!.id], ['incoming', id]], 'both kinds, newest first')
-  t.match(list.items[0], { reason: /UNROUTABLE/, recipient: H26, sender: G22, attempts: 0 })
+  t.match(list.items[0], { reason: /UNROUTABLE/, recipient: H26, sender: G22, attempts: 1 }) // the refused publish is counted
   t.match(list.items[1], { verdictCode: 'UNTRUSTED_CHAIN', sender: G22, recipient: H29, documentId: pkg.documentId, reason: /UNTRUSTED_CHAIN/ })
   t.same((await get(app, '/v1/operator/dead-letters?kind=incoming')).json().items.map((x: any) => x.id), [id])
   const p1 = (await get(app, '/v1/operator/dead-letters?limit=1')).json()

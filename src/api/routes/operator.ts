@@ -189,10 +189,10 @@ export async function opsRoutes(app: FastifyInstance, opts: OpsRoutesOptions): P
   app.post<{ Params: { id: string }; Body: { note?: string } | undefined }>(
     '/v1/operator/dead-letters/:id/replay',
     {
-      config: { auth: 'operator' },
+      config: { auth: 'operator', role: 'operator' },
       schema: {
         tags: ['operators'],
-        summary: 'Replay a dead letter after fixing its cause (operator keys)',
+        summary: 'Replay a dead letter after fixing its cause (operators with the operator or admin role)',
         description:
           'Incoming rejected package: its stored bytes are verified again with the trust files as they are now; passing, it goes to the inbox (received) and 01 is sent; failing, it stays rejected and the answer says why (outcome still-rejected). Failed outgoing delivery: back to the outbox (accepted) and published again. Logged with the actor operator:<id>, and the optional `note` in the event\'s detail.',
         params: { type: 'object', properties: { id: { type: 'string', minLength: 1, maxLength: 64 } } },
@@ -206,10 +206,10 @@ export async function opsRoutes(app: FastifyInstance, opts: OpsRoutesOptions): P
   app.post<{ Params: { id: string }; Body: { note?: string } | undefined }>(
     '/v1/operator/dead-letters/:id/discard',
     {
-      config: { auth: 'operator' },
+      config: { auth: 'operator', role: 'operator' },
       schema: {
         tags: ['operators'],
-        summary: 'Discard a dead letter (operator keys)',
+        summary: 'Discard a dead letter (operators with the operator or admin role)',
         description: 'Incoming rejected package → discarded; failed outgoing delivery: a discarded event (it stays failed and leaves the list). Logged with the actor operator:<id>.',
         params: { type: 'object', properties: { id: { type: 'string', minLength: 1, maxLength: 64 } } },
         body: { type: ['object', 'null'], additionalProperties: false, properties: { note: { type: 'string', maxLength: 1000 } } },
