@@ -4,7 +4,7 @@
 // gateway generates (/console/labels.js).
 /* global document, window, location, URLSearchParams */
 
-import { api, forgetKey, getKey, onUnauthorized } from './api.js'
+import { api, call, forgetKey, getKey, onUnauthorized, session } from './api.js'
 import { $, focusTitle, notify } from './dom.js'
 import { setAgencies } from './format.js'
 import { renderDeadLetters } from './views/dead-letters.js'
@@ -33,19 +33,30 @@ function show(view) {
 
 let directory
 
-/** The agencies' names (GET /v1/operator/agencies), once per session; without them codes are shown alone. */
-async function loadDirectory() {
-  directory ??= api('/v1/operator/agencies')
-    .then((r) => setAgencies(r.items))
-    .catch(() => {
-      directory = undefined
-    })
+const ROLE_LABELS = { viewer: 'chỉ xem', operator: 'vận hành', admin: 'quản trị' }
+
+/**
+ * Once per login: who is logged in (GET /v1/operator/me, shown in the header; the role decides which actions are
+ * offered) and the agencies' names (GET /v1/operator/agencies; without them codes are shown alone).
+ */
+async function loadSession() {
+  directory ??= Promise.all([
+    api('/v1/operator/me').then((me) => {
+      session.me = me
+      $('whoami').textContent = `${me.name ?? me.id} · ${ROLE_LABELS[me.role] ?? me.role}`
+      $('whoami').title = `${me.id} (${me.role}, ${me.via})`
+    }),
+    api('/v1/operator/agencies').then((r) => setAgencies(r.items)),
+  ]).catch(() => {
+    directory = undefined
+  })
   return directory
 }
 
 async function route() {
   if (!getKey()) return showLogin()
-  await loadDirectory()
+  await loadSession()
+  if (!getKey()) return showLogin()
   const { view, arg, params } = parseHash()
   switch (view) {
     case 'doc':
@@ -72,11 +83,19 @@ async function route() {
 
 function start() {
   initLogin(route)
-  onUnauthorized((message) => showLogin(message))
+  onUnauthorized((message) => {
+    directory = undefined
+    session.me = undefined
+    showLogin(message)
+  })
   initLog(route)
-  $('logout').addEventListener('click', () => {
+  $('logout').addEventListener('click', async () => {
+    // end the session on the gateway too (a key has none); the page forgets the token either way
+    await call('/v1/operator/logout', { method: 'POST' }).catch(() => {})
     forgetKey()
     directory = undefined
+    session.me = undefined
+    $('whoami').textContent = ''
     location.hash = '#/login'
     showLogin()
     notify('Đã đăng xuất.')

@@ -2,14 +2,19 @@
  * The operator console in a real browser: Debian's chromium (headless) driven by playwright-core, against a gateway
  * listening on 127.0.0.1 with a real SQLite store. Seeded through the API and the store: documents with timelines
  * (01, 03), an overdue delivery, a failed delivery, a rejected incoming package that verifies once replayed, and an
- * unparseable one. Screenshots go to test-output/browser/ (gitignored).
+ * unparseable one. The walk is an operator's day at 1366×768: log in with a personal account, find a document by its
+ * number, open its timeline and attachments, see the overdue ones, replay a dead letter with a note, check the
+ * chain, log out; then a viewer's view. Everything read is checked to be Vietnamese, with one date format.
+ * Screenshots go to test-output/browser/ (gitignored; the folder for CI to keep as an artefact).
  */
 import { randomUUID } from 'node:crypto'
 import { existsSync, mkdirSync } from 'node:fs'
 import path from 'node:path'
 import t from 'tap'
 import type { BrowserContext, Page } from 'playwright-core'
+import { createHash } from 'node:crypto'
 import { auth, buildTestApp, G22, H26, H29, KEYS, ROOT, sampleDocument, STC } from '../helper.js'
+import { hashPassword } from '../../src/passwords.js'
 
 const CHROMIUM = process.env.LIENTHONG_CHROMIUM ?? '/usr/bin/chromium'
 const SHOTS = path.join(ROOT, 'test-output', 'browser')
@@ -19,7 +24,14 @@ if (!existsSync(CHROMIUM)) {
 } else {
   t.test('operator console: login, log filters, document timeline, overdue, dead-letter replay, health', async (t) => {
     const { chromium } = await import('playwright-core')
-    const { app, store } = await buildTestApp(t)
+    // personal accounts: minh (operator) does the day's work, lan (viewer) only looks; ops is a tool's API key
+    const quick = { ln: 10, r: 8, p: 1 }
+    const operators = [
+      { id: 'minh', name: 'Trần Văn Minh', role: 'operator', passwordHash: await hashPassword('minh-van-hanh-2026', quick) },
+      { id: 'lan', name: 'Nguyễn Thị Lan', role: 'viewer', passwordHash: await hashPassword('lan-chi-xem-2026', quick) },
+      { id: 'ops', keySha256: createHash('sha256').update(KEYS.ops).digest('hex') },
+    ]
+    const { app, store } = await buildTestApp(t, { config: { operators } })
     const send = async (doc: unknown, key: string = KEYS.g22) => {
       const r = await app.inject({ method: 'POST', url: '/v1/documents', headers: { ...auth(key), 'content-type': 'application/json' }, payload: JSON.stringify(doc) })
       t.equal(r.statusCode, 202, r.body)
@@ -130,25 +142,29 @@ if (!existsSync(CHROMIUM)) {
     await page.getByRole('heading', { name: /Đăng nhập vận hành/ }).waitFor()
     t.equal(await page.locator('#nav').isVisible(), false, 'no navigation before login')
 
-    // wrong key, then a DMS key, then the operator key
-    await page.getByLabel(/Khóa vận hành/).fill('not-a-key')
-    await page.getByRole('button', { name: 'Đăng nhập' }).click()
+    // a wrong password, then a DMS key in the key fold, then minh's own account
     const loginError = page.locator('#login-error')
-    await loginError.filter({ hasText: 'Khóa không đúng' }).waitFor()
-    t.match(await loginError.textContent(), /GW_ERR_API_UNAUTHORIZED/, 'wrong key: clear message with the code')
-    t.equal(await page.getByLabel(/Khóa vận hành/).getAttribute('aria-invalid'), 'true')
-    await shot('01-login-wrong-key')
-    t.equal(await page.evaluate(() => (globalThis as any).sessionStorage.getItem('lienthong.operatorKey')), null, 'a wrong key is not kept')
+    await page.getByLabel('Tên đăng nhập').fill('minh')
+    await page.getByLabel('Mật khẩu').fill('not-the-password')
+    await page.getByRole('button', { name: 'Đăng nhập', exact: true }).click()
+    await loginError.filter({ hasText: 'Sai tên đăng nhập hoặc mật khẩu' }).waitFor()
+    t.match(await loginError.textContent(), /GW_ERR_API_LOGIN_FAILED/, 'wrong password: Vietnamese message with the code')
+    t.equal(await page.getByLabel('Mật khẩu').getAttribute('aria-invalid'), 'true')
+    await shot('01-login-wrong-password')
+    t.equal(await page.evaluate(() => (globalThis as any).sessionStorage.getItem('lienthong.operatorKey')), null, 'nothing kept')
 
-    await page.getByLabel(/Khóa vận hành/).fill(KEYS.g22)
-    await page.getByRole('button', { name: 'Đăng nhập' }).click()
+    await page.getByText('Đăng nhập bằng khóa API vận hành').click()
+    await page.getByLabel('Khóa vận hành').fill(KEYS.g22)
+    await page.getByRole('button', { name: 'Đăng nhập bằng khóa' }).click()
     await loginError.filter({ hasText: 'không phải khóa vận hành' }).waitFor()
+    await page.getByText('Đăng nhập bằng khóa API vận hành').click() // close the fold again
 
-    await page.getByLabel(/Khóa vận hành/).fill(KEYS.ops)
-    await page.getByRole('button', { name: 'Đăng nhập' }).click()
+    await page.getByLabel('Mật khẩu').fill('minh-van-hanh-2026')
+    await page.getByRole('button', { name: 'Đăng nhập', exact: true }).click()
     await page.getByRole('heading', { name: /Nhật ký chuyển phát/ }).waitFor()
     await page.locator('#log-table tbody tr').first().waitFor()
-    t.equal(await page.evaluate(() => (globalThis as any).sessionStorage.getItem('lienthong.operatorKey')), KEYS.ops, 'key kept in sessionStorage')
+    t.match(await page.evaluate(() => (globalThis as any).sessionStorage.getItem('lienthong.operatorKey')), /^lts_/, 'the session token kept in sessionStorage')
+    await page.locator('#whoami').filter({ hasText: 'Trần Văn Minh · vận hành' }).waitFor()
     const logRows = page.locator('#log-table tbody tr')
     const total = (await app.inject({ url: '/v1/log?limit=1000', headers: auth(KEYS.ops) })).json().items.length
     t.ok(total > 50, `${total} events: more than a page`)
@@ -178,7 +194,7 @@ if (!existsSync(CHROMIUM)) {
     await page.getByRole('status').filter({ hasText: `Đang hiển thị ${total} sự kiện` }).waitFor()
     t.equal(await logRows.count(), total, 'second page appended')
     t.equal(await more.isVisible(), false, 'no more pages')
-    t.match(await logRows.last().textContent(), /Ghi chú vận hành số 1\b/, 'oldest event last')
+    t.match(await logRows.last().textContent(), /Ghi chú vận hành số 1(?!\d)/, 'oldest event last')
     t.same(
       await logRows.evaluateAll((rows) => rows.map((r) => Number(r.getAttribute('data-seq')))),
       Array.from({ length: total }, (_, i) => total - i),
@@ -302,7 +318,7 @@ if (!existsSync(CHROMIUM)) {
     t.match(await page.locator('#dead-result').textContent(), /trạng thái mới Đã nhận về, chữ ký hợp lệ/)
     t.equal((await store.getIncoming(incomingId))?.state, 'received', 'stored as received')
     const replayEvent = (await store.listEvents({ limit: 5, packageId: incomingId })).items[0]
-    t.match(replayEvent, { type: 'replayed', actor: 'operator:ops', state: 'received', detail: { note: 'Đã thêm CA của UBND TP HCM vào danh sách tin cậy' } }, 'logged with the operator and the note')
+    t.match(replayEvent, { type: 'replayed', actor: 'operator:minh', state: 'received', detail: { note: 'Đã thêm CA của UBND TP HCM vào danh sách tin cậy' } }, 'logged with the operator and the note')
     await shot('08-dead-letters-after-replay')
 
     // replaying the unparseable one fails and says why; it stays in the list
@@ -342,10 +358,23 @@ if (!existsSync(CHROMIUM)) {
     await page.getByText(/Chuỗi nguyên vẹn/).waitFor()
     await shot('10-health')
 
-    // logging out forgets the key
+    // logging out ends the session on the gateway and forgets the token
+    const token = await page.evaluate(() => (globalThis as any).sessionStorage.getItem('lienthong.operatorKey') as string)
     await page.getByRole('button', { name: 'Đăng xuất' }).click()
     await page.getByRole('heading', { name: /Đăng nhập vận hành/ }).waitFor()
     t.equal(await page.evaluate(() => (globalThis as any).sessionStorage.getItem('lienthong.operatorKey')), null)
+    t.match((await app.inject({ url: '/v1/log?limit=1', headers: auth(token) })).json(), { code: 'GW_ERR_API_SESSION_EXPIRED' }, 'the token no longer works')
+
+    // a viewer sees the dead letters but is offered no action
+    await page.getByLabel('Tên đăng nhập').fill('lan')
+    await page.getByLabel('Mật khẩu').fill('lan-chi-xem-2026')
+    await page.getByRole('button', { name: 'Đăng nhập', exact: true }).click()
+    await page.locator('#whoami').filter({ hasText: 'Nguyễn Thị Lan · chỉ xem' }).waitFor()
+    await page.getByRole('link', { name: /Gói lỗi/ }).click()
+    await page.locator('#dead-table tbody tr').first().waitFor()
+    t.equal(await page.locator('#dead-table button').count(), 0, 'no replay or discard button for a viewer')
+    t.match(await page.locator('#dead-table').innerText(), /Vai trò chỉ xem/)
+    await shot('11-viewer-dead-letters')
 
     t.equal(await page.evaluate(() => (globalThis as any).__pwned), undefined, 'no script ran from API data')
     t.same(pageErrors, [], 'no errors in the page')

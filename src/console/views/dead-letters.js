@@ -1,7 +1,7 @@
 // Rejected incoming packages and failed outgoing deliveries: replay or discard, each confirmed in a dialog.
 /* global document, HTMLElement */
 
-import { api } from '../api.js'
+import { api, can } from '../api.js'
 import { $, agencyCell, badge, clear, errorBox, h, tableOf, techFold, timeEl } from '../dom.js'
 import { agencyText, reasonInfo, stateInfo, verdictInfo } from '../format.js'
 
@@ -116,6 +116,7 @@ export async function renderDeadLetters({ keepResult = false } = {}) {
       const label = deadLabel(x)
       const incoming = x.kind === 'incoming'
       const canReplay = !(incoming && x.verdict && x.verdict.kind === 'status')
+      const mayAct = can('operator')
       rows.append(
         h(
           'tr',
@@ -134,9 +135,13 @@ export async function renderDeadLetters({ keepResult = false } = {}) {
           h(
             'td',
             { class: 'nowrap' },
-            h('button', { type: 'button', class: 'small', 'aria-label': `Gửi lại: ${label}`, disabled: !canReplay, onclick: () => act(x, 'replay') }, 'Gửi lại'),
-            ' ',
-            h('button', { type: 'button', class: 'small danger', 'aria-label': `Hủy bỏ: ${label}`, onclick: () => act(x, 'discard') }, 'Hủy bỏ'),
+            mayAct
+              ? [
+                  h('button', { type: 'button', class: 'small', 'aria-label': `Gửi lại: ${label}`, disabled: !canReplay, onclick: () => act(x, 'replay') }, 'Gửi lại'),
+                  ' ',
+                  h('button', { type: 'button', class: 'small danger', 'aria-label': `Hủy bỏ: ${label}`, onclick: () => act(x, 'discard') }, 'Hủy bỏ'),
+                ]
+              : h('span', { class: 'muted' }, 'Vai trò chỉ xem'),
           ),
         ),
       )

@@ -139,7 +139,7 @@ function renderOutgoing(doc) {
     ),
     h('h2', {}, 'Tệp đính kèm'),
     h('div', { class: 'card' }, attachmentsTable(doc.attachments ?? m.attachments)),
-    doc.verdict ? [h('h2', {}, 'Chữ ký số của gói'), h('div', { class: 'card' }, verdictFacts(doc.verdict))] : null,
+    ...(doc.verdict ? [h('h2', {}, 'Chữ ký số của gói'), h('div', { class: 'card' }, verdictFacts(doc.verdict))] : []),
     h('h2', {}, `Nơi nhận (${doc.deliveries.length})`),
   )
   for (const d of doc.deliveries) {
