@@ -129,6 +129,9 @@ if (!existsSync(CHROMIUM)) {
     })
     t.teardown(() => context.close())
     const page: Page = context.pages()[0] ?? (await context.newPage())
+    /** The gateway's English words that must never be what an operator reads (tooltips and closed folds aside). */
+    const ENGLISH = /\b(delivered|accepted|queued|rejected|failed|received|broker|verified|replayed|discarded|publish|trust anchor|not found|unauthorized)\b/i
+    const readsVietnamese = async (where: string) => t.notMatch(await page.locator('#main').innerText(), ENGLISH, `${where}: no English to read`)
     page.setDefaultTimeout(15_000)
     const pageErrors: string[] = []
     page.on('pageerror', (e) => pageErrors.push(e.message))
@@ -276,6 +279,7 @@ if (!existsSync(CHROMIUM)) {
     t.equal(pdfDownload.suggestedFilename(), 'cong-van.pdf', 'an attachment downloads with the session credentials')
     const docWidth = await page.evaluate(() => (globalThis as any).document.documentElement.scrollWidth)
     t.ok(docWidth <= 1366, `document page fits 1366 px (${docWidth})`)
+    await readsVietnamese('document page')
     await shot('04-document')
 
     // overdue list
@@ -285,6 +289,7 @@ if (!existsSync(CHROMIUM)) {
     t.match(await page.locator('#overdue-table').textContent(), /Kế hoạch chuyển đổi số năm 2027/)
     t.match(await page.locator('#overdue-body').innerText(), /Quy định về hạn: trước 17:00 .* ngày làm việc kế tiếp/, 'the due rule in Vietnamese')
     t.match(await page.locator('#overdue-table').innerText(), /Sở Tài chính Thành phố Hồ Chí Minh 000\.00\.11\.H29/, 'recipients by name')
+    await readsVietnamese('overdue')
     await shot('05-overdue')
 
     // dead letters: replay the rejected package (now verifiable), see it leave the list
@@ -294,6 +299,7 @@ if (!existsSync(CHROMIUM)) {
     t.equal(await deadRows.count(), 3, 'two rejected incoming packages and one failed delivery')
     t.equal(await page.locator('#dead-table img').count(), 0, 'hostile subject shown as text')
     t.ok(await page.locator('#dead-table').getByText(hostile).isVisible(), 'hostile subject shown literally')
+    await readsVietnamese('dead letters')
     await shot('06-dead-letters')
     const row = page.locator(`#dead-table tr[data-id="${incomingId}"]`)
     t.match(await row.textContent(), /Chứng thư không được tin cậy \(UNTRUSTED_CHAIN\)/)
@@ -345,6 +351,7 @@ if (!existsSync(CHROMIUM)) {
     await page.locator('#doc-body').getByText('Vận hành gửi lại').first().waitFor()
     t.match(await page.locator('#doc-body').textContent(), /Tờ trình dự án đường sắt đô thị/)
     t.match(await page.locator('#doc-body').innerText(), /Ghi chú\s+Đã thêm CA của UBND TP HCM/, 'the replay note on the document page')
+    await readsVietnamese('incoming document page')
     await shot('09-incoming-document')
 
     // health
