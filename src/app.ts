@@ -29,6 +29,7 @@ import { inboxRoutes } from './api/routes/inbox.js'
 import { recallRoutes } from './api/routes/recall.js'
 import { consoleRoutes } from './api/routes/console.js'
 import { sessionRoutes } from './api/routes/session.js'
+import { errorRoutes } from './api/routes/errors.js'
 import type { OutgoingPipeline } from './pipeline/outgoing.js'
 
 declare module 'fastify' {
@@ -106,6 +107,7 @@ export async function buildApp(gateway: Gateway): Promise<FastifyInstance> {
   app.decorate('outgoing', gateway.outgoing)
 
   healthRoutes(app, { store, broker: gateway.broker })
+  await app.register(errorRoutes)
   await app.register(documentRoutes, { config, store, outgoing: gateway.outgoing })
   await app.register(opsRoutes, { config, store, relay: gateway.relay, clock, logger, ...gateway.ops })
   const queueInspector = gateway.ops.queueInspector

@@ -11,6 +11,7 @@ import path from 'node:path'
 import { Ajv, type ErrorObject } from 'ajv'
 import addFormatsImport from 'ajv-formats'
 import { gwError } from './errors.js'
+import { problemInWords } from './validation-words.js'
 import { schemaPath } from './paths.js'
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'
@@ -236,7 +237,7 @@ function describe(e: ErrorObject, origin: Origin): string {
     case 'enum':
       return `${where}${from} must be one of ${(e.params.allowedValues as unknown[]).map(String).join(', ')}`
     default:
-      return `${where}${from} ${e.message ?? 'is invalid'}`
+      return `${where}${from} ${problemInWords(e)}`
   }
 }
 

@@ -35,6 +35,8 @@ export const ERROR_LABELS_VI: Readonly<Record<ErrorCode, ViErrorLabel>> = {
   GW_ERR_API_VALIDATION: { label: 'Yêu cầu không hợp lệ' },
   GW_ERR_API_UNSUPPORTED_MEDIA_TYPE: { label: 'Kiểu nội dung không được hỗ trợ' },
   GW_ERR_API_BODY_TOO_LARGE: { label: 'Nội dung gửi lên quá lớn' },
+  GW_ERR_API_DOCUMENT_ID_FORM: { label: 'Mã văn bản (DocumentId) không đúng dạng của cơ quan gửi' },
+  GW_ERR_API_DOCUMENT_ID_USED: { label: 'Mã văn bản (DocumentId) đã dùng cho một văn bản khác' },
   GW_ERR_API_IDEMPOTENCY_CONFLICT: { label: 'Khóa chống gửi trùng (Idempotency-Key) đã dùng cho nội dung khác' },
   GW_ERR_API_RATE_LIMITED: { label: 'Gửi quá nhiều yêu cầu, hãy chờ rồi thử lại', solve: 'Chờ khoảng một phút rồi thử lại.' },
   GW_ERR_API_CONFLICT: { label: 'Trạng thái hiện tại không cho phép thao tác này', solve: 'Tải lại trang để xem trạng thái mới nhất.' },

@@ -40,6 +40,7 @@ import { applyBusiness, businessType } from './receive-business.js'
 import { applyStatus, recordedStatus } from './receive-status.js'
 import {
   Refusal,
+  acceptedCopy,
   answerReceived,
   prepareReceived,
   answerRefused,
@@ -185,13 +186,20 @@ export function createIncomingPipeline(deps: IncomingDeps): IncomingPipeline {
 
   // ---- the one translating catch ------------------------------------------------------------------------
 
+  /** Whether an accepted copy of this very package is stored: then the refusal answers for nothing (no 02). */
+  async function acceptedCopyStored(a: Arrival): Promise<boolean> {
+    if (!a.sender || !a.documentId) return false
+    const seen = await steps.store.findIncomingByDocument(a.sender, a.documentId)
+    return acceptedCopy(seen, { id: a.id, sha256: a.sha256, recipient: a.recipient }) !== undefined
+  }
+
   async function refused(a: Arrival, r: Refusal): Promise<HandlerResult> {
     const rec = await recordRefused(steps, a, r)
     log.warn(
       { packageId: rec.incoming.id, documentId: a.documentId, sender: a.sender ?? a.input.sender, recipient: a.recipient, messageId: a.input.messageId, code: r.verdictCode },
       `package rejected: ${r.verdictCode}: ${r.message}`,
     )
-    if (answersRefusal(a, r)) {
+    if (answersRefusal(a, r) && !(await acceptedCopyStored(a))) {
       try {
         await answerRefused(steps, { recipient: a.recipient, sender: a.sender!, documentId: a.documentId!, env: a.env!, incomingId: rec.incoming.id }, r)
       } catch (e) {

@@ -1,9 +1,11 @@
 /**
  * Overdue deliveries: a recipient that has not answered 01 ("arrived") in time.
  *
- * Decision 28/2018/QĐ-TTg (electronic documents between state agencies) expects a received document to be
- * acknowledged no later than the next working day. The default policy is therefore "by the end of the next working
- * day" in Vietnam time (UTC+7, no daylight saving):
+ * Decree 30/2020/NĐ-CP art. 21.2.c has the receiving agency tell the sender, through the system, on the day the
+ * document arrives; Decision 28/2018/QĐ-TTg and Decree 30 art. 18.1 allow sending until the next working day. The
+ * 01 is automatic (sent when the package is stored), so a missing 01 means the recipient's gateway did not get or
+ * could not take the document. The default alarm is lenient, "by the end of the next working day" in Vietnam time
+ * (UTC+7, no daylight saving), so a document sent late in the day is not flagged overnight:
  *
  * - working days are Monday to Friday, minus the configured public holidays (`holidays`, yyyy-mm-dd, e.g. Tết),
  *   plus the configured make-up working days (`extraWorkingDays`: the Saturdays the Government swaps for a bridge

@@ -17,7 +17,7 @@
  */
 import { STATUS_CODE_STATE, type StatusCode } from '../document/delivery.js'
 import type { Envelope } from '../envelope/index.js'
-import type { JsonObject, RecordIncomingInput } from '../store/index.js'
+import { outgoingMoves, type Delivery, type JsonObject, type RecordIncomingInput } from '../store/index.js'
 import { splitCode } from './document-request.js'
 import { findOriginal } from './receive-business.js'
 import { refuse, upper, type ReceiveDeps } from './receive-steps.js'
@@ -67,7 +67,7 @@ export async function applyStatus(deps: Pick<ReceiveDeps, 'store'>, st: StatusAr
     outcome = { relatedId: orig.id, changed: r.changed, state: r.state }
   } else {
     const target = STATUS_CODE_STATE[code]
-    const delivery = await store.findDelivery({ senderOrganId: recipient, recipient: upper(author), ...q })
+    const delivery = (code === '01' && q.documentId ? await awaiting01(deps, recipient, author, q.documentId) : undefined) ?? (await store.findDelivery({ senderOrganId: recipient, recipient: upper(author), ...q }))
     if (!delivery || !target) {
       throw refuse('ORPHAN_STATUS', `status ${code} for DocumentId ${rf.documentId} (${rf.code}): no document sent by ${recipient} to ${author} matches`, { ack: true })
     }
@@ -85,7 +85,8 @@ export async function applyStatus(deps: Pick<ReceiveDeps, 'store'>, st: StatusAr
       outcome = { relatedId: delivery.packageId, deliveryId: delivery.id, changed: r.changed, state: r.state }
       // a recall answer concerns the document itself, also when the recall was a revoke package (type 1) sharing its DocumentId
       const original = await store.getPackage(delivery.packageId)
-      const pkgs = await store.listPackages({ senderOrganId: recipient, documentId: original?.documentId ?? rf.documentId, kind: 'edoc', recipient: upper(author), limit: 50 }).catch(() => ({ items: [] }))
+      // (the author compared canonically below, not by the store's exact recipient filter)
+      const pkgs = await store.listPackages({ senderOrganId: recipient, documentId: original?.documentId ?? rf.documentId, kind: 'edoc', limit: 50 }).catch(() => ({ items: [] }))
       for (const p of pkgs.items) {
         for (const d of p.deliveries) if (d.id !== delivery.id && upper(d.recipient) === upper(author)) await store.transition(d.id, target, opts)
       }
@@ -101,6 +102,19 @@ export async function applyStatus(deps: Pick<ReceiveDeps, 'store'>, st: StatusAr
     ...(outcome.apply ? {} : { changed: outcome.changed, state: outcome.state }),
   }
   return { statusCode: code, ...outcome, metadata }
+}
+
+/**
+ * The delivery a 01 answers when several packages share the DocumentId (a document and its update or replacement
+ * keeping it, as the public SDK sends them): the oldest one to the author still waiting for its 01. ResponseFor
+ * cannot tell them apart, and each package gets exactly one 01, so the first 01 is the oldest package's. Else
+ * (none waiting) the usual match, the latest package.
+ */
+async function awaiting01(deps: Pick<ReceiveDeps, 'store'>, sender: string, author: string, documentId: string): Promise<Delivery | undefined> {
+  const pkgs = await deps.store.listPackages({ senderOrganId: sender, documentId, kind: 'edoc', limit: 50 })
+  if (pkgs.items.length < 2) return undefined
+  const waiting = pkgs.items.flatMap((p) => p.deliveries.filter((d) => upper(d.recipient) === upper(author) && outgoingMoves(d.state, 'delivered')))
+  return waiting[waiting.length - 1]
 }
 
 /** The outcome once recorded: a move made in the record's transaction reports what it did. */

@@ -198,11 +198,27 @@ export function createStatusSender(deps: StatusSenderDeps): StatusSender {
     }
   }
 
+  /**
+   * The status Timestamp, in whole seconds on the wire: two statuses with the same code for the same DocumentId to
+   * the same agency in one second (a document and its update keeping the DocumentId, each answered 01) would be
+   * byte for byte the same package, and the peer would take the second for a redelivery of the first. A later
+   * one is written one second after the earlier one instead.
+   */
+  const lastSecond = new Map<string, number>()
+  function uniqueTime(key: string, at: Date): Date {
+    const sec = Math.floor(at.getTime() / 1000)
+    const last = lastSecond.get(key)
+    const use = last !== undefined && sec <= last ? last + 1 : sec
+    if (lastSecond.size > 10_000) for (const [k, v] of lastSecond) if (v < sec - 60) lastSecond.delete(k)
+    lastSecond.set(key, use)
+    return use === sec ? at : new Date(use * 1000)
+  }
+
   /** Steps 1 (build) and the outbox entry for steps 2 to 4. */
   function statusEntry(input: SendStatusInput): OutboxEntry {
     const { agency, signer } = agencyOf(input.from)
     const to = input.to.trim().toUpperCase()
-    const at = input.at ?? clock()
+    const at = uniqueTime(`${agency.organId}|${to}|${input.responseFor.documentId}|${input.statusCode}`, input.at ?? clock())
     const promulgationDate = edxmlDate(input.responseFor.promulgationDate?.trim())
     const responseFor = {
       organId: (input.responseFor.organId ?? to).trim().toUpperCase(),

@@ -175,9 +175,10 @@ export function* incomingMoveTx(x: Tx, id: string, to: IncomingState, o: Transit
 
 /**
  * recordIncoming: the package, its bytes and its event, then its reply (the 01/02 to send back) and the delivery
- * move it applies, all in the caller's one transaction (savepoint): if any part fails, nothing of it is stored. A
- * package already stored under the same (sender, DocumentId, sha256, recipient) is a duplicate: nothing is
- * written, no reply and no move.
+ * move it applies, all in the caller's one transaction (savepoint): if any part fails, nothing of it is stored. An
+ * accepted package already stored and accepted under the same (sender, DocumentId, sha256, recipient; OrganIds in
+ * any case) is a duplicate: nothing is written, no reply and no move. A refused (`rejected`) package is always
+ * written as its own row, and a refused row is never the duplicate of an accepted one (migration 007).
  */
 export function* incomingTx(x: Tx, input: RecordIncomingInput): Steps<RecordIncomingResult> {
   const p = input.package

@@ -208,7 +208,7 @@ function pgOps(c: Client): WriteOps {
       const ins = await c.query(
         `INSERT INTO incoming (id, kind, document_id, sender, recipient, message_id, sha256, size, priority, subject, code_number, code_notation, promulgation_date, status_code, metadata, verdict, search, state, reason, related_id, received_at, updated_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $21)
-         ON CONFLICT (sender, document_id, sha256, recipient) DO NOTHING RETURNING ${INCOMING_COLS}`,
+         ON CONFLICT (upper(sender), document_id, sha256, upper(recipient)) WHERE state NOT IN ('rejected', 'discarded') DO NOTHING RETURNING ${INCOMING_COLS}`,
         [
           r.id, r.kind, r.document_id, r.sender, r.recipient, r.message_id, r.sha256, r.size, r.priority, r.subject, r.code_number, r.code_notation,
           r.promulgation_date, r.status_code, r.metadata, r.verdict, r.search, r.state, r.reason, r.related_id, r.at,
@@ -217,7 +217,8 @@ function pgOps(c: Client): WriteOps {
       if (ins.rowCount === 0) {
         const duplicate = await first(
           c,
-          `SELECT ${INCOMING_COLS} FROM incoming WHERE sha256 = $1 AND sender IS NOT DISTINCT FROM $2::text AND document_id IS NOT DISTINCT FROM $3::text AND recipient IS NOT DISTINCT FROM $4::text`,
+          `SELECT ${INCOMING_COLS} FROM incoming WHERE sha256 = $1 AND upper(sender) IS NOT DISTINCT FROM upper($2::text) AND document_id IS NOT DISTINCT FROM $3::text
+             AND upper(recipient) IS NOT DISTINCT FROM upper($4::text) AND state NOT IN ('rejected', 'discarded')`,
           [r.sha256, r.sender, r.document_id, r.recipient],
         )
         return { duplicate: duplicate! }
@@ -416,7 +417,7 @@ export class PgStore extends CoreStore implements Store {
         r = await first(
           q,
           `SELECT d.* FROM deliveries d JOIN packages p ON p.id = d.package_id
-           WHERE p.sender = $1 AND p.document_id = $2 AND p.kind = 'edoc' AND d.recipient = $3 ORDER BY p.seq DESC LIMIT 1`,
+           WHERE upper(p.sender) = upper($1::text) AND p.document_id = $2 AND p.kind = 'edoc' AND upper(d.recipient) = upper($3::text) ORDER BY p.seq DESC LIMIT 1`,
           [qry.senderOrganId, qry.documentId, qry.recipient],
         )
       }
@@ -424,8 +425,8 @@ export class PgStore extends CoreStore implements Store {
         r = await first(
           q,
           `SELECT d.* FROM deliveries d JOIN packages p ON p.id = d.package_id
-           WHERE p.sender = $1 AND p.code_number = $2 AND p.code_notation IS NOT DISTINCT FROM $3::text AND p.kind = 'edoc'
-             AND ($4::text IS NULL OR p.promulgation_date = $4::text) AND d.recipient = $5
+           WHERE upper(p.sender) = upper($1::text) AND p.code_number = $2 AND p.code_notation IS NOT DISTINCT FROM $3::text AND p.kind = 'edoc'
+             AND ($4::text IS NULL OR p.promulgation_date = $4::text) AND upper(d.recipient) = upper($5::text)
            ORDER BY p.seq DESC LIMIT 1`,
           [qry.senderOrganId, qry.codeNumber, orNull(qry.codeNotation), orNull(qry.promulgationDate), qry.recipient],
         )
@@ -536,7 +537,7 @@ export class PgStore extends CoreStore implements Store {
 
   findIncomingByDocument(senderOrganId: string, documentId: string): Promise<StoredIncoming[]> {
     return this.run('findIncomingByDocument', async (q) =>
-      (await q.query(`SELECT ${INCOMING_COLS} FROM incoming WHERE sender = $1 AND document_id = $2 ORDER BY seq`, [senderOrganId, documentId])).rows.map(incomingFromRow),
+      (await q.query(`SELECT ${INCOMING_COLS} FROM incoming WHERE upper(sender) = upper($1::text) AND document_id = $2 ORDER BY seq`, [senderOrganId, documentId])).rows.map(incomingFromRow),
     )
   }
 

@@ -184,19 +184,21 @@ export class SqliteStore extends CoreStore implements Store {
       pending: `${PENDING_SELECT} WHERE d.state = 'accepted' ORDER BY d.priority DESC, d.seq LIMIT ?`,
       pendingAfter: `${PENDING_SELECT} WHERE d.state = 'accepted' AND (d.priority < @priority OR (d.priority = @priority AND d.seq > @seq)) ORDER BY d.priority DESC, d.seq LIMIT @limit`,
       findByDocument: `SELECT d.* FROM deliveries d JOIN packages p ON p.id = d.package_id
-         WHERE p.sender = @sender AND p.document_id = @document_id AND p.kind = 'edoc' AND d.recipient = @recipient
+         WHERE upper(p.sender) = upper(@sender) AND p.document_id = @document_id AND p.kind = 'edoc' AND upper(d.recipient) = upper(@recipient)
          ORDER BY p.seq DESC LIMIT 1`,
       findByCode: `SELECT d.* FROM deliveries d JOIN packages p ON p.id = d.package_id
-         WHERE p.sender = @sender AND p.code_number = @code_number AND p.code_notation IS @code_notation AND p.kind = 'edoc'
-           AND (@promulgation_date IS NULL OR p.promulgation_date = @promulgation_date) AND d.recipient = @recipient
+         WHERE upper(p.sender) = upper(@sender) AND p.code_number = @code_number AND p.code_notation IS @code_notation AND p.kind = 'edoc'
+           AND (@promulgation_date IS NULL OR p.promulgation_date = @promulgation_date) AND upper(d.recipient) = upper(@recipient)
          ORDER BY p.seq DESC LIMIT 1`,
       timeline: 'SELECT * FROM events WHERE delivery_id = ? ORDER BY seq',
       anchor: 'SELECT seq, hash FROM events WHERE seq < ? ORDER BY seq DESC LIMIT 1',
       chainPage: `SELECT ${CHAIN_COLUMNS} FROM events WHERE seq >= ? AND seq <= ? ORDER BY seq LIMIT ?`,
       getIncoming: `SELECT ${INCOMING_COLS} FROM incoming WHERE id = ?`,
       getIncomingBytes: 'SELECT bytes, signature FROM incoming_bytes WHERE incoming_id = ?',
-      incomingDedupe: `SELECT ${INCOMING_COLS} FROM incoming WHERE sha256 = @sha256 AND sender IS @sender AND document_id IS @document_id AND recipient IS @recipient`,
-      incomingByDocument: `SELECT ${INCOMING_COLS} FROM incoming WHERE sender = ? AND document_id = ? ORDER BY seq`,
+      // the accepted copy under the dedupe key (migration 007: rejected and discarded copies are never one)
+      incomingDedupe: `SELECT ${INCOMING_COLS} FROM incoming WHERE sha256 = @sha256 AND upper(sender) IS upper(@sender) AND document_id IS @document_id
+           AND upper(recipient) IS upper(@recipient) AND state NOT IN ('rejected', 'discarded')`,
+      incomingByDocument: `SELECT ${INCOMING_COLS} FROM incoming WHERE upper(sender) = upper(?) AND document_id = ? ORDER BY seq`,
       countDeliveries: 'SELECT state, count(*) AS n FROM deliveries GROUP BY state',
       countIncoming: 'SELECT state, count(*) AS n FROM incoming GROUP BY state',
       countEvents: 'SELECT coalesce(max(seq), 0) AS n FROM events', // gapless chain: the last seq is the count
@@ -264,7 +266,8 @@ export class SqliteStore extends CoreStore implements Store {
         s('updateDelivery').run({ id, state, status_code: orNull(o.statusCode), reason: orNull(o.reason), at })
       },
       insertIncoming: ({ row, bytes, signature }) => {
-        const ex = s('incomingDedupe').get({ sha256: row.sha256, sender: row.sender, document_id: row.document_id, recipient: row.recipient }) as Row | undefined
+        // a refused copy is always its own row; an accepted one is a duplicate of the accepted copy under its key
+        const ex = row.state === 'rejected' ? undefined : (s('incomingDedupe').get({ sha256: row.sha256, sender: row.sender, document_id: row.document_id, recipient: row.recipient }) as Row | undefined)
         if (ex) return { duplicate: ex }
         if (s('getIncoming').get(row.id)) throw gwError('GW_ERR_STORE_CONFLICT', { reason: `incoming package ${row.id} is already stored` })
         s('insertIncoming').run(row)

@@ -118,7 +118,7 @@ export interface Store {
   recordIncoming(input: RecordIncomingInput): Promise<RecordIncomingResult>
   getIncoming(id: string): Promise<StoredIncoming | undefined>
   getIncomingBytes(id: string): Promise<{ bytes: Uint8Array; signature?: Uint8Array } | undefined>
-  /** Packages received from `senderOrganId` with this DocumentId (any recipient), oldest first: replay checks. */
+  /** Packages received from `senderOrganId` (any case) with this DocumentId (any recipient, any state), oldest first: replay checks. */
   findIncomingByDocument(senderOrganId: string, documentId: string): Promise<StoredIncoming[]>
   /** Newest first, keyset pagination. */
   listIncoming(filter: ListIncomingFilter): Promise<Page<StoredIncoming>>

@@ -400,7 +400,10 @@ export interface StoredIncoming {
 
 export interface RecordIncomingResult {
   incoming: StoredIncoming
-  /** True when the same package (sender, DocumentId, sha256, recipient) was already stored: nothing new written. */
+  /**
+   * True when the same package (sender, DocumentId, sha256, recipient; OrganIds in any case) was already stored and
+   * accepted: nothing new written. A `rejected` record is never a duplicate, and no rejected row makes one.
+   */
   duplicate: boolean
   /** The stored reply (absent when duplicate or none was given). */
   reply?: RecordOutgoingResult

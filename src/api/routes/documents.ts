@@ -78,6 +78,15 @@ function fromJson(doc: DocumentRequest): SendSource {
  * file parts, read as streams one after the other. Each file is held once, in the buffer that the package is built
  * from. The request hash covers every part in order, for Idempotency-Key.
  */
+/** The metadata part's text as JSON. */
+function metadataJson(text: string): unknown {
+  try {
+    return JSON.parse(text)
+  } catch (e) {
+    throw gwError('GW_ERR_API_VALIDATION', { problems: `metadata is not JSON: ${(e as Error).message}`, details: [{ field: 'metadata', problem: 'is not valid JSON' }] })
+  }
+}
+
 async function fromMultipart(req: FastifyRequest, fileLimit: number): Promise<{ source: SendSource; requestHash: string }> {
   const hash = createHash('sha256')
   let metadata: unknown
@@ -90,18 +99,22 @@ async function fromMultipart(req: FastifyRequest, fileLimit: number): Promise<{ 
         hash.update(chunk as Buffer)
         chunks.push(chunk as Buffer)
       }
-      if (part.file.truncated) throw gwError('GW_ERR_API_BODY_TOO_LARGE', { limit: fileLimit })
-      files.push({ name: part.filename || part.fieldname, contentType: part.mimetype || 'application/octet-stream', data: Buffer.concat(chunks) })
+      if (part.file.truncated) throw gwError('GW_ERR_API_BODY_TOO_LARGE', { what: `file part ${part.filename || part.fieldname}`, limit: fileLimit, setting: 'limits.attachmentBytes' })
+      // `curl -F metadata=@meta.json` and many HTTP client libraries send the metadata as a file part
+      if (part.fieldname === 'metadata') metadata = metadataJson(Buffer.concat(chunks).toString('utf8'))
+      else files.push({ name: part.filename || part.fieldname, contentType: part.mimetype || 'application/octet-stream', data: Buffer.concat(chunks) })
     } else if (part.fieldname === 'metadata') {
-      const text = String(part.value)
-      hash.update(text)
-      try {
-        metadata = JSON.parse(text)
-      } catch (e) {
-        throw gwError('GW_ERR_API_VALIDATION', { problems: `metadata is not JSON: ${(e as Error).message}`, details: [{ field: 'metadata', problem: 'is not valid JSON' }] })
+      // a field part, with or without `Content-Type: application/json` (@fastify/multipart has parsed the latter)
+      const value: unknown = part.value
+      if (typeof value === 'string') {
+        hash.update(value)
+        metadata = metadataJson(value)
+      } else {
+        hash.update(JSON.stringify(value))
+        metadata = value
       }
     } else {
-      hash.update(String(part.value))
+      hash.update(typeof part.value === 'string' ? part.value : JSON.stringify(part.value))
     }
   }
   if (metadata === undefined) {
@@ -238,6 +251,7 @@ export async function documentRoutes(app: FastifyInstance, opts: DocumentRoutesO
         clientId: principal.id,
         organId: principal.organId,
         ...(key !== undefined ? { idempotency: { key, requestHash: `${type === 'text/xml' ? 'application/xml' : type}:${requestHash}` } } : {}),
+        requestHash: `${type === 'text/xml' ? 'application/xml' : type}:${requestHash}`,
         source,
       })
       if (result.replayed) reply.header('idempotent-replayed', 'true')

@@ -20,7 +20,7 @@ import { Readable } from 'node:stream'
 import type { FastifyInstance, FastifyReply } from 'fastify'
 import type { Config } from '../../config.js'
 import { INCOMING_STATES, type IncomingState, type StatusCode } from '../../document/delivery.js'
-import { parseEnvelope, type AttachmentReport, type Envelope, type Organ } from '../../envelope/index.js'
+import { normaliseContentId, parseEnvelope, type AttachmentReport, type Envelope, type Organ } from '../../envelope/index.js'
 import { gwError } from '../../errors.js'
 import type { Inbox } from '../../pipeline/inbox.js'
 import type { StatusStaff } from '../../pipeline/statuses.js'
@@ -358,8 +358,9 @@ export async function inboxRoutes(app: FastifyInstance, opts: InboxRoutesOptions
       }
       const attachments = env
         ? env.describeAttachments().map((r) => {
-            const info = env.edoc?.attachments.find((a) => a.contentId === r.contentId)
-            const cid = r.contentId.replace(/^cid:/i, '')
+            // one normalisation for the listing and the download route (`cid:cid:<uuid>`, `<cid:...>`: the same id)
+            const cid = normaliseContentId(r.contentId)
+            const info = env.edoc?.attachments.find((a) => normaliseContentId(a.contentId) === cid)
             return {
               contentId: cid,
               name: fileName(r),

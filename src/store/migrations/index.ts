@@ -8,6 +8,7 @@ import { migration003 } from './003-search-index-deferred.js'
 import { migration004 } from './004-log-direction-indexes.js'
 import { migration005 } from './005-operational-queues.js'
 import { migration006 } from './006-incoming-document-index.js'
+import { migration007 } from './007-accepted-dedupe.js'
 
 export interface Migration {
   version: number
@@ -18,6 +19,6 @@ export interface Migration {
   pg: string
 }
 
-export const MIGRATIONS: readonly Migration[] = [migration001, migration002, migration003, migration004, migration005, migration006]
+export const MIGRATIONS: readonly Migration[] = [migration001, migration002, migration003, migration004, migration005, migration006, migration007]
 
 export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version
