@@ -20,6 +20,7 @@ import type { Gateway } from './gateway.js'
 import { installErrorHandling } from './api/error-handler.js'
 import { installAuth, keyHashOf } from './api/plugins/auth.js'
 import { installBodyParsers } from './api/plugins/body-parsers.js'
+import { OperatorSessions } from './api/plugins/sessions.js'
 import { addApiSchemas } from './api/schemas.js'
 import { healthRoutes, operatorHealthRoutes } from './api/routes/health.js'
 import { documentRoutes } from './api/routes/documents.js'
@@ -30,6 +31,7 @@ import { verifyRoutes } from './api/routes/verify.js'
 import { inboxRoutes } from './api/routes/inbox.js'
 import { recallRoutes } from './api/routes/recall.js'
 import { consoleRoutes } from './api/routes/console.js'
+import { sessionRoutes } from './api/routes/session.js'
 import { errorRoutes } from './api/routes/errors.js'
 import type { OutgoingPipeline } from './pipeline/outgoing.js'
 
@@ -122,7 +124,8 @@ export async function buildApp(gateway: Gateway): Promise<FastifyInstance> {
       gwError('GW_ERR_API_RATE_LIMITED', { retryAfter: ctx.after, retryAfterSeconds: Math.max(1, Math.ceil(ctx.ttl / 1000)) }),
   })
 
-  installAuth(app, config)
+  const sessions = new OperatorSessions(config, clock)
+  installAuth(app, config, sessions)
 
   app.decorate('outgoing', gateway.outgoing)
 
@@ -137,6 +140,7 @@ export async function buildApp(gateway: Gateway): Promise<FastifyInstance> {
   await app.register(verifyRoutes, { config, trust: gateway.trust, ...(gateway.verifier ? { verifier: gateway.verifier } : {}) })
   await app.register(inboxRoutes, { config, store, inbox: gateway.inbox })
   await app.register(recallRoutes, { recall: gateway.recall })
+  await app.register(sessionRoutes, { sessions })
   await app.register(consoleRoutes, {})
   return app
 }

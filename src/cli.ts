@@ -11,6 +11,7 @@ const commands: Record<string, { file: string; help: string }> = {
   backup: { file: 'backup', help: 'backup --store FILE --out FILE   online copy of an SQLite store, verified (PostgreSQL: prints pg_dump)' },
   purge: { file: 'purge', help: 'purge [--config FILE] [--dry-run]  run the retention purge once (config retention)' },
   restore: { file: 'restore', help: 'restore --from BACKUP --store FILE [--force]  check a backup, then put it in place' },
+  operator: { file: 'operator', help: 'operator add --config FILE --id ID [--name NAME] [--role viewer|operator|admin]   add a personal operator account' },
 }
 
 function usage(): string {

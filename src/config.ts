@@ -22,6 +22,19 @@ export interface ApiKeyConfig {
   readonly keySha256: string
 }
 
+export type OperatorRole = 'viewer' | 'operator' | 'admin'
+
+/** An operator: a person with a password (passwordHash) or a tool with an API key (keySha256), and a role. */
+export interface OperatorConfig {
+  readonly id: string
+  readonly name?: string
+  readonly role: OperatorRole
+  /** Lower-case hex SHA-256 of the bearer key. */
+  readonly keySha256?: string
+  /** scrypt hash of the password (src/passwords.ts). */
+  readonly passwordHash?: string
+}
+
 export interface ClientConfig extends ApiKeyConfig {
   readonly webhook?: { readonly url: string; readonly secretEnv?: string; readonly secret?: string }
 }
@@ -41,6 +54,12 @@ export interface AgencyConfig {
   readonly website: string
   readonly signing: SigningConfig
   readonly clients: readonly ClientConfig[]
+}
+
+export interface PeerConfig {
+  readonly organId: string
+  readonly name: string
+  readonly organizationInCharge?: string
 }
 
 export interface Config {
@@ -69,7 +88,10 @@ export interface Config {
   }
   readonly store: { readonly driver: 'sqlite' | 'postgres'; readonly url?: string; readonly path: string; readonly synchronous: 'FULL' | 'NORMAL' }
   readonly agencies: readonly AgencyConfig[]
-  readonly operators: readonly ApiKeyConfig[]
+  /** Names of the other agencies (the console's directory). */
+  readonly peers: readonly PeerConfig[]
+  readonly operators: readonly OperatorConfig[]
+  readonly operatorLogin: { readonly sessionMinutes: number; readonly idleMinutes: number; readonly maxFailures: number; readonly lockoutMinutes: number }
   readonly trust: {
     readonly anchorsPaths: readonly string[]
     readonly intermediatesPaths: readonly string[]
@@ -308,6 +330,9 @@ function crossChecks(doc: Json, env: LoadConfigOptions['env']): string[] {
   ;(doc.operators as Json[]).forEach((o, i) => {
     keyOwner(o.keySha256, `operators.${i}`)
     idOwner(o.id, `operators.${i}`)
+    if (o.keySha256 === undefined && o.passwordHash === undefined) {
+      problems.push(`operators.${i} needs passwordHash (a person: add them with \`lienthong operator add\`) or keySha256 (an API key for a tool)`)
+    }
   })
   const store = doc.store as Json
   if (store.driver === 'postgres' && typeof store.url !== 'string') {

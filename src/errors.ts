@@ -41,6 +41,9 @@ export const ERRORS = {
 
   // ---- API ----------------------------------------------------------------------------------------------
   GW_ERR_API_UNAUTHORIZED: def(401, 'missing or unknown API key', 'Send `Authorization: Bearer <key>` with a key configured for your DMS client.'),
+  GW_ERR_API_LOGIN_FAILED: def(401, 'unknown operator or wrong password', 'Check the login name and the password; after operatorLogin.maxFailures wrong passwords in a row the account is locked for a while.'),
+  GW_ERR_API_ACCOUNT_LOCKED: def(423, 'the account {id} is locked after {failures} wrong passwords until {until}', 'Wait until the time given (operatorLogin.lockoutMinutes), or ask an admin to unlock the account (POST /v1/operator/accounts/:id/unlock).', true),
+  GW_ERR_API_SESSION_EXPIRED: def(401, 'the session has ended ({reason})', 'Log in again: a session ends operatorLogin.sessionMinutes after the login, after operatorLogin.idleMinutes without a request, or at logout.'),
   GW_ERR_API_FORBIDDEN: def(403, '{reason}', 'Use a key bound to the agency you act for, or an operator key for operator routes.'),
   GW_ERR_API_NOT_FOUND: def(404, '{what} not found', 'Check the id; a client only sees its own agency\'s documents.'),
   GW_ERR_API_VALIDATION: def(400, 'invalid request: {problems}', 'Correct the listed fields; the OpenAPI document at /docs describes every body.'),

@@ -44,6 +44,8 @@ export interface OverduePolicy {
   /** Deliveries queued strictly before this instant are overdue at `now` (dueAt is monotone in queuedAt). */
   queuedBefore(now: Date): Date
   readonly description: string
+  /** The same in Vietnamese, for the operator console. */
+  readonly descriptionVi: string
 }
 
 const DAY = 86_400_000
@@ -57,6 +59,7 @@ export function createOverduePolicy(cfg: OverduePolicyConfig = {}): OverduePolic
     const ms = hours * 3_600_000
     return {
       description: `${hours} h after the broker confirmed it`,
+      descriptionVi: `${hours} giờ sau khi mạng liên thông lienthong xác nhận nhận gói (tính cả ngày nghỉ)`,
       dueAt: (q) => new Date(q.getTime() + ms),
       // due <= now  <=>  q + ms <= now  <=>  q < now - ms + 1
       queuedBefore: (now) => new Date(now.getTime() - ms + 1),
@@ -82,6 +85,7 @@ export function createOverduePolicy(cfg: OverduePolicyConfig = {}): OverduePolic
   }
   return {
     description: `end of the next working day (${cfg.endOfDay ?? '17:00'} UTC${offset >= 0 ? '+' : '-'}${Math.abs(offset / 3_600_000)}, Mon-Fri, ${holidays.size} holidays)`,
+    descriptionVi: `trước ${cfg.endOfDay ?? '17:00'} (giờ UTC${offset >= 0 ? '+' : '-'}${Math.abs(offset / 3_600_000)}) của ngày làm việc kế tiếp sau khi mạng liên thông lienthong xác nhận nhận gói; ngày làm việc là thứ Hai đến thứ Sáu, trừ ${holidays.size} ngày nghỉ lễ đã cấu hình${extra.size ? `, thêm ${extra.size} ngày làm bù` : ''}`,
     dueAt: (q) => new Date(dueOfDay(localDay(q))),
     queuedBefore(now) {
       // the latest local day whose deliveries are all due by now; everything queued before the next midnight is late

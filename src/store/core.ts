@@ -70,6 +70,8 @@ export interface WriteOps {
   /** Lock deliveries in a fixed order before moving several (PostgreSQL; SQLite needs nothing). */
   lockDeliveries(ids: readonly string[]): Maybe<void>
   updateDelivery(id: string, to: DeliveryState, o: TransitionOptions, at: string): Maybe<void>
+  /** One more publish of the delivery (`attempts + 1`). */
+  countAttempt(id: string): Maybe<void>
   /** Insert an incoming package and its bytes: its row, or `duplicate` (the row stored under the same dedupe key). */
   insertIncoming(w: IncomingWrite): Maybe<{ row: Row } | { duplicate: Row }>
   /** An incoming row locked for the move; undefined if unknown. */
@@ -177,7 +179,12 @@ export function* moveTx(x: Tx, deliveryId: string, to: DeliveryState, o: Transit
   if (changed && to === 'accepted' && d.purged_at) throw purgedError('package', String(d.package_id), d)
   const at = iso(o.at)
   if (changed) yield* $(x.ops.updateDelivery(deliveryId, to, o, at))
-  const [ev] = yield* append(x, [moveEvent('out', d, deliveryId, from, to, changed, o, at)])
+  let opts = o
+  if (o.countsAttempt) {
+    yield* $(x.ops.countAttempt(deliveryId))
+    opts = { ...o, detail: { ...(o.detail ?? {}), attempt: Number(d.attempts ?? 0) + 1 } }
+  }
+  const [ev] = yield* append(x, [moveEvent('out', d, deliveryId, from, to, changed, opts, at)])
   return { changed, from, state: changed ? to : from, seq: ev!.seq }
 }
 

@@ -197,6 +197,9 @@ function pgOps(c: Client): WriteOps {
          LEFT JOIN purged_bytes x ON x.direction = 'out' AND x.id = d.package_id WHERE d.id = $1 FOR UPDATE OF d`,
         [id],
       ),
+    async countAttempt(id) {
+      await c.query('UPDATE deliveries SET attempts = attempts + 1 WHERE id = $1', [id])
+    },
     async lockDeliveries(ids) {
       await c.query('SELECT id FROM deliveries WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE', [[...ids]])
     },

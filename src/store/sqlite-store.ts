@@ -313,6 +313,9 @@ export class SqliteStore extends CoreStore implements Store {
       },
       deliveryForUpdate: (id) => s('deliveryCtx').get(id) as Row | undefined,
       lockDeliveries: () => {},
+      countAttempt: (id) => {
+        s('countAttempt').run(id)
+      },
       updateDelivery: (id, state, o, at) => {
         s('updateDelivery').run({ id, state, status_code: orNull(o.statusCode), reason: orNull(o.reason), at })
       },

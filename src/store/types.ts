@@ -147,6 +147,12 @@ export interface TransitionOptions {
   detail?: JsonObject
   /** Event type; default `status` when statusCode is given, else `state`. */
   type?: string
+  /**
+   * The move ends one publish of the delivery (the broker confirmed it, or refused it for good): the delivery's
+   * `attempts` goes up by one, whether the state changes or not (a publish confirmed again after a restart), and
+   * the event's detail gets `attempt` (its number).
+   */
+  countsAttempt?: boolean
 }
 
 export interface TransitionResult {

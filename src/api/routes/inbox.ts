@@ -103,7 +103,7 @@ const GENERIC = new Set(['', 'application/octet-stream', 'application/zip', 'app
 const SAFE_TYPE = /^[a-z0-9][a-z0-9!#$&^_.+-]*\/[a-z0-9][a-z0-9!#$&^_.+-]*$/
 
 /** The file name the DMS gets: the AttachmentName, or the ZIP entry's name when the AttachmentName has no extension. */
-function fileName(r: AttachmentReport): string {
+export function fileName(r: AttachmentReport): string {
   const name = r.attachmentName.trim()
   if (r.content.zipEntryName && !/\.[A-Za-z0-9]{1,8}$/.test(name)) return r.content.zipEntryName.split('/').pop() || name
   return name || r.contentId
@@ -541,7 +541,7 @@ export async function inboxRoutes(app: FastifyInstance, opts: InboxRoutesOptions
 }
 
 /** Send bytes as a stream of 64 KiB chunks with a length, a type and, when named, a Content-Disposition. */
-function sendBytes(reply: FastifyReply, bytes: Uint8Array, type: string, o: { filename?: string; etag?: string } = {}) {
+export function sendBytes(reply: FastifyReply, bytes: Uint8Array, type: string, o: { filename?: string; etag?: string } = {}) {
   const buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
   reply.header('content-type', type)
   reply.header('content-length', String(buf.length))

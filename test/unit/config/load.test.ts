@@ -207,4 +207,8 @@ t.test('the sample configuration is valid', async (t) => {
   t.ok(c.agencies.length >= 2, 'hosts two or more agencies')
   t.ok(c.agencies.every((a) => a.clients.length >= 1), 'a client per agency')
   t.ok(c.operators.length >= 1, 'an operator key')
+  const vanhanh = c.operators.find((o) => o.id === 'vanhanh')
+  t.match(vanhanh, { role: 'admin', passwordHash: /^scrypt\$/ }, 'a personal sample account')
+  const { verifyPassword } = await import('../../../src/passwords.js')
+  t.equal(await verifyPassword('lt-sample-operator-password', vanhanh!.passwordHash!), true, 'its password is the one config/README.md gives')
 })
