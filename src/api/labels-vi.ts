@@ -127,6 +127,7 @@ export const CAUSES_VI: readonly (readonly [pattern: string, vi: string])[] = [
   ['replay by operator: still rejected, (?<code>[A-Z_]+): (?<message>.*)', 'Vận hành gửi lại: vẫn bị từ chối — {code}'],
   ['replayed by operator: back to the outbox', 'Vận hành gửi lại: đưa lại vào hàng gửi đi'],
   ['discarded by operator', 'Vận hành hủy bỏ'],
+  ['retention: bytes of (?<n>\\S+) (?<dir>\\S+) package\\(s\\) purged, (?<k>\\S+) idempotency key\\(s\\) removed', 'Lưu trữ: đã xoá nội dung của {n} gói tin (hết thời hạn lưu), {k} khoá idempotency'],
   ['revoke \\(BussinessDocType 1\\) from the sender', 'Bên gửi thu hồi văn bản (BussinessDocType 1)'],
   ['updated by package (?<id>\\S+) \\(DocumentId (?<documentId>[^)]+)\\)', 'Được cập nhật bởi gói {id} (mã văn bản {documentId})'],
   ['replaced by package (?<id>\\S+) \\(DocumentId (?<documentId>[^)]+)\\)', 'Được thay thế bởi gói {id} (mã văn bản {documentId})'],

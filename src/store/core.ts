@@ -364,7 +364,7 @@ export function* purgeTx(x: Tx, o: PurgeOptions, at: Date, limit: number): Steps
         direction: dir,
         type: 'purged',
         actor: o.actor,
-        cause: `retention: bytes of ${n} ${dir === 'out' ? 'sent' : 'received'} package${n === 1 ? '' : 's'} purged${k ? `, ${k} idempotency key${k === 1 ? '' : 's'} removed` : ''}`,
+        cause: `retention: bytes of ${n} ${dir === 'out' ? 'sent' : 'received'} package(s) purged, ${k} idempotency key(s) removed`,
         detail: {
           windows,
           packageBytes: group(finals[dir]),

@@ -139,7 +139,7 @@ eachStore(t, 'purge: windows left out purge nothing of their kind; a package bec
   const only = await store.purge({ idempotencyKeysDays: 30, actor: 'system:retention', at: NOW })
   t.match(only, { packageBytes: { outgoing: { packages: 0 }, incoming: { packages: 0 } }, deadLetters: { outgoing: { packages: 0 } }, idempotencyKeys: 1 })
   t.equal(only.events.length, 1, 'keys only: one outgoing event')
-  t.match(only.events[0], { direction: 'out', cause: 'retention: bytes of 0 sent packages purged, 1 idempotency key removed' })
+  t.match(only.events[0], { direction: 'out', cause: 'retention: bytes of 0 sent package(s) purged, 1 idempotency key(s) removed' })
   t.ok(await store.getPackageBytes(s.done.package.id))
 
   await store.transition(s.open.deliveries[1]!.id, 'completed', { cause: 'status 06', actor: 'peer:000.00.03.H26', statusCode: '06' })
