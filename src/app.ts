@@ -28,6 +28,8 @@ import { inboxRoutes } from './api/routes/inbox.js'
 import { recallRoutes } from './api/routes/recall.js'
 import { consoleRoutes } from './api/routes/console.js'
 import type { OutgoingPipeline } from './pipeline/outgoing.js'
+import { vxpRoutes } from './vxp/server.js'
+import { createVxpService } from './vxp/service.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -113,5 +115,10 @@ export async function buildApp(gateway: Gateway): Promise<FastifyInstance> {
   await app.register(inboxRoutes, { config, store, inbox: gateway.inbox })
   await app.register(recallRoutes, { recall: gateway.recall })
   await app.register(consoleRoutes, {})
+  if (config.vxp?.server) {
+    // the VXP SDK's endpoint: its own body parsing, answers and authentication (src/vxp/README.md)
+    const service = createVxpService({ config, store, outgoing: gateway.outgoing, inbox: gateway.inbox })
+    await app.register(vxpRoutes, { prefix: config.vxp.server.path, config, service, logger: logger.child({ area: 'vxp' }) })
+  }
   return app
 }
