@@ -107,26 +107,41 @@ export function createVxpService(deps: VxpServiceDeps): VxpService {
     return inc
   }
 
-  async function sendStatus(system: VxpSystemConfig, env: Envelope, sha256: string): Promise<SendEdocResult> {
-    const h = env.status!.messageHeader
-    const from = ownAgency(system, h.from.organId, 'From/OrganId')
-    const code = h.statusCode.trim()
-    if (!isStatusCode(code) || !DMS_STATUS_CODES.has(code)) {
-      throw gwError('GW_ERR_VXP_INVALID_REQUEST', { problems: `StatusCode ${code} cannot be sent by a DMS (02, 03, 04, 05, 06, 15 or 16; the gateway sends 01 itself)` })
-    }
-    // a repeat of the same bytes: the status package stored the first time
-    const key = `vxp-status:${sha256}`
-    const seen = await store.findIdempotent(STATUS_CLIENT_ID, key)
-    if (seen) return { docId: seen.packageId, desc: 'Success (already received: nothing sent again)' }
-    const rf = h.responseFor
+  /** The received document a status package of `from` answers (ResponseFor), else GW_ERR_VXP_NOT_FOUND. */
+  async function answered(env: Envelope, from: string): Promise<StoredIncoming> {
+    const rf = env.status!.messageHeader.responseFor
     const candidates = [
       ...(await store.findIncomingByDocument(rf.organId.trim(), rf.documentId.trim())),
       ...(rf.organId.trim() !== up(rf.organId) ? await store.findIncomingByDocument(up(rf.organId), rf.documentId.trim()) : []),
     ]
     const inc = candidates.find((i) => i.kind === 'edoc' && up(i.recipient) === up(from) && !HIDDEN.has(i.state))
-    if (!inc) {
-      throw gwError('GW_ERR_VXP_NOT_FOUND', { what: `a document ${rf.documentId} from ${rf.organId} received by ${from} (ResponseFor of the status)` })
+    if (!inc) throw gwError('GW_ERR_VXP_NOT_FOUND', { what: `a document ${rf.documentId} from ${rf.organId} received by ${from} (ResponseFor of the status)` })
+    return inc
+  }
+
+  /**
+   * A 01 from a DMS (DMSs on the axis send one): the gateway sent its own 01 when it stored the document, so this
+   * one is not sent again; the answer is the gateway's 01.
+   */
+  async function arrived(system: VxpSystemConfig, env: Envelope, from: string): Promise<SendEdocResult> {
+    const inc = await answered(env, from)
+    const own = await store.findIdempotent(STATUS_CLIENT_ID, `01:${inc.id}`)
+    return { docId: own?.packageId ?? '', desc: `Success (the gateway sent status 01 for ${system.organIds.length > 1 ? from : 'it'} itself when the document arrived)` }
+  }
+
+  async function sendStatus(system: VxpSystemConfig, env: Envelope, sha256: string): Promise<SendEdocResult> {
+    const h = env.status!.messageHeader
+    const from = ownAgency(system, h.from.organId, 'From/OrganId')
+    const code = h.statusCode.trim()
+    if (code === '01') return arrived(system, env, from)
+    if (!isStatusCode(code) || !DMS_STATUS_CODES.has(code)) {
+      throw gwError('GW_ERR_VXP_INVALID_REQUEST', { problems: `StatusCode ${code} cannot be sent by a DMS (01, 02, 03, 04, 05, 06, 15 or 16; 13 is a recall, sent with the REST API)` })
     }
+    // a repeat of the same bytes: the status package stored the first time
+    const key = `vxp-status:${sha256}`
+    const seen = await store.findIdempotent(STATUS_CLIENT_ID, key)
+    if (seen) return { docId: seen.packageId, desc: 'Success (already received: nothing sent again)' }
+    const inc = await answered(env, from)
     const description = h.description.trim()
     const staff = h.staffInfo
     const r = await inbox.reportStatus({

@@ -3,7 +3,6 @@
  * then only `secret` is kept), agencies that must be hosted, unique system ids, routes, and secrets that never
  * reach an error message or the log.
  */
-import { writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { Writable } from 'node:stream'
 import { pino } from 'pino'

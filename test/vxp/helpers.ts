@@ -84,7 +84,9 @@ interface Tap {
 /** The configuration of a test gateway (G22, H29, STC hosted) with a `vxp` section. */
 export function vxpConfig(t: Tap, vxp: Record<string, unknown>, over: Record<string, any> = {}, env: Record<string, string> = {}): Config {
   const dir = t.testdir({})
-  return loadConfig({ object: { ...rawTestConfig(dir, over), vxp, ...(over.agencies ? { agencies: over.agencies } : {}) }, file: path.join(dir, 'config.json'), env })
+  const raw = rawTestConfig(dir, over)
+  const agencies = over.only ? (raw.agencies as { organId: string }[]).filter((a) => (over.only as string[]).includes(a.organId)) : raw.agencies
+  return loadConfig({ object: { ...raw, vxp, agencies }, file: path.join(dir, 'config.json'), env })
 }
 
 /** A listening gateway on the real broker, receiving, with the given vxp section; closed in teardown. */
