@@ -104,7 +104,8 @@ export async function buildApp(gateway: Gateway): Promise<FastifyInstance> {
 
   app.decorate('outgoing', gateway.outgoing)
 
-  healthRoutes(app, { store, broker: gateway.broker })
+  const axis = gateway.axis
+  healthRoutes(app, { store, broker: gateway.broker, ...(axis ? { axis: () => axis.status() } : {}) })
   await app.register(documentRoutes, { config, store, outgoing: gateway.outgoing })
   await app.register(opsRoutes, { config, store, relay: gateway.relay, clock, logger, ...gateway.ops })
   const queueInspector = gateway.ops.queueInspector

@@ -19,7 +19,7 @@ import { mkdirSync } from 'node:fs'
 import path from 'node:path'
 import type { Config } from './config.js'
 import { createLogger, type Logger } from './logger.js'
-import { connectionInspector, createMetrics, type GatewayMetrics, type QueueInspector } from './metrics.js'
+import { connectionInspector, createMetrics, registerAxisMetrics, type GatewayMetrics, type QueueInspector } from './metrics.js'
 import type { DeadLetterDeps } from './pipeline/deadletter.js'
 import { createInbox, type Inbox } from './pipeline/inbox.js'
 import { createOutbox, type Outbox, type RelayWake, type SignerLike } from './pipeline/outbox.js'
@@ -249,6 +249,7 @@ export async function createGateway(config: Config, overrides: GatewayOverrides 
       const c = createAxisConnector({ config, store, receive: (input) => pipeline.receive(input), logger: logger.child({ area: 'axis' }), clock })
       c.start()
       stack.push(() => c.stop())
+      registerAxisMetrics(metrics, () => c.status())
       axis = c
     }
     if (webhooks) {

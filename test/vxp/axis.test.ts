@@ -147,6 +147,14 @@ t.test('an unreachable axis keeps everything in the outbox and resumes by itself
     return x
   })
   t.match(attempts[0]?.detail, { code: 'GW_ERR_VXP_AXIS_UNAVAILABLE' }, 'each attempt is in the log with its reason')
+  // readiness reports it (without making the gateway unready), the metrics count it
+  const ready = await a.app.inject({ method: 'GET', url: '/readyz' })
+  t.equal(ready.statusCode, 200, 'an axis down does not make the gateway unready')
+  t.match(ready.json().checks.axis, { ok: false, detail: /unreachable: http:\/\/127\.0\.0\.1:\d+\/vxp, 1 waiting in the outbox; GW_ERR_VXP_AXIS_UNAVAILABLE/ })
+  const metrics = await a.app.inject({ method: 'GET', url: '/metrics', headers: auth(KEYS.ops) })
+  t.match(metrics.body, /^lienthong_axis_up 0$/m)
+  t.match(metrics.body, /^lienthong_axis_backlog 1$/m)
+  t.notMatch(ready.body + metrics.body, /"y"/, 'no secret')
 
   // the axis comes up on that port: B, hosting G22 and H29, with a system "x"
   const b = await startVxpGateway(t, { server: { systems: [{ systemId: 'x', secret: 'y', organIds: [G22] }] } }, { only: [G22, H29], http: { port } })
@@ -156,4 +164,5 @@ t.test('an unreachable axis keeps everything in the outbox and resumes by itself
     if (x?.state !== 'delivered') throw new Error(`delivery is ${x?.state}`)
   }, 30_000)
   t.equal(a.gateway.axis?.status().state, 'connected', 'resumed by itself')
+  t.match((await a.app.inject({ method: 'GET', url: '/readyz' })).json().checks.axis, { ok: true })
 })
