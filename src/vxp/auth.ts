@@ -65,8 +65,27 @@ export function systemTable(systems: readonly VxpSystemConfig[]): SystemTable {
   return new Map(systems.map((s) => [s.systemId, s]))
 }
 
-/** Steps 1-3; throws GW_ERR_VXP_UNAUTHORIZED with the reason (never the secret or the expected HMAC). */
-export function authenticate(headers: IncomingHttpHeaders, systems: SystemTable): Authenticated {
+/** Every value of each header (lower-case name), from Node's `rawHeaders` list. */
+function headerValues(raw: readonly string[]): Map<string, string[]> {
+  const out = new Map<string, string[]>()
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const k = (raw[i] as string).toLowerCase()
+    const list = out.get(k)
+    if (list) list.push(raw[i + 1] as string)
+    else out.set(k, [raw[i + 1] as string])
+  }
+  return out
+}
+
+/**
+ * Steps 1-3; throws GW_ERR_VXP_UNAUTHORIZED with the reason (never the secret or the expected HMAC).
+ *
+ * `rawHeaders` (Node's list of every header as sent) matters when two signed keys differ only in case: an SDK
+ * object that was given `docId` for getEdoc and `docid` for updateStatus sends both `XroadVnpt-docId` and
+ * `XroadVnpt-docid`, one HTTP header name twice; each signed value must be among that header's values.
+ */
+export function authenticate(headers: IncomingHttpHeaders, systems: SystemTable, rawHeaders?: readonly string[]): Authenticated {
+  const all = rawHeaders ? headerValues(rawHeaders) : undefined
   const systemId = header(headers, `${HEADER_PREFIX}systemid`)
   if (!systemId) throw gwError('GW_ERR_VXP_UNAUTHORIZED', { reason: 'the XroadVnpt-systemid header is missing' })
   const signed = header(headers, `${HEADER_PREFIX}sign-header`)
@@ -97,9 +116,9 @@ export function authenticate(headers: IncomingHttpHeaders, systems: SystemTable)
   for (const [k, v] of Object.entries(json as Record<string, unknown>)) {
     if (!k.toLowerCase().startsWith(HEADER_PREFIX.toLowerCase())) throw gwError('GW_ERR_VXP_UNAUTHORIZED', { reason: `signed key ${printable(k)} does not start with ${HEADER_PREFIX}` })
     if (typeof v !== 'string') throw gwError('GW_ERR_VXP_UNAUTHORIZED', { reason: `signed value of ${printable(k)} is not a string` })
-    const sent = header(headers, k)
+    const sent = all ? all.get(k.toLowerCase()) : ((x) => (x === undefined ? undefined : [x]))(header(headers, k))
     if (sent === undefined) throw gwError('GW_ERR_VXP_UNAUTHORIZED', { reason: `the signed parameter ${printable(k)} has no header` })
-    if (sent !== v) throw gwError('GW_ERR_VXP_UNAUTHORIZED', { reason: `header ${printable(k)} differs from its signed value` })
+    if (!sent.includes(v)) throw gwError('GW_ERR_VXP_UNAUTHORIZED', { reason: `header ${printable(k)} differs from its signed value` })
     entries.push([k.slice(HEADER_PREFIX.length), v])
   }
   const params = new VxpParams(entries)

@@ -128,7 +128,20 @@ export class VxpClient {
   send(op: VxpOperation | string, req: VxpWireRequest): Promise<VxpAnswer> {
     const url = new URL(`${this.endpoint}/${op}`)
     const lib = url.protocol === 'https:' ? https : http
-    const headers: Record<string, string> = { ...req.headers }
+    // names that differ only in case (`docId` and `docid` kept from two calls) go out as two header lines, like the
+    // SDK sends them (Node writes each element of an array value as its own line)
+    const headers: Record<string, string | string[]> = {}
+    const names = new Map<string, string>()
+    for (const [k, v] of Object.entries(req.headers)) {
+      const first = names.get(k.toLowerCase())
+      if (first === undefined) {
+        names.set(k.toLowerCase(), k)
+        headers[k] = v
+      } else {
+        const prev = headers[first] as string | string[]
+        headers[first] = [...(Array.isArray(prev) ? prev : [prev]), v]
+      }
+    }
     if (req.method === 'POST') headers['Content-Length'] = String(req.body?.length ?? 0)
     if (req.expectContinue && req.body && req.body.length > 0) headers['Expect'] = '100-continue'
     return new Promise<VxpAnswer>((resolve, reject) => {

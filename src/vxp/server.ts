@@ -109,7 +109,7 @@ export async function vxpRoutes(app: FastifyInstance, opts: VxpServerOptions): P
       config: { rateLimit },
       // the signature covers headers only: check it before the body is read
       onRequest: async (req) => {
-        req.vxp = authenticate(req.headers, systems)
+        req.vxp = authenticate(req.headers, systems, req.raw.rawHeaders)
       },
       handler: async (req, reply) => handler(req.vxp as Authenticated, req, reply),
     })

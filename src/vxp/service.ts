@@ -91,7 +91,15 @@ export function createVxpService(deps: VxpServiceDeps): VxpService {
     } catch {
       v = raw.split(/[,;]/)
     }
-    if (typeof v === 'string') v = [v]
+    // the SDK keeps the caller's JSON text: an array, or a string holding one
+    if (typeof v === 'string') {
+      try {
+        v = JSON.parse(v)
+      } catch {
+        v = [v]
+      }
+      if (typeof v === 'string') v = [v]
+    }
     if (!Array.isArray(v) || v.some((x) => typeof x !== 'string')) throw gwError('GW_ERR_VXP_INVALID_REQUEST', { problems: 'to must be a JSON array of OrganIds' })
     return (v as string[]).map(up).filter((x) => x !== '')
   }

@@ -289,6 +289,16 @@ t.test('what the SDK forces on a server', async (t) => {
     t.type((data(sync)[0] as unknown as { version: unknown }).version, 'number')
   })
 
+  await t.test('docId and docid kept from two calls: one header name twice, and it verifies', async (t) => {
+    const c = new VxpClient({ endpoint, ...SYS_A })
+    t.equal((await c.getEdoc('11111111-1111-1111-1111-111111111111')).json?.ErrorCode, 'GW_ERR_VXP_NOT_FOUND')
+    const req = c.build('updateStatus', { docid: '22222222-2222-2222-2222-222222222222', status: 'done' }, { body: Buffer.from('{}'), expectContinue: true })
+    t.ok('XroadVnpt-docId' in req.headers && 'XroadVnpt-docid' in req.headers, 'both signed')
+    const r = await c.send('updateStatus', req)
+    t.equal(r.json?.ErrorCode, 'GW_ERR_VXP_NOT_FOUND', 'authenticated (the real SDK sends exactly this after getEdoc then updateStatus)')
+    t.match(String(r.json?.ErrorDesc), /22222222/, 'updateStatus reads docid')
+  })
+
   await t.test('an old timestamp is accepted (fixed per SDK service object)', async (t) => {
     const old = new VxpClient({ endpoint, ...SYS_A, clock: () => new Date('2026-11-01T08:00:00Z') })
     t.equal((await old.getReceivedEdocList()).json?.status, 'OK')
