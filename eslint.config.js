@@ -49,4 +49,6 @@ export default tseslint.config(
   { files: ['src/transport/**/*.ts'], rules: except('amqplib') },
   { files: ['src/pipeline/**/*.ts'], rules: except() },
   { files: ['src/api/**/*.ts'], rules: except('fastify') },
+  // the VXP endpoint is an HTTP edge like src/api/
+  { files: ['src/vxp/**/*.ts'], rules: except('fastify') },
 )

@@ -34,6 +34,8 @@ import { consoleRoutes } from './api/routes/console.js'
 import { sessionRoutes } from './api/routes/session.js'
 import { errorRoutes } from './api/routes/errors.js'
 import type { OutgoingPipeline } from './pipeline/outgoing.js'
+import { vxpRoutes } from './vxp/server.js'
+import { createVxpService } from './vxp/service.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -129,7 +131,8 @@ export async function buildApp(gateway: Gateway): Promise<FastifyInstance> {
 
   app.decorate('outgoing', gateway.outgoing)
 
-  healthRoutes(app, { store, broker: gateway.broker })
+  const axis = gateway.axis
+  healthRoutes(app, { store, broker: gateway.broker, ...(axis ? { axis: () => axis.status() } : {}) })
   await app.register(errorRoutes)
   await app.register(documentRoutes, { config, store, outgoing: gateway.outgoing })
   await app.register(opsRoutes, { config, store, relay: gateway.relay, clock, logger, ...gateway.ops })
@@ -142,5 +145,10 @@ export async function buildApp(gateway: Gateway): Promise<FastifyInstance> {
   await app.register(recallRoutes, { recall: gateway.recall })
   await app.register(sessionRoutes, { sessions })
   await app.register(consoleRoutes, {})
+  if (config.vxp?.server) {
+    // the VXP SDK's endpoint: its own body parsing, answers and authentication (src/vxp/README.md)
+    const service = createVxpService({ config, store, outgoing: gateway.outgoing, inbox: gateway.inbox })
+    await app.register(vxpRoutes, { prefix: config.vxp.server.path, config, service, logger: logger.child({ area: 'vxp' }) })
+  }
   return app
 }

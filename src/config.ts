@@ -62,6 +62,47 @@ export interface PeerConfig {
   readonly organizationInCharge?: string
 }
 
+/** A DMS system allowed to connect to the VXP endpoint (src/vxp/server.ts). */
+export interface VxpSystemConfig {
+  readonly systemId: string
+  /** The HMAC key; after loadConfig always set (read from secretFile or secretEnv when given); never logged. */
+  readonly secret?: string
+  /** Read by loadConfig into `secret`, then removed. */
+  readonly secretFile?: string
+  /** Read by loadConfig into `secret`, then removed. */
+  readonly secretEnv?: string
+  readonly organIds: readonly string[]
+}
+
+/** The connector to a national-axis endpoint (src/vxp/connector.ts). */
+export interface VxpAxisConfig {
+  readonly endpoint: string
+  readonly systemId: string
+  /** The HMAC key; after loadConfig always set (read from secretFile or secretEnv when given); never logged. */
+  readonly secret?: string
+  /** Read by loadConfig into `secret`, then removed. */
+  readonly secretFile?: string
+  /** Read by loadConfig into `secret`, then removed. */
+  readonly secretEnv?: string
+  readonly organIds: readonly string[]
+  readonly pollIntervalMs: number
+  readonly retryDelayMs: number
+  readonly timeoutMs: number
+  readonly unsigned: 'accept' | 'reject'
+}
+
+export interface VxpRouteConfig {
+  /** OrganIds or patterns (`000.00.*.H29`). */
+  readonly organIds: readonly string[]
+  readonly via: 'axis' | 'amqp'
+}
+
+export interface VxpConfig {
+  readonly server?: { readonly path: string; readonly systems: readonly VxpSystemConfig[] }
+  readonly axis?: VxpAxisConfig
+  readonly routes: readonly VxpRouteConfig[]
+}
+
 export interface Config {
   /** Absolute path of the file the configuration came from, if any. */
   readonly file?: string
@@ -133,6 +174,8 @@ export interface Config {
     readonly deadLettersDays?: number
     readonly intervalMinutes: number
   }
+  /** The national axis protocol (VXP): server side, connector, routes. */
+  readonly vxp: VxpConfig
 }
 
 export interface LoadConfigOptions {
@@ -283,6 +326,18 @@ function resolvePaths(doc: Json, base: string): void {
     const s = a.signing as Json
     for (const k of ['keyPath', 'certPath', 'chainPath', 'p12Path']) if (typeof s[k] === 'string') s[k] = abs(s[k])
   }
+  for (const holder of vxpSecretHolders(doc)) if (typeof holder.node.secretFile === 'string') holder.node.secretFile = abs(holder.node.secretFile)
+}
+
+/** The vxp settings that carry a secret (server systems, the axis), with their setting names. */
+function vxpSecretHolders(doc: Json): { node: Json; setting: string }[] {
+  const vxp = doc.vxp as Json | undefined
+  if (!isObject(vxp)) return []
+  const out: { node: Json; setting: string }[] = []
+  const server = vxp.server as Json | undefined
+  if (isObject(server) && Array.isArray(server.systems)) (server.systems as Json[]).forEach((n, i) => out.push({ node: n, setting: `vxp.server.systems.${i}` }))
+  if (isObject(vxp.axis)) out.push({ node: vxp.axis, setting: 'vxp.axis' })
+  return out
 }
 
 /** Rules a JSON Schema cannot express: uniqueness across lists, orderings, referenced environment variables. */
@@ -345,6 +400,36 @@ function crossChecks(doc: Json, env: LoadConfigOptions['env']): string[] {
   const limits = doc.limits as Json
   if (typeof limits.attachmentBytes === 'number' && typeof limits.packageBytes === 'number' && limits.attachmentBytes > limits.packageBytes) {
     problems.push(`limits.attachmentBytes (${limits.attachmentBytes}) cannot exceed limits.packageBytes (${limits.packageBytes})`)
+  }
+  problems.push(...vxpChecks(doc, env, new Set(seenOrgan.keys())))
+  return problems
+}
+
+function vxpChecks(doc: Json, env: LoadConfigOptions['env'], hosted: Set<string>): string[] {
+  const problems: string[] = []
+  const vxp = doc.vxp as Json
+  const hostedUpper = new Set([...hosted].map((h) => h.toUpperCase()))
+  const checkHosted = (ids: unknown, setting: string) => {
+    ;(ids as string[]).forEach((id, j) => {
+      if (!hostedUpper.has(id.toUpperCase())) problems.push(`${setting}.organIds.${j} ${id} is not a hosted agency (agencies[].organId)`)
+    })
+  }
+  const server = vxp.server as Json | undefined
+  if (server) {
+    const seen = new Map<string, number>()
+    ;(server.systems as Json[]).forEach((sys, i) => {
+      const id = sys.systemId as string
+      const prev = seen.get(id)
+      if (prev !== undefined) problems.push(`vxp.server.systems.${i}.systemId ${id} is already used by vxp.server.systems.${prev}`)
+      else seen.set(id, i)
+      checkHosted(sys.organIds, `vxp.server.systems.${i}`)
+    })
+  }
+  if (vxp.axis) checkHosted((vxp.axis as Json).organIds, 'vxp.axis')
+  const routes = (vxp.routes as Json[] | undefined) ?? []
+  if (routes.some((r) => r.via === 'axis') && !vxp.axis) problems.push('vxp.routes send recipients via axis, but vxp.axis (the connector) is not configured')
+  for (const h of vxpSecretHolders(doc)) {
+    if (typeof h.node.secretEnv === 'string' && !env?.[h.node.secretEnv]) problems.push(`${h.setting}.secretEnv names ${h.node.secretEnv}, which is not set in the environment`)
   }
   return problems
 }
@@ -430,4 +515,21 @@ function resolveSecrets(doc: Json, env: LoadConfigOptions['env']): void {
       if (w && typeof w.secretEnv === 'string') w.secret = env?.[w.secretEnv]
     }
   }
+  // VXP secrets: from the environment or a file, once; only `secret` stays in the frozen configuration
+  const problems: string[] = []
+  for (const h of vxpSecretHolders(doc)) {
+    if (typeof h.node.secretEnv === 'string') h.node.secret = env?.[h.node.secretEnv]
+    else if (typeof h.node.secretFile === 'string') {
+      try {
+        h.node.secret = readFileSync(h.node.secretFile, 'utf8').trim()
+      } catch (e) {
+        problems.push(`${h.setting}.secretFile ${h.node.secretFile} cannot be read (${(e as NodeJS.ErrnoException).code ?? 'error'})`)
+        continue
+      }
+      if (h.node.secret === '') problems.push(`${h.setting}.secretFile ${h.node.secretFile} is empty`)
+    }
+    delete h.node.secretEnv
+    delete h.node.secretFile
+  }
+  if (problems.length > 0) throw gwError('GW_ERR_CONFIG_INVALID', { problems: problems.join('; '), list: problems })
 }

@@ -136,6 +136,16 @@ export const ERRORS = {
   GW_ERR_TRANSPORT_UNROUTABLE: def(502, 'no queue accepts messages for recipient {recipient}', 'The recipient OrganId is unknown to the broker: check the OrganId or ask its gateway to bind its queue.'),
   GW_ERR_TRANSPORT_NACKED: def(502, 'broker refused the message: {reason}', 'Check the broker (disk/memory alarms, queue limits); the delivery can be retried.', true),
   GW_ERR_TRANSPORT_INVALID_MESSAGE: def(500, 'message {messageId} cannot be published: {reason}', 'The message itself is unusable (e.g. headers over 64 KiB because of a huge signature chain, bad priority); fix the producer, retrying will not help.'),
+
+  // ---- VXP (the national axis protocol, src/vxp/) -------------------------------------------------------
+  GW_ERR_VXP_UNAUTHORIZED: def(401, 'VXP request not authenticated: {reason}', 'Send the SDK\'s XroadVnpt-systemid, -sign-header and -hash-header; the systemid must be one of vxp.server.systems and the secret the one configured for it.'),
+  GW_ERR_VXP_FORBIDDEN: def(403, '{reason}', 'A system acts only for the agencies of its vxp.server.systems[].organIds: send as one of them and read only their documents.'),
+  GW_ERR_VXP_HASH_MISMATCH: def(400, 'the body does not match XroadVnpt-hash-file: {reason}', 'Send the file\'s bytes as the SDK does (the file, then CRLF) with hash-file = its SHA-256; the body was changed on the way.'),
+  GW_ERR_VXP_INVALID_REQUEST: def(400, 'invalid VXP request: {problems}', 'Correct the listed parameter (XroadVnpt-* headers) or body.'),
+  GW_ERR_VXP_NOT_FOUND: def(404, '{what} not found', 'Use a docId from getReceivedEdocList (or getSentEdocList) of the same system.'),
+  GW_ERR_VXP_UNSUPPORTED: def(501, 'operation {operation} is not supported by this gateway: {reason}', 'Manage agencies in the gateway configuration (agencies, vxp.server.systems) instead.'),
+  GW_ERR_VXP_AXIS_UNAVAILABLE: def(503, 'the axis at {endpoint} cannot be reached: {reason}', 'Check vxp.axis.endpoint and the network; documents wait in the outbox and go out when the axis answers again.', true),
+  GW_ERR_VXP_AXIS_REFUSED: def(502, 'the axis refused {operation}: {reason}', 'Read the axis\'s ErrorCode/ErrorDesc: a wrong vxp.axis.secret or systemId, or an agency the axis does not know.'),
 } as const satisfies Record<string, ErrorDef>
 
 export type ErrorCode = keyof typeof ERRORS

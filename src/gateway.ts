@@ -19,7 +19,7 @@ import { mkdirSync } from 'node:fs'
 import path from 'node:path'
 import type { Config } from './config.js'
 import { createLogger, type Logger } from './logger.js'
-import { connectionInspector, createMetrics, type GatewayMetrics, type QueueInspector } from './metrics.js'
+import { connectionInspector, createMetrics, registerAxisMetrics, type GatewayMetrics, type QueueInspector } from './metrics.js'
 import type { DeadLetterDeps } from './pipeline/deadletter.js'
 import { createInbox, type Inbox } from './pipeline/inbox.js'
 import { createOutbox, type Outbox, type RelayWake, type SignerLike } from './pipeline/outbox.js'
@@ -37,6 +37,8 @@ import { attachWebhooks, createWebhookDispatcher, type WebhookDispatcher } from 
 import type { Verifier } from './signature/index.js'
 import { openPgStore, openSqliteStore, type Store } from './store/index.js'
 import { createAmqpConnection, createPublisher, declareTopology, type AmqpConnection, type Publisher } from './transport/index.js'
+import { createAxisConnector, storeWithPending, type AxisConnector } from './vxp/connector.js'
+import { routeMatcher } from './vxp/routes.js'
 
 /** Broker connection status (readiness, console): the transport's AmqpConnection fits. */
 export interface BrokerState {
@@ -112,6 +114,8 @@ export interface Gateway {
   readonly webhooks: WebhookDispatcher | undefined
   /** The periodic retention purge (started when config.retention sets a window). */
   readonly retention: Retention
+  /** The national-axis connector (vxp.axis; absent without it or without an own transport). */
+  readonly axis: AxisConnector | undefined
   /** Operator routes' collaborators: metrics, queue inspector, status sender, replay verifier, replay events. */
   readonly ops: GatewayOps & { metrics: GatewayMetrics; statuses: StatusSender; verifier: () => Pick<Verifier, 'verify'> }
   /** Stop everything this gateway started, in reverse order; idempotent. */
@@ -156,9 +160,12 @@ function startTransport(config: Config, store: Store, logger: Logger, metrics: G
   declareTopology(connection, topologyOptions(config))
   const publisher = createPublisher(connection, { exchange: config.amqp.exchange, logger: tlog })
   stack.push(() => publisher.close({ timeoutMs: 2000 }).catch(() => {}))
+  // recipients routed through the national axis are the axis connector's, not the broker's
+  const via = routeMatcher(config.vxp.routes)
+  const relayStore = config.vxp.routes.some((r) => r.via === 'axis') ? storeWithPending(store, (d) => via(d.recipient) !== 'axis') : store
   // publish latency measured where it happens
   const relay = createRelay({
-    store,
+    store: relayStore,
     publisher: metrics.wrapPublisher(publisher),
     batchSize: config.relay.batchSize,
     maxInFlight: config.relay.maxInFlight,
@@ -206,7 +213,15 @@ export async function createGateway(config: Config, overrides: GatewayOverrides 
     // one Prometheus registry per gateway
     const metrics = o.ops?.metrics ?? createMetrics()
     const amqp = o.relay ? undefined : startTransport(config, store, logger, metrics, stack)
-    const relay: RelayWake = o.relay ?? (amqp as NonNullable<typeof amqp>).relay
+    const amqpRelay: RelayWake = o.relay ?? (amqp as NonNullable<typeof amqp>).relay
+    // a new delivery wakes the AMQP relay and, when there is one, the axis connector
+    let axis: AxisConnector | undefined
+    const relay: RelayWake = {
+      wake(hint) {
+        amqpRelay.wake(hint)
+        axis?.wake()
+      },
+    }
     const broker: BrokerState = o.broker ?? amqp?.connection ?? { state: 'disconnected' }
 
     const outbox = createOutbox({ store, relay, ...(packager ? { packager } : {}) })
@@ -233,6 +248,14 @@ export async function createGateway(config: Config, overrides: GatewayOverrides 
       const r = startReceiver({ config, store, connection: amqp.connection, signers, relay, logger, statuses, verifier: metrics.wrapVerifier(trust.verifier) })
       stack.push(() => r.stop())
       receiver = r
+    }
+    if (receiver && config.vxp.axis) {
+      const pipeline = receiver.pipeline
+      const c = createAxisConnector({ config, store, receive: (input) => pipeline.receive(input), logger: logger.child({ area: 'axis' }), clock })
+      c.start()
+      stack.push(() => c.stop())
+      registerAxisMetrics(metrics, () => c.status())
+      axis = c
     }
     if (webhooks) {
       if (receiver) attachWebhooks(receiver.pipeline, webhooks, { store, logger })
@@ -282,6 +305,7 @@ export async function createGateway(config: Config, overrides: GatewayOverrides 
       receiver,
       webhooks,
       retention,
+      axis,
       ops,
       close() {
         closing ??= unwind()

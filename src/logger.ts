@@ -42,6 +42,11 @@ export const REDACT_PATHS: readonly string[] = [
   'attachments[*].data',
   '*.attachments[*].data',
   'body.attachments[*].data',
+  'vxp.axis.secret',
+  'vxp.server.systems[*].secret',
+  'config.vxp.axis.secret',
+  'config.vxp.server.systems[*].secret',
+  'req.headers["xroadvnpt-hash-header"]',
   'amqp.url',
   'config.amqp.url',
 ]

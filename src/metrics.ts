@@ -360,3 +360,35 @@ export function connectionInspector(connection: {
     },
   }
 }
+
+/** What the axis gauges read (src/vxp/connector.ts `status`). */
+export interface AxisMetricsSource {
+  state: string
+  backlog: number
+  sent: number
+  received: number
+  failedAttempts: number
+}
+
+/**
+ * The axis connector's gauges: lienthong_axis_up (1 when the last call answered), lienthong_axis_backlog
+ * (deliveries waiting for the axis), lienthong_axis_packages{direction} (sent / taken since start) and
+ * lienthong_axis_failed_attempts (since start).
+ */
+export function registerAxisMetrics(m: Pick<GatewayMetrics, 'registry'>, status: () => AxisMetricsSource): void {
+  const registers = [m.registry]
+  new Gauge({ name: 'lienthong_axis_up', help: 'The national axis answered the last call (1) or not (0)', registers, collect() { this.set(status().state === 'connected' ? 1 : 0) } })
+  new Gauge({ name: 'lienthong_axis_backlog', help: 'Deliveries waiting to be sent through the national axis', registers, collect() { this.set(status().backlog) } })
+  new Gauge({
+    name: 'lienthong_axis_packages',
+    help: 'Packages sent to / taken from the national axis since the process started',
+    labelNames: ['direction'],
+    registers,
+    collect() {
+      const s = status()
+      this.set({ direction: 'sent' }, s.sent)
+      this.set({ direction: 'received' }, s.received)
+    },
+  })
+  new Gauge({ name: 'lienthong_axis_failed_attempts', help: 'Failed sendEdoc attempts since the process started', registers, collect() { this.set(status().failedAttempts) } })
+}

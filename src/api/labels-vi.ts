@@ -107,6 +107,14 @@ export const ERROR_LABELS_VI: Readonly<Record<ErrorCode, ViErrorLabel>> = {
   GW_ERR_TRANSPORT_UNROUTABLE: { label: 'Không có hàng đợi nào nhận gói cho cơ quan này', solve: 'Kiểm tra mã cơ quan nhận, hoặc đề nghị cổng của cơ quan đó đăng ký hàng đợi.' },
   GW_ERR_TRANSPORT_NACKED: { label: 'Máy chủ thông điệp từ chối gói', solve: 'Kiểm tra máy chủ thông điệp (cảnh báo đĩa/bộ nhớ, giới hạn hàng đợi); có thể gửi lại.' },
   GW_ERR_TRANSPORT_INVALID_MESSAGE: { label: 'Gói không thể phát lên mạng liên thông', solve: 'Gói tự nó không dùng được (tiêu đề quá lớn, độ ưu tiên sai); gửi lại không giúp được.' },
+  GW_ERR_VXP_UNAUTHORIZED: { label: 'Hệ thống VXP không xác thực được (sai systemid hoặc secret)', solve: 'Kiểm tra systemid và secret của hệ thống trong vxp.server.systems và cấu hình của SDK.' },
+  GW_ERR_VXP_FORBIDDEN: { label: 'Hệ thống VXP không được gửi hoặc đọc cho cơ quan này' },
+  GW_ERR_VXP_HASH_MISMATCH: { label: 'Nội dung gửi qua VXP không khớp mã băm (hash-file)' },
+  GW_ERR_VXP_INVALID_REQUEST: { label: 'Yêu cầu VXP không hợp lệ' },
+  GW_ERR_VXP_NOT_FOUND: { label: 'Không tìm thấy văn bản VXP' },
+  GW_ERR_VXP_UNSUPPORTED: { label: 'Thao tác VXP không được hỗ trợ' },
+  GW_ERR_VXP_AXIS_UNAVAILABLE: { label: 'Không kết nối được trục liên thông văn bản quốc gia', solve: 'Kiểm tra vxp.axis.endpoint và mạng; văn bản chờ trong hàng gửi đi và tự gửi lại khi trục trả lời.' },
+  GW_ERR_VXP_AXIS_REFUSED: { label: 'Trục liên thông văn bản quốc gia từ chối yêu cầu', solve: 'Xem ErrorCode/ErrorDesc của trục: sai secret, systemId hoặc cơ quan chưa đăng ký trên trục.' },
 }
 
 /**

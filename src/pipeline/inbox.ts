@@ -32,6 +32,8 @@ export interface InboxActor {
   clientId: string
   /** May this client act on this package? Refused → GW_ERR_API_NOT_FOUND. */
   authorise(inc: StoredIncoming): boolean
+  /** Who is recorded in the log. Default `client:<clientId>` (a VXP system is `vxp:<systemId>`). */
+  actor?: string
 }
 
 export interface AcknowledgeResult {
@@ -46,6 +48,10 @@ export interface ReportStatusInput extends InboxActor {
   code: StatusCode
   description?: string
   staff?: StatusStaff
+  /** The status package as the DMS built it (VXP sendEdoc): its exact bytes are sent (statuses.ts `prebuilt`). */
+  prebuilt?: { bytes: Uint8Array; sha256: string }
+  /** Idempotency key of the status package (statuses.ts `key`). */
+  key?: string
 }
 
 export type ReportStatusResult =
@@ -74,7 +80,7 @@ export function createInbox(deps: InboxDeps): Inbox {
       return serial(input.id, async () => {
         const inc = await load(input.id, input)
         if (inc.state !== 'received') return { incoming: inc, state: inc.state, changed: false, ...(inc.fetchedAt ? { fetchedAt: inc.fetchedAt } : {}) }
-        const r = await store.transitionIncoming(inc.id, 'fetched', { cause: 'fetched by the DMS', actor: `client:${input.clientId}` })
+        const r = await store.transitionIncoming(inc.id, 'fetched', { cause: 'fetched by the DMS', actor: input.actor ?? `client:${input.clientId}` })
         const after = await store.getIncoming(inc.id)
         return { incoming: after ?? inc, state: r.state, changed: r.changed, ...(after?.fetchedAt ? { fetchedAt: after.fetchedAt } : {}) }
       })
@@ -109,7 +115,7 @@ export function createInbox(deps: InboxDeps): Inbox {
         })
         if (stored === undefined) throw gwError('GW_ERR_API_NOT_FOUND', { what: `inbox item ${inc.id}` })
         const h = stored ? parseEnvelope(stored.bytes, { maxBytes: Math.max(limits.packageBytes, stored.bytes.byteLength), maxDepth: limits.xmlDepth }).edoc?.messageHeader : undefined
-        const actor = `client:${input.clientId}`
+        const actor = input.actor ?? `client:${input.clientId}`
         const promulgationDate = h?.promulgationInfo.promulgationDate.value || inc.promulgationDate
         const status = await statuses.send({
           from: inc.recipient,
@@ -125,6 +131,8 @@ export function createInbox(deps: InboxDeps): Inbox {
           },
           actor,
           clientId: input.clientId,
+          ...(input.prebuilt ? { prebuilt: input.prebuilt } : {}),
+          ...(input.key !== undefined ? { key: input.key } : {}),
           metadata: { incomingId: inc.id },
           // the state change commits with the status package (its event gets statusPackageId)
           incomingTransition: {

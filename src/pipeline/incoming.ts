@@ -37,6 +37,7 @@ import type { Verifier } from '../signature/index.js'
 import type { Store, StoredIncoming } from '../store/index.js'
 import type { HandlerResult, InboundMessage } from '../transport/index.js'
 import { applyBusiness, businessType } from './receive-business.js'
+import { verifyFromAxis } from './receive-axis.js'
 import { applyStatus, recordedStatus } from './receive-status.js'
 import {
   Refusal,
@@ -233,10 +234,14 @@ export function createIncomingPipeline(deps: IncomingDeps): IncomingPipeline {
       checkSize(input.bytes, limits)
       const { env, sender, documentId } = parse(input, limits, log)
       Object.assign(a, { env, sender, ...(documentId ? { documentId } : {}) })
-      a.signature = readHeaders(input)
+      // the national axis carries no detached CMS: its packages' PDF signatures are verified instead (receive-axis.ts)
+      const fromAxis = input.source === 'axis' && !input.signature?.length
+      if (!fromAxis) a.signature = readHeaders(input)
       checkRecipient(a, env)
       checkSender(input.sender, sender)
-      a.verdict = await verify(steps, input.bytes, a.signature, sender)
+      a.verdict = fromAxis
+        ? await verifyFromAxis(steps, env, sender, { policy: input.unsigned ?? 'accept', maxBytes: limits.packageBytes })
+        : await verify(steps, input.bytes, a.signature as Uint8Array, sender)
       return await serialised(`${upper(sender)}|${documentId ?? ''}`, async () => {
         const existing = await checkHistory(steps, { id: a.id, kind: env.kind, sender, documentId, sha256: a.sha256, recipient: a.recipient, businessType: businessType(env) })
         if (existing) return await redelivered(a, existing)

@@ -56,6 +56,8 @@ export interface SendInput {
    */
   requestHash?: string
   source: SendSource
+  /** Who is recorded in the log. Default `client:<clientId>` (a VXP system is `vxp:<systemId>`). */
+  actor?: string
 }
 
 export interface SendResult {
@@ -373,7 +375,7 @@ export function createOutgoingPipeline(deps: OutgoingDeps): OutgoingPipeline {
           ...(out.signature ? { signature: out.signature } : {}),
           signer,
           recipients: built.recipients,
-          actor: `client:${input.clientId}`,
+          actor: input.actor ?? `client:${input.clientId}`,
           ...(input.idempotency ? { idempotency: { clientId: input.clientId, key: input.idempotency.key, requestHash: input.idempotency.requestHash } } : {}),
           at,
         })

@@ -24,8 +24,8 @@ import { responseForHeader, type PreparedStatus, type SendStatusInput, type Stat
 
 // ---- inputs and deps ----------------------------------------------------------------------------------------
 
-/** Where a package came from: the AMQP consumer, or an operator replaying a stored dead letter. */
-export type ReceiveSource = 'amqp' | 'replay'
+/** Where a package came from: the AMQP consumer, an operator replaying a stored dead letter, or the axis connector. */
+export type ReceiveSource = 'amqp' | 'replay' | 'axis'
 
 /** One package to receive, as its transport delivered it (nothing here is trusted until verified). */
 export interface ReceiveInput {
@@ -43,6 +43,8 @@ export interface ReceiveInput {
   priority?: number | undefined
   /** The kind the transport labels it with (AMQP `type`): logged when the signed bytes say otherwise. */
   declaredKind?: string | undefined
+  /** Source `axis` without a signature: accept (flagged) or reject it (receive-axis.ts). Default accept. */
+  unsigned?: 'accept' | 'reject' | undefined
 }
 
 export type ReceiveLog = Pick<Logger, 'info' | 'warn' | 'error' | 'debug'>

@@ -87,6 +87,12 @@ export interface SendStatusInput {
    * when the package is new). Its event's detail gets `statusPackageId`.
    */
   incomingTransition?: { incomingId: string; toState: IncomingState; options: TransitionOptions }
+  /**
+   * The status package as the DMS built it (a VXP sendEdoc with messagetype=status): sent with these exact bytes
+   * instead of a package built here. The caller has parsed it and checked that its From, ResponseFor and StatusCode
+   * are the ones given above.
+   */
+  prebuilt?: { bytes: Uint8Array; sha256: string }
 }
 
 export interface SendStatusResult {
@@ -226,8 +232,9 @@ export function createStatusSender(deps: StatusSenderDeps): StatusSender {
       ...(promulgationDate ? { promulgationDate } : {}),
       documentId: input.responseFor.documentId,
     }
-    // 1. build
-    const envelope = buildStatus({
+    // 1. build (or the DMS's own package, kept as it is)
+    const prebuilt = input.prebuilt
+    const envelope = prebuilt ? { bytes: prebuilt.bytes, sha256: () => prebuilt.sha256 } : buildStatus({
       from: fromOrgan(agency),
       responseFor,
       ...(input.staff

@@ -6,7 +6,7 @@ import { errorsTable } from '../../src/errors-table.js'
 
 t.test('every code is GW_ERR_<AREA>_<WHAT> with a known area', async (t) => {
   for (const code of Object.keys(ERRORS)) {
-    t.match(code, /^GW_ERR_(CONFIG|API|ENVELOPE|SIGNATURE|STORE|TRANSPORT|RECEIVE)_[A-Z0-9_]+$/, code)
+    t.match(code, /^GW_ERR_(CONFIG|API|ENVELOPE|SIGNATURE|STORE|TRANSPORT|RECEIVE|VXP)_[A-Z0-9_]+$/, code)
     const d = ERRORS[code as ErrorCode]
     t.ok(d.httpStatus >= 400 && d.httpStatus < 600, `${code} has an HTTP error status`)
     t.ok(d.solve.length > 10, `${code} says how to solve it`)

@@ -2,7 +2,8 @@
  * Health, in one place:
  *
  * - `GET /healthz`: the process answers.
- * - `GET /readyz`: the store answers a query and the broker connection is up (503 naming what is down).
+ * - `GET /readyz`: the store answers a query and the broker connection is up (503 naming what is down); with an axis
+ *   connector, `checks.axis` says how the axis is doing (reported only: an axis down does not make the gateway unready).
  * - `GET /v1/operator/health` (operator keys, `operatorHealthRoutes`): store reachability and counters, broker state,
  *   queue depth per hosted agency (inbox and dead-letter queue), and the signing certificate expiry of every hosted
  *   agency. Always 200: the answer says what is down.
@@ -21,7 +22,15 @@ export interface BrokerStatus {
   readonly redactedUrl?: string
 }
 
-export function healthRoutes(app: FastifyInstance, deps: { store: Store; broker: BrokerStatus }): void {
+/** The national-axis connector as readiness sees it (src/vxp/connector.ts `status`). */
+export interface AxisHealth {
+  readonly state: string
+  readonly endpoint: string
+  readonly backlog: number
+  readonly lastError?: { readonly code: string; readonly message: string }
+}
+
+export function healthRoutes(app: FastifyInstance, deps: { store: Store; broker: BrokerStatus; axis?: () => AxisHealth }): void {
   app.get('/healthz', { schema: { tags: ['health'], summary: 'The process is up', response: { 200: ref('Health') } } }, async () => ({
     status: 'ok',
   }))
@@ -38,7 +47,14 @@ export function healthRoutes(app: FastifyInstance, deps: { store: Store; broker:
       const brokerUp = deps.broker.state === 'connected'
       const broker = brokerUp ? { ok: true } : { ok: false, detail: `${deps.broker.state}: ${deps.broker.redactedUrl ?? 'broker'}` }
       const ok = store.ok && broker.ok
-      return reply.code(ok ? 200 : 503).send({ status: ok ? 'ok' : 'unavailable', checks: { store, broker } })
+      // the axis is reported, not required: documents for it wait in the outbox while it is down
+      const a = deps.axis?.()
+      const axis = a
+        ? a.state === 'connected' || a.state === 'starting'
+          ? { ok: true, detail: `${a.state}: ${a.endpoint}, ${a.backlog} waiting` }
+          : { ok: false, detail: `${a.state}: ${a.endpoint}, ${a.backlog} waiting in the outbox${a.lastError ? `; ${a.lastError.code}: ${a.lastError.message}` : ''}` }
+        : undefined
+      return reply.code(ok ? 200 : 503).send({ status: ok ? 'ok' : 'unavailable', checks: { store, broker, ...(axis ? { axis } : {}) } })
     },
   )
 }

@@ -1,0 +1,105 @@
+/**
+ * A SIGKILL of gateway A between getEdoc and updateStatus loses and duplicates nothing. A runs as its own process
+ * (`lienthong serve`), its connector pointing at B's /vxp through a small proxy that holds A's updateStatus calls:
+ * when the proxy sees one, A has fetched the document and committed it (updateStatus follows the store commit).
+ * A is killed there; restarted on the same store, it fetches the item again, recognises the bytes, and only then
+ * tells B it is done.
+ */
+import { spawn, type ChildProcess } from 'node:child_process'
+import { writeFileSync } from 'node:fs'
+import http from 'node:http'
+import path from 'node:path'
+import t from 'tap'
+import { VxpClient } from '../../src/vxp/client.js'
+import { openSqliteStore } from '../../src/store/index.js'
+import { deleteAmqpNames, G22, H29, rawTestConfig, ROOT } from '../helper.js'
+import { edocPackage, startVxpGateway, until } from './helpers.js'
+import { loadConfig } from '../../src/config.js'
+
+const SYS_GW_A = { systemId: 'lienthong.gateway-a', secret: 'YS1jb25uZWN0b3Itc2VjcmV0', organIds: [G22] }
+const SYS_DMS_B = { systemId: 'vxp.saas.03', secret: 'ZG1zLWItc2VjcmV0', organIds: [H29] }
+
+t.test('SIGKILL between getEdoc and updateStatus: nothing lost, nothing twice', async (t) => {
+  const b = await startVxpGateway(t, { server: { systems: [SYS_GW_A, SYS_DMS_B] } }, { only: [G22, H29] })
+  const target = new URL(b.url)
+
+  // the proxy in front of B: forwards everything, holds updateStatus while `hold` is on
+  let hold = true
+  let held = 0
+  const parked: http.ServerResponse[] = []
+  const proxy = http.createServer((req, res) => {
+    if (hold && req.url?.endsWith('/updateStatus')) {
+      held++
+      parked.push(res)
+      return
+    }
+    const up = http.request({ host: target.hostname, port: target.port, path: req.url, method: req.method, headers: req.headers }, (r) => {
+      res.writeHead(r.statusCode ?? 502, r.headers)
+      r.pipe(res)
+    })
+    up.on('error', () => res.destroy())
+    req.pipe(up)
+  })
+  await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r))
+  t.teardown(() => new Promise<void>((r) => (proxy.closeAllConnections(), proxy.close(() => r()))))
+  const proxyUrl = `http://127.0.0.1:${(proxy.address() as { port: number }).port}`
+
+  // A's configuration file: G22 only, the axis behind the proxy
+  const dir = t.testdir({})
+  const raw = rawTestConfig(dir)
+  const configA = {
+    ...raw,
+    agencies: (raw.agencies as { organId: string }[]).filter((a) => a.organId === G22),
+    vxp: {
+      axis: { endpoint: `${proxyUrl}/vxp`, systemId: SYS_GW_A.systemId, secret: SYS_GW_A.secret, organIds: [G22], pollIntervalMs: 200, retryDelayMs: 200 },
+      routes: [{ organIds: [H29], via: 'axis' }],
+    },
+  }
+  const file = path.join(dir, 'config.json')
+  writeFileSync(file, JSON.stringify(configA))
+  const loaded = loadConfig({ file, env: {} })
+  t.teardown(() => deleteAmqpNames(loaded))
+  const children: ChildProcess[] = []
+  t.teardown(() => children.forEach((c) => c.exitCode === null && c.kill('SIGKILL')))
+  const startA = () => {
+    const c = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/cli.ts'), 'serve', '--config', file], { cwd: ROOT, stdio: 'ignore', env: { ...process.env, LIENTHONG_LOG_LEVEL: 'silent' } })
+    children.push(c)
+    return c
+  }
+
+  // 1. A runs; B's DMS sends H29 → G22; A fetches it, stores it, and is held in updateStatus
+  const a1 = startA()
+  const doc = edocPackage(H29, [G22])
+  const dmsB = new VxpClient({ endpoint: `${b.url}/vxp`, ...SYS_DMS_B })
+  t.equal((await dmsB.sendEdoc(doc.bytes, { from: H29 })).json?.status, 'OK')
+  await until(async () => {
+    if (held === 0) throw new Error('A has not called updateStatus yet')
+  }, 60_000)
+
+  // 2. SIGKILL A right there
+  a1.kill('SIGKILL')
+  await new Promise((r) => a1.once('exit', r))
+  for (const r of parked.splice(0)) r.destroy()
+  hold = false
+  const onB = new VxpClient({ endpoint: `${b.url}/vxp`, ...SYS_GW_A })
+  const listed = (await onB.getReceivedEdocList('edoc')).json?.data as unknown[]
+  t.equal(listed.length, 1, 'B still lists the document for A (its updateStatus never arrived)')
+
+  // 3. A again, same store: it takes the item again and this time tells B
+  const a2 = startA()
+  await until(async () => {
+    const l = (await onB.getReceivedEdocList('edoc')).json?.data as unknown[]
+    if (l.length > 0) throw new Error('still listed on B')
+  }, 60_000)
+  a2.kill('SIGTERM')
+  await new Promise((r) => a2.once('exit', r))
+
+  const store = await openSqliteStore(loaded.store.path)
+  t.teardown(() => store.close())
+  const inbox = (await store.listIncoming({ kind: 'edoc', limit: 10 })).items
+  t.equal(inbox.length, 1, 'A stored the document exactly once')
+  t.equal(inbox[0]?.documentId, doc.documentId)
+  t.same(Buffer.from((await store.getIncomingBytes(inbox[0]!.id))!.bytes), doc.bytes, 'the exact bytes')
+  const sent01 = (await store.listPackages({ kind: 'status', limit: 10 })).items.filter((p) => p.statusCode === '01')
+  t.equal(sent01.length, 1, 'one 01 for it, not two')
+})
