@@ -113,8 +113,8 @@ export const ERROR_LABELS_VI: Readonly<Record<ErrorCode, ViErrorLabel>> = {
   GW_ERR_VXP_INVALID_REQUEST: { label: 'Yêu cầu VXP không hợp lệ' },
   GW_ERR_VXP_NOT_FOUND: { label: 'Không tìm thấy văn bản VXP' },
   GW_ERR_VXP_UNSUPPORTED: { label: 'Thao tác VXP không được hỗ trợ' },
-  GW_ERR_VXP_AXIS_UNAVAILABLE: { label: 'Không kết nối được trục liên thông văn bản quốc gia', solve: 'Kiểm tra vxp.axis.endpoint và mạng; văn bản chờ trong hàng gửi đi và tự gửi lại khi trục trả lời.' },
-  GW_ERR_VXP_AXIS_REFUSED: { label: 'Trục liên thông văn bản quốc gia từ chối yêu cầu', solve: 'Xem ErrorCode/ErrorDesc của trục: sai secret, systemId hoặc cơ quan chưa đăng ký trên trục.' },
+  GW_ERR_VXP_AXIS_UNAVAILABLE: { label: 'Không kết nối được trục liên thông văn bản quốc gia', solve: 'Kiểm tra vxp.axis.endpoint và mạng; văn bản chờ trong hàng gửi đi và tự gửi lại khi trục liên thông văn bản quốc gia trả lời.' },
+  GW_ERR_VXP_AXIS_REFUSED: { label: 'Trục liên thông văn bản quốc gia từ chối yêu cầu', solve: 'Xem ErrorCode/ErrorDesc của trục: sai secret, systemId hoặc cơ quan chưa đăng ký trên trục liên thông văn bản quốc gia.' },
 }
 
 /**
@@ -142,12 +142,21 @@ export const CAUSES_VI: readonly (readonly [pattern: string, vi: string])[] = [
   ['document\\.received', 'Báo DMS qua webhook: có văn bản mới nhận'],
   ['status\\.changed', 'Báo DMS qua webhook: trạng thái thay đổi'],
   ['recall\\.requested', 'Báo DMS qua webhook: bên gửi yêu cầu lấy lại'],
+  ['confirmed by the national axis \\(sendEdoc\\)', 'Trục liên thông văn bản quốc gia đã xác nhận nhận gói (sendEdoc)'],
+  ['sendEdoc to the national axis failed: (?<code>\\S+)', 'Gửi lên trục liên thông văn bản quốc gia không được: {code}'],
+  ['updateStatus (?<status>\\S+) from VXP system (?<system>\\S+)', 'Hệ thống VXP {system} báo trạng thái {status}'],
   ['(?<code>(GW_ERR_)?[A-Z][A-Z_]+): (?<message>.*)', '{code}'],
 ]
 
 /** Names of the detail fields of log events (`detail` of src/store/types.ts LogEvent). */
 export const DETAIL_KEYS_VI: Readonly<Record<string, string>> = {
   description: 'Mô tả',
+  via: 'Gửi qua',
+  axisDocId: 'Mã văn bản trên trục liên thông văn bản quốc gia',
+  endpoint: 'Địa chỉ trục liên thông văn bản quốc gia',
+  retryInMs: 'Thử lại sau (ms)',
+  vxpStatus: 'Trạng thái hệ thống VXP báo',
+  code: 'Mã',
   staff: 'Người xử lý',
   staffInfo: 'Người xử lý',
   department: 'Đơn vị',
