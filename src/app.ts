@@ -102,7 +102,7 @@ export async function buildApp(gateway: Gateway): Promise<FastifyInstance> {
 
   app.decorate('outgoing', gateway.outgoing)
 
-  healthRoutes(app, { store, broker: gateway.broker })
+  healthRoutes(app, { store, broker: gateway.broker, signers })
   await app.register(documentRoutes, { config, store, outgoing: gateway.outgoing })
   await app.register(opsRoutes, { config, store, relay: gateway.relay, clock, logger, ...gateway.ops })
   const queueInspector = gateway.ops.queueInspector

@@ -28,6 +28,23 @@ export interface ClientConfig extends ApiKeyConfig {
 export type SigningConfig =
   | { readonly keyPath: string; readonly certPath: string; readonly chainPath?: string }
   | { readonly p12Path: string; readonly password?: string; readonly passwordEnv?: string }
+  | { readonly pkcs11: Pkcs11Config }
+
+/** A key in a PKCS#11 token (src/signature/pkcs11.ts). `pin` is filled from pinEnv when the configuration loads. */
+export interface Pkcs11Config {
+  readonly module: string
+  readonly tokenLabel?: string
+  readonly slot?: number
+  readonly keyLabel?: string
+  readonly keyId?: string
+  readonly pinFile?: string
+  readonly pinEnv?: string
+  readonly pin?: string
+  readonly certPath?: string
+  readonly chainPath?: string
+  readonly maxSessions?: number
+  readonly unavailableWaitMs?: number
+}
 
 export interface AgencyConfig {
   readonly organId: string
@@ -248,6 +265,9 @@ function resolvePaths(doc: Json, base: string): void {
   for (const a of doc.agencies as Json[]) {
     const s = a.signing as Json
     for (const k of ['keyPath', 'certPath', 'chainPath', 'p12Path']) if (typeof s[k] === 'string') s[k] = abs(s[k])
+    const p = s.pkcs11 as Json | undefined
+    // a module given without a folder is left to the dynamic loader's search path
+    if (p) for (const k of ['module', 'pinFile', 'certPath', 'chainPath']) if (typeof p[k] === 'string' && (k !== 'module' || p[k].includes('/'))) p[k] = abs(p[k])
   }
 }
 
@@ -280,6 +300,10 @@ function crossChecks(doc: Json, env: LoadConfigOptions['env']): string[] {
     const s = a.signing as Json
     if (typeof s.passwordEnv === 'string' && env?.[s.passwordEnv] === undefined) {
       problems.push(`agencies.${i}.signing.passwordEnv names ${s.passwordEnv}, which is not set in the environment`)
+    }
+    const p11 = s.pkcs11 as Json | undefined
+    if (p11 && typeof p11.pinEnv === 'string' && env?.[p11.pinEnv] === undefined) {
+      problems.push(`agencies.${i}.signing.pkcs11.pinEnv names ${p11.pinEnv}, which is not set in the environment`)
     }
     ;(a.clients as Json[]).forEach((c, j) => {
       keyOwner(c.keySha256, `agencies.${i}.clients.${j}`)
@@ -375,6 +399,8 @@ function missingFiles(doc: Json): string[] {
   ;(doc.agencies as Json[]).forEach((a, i) => {
     const s = a.signing as Json
     for (const k of ['keyPath', 'certPath', 'chainPath', 'p12Path']) check(s[k], `agencies.${i}.signing.${k}`)
+    const p = s.pkcs11 as Json | undefined
+    if (p) for (const k of ['module', 'pinFile', 'certPath', 'chainPath']) if (k !== 'module' || path.isAbsolute(String(p[k]))) check(p[k], `agencies.${i}.signing.pkcs11.${k}`)
   })
   const trust = doc.trust as Json
   for (const k of ['anchorsPaths', 'intermediatesPaths', 'crlPaths']) (trust[k] as unknown[]).forEach((p, i) => check(p, `trust.${k}.${i}`))
@@ -386,6 +412,8 @@ function resolveSecrets(doc: Json, env: LoadConfigOptions['env']): void {
   for (const a of doc.agencies as Json[]) {
     const s = a.signing as Json
     if (typeof s.passwordEnv === 'string') s.password = env?.[s.passwordEnv]
+    const p11 = s.pkcs11 as Json | undefined
+    if (p11 && typeof p11.pinEnv === 'string') p11.pin = env?.[p11.pinEnv]
     for (const c of a.clients as Json[]) {
       const w = c.webhook as Json | undefined
       if (w && typeof w.secretEnv === 'string') w.secret = env?.[w.secretEnv]

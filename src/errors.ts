@@ -78,6 +78,10 @@ export const ERRORS = {
   GW_ERR_SIGNATURE_CRL: def(400, 'cannot read CRL {what}: {reason}', 'Provide CRLs in PEM or DER, signed by the issuing CA.'),
   GW_ERR_SIGNATURE_UNSUPPORTED: def(400, 'unsupported algorithm {algorithm}', 'Sign with SHA-256 and RSA PKCS#1 v1.5 (2048/3072) or ECDSA P-256.'),
   GW_ERR_SIGNATURE_PDF: def(400, 'PDF signature cannot be read: {reason}', 'Send a PDF whose signature dictionaries have /ByteRange and /Contents.'),
+  GW_ERR_SIGNATURE_TOKEN_MODULE: def(500, 'cannot load PKCS#11 module {module}: {reason}', 'Check signing.pkcs11.module: the path of the vendor\'s PKCS#11 library (e.g. /usr/lib/softhsm/libsofthsm2.so), readable, for this CPU.'),
+  GW_ERR_SIGNATURE_TOKEN_NOT_FOUND: def(500, 'PKCS#11 {token}: {reason}', 'Check the token is inserted and initialised, and tokenLabel (or slot) and keyLabel (or keyId) name it and its private key (pkcs11-tool --list-slots, --list-objects).'),
+  GW_ERR_SIGNATURE_TOKEN_PIN: def(500, 'PKCS#11 {token} refused the PIN: {reason}', 'Check signing.pkcs11.pinFile or pinEnv holds the user PIN; a locked PIN must be unblocked with the SO PIN before the gateway starts.'),
+  GW_ERR_SIGNATURE_TOKEN_UNAVAILABLE: def(503, 'the signing token is unavailable ({token}): {reason}', 'The token or HSM was removed or failed; the gateway reopens it by itself. Send again later (the same Idempotency-Key); check /readyz and the token.', true),
 
   // ---- STORE --------------------------------------------------------------------------------------------
   GW_ERR_STORE_UNAVAILABLE: def(503, 'store unavailable: {reason}', 'Check the database (file permissions, disk space, PostgreSQL reachable); the request can be retried.', true),

@@ -2,7 +2,8 @@
  * CMS signatures for edXML packages: detached SignedData creation and verification with verdicts, certificate
  * paths, CRLs, signing keys. See README.md in this folder.
  */
-export { loadSigner, type Signer, type SignerSource, type SignOptions } from './signer.js'
+export { loadSigner, loadPkcs11Signer, type FileSigner, type Pkcs11SignerSource, type Signer, type SignerSource, type SignOptions } from './signer.js'
+export { openPkcs11Key, type Pkcs11Key, type Pkcs11KeyOptions, type TokenStatus } from './pkcs11.js'
 export {
   createVerifier,
   signatureDer,
