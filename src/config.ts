@@ -30,6 +30,18 @@ export type SigningConfig =
   | { readonly p12Path: string; readonly password?: string; readonly passwordEnv?: string }
   | { readonly pkcs11: Pkcs11Config }
 
+/** config.trust.revocation: OCSP and CRL distribution points, and what to do when none answers. */
+export interface RevocationConfig {
+  readonly order: readonly ('ocsp' | 'crl')[]
+  readonly onUnavailable: 'hold' | 'refuse' | 'accept-with-flag'
+  readonly holdMaxMs: number
+  readonly ocspResponder?: string
+  readonly nonce: boolean
+  readonly requireNonce: boolean
+  readonly timeoutMs: number
+  readonly cacheEntries: number
+}
+
 /** A key in a PKCS#11 token (src/signature/pkcs11.ts). `pin` is filled from pinEnv when the configuration loads. */
 export interface Pkcs11Config {
   readonly module: string
@@ -92,6 +104,8 @@ export interface Config {
     readonly clockSkewMs: number
     readonly signingTimeMaxPastMs: number
     readonly signingTimeMaxFutureMs: number
+    /** Revocation fetched online (src/signature/revocation.ts); absent: CRL files only. */
+    readonly revocation?: RevocationConfig
   }
   readonly limits: {
     readonly packageBytes: number

@@ -101,6 +101,7 @@ const VERDICTS: Readonly<Record<VerdictCode, [string, Tone]>> = {
   KEY_USAGE: ['Khóa không được phép ký', 'err'],
   REVOKED: ['Chứng thư bị thu hồi', 'err'],
   CRL_EXPIRED: ['Danh sách thu hồi (CRL) hết hạn', 'err'],
+  REVOCATION_UNAVAILABLE: ['Không kiểm tra được tình trạng thu hồi (OCSP, CRL)', 'err'],
   SENDER_MISMATCH: ['Chứng thư không thuộc cơ quan gửi', 'err'],
 }
 

@@ -19,3 +19,5 @@ export { parseCertificate, parseCertificates, pemBlocks, formatName, KEY_USAGE_B
 export { parseCrl, parseCrls, type CrlInfo } from './crl.js'
 export { type SigningKeyType } from './keys.js'
 export { usePkijsEngine } from './engine.js'
+export { createRevocationChecker, revocationUrls, type RevocationChecker, type RevocationCheckerOptions, type RevocationSourceName, type RevocationStats, type SourceStatus } from './revocation.js'
+export { buildOcspRequest, parseOcspResponse, type OcspAnswer, type OcspRequest } from './ocsp.js'

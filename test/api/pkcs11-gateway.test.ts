@@ -50,7 +50,7 @@ async function appWith(t: Test, config: Config, signers: Map<string, Signer>, wi
   return { app, store, gateway }
 }
 
-const send = (app: Awaited<ReturnType<typeof buildApp>>, key = KEYS.g22) =>
+const send = (app: Awaited<ReturnType<typeof buildApp>>, key: string = KEYS.g22) =>
   app.inject({ method: 'POST', url: '/v1/documents', headers: { ...auth(key), 'content-type': 'application/json' }, payload: JSON.stringify(sampleDocument()) })
 
 function opensslAccepts(name: string, bytes: Uint8Array, sig: Uint8Array): number {
