@@ -106,6 +106,12 @@ export interface Config {
     readonly signingTimeMaxFutureMs: number
     /** Revocation fetched online (src/signature/revocation.ts); absent: CRL files only. */
     readonly revocation?: RevocationConfig
+    /** Certificate → OrganId rule (src/signature/binding.ts); absent: the subject UID. */
+    readonly binding?: {
+      readonly attribute: string
+      readonly pattern?: string
+      readonly table: readonly { readonly organId: string; readonly sha256?: string; readonly issuer?: string; readonly serial?: string }[]
+    }
   }
   readonly limits: {
     readonly packageBytes: number
@@ -285,6 +291,9 @@ function resolvePaths(doc: Json, base: string): void {
   }
 }
 
+/** Subject attributes trust.binding.attribute may name (src/signature/certs.ts SUBJECT_ATTRIBUTES). */
+const BINDING_ATTRIBUTES = new Set(['CN', 'SN', 'serialNumber', 'C', 'L', 'ST', 'street', 'O', 'OU', 'title', 'GN', 'emailAddress', 'DC', 'UID'])
+
 /** Rules a JSON Schema cannot express: uniqueness across lists, orderings, referenced environment variables. */
 function crossChecks(doc: Json, env: LoadConfigOptions['env']): string[] {
   const problems: string[] = []
@@ -342,6 +351,17 @@ function crossChecks(doc: Json, env: LoadConfigOptions['env']): string[] {
   const rc = (doc.amqp as Json).reconnect as Json
   if (typeof rc.initialDelayMs === 'number' && typeof rc.maxDelayMs === 'number' && rc.maxDelayMs < rc.initialDelayMs) {
     problems.push(`amqp.reconnect.maxDelayMs (${rc.maxDelayMs}) must be at least initialDelayMs (${rc.initialDelayMs})`)
+  }
+  const binding = (doc.trust as Json).binding as Json | undefined
+  if (binding && typeof binding.pattern === 'string') {
+    try {
+      new RegExp(binding.pattern, 'u')
+    } catch (e) {
+      problems.push(`trust.binding.pattern is not a regular expression: ${(e as Error).message}`)
+    }
+  }
+  if (binding && typeof binding.attribute === 'string' && !BINDING_ATTRIBUTES.has(binding.attribute) && !/^\d+(\.\d+)+$/.test(binding.attribute)) {
+    problems.push(`trust.binding.attribute ${binding.attribute} is neither one of ${[...BINDING_ATTRIBUTES].join(', ')} nor a dotted OID`)
   }
   const limits = doc.limits as Json
   if (typeof limits.attachmentBytes === 'number' && typeof limits.packageBytes === 'number' && limits.attachmentBytes > limits.packageBytes) {

@@ -90,6 +90,7 @@ export function verifierFromTrust(config: TrustConfig): Verifier {
       crls: config.trust.crlPaths.map(readTrustFile),
       ...timeRules(config.trust),
       ...onlineRevocation(config.trust),
+      ...(config.trust.binding ? { binding: config.trust.binding } : {}),
     })
   } catch (e) {
     if (isGatewayError(e, 'GW_ERR_CONFIG_KEY_FILE')) throw e

@@ -169,7 +169,7 @@ export function parseOcspResponse(der: Uint8Array, req: OcspRequest, issuer: Cer
       }
       if (!names(info)) continue
       if (!info.issuerDer.equals(issuer.subjectDer)) ocspError(`the responder certificate ${info.summary.subject} is not issued by ${issuer.summary.subject}`)
-      let issued = false
+      let issued: boolean
       try {
         issued = info.x509.verify(issuer.publicKey)
       } catch {

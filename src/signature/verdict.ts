@@ -75,4 +75,6 @@ export interface Verdict {
   /** Where `validationTime` comes from. */
   timeSource?: TimeSource
   revocation?: RevocationResult
+  /** When a sender was expected: the OrganId the certificate names and the trust.binding rule that gave it. */
+  binding?: { organId?: string; rule: string }
 }

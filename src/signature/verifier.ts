@@ -21,6 +21,7 @@ import { parseCms, parseSignedAttributes, type ParsedCms } from './cms.js'
 import { bytesEqual } from './der.js'
 import { LruCache } from './lru.js'
 import type { RevocationChecker, RevocationSourceName, SourceStatus } from './revocation.js'
+import { createBinding, type Binding, type BindingRule } from './binding.js'
 import { DIGEST_BY_OID, OID, SIGNATURE_BY_OID } from './oids.js'
 import type { RevocationResult, Verdict, VerdictCode } from './verdict.js'
 
@@ -59,6 +60,8 @@ export interface VerifierOptions {
    * revocation `unknown` and `unavailable: true`. Without this option only the CRL files are used (see `staleCrl`).
    */
   revocation?: { checker: RevocationChecker; order?: readonly RevocationSourceName[]; onUnavailable?: 'fail' | 'accept' }
+  /** How a certificate names its agency for `expectedOrganId` (binding.ts); default the subject UID. */
+  binding?: BindingRule
 }
 
 export interface VerifyOptions {
@@ -130,6 +133,7 @@ class CmsVerifier implements Verifier {
   readonly #maxPast: number
   readonly #maxFuture: number
   readonly #staleCrl: 'unknown' | 'fail'
+  readonly #binding: Binding
   readonly #online: { checker: RevocationChecker; order: readonly RevocationSourceName[]; onUnavailable: 'fail' | 'accept' } | undefined
 
   constructor(opts: VerifierOptions) {
@@ -142,6 +146,7 @@ class CmsVerifier implements Verifier {
     this.#maxPast = opts.signingTimeMaxPastMs ?? DEFAULT_SIGNING_TIME_MAX_PAST_MS
     this.#maxFuture = opts.signingTimeMaxFutureMs ?? DEFAULT_SIGNING_TIME_MAX_FUTURE_MS
     this.#staleCrl = opts.staleCrl ?? 'unknown'
+    this.#binding = createBinding(opts.binding)
     this.#online = opts.revocation
       ? { checker: opts.revocation.checker, order: opts.revocation.order ?? ['ocsp', 'crl'], onUnavailable: opts.revocation.onUnavailable ?? 'fail' }
       : undefined
@@ -327,14 +332,16 @@ class CmsVerifier implements Verifier {
     // 10. Revocation: fetched online (statuses computed by `verify` before this call), else from the CRL files
     // (cached per CRL set generation and until the earliest nextUpdate).
     const rev = online ? this.#fromOnline(entry.chain, online, atMs) : this.#revocation(entry, entry.chain, atMs)
-    const withRev = { ...facts, revocation: rev.result }
+    const withRev: Partial<Verdict> = { ...facts, revocation: rev.result }
     if (rev.code) return fail(rev.code, rev.message ?? rev.code, withRev)
 
-    // 11. Sender binding.
+    // 11. Sender binding (trust.binding: table, subject attribute, pattern).
     if (opts.expectedOrganId !== undefined) {
-      const got = signer.summary.organId
+      const bound = this.#binding.organIdOf(signer)
+      const got = bound.organId
+      withRev.binding = { ...(got !== undefined ? { organId: got } : {}), rule: bound.rule }
       if (got === undefined || got.toUpperCase() !== opts.expectedOrganId.toUpperCase()) {
-        return fail('SENDER_MISMATCH', `the signer certificate names OrganId ${got ?? '(none)'} but the sender is ${opts.expectedOrganId}`, withRev)
+        return fail('SENDER_MISMATCH', `the signer certificate names OrganId ${got ?? '(none)'} (${bound.rule}) but the sender is ${opts.expectedOrganId}`, withRev)
       }
     }
     const note = rev.result.status === 'good' ? '' : ` (revocation status ${rev.result.status}: ${rev.result.source ?? ''})`
@@ -532,6 +539,7 @@ function verdict(ok: boolean, code: VerdictCode, message: string, f: Partial<Ver
     ...(f.validationTime ? { validationTime: f.validationTime } : {}),
     ...(f.timeSource ? { timeSource: f.timeSource } : {}),
     ...(f.revocation ? { revocation: f.revocation } : {}),
+    ...(f.binding ? { binding: f.binding } : {}),
   }
 }
 

@@ -5,7 +5,7 @@
  * stores it received with the flag in its verdict. Once the source answers again a held package is received.
  */
 import { createServer } from 'node:net'
-import t from 'tap'
+import t, { type Test } from 'tap'
 import type { Config, RevocationConfig } from '../../../src/config.js'
 import { createIncomingPipeline } from '../../../src/pipeline/incoming.js'
 import { createStatusSender } from '../../../src/pipeline/statuses.js'
@@ -29,7 +29,7 @@ const policy = (onUnavailable: RevocationConfig['onUnavailable']): RevocationCon
   order: ['ocsp'], onUnavailable, holdMaxMs: 60_000, ocspResponder: `http://127.0.0.1:${closedPort}/`, nonce: true, requireNonce: false, timeoutMs: 2000, cacheEntries: 100,
 })
 
-async function setup(t: Tap, onUnavailable: RevocationConfig['onUnavailable']) {
+async function setup(t: Test, onUnavailable: RevocationConfig['onUnavailable']) {
   const config: Config = testConfig(t)
   const store = await openSqliteStore(config.store.path)
   t.teardown(() => store.close())
@@ -55,7 +55,6 @@ async function setup(t: Tap, onUnavailable: RevocationConfig['onUnavailable']) {
   const msg = inbound({ body: doc.bytes, recipient: H29, sender: G22, signature: await vpcp.sign(doc.bytes, { signingTime: clock() }) })
   return { store, pipeline, msg, advance: (ms: number) => void (now += ms), bringBack: () => void (responderUp = true) }
 }
-type Tap = Parameters<Parameters<typeof t.test>[1]>[0]
 
 t.test('hold: back to the queue until holdMaxMs, then refused with REVOCATION_UNAVAILABLE', async (t) => {
   const s = await setup(t, 'hold')

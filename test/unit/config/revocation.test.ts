@@ -3,18 +3,17 @@
 import { readFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import path from 'node:path'
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { loadConfig } from '../../../src/config.js'
 import { revocationCheckerFor, trustVerifier } from '../../../src/pipeline/trust.js'
 import { loadSigner } from '../../../src/signature/index.js'
 import { CERTS, rawTestConfig } from '../../helper.js'
 
-const load = (t: Tap, revocation: unknown) => {
+const load = (t: Test, revocation: unknown) => {
   const dir = t.testdir({})
   const raw = rawTestConfig(dir)
   return loadConfig({ object: { ...raw, trust: { ...raw.trust, revocation } }, file: path.join(dir, 'config.json'), env: {} })
 }
-type Tap = Parameters<Parameters<typeof t.test>[1]>[0]
 
 t.test('defaults and errors', async (t) => {
   const c = load(t, {})

@@ -137,7 +137,7 @@ function verifierWith(o: RevocationCheckerOptions & { order?: RevocationSourceNa
   const checker = createRevocationChecker({ timeoutMs: 3000, failureTtlMs: 0, ...o, now: () => Date.now() + offset })
   const v = createVerifier({
     trustAnchors: root.certPem,
-    crls: o.crls ?? [rootCrl],
+    crls: (o.crls ?? [rootCrl]).join('\n'),
     now: () => new Date(Date.now() + offset),
     // the signatures were made now: judged later (stale tests) they are still within range
     signingTimeMaxPastMs: 30 * 86_400_000,
@@ -300,7 +300,7 @@ t.test('CRL files keep working: with no distribution point fetched, a current fi
   t.equal((await v.verify(content, sigs.revoked)).code, 'REVOKED')
   t.equal(checker.stats().crl.fetches, 0, 'nothing fetched')
   // and a verifier without online revocation behaves as before
-  const plain = createVerifier({ trustAnchors: root.certPem, crls: [rootCrl, freshCrl] })
+  const plain = createVerifier({ trustAnchors: root.certPem, crls: rootCrl + freshCrl })
   t.equal((await plain.verify(content, sigs.revoked)).code, 'REVOKED')
   t.equal((await plain.verify(content, sigs.good)).revocation?.status, 'good')
 })
