@@ -7,6 +7,9 @@
  * (schemas/api/*.json), OpenAPI + UI at /docs, rate limits per API key, authentication, then the routes.
  */
 import { randomUUID } from 'node:crypto'
+import { readFileSync } from 'node:fs'
+import { createSecureContext } from 'node:tls'
+import type { Config } from './config.js'
 import Fastify, { type FastifyInstance } from 'fastify'
 import multipart from '@fastify/multipart'
 import rateLimit from '@fastify/rate-limit'
@@ -17,6 +20,7 @@ import type { Gateway } from './gateway.js'
 import { installErrorHandling } from './api/error-handler.js'
 import { installAuth, keyHashOf } from './api/plugins/auth.js'
 import { installBodyParsers } from './api/plugins/body-parsers.js'
+import { OperatorSessions } from './api/plugins/sessions.js'
 import { addApiSchemas } from './api/schemas.js'
 import { healthRoutes, operatorHealthRoutes } from './api/routes/health.js'
 import { documentRoutes } from './api/routes/documents.js'
@@ -27,6 +31,8 @@ import { verifyRoutes } from './api/routes/verify.js'
 import { inboxRoutes } from './api/routes/inbox.js'
 import { recallRoutes } from './api/routes/recall.js'
 import { consoleRoutes } from './api/routes/console.js'
+import { sessionRoutes } from './api/routes/session.js'
+import { errorRoutes } from './api/routes/errors.js'
 import type { OutgoingPipeline } from './pipeline/outgoing.js'
 
 declare module 'fastify' {
@@ -36,9 +42,29 @@ declare module 'fastify' {
   }
 }
 
+/** The key and certificate of `http.tls`, read once at start; an unreadable or mismatched pair stops the start. */
+function tlsOptions(tls: NonNullable<Config['http']['tls']>): { key: Buffer; cert: Buffer } {
+  const read = (p: string) => {
+    try {
+      return readFileSync(p)
+    } catch (e) {
+      throw gwError('GW_ERR_CONFIG_KEY_FILE', { path: p, reason: (e as Error).message }, e)
+    }
+  }
+  const key = read(tls.keyPath)
+  const cert = read(tls.certPath)
+  try {
+    createSecureContext({ key, cert })
+  } catch (e) {
+    throw gwError('GW_ERR_CONFIG_KEY_FILE', { path: `${tls.keyPath} with ${tls.certPath}`, reason: `http.tls: ${(e as Error).message}` }, e)
+  }
+  return { key, cert }
+}
+
 export async function buildApp(gateway: Gateway): Promise<FastifyInstance> {
   const { config, store, signers, logger, clock } = gateway
   const app = Fastify({
+    ...(config.http.tls ? { https: tlsOptions(config.http.tls) } : {}),
     loggerInstance: logger,
     bodyLimit: config.http.bodyLimit,
     trustProxy: config.http.trustProxy,
@@ -98,11 +124,13 @@ export async function buildApp(gateway: Gateway): Promise<FastifyInstance> {
       gwError('GW_ERR_API_RATE_LIMITED', { retryAfter: ctx.after, retryAfterSeconds: Math.max(1, Math.ceil(ctx.ttl / 1000)) }),
   })
 
-  installAuth(app, config)
+  const sessions = new OperatorSessions(config, clock)
+  installAuth(app, config, sessions)
 
   app.decorate('outgoing', gateway.outgoing)
 
   healthRoutes(app, { store, broker: gateway.broker, signers })
+  await app.register(errorRoutes)
   await app.register(documentRoutes, { config, store, outgoing: gateway.outgoing })
   await app.register(opsRoutes, { config, store, relay: gateway.relay, clock, logger, ...gateway.ops })
   const queueInspector = gateway.ops.queueInspector
@@ -112,6 +140,7 @@ export async function buildApp(gateway: Gateway): Promise<FastifyInstance> {
   await app.register(verifyRoutes, { config, trust: gateway.trust, ...(gateway.verifier ? { verifier: gateway.verifier } : {}) })
   await app.register(inboxRoutes, { config, store, inbox: gateway.inbox })
   await app.register(recallRoutes, { recall: gateway.recall })
+  await app.register(sessionRoutes, { sessions })
   await app.register(consoleRoutes, {})
   return app
 }

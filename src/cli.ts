@@ -8,6 +8,10 @@ const commands: Record<string, { file: string; help: string }> = {
   pki: { file: 'pki', help: 'pki init DIR                     make a fresh sample PKI like certs-sample/' },
   demo: { file: 'demo', help: 'demo                             two gateways exchanging a document on a local RabbitMQ' },
   log: { file: 'log', help: 'log verify --store FILE          check the delivery log hash chain offline' },
+  backup: { file: 'backup', help: 'backup --store FILE --out FILE   online copy of an SQLite store, verified (PostgreSQL: prints pg_dump)' },
+  purge: { file: 'purge', help: 'purge [--config FILE] [--dry-run]  run the retention purge once (config retention)' },
+  restore: { file: 'restore', help: 'restore --from BACKUP --store FILE [--force]  check a backup, then put it in place' },
+  operator: { file: 'operator', help: 'operator add --config FILE --id ID [--name NAME] [--role viewer|operator|admin]   add a personal operator account' },
 }
 
 function usage(): string {

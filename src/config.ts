@@ -11,6 +11,7 @@ import path from 'node:path'
 import { Ajv, type ErrorObject } from 'ajv'
 import addFormatsImport from 'ajv-formats'
 import { gwError } from './errors.js'
+import { problemInWords } from './validation-words.js'
 import { schemaPath } from './paths.js'
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'
@@ -19,6 +20,19 @@ export interface ApiKeyConfig {
   readonly id: string
   /** Lower-case hex SHA-256 of the bearer key. */
   readonly keySha256: string
+}
+
+export type OperatorRole = 'viewer' | 'operator' | 'admin'
+
+/** An operator: a person with a password (passwordHash) or a tool with an API key (keySha256), and a role. */
+export interface OperatorConfig {
+  readonly id: string
+  readonly name?: string
+  readonly role: OperatorRole
+  /** Lower-case hex SHA-256 of the bearer key. */
+  readonly keySha256?: string
+  /** scrypt hash of the password (src/passwords.ts). */
+  readonly passwordHash?: string
 }
 
 export interface ClientConfig extends ApiKeyConfig {
@@ -71,6 +85,12 @@ export interface AgencyConfig {
   readonly clients: readonly ClientConfig[]
 }
 
+export interface PeerConfig {
+  readonly organId: string
+  readonly name: string
+  readonly organizationInCharge?: string
+}
+
 export interface Config {
   /** Absolute path of the file the configuration came from, if any. */
   readonly file?: string
@@ -80,6 +100,8 @@ export interface Config {
     readonly bodyLimit: number
     readonly trustProxy: boolean
     readonly docs: boolean
+    /** HTTPS directly (PEM files); absent: plain HTTP, e.g. behind a reverse proxy that terminates TLS. */
+    readonly tls?: { readonly keyPath: string; readonly certPath: string }
   }
   readonly log: { readonly level: LogLevel }
   readonly amqp: {
@@ -95,7 +117,10 @@ export interface Config {
   }
   readonly store: { readonly driver: 'sqlite' | 'postgres'; readonly url?: string; readonly path: string; readonly synchronous: 'FULL' | 'NORMAL' }
   readonly agencies: readonly AgencyConfig[]
-  readonly operators: readonly ApiKeyConfig[]
+  /** Names of the other agencies (the console's directory). */
+  readonly peers: readonly PeerConfig[]
+  readonly operators: readonly OperatorConfig[]
+  readonly operatorLogin: { readonly sessionMinutes: number; readonly idleMinutes: number; readonly maxFailures: number; readonly lockoutMinutes: number }
   readonly trust: {
     readonly anchorsPaths: readonly string[]
     readonly intermediatesPaths: readonly string[]
@@ -137,6 +162,13 @@ export interface Config {
     readonly maxInFlight: number
     readonly pollIntervalMs: number
     readonly retryDelayMs: number
+  }
+  /** Retention windows in days (store.purge, src/pipeline/retention.ts); a window left out keeps that kind forever. */
+  readonly retention: {
+    readonly packageBytesDays?: number
+    readonly idempotencyKeysDays?: number
+    readonly deadLettersDays?: number
+    readonly intervalMinutes: number
   }
 }
 
@@ -251,7 +283,7 @@ function describe(e: ErrorObject, origin: Origin): string {
     case 'enum':
       return `${where}${from} must be one of ${(e.params.allowedValues as unknown[]).map(String).join(', ')}`
     default:
-      return `${where}${from} ${e.message ?? 'is invalid'}`
+      return `${where}${from} ${problemInWords(e)}`
   }
 }
 
@@ -280,6 +312,8 @@ function resolvePaths(doc: Json, base: string): void {
   const abs = (p: unknown) => (typeof p === 'string' ? path.resolve(base, p) : p)
   const store = doc.store as Json
   store.path = abs(store.path)
+  const tls = (doc.http as Json).tls as Json | undefined
+  if (tls) for (const k of ['keyPath', 'certPath']) tls[k] = abs(tls[k])
   const trust = doc.trust as Json
   for (const k of ['anchorsPaths', 'intermediatesPaths', 'crlPaths']) trust[k] = (trust[k] as unknown[]).map(abs)
   for (const a of doc.agencies as Json[]) {
@@ -343,6 +377,9 @@ function crossChecks(doc: Json, env: LoadConfigOptions['env']): string[] {
   ;(doc.operators as Json[]).forEach((o, i) => {
     keyOwner(o.keySha256, `operators.${i}`)
     idOwner(o.id, `operators.${i}`)
+    if (o.keySha256 === undefined && o.passwordHash === undefined) {
+      problems.push(`operators.${i} needs passwordHash (a person: add them with \`lienthong operator add\`) or keySha256 (an API key for a tool)`)
+    }
   })
   const store = doc.store as Json
   if (store.driver === 'postgres' && typeof store.url !== 'string') {
@@ -438,6 +475,8 @@ function missingFiles(doc: Json): string[] {
   })
   const trust = doc.trust as Json
   for (const k of ['anchorsPaths', 'intermediatesPaths', 'crlPaths']) (trust[k] as unknown[]).forEach((p, i) => check(p, `trust.${k}.${i}`))
+  const tls = (doc.http as Json).tls as Json | undefined
+  if (tls) for (const k of ['keyPath', 'certPath']) check(tls[k], `http.tls.${k}`)
   return out
 }
 

@@ -21,13 +21,16 @@ export interface ErrorDef {
   readonly message: string
   /** What the caller or operator should do about it. */
   readonly solve: string
+  /** Values of message parameters a thrower may leave out. */
+  readonly defaults?: Readonly<Record<string, string>>
 }
 
-const def = (httpStatus: number, message: string, solve: string, retryable = false): ErrorDef => ({
+const def = (httpStatus: number, message: string, solve: string, retryable = false, defaults?: Record<string, string>): ErrorDef => ({
   httpStatus,
   retryable,
   message,
   solve,
+  ...(defaults ? { defaults } : {}),
 })
 
 export const ERRORS = {
@@ -38,12 +41,23 @@ export const ERRORS = {
 
   // ---- API ----------------------------------------------------------------------------------------------
   GW_ERR_API_UNAUTHORIZED: def(401, 'missing or unknown API key', 'Send `Authorization: Bearer <key>` with a key configured for your DMS client.'),
+  GW_ERR_API_LOGIN_FAILED: def(401, 'unknown operator or wrong password', 'Check the login name and the password; after operatorLogin.maxFailures wrong passwords in a row the account is locked for a while.'),
+  GW_ERR_API_ACCOUNT_LOCKED: def(423, 'the account {id} is locked after {failures} wrong passwords until {until}', 'Wait until the time given (operatorLogin.lockoutMinutes), or ask an admin to unlock the account (POST /v1/operator/accounts/:id/unlock).', true),
+  GW_ERR_API_SESSION_EXPIRED: def(401, 'the session has ended ({reason})', 'Log in again: a session ends operatorLogin.sessionMinutes after the login, after operatorLogin.idleMinutes without a request, or at logout.'),
   GW_ERR_API_FORBIDDEN: def(403, '{reason}', 'Use a key bound to the agency you act for, or an operator key for operator routes.'),
   GW_ERR_API_NOT_FOUND: def(404, '{what} not found', 'Check the id; a client only sees its own agency\'s documents.'),
   GW_ERR_API_VALIDATION: def(400, 'invalid request: {problems}', 'Correct the listed fields; the OpenAPI document at /docs describes every body.'),
   GW_ERR_API_UNSUPPORTED_MEDIA_TYPE: def(415, 'unsupported content type {contentType}', 'Send application/json, multipart/form-data or application/xml.'),
-  GW_ERR_API_BODY_TOO_LARGE: def(413, 'request body exceeds {limit} bytes', 'Send large attachments as multipart/form-data, or raise http.bodyLimit (LIENTHONG_HTTP_BODY_LIMIT; limits.attachmentBytes for each file part).'),
+  GW_ERR_API_BODY_TOO_LARGE: def(
+    413,
+    '{what} exceeds the limit of {limit} bytes ({setting})',
+    'Send large attachments as multipart/form-data, or raise the setting the message names: http.bodyLimit (LIENTHONG_HTTP_BODY_LIMIT) for a whole body, limits.attachmentBytes for each file part, limits.packageBytes for a package.',
+    false,
+    { what: 'the request body', setting: 'http.bodyLimit' },
+  ),
   GW_ERR_API_IDEMPOTENCY_CONFLICT: def(409, 'Idempotency-Key {key} was already used with a different request body', 'Use a new Idempotency-Key for a different document, or resend the identical body.'),
+  GW_ERR_API_DOCUMENT_ID_FORM: def(400, 'DocumentId {documentId} is not in this agency\'s edXML form: {reason}', 'A DocumentId starts with your agency\'s OrganId: `<OrganId>,<yyyy/MM/dd>,<number>/<notation>`, e.g. `000.00.00.G22,2026/11/25,12/QĐ-UBND`. Leave `documentId` out and the gateway writes it from From, the promulgation date and the code.'),
+  GW_ERR_API_DOCUMENT_ID_USED: def(409, 'DocumentId {documentId} was already sent as another document (package {packageId})', 'Give every new document its own DocumentId (another code or date). To change a document already sent, send an update: `business: { type: 2, documentId: "<the original DocumentId>" }` (it may keep the same code, date and DocumentId), or a replacement (type 3 with `replacementInfo`); to take it back, POST /v1/documents/{id}/recall. Resending the identical body returns the package already sent.'),
   GW_ERR_API_RATE_LIMITED: def(429, 'rate limit exceeded, retry in {retryAfter}', 'Slow down; the limit is per API key (limits.requestsPerMinute).', true),
   GW_ERR_API_CONFLICT: def(409, '{reason}', 'The resource is not in a state that allows this action; read it again and retry if still relevant.'),
   GW_ERR_API_INTERNAL: def(500, 'internal error', 'Look up the request id in the gateway log and report it.', true),
@@ -90,6 +104,11 @@ export const ERRORS = {
   GW_ERR_STORE_CORRUPT: def(500, 'store integrity check failed: {reason}', 'Run `lienthong log verify` and restore from backup if the chain is broken.'),
   GW_ERR_STORE_NOT_FOUND: def(404, '{what} {id} not found in the store', 'Check the id; it may belong to another gateway or have been purged.'),
   GW_ERR_STORE_INVALID_CURSOR: def(400, 'page cursor {cursor} is not valid here', 'Pass back the `next` value of the previous page unchanged, with the same filters.'),
+  GW_ERR_STORE_PURGED: def(
+    410,
+    'the bytes of {what} {id} were purged on {purgedAt} by the retention policy ({reason})',
+    'The exact package and its attachments are gone; its metadata, states and log remain. Ask the sender for a copy, or restore a backup taken before that date. The windows are set under retention in the config.',
+  ),
   GW_ERR_STORE_SCHEMA: def(500, 'store schema version {found} is newer than this gateway supports ({supported})', 'Run the gateway version that created the store, or restore a backup made for this version.'),
 
   // ---- RECEIVE (refusals of incoming packages; stored without the GW_ERR_RECEIVE_ prefix) ------------------
@@ -111,7 +130,7 @@ export const ERRORS = {
   GW_ERR_RECEIVE_SIGNING_TIME_IN_FUTURE: def(422, 'the signing time is in the future', 'Fix the clock of the sending gateway (NTP); the allowed skew is trust.signingTimeMaxFutureMs (default 5 minutes).'),
   GW_ERR_RECEIVE_SIGNING_TIME_OUT_OF_RANGE: def(422, 'the signing time is too far before the time of receipt to be relied on without a trusted timestamp', 'The sender signs again now (its clock must be right); a package cannot be re-sent with an old signature.'),
   GW_ERR_RECEIVE_UNTRUSTED_CHAIN: def(422, 'the signer certificate does not chain to a trust anchor', 'Add the issuing CA to trust.anchorsPaths (or its intermediates to trust.intermediatesPaths), then replay the dead letter.'),
-  GW_ERR_RECEIVE_CERT_NOT_YET_VALID: def(422, 'a certificate of the chain is not yet valid at the signing time', 'The sender signs with a certificate already valid (or fixes its clock).'),
+  GW_ERR_RECEIVE_CERT_NOT_YET_VALID: def(422, 'a certificate of the chain is not yet valid at the validation time (the time of receipt)', 'The sender signs with a certificate already valid (or fixes its clock).'),
   GW_ERR_RECEIVE_CERT_EXPIRED: def(422, 'a certificate of the chain had expired at the validation time (the time of receipt)', 'The sender renews its certificate and signs again.'),
   GW_ERR_RECEIVE_KEY_USAGE: def(422, 'the signer certificate is not allowed to sign (keyUsage)', 'The sender uses a certificate with digitalSignature or nonRepudiation key usage.'),
   GW_ERR_RECEIVE_REVOKED: def(422, 'a certificate of the chain is revoked', 'The sender gets a new certificate; if the CRL is wrong, fix the file in trust.crlPaths and replay.'),
@@ -135,8 +154,8 @@ export class GatewayError extends Error {
   readonly params: Readonly<Record<string, unknown>>
 
   constructor(code: ErrorCode, params: Record<string, unknown> = {}, options?: { cause?: unknown }) {
-    const d = ERRORS[code]
-    super(formatMessage(d.message, params), options)
+    const d: ErrorDef = ERRORS[code]
+    super(formatMessage(d.message, d.defaults ? { ...d.defaults, ...params } : params), options)
     this.name = 'GatewayError'
     this.code = code
     this.httpStatus = d.httpStatus

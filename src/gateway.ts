@@ -29,6 +29,7 @@ import { createPackagePool, type PackagePool } from './pipeline/package-pool.js'
 import { createRecall, type Recall } from './pipeline/recall.js'
 import { startReceiver, topologyOptions, type Receiver } from './pipeline/receiver.js'
 import { createRelay, type Relay } from './pipeline/relay.js'
+import { createRetention, type Retention } from './pipeline/retention.js'
 import { loadSigners } from './pipeline/signers.js'
 import { createStatusSender, type StatusSender } from './pipeline/statuses.js'
 import { trustVerifier, type TrustVerifier } from './pipeline/trust.js'
@@ -81,6 +82,8 @@ export interface GatewayOverrides {
   ops?: GatewayOps
   /** Consume the hosted agencies' inbox queues (default true); false: send-only. */
   receive?: boolean
+  /** Run the periodic retention purge when config.retention sets a window (default true). */
+  retention?: boolean
 }
 
 export interface Gateway {
@@ -107,6 +110,8 @@ export interface Gateway {
   readonly receiver: Receiver | undefined
   /** Webhook deliveries to the DMS clients (absent without an own transport). */
   readonly webhooks: WebhookDispatcher | undefined
+  /** The periodic retention purge (started when config.retention sets a window). */
+  readonly retention: Retention
   /** Operator routes' collaborators: metrics, queue inspector, status sender, replay verifier, replay events. */
   readonly ops: GatewayOps & { metrics: GatewayMetrics; statuses: StatusSender; verifier: () => Pick<Verifier, 'verify'> }
   /** Stop everything this gateway started, in reverse order; idempotent. */
@@ -243,6 +248,12 @@ export async function createGateway(config: Config, overrides: GatewayOverrides 
       if (replays instanceof EventEmitter) attachWebhooks(replays, webhooks, { store, logger })
       await webhooks.start()
     }
+    const retention = createRetention({ store, retention: config.retention, clock, logger: logger.child({ area: 'retention' }) })
+    if (o.retention !== false && retention.enabled) {
+      retention.start()
+      stack.push(() => retention.stop())
+      logger.info({ retention: config.retention }, 'retention purge scheduled')
+    }
     // a replay checks the trust files first
     const replayVerifier = () => {
       trust.refresh(Date.now(), { force: true })
@@ -279,6 +290,7 @@ export async function createGateway(config: Config, overrides: GatewayOverrides 
       inbox,
       receiver,
       webhooks,
+      retention,
       ops,
       close() {
         closing ??= unwind()

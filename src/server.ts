@@ -36,7 +36,7 @@ export interface RunningGateway {
   /** POSTs events (document received, status changed, recall requested) to the DMS clients' webhooks. */
   readonly webhooks: WebhookDispatcher
   readonly logger: Logger
-  /** `http://host:port` the API listens on. */
+  /** `http://host:port` (`https://` with http.tls) the API listens on. */
   readonly url: string
   close(): Promise<void>
 }

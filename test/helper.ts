@@ -78,10 +78,13 @@ export function rawTestConfig(dir: string, over: Record<string, any> = {}): Reco
       agency(H29, 'ubnd-hcm', 'Ủy ban nhân dân Thành phố Hồ Chí Minh', KEYS.h29, true),
       agency(STC, 'stc-hcm', 'Sở Tài chính Thành phố Hồ Chí Minh', KEYS.stc),
     ],
-    operators: [{ id: 'ops', keySha256: sha(KEYS.ops) }],
+    operators: over.operators ?? [{ id: 'ops', keySha256: sha(KEYS.ops) }],
+    ...(over.peers ? { peers: over.peers } : {}),
+    ...(over.operatorLogin ? { operatorLogin: over.operatorLogin } : {}),
     trust: { anchorsPaths: [path.join(CERTS, 'trust-anchors.pem')], crlPaths: [path.join(CERTS, 'crls.pem')] },
     limits: { ...(over.limits ?? {}) },
     relay: { pollIntervalMs: 200, retryDelayMs: 200, ...(over.relay ?? {}) },
+    ...(over.retention ? { retention: over.retention } : {}),
   }
 }
 

@@ -2,17 +2,21 @@
  * The operator console's labels, built at run time from the sources of the codes they name, and served to the page
  * as the ES module `/console/labels.js` (routes/console.ts):
  *
- * - `errors`: every code of the error catalogue (src/errors.ts) with its message template (placeholders shown as
- *   `…`), its "how to solve" line, HTTP status and retryable flag. A code added to the catalogue appears here
- *   without touching the console.
+ * - `errors`: every code of the error catalogue (src/errors.ts) with its Vietnamese label and, where an operator
+ *   acts on it, a Vietnamese "cách khắc phục" (./labels-vi.ts, typed by the catalogue's codes, so a new code does not
+ *   compile without them); the English message template (placeholders shown as `…`) and "how to solve" line are kept
+ *   for the console's "chi tiết kỹ thuật" fold; HTTP status and retryable flag.
  * - `statusCodes`: the QCVN 102 status codes with their Vietnamese names (src/document/delivery.ts).
  * - `states.out` / `states.in`: every outgoing delivery state and incoming package state of
  *   src/document/delivery.ts with its Vietnamese label, a tone for the badge and the status code that leads to it
  *   (derived from STATUS_CODE_STATE / STATUS_CODE_INCOMING_STATE). The label tables are typed by the state unions, so
  *   a new state does not compile until it has a label.
- * - `verdicts`: every signature verdict code (src/signature/verdict.ts), plus the receive pipeline's own rejection
- *   codes, with a Vietnamese label and a tone.
- * - `eventTypes`, `directions`: the names of the delivery log's event types and directions.
+ * - `verdicts`: every signature verdict code (src/signature/verdict.ts and the PDF ones of src/signature/pdf.ts),
+ *   plus every refusal code stored for an incoming package (the GW_ERR_RECEIVE_* codes without their prefix), with a
+ *   Vietnamese label and a tone.
+ * - `eventTypes`, `directions`, `actors`: the names of the delivery log's event types, directions and actor kinds.
+ * - `causes`, `detailKeys`: the log's English causes as patterns with their Vietnamese text, the names of detail
+ *   fields (./labels-vi.ts).
  */
 import {
   DELIVERY_STATES,
@@ -26,8 +30,10 @@ import {
   type IncomingState,
   type StatusCode,
 } from '../document/delivery.js'
-import { ERRORS, type ErrorCode } from '../errors.js'
+import { ERRORS, storedRefusalCode, type ErrorCode } from '../errors.js'
 import { VERDICT_CODES, type VerdictCode } from '../signature/index.js'
+import { PDF_VERDICT_CODES } from '../signature/pdf.js'
+import { CAUSES_VI, DETAIL_KEYS_VI, ERROR_LABELS_VI } from './labels-vi.js'
 
 export type Tone = 'ok' | 'info' | 'warn' | 'err' | 'neutral'
 
@@ -39,9 +45,14 @@ export interface StateLabel {
 }
 
 export interface ErrorLabel {
-  /** The catalogue's message template with every `{name}` shown as `…`. */
+  /** Vietnamese label of the code. */
   label: string
-  solve: string
+  /** Vietnamese "cách khắc phục", where an operator acts on the code. */
+  solve?: string
+  /** The catalogue's (English) message template with every `{name}` shown as `…` ('' when only a placeholder). */
+  en: string
+  /** The catalogue's (English) "how to solve" line. */
+  solveEn: string
   httpStatus: number
   retryable: boolean
 }
@@ -53,11 +64,15 @@ export interface ConsoleLabels {
   verdicts: Record<string, { label: string; tone: Tone }>
   eventTypes: Record<string, string>
   directions: Record<Direction, string>
+  actors: Record<'system' | 'peer' | 'client' | 'operator', string>
+  /** [regular expression source, Vietnamese template with `{group}`], first match wins. */
+  causes: (readonly [string, string])[]
+  detailKeys: Record<string, string>
 }
 
 const OUT_STATES: Readonly<Record<DeliveryState, [string, Tone]>> = {
   accepted: ['Đã nhận từ DMS', 'neutral'],
-  queued: ['Đã chuyển lên trục', 'info'],
+  queued: ['Đã phát lên mạng liên thông lienthong', 'info'],
   delivered: ['Đã đến', 'ok'],
   received: ['Đã tiếp nhận', 'ok'],
   refused: ['Từ chối tiếp nhận', 'err'],
@@ -99,20 +114,16 @@ const VERDICTS: Readonly<Record<VerdictCode, [string, Tone]>> = {
   CERT_NOT_YET_VALID: ['Chứng thư chưa có hiệu lực', 'err'],
   CERT_EXPIRED: ['Chứng thư hết hạn', 'err'],
   KEY_USAGE: ['Khóa không được phép ký', 'err'],
-  REVOKED: ['Chứng thư bị thu hồi', 'err'],
-  CRL_EXPIRED: ['Danh sách thu hồi (CRL) hết hạn', 'err'],
-  REVOCATION_UNAVAILABLE: ['Không kiểm tra được tình trạng thu hồi (OCSP, CRL)', 'err'],
+  REVOKED: ['Tình trạng chứng thư (CRL/OCSP): đã bị chấm dứt hiệu lực', 'err'],
+  CRL_EXPIRED: ['Tình trạng chứng thư (CRL/OCSP): CRL đã quá hạn cập nhật', 'err'],
+  REVOCATION_UNAVAILABLE: ['Tình trạng chứng thư (CRL/OCSP): không nguồn nào trả lời', 'err'],
   SENDER_MISMATCH: ['Chứng thư không thuộc cơ quan gửi', 'err'],
 }
 
-/** The receive pipeline's own rejection codes that are not verdicts (src/pipeline/incoming.ts INCOMING_CODES). */
-const RECEIVE_CODES: Readonly<Record<string, [string, Tone]>> = {
-  NO_SIGNATURE: ['Không có chữ ký', 'err'],
-  REPLAY: ['Gửi lặp mã văn bản', 'err'],
-  RECIPIENT_NOT_HOSTED: ['Cơ quan nhận không do cổng này phục vụ', 'err'],
-  RECIPIENT_NOT_ADDRESSED: ['Cơ quan nhận không có trong danh sách nơi nhận', 'err'],
-  ORPHAN_STATUS: ['Gói trạng thái không ứng với văn bản nào', 'err'],
-  INTERNAL: ['Lỗi nội bộ khi xử lý gói', 'err'],
+const PDF_VERDICTS: Readonly<Record<(typeof PDF_VERDICT_CODES)[number], [string, Tone]>> = {
+  UNSUPPORTED_SUBFILTER: ['Kiểu chữ ký PDF không được kiểm tra', 'warn'],
+  MODIFIED_AFTER_SIGNING: ['Tệp PDF bị sửa sau khi ký', 'err'],
+  MDP_PERMISSION_VIOLATED: ['Tệp PDF bị sửa trái quyền mà chữ ký cho phép', 'err'],
 }
 
 const EVENT_TYPES: Readonly<Record<string, string>> = {
@@ -122,10 +133,23 @@ const EVENT_TYPES: Readonly<Record<string, string>> = {
   'replay-failed': 'Gửi lại không thành',
   discarded: 'Vận hành hủy bỏ',
   'recall-requested': 'Yêu cầu lấy lại',
+  purged: 'Xóa nội dung gói theo thời hạn lưu trữ',
   note: 'Ghi chú',
+  revoke: 'Bên gửi thu hồi văn bản',
+  updated: 'Văn bản được cập nhật',
+  superseded: 'Văn bản được thay thế',
+  'webhook-delivered': 'Đã báo DMS qua webhook',
+  'webhook-abandoned': 'Báo DMS qua webhook không thành',
 }
 
 const DIRECTIONS: Readonly<Record<Direction, string>> = { out: 'Gửi đi', in: 'Nhận về' }
+
+const ACTORS: Readonly<ConsoleLabels['actors']> = {
+  system: 'Hệ thống (cổng)',
+  peer: 'Cơ quan bên kia',
+  client: 'Hệ thống quản lý văn bản (DMS)',
+  operator: 'Vận hành viên',
+}
 
 /** The status code leading to each state, from a status code → state map of delivery.ts. */
 function codesByState(map: Readonly<Record<StatusCode, string | undefined>>): Map<string, StatusCode> {
@@ -156,14 +180,16 @@ export const errorLabel = (template: string): string =>
 
 export function consoleLabels(): ConsoleLabels {
   const errors: Record<string, ErrorLabel> = {}
+  const verdicts: Record<string, { label: string; tone: Tone }> = {}
   for (const code of Object.keys(ERRORS) as ErrorCode[]) {
     const d = ERRORS[code]
-    errors[code] = { label: errorLabel(d.message), solve: d.solve, httpStatus: d.httpStatus, retryable: d.retryable }
+    const vi = ERROR_LABELS_VI[code]
+    errors[code] = { label: vi.label, ...(vi.solve ? { solve: vi.solve } : {}), en: errorLabel(d.message), solveEn: d.solve, httpStatus: d.httpStatus, retryable: d.retryable }
+    // the code an incoming package's verdict stores for this refusal (NO_SIGNATURE, REPLAY, ...)
+    if (code.startsWith('GW_ERR_RECEIVE_')) verdicts[storedRefusalCode(code)] = { label: vi.label, tone: 'err' }
   }
-  const verdicts: Record<string, { label: string; tone: Tone }> = {}
-  for (const [code, [label, tone]] of [...VERDICT_CODES.map((c) => [c, VERDICTS[c]] as const), ...Object.entries(RECEIVE_CODES)]) {
-    verdicts[code] = { label, tone }
-  }
+  for (const c of VERDICT_CODES) verdicts[c] = { label: VERDICTS[c][0], tone: VERDICTS[c][1] }
+  for (const c of PDF_VERDICT_CODES) verdicts[c] = { label: PDF_VERDICTS[c][0], tone: PDF_VERDICTS[c][1] }
   return {
     errors,
     statusCodes: { ...STATUS_CODE_LABELS },
@@ -174,6 +200,9 @@ export function consoleLabels(): ConsoleLabels {
     verdicts,
     eventTypes: { ...EVENT_TYPES },
     directions: { ...DIRECTIONS },
+    actors: { ...ACTORS },
+    causes: CAUSES_VI.map(([p, vi]) => [p, vi] as const),
+    detailKeys: { ...DETAIL_KEYS_VI },
   }
 }
 

@@ -6,12 +6,20 @@
  */
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { ERRORS, GatewayError, gwError, isGatewayError } from '../errors.js'
+import { problemInWords } from '../validation-words.js'
 
 export interface ErrorBody {
   code: string
   message: string
+  /** The catalogue's "how to solve". */
+  hint: string
+  /** Where the code is documented: the gateway's own catalogue entry (GET, no key needed). */
+  doc: string
   details?: unknown
 }
+
+/** The documentation link of a code (served by src/api/routes/errors.ts). */
+export const errorDoc = (code: string): string => `/v1/errors/${code}`
 
 interface ValidationIssue {
   instancePath?: string
@@ -25,7 +33,7 @@ function validationDetails(err: FastifyError): { field: string; problem: string 
   const ctx = (err as { validationContext?: string }).validationContext ?? 'body'
   return ((err.validation ?? []) as ValidationIssue[]).map((v) => {
     let field = (v.instancePath ?? '').replace(/^\//, '').replace(/\//g, '.')
-    let problem = v.message ?? 'is invalid'
+    let problem = problemInWords(v)
     if (v.keyword === 'required' && v.params?.missingProperty) {
       field = field ? `${field}.${String(v.params.missingProperty)}` : String(v.params.missingProperty)
       problem = 'is required'
@@ -40,7 +48,8 @@ function validationDetails(err: FastifyError): { field: string; problem: string 
 }
 
 /** Map anything thrown to a GatewayError. */
-export function toGatewayError(err: unknown, bodyLimit: number, fileLimit: number = bodyLimit): GatewayError {
+export function toGatewayError(err: unknown, bodyLimit: number, fileLimit: number = bodyLimit, contentType?: string): GatewayError {
+  const sent = contentType ? `"${contentType.slice(0, 100)}"` : '(none sent)'
   if (isGatewayError(err)) return err
   const e = err as FastifyError & { validationContext?: string }
   if (e && Array.isArray(e.validation)) {
@@ -49,15 +58,16 @@ export function toGatewayError(err: unknown, bodyLimit: number, fileLimit: numbe
   }
   switch (e?.code) {
     case 'FST_REQ_FILE_TOO_LARGE':
-      return gwError('GW_ERR_API_BODY_TOO_LARGE', { limit: fileLimit, reason: e.message }, err)
+      return gwError('GW_ERR_API_BODY_TOO_LARGE', { what: 'a file part', limit: fileLimit, setting: 'limits.attachmentBytes', reason: e.message }, err)
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return gwError('GW_ERR_API_BODY_TOO_LARGE', { what: 'the request body', limit: bodyLimit, setting: 'http.bodyLimit', reason: e.message }, err)
     case 'FST_PARTS_LIMIT':
     case 'FST_FILES_LIMIT':
     case 'FST_FIELDS_LIMIT':
-      return gwError('GW_ERR_API_BODY_TOO_LARGE', { limit: bodyLimit, reason: e.message }, err)
+      return gwError('GW_ERR_API_VALIDATION', { problems: `too many multipart parts: ${e.message} (files: limits.attachments)`, details: [{ field: 'body', problem: e.message }] }, err)
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
     case 'FST_INVALID_MULTIPART_CONTENT_TYPE':
-      return gwError('GW_ERR_API_UNSUPPORTED_MEDIA_TYPE', { contentType: (e as { contentType?: string }).contentType ?? 'of this request' }, err)
+      return gwError('GW_ERR_API_UNSUPPORTED_MEDIA_TYPE', { contentType: sent }, err)
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
     case 'FST_INVALID_JSON_FIELD_ERROR':
@@ -71,7 +81,7 @@ export function toGatewayError(err: unknown, bodyLimit: number, fileLimit: numbe
   }
   const status = typeof e?.statusCode === 'number' ? e.statusCode : 500
   if (status === 413) return gwError('GW_ERR_API_BODY_TOO_LARGE', { limit: bodyLimit }, err)
-  if (status === 415) return gwError('GW_ERR_API_UNSUPPORTED_MEDIA_TYPE', { contentType: 'of this request' }, err)
+  if (status === 415) return gwError('GW_ERR_API_UNSUPPORTED_MEDIA_TYPE', { contentType: sent }, err)
   if (status === 404) return gwError('GW_ERR_API_NOT_FOUND', { what: 'resource' }, err)
   if (status === 429) return gwError('GW_ERR_API_RATE_LIMITED', { retryAfter: 'a moment' }, err)
   if (status >= 400 && status < 500) {
@@ -85,9 +95,9 @@ export function errorBody(ge: GatewayError, requestId: string): ErrorBody {
   if (ge.httpStatus >= 500) {
     // keep the catalogue's fixed part ("store unavailable"), drop the parameters that may hold internals
     const fixed = ERRORS[ge.code].message.split(':')[0]?.replace(/\s*\{\w+\}/g, '').trim() || 'internal error'
-    return { code: ge.code, message: `${fixed} (request id ${requestId})` }
+    return { code: ge.code, message: `${fixed} (request id ${requestId})`, hint: ERRORS[ge.code].solve, doc: errorDoc(ge.code) }
   }
-  const body: ErrorBody = { code: ge.code, message: ge.message }
+  const body: ErrorBody = { code: ge.code, message: ge.message, hint: ERRORS[ge.code].solve, doc: errorDoc(ge.code) }
   const details = ge.params.details ?? ge.params.list
   if (details !== undefined) body.details = details
   return body
@@ -95,10 +105,10 @@ export function errorBody(ge: GatewayError, requestId: string): ErrorBody {
 
 export function installErrorHandling(app: FastifyInstance, bodyLimit: number, fileLimit: number = bodyLimit): void {
   app.setErrorHandler((err: unknown, req: FastifyRequest, reply: FastifyReply) => {
-    const ge = toGatewayError(err, bodyLimit, fileLimit)
+    const ge = toGatewayError(err, bodyLimit, fileLimit, req.headers['content-type'])
     if (ge.httpStatus >= 500) req.log.error({ err, code: ge.code, reqId: req.id }, 'request failed')
     else req.log.info({ code: ge.code, message: ge.message }, 'request refused')
-    if (ge.code === 'GW_ERR_API_RATE_LIMITED' && ge.params.retryAfterSeconds !== undefined) {
+    if ((ge.code === 'GW_ERR_API_RATE_LIMITED' || ge.code === 'GW_ERR_API_ACCOUNT_LOCKED') && ge.params.retryAfterSeconds !== undefined) {
       reply.header('retry-after', String(ge.params.retryAfterSeconds))
     }
     // a signing token that is down comes back by itself (src/signature/pkcs11.ts): the client sends again later

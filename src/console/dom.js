@@ -3,7 +3,7 @@
 /* global document, Node, setTimeout, clearTimeout */
 
 import { ApiError } from './api.js'
-import { fmtTime } from './format.js'
+import { agencyName, errorInfo, fmtTime } from './format.js'
 
 /** Element builder: attributes as properties/attributes, children as nodes or text (never parsed as HTML). */
 export function h(tag, attrs, ...children) {
@@ -33,7 +33,30 @@ export const clear = (el) => el.replaceChildren()
 
 export const badge = ({ text, tone, hint }) => h('span', { class: `badge ${tone}`, title: hint }, text)
 
-export const en = (text) => h('span', { lang: 'en', class: 'muted' }, ` (${text})`)
+/** A term's English name, shown only on hover (the page stays Vietnamese). */
+export const en = (text) => h('abbr', { lang: 'en', title: text, class: 'en-hint', 'aria-label': text }, 'ⓘ')
+
+/**
+ * The "chi tiết kỹ thuật" fold: the gateway's own (English) words, codes and identifiers, closed by default.
+ * `items` are [label, value] pairs; empty values are left out, and no fold is made when nothing is left.
+ */
+export function techFold(items) {
+  const rows = items.filter(([, v]) => v !== undefined && v !== null && v !== '')
+  if (!rows.length) return null
+  return h(
+    'details',
+    { class: 'tech' },
+    h('summary', {}, 'chi tiết kỹ thuật'),
+    h('dl', { lang: 'en' }, rows.map(([k, v]) => [h('dt', {}, k), h('dd', {}, v)])),
+  )
+}
+
+/** An agency by name with its code beside it (the code alone when the directory does not know it). */
+export function agencyCell(organId) {
+  if (!organId) return ''
+  const name = agencyName(organId)
+  return name ? h('span', { class: 'agency' }, name, ' ', h('span', { class: 'code mono' }, organId)) : h('span', { class: 'mono' }, organId)
+}
 
 export const timeEl = (iso) => h('time', { datetime: iso }, fmtTime(iso))
 
@@ -64,9 +87,20 @@ export function facts(pairs) {
   )
 }
 
+/** An API error in Vietnamese: the catalogue code's label and code, what to do; the gateway's message in the fold. */
 export function errorBox(e) {
   const msg = e instanceof ApiError ? e.message : String(e?.message ?? e)
-  return h('p', { class: 'error', role: 'alert' }, msg, e?.code && e.code !== 'NETWORK' ? h('code', {}, ` ${e.code}`) : null)
+  const info = e?.code ? errorInfo(e.code) : undefined
+  if (!info) {
+    return h('div', { class: 'error', role: 'alert' }, e?.code === 'NETWORK' ? msg : `Không thực hiện được (${e?.status ? `HTTP ${e.status}` : 'lỗi'}).`, e?.code === 'NETWORK' ? null : techFold([['message', msg], ['code', e?.code]]))
+  }
+  return h(
+    'div',
+    { class: 'error', role: 'alert' },
+    h('p', {}, info.label, ' ', h('code', {}, e.code)),
+    info.solve ? h('p', { class: 'sub' }, `Cách khắc phục: ${info.solve}`) : null,
+    techFold([['message', msg], ['how to solve', info.solveEn], ['HTTP', e.status ? String(e.status) : undefined]]),
+  )
 }
 
 export function notify(text, tone = 'ok') {

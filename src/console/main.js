@@ -4,8 +4,9 @@
 // gateway generates (/console/labels.js).
 /* global document, window, location, URLSearchParams */
 
-import { forgetKey, getKey, onUnauthorized } from './api.js'
+import { api, call, forgetKey, getKey, onUnauthorized, session } from './api.js'
 import { $, focusTitle, notify } from './dom.js'
+import { setAgencies } from './format.js'
 import { renderDeadLetters } from './views/dead-letters.js'
 import { renderDoc } from './views/doc.js'
 import { renderHealth } from './views/health.js'
@@ -30,7 +31,31 @@ function show(view) {
   }
 }
 
+let directory
+
+const ROLE_LABELS = { viewer: 'chỉ xem', operator: 'vận hành', admin: 'quản trị' }
+
+/**
+ * Once per login: who is logged in (GET /v1/operator/me, shown in the header; the role decides which actions are
+ * offered) and the agencies' names (GET /v1/operator/agencies; without them codes are shown alone).
+ */
+async function loadSession() {
+  directory ??= Promise.all([
+    api('/v1/operator/me').then((me) => {
+      session.me = me
+      $('whoami').textContent = `${me.name ?? me.id} · ${ROLE_LABELS[me.role] ?? me.role}`
+      $('whoami').title = `${me.id} (${me.role}, ${me.via})`
+    }),
+    api('/v1/operator/agencies').then((r) => setAgencies(r.items)),
+  ]).catch(() => {
+    directory = undefined
+  })
+  return directory
+}
+
 async function route() {
+  if (!getKey()) return showLogin()
+  await loadSession()
   if (!getKey()) return showLogin()
   const { view, arg, params } = parseHash()
   switch (view) {
@@ -58,10 +83,19 @@ async function route() {
 
 function start() {
   initLogin(route)
-  onUnauthorized((message) => showLogin(message))
+  onUnauthorized((message) => {
+    directory = undefined
+    session.me = undefined
+    showLogin(message)
+  })
   initLog(route)
-  $('logout').addEventListener('click', () => {
+  $('logout').addEventListener('click', async () => {
+    // end the session on the gateway too (a key has none); the page forgets the token either way
+    await call('/v1/operator/logout', { method: 'POST' }).catch(() => {})
     forgetKey()
+    directory = undefined
+    session.me = undefined
+    $('whoami').textContent = ''
     location.hash = '#/login'
     showLogin()
     notify('Đã đăng xuất.')

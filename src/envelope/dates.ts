@@ -1,7 +1,8 @@
 /**
  * Dates and timestamps of edXML (EDXML.md §a.5). Emit `yyyy/MM/dd` and `yyyy/MM/dd HH:mm:ss` in Vietnam time
  * (UTC+7, no zone); accept `dd/MM/yyyy`, `yyyy-MM-dd` (optionally with a time, `T` or space separated) and a date
- * alone where a timestamp is expected.
+ * alone where a timestamp is expected. A value written with a zone (`2026-12-01T01:00:00Z`, `…+09:00`) is that
+ * instant in Vietnam time (`2026/12/01 08:00:00`); one without a zone is Vietnam time already.
  */
 import type { DateValue } from '../document/edxml.js'
 
@@ -27,7 +28,7 @@ function validYmd(y: number, m: number, d: number): boolean {
   return d <= dim
 }
 
-const RE_YMD = /^(\d{4})[/-](\d{1,2})[/-](\d{1,2})(?:[T ](\d{1,2}):(\d{2})(?::(\d{2}))?(?:\.\d+)?(?:Z|[+-]\d{2}:?\d{2})?)?$/
+const RE_YMD = /^(\d{4})[/-](\d{1,2})[/-](\d{1,2})(?:[T ](\d{1,2}):(\d{2})(?::(\d{2}))?(?:\.\d+)?(Z|[+-]\d{2}:?\d{2})?)?$/
 const RE_DMY = /^(\d{1,2})[/-](\d{1,2})[/-](\d{4})(?: (\d{1,2}):(\d{2})(?::(\d{2}))?)?$/
 
 interface Parts {
@@ -59,8 +60,22 @@ function parts(raw: string): Parts | undefined {
     const ss = m[6] === undefined ? 0 : Number(m[6])
     if (hh > 23 || mm > 59 || ss > 59) return undefined
     out.time = [hh, mm, ss]
+    // a zone (`Z`, `+hh:mm`) names another clock: the value is that instant in Vietnam time
+    if (m[7] !== undefined) return inVietnamTime(out, zoneOffsetMs(m[7]))
   }
   return out
+}
+
+function zoneOffsetMs(zone: string): number {
+  if (zone === 'Z') return 0
+  const z = /^([+-])(\d{2}):?(\d{2})$/.exec(zone)!
+  return (z[1] === '-' ? -1 : 1) * (Number(z[2]) * 60 + Number(z[3])) * 60_000
+}
+
+function inVietnamTime(p: Parts, offsetMs: number): Parts {
+  const [hh, mm, ss] = p.time!
+  const v = new Date(Date.UTC(p.y, p.m - 1, p.d, hh, mm, ss) - offsetMs + VN_OFFSET_MS)
+  return { y: v.getUTCFullYear(), m: v.getUTCMonth() + 1, d: v.getUTCDate(), time: [v.getUTCHours(), v.getUTCMinutes(), v.getUTCSeconds()] }
 }
 
 /** Normalise a received date to `yyyy/MM/dd` (`undefined` when unreadable). A time part is ignored. */

@@ -211,7 +211,8 @@ function fromDelivery(d: DeliveryWithPackage): DeadLetter {
 export interface DeadLetters {
   list(q: DeadLetterQuery): Promise<{ items: DeadLetter[]; next?: string }>
   get(id: string): Promise<DeadLetter | undefined>
-  replay(id: string, operatorId: string): Promise<ReplayResult>
+  /** `note`: the operator's words, kept in the event's detail (why it is replayed, what was fixed). */
+  replay(id: string, operatorId: string, note?: string): Promise<ReplayResult>
   discard(id: string, operatorId: string, note?: string): Promise<DiscardResult>
 }
 
@@ -256,7 +257,7 @@ export function createDeadLetters(deps: DeadLetterDeps): DeadLetters {
    * for what differs from the consumer on purpose). Every refusal ends `still-rejected` with a `replay-failed`
    * event; anything else (store unavailable, a bug) reaches the operator as an error and changes nothing.
    */
-  async function replayIncoming(inc: StoredIncoming, actor: Actor): Promise<ReplayResult> {
+  async function replayIncoming(inc: StoredIncoming, actor: Actor, note?: string): Promise<ReplayResult> {
     if (inc.state !== 'rejected') throw gwError('GW_ERR_API_CONFLICT', { reason: `incoming package ${inc.id} is ${inc.state}, not rejected: nothing to replay` })
     if (inc.kind === 'status') throw gwError('GW_ERR_API_CONFLICT', { reason: 'status packages are not replayed; the sender can send the status again' })
     const stored = await store.getIncomingBytes(inc.id)
@@ -269,7 +270,7 @@ export function createDeadLetters(deps: DeadLetterDeps): DeadLetters {
     } catch (e) {
       const r = asRefusal(e)
       if (!r) throw e
-      return stillRejected(inc, actor, r)
+      return stillRejected(inc, actor, r, note)
     }
     const { env, sender, documentId, verdict } = checked
     // record: the stored row moves into the inbox (its stored verdict stays the refusal; the event has the new one)
@@ -277,7 +278,7 @@ export function createDeadLetters(deps: DeadLetterDeps): DeadLetters {
       actor,
       type: 'replayed',
       cause: 'replayed by operator: verification passed',
-      detail: { verdict: verdict.code, previousReason: inc.reason ?? '', ...(verdict.signer ? { signer: verdict.signer.subject } : {}) },
+      detail: { verdict: verdict.code, previousReason: inc.reason ?? '', ...(verdict.signer ? { signer: verdict.signer.subject } : {}), ...(note ? { note } : {}) },
     })
     deps.logger?.info({ packageId: inc.id, documentId, actor }, 'rejected package replayed into the inbox')
     if (!r.changed) return { id: inc.id, kind: 'incoming', outcome: 'replayed', state: r.state, verdictCode: verdict.code, reason: `package moved on meanwhile (${r.state}): nothing applied`, seq: r.seq }
@@ -308,7 +309,7 @@ export function createDeadLetters(deps: DeadLetterDeps): DeadLetters {
     return { id: inc.id, kind: 'incoming', outcome: 'replayed', state: r.state, verdictCode: verdict.code, ...(statusSent ? {} : { reason: deps.statuses ? 'status 01 not sent (see the log)' : 'no status sender configured: 01 not sent' }), seq: r.seq }
   }
 
-  async function stillRejected(inc: StoredIncoming, actor: Actor, r: Refusal): Promise<ReplayResult> {
+  async function stillRejected(inc: StoredIncoming, actor: Actor, r: Refusal, note?: string): Promise<ReplayResult> {
     const ev = await store.appendEvent({
       direction: 'in',
       type: 'replay-failed',
@@ -319,7 +320,7 @@ export function createDeadLetters(deps: DeadLetterDeps): DeadLetters {
       actor,
       state: 'rejected',
       cause: `replay by operator: still rejected, ${r.verdictCode}: ${r.message}`,
-      detail: { verdict: r.verdictCode, ...(r.verdict ? { verdictMessage: r.verdict.message } : {}), previousReason: inc.reason ?? '' },
+      detail: { verdict: r.verdictCode, ...(r.verdict ? { verdictMessage: r.verdict.message } : {}), previousReason: inc.reason ?? '', ...(note ? { note } : {}) },
     })
     deps.logger?.warn({ packageId: inc.id, documentId: inc.documentId, actor, code: r.verdictCode }, 'replayed package is still rejected')
     return { id: inc.id, kind: 'incoming', outcome: 'still-rejected', state: 'rejected', verdictCode: r.verdictCode, reason: r.message, seq: ev.seq }
@@ -379,14 +380,14 @@ export function createDeadLetters(deps: DeadLetterDeps): DeadLetters {
       })
     },
 
-    async replay(id, operatorId) {
+    async replay(id, operatorId, note) {
       const actor = `operator:${operatorId}`
       const inc = await findIncoming(id)
-      if (inc) return replayIncoming(inc, actor)
+      if (inc) return replayIncoming(inc, actor, note)
       const d = await store.getDelivery(id)
       if (!d) throw gwError('GW_ERR_API_NOT_FOUND', { what: `dead letter ${id}` })
       if (d.state !== 'failed') throw gwError('GW_ERR_API_CONFLICT', { reason: `delivery ${id} is ${d.state}, not failed: nothing to replay` })
-      const r = await store.transition(id, 'accepted', { actor, type: 'replayed', cause: 'replayed by operator: back to the outbox', detail: { previousReason: d.reason ?? '', attempts: d.attempts } })
+      const r = await store.transition(id, 'accepted', { actor, type: 'replayed', cause: 'replayed by operator: back to the outbox', detail: { previousReason: d.reason ?? '', attempts: d.attempts, ...(note ? { note } : {}) } })
       if (!r.changed) throw gwError('GW_ERR_API_CONFLICT', { reason: `delivery ${id} moved on meanwhile (${r.state})` })
       deps.relay.wake()
       deps.logger?.info({ deliveryId: id, packageId: d.packageId, actor }, 'failed delivery put back into the outbox')

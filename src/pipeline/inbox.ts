@@ -16,7 +16,7 @@
 import type { Config } from '../config.js'
 import { STATUS_CODE_INCOMING_STATE, type IncomingState, type StatusCode } from '../document/delivery.js'
 import { parseEnvelope } from '../envelope/index.js'
-import { gwError } from '../errors.js'
+import { gwError, isGatewayError } from '../errors.js'
 import { incomingMoves, type IncomingTransitionResult, type Store, type StoredIncoming } from '../store/index.js'
 import { keyedSerial } from './serial.js'
 import type { SendStatusResult, StatusSender, StatusStaff } from './statuses.js'
@@ -102,9 +102,13 @@ export function createInbox(deps: InboxDeps): Inbox {
         if (!inc.senderOrganId || !inc.documentId || !inc.recipient) {
           throw gwError('GW_ERR_API_CONFLICT', { reason: `inbox item ${id} has no identifiable sender to answer` })
         }
-        const stored = await store.getIncomingBytes(inc.id)
-        if (!stored) throw gwError('GW_ERR_API_NOT_FOUND', { what: `inbox item ${inc.id}` })
-        const h = parseEnvelope(stored.bytes, { maxBytes: Math.max(limits.packageBytes, stored.bytes.byteLength), maxDepth: limits.xmlDepth }).edoc?.messageHeader
+        // the header names the document being answered; once retention purged the bytes, the stored row does
+        const stored = await store.getIncomingBytes(inc.id).catch((e: unknown) => {
+          if (isGatewayError(e) && e.code === 'GW_ERR_STORE_PURGED') return null
+          throw e
+        })
+        if (stored === undefined) throw gwError('GW_ERR_API_NOT_FOUND', { what: `inbox item ${inc.id}` })
+        const h = stored ? parseEnvelope(stored.bytes, { maxBytes: Math.max(limits.packageBytes, stored.bytes.byteLength), maxDepth: limits.xmlDepth }).edoc?.messageHeader : undefined
         const actor = `client:${input.clientId}`
         const promulgationDate = h?.promulgationInfo.promulgationDate.value || inc.promulgationDate
         const status = await statuses.send({

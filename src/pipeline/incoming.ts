@@ -37,10 +37,12 @@ import type { Verifier } from '../signature/index.js'
 import type { Store, StoredIncoming } from '../store/index.js'
 import type { HandlerResult, InboundMessage } from '../transport/index.js'
 import { applyBusiness, businessType } from './receive-business.js'
-import { applyStatus } from './receive-status.js'
+import { applyStatus, recordedStatus } from './receive-status.js'
 import {
   Refusal,
+  acceptedCopy,
   answerReceived,
+  prepareReceived,
   answerRefused,
   answersRefusal,
   arrive,
@@ -64,15 +66,15 @@ import {
   type ReceiveInput,
 } from './receive-steps.js'
 import { keyedSerial } from './serial.js'
-import type { StatusSender } from './statuses.js'
+import type { PreparedStatus, StatusSender } from './statuses.js'
 
 export interface IncomingDeps {
   /** `trust.revocation.onUnavailable: hold` makes a package without a revocation status wait (receive-steps.ts `verify`). */
   config: Pick<Config, 'agencies' | 'limits'> & { readonly trust?: Pick<Config['trust'], 'revocation'> }
   store: Store
   verifier: Pick<Verifier, 'verify'>
-  /** Sends 01/02 (src/pipeline/statuses.ts). */
-  statuses: Pick<StatusSender, 'send'>
+  /** Sends 01/02 (src/pipeline/statuses.ts); `prepare` signs a 01 stored with its document. */
+  statuses: Pick<StatusSender, 'send' | 'prepare'>
   clock?: () => Date
   newId?: () => string
   logger?: Pick<Logger, 'info' | 'warn' | 'error' | 'debug'>
@@ -137,13 +139,34 @@ export function createIncomingPipeline(deps: IncomingDeps): IncomingPipeline {
     }
   }
 
+  /**
+   * The 01 for a document about to be stored, signed now so that it is stored with the document in one
+   * transaction. A key that cannot sign is retried when retryable (the message is redelivered), else the document
+   * is stored without it and the failure logged (it is the recipient's problem, not the sender's).
+   */
+  async function prepare01(a: Arrival): Promise<PreparedStatus | undefined> {
+    if (!a.env?.edoc || !a.sender || !a.documentId) return undefined
+    try {
+      return await prepareReceived(steps, { recipient: a.recipient, sender: a.sender, documentId: a.documentId, env: a.env, incomingId: a.id })
+    } catch (e) {
+      if (isGatewayError(e) && e.retryable) throw e
+      log.error({ err: e, packageId: a.id, documentId: a.documentId }, 'cannot sign status 01 for a received document')
+      return undefined
+    }
+  }
+
   async function acceptDocument(a: Arrival, env: Envelope): Promise<HandlerResult> {
     const business = await applyBusiness(steps, { id: a.id, env, sender: a.sender!, recipient: a.recipient, documentId: a.documentId })
+    const reply = await prepare01(a)
+    // the document and its 01: one transaction
     const rec = await recordReceived(steps, a, {
       metadata: { ...describe(env), ...(business.effects.length > 0 ? { effects: business.effects } : {}) },
       relatedId: business.relatedId,
+      reply: reply?.record,
     })
-    await send01(a, rec.incoming)
+    if (rec.reply) reply!.stored(rec.reply)
+    // stored meanwhile by another delivery of the same package: its keyed 01 (sent with it) is the one
+    else if (rec.duplicate) await send01(a, rec.incoming)
     log.info(
       { packageId: rec.incoming.id, documentId: a.documentId, sender: a.sender, recipient: a.recipient, businessType: businessType(env), duplicate: rec.duplicate },
       `document ${a.documentId} from ${a.sender} received for ${a.recipient}`,
@@ -153,9 +176,10 @@ export function createIncomingPipeline(deps: IncomingDeps): IncomingPipeline {
   }
 
   async function acceptStatus(a: Arrival, env: Envelope): Promise<HandlerResult> {
-    const st = await applyStatus(steps, { id: a.id, env, author: a.sender!, recipient: a.recipient })
-    const rec = await recordReceived(steps, a, { metadata: st.metadata, relatedId: st.relatedId })
-    const { statusCode, deliveryId, changed, state } = st
+    const planned = await applyStatus(steps, { id: a.id, env, author: a.sender!, recipient: a.recipient })
+    // the status package and the move it makes (01–06): one transaction
+    const rec = await recordReceived(steps, a, { metadata: planned.metadata, relatedId: planned.relatedId, apply: planned.apply })
+    const { statusCode, deliveryId, changed, state } = recordedStatus(planned, rec.applied)
     log.info({ packageId: rec.incoming.id, documentId: a.documentId, sender: a.sender, recipient: a.recipient, statusCode, deliveryId, changed, state }, `status ${statusCode} from ${a.sender} for ${a.documentId}`)
     events.emit('status', { incoming: rec.incoming, statusCode, ...(deliveryId ? { deliveryId } : {}), changed, state })
     return 'ack'
@@ -171,13 +195,20 @@ export function createIncomingPipeline(deps: IncomingDeps): IncomingPipeline {
 
   // ---- the one translating catch ------------------------------------------------------------------------
 
+  /** Whether an accepted copy of this very package is stored: then the refusal answers for nothing (no 02). */
+  async function acceptedCopyStored(a: Arrival): Promise<boolean> {
+    if (!a.sender || !a.documentId) return false
+    const seen = await steps.store.findIncomingByDocument(a.sender, a.documentId)
+    return acceptedCopy(seen, { id: a.id, sha256: a.sha256, recipient: a.recipient }) !== undefined
+  }
+
   async function refused(a: Arrival, r: Refusal): Promise<HandlerResult> {
     const rec = await recordRefused(steps, a, r)
     log.warn(
       { packageId: rec.incoming.id, documentId: a.documentId, sender: a.sender ?? a.input.sender, recipient: a.recipient, messageId: a.input.messageId, code: r.verdictCode },
       `package rejected: ${r.verdictCode}: ${r.message}`,
     )
-    if (answersRefusal(a, r)) {
+    if (answersRefusal(a, r) && !(await acceptedCopyStored(a))) {
       try {
         await answerRefused(steps, { recipient: a.recipient, sender: a.sender!, documentId: a.documentId!, env: a.env!, incomingId: rec.incoming.id }, r)
       } catch (e) {

@@ -12,6 +12,10 @@
  *
  * Nothing is published before it is persisted: if the process dies after step 2, the relay publishes it on the
  * next start.
+ *
+ * `prepare` does step 1 only and gives the record for a caller that stores it inside a larger transaction (the
+ * receive path stores a document and its 01 together: `store.recordIncoming({ reply })`); that caller then calls
+ * `wake` once its transaction has committed.
  */
 import { gwError, isGatewayError } from '../errors.js'
 import type { OutgoingPackageInput, RecordOutgoingInput, RecordOutgoingResult, Store } from '../store/index.js'
@@ -50,6 +54,10 @@ export interface OutboxEntry extends Omit<RecordOutgoingInput, 'package' | 'at'>
 
 export interface Outbox {
   put(entry: OutboxEntry): Promise<RecordOutgoingResult>
+  /** Step 1 only: the signed record, to be stored by the caller's own transaction. */
+  prepare(entry: OutboxEntry): Promise<RecordOutgoingInput>
+  /** Step 3 for a record the caller stored: wakes the relay unless nothing new was stored. */
+  wake(recorded: Pick<RecordOutgoingResult, 'replayed' | 'package'>): void
 }
 
 /** A signature over the exact bytes; a failing key is GW_ERR_SIGNATURE_KEY (a token's own codes are kept). */
@@ -76,16 +84,26 @@ export function createOutbox(deps: OutboxDeps): Outbox {
     }
   }
 
+  async function prepare(entry: OutboxEntry): Promise<RecordOutgoingInput> {
+    const { signer: _signer, signature: _signature, package: pkg, ...record } = entry
+    return { ...record, package: { ...pkg, signature: await sign(entry) } }
+  }
+
+  function wake(recorded: Pick<RecordOutgoingResult, 'replayed' | 'package'>): void {
+    if (!recorded.replayed) deps.relay.wake({ priority: recorded.package.priority })
+  }
+
   return {
     async put(entry) {
-      const { signer: _signer, signature: _signature, package: pkg, ...record } = entry
       // 1. sign
-      const signature = await sign(entry)
+      const record = await prepare(entry)
       // 2. store
-      const recorded = await deps.store.recordOutgoing({ ...record, package: { ...pkg, signature } })
+      const recorded = await deps.store.recordOutgoing(record)
       // 3. wake the relay
-      if (!recorded.replayed) deps.relay.wake({ priority: pkg.priority })
+      wake(recorded)
       return recorded
     },
+    prepare,
+    wake,
   }
 }

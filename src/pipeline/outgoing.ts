@@ -10,6 +10,11 @@
  *                        with the agency's key; both in a worker thread when a package pool is configured
  *   5. store             package + one `accepted` delivery per recipient + idempotency key, one transaction
  *   6. wakeRelay         the outbox relay publishes; the API answers 202 without waiting for the broker
+ *   3b. checkDocumentId  the DocumentId is the client agency's (`<OrganId>,<yyyy/MM/dd>,<code>`, else
+ *                        GW_ERR_API_DOCUMENT_ID_FORM) and not used yet by another document of this agency: the same
+ *                        request body again → the package already sent (`replayed`); a different new document (type
+ *                        0) → GW_ERR_API_DOCUMENT_ID_USED, before anything is signed or sent. Revoke, update and
+ *                        replace (types 1–3) may keep the original's DocumentId. Serialised per agency + DocumentId.
  * Steps 4 (the signature), 5 and 6 are the outbox (`outbox.ts`), shared with status packages and revokes.
  *
  * Nothing is published before it is persisted (outbox): if the process dies after step 5, the relay publishes it
@@ -22,6 +27,7 @@ import { buildEdoc, parseEnvelope, type EdocInput } from '../envelope/index.js'
 import type { PackagePool } from './package-pool.js'
 import { createOutbox, type Outbox, type RelayWake, type SignerLike } from './outbox.js'
 import type { Delivery, Store, StoredPackage } from '../store/index.js'
+import { keyedSerial } from './serial.js'
 import {
   amqpPriority,
   BUSINESS_REASONS,
@@ -44,6 +50,11 @@ export interface SendInput {
   /** The hosted agency the client is bound to: the only From it may use. */
   organId: string
   idempotency?: { key: string; requestHash: string }
+  /**
+   * The request's body hash (media type + SHA-256), stored with the package: the same body sent again for the same
+   * DocumentId without an Idempotency-Key answers the package already sent (`replayed`), nothing is sent twice.
+   */
+  requestHash?: string
   source: SendSource
 }
 
@@ -307,41 +318,86 @@ export function createOutgoingPipeline(deps: OutgoingDeps): OutgoingPipeline {
     }
   }
 
+  /**
+   * Step 3b: the DocumentId is this agency's and free. A package already sent with the same request body is the
+   * answer (an identical resend without an Idempotency-Key: the recipient would take the second copy for a
+   * redelivery, answer one 01, and the other package would wait forever). A new document (type 0) reusing a
+   * DocumentId is refused: the recipient would refuse it as a replay.
+   */
+  async function checkDocumentId(input: SendInput, agency: AgencyConfig, built: Built): Promise<SendResult | undefined> {
+    const form = documentIdProblem(built.documentId, agency.organId)
+    if (form) throw gwError('GW_ERR_API_DOCUMENT_ID_FORM', { documentId: built.documentId, reason: form })
+    const sent = (await store.listPackages({ senderOrganId: agency.organId, documentId: built.documentId, kind: 'edoc', limit: 100 })).items
+    if (input.requestHash) {
+      const same = sent.find((p) => p.metadata.requestSha256 === input.requestHash && p.clientId === input.clientId)
+      if (same) return resultOf(same, await store.getDeliveries(same.id), true)
+    }
+    const type = Number((built.metadata.business as { type?: unknown } | undefined)?.type ?? 0) || 0
+    if (type === 1 || type === 2 || type === 3) return undefined
+    const other = sent[0]
+    if (other) throw gwError('GW_ERR_API_DOCUMENT_ID_USED', { documentId: built.documentId, packageId: other.id })
+    return undefined
+  }
+
+  // one send per agency + DocumentId at a time in this process: the check and the store stay in step
+  const serialised = keyedSerial()
+
   return {
     async send(input) {
       const replay = await checkIdempotency(input)
       if (replay) return replay
       const { agency, signer } = validate(input)
       const built = buildEnvelope(input, agency)
-      const at = deps.clock()
-      const out = await build(agency.organId, built, at)
-      // steps 4 (sign), 5 (store) and 6 (wake the relay): the outbox
-      const recorded = await outbox.put({
-        package: {
-          id: deps.newId(),
-          kind: 'edoc',
-          documentId: out.documentId,
-          senderOrganId: agency.organId,
-          clientId: input.clientId,
-          bytes: out.bytes,
-          sha256: out.sha256,
-          priority: built.priority,
-          ...(built.subject !== undefined ? { subject: built.subject } : {}),
-          ...(built.codeNumber !== undefined ? { codeNumber: built.codeNumber } : {}),
-          ...(built.codeNotation !== undefined ? { codeNotation: built.codeNotation } : {}),
-          ...(built.promulgationDate ? { promulgationDate: built.promulgationDate } : {}),
-          metadata: built.metadata,
-        },
-        ...(out.signature ? { signature: out.signature } : {}),
-        signer,
-        recipients: built.recipients,
-        actor: `client:${input.clientId}`,
-        ...(input.idempotency ? { idempotency: { clientId: input.clientId, key: input.idempotency.key, requestHash: input.idempotency.requestHash } } : {}),
-        at,
+      return serialised(`${agency.organId.toUpperCase()}|${built.documentId}`, async () => {
+        const resent = await checkDocumentId(input, agency, built)
+        if (resent) return resent
+        const at = deps.clock()
+        const out = await build(agency.organId, built, at)
+        // steps 4 (sign), 5 (store) and 6 (wake the relay): the outbox
+        const recorded = await outbox.put({
+          package: {
+            id: deps.newId(),
+            kind: 'edoc',
+            documentId: out.documentId,
+            senderOrganId: agency.organId,
+            clientId: input.clientId,
+            bytes: out.bytes,
+            sha256: out.sha256,
+            priority: built.priority,
+            ...(built.subject !== undefined ? { subject: built.subject } : {}),
+            ...(built.codeNumber !== undefined ? { codeNumber: built.codeNumber } : {}),
+            ...(built.codeNotation !== undefined ? { codeNotation: built.codeNotation } : {}),
+            ...(built.promulgationDate ? { promulgationDate: built.promulgationDate } : {}),
+            metadata: { ...built.metadata, ...(input.requestHash ? { requestSha256: input.requestHash } : {}) },
+          },
+          ...(out.signature ? { signature: out.signature } : {}),
+          signer,
+          recipients: built.recipients,
+          actor: `client:${input.clientId}`,
+          ...(input.idempotency ? { idempotency: { clientId: input.clientId, key: input.idempotency.key, requestHash: input.idempotency.requestHash } } : {}),
+          at,
+        })
+        return resultOf(recorded.package, recorded.deliveries, recorded.replayed)
       })
-      return resultOf(recorded.package, recorded.deliveries, recorded.replayed)
     },
   }
+}
+
+/**
+ * Why `documentId` is not one this agency may send (undefined when it is): `<OrganId>,<yyyy/MM/dd>,<code>` with the
+ * agency's OrganId (any case), a real date and a code, printable and at most 100 characters.
+ */
+export function documentIdProblem(documentId: string, organId: string): string | undefined {
+  if (documentId.length > 100) return 'longer than 100 characters'
+  // C0 controls, DEL and the bidi overrides: a DocumentId is shown to people and compared as text
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u001f\u007f\u202a-\u202e\u2066-\u2069]/.test(documentId)) return 'contains control characters'
+  const parts = documentId.split(',')
+  if (parts[0]!.trim().toUpperCase() !== organId.toUpperCase()) return `it must start with this agency's OrganId ${organId} and a comma`
+  if (parts.length < 3) return 'expected <OrganId>,<yyyy/MM/dd>,<number>/<notation>'
+  if (!/^\d{4}\/\d{2}\/\d{2}$/.test(parts[1]!) || !isRealDate(parts[1]!)) return `${parts[1]} is not a date written yyyy/MM/dd`
+  if (parts.slice(2).join(',').trim() === '') return 'the code (<number>/<notation>) is missing'
+  return undefined
 }
 
 function isRealDate(s: string): boolean {

@@ -1,9 +1,11 @@
 /**
  * Overdue deliveries: a recipient that has not answered 01 ("arrived") in time.
  *
- * Decision 28/2018/QĐ-TTg (electronic documents between state agencies) expects a received document to be
- * acknowledged no later than the next working day. The default policy is therefore "by the end of the next working
- * day" in Vietnam time (UTC+7, no daylight saving):
+ * Decree 30/2020/NĐ-CP art. 21.2.c has the receiving agency tell the sender, through the system, on the day the
+ * document arrives; Decision 28/2018/QĐ-TTg and Decree 30 art. 18.1 allow sending until the next working day. The
+ * 01 is automatic (sent when the package is stored), so a missing 01 means the recipient's gateway did not get or
+ * could not take the document. The default alarm is lenient, "by the end of the next working day" in Vietnam time
+ * (UTC+7, no daylight saving), so a document sent late in the day is not flagged overnight:
  *
  * - working days are Monday to Friday, minus the configured public holidays (`holidays`, yyyy-mm-dd, e.g. Tết),
  *   plus the configured make-up working days (`extraWorkingDays`: the Saturdays the Government swaps for a bridge
@@ -42,6 +44,8 @@ export interface OverduePolicy {
   /** Deliveries queued strictly before this instant are overdue at `now` (dueAt is monotone in queuedAt). */
   queuedBefore(now: Date): Date
   readonly description: string
+  /** The same in Vietnamese, for the operator console. */
+  readonly descriptionVi: string
 }
 
 const DAY = 86_400_000
@@ -55,6 +59,7 @@ export function createOverduePolicy(cfg: OverduePolicyConfig = {}): OverduePolic
     const ms = hours * 3_600_000
     return {
       description: `${hours} h after the broker confirmed it`,
+      descriptionVi: `${hours} giờ sau khi mạng liên thông lienthong xác nhận nhận gói (tính cả ngày nghỉ)`,
       dueAt: (q) => new Date(q.getTime() + ms),
       // due <= now  <=>  q + ms <= now  <=>  q < now - ms + 1
       queuedBefore: (now) => new Date(now.getTime() - ms + 1),
@@ -80,6 +85,7 @@ export function createOverduePolicy(cfg: OverduePolicyConfig = {}): OverduePolic
   }
   return {
     description: `end of the next working day (${cfg.endOfDay ?? '17:00'} UTC${offset >= 0 ? '+' : '-'}${Math.abs(offset / 3_600_000)}, Mon-Fri, ${holidays.size} holidays)`,
+    descriptionVi: `trước ${cfg.endOfDay ?? '17:00'} (giờ UTC${offset >= 0 ? '+' : '-'}${Math.abs(offset / 3_600_000)}) của ngày làm việc kế tiếp sau khi mạng liên thông lienthong xác nhận nhận gói; ngày làm việc là thứ Hai đến thứ Sáu, trừ ${holidays.size} ngày nghỉ lễ đã cấu hình${extra.size ? `, thêm ${extra.size} ngày làm bù` : ''}`,
     dueAt: (q) => new Date(dueOfDay(localDay(q))),
     queuedBefore(now) {
       // the latest local day whose deliveries are all due by now; everything queued before the next midnight is late

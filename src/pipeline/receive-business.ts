@@ -88,7 +88,10 @@ export async function applyBusiness(deps: Pick<ReceiveDeps, 'store'>, doc: Busin
   }
   if (type !== 2 && type !== 3) return { effects: [] }
   const effect = type === 2 ? 'update' : 'replace'
-  const targets = type === 2 ? [b?.documentId && b.documentId !== doc.documentId ? b.documentId : ''] : (b?.replacementInfoList ?? []).map((r) => r.documentId)
+  // an update names its target in Bussiness/DocumentId, or keeps the target's DocumentId (the public SDK's way, also
+  // with an empty Bussiness/DocumentId); a replacement lists the replaced, its own DocumentId among them when kept.
+  // findOriginal never returns the package itself.
+  const targets = type === 2 ? [b?.documentId?.trim() || (doc.documentId ?? '')] : (b?.replacementInfoList ?? []).map((r) => r.documentId)
   const effects: JsonObject[] = []
   let relatedId: string | undefined
   for (const documentId of targets.filter((x) => x !== '')) {

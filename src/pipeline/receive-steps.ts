@@ -18,9 +18,9 @@ import { ERRORS, GatewayError, gwError, isGatewayError, storedRefusalCode, type 
 import { parseEnvelope, type Envelope } from '../envelope/index.js'
 import type { Logger } from '../logger.js'
 import type { Verdict, VerdictCode, Verifier } from '../signature/index.js'
-import type { JsonObject, Store, StoredIncoming } from '../store/index.js'
+import type { JsonObject, RecordIncomingInput, RecordOutgoingInput, Store, StoredIncoming } from '../store/index.js'
 import { splitCode } from './document-request.js'
-import { responseForHeader, type StatusSender } from './statuses.js'
+import { responseForHeader, type PreparedStatus, type SendStatusInput, type StatusSender } from './statuses.js'
 
 // ---- inputs and deps ----------------------------------------------------------------------------------------
 
@@ -63,8 +63,8 @@ export interface ReceiveDeps {
   store: Store
   verifier: Pick<Verifier, 'verify'>
   revocationHold?: RevocationHold
-  /** Sends 01/02 (src/pipeline/statuses.ts). */
-  statuses: Pick<StatusSender, 'send'>
+  /** Sends 01/02 (src/pipeline/statuses.ts); `prepare` signs a 01 stored together with its document. */
+  statuses: Pick<StatusSender, 'send' | 'prepare'>
   clock: () => Date
   log: ReceiveLog
 }
@@ -236,6 +236,16 @@ export async function verify(deps: Pick<ReceiveDeps, 'verifier'> & Partial<Pick<
 /** A stored copy that counts as received: refused (`rejected`) and discarded copies never do. */
 export const counts = (s: StoredIncoming): boolean => s.state !== 'rejected' && s.state !== 'discarded'
 
+/**
+ * Business types that keep a received document's DocumentId by design: revoke (1), and update (2) / replace (3)
+ * as the public SDK writes them (the same DocumentId, the target named in Bussiness or ReplacementInfoList).
+ */
+export const keepsDocumentId = (businessType: number): boolean => businessType === 1 || businessType === 2 || businessType === 3
+
+/** The same package (canonical sender, DocumentId, bytes, recipient) among stored copies, accepted ones only. */
+export const acceptedCopy = (seen: readonly StoredIncoming[], q: { id: string; sha256: string; recipient: string }): StoredIncoming | undefined =>
+  seen.find((s) => s.id !== q.id && counts(s) && s.sha256 === q.sha256 && upper(s.recipient) === upper(q.recipient))
+
 export interface HistoryQuery {
   /** The package's own id (a replay's row is in the store already and is not its own history). */
   id: string
@@ -244,22 +254,25 @@ export interface HistoryQuery {
   documentId: string | undefined
   sha256: string
   recipient: string
-  /** BussinessDocType (receive-business.ts `businessType`): a revoke (1) keeps the original DocumentId. */
+  /** BussinessDocType (receive-business.ts `businessType`): revoke, update and replace may keep the DocumentId. */
   businessType: number
 }
 
 /**
  * 7. The stored copy when these bytes were already received for this recipient (a redelivery: ack, no second 01);
- * refuses REPLAY when the sender's DocumentId was received with other bytes (a revoke, type 1, is exempt both ways).
- * Run it serialised per sender + DocumentId, so the check and the store stay in step.
+ * refuses REPLAY when the sender's DocumentId was received with other bytes. Only copies that passed verification
+ * count (a refused copy, whatever it claims, neither makes a redelivery nor a replay), the sender compares
+ * canonically (case-insensitively: a lowercased From is the same sender), and a revoke, update or replace (types
+ * 1–3, {@link keepsDocumentId}) is exempt both ways. Run it serialised per sender + DocumentId, so the check and
+ * the store stay in step.
  */
 export async function checkHistory(deps: Pick<ReceiveDeps, 'store'>, q: HistoryQuery): Promise<StoredIncoming | undefined> {
   if (!q.sender || !q.documentId) return undefined
-  const seen = (await deps.store.findIncomingByDocument(q.sender, q.documentId)).filter((s) => s.id !== q.id && counts(s))
-  const same = seen.find((s) => s.sha256 === q.sha256 && upper(s.recipient) === upper(q.recipient))
+  const seen = (await deps.store.findIncomingByDocument(q.sender, q.documentId)).filter((s) => s.id !== q.id && counts(s) && upper(s.senderOrganId) === upper(q.sender))
+  const same = acceptedCopy(seen, q)
   if (same) return same
-  if (q.kind === 'edoc' && q.businessType !== 1) {
-    const other = seen.find((s) => s.kind === 'edoc' && s.sha256 !== q.sha256 && s.metadata.businessType !== 1)
+  if (q.kind === 'edoc' && !keepsDocumentId(q.businessType)) {
+    const other = seen.find((s) => s.kind === 'edoc' && s.sha256 !== q.sha256 && !keepsDocumentId(Number(s.metadata.businessType ?? 0) || 0))
     if (other) throw refuse('REPLAY', `DocumentId ${q.documentId} from ${q.sender} was received at ${other.receivedAt} (package ${other.id}) with sha256 ${other.sha256}`)
   }
   return undefined
@@ -335,10 +348,20 @@ export function basePackage(a: Arrival) {
   }
 }
 
-/** Store a verified package `received` (nothing is acknowledged before this commits). */
-export function recordReceived(deps: Pick<ReceiveDeps, 'store' | 'clock'>, a: Arrival, extra: { metadata: JsonObject; relatedId?: string | undefined }) {
+/**
+ * Store a verified package `received` (nothing is acknowledged before this commits), with its `reply` (the signed
+ * 01 of {@link prepareReceived}) or the delivery move it makes (`apply`, a status's) in the same transaction: a
+ * stored document always has its 01 in the outbox, a stored status has moved its delivery.
+ */
+export function recordReceived(
+  deps: Pick<ReceiveDeps, 'store' | 'clock'>,
+  a: Arrival,
+  extra: { metadata: JsonObject; relatedId?: string | undefined; reply?: RecordOutgoingInput | undefined; apply?: RecordIncomingInput['apply'] },
+) {
   return deps.store.recordIncoming({
     package: { ...basePackage(a), metadata: extra.metadata, verdict: a.verdict as unknown as JsonObject, ...(extra.relatedId ? { relatedId: extra.relatedId } : {}) },
+    ...(extra.reply ? { reply: extra.reply } : {}),
+    ...(extra.apply ? { apply: extra.apply } : {}),
     state: 'received',
     actor: `peer:${a.sender}`,
     at: deps.clock(),
@@ -383,27 +406,44 @@ export interface Answered {
   incomingId: string
 }
 
+const received01 = (d: Answered, metadata: JsonObject): SendStatusInput => ({
+  from: d.recipient,
+  to: d.sender,
+  statusCode: '01',
+  responseFor: responseForHeader(d.env.edoc!.messageHeader, d.sender, d.documentId),
+  description: STATUS_CODE_LABELS['01'],
+  actor: 'system',
+  key: `01:${d.incomingId}`,
+  metadata: { incomingId: d.incomingId, ...metadata },
+})
+
 /** 01 for a received document, keyed `01:<incoming id>` so it is never sent twice. Throws what the sender throws. */
 export async function answerReceived(deps: Pick<ReceiveDeps, 'statuses'>, d: Answered, metadata: JsonObject = {}): Promise<void> {
-  await deps.statuses.send({
-    from: d.recipient,
-    to: d.sender,
-    statusCode: '01',
-    responseFor: responseForHeader(d.env.edoc!.messageHeader, d.sender, d.documentId),
-    description: STATUS_CODE_LABELS['01'],
-    actor: 'system',
-    key: `01:${d.incomingId}`,
-    metadata: { incomingId: d.incomingId, ...metadata },
-  })
+  await deps.statuses.send(received01(d, metadata))
 }
 
 /**
- * Whether a refusal is answered with a 02: a document (never a status for a status: no ping-pong between
- * gateways) whose sender is identified (From parsed and equal to the transport's sender), for a hosted recipient,
- * and not an acknowledged refusal.
+ * The same 01, built and signed but not stored: {@link recordReceived} stores it with the document in one
+ * transaction; call `stored` with the result's `reply` after the commit (it wakes the relay).
+ */
+export function prepareReceived(deps: Pick<ReceiveDeps, 'statuses'>, d: Answered, metadata: JsonObject = {}): Promise<PreparedStatus> {
+  return deps.statuses.prepare(received01(d, metadata))
+}
+
+/**
+ * Whether a refusal may be answered with a 02 (RECEIVE.md "Who is told"): a document (never a status for a status:
+ * no ping-pong between gateways) for a hosted recipient whose signature **verified as its From** (the verdict is
+ * VALID: CMS over the exact bytes, trusted chain, certificate UID = From = the transport's sender), refused by a
+ * later rule (REPLAY, an internal error after verification), and not an acknowledged refusal. Anything refused
+ * up to and including verification is an unauthenticated claim: its From may name any agency, and bytes copied
+ * from a genuine package name the genuine sender. It is stored and dead-lettered, never answered, so junk cannot
+ * make this gateway sign refusals to arbitrary agencies (or refuse a genuine document on its sender's books).
+ * The caller also checks that no accepted copy of the same package is stored ({@link acceptedCopy}).
  */
 export function answersRefusal(a: Arrival, r: Refusal): boolean {
-  return a.env?.kind === 'edoc' && !!a.sender && upper(a.sender) === upper(a.input.sender) && !!a.documentId && a.hosted && !r.ack
+  return (
+    a.env?.kind === 'edoc' && !!a.sender && upper(a.sender) === upper(a.input.sender) && !!a.documentId && a.hosted && !r.ack && a.verdict?.ok === true && r.verdict === undefined
+  )
 }
 
 /** 02 `Từ chối tiếp nhận (<code>): <message>`, keyed `02:<incoming id>`. Throws what the sender throws. */

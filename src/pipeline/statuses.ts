@@ -28,9 +28,9 @@ import type { IncomingState } from '../document/delivery.js'
 import { sha256Hex } from '../encoding.js'
 import { gwError } from '../errors.js'
 import type { Logger } from '../logger.js'
-import type { Actor, Delivery, IncomingTransitionResult, JsonObject, Store, StoredPackage, TransitionOptions } from '../store/index.js'
+import type { Actor, Delivery, IncomingTransitionResult, JsonObject, RecordOutgoingInput, RecordOutgoingResult, Store, StoredPackage, TransitionOptions } from '../store/index.js'
 import { edxmlDate, fromOrgan, splitCode } from './document-request.js'
-import { createOutbox, type Outbox, type RelayWake, type SignerLike } from './outbox.js'
+import { createOutbox, type Outbox, type OutboxEntry, type RelayWake, type SignerLike } from './outbox.js'
 
 /** The original document a status answers (EDXML.md §b ResponseFor). */
 export interface StatusResponseFor {
@@ -134,6 +134,18 @@ export interface StatusSender {
    * one delivery per recipient.
    */
   sendRevoke(input: SendRevokeInput): Promise<SentRevoke>
+  /**
+   * Build and sign a status without storing it, for a caller that stores it in its own transaction (the receive
+   * path: a document and its 01 are one `store.recordIncoming({ reply })`). Call `stored` with what the store
+   * returned once committed: it wakes the relay. `incomingTransition` is not supported here.
+   */
+  prepare(input: SendStatusInput): Promise<PreparedStatus>
+}
+
+/** A signed status package not yet stored (see {@link StatusSender.prepare}). */
+export interface PreparedStatus {
+  record: RecordOutgoingInput
+  stored(recorded: Pick<RecordOutgoingResult, 'replayed' | 'package'>): void
 }
 
 export interface StatusSenderDeps {
@@ -186,82 +198,110 @@ export function createStatusSender(deps: StatusSenderDeps): StatusSender {
     }
   }
 
+  /**
+   * The status Timestamp, in whole seconds on the wire: two statuses with the same code for the same DocumentId to
+   * the same agency in one second (a document and its update keeping the DocumentId, each answered 01) would be
+   * byte for byte the same package, and the peer would take the second for a redelivery of the first. A later
+   * one is written one second after the earlier one instead.
+   */
+  const lastSecond = new Map<string, number>()
+  function uniqueTime(key: string, at: Date): Date {
+    const sec = Math.floor(at.getTime() / 1000)
+    const last = lastSecond.get(key)
+    const use = last !== undefined && sec <= last ? last + 1 : sec
+    if (lastSecond.size > 10_000) for (const [k, v] of lastSecond) if (v < sec - 60) lastSecond.delete(k)
+    lastSecond.set(key, use)
+    return use === sec ? at : new Date(use * 1000)
+  }
+
+  /** Steps 1 (build) and the outbox entry for steps 2 to 4. */
+  function statusEntry(input: SendStatusInput): OutboxEntry {
+    const { agency, signer } = agencyOf(input.from)
+    const to = input.to.trim().toUpperCase()
+    const at = uniqueTime(`${agency.organId}|${to}|${input.responseFor.documentId}|${input.statusCode}`, input.at ?? clock())
+    const promulgationDate = edxmlDate(input.responseFor.promulgationDate?.trim())
+    const responseFor = {
+      organId: (input.responseFor.organId ?? to).trim().toUpperCase(),
+      code: input.responseFor.code,
+      ...(promulgationDate ? { promulgationDate } : {}),
+      documentId: input.responseFor.documentId,
+    }
+    // 1. build
+    const envelope = buildStatus({
+      from: fromOrgan(agency),
+      responseFor,
+      ...(input.staff
+        ? {
+            staffInfo: {
+              department: input.staff.department ?? '',
+              staff: input.staff.name ?? '',
+              mobile: input.staff.mobile ?? '',
+              email: input.staff.email ?? '',
+            },
+          }
+        : {}),
+      statusCode: input.statusCode,
+      ...(input.description !== undefined ? { description: input.description } : {}),
+      timestamp: at,
+    })
+    const requestHash = sha256Hex(JSON.stringify([input.statusCode, to, input.responseFor.documentId, input.description ?? '']))
+    const { codeNumber, codeNotation } = splitCode(input.responseFor.code)
+    const id = newId()
+    const move = input.incomingTransition
+    return {
+      package: {
+        id,
+        kind: 'status',
+        documentId: input.responseFor.documentId,
+        senderOrganId: agency.organId,
+        ...(input.clientId ? { clientId: input.clientId } : {}),
+        bytes: envelope.bytes,
+        sha256: envelope.sha256(),
+        // statuses travel ahead of ordinary documents (a recall should not wait behind a backlog)
+        priority: input.statusCode === '13' ? 2 : 1,
+        ...(codeNumber ? { codeNumber } : {}),
+        ...(codeNotation ? { codeNotation } : {}),
+        ...(promulgationDate ? { promulgationDate } : {}),
+        statusCode: input.statusCode,
+        metadata: {
+          form: 'status',
+          statusCode: input.statusCode,
+          ...(input.description !== undefined ? { description: input.description } : {}),
+          responseFor,
+          ...(input.staff ? { staff: { ...input.staff } } : {}),
+          ...(input.metadata ?? {}),
+        },
+      },
+      signer,
+      recipients: [to],
+      actor: input.actor ?? 'system',
+      ...(input.key !== undefined ? { idempotency: { clientId: STATUS_CLIENT_ID, key: input.key, requestHash } } : {}),
+      ...(move ? { incomingTransition: { ...move, options: { ...move.options, detail: { statusPackageId: id, ...(move.options.detail ?? {}) } } } } : {}),
+      at,
+    }
+  }
+
   return {
     async send(input) {
-      const { agency, signer } = agencyOf(input.from)
-      const to = input.to.trim().toUpperCase()
       if (input.key !== undefined) {
+        agencyOf(input.from)
         const rec = await deps.store.findIdempotent(STATUS_CLIENT_ID, input.key)
         const pkg = rec ? await deps.store.getPackage(rec.packageId) : undefined
         if (pkg) return result(pkg, (await deps.store.getDeliveries(pkg.id))[0], true)
       }
-      const at = input.at ?? clock()
-      const promulgationDate = edxmlDate(input.responseFor.promulgationDate?.trim())
-      const responseFor = {
-        organId: (input.responseFor.organId ?? to).trim().toUpperCase(),
-        code: input.responseFor.code,
-        ...(promulgationDate ? { promulgationDate } : {}),
-        documentId: input.responseFor.documentId,
-      }
-      // 1. build
-      const envelope = buildStatus({
-        from: fromOrgan(agency),
-        responseFor,
-        ...(input.staff
-          ? {
-              staffInfo: {
-                department: input.staff.department ?? '',
-                staff: input.staff.name ?? '',
-                mobile: input.staff.mobile ?? '',
-                email: input.staff.email ?? '',
-              },
-            }
-          : {}),
-        statusCode: input.statusCode,
-        ...(input.description !== undefined ? { description: input.description } : {}),
-        timestamp: at,
-      })
       // 2. sign, 3. store (outbox), 4. wake the relay
-      const requestHash = sha256Hex(JSON.stringify([input.statusCode, to, input.responseFor.documentId, input.description ?? '']))
-      const { codeNumber, codeNotation } = splitCode(input.responseFor.code)
-      const id = newId()
-      const move = input.incomingTransition
-      const recorded = await outbox.put({
-        package: {
-          id,
-          kind: 'status',
-          documentId: input.responseFor.documentId,
-          senderOrganId: agency.organId,
-          ...(input.clientId ? { clientId: input.clientId } : {}),
-          bytes: envelope.bytes,
-          sha256: envelope.sha256(),
-          // statuses travel ahead of ordinary documents (a recall should not wait behind a backlog)
-          priority: input.statusCode === '13' ? 2 : 1,
-          ...(codeNumber ? { codeNumber } : {}),
-          ...(codeNotation ? { codeNotation } : {}),
-          ...(promulgationDate ? { promulgationDate } : {}),
-          statusCode: input.statusCode,
-          metadata: {
-            form: 'status',
-            statusCode: input.statusCode,
-            ...(input.description !== undefined ? { description: input.description } : {}),
-            responseFor,
-            ...(input.staff ? { staff: { ...input.staff } } : {}),
-            ...(input.metadata ?? {}),
-          },
-        },
-        signer,
-        recipients: [to],
-        actor: input.actor ?? 'system',
-        ...(input.key !== undefined ? { idempotency: { clientId: STATUS_CLIENT_ID, key: input.key, requestHash } } : {}),
-        ...(move ? { incomingTransition: { ...move, options: { ...move.options, detail: { statusPackageId: id, ...(move.options.detail ?? {}) } } } } : {}),
-        at,
-      })
+      const recorded = await outbox.put(statusEntry(input))
       deps.logger?.debug(
-        { packageId: recorded.package.id, from: agency.organId, to, documentId: input.responseFor.documentId, statusCode: input.statusCode },
-        `status ${input.statusCode} queued for ${to}`,
+        { packageId: recorded.package.id, from: recorded.package.senderOrganId, to: recorded.deliveries[0]?.recipient, documentId: input.responseFor.documentId, statusCode: input.statusCode },
+        `status ${input.statusCode} queued for ${input.to}`,
       )
       return result(recorded.package, recorded.deliveries[0], recorded.replayed, recorded.incomingTransition)
+    },
+
+    async prepare(input) {
+      if (input.incomingTransition) throw gwError('GW_ERR_API_INTERNAL')
+      const record = await outbox.prepare(statusEntry(input))
+      return { record, stored: (recorded) => outbox.wake(recorded) }
     },
 
     async sendRevoke(input) {

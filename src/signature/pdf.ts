@@ -518,7 +518,7 @@ function textOf(buf: Buffer, v: PdfValue | undefined): string | undefined {
  */
 export function findPdfSignatures(input: Uint8Array, opts: PdfScanOptions = {}): PdfSignature[] {
   const maxBytes = opts.maxBytes ?? DEFAULT_MAX_PDF_BYTES
-  if (input.length > maxBytes) throw gwError('GW_ERR_API_BODY_TOO_LARGE', { limit: maxBytes, size: input.length })
+  if (input.length > maxBytes) throw gwError('GW_ERR_API_BODY_TOO_LARGE', { what: `the PDF (${input.length} bytes)`, limit: maxBytes, setting: 'limits.packageBytes', size: input.length })
   const buf = Buffer.isBuffer(input) ? input : Buffer.from(input.buffer, input.byteOffset, input.length)
   const header = buf.subarray(0, HEADER_WINDOW).indexOf('%PDF-', 0, 'latin1')
   if (header < 0) {

@@ -4,7 +4,7 @@
  * that goes with an outgoing package). A dialect supplies `WriteOps` (its SQL, prepared statements on SQLite, CTEs
  * and `unnest` on PostgreSQL) and runs the bodies inside its group commit (group-commit.ts).
  */
-import type { DeliveryState, IncomingState } from '../document/delivery.js'
+import { DELIVERY_STATES, INCOMING_STATES, type DeliveryState, type IncomingState } from '../document/delivery.js'
 import { gwError } from '../errors.js'
 import { newId } from './ids.js'
 import { incomingMoves, outgoingMoves } from './state-machine.js'
@@ -22,6 +22,9 @@ import type {
   IdempotencyInput,
   IncomingTransitionResult,
   LogEvent,
+  PurgeCount,
+  PurgeOptions,
+  PurgeResult,
   RecordIncomingInput,
   RecordIncomingResult,
   RecordOutgoingInput,
@@ -67,6 +70,8 @@ export interface WriteOps {
   /** Lock deliveries in a fixed order before moving several (PostgreSQL; SQLite needs nothing). */
   lockDeliveries(ids: readonly string[]): Maybe<void>
   updateDelivery(id: string, to: DeliveryState, o: TransitionOptions, at: string): Maybe<void>
+  /** One more publish of the delivery (`attempts + 1`). */
+  countAttempt(id: string): Maybe<void>
   /** Insert an incoming package and its bytes: its row, or `duplicate` (the row stored under the same dedupe key). */
   insertIncoming(w: IncomingWrite): Maybe<{ row: Row } | { duplicate: Row }>
   /** An incoming row locked for the move; undefined if unknown. */
@@ -78,6 +83,36 @@ export interface WriteOps {
   insertWebhooks(rows: WebhookRow[]): Maybe<void>
   webhookForUpdate(id: string): Maybe<Row | undefined>
   updateWebhook(id: string, u: WebhookUpdate): Maybe<void>
+  /** Packages we sent, stored before `q.before`, bytes not purged, every delivery in `q.done` (by kind), oldest first. */
+  outgoingToPurge(q: OutgoingPurgeQuery): Maybe<PurgeCandidate[]>
+  /** Received packages, stored before `q.before`, bytes not purged, in one of `q.done` (by kind), oldest first. */
+  incomingToPurge(q: IncomingPurgeQuery): Maybe<PurgeCandidate[]>
+  /** Record the purge in `purged_bytes`, then empty the bytes (and signature) of those packages. */
+  purgeBytes(direction: 'out' | 'in', rows: readonly PurgeCandidate[], at: string, reason: string): Maybe<void>
+  /** How many idempotency keys were created before `before`; with `remove`, delete them. */
+  idempotencyKeysBefore(before: string, remove: boolean): Maybe<number>
+}
+
+export interface PurgeCandidate {
+  id: string
+  /** Size of the package bytes (packages.size / incoming.size). */
+  size: number
+}
+
+export interface OutgoingPurgeQuery {
+  before: string
+  /** States every delivery of an edoc (resp. a status package) must be in. */
+  done: { edoc: readonly string[]; status: readonly string[] }
+  /** At least one delivery `failed` (dead letters). */
+  needsFailed: boolean
+  limit: number
+}
+
+export interface IncomingPurgeQuery {
+  before: string
+  /** States a received edoc (resp. a status or unreadable package) must be in. */
+  done: { edoc: readonly string[]; other: readonly string[] }
+  limit: number
 }
 
 /** What a transaction body runs against. */
@@ -140,9 +175,16 @@ export function* moveTx(x: Tx, deliveryId: string, to: DeliveryState, o: Transit
   if (!d) throw gwError('GW_ERR_STORE_NOT_FOUND', { what: 'delivery', id: deliveryId })
   const from = d.state as DeliveryState
   const changed = outgoingMoves(from, to)
+  // a re-send publishes the stored bytes again: there are none once retention purged them
+  if (changed && to === 'accepted' && d.purged_at) throw purgedError('package', String(d.package_id), d)
   const at = iso(o.at)
   if (changed) yield* $(x.ops.updateDelivery(deliveryId, to, o, at))
-  const [ev] = yield* append(x, [moveEvent('out', d, deliveryId, from, to, changed, o, at)])
+  let opts = o
+  if (o.countsAttempt) {
+    yield* $(x.ops.countAttempt(deliveryId))
+    opts = { ...o, detail: { ...(o.detail ?? {}), attempt: Number(d.attempts ?? 0) + 1 } }
+  }
+  const [ev] = yield* append(x, [moveEvent('out', d, deliveryId, from, to, changed, opts, at)])
   return { changed, from, state: changed ? to : from, seq: ev!.seq }
 }
 
@@ -168,9 +210,10 @@ export function* incomingMoveTx(x: Tx, id: string, to: IncomingState, o: Transit
 
 /**
  * recordIncoming: the package, its bytes and its event, then its reply (the 01/02 to send back) and the delivery
- * move it applies, all in the caller's one transaction (savepoint): if any part fails, nothing of it is stored. A
- * package already stored under the same (sender, DocumentId, sha256, recipient) is a duplicate: nothing is
- * written, no reply and no move.
+ * move it applies, all in the caller's one transaction (savepoint): if any part fails, nothing of it is stored. An
+ * accepted package already stored and accepted under the same (sender, DocumentId, sha256, recipient; OrganIds in
+ * any case) is a duplicate: nothing is written, no reply and no move. A refused (`rejected`) package is always
+ * written as its own row, and a refused row is never the duplicate of an accepted one (migration 007).
  */
 export function* incomingTx(x: Tx, input: RecordIncomingInput): Steps<RecordIncomingResult> {
   const p = input.package
@@ -233,6 +276,109 @@ export function* webhookAttemptTx(x: Tx, id: string, a: WebhookAttemptInput): St
   if (a.state && a.event) yield* append(x, [noteEvent({ ...a.event, at: a.event.at ?? a.at ?? new Date(at) })])
 }
 
+// ---- retention --------------------------------------------------------------------------------------------
+
+/** Outgoing edoc delivery states after which the bytes are not needed: the recipient answered for good, or recalled. */
+export const PURGEABLE_DELIVERY_STATES: readonly DeliveryState[] = ['refused', 'completed', 'recalled', 'recall-refused']
+/** A status package we sent is done once the broker took it (peers do not answer statuses). */
+export const PURGEABLE_STATUS_DELIVERY_STATES: readonly DeliveryState[] = DELIVERY_STATES.filter((s) => s !== 'accepted' && s !== 'failed')
+/** A received document the DMS has taken (fetched or later), or an operator discarded; never one still `received`. */
+export const PURGEABLE_INCOMING_STATES: readonly IncomingState[] = INCOMING_STATES.filter((s) => s !== 'received' && s !== 'rejected')
+/** A received status (its delivery move was made when it was stored) or unreadable package, unless rejected. */
+export const PURGEABLE_INCOMING_OTHER_STATES: readonly IncomingState[] = INCOMING_STATES.filter((s) => s !== 'rejected')
+
+const DAY_MS = 86_400_000
+
+/** GW_ERR_STORE_PURGED for a row carrying `purged_at` and `purge_reason`. */
+export function purgedError(what: string, id: string, r: Row): Error {
+  return gwError('GW_ERR_STORE_PURGED', { what, id, purgedAt: String(r.purged_at), reason: String(r.purge_reason) })
+}
+
+interface PurgeBatch {
+  result: Omit<PurgeResult, 'dryRun' | 'at'>
+  more: boolean
+}
+
+const zero = (): PurgeCount => ({ packages: 0, bytes: 0 })
+const countOf = (rows: readonly PurgeCandidate[]): PurgeCount => ({ packages: rows.length, bytes: rows.reduce((a, r) => a + r.size, 0) })
+
+/**
+ * One transaction of a purge run: up to `limit` packages per window and direction, chosen by the rules above,
+ * their bytes emptied with a `purged_bytes` row each, expired idempotency keys deleted, and one `purged` event per
+ * direction that purged anything (its detail: the windows, counts, bytes and package ids). Dry run: counts only.
+ */
+export function* purgeTx(x: Tx, o: PurgeOptions, at: Date, limit: number): Steps<PurgeBatch> {
+  const now = iso(at)
+  const before = (days: number): string => iso(new Date(at.getTime() - days * DAY_MS))
+  const windows = {
+    ...(o.packageBytesDays !== undefined ? { packageBytesDays: o.packageBytesDays } : {}),
+    ...(o.deadLettersDays !== undefined ? { deadLettersDays: o.deadLettersDays } : {}),
+    ...(o.idempotencyKeysDays !== undefined ? { idempotencyKeysDays: o.idempotencyKeysDays } : {}),
+  }
+  const none = { out: [] as PurgeCandidate[], in: [] as PurgeCandidate[] }
+  let finals = none
+  let dead = none
+  if (o.packageBytesDays !== undefined) {
+    const b = before(o.packageBytesDays)
+    finals = {
+      out: yield* $(x.ops.outgoingToPurge({ before: b, done: { edoc: PURGEABLE_DELIVERY_STATES, status: PURGEABLE_STATUS_DELIVERY_STATES }, needsFailed: false, limit })),
+      in: yield* $(x.ops.incomingToPurge({ before: b, done: { edoc: PURGEABLE_INCOMING_STATES, other: PURGEABLE_INCOMING_OTHER_STATES }, limit })),
+    }
+  }
+  if (o.deadLettersDays !== undefined) {
+    const b = before(o.deadLettersDays)
+    dead = {
+      out: yield* $(
+        x.ops.outgoingToPurge({
+          before: b,
+          done: { edoc: [...PURGEABLE_DELIVERY_STATES, 'failed'], status: [...PURGEABLE_STATUS_DELIVERY_STATES, 'failed'] },
+          needsFailed: true,
+          limit,
+        }),
+      ),
+      in: yield* $(x.ops.incomingToPurge({ before: b, done: { edoc: ['rejected'], other: ['rejected'] }, limit })),
+    }
+  }
+  const keys = o.idempotencyKeysDays !== undefined ? yield* $(x.ops.idempotencyKeysBefore(before(o.idempotencyKeysDays), !o.dryRun)) : 0
+  const result: PurgeBatch['result'] = {
+    packageBytes: { outgoing: countOf(finals.out), incoming: countOf(finals.in) },
+    deadLetters: { outgoing: countOf(dead.out), incoming: countOf(dead.in) },
+    idempotencyKeys: keys,
+    events: [],
+  }
+  const more = [finals.out, finals.in, dead.out, dead.in].some((r) => r.length >= limit)
+  if (o.dryRun) return { result, more }
+  const why = {
+    finals: `retention.packageBytesDays = ${o.packageBytesDays}: stored more than ${o.packageBytesDays} days before ${now}, in a final state`,
+    dead: `retention.deadLettersDays = ${o.deadLettersDays}: a dead letter stored more than ${o.deadLettersDays} days before ${now}`,
+  }
+  for (const dir of ['out', 'in'] as const) {
+    if (finals[dir].length) yield* $(x.ops.purgeBytes(dir, finals[dir], now, why.finals))
+    if (dead[dir].length) yield* $(x.ops.purgeBytes(dir, dead[dir], now, why.dead))
+    const k = dir === 'out' ? keys : 0
+    if (!finals[dir].length && !dead[dir].length && !k) continue
+    const n = finals[dir].length + dead[dir].length
+    const group = (rows: PurgeCandidate[]) => ({ ...countOf(rows), ids: rows.map((r) => r.id) })
+    const [ev] = yield* append(x, [
+      noteEvent({
+        direction: dir,
+        type: 'purged',
+        actor: o.actor,
+        cause: `retention: bytes of ${n} ${dir === 'out' ? 'sent' : 'received'} package(s) purged, ${k} idempotency key(s) removed`,
+        detail: {
+          windows,
+          packageBytes: group(finals[dir]),
+          deadLetters: group(dead[dir]),
+          ...(dir === 'out' ? { idempotencyKeys: k } : {}),
+        },
+        at,
+      }),
+    ])
+    result.events.push(ev!)
+  }
+  return { result, more }
+}
+
 type WriteMethods =
   | 'recordOutgoing'
   | 'markQueued'
@@ -245,6 +391,7 @@ type WriteMethods =
   | 'discardDelivery'
   | 'queueWebhooks'
   | 'recordWebhookAttempt'
+  | 'purge'
 
 /** Bytes a write carries (the batch size limit counts them). */
 const outgoingBytes = (i: RecordOutgoingInput | undefined): number => (i ? i.package.bytes.byteLength : 0)
@@ -303,5 +450,33 @@ export abstract class CoreStore implements Pick<Store, WriteMethods> {
 
   recordWebhookAttempt(id: string, attempt: WebhookAttemptInput): Promise<void> {
     return this.writes.push('recordWebhookAttempt', (x) => webhookAttemptTx(x, id, attempt))
+  }
+
+  /** Transactions of up to `batchSize` packages per window and direction, until nothing is left (dry run: one count). */
+  async purge(o: PurgeOptions): Promise<PurgeResult> {
+    const at = o.at ?? new Date()
+    const limit = o.dryRun ? Number.MAX_SAFE_INTEGER : Math.max(1, Math.trunc(o.batchSize ?? 500))
+    const total: PurgeResult = {
+      dryRun: o.dryRun === true,
+      at: iso(at),
+      packageBytes: { outgoing: zero(), incoming: zero() },
+      deadLetters: { outgoing: zero(), incoming: zero() },
+      idempotencyKeys: 0,
+      events: [],
+    }
+    const add = (a: PurgeCount, b: PurgeCount) => {
+      a.packages += b.packages
+      a.bytes += b.bytes
+    }
+    for (;;) {
+      const { result: r, more } = await this.writes.push('purge', (x) => purgeTx(x, o, at, limit))
+      add(total.packageBytes.outgoing, r.packageBytes.outgoing)
+      add(total.packageBytes.incoming, r.packageBytes.incoming)
+      add(total.deadLetters.outgoing, r.deadLetters.outgoing)
+      add(total.deadLetters.incoming, r.deadLetters.incoming)
+      total.idempotencyKeys += r.idempotencyKeys
+      total.events.push(...r.events)
+      if (o.dryRun || !more) return total
+    }
   }
 }

@@ -88,7 +88,8 @@ export function listDeliveriesQuery(d: Dialect, f: ListDeliveriesFilter): ListQu
 export function listIncomingQuery(d: Dialect, f: ListIncomingFilter): ListQuery {
   const ps = new Params(d)
   ps.add(f.recipient, (x) => `i.recipient = ${x}`)
-  ps.add(f.senderOrganId, (x) => `i.sender = ${x}`)
+  // OrganIds compare canonically: a sender as written (any case) is found by any spelling
+  ps.add(f.senderOrganId, (x) => `upper(i.sender) = upper(CAST(${x} AS TEXT))`)
   ps.add(f.kind, (x) => `i.kind = ${x}`)
   ps.add(f.state, (x) => `i.state = ${x}`)
   ps.add(f.documentId, (x) => `i.document_id = ${x}`)

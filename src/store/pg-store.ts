@@ -12,12 +12,12 @@
  */
 import pg from 'pg'
 import { GatewayError, gwError } from '../errors.js'
-import { CoreStore, type Tx, type WriteOps } from './core.js'
+import { CoreStore, purgedError, type Tx, type WriteOps } from './core.js'
 import { decodeCursor, pageLimit } from './cursor.js'
 import { eventConditions, eventsSql, listDeliveriesQuery, listIncomingQuery, listPackagesQuery, pageFrom, Params, type Dialect } from './filters.js'
 import { ChainHead, eachWrite, runAsync, WriteQueue, type ChainedRow, type Outcome, type QueuedWrite } from './group-commit.js'
 import { CHAIN_COLUMNS, ChainVerifier, GENESIS_HASH } from './hash-chain.js'
-import { LATEST_VERSION, MIGRATIONS } from './migrations/index.js'
+import { LATEST_VERSION, migrationMessage, MIGRATIONS } from './migrations/index.js'
 import { idempotencyFromRow, INCOMING_COLS, iso, orNull, PACKAGE_COLS, statsOf, type Row } from './records.js'
 import { deliveryFromRow, deliveryWithPackageFromRow, eventFromRow, incomingFromRow, packageFromRow, pendingFromRow, timelineFromRow, webhookFromRow, withDeliveries } from './rows.js'
 import { likePattern, TEXT_SCAN_WINDOW } from './search.js'
@@ -106,19 +106,20 @@ export async function openPgStore(url: string, opts: PgStoreOptions = {}): Promi
       const cur = Number((await c.query('SELECT coalesce(max(version), 0) AS v FROM schema_version')).rows[0].v)
       if (cur > LATEST_VERSION) throw gwError('GW_ERR_STORE_SCHEMA', { found: cur, supported: LATEST_VERSION })
       await c.query('COMMIT')
+      // every migration whose version is not recorded (not only those above the highest): branches merge in any order
+      const recorded = new Set((await c.query('SELECT version FROM schema_version')).rows.map((r) => Number(r.version)))
       for (const m of MIGRATIONS) {
-        if (m.version <= cur) continue
+        if (recorded.has(m.version)) continue
         await c.query('BEGIN')
         await c.query("SELECT pg_advisory_xact_lock(hashtext('lienthong-migrate'))")
-        const v = Number((await c.query('SELECT coalesce(max(version), 0) AS v FROM schema_version')).rows[0].v)
-        if (v >= m.version) {
+        if ((await c.query('SELECT 1 FROM schema_version WHERE version = $1', [m.version])).rowCount) {
           await c.query('COMMIT')
           continue
         }
         await c.query(m.pg)
         await c.query('INSERT INTO schema_version (version, name, applied_at) VALUES ($1, $2, $3)', [m.version, m.name, iso()])
         await c.query('COMMIT')
-        opts.logger?.info({ store: 'pg', version: m.version, migration: m.name }, 'store migration applied')
+        opts.logger?.info({ store: 'pg', version: m.version, migration: m.name, description: m.description ?? m.name }, migrationMessage(m))
       }
     } catch (e) {
       await c.query('ROLLBACK').catch(() => {})
@@ -189,7 +190,16 @@ function pgOps(c: Client): WriteOps {
       // the idempotency key was claimed first (claimIdempotency); its foreign key is checked at commit
       return (await c.query(sql, ps.values)).rows[0].n !== 0
     },
-    deliveryForUpdate: (id) => first(c, 'SELECT d.*, p.document_id, p.sender FROM deliveries d JOIN packages p ON p.id = d.package_id WHERE d.id = $1 FOR UPDATE OF d', [id]),
+    deliveryForUpdate: (id) =>
+      first(
+        c,
+        `SELECT d.*, p.document_id, p.sender, x.purged_at, x.reason AS purge_reason FROM deliveries d JOIN packages p ON p.id = d.package_id
+         LEFT JOIN purged_bytes x ON x.direction = 'out' AND x.id = d.package_id WHERE d.id = $1 FOR UPDATE OF d`,
+        [id],
+      ),
+    async countAttempt(id) {
+      await c.query('UPDATE deliveries SET attempts = attempts + 1 WHERE id = $1', [id])
+    },
     async lockDeliveries(ids) {
       await c.query('SELECT id FROM deliveries WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE', [[...ids]])
     },
@@ -205,7 +215,7 @@ function pgOps(c: Client): WriteOps {
       const ins = await c.query(
         `INSERT INTO incoming (id, kind, document_id, sender, recipient, message_id, sha256, size, priority, subject, code_number, code_notation, promulgation_date, status_code, metadata, verdict, search, state, reason, related_id, received_at, updated_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $21)
-         ON CONFLICT (sender, document_id, sha256, recipient) DO NOTHING RETURNING ${INCOMING_COLS}`,
+         ON CONFLICT (upper(sender), document_id, sha256, upper(recipient)) WHERE state NOT IN ('rejected', 'discarded') DO NOTHING RETURNING ${INCOMING_COLS}`,
         [
           r.id, r.kind, r.document_id, r.sender, r.recipient, r.message_id, r.sha256, r.size, r.priority, r.subject, r.code_number, r.code_notation,
           r.promulgation_date, r.status_code, r.metadata, r.verdict, r.search, r.state, r.reason, r.related_id, r.at,
@@ -214,7 +224,8 @@ function pgOps(c: Client): WriteOps {
       if (ins.rowCount === 0) {
         const duplicate = await first(
           c,
-          `SELECT ${INCOMING_COLS} FROM incoming WHERE sha256 = $1 AND sender IS NOT DISTINCT FROM $2::text AND document_id IS NOT DISTINCT FROM $3::text AND recipient IS NOT DISTINCT FROM $4::text`,
+          `SELECT ${INCOMING_COLS} FROM incoming WHERE sha256 = $1 AND upper(sender) IS NOT DISTINCT FROM upper($2::text) AND document_id IS NOT DISTINCT FROM $3::text
+             AND upper(recipient) IS NOT DISTINCT FROM upper($4::text) AND state NOT IN ('rejected', 'discarded')`,
           [r.sha256, r.sender, r.document_id, r.recipient],
         )
         return { duplicate: duplicate! }
@@ -249,6 +260,50 @@ function pgOps(c: Client): WriteOps {
       )
     },
     webhookForUpdate: (id) => first(c, 'SELECT * FROM webhook_deliveries WHERE id = $1 FOR UPDATE', [id]),
+    async outgoingToPurge(q) {
+      const r = await c.query(
+        `SELECT p.id, p.size FROM packages p
+         WHERE p.created_at < $1
+           AND NOT EXISTS (SELECT 1 FROM purged_bytes x WHERE x.direction = 'out' AND x.id = p.id)
+           AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.package_id = p.id
+             AND d.state <> ALL (CASE WHEN p.kind = 'edoc' THEN $2::text[] ELSE $3::text[] END))
+           AND (NOT $4::boolean OR EXISTS (SELECT 1 FROM deliveries d WHERE d.package_id = p.id AND d.state = 'failed'))
+         ORDER BY p.created_at, p.seq LIMIT $5`,
+        [q.before, [...q.done.edoc], [...q.done.status], q.needsFailed, q.limit],
+      )
+      return r.rows.map((x) => ({ id: String(x.id), size: Number(x.size) }))
+    },
+    async incomingToPurge(q) {
+      const r = await c.query(
+        `SELECT i.id, i.size FROM incoming i
+         WHERE i.received_at < $1
+           AND i.state = ANY (CASE WHEN i.kind = 'edoc' THEN $2::text[] ELSE $3::text[] END)
+           AND NOT EXISTS (SELECT 1 FROM purged_bytes x WHERE x.direction = 'in' AND x.id = i.id)
+         ORDER BY i.received_at, i.seq LIMIT $4`,
+        [q.before, [...q.done.edoc], [...q.done.other], q.limit],
+      )
+      return r.rows.map((x) => ({ id: String(x.id), size: Number(x.size) }))
+    },
+    async purgeBytes(direction, rows, at, reason) {
+      const ids = rows.map((r) => r.id)
+      await c.query('INSERT INTO purged_bytes (direction, id, purged_at, reason, size) SELECT $1, u.id, $3, $4, u.size FROM unnest($2::text[], $5::bigint[]) AS u (id, size)', [
+        direction,
+        ids,
+        at,
+        reason,
+        rows.map((r) => r.size),
+      ])
+      await c.query(
+        direction === 'out'
+          ? "UPDATE package_bytes SET bytes = ''::bytea, signature = ''::bytea WHERE package_id = ANY($1::text[])"
+          : "UPDATE incoming_bytes SET bytes = ''::bytea, signature = NULL WHERE incoming_id = ANY($1::text[])",
+        [ids],
+      )
+    },
+    async idempotencyKeysBefore(before, remove) {
+      if (remove) return (await c.query('DELETE FROM idempotency_keys WHERE created_at < $1', [before])).rowCount ?? 0
+      return Number((await c.query('SELECT count(*)::int AS n FROM idempotency_keys WHERE created_at < $1', [before])).rows[0].n)
+    },
     async updateWebhook(id, u) {
       await c.query('UPDATE webhook_deliveries SET state = $2, attempts = $3, next_attempt_at = $4, last_status = $5, last_error = $6, updated_at = $7 WHERE id = $1', [
         id, u.state, u.attempts, u.next_attempt_at, u.last_status, u.last_error, u.updated_at,
@@ -380,8 +435,14 @@ export class PgStore extends CoreStore implements Store {
 
   getPackageBytes(id: string): Promise<PackageBytes | undefined> {
     return this.run('getPackageBytes', async (q) => {
-      const r = (await first(q, 'SELECT bytes, signature FROM package_bytes WHERE package_id = $1', [id])) as { bytes: Buffer; signature: Buffer } | undefined
-      return r ? { bytes: r.bytes, signature: r.signature } : undefined
+      const r = await first(
+        q,
+        `SELECT b.bytes, b.signature, x.purged_at, x.reason AS purge_reason FROM package_bytes b
+         LEFT JOIN purged_bytes x ON x.direction = 'out' AND x.id = b.package_id WHERE b.package_id = $1`,
+        [id],
+      )
+      if (r?.purged_at) throw purgedError('package', id, r)
+      return r ? { bytes: r.bytes as Buffer, signature: r.signature as Buffer } : undefined
     })
   }
 
@@ -413,7 +474,7 @@ export class PgStore extends CoreStore implements Store {
         r = await first(
           q,
           `SELECT d.* FROM deliveries d JOIN packages p ON p.id = d.package_id
-           WHERE p.sender = $1 AND p.document_id = $2 AND p.kind = 'edoc' AND d.recipient = $3 ORDER BY p.seq DESC LIMIT 1`,
+           WHERE upper(p.sender) = upper($1::text) AND p.document_id = $2 AND p.kind = 'edoc' AND upper(d.recipient) = upper($3::text) ORDER BY p.seq DESC LIMIT 1`,
           [qry.senderOrganId, qry.documentId, qry.recipient],
         )
       }
@@ -421,8 +482,8 @@ export class PgStore extends CoreStore implements Store {
         r = await first(
           q,
           `SELECT d.* FROM deliveries d JOIN packages p ON p.id = d.package_id
-           WHERE p.sender = $1 AND p.code_number = $2 AND p.code_notation IS NOT DISTINCT FROM $3::text AND p.kind = 'edoc'
-             AND ($4::text IS NULL OR p.promulgation_date = $4::text) AND d.recipient = $5
+           WHERE upper(p.sender) = upper($1::text) AND p.code_number = $2 AND p.code_notation IS NOT DISTINCT FROM $3::text AND p.kind = 'edoc'
+             AND ($4::text IS NULL OR p.promulgation_date = $4::text) AND upper(d.recipient) = upper($5::text)
            ORDER BY p.seq DESC LIMIT 1`,
           [qry.senderOrganId, qry.codeNumber, orNull(qry.codeNotation), orNull(qry.promulgationDate), qry.recipient],
         )
@@ -525,15 +586,21 @@ export class PgStore extends CoreStore implements Store {
 
   getIncomingBytes(id: string): Promise<{ bytes: Uint8Array; signature?: Uint8Array } | undefined> {
     return this.run('getIncomingBytes', async (q) => {
-      const r = (await first(q, 'SELECT bytes, signature FROM incoming_bytes WHERE incoming_id = $1', [id])) as { bytes: Buffer; signature: Buffer | null } | undefined
+      const r = await first(
+        q,
+        `SELECT b.bytes, b.signature, x.purged_at, x.reason AS purge_reason FROM incoming_bytes b
+         LEFT JOIN purged_bytes x ON x.direction = 'in' AND x.id = b.incoming_id WHERE b.incoming_id = $1`,
+        [id],
+      )
       if (!r) return undefined
-      return r.signature ? { bytes: r.bytes, signature: r.signature } : { bytes: r.bytes }
+      if (r.purged_at) throw purgedError('incoming package', id, r)
+      return r.signature ? { bytes: r.bytes as Buffer, signature: r.signature as Buffer } : { bytes: r.bytes as Buffer }
     })
   }
 
   findIncomingByDocument(senderOrganId: string, documentId: string): Promise<StoredIncoming[]> {
     return this.run('findIncomingByDocument', async (q) =>
-      (await q.query(`SELECT ${INCOMING_COLS} FROM incoming WHERE sender = $1 AND document_id = $2 ORDER BY seq`, [senderOrganId, documentId])).rows.map(incomingFromRow),
+      (await q.query(`SELECT ${INCOMING_COLS} FROM incoming WHERE upper(sender) = upper($1::text) AND document_id = $2 ORDER BY seq`, [senderOrganId, documentId])).rows.map(incomingFromRow),
     )
   }
 

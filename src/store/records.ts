@@ -163,8 +163,8 @@ export function noteEvent(e: AppendEventInput): EventFields {
   }
 }
 
-export const queuedOpts = (at?: Date): TransitionOptions => ({ cause: 'broker confirmed', actor: 'system', ...(at ? { at } : {}) })
-export const failedOpts = (reason: string, actor: string, at?: Date): TransitionOptions => ({ cause: 'publish failed', reason, actor, ...(at ? { at } : {}) })
+export const queuedOpts = (at?: Date): TransitionOptions => ({ cause: 'broker confirmed', actor: 'system', countsAttempt: true, ...(at ? { at } : {}) })
+export const failedOpts = (reason: string, actor: string, at?: Date): TransitionOptions => ({ cause: 'publish failed', reason, actor, countsAttempt: true, ...(at ? { at } : {}) })
 
 export function idempotencyFromRow(r: Row): IdempotencyRecord {
   return { clientId: String(r.client_id), key: String(r.key), requestHash: String(r.request_hash), packageId: String(r.package_id), createdAt: String(r.created_at) }

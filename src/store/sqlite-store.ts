@@ -12,14 +12,15 @@
  *   the batch they joined was committed (next event-loop turn). Callers treat this and the PostgreSQL store alike.
  */
 import Database from 'better-sqlite3'
+import { existsSync } from 'node:fs'
 import { setImmediate as yieldToLoop } from 'node:timers/promises'
 import { GatewayError, gwError } from '../errors.js'
-import { CoreStore, type Tx, type WriteOps } from './core.js'
+import { CoreStore, purgedError, type Tx, type WriteOps } from './core.js'
 import { decodeCursor, pageLimit } from './cursor.js'
 import { eventConditions, eventsSql, listDeliveriesQuery, listIncomingQuery, listPackagesQuery, pageFrom, Params, type Dialect, type ListQuery } from './filters.js'
 import { call, ChainHead, eachWrite, runSync, WriteQueue, type Outcome, type QueuedWrite } from './group-commit.js'
 import { CHAIN_COLUMNS, ChainVerifier } from './hash-chain.js'
-import { LATEST_VERSION, MIGRATIONS } from './migrations/index.js'
+import { LATEST_VERSION, migrationMessage, MIGRATIONS } from './migrations/index.js'
 import { idempotencyFromRow, INCOMING_COLS, iso, orNull, PACKAGE_COLS, statsOf, type Row } from './records.js'
 import { deliveryFromRow, deliveryWithPackageFromRow, eventFromRow, incomingFromRow, packageFromRow, pendingFromRow, timelineFromRow, webhookFromRow, withDeliveries } from './rows.js'
 import { globPattern, TEXT_DENSE_MATCHES } from './search.js'
@@ -120,6 +121,33 @@ export async function openSqliteStore(path: string, opts: SqliteStoreOptions = {
   }
 }
 
+/**
+ * Before a store file is replaced (`lienthong restore`): fold its WAL into the file and close it, so that the file
+ * alone holds the store, and tell whether another connection (the gateway's) still has it open: the last
+ * connection to close a WAL-mode database removes its `-wal` file, so a `-wal` still there after closing means
+ * someone else holds the store. Returns why not (in use, not openable); undefined when done.
+ */
+export function quiesceSqliteFile(path: string): string | undefined {
+  let db: Database.Database
+  try {
+    db = new Database(path, { fileMustExist: true, timeout: 0 })
+  } catch (e) {
+    return `cannot open ${path}: ${(e as Error).message}`
+  }
+  let wal: boolean
+  try {
+    wal = db.pragma('journal_mode', { simple: true }) === 'wal'
+    if (wal) db.pragma('wal_checkpoint(TRUNCATE)')
+  } catch (e) {
+    const code = (e as { code?: string }).code ?? ''
+    return /BUSY|LOCKED/.test(code) ? `${path} is in use by another process (stop the gateway first)` : `${path}: ${(e as Error).message}`
+  } finally {
+    db.close()
+  }
+  if (wal && existsSync(`${path}-wal`)) return `${path} is in use by another process (stop the gateway first)`
+  return undefined
+}
+
 function currentVersion(db: Database.Database): number {
   const t = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'").get()
   if (!t) return 0
@@ -133,19 +161,24 @@ function checkVersion(db: Database.Database): number {
   return v
 }
 
-/** Apply the migrations this file lacks, each in its own immediate transaction (safe with concurrent openers). */
+/**
+ * Apply the migrations this file lacks (every version not recorded in schema_version), each in its own immediate
+ * transaction (safe with concurrent openers), logging each with what it does.
+ */
 function migrate(db: Database.Database, logger?: StoreLogger): void {
   db.exec('CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)')
+  const has = db.prepare('SELECT 1 FROM schema_version WHERE version = ?')
   for (const m of MIGRATIONS) {
     const applied = db
       .transaction(() => {
-        if (checkVersion(db) >= m.version) return false
+        checkVersion(db)
+        if (has.get(m.version)) return false
         db.exec(m.sqlite)
         db.prepare('INSERT INTO schema_version (version, name, applied_at) VALUES (?, ?, ?)').run(m.version, m.name, iso())
         return true
       })
       .immediate()
-    if (applied) logger?.info({ store: 'sqlite', version: m.version, migration: m.name }, 'store migration applied')
+    if (applied) logger?.info({ store: 'sqlite', version: m.version, migration: m.name, description: m.description ?? m.name }, migrationMessage(m))
   }
 }
 
@@ -175,28 +208,33 @@ export class SqliteStore extends CoreStore implements Store {
     this.sql = {
       head: 'SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1',
       getPackage: `SELECT ${PACKAGE_COLS} FROM packages WHERE id = ?`,
-      getBytes: 'SELECT bytes, signature FROM package_bytes WHERE package_id = ?',
+      getBytes: `SELECT b.bytes, b.signature, x.purged_at, x.reason AS purge_reason FROM package_bytes b
+         LEFT JOIN purged_bytes x ON x.direction = 'out' AND x.id = b.package_id WHERE b.package_id = ?`,
       getDeliveries: 'SELECT * FROM deliveries WHERE package_id = ? ORDER BY seq',
       getDelivery: 'SELECT * FROM deliveries WHERE id = ?',
-      deliveryCtx: 'SELECT d.*, p.document_id, p.sender FROM deliveries d JOIN packages p ON p.id = d.package_id WHERE d.id = ?',
+      deliveryCtx: `SELECT d.*, p.document_id, p.sender, x.purged_at, x.reason AS purge_reason FROM deliveries d JOIN packages p ON p.id = d.package_id
+         LEFT JOIN purged_bytes x ON x.direction = 'out' AND x.id = d.package_id WHERE d.id = ?`,
       deliveriesOf: 'SELECT * FROM deliveries WHERE package_id IN (SELECT value FROM json_each(?)) ORDER BY seq',
       getIdem: 'SELECT client_id, key, request_hash, package_id, created_at FROM idempotency_keys WHERE client_id = ? AND key = ?',
       pending: `${PENDING_SELECT} WHERE d.state = 'accepted' ORDER BY d.priority DESC, d.seq LIMIT ?`,
       pendingAfter: `${PENDING_SELECT} WHERE d.state = 'accepted' AND (d.priority < @priority OR (d.priority = @priority AND d.seq > @seq)) ORDER BY d.priority DESC, d.seq LIMIT @limit`,
       findByDocument: `SELECT d.* FROM deliveries d JOIN packages p ON p.id = d.package_id
-         WHERE p.sender = @sender AND p.document_id = @document_id AND p.kind = 'edoc' AND d.recipient = @recipient
+         WHERE upper(p.sender) = upper(@sender) AND p.document_id = @document_id AND p.kind = 'edoc' AND upper(d.recipient) = upper(@recipient)
          ORDER BY p.seq DESC LIMIT 1`,
       findByCode: `SELECT d.* FROM deliveries d JOIN packages p ON p.id = d.package_id
-         WHERE p.sender = @sender AND p.code_number = @code_number AND p.code_notation IS @code_notation AND p.kind = 'edoc'
-           AND (@promulgation_date IS NULL OR p.promulgation_date = @promulgation_date) AND d.recipient = @recipient
+         WHERE upper(p.sender) = upper(@sender) AND p.code_number = @code_number AND p.code_notation IS @code_notation AND p.kind = 'edoc'
+           AND (@promulgation_date IS NULL OR p.promulgation_date = @promulgation_date) AND upper(d.recipient) = upper(@recipient)
          ORDER BY p.seq DESC LIMIT 1`,
       timeline: 'SELECT * FROM events WHERE delivery_id = ? ORDER BY seq',
       anchor: 'SELECT seq, hash FROM events WHERE seq < ? ORDER BY seq DESC LIMIT 1',
       chainPage: `SELECT ${CHAIN_COLUMNS} FROM events WHERE seq >= ? AND seq <= ? ORDER BY seq LIMIT ?`,
       getIncoming: `SELECT ${INCOMING_COLS} FROM incoming WHERE id = ?`,
-      getIncomingBytes: 'SELECT bytes, signature FROM incoming_bytes WHERE incoming_id = ?',
-      incomingDedupe: `SELECT ${INCOMING_COLS} FROM incoming WHERE sha256 = @sha256 AND sender IS @sender AND document_id IS @document_id AND recipient IS @recipient`,
-      incomingByDocument: `SELECT ${INCOMING_COLS} FROM incoming WHERE sender = ? AND document_id = ? ORDER BY seq`,
+      getIncomingBytes: `SELECT b.bytes, b.signature, x.purged_at, x.reason AS purge_reason FROM incoming_bytes b
+         LEFT JOIN purged_bytes x ON x.direction = 'in' AND x.id = b.incoming_id WHERE b.incoming_id = ?`,
+      // the accepted copy under the dedupe key (migration 007: rejected and discarded copies are never one)
+      incomingDedupe: `SELECT ${INCOMING_COLS} FROM incoming WHERE sha256 = @sha256 AND upper(sender) IS upper(@sender) AND document_id IS @document_id
+           AND upper(recipient) IS upper(@recipient) AND state NOT IN ('rejected', 'discarded')`,
+      incomingByDocument: `SELECT ${INCOMING_COLS} FROM incoming WHERE upper(sender) = upper(?) AND document_id = ? ORDER BY seq`,
       countDeliveries: 'SELECT state, count(*) AS n FROM deliveries GROUP BY state',
       countIncoming: 'SELECT state, count(*) AS n FROM incoming GROUP BY state',
       countEvents: 'SELECT coalesce(max(seq), 0) AS n FROM events', // gapless chain: the last seq is the count
@@ -237,6 +275,24 @@ export class SqliteStore extends CoreStore implements Store {
            last_error = @last_error, updated_at = @updated_at WHERE id = @id`,
       pendingWebhooks: "SELECT * FROM webhook_deliveries WHERE state = 'pending' AND seq > ? ORDER BY seq LIMIT ?",
       insertIncomingBytes: 'INSERT INTO incoming_bytes (incoming_id, bytes, signature) VALUES (?, ?, ?)',
+      // ---- retention (core.ts purgeTx)
+      outgoingToPurge: `SELECT p.id, p.size FROM packages p INDEXED BY packages_created
+         WHERE p.created_at < @before
+           AND NOT EXISTS (SELECT 1 FROM purged_bytes x WHERE x.direction = 'out' AND x.id = p.id)
+           AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.package_id = p.id
+             AND d.state NOT IN (SELECT value FROM json_each(CASE WHEN p.kind = 'edoc' THEN @edoc ELSE @status END)))
+           AND (@needs_failed = 0 OR EXISTS (SELECT 1 FROM deliveries d WHERE d.package_id = p.id AND d.state = 'failed'))
+         ORDER BY p.created_at, p.seq LIMIT @limit`,
+      incomingToPurge: `SELECT i.id, i.size FROM incoming i INDEXED BY incoming_received
+         WHERE i.received_at < @before
+           AND i.state IN (SELECT value FROM json_each(CASE WHEN i.kind = 'edoc' THEN @edoc ELSE @other END))
+           AND NOT EXISTS (SELECT 1 FROM purged_bytes x WHERE x.direction = 'in' AND x.id = i.id)
+         ORDER BY i.received_at, i.seq LIMIT @limit`,
+      insertPurged: 'INSERT INTO purged_bytes (direction, id, purged_at, reason, size) VALUES (?, ?, ?, ?, ?)',
+      emptyPackageBytes: "UPDATE package_bytes SET bytes = X'', signature = X'' WHERE package_id = ?",
+      emptyIncomingBytes: "UPDATE incoming_bytes SET bytes = X'', signature = NULL WHERE incoming_id = ?",
+      countIdemBefore: 'SELECT count(*) AS n FROM idempotency_keys WHERE created_at < ?',
+      deleteIdemBefore: 'DELETE FROM idempotency_keys WHERE created_at < ?',
       updateIncoming: `UPDATE incoming SET state = @state, status_code = coalesce(@status_code, status_code), reason = coalesce(@reason, reason), updated_at = @at,
            fetched_at = CASE WHEN @state = 'fetched' THEN coalesce(fetched_at, @at) ELSE fetched_at END
          WHERE id = @id`,
@@ -257,11 +313,15 @@ export class SqliteStore extends CoreStore implements Store {
       },
       deliveryForUpdate: (id) => s('deliveryCtx').get(id) as Row | undefined,
       lockDeliveries: () => {},
+      countAttempt: (id) => {
+        s('countAttempt').run(id)
+      },
       updateDelivery: (id, state, o, at) => {
         s('updateDelivery').run({ id, state, status_code: orNull(o.statusCode), reason: orNull(o.reason), at })
       },
       insertIncoming: ({ row, bytes, signature }) => {
-        const ex = s('incomingDedupe').get({ sha256: row.sha256, sender: row.sender, document_id: row.document_id, recipient: row.recipient }) as Row | undefined
+        // a refused copy is always its own row; an accepted one is a duplicate of the accepted copy under its key
+        const ex = row.state === 'rejected' ? undefined : (s('incomingDedupe').get({ sha256: row.sha256, sender: row.sender, document_id: row.document_id, recipient: row.recipient }) as Row | undefined)
         if (ex) return { duplicate: ex }
         if (s('getIncoming').get(row.id)) throw gwError('GW_ERR_STORE_CONFLICT', { reason: `incoming package ${row.id} is already stored` })
         s('insertIncoming').run(row)
@@ -285,6 +345,30 @@ export class SqliteStore extends CoreStore implements Store {
       updateWebhook: (id, u) => {
         s('updateWebhook').run({ id, ...u })
       },
+      outgoingToPurge: (q) =>
+        (
+          s('outgoingToPurge').all({
+            before: q.before,
+            edoc: JSON.stringify(q.done.edoc),
+            status: JSON.stringify(q.done.status),
+            needs_failed: q.needsFailed ? 1 : 0,
+            limit: q.limit,
+          }) as Row[]
+        ).map((r) => ({ id: String(r.id), size: Number(r.size) })),
+      incomingToPurge: (q) =>
+        (s('incomingToPurge').all({ before: q.before, edoc: JSON.stringify(q.done.edoc), other: JSON.stringify(q.done.other), limit: q.limit }) as Row[]).map((r) => ({
+          id: String(r.id),
+          size: Number(r.size),
+        })),
+      purgeBytes: (direction, rows, at, reason) => {
+        const empty = s(direction === 'out' ? 'emptyPackageBytes' : 'emptyIncomingBytes')
+        for (const r of rows) {
+          s('insertPurged').run(direction, r.id, at, reason, r.size)
+          empty.run(r.id)
+        }
+      },
+      idempotencyKeysBefore: (before, remove) =>
+        remove ? s('deleteIdemBefore').run(before).changes : (s('countIdemBefore').get(before) as { n: number }).n,
     }
     this.writes = new WriteQueue<Tx>((batch) => this.commit(batch), mapSqliteError, { maxWrites: MAX_BATCH, maxBytes: MAX_BATCH_BYTES })
   }
@@ -431,8 +515,9 @@ export class SqliteStore extends CoreStore implements Store {
 
   getPackageBytes(id: string): Promise<PackageBytes | undefined> {
     return this.run('getPackageBytes', () => {
-      const r = this.s('getBytes').get(id) as { bytes: Buffer; signature: Buffer } | undefined
-      return r ? { bytes: r.bytes, signature: r.signature } : undefined
+      const r = this.s('getBytes').get(id) as Row | undefined
+      if (r?.purged_at) throw purgedError('package', id, r)
+      return r ? { bytes: r.bytes as Buffer, signature: r.signature as Buffer } : undefined
     })
   }
 
@@ -564,9 +649,10 @@ export class SqliteStore extends CoreStore implements Store {
 
   getIncomingBytes(id: string): Promise<{ bytes: Uint8Array; signature?: Uint8Array } | undefined> {
     return this.run('getIncomingBytes', () => {
-      const r = this.s('getIncomingBytes').get(id) as { bytes: Buffer; signature: Buffer | null } | undefined
+      const r = this.s('getIncomingBytes').get(id) as Row | undefined
       if (!r) return undefined
-      return r.signature ? { bytes: r.bytes, signature: r.signature } : { bytes: r.bytes }
+      if (r.purged_at) throw purgedError('incoming package', id, r)
+      return r.signature ? { bytes: r.bytes as Buffer, signature: r.signature as Buffer } : { bytes: r.bytes as Buffer }
     })
   }
 
@@ -615,6 +701,39 @@ export class SqliteStore extends CoreStore implements Store {
       if (!this.db.readonly) this.db.pragma('optimize')
       this.db.close()
     })
+  }
+
+  /**
+   * An online copy of the whole store into the new file `dest` (SQLite's backup API): consistent with the WAL (the
+   * copy is the database as of one read transaction, committed WAL frames included), while this or another process
+   * keeps writing. All pages are copied in one step, so a write by another connection cannot restart the copy;
+   * readers never block writers in WAL mode, so the gateway keeps running meanwhile.
+   */
+  async backup(dest: string): Promise<{ pages: number }> {
+    try {
+      const r = await this.db.backup(dest, { progress: () => 0x7fffffff })
+      // the copy is one self-contained file (rollback journal): opened read-only it needs no -wal/-shm beside it;
+      // the gateway puts it back in WAL mode when it opens it
+      const copy = new Database(dest)
+      try {
+        copy.pragma('journal_mode = DELETE')
+      } finally {
+        copy.close()
+      }
+      return { pages: r.totalPages }
+    } catch (e) {
+      throw mapSqliteError(e, `backup to ${dest}`)
+    }
+  }
+
+  /** SQLite's `quick_check`: 'ok', or the problems it lists (a file damaged below the store's own checks). */
+  quickCheck(): Promise<string> {
+    return this.run('quickCheck', () => (this.db.pragma('quick_check') as { quick_check: string }[]).map((r) => r.quick_check).join('; '))
+  }
+
+  /** The schema version recorded in the file (0: not a store). */
+  schemaVersion(): Promise<number> {
+    return this.run('schemaVersion', () => currentVersion(this.db))
   }
 
   /** The underlying connection, for the store's own tests and tools (never for the pipeline). */

@@ -25,6 +25,8 @@ import type {
   PackageWithDeliveries,
   Page,
   PendingDelivery,
+  PurgeOptions,
+  PurgeResult,
   RecordIncomingInput,
   RecordIncomingResult,
   RecordOutgoingInput,
@@ -118,7 +120,7 @@ export interface Store {
   recordIncoming(input: RecordIncomingInput): Promise<RecordIncomingResult>
   getIncoming(id: string): Promise<StoredIncoming | undefined>
   getIncomingBytes(id: string): Promise<{ bytes: Uint8Array; signature?: Uint8Array } | undefined>
-  /** Packages received from `senderOrganId` with this DocumentId (any recipient), oldest first: replay checks. */
+  /** Packages received from `senderOrganId` (any case) with this DocumentId (any recipient, any state), oldest first: replay checks. */
   findIncomingByDocument(senderOrganId: string, documentId: string): Promise<StoredIncoming[]>
   /** Newest first, keyset pagination. */
   listIncoming(filter: ListIncomingFilter): Promise<Page<StoredIncoming>>
@@ -147,6 +149,14 @@ export interface Store {
   // ---- health, metrics, lifecycle ---------------------------------------------------------------------
 
   /** Resolves when the store answers a trivial query; throws GW_ERR_STORE_UNAVAILABLE otherwise. */
+  /**
+   * Retention (config `retention`): empty the bytes of packages in a final state older than the windows, and delete
+   * idempotency keys older than theirs, with a `purged` log event per direction and transaction; `dryRun` counts
+   * only. Rows are never deleted (idempotency keys aside) and the log keeps verifying. Reading purged bytes
+   * (getPackageBytes, getIncomingBytes) throws GW_ERR_STORE_PURGED (410) saying when and why.
+   */
+  purge(opts: PurgeOptions): Promise<PurgeResult>
+
   ping(): Promise<void>
   stats(): Promise<StoreStats>
   close(): Promise<void>

@@ -147,6 +147,12 @@ export interface TransitionOptions {
   detail?: JsonObject
   /** Event type; default `status` when statusCode is given, else `state`. */
   type?: string
+  /**
+   * The move ends one publish of the delivery (the broker confirmed it, or refused it for good): the delivery's
+   * `attempts` goes up by one, whether the state changes or not (a publish confirmed again after a restart), and
+   * the event's detail gets `attempt` (its number).
+   */
+  countsAttempt?: boolean
 }
 
 export interface TransitionResult {
@@ -394,7 +400,10 @@ export interface StoredIncoming {
 
 export interface RecordIncomingResult {
   incoming: StoredIncoming
-  /** True when the same package (sender, DocumentId, sha256, recipient) was already stored: nothing new written. */
+  /**
+   * True when the same package (sender, DocumentId, sha256, recipient; OrganIds in any case) was already stored and
+   * accepted: nothing new written. A `rejected` record is never a duplicate, and no rejected row makes one.
+   */
   duplicate: boolean
   /** The stored reply (absent when duplicate or none was given). */
   reply?: RecordOutgoingResult
@@ -477,6 +486,51 @@ export interface WebhookAttemptInput {
   state?: 'delivered' | 'failed'
   event?: AppendEventInput
   at?: Date
+}
+
+// ---- retention ------------------------------------------------------------------------------------------
+
+/**
+ * One purge run (config `retention`, `lienthong purge`). Each window is in days since the package was stored
+ * (`created_at` / `received_at`); an absent window purges nothing of its kind. Only bytes are purged (set empty,
+ * with `purged_at` and `purge_reason`); rows stay and the log keeps verifying.
+ */
+export interface PurgeOptions {
+  /** Bytes of packages in a final state: outgoing with every delivery final, incoming the DMS has taken. */
+  packageBytesDays?: number
+  /** Idempotency keys (the request hash of a POST, so a retry is answered with the first result). */
+  idempotencyKeysDays?: number
+  /** Bytes of dead letters: incoming `rejected`, outgoing with a `failed` delivery and every other one final. */
+  deadLettersDays?: number
+  actor: Actor
+  /** Now (default: the clock). */
+  at?: Date
+  /** Count what would be purged; write nothing. */
+  dryRun?: boolean
+  /** Most packages per direction in one transaction (default 500); a run repeats until nothing is left. */
+  batchSize?: number
+}
+
+export interface PurgeCount {
+  packages: number
+  /** Bytes freed: package bytes plus signature. */
+  bytes: number
+}
+
+export interface PurgeResult {
+  dryRun: boolean
+  at: string
+  packageBytes: { outgoing: PurgeCount; incoming: PurgeCount }
+  deadLetters: { outgoing: PurgeCount; incoming: PurgeCount }
+  idempotencyKeys: number
+  /** The `purged` log events written (one per direction and transaction that purged something). */
+  events: LogEvent[]
+}
+
+/** Why a package's bytes are gone: reading them throws GW_ERR_STORE_PURGED with these. */
+export interface PurgedInfo {
+  purgedAt: string
+  reason: string
 }
 
 // ---- health / metrics -----------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import path from 'node:path'
 import { zipSync } from 'fflate'
-import { buildEdoc, type AttachmentInput, type Envelope } from '../../src/envelope/index.js'
+import { buildEdoc, parseEnvelope, type AttachmentInput, type Envelope } from '../../src/envelope/index.js'
 import { verifierFromConfig } from '../../src/pipeline/receiver.js'
 import { loadSigner, type Signer, type Verifier } from '../../src/signature/index.js'
 import type { Config } from '../../src/config.js'
@@ -70,12 +70,12 @@ export interface Seeded {
 export async function seedIncoming(
   store: Store,
   config: Config,
-  o: { from: string; to: string; attachments?: AttachmentInput[]; rejected?: boolean; subject?: string; at?: Date },
+  o: { from: string; to: string; attachments?: AttachmentInput[]; rejected?: boolean; subject?: string; at?: Date; rewrite?: (xml: string) => string },
 ): Promise<Seeded> {
   n++
   const codeNumber = String(100 + n)
   const codeNotation = `${o.from === STC ? 'STC' : 'UBND'}-VP`
-  const env = buildEdoc({
+  const built = buildEdoc({
     from: organ(o.from),
     to: [organ(o.to)],
     code: { codeNumber, codeNotation },
@@ -86,6 +86,8 @@ export async function seedIncoming(
     otherInfo: { pageAmount: 1 },
     attachments: o.attachments ?? [plainPdf()],
   })
+  // another implementation's spelling of the package (what our builder never writes), signed as it is
+  const env = o.rewrite ? parseEnvelope(Buffer.from(o.rewrite(Buffer.from(built.bytes).toString('utf8')))) : built
   const signer = await signerOf(o.from)
   let signature = await signer.sign(env.bytes)
   if (o.rejected) signature = await (await signerOf(o.from === STC ? H26 : STC)).sign(env.bytes) // another agency's key

@@ -133,6 +133,32 @@ t.test('edxml and signature: the exact stored bytes; the signature verifies over
   t.equal((await app.inject({ url: `/v1/inbox/${incoming.id}/edxml`, headers: auth(KEYS.stc) })).statusCode, 404, 'not the sender’s inbox')
 })
 
+t.test('ContentId written cid:cid:<uuid> (the Java edXML library without an id) or <cid:...>: listed and downloadable by the same id', async (t) => {
+  const { app, store, config } = await buildTestApp(t)
+  const uuid = '3f2c8a4e-1b7d-4c55-9a0e-6d1f2b3c4d5e'
+  const spellings = [`cid:cid:${uuid}`, `CID:cid:${uuid}`, `&lt;cid:${uuid}&gt;`]
+  for (const spelling of spellings) {
+    const { incoming, envelope } = await seedIncoming(store, config, {
+      from: H26,
+      to: G22,
+      attachments: [{ ...plainPdf(), contentId: uuid }],
+      // Manifest and Attachment both carry the id as the other implementation writes it
+      rewrite: (xml) => xml.split(`cid:${uuid}`).join(spelling),
+    })
+    t.ok(Buffer.from(envelope.bytes).toString('utf8').includes(spelling), `package written with ${spelling}`)
+    const doc = (await app.inject({ url: `/v1/inbox/${incoming.id}`, headers: auth(KEYS.g22) })).json() as { attachments: { contentId: string; url: string; name: string; size: number }[] }
+    t.equal(doc.attachments.length, 1)
+    t.match(doc.attachments[0], { contentId: uuid, name: 'cong-van.pdf', size: PDF.length, url: `/v1/inbox/${incoming.id}/attachments/${uuid}` }, `${spelling}: one normalised id listed`)
+    const listed = await app.inject({ url: doc.attachments[0]!.url, headers: auth(KEYS.g22) })
+    t.equal(listed.statusCode, 200, `${spelling}: the listed URL downloads`)
+    t.ok(listed.rawPayload.equals(PDF), 'the attachment bytes')
+    for (const asked of [`cid:${uuid}`, `cid:cid:${uuid}`]) {
+      const r = await app.inject({ url: `/v1/inbox/${incoming.id}/attachments/${encodeURIComponent(asked)}`, headers: auth(KEYS.g22) })
+      t.equal(r.statusCode, 200, `${spelling}: ${asked} downloads too`)
+    }
+  }
+})
+
 t.test('attachments: plain PDF as is; ZIP convention unzipped; Vietnamese file name per RFC 5987; cid: optional', async (t) => {
   const { app, store, config } = await buildTestApp(t)
   const zipName = 'Quyết định số 12 về đề án "mới".pdf'

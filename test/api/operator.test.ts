@@ -43,6 +43,7 @@ t.test('GET /v1/operator/overdue: next working day 17:00 Vietnam time, across a 
   t.same(page.items.map((i: any) => i.deliveryId), [dThu!.id], 'overdue at Friday 17:00; the answered one never')
   t.match(page.items[0], { packageId: thu.id, documentId: thu.documentId, sender: G22, recipient: H29, subject: 'Thứ năm', queuedAt: vn('2026-11-26T10:00:00').toISOString(), dueAt: vn('2026-11-27T17:00:00').toISOString(), overdueMinutes: 0 })
   t.match(page.policy, /next working day/)
+  t.match(page.policyLabel, /ngày làm việc kế tiếp/, 'the rule in Vietnamese for the console')
   now = vn('2026-11-29T12:00:00') // Sunday
   page = await list()
   t.same(page.items.map((i: any) => i.deliveryId), [dThu!.id], 'Friday afternoon delivery is not overdue over the weekend')
@@ -114,7 +115,7 @@ t.test('dead letters: listed with reasons; incoming replay after fixing the trus
       relay: { wake: () => void wakes++ },
       ops: {
         verifier: () => createVerifier({ trustAnchors: anchors, crls: crlsPem() }),
-        statuses: { send: (i: any) => holder.statuses.send(i), sendRevoke: (i: any) => holder.statuses.sendRevoke(i) },
+        statuses: { send: (i: any) => holder.statuses.send(i), sendRevoke: (i: any) => holder.statuses.sendRevoke(i), prepare: (i: any) => holder.statuses.prepare(i) },
         events: observer,
       },
     },
@@ -128,7 +129,7 @@ t.test('dead letters: listed with reasons; incoming replay after fixing the trus
   t.equal((await get(app, '/v1/operator/dead-letters', KEYS.h29)).statusCode, 403)
   const list = (await get(app, '/v1/operator/dead-letters')).json()
   t.same(list.items.map((x: any) => [x.kind, x.id]), [['outgoing', failed!.id], ['incoming', id]], 'both kinds, newest first')
-  t.match(list.items[0], { reason: /UNROUTABLE/, recipient: H26, sender: G22, attempts: 0 })
+  t.match(list.items[0], { reason: /UNROUTABLE/, recipient: H26, sender: G22, attempts: 1 }) // the refused publish is counted
   t.match(list.items[1], { verdictCode: 'UNTRUSTED_CHAIN', sender: G22, recipient: H29, documentId: pkg.documentId, reason: /UNTRUSTED_CHAIN/ })
   t.same((await get(app, '/v1/operator/dead-letters?kind=incoming')).json().items.map((x: any) => x.id), [id])
   const p1 = (await get(app, '/v1/operator/dead-letters?limit=1')).json()
@@ -145,7 +146,7 @@ t.test('dead letters: listed with reasons; incoming replay after fixing the trus
   t.equal((await store.getIncoming(id))!.state, 'rejected')
   // the operator adds the right trust anchor, then replays
   anchors = trustAnchorsPem()
-  const ok = await post(app, `/v1/operator/dead-letters/${id}/replay`)
+  const ok = await post(app, `/v1/operator/dead-letters/${id}/replay`, KEYS.ops, { note: '  Đã thêm CA của bên gửi  ' })
   t.equal(ok.statusCode, 200, ok.body)
   t.match(ok.json(), { outcome: 'replayed', kind: 'incoming', state: 'received', verdictCode: 'VALID' })
   t.notOk(ok.json().reason, '01 was sent')
@@ -153,8 +154,9 @@ t.test('dead letters: listed with reasons; incoming replay after fixing the trus
   t.equal(observed.length, 1, 'observers (webhooks) are told once, after the replay')
   t.match(observed[0], { duplicate: false, incoming: { id, state: 'received', recipient: H29 } })
   const events = (await get(app, `/v1/log?packageId=${id}`)).json().items
-  t.match(events[0], { type: 'replayed', actor: 'operator:ops', fromState: 'rejected', state: 'received', changed: true, detail: { verdict: 'VALID', previousReason: /UNTRUSTED_CHAIN/ } })
+  t.match(events[0], { type: 'replayed', actor: 'operator:ops', fromState: 'rejected', state: 'received', changed: true, detail: { verdict: 'VALID', previousReason: /UNTRUSTED_CHAIN/, note: 'Đã thêm CA của bên gửi' } })
   t.match(events[1], { type: 'replay-failed', actor: 'operator:ops', state: 'rejected', detail: { verdict: 'UNTRUSTED_CHAIN' } })
+  t.notOk('note' in events[1].detail, 'no note given: none recorded')
   const statuses = (await store.listPackages({ kind: 'status', limit: 10 })).items
   t.equal(statuses.length, 1, 'status 01 stored in the outbox')
   t.match(statuses[0], { statusCode: '01', senderOrganId: H29, documentId: pkg.documentId })
@@ -162,11 +164,11 @@ t.test('dead letters: listed with reasons; incoming replay after fixing the trus
 
   // outgoing: replay puts it back in the outbox and wakes the relay
   const w0 = wakes
-  const r = await post(app, `/v1/operator/dead-letters/${failed!.id}/replay`)
+  const r = await post(app, `/v1/operator/dead-letters/${failed!.id}/replay`, KEYS.ops, { note: 'Bên nhận đã đăng ký hàng đợi' })
   t.match(r.json(), { outcome: 'replayed', kind: 'outgoing', state: 'accepted' })
   t.equal(wakes, w0 + 1)
   t.equal((await store.getDelivery(failed!.id))!.state, 'accepted')
-  t.match((await get(app, `/v1/log?type=replayed&direction=out`)).json().items[0], { actor: 'operator:ops', deliveryId: failed!.id, fromState: 'failed', state: 'accepted' })
+  t.match((await get(app, `/v1/log?type=replayed&direction=out`)).json().items[0], { actor: 'operator:ops', deliveryId: failed!.id, fromState: 'failed', state: 'accepted', detail: { note: 'Bên nhận đã đăng ký hàng đợi' } })
   t.same((await get(app, '/v1/operator/dead-letters')).json().items, [], 'nothing left')
   t.equal((await post(app, `/v1/operator/dead-letters/nope/replay`)).statusCode, 404)
 })

@@ -50,6 +50,8 @@ t.test('a document sent through the API is in the recipient queue: exact signed 
   const view = (await gw.app.inject({ url: `/v1/documents/${id}`, headers: auth(KEYS.g22) })).json()
   t.same(view.deliveries.map((d: { state: string }) => d.state), ['queued', 'queued'])
   t.same(view.deliveries[0].timeline.map((e: { state: string }) => e.state), ['accepted', 'queued'], 'timeline accepted → queued')
+  t.same(view.deliveries.map((d: { attempts: number }) => d.attempts), [1, 1], 'one publish each, counted')
+  t.match(view.deliveries[0].timeline[1], { cause: 'broker confirmed', detail: { attempt: 1 } })
   t.equal(view.deliveries[0].timeline[1].cause, view.deliveries[0].timeline[1].cause, 'cause recorded')
 })
 
@@ -71,7 +73,8 @@ t.test('an unroutable recipient (no queue bound) makes the delivery failed with 
   t.equal(by[H26]?.state, 'failed')
   t.match(by[H26]?.reason, /GW_ERR_TRANSPORT_UNROUTABLE/)
   const view = (await gw.app.inject({ url: `/v1/documents/${id}`, headers: auth(KEYS.g22) })).json()
-  t.match(view.deliveries.find((d: { recipient: string }) => d.recipient === H26), { state: 'failed', reason: /no queue accepts/ })
+  t.match(view.deliveries.find((d: { recipient: string }) => d.recipient === H26), { state: 'failed', reason: /no queue accepts/, attempts: 1 })
+  t.equal(by[H29]?.attempts, 1, 'the refused publish and the confirmed one are each counted')
   await drainQueue(inboxOf(gw.config, H29))
 })
 

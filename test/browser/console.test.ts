@@ -2,14 +2,19 @@
  * The operator console in a real browser: Debian's chromium (headless) driven by playwright-core, against a gateway
  * listening on 127.0.0.1 with a real SQLite store. Seeded through the API and the store: documents with timelines
  * (01, 03), an overdue delivery, a failed delivery, a rejected incoming package that verifies once replayed, and an
- * unparseable one. Screenshots go to test-output/browser/ (gitignored).
+ * unparseable one. The walk is an operator's day at 1366×768: log in with a personal account, find a document by its
+ * number, open its timeline and attachments, see the overdue ones, replay a dead letter with a note, check the
+ * chain, log out; then a viewer's view. Everything read is checked to be Vietnamese, with one date format.
+ * Screenshots go to test-output/browser/ (gitignored; the folder for CI to keep as an artefact).
  */
 import { randomUUID } from 'node:crypto'
 import { existsSync, mkdirSync } from 'node:fs'
 import path from 'node:path'
 import t from 'tap'
 import type { BrowserContext, Page } from 'playwright-core'
+import { createHash } from 'node:crypto'
 import { auth, buildTestApp, G22, H26, H29, KEYS, ROOT, sampleDocument, STC } from '../helper.js'
+import { hashPassword } from '../../src/passwords.js'
 
 const CHROMIUM = process.env.LIENTHONG_CHROMIUM ?? '/usr/bin/chromium'
 const SHOTS = path.join(ROOT, 'test-output', 'browser')
@@ -19,7 +24,14 @@ if (!existsSync(CHROMIUM)) {
 } else {
   t.test('operator console: login, log filters, document timeline, overdue, dead-letter replay, health', async (t) => {
     const { chromium } = await import('playwright-core')
-    const { app, store } = await buildTestApp(t)
+    // personal accounts: minh (operator) does the day's work, lan (viewer) only looks; ops is a tool's API key
+    const quick = { ln: 10, r: 8, p: 1 }
+    const operators = [
+      { id: 'minh', name: 'Trần Văn Minh', role: 'operator', passwordHash: await hashPassword('minh-van-hanh-2026', quick) },
+      { id: 'lan', name: 'Nguyễn Thị Lan', role: 'viewer', passwordHash: await hashPassword('lan-chi-xem-2026', quick) },
+      { id: 'ops', keySha256: createHash('sha256').update(KEYS.ops).digest('hex') },
+    ]
+    const { app, store } = await buildTestApp(t, { config: { operators } })
     const send = async (doc: unknown, key: string = KEYS.g22) => {
       const r = await app.inject({ method: 'POST', url: '/v1/documents', headers: { ...auth(key), 'content-type': 'application/json' }, payload: JSON.stringify(doc) })
       t.equal(r.statusCode, 202, r.body)
@@ -111,12 +123,15 @@ if (!existsSync(CHROMIUM)) {
       executablePath: CHROMIUM,
       headless: true,
       args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-      viewport: { width: 1360, height: 900 },
+      viewport: { width: 1366, height: 768 }, // the operator's usual laptop screen
       locale: 'vi-VN',
       timezoneId: 'Asia/Ho_Chi_Minh',
     })
     t.teardown(() => context.close())
     const page: Page = context.pages()[0] ?? (await context.newPage())
+    /** The gateway's English words that must never be what an operator reads (tooltips and closed folds aside). */
+    const ENGLISH = /\b(delivered|accepted|queued|rejected|failed|received|broker|verified|replayed|discarded|publish|trust anchor|not found|unauthorized)\b/i
+    const readsVietnamese = async (where: string) => t.notMatch(await page.locator('#main').innerText(), ENGLISH, `${where}: no English to read`)
     page.setDefaultTimeout(15_000)
     const pageErrors: string[] = []
     page.on('pageerror', (e) => pageErrors.push(e.message))
@@ -130,31 +145,49 @@ if (!existsSync(CHROMIUM)) {
     await page.getByRole('heading', { name: /Đăng nhập vận hành/ }).waitFor()
     t.equal(await page.locator('#nav').isVisible(), false, 'no navigation before login')
 
-    // wrong key, then a DMS key, then the operator key
-    await page.getByLabel(/Khóa vận hành/).fill('not-a-key')
-    await page.getByRole('button', { name: 'Đăng nhập' }).click()
+    // a wrong password, then a DMS key in the key fold, then minh's own account
     const loginError = page.locator('#login-error')
-    await loginError.filter({ hasText: 'Khóa không đúng' }).waitFor()
-    t.match(await loginError.textContent(), /401/, 'wrong key: clear message')
-    t.equal(await page.getByLabel(/Khóa vận hành/).getAttribute('aria-invalid'), 'true')
-    await shot('01-login-wrong-key')
-    t.equal(await page.evaluate(() => (globalThis as any).sessionStorage.getItem('lienthong.operatorKey')), null, 'a wrong key is not kept')
+    await page.getByLabel('Tên đăng nhập').fill('minh')
+    await page.getByLabel('Mật khẩu').fill('not-the-password')
+    await page.getByRole('button', { name: 'Đăng nhập', exact: true }).click()
+    await loginError.filter({ hasText: 'Sai tên đăng nhập hoặc mật khẩu' }).waitFor()
+    t.match(await loginError.textContent(), /GW_ERR_API_LOGIN_FAILED/, 'wrong password: Vietnamese message with the code')
+    t.equal(await page.getByLabel('Mật khẩu').getAttribute('aria-invalid'), 'true')
+    await shot('01-login-wrong-password')
+    t.equal(await page.evaluate(() => (globalThis as any).sessionStorage.getItem('lienthong.operatorKey')), null, 'nothing kept')
 
-    await page.getByLabel(/Khóa vận hành/).fill(KEYS.g22)
-    await page.getByRole('button', { name: 'Đăng nhập' }).click()
+    await page.getByText('Đăng nhập bằng khóa API vận hành').click()
+    await page.getByLabel('Khóa vận hành').fill(KEYS.g22)
+    await page.getByRole('button', { name: 'Đăng nhập bằng khóa' }).click()
     await loginError.filter({ hasText: 'không phải khóa vận hành' }).waitFor()
+    await page.getByText('Đăng nhập bằng khóa API vận hành').click() // close the fold again
 
-    await page.getByLabel(/Khóa vận hành/).fill(KEYS.ops)
-    await page.getByRole('button', { name: 'Đăng nhập' }).click()
+    await page.getByLabel('Mật khẩu').fill('minh-van-hanh-2026')
+    await page.getByRole('button', { name: 'Đăng nhập', exact: true }).click()
     await page.getByRole('heading', { name: /Nhật ký chuyển phát/ }).waitFor()
     await page.locator('#log-table tbody tr').first().waitFor()
-    t.equal(await page.evaluate(() => (globalThis as any).sessionStorage.getItem('lienthong.operatorKey')), KEYS.ops, 'key kept in sessionStorage')
+    t.match(await page.evaluate(() => (globalThis as any).sessionStorage.getItem('lienthong.operatorKey')), /^lts_/, 'the session token kept in sessionStorage')
+    await page.locator('#whoami').filter({ hasText: 'Trần Văn Minh · vận hành' }).waitFor()
     const logRows = page.locator('#log-table tbody tr')
     const total = (await app.inject({ url: '/v1/log?limit=1000', headers: auth(KEYS.ops) })).json().items.length
     t.ok(total > 50, `${total} events: more than a page`)
     t.equal(await logRows.count(), 50, 'first page of the log')
-    t.ok(await page.locator('#log-table').getByText('Đã đến (01, delivered)').first().isVisible(), 'Vietnamese state label with the code')
-    t.ok(await page.locator('#log-table').getByText('Bị từ chối (rejected)').first().isVisible(), 'rejected incoming in the log')
+    t.ok(await page.locator('#log-table').getByText('Đã đến (01)').first().isVisible(), 'Vietnamese state label with the code')
+    t.ok(await page.locator('#log-table').getByText('Bị từ chối', { exact: true }).first().isVisible(), 'rejected incoming in the log')
+    t.equal(await page.locator('#log-table .badge', { hasText: 'Đã đến (01)' }).first().getAttribute('title'), 'delivered', 'the English state name only as a tooltip')
+    // Vietnamese only: what the operator reads (innerText leaves out tooltips and the closed "chi tiết kỹ thuật" folds)
+    const visible = await page.locator('#main').innerText()
+    t.notMatch(visible, /\b(delivered|accepted|queued|rejected|broker confirmed|signed and stored|status 0\d from peer|verified and stored|publish failed)\b/, 'no English state or cause on the log screen')
+    t.notMatch(visible, /trục/, 'the local broker is not called "trục"')
+    t.match(visible, /Đã ký số và lưu/, 'causes in Vietnamese')
+    t.match(visible, /Văn phòng Chính phủ 000\.00\.00\.G22/, 'agencies by name beside their code')
+    t.ok((await page.locator('#log-table details.tech').count()) > 0, 'the English cause kept in a fold')
+    // one date format throughout: dd/MM/yyyy HH:mm
+    const times = await page.locator('#main time').allTextContents()
+    t.ok(times.length > 0 && times.every((x) => /^\d\d\/\d\d\/\d{4} \d\d:\d\d$/.test(x)), `dates as dd/MM/yyyy HH:mm (${times[0]})`)
+    // the main column fits a 1366 px screen: no horizontal scrolling of the page
+    const widths = await page.evaluate(() => ({ doc: (globalThis as any).document.documentElement.scrollWidth, main: (globalThis as any).document.getElementById('main').getBoundingClientRect().right }))
+    t.ok(widths.doc <= 1366 && widths.main <= 1366, `page ${widths.doc} px, main column ends at ${widths.main} px`)
     // data from the API is text, never markup
     t.equal(await page.locator('#log-table img').count(), 0, 'no element injected by a subject')
     await shot('02-log')
@@ -164,7 +197,7 @@ if (!existsSync(CHROMIUM)) {
     await page.getByRole('status').filter({ hasText: `Đang hiển thị ${total} sự kiện` }).waitFor()
     t.equal(await logRows.count(), total, 'second page appended')
     t.equal(await more.isVisible(), false, 'no more pages')
-    t.match(await logRows.last().textContent(), /Ghi chú vận hành số 1\b/, 'oldest event last')
+    t.match(await logRows.last().textContent(), /Ghi chú vận hành số 1(?!\d)/, 'oldest event last')
     t.same(
       await logRows.evaluateAll((rows) => rows.map((r) => Number(r.getAttribute('data-seq')))),
       Array.from({ length: total }, (_, i) => total - i),
@@ -216,23 +249,37 @@ if (!existsSync(CHROMIUM)) {
     await page.getByLabel(/Mã văn bản/).fill(invite.documentId)
     await page.getByRole('button', { name: 'Lọc', exact: true }).click()
     await page.getByRole('status').filter({ hasText: /Đang hiển thị 2 sự kiện/ }).waitFor()
-    t.ok(await page.locator('#log-table').getByText('Lỗi (failed)').isVisible(), 'failed delivery of the invitation')
+    t.ok(await page.locator('#log-table').getByText('Lỗi', { exact: true }).isVisible(), 'failed delivery of the invitation')
+    t.match(await page.locator('#log-table').innerText(), /Không có hàng đợi nào nhận gói cho cơ quan này \(GW_ERR_TRANSPORT_UNROUTABLE\)/, 'the failure as a Vietnamese label plus the code')
 
-    // open a document from the log: its per-recipient timeline
-    await page.getByLabel(/Mã văn bản/).fill(report.documentId)
+    // find a document by its number (số/ký hiệu), open it from the log: its per-recipient timeline
+    await page.getByLabel(/Mã văn bản/).fill('')
+    await page.getByLabel(/Trích yếu hoặc số\/ký hiệu/).fill(report.documentId.split(',').at(-1)!)
     await page.getByRole('button', { name: 'Lọc', exact: true }).click()
     await page.getByRole('status').filter({ hasText: /Đang hiển thị 5 sự kiện/ }).waitFor()
     await page.locator('#log-table tbody tr').first().getByRole('link').click()
     await page.getByRole('heading', { name: /Văn bản gửi đi/ }).waitFor()
     const delivery = page.getByRole('region', { name: `Nơi nhận ${H29}` })
     await delivery.waitFor()
-    t.ok(await delivery.getByText('Đã tiếp nhận (03, received)').first().isVisible(), 'current state 03')
+    t.ok(await delivery.getByText('Đã tiếp nhận (03)').first().isVisible(), 'current state 03')
+    t.match(await delivery.locator('h3').innerText(), /Ủy ban nhân dân Thành phố Hồ Chí Minh/, 'the recipient by name')
     const timelineRows = delivery.locator('tbody tr')
     t.equal(await timelineRows.count(), 5, 'accepted, queued, 01, 03, repeated 01')
-    t.match(await timelineRows.nth(0).textContent(), /Đã nhận từ DMS \(accepted\)/)
-    t.match(await timelineRows.nth(2).textContent(), /Đã đến \(01, delivered\)/)
+    t.match(await timelineRows.nth(0).textContent(), /Đã nhận từ DMS/)
+    t.match(await timelineRows.nth(2).textContent(), /Đã đến \(01\)/)
+    t.match(await timelineRows.nth(2).innerText(), /↘ Nhận từ Ủy ban nhân dân Thành phố Hồ Chí Minh \(000\.00\.00\.H29\)/, 'a status that came in: received from the peer')
     t.match(await timelineRows.nth(3).textContent(), /Trần Thị B, Văn thư/)
     t.match(await page.locator('#doc-body').textContent(), new RegExp(report.documentId.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')))
+    const docText = await page.locator('#doc-body').innerText()
+    t.notMatch(docText, /[{}"]\w+"?:/, 'no raw JSON in the timeline')
+    t.match(docText, /Loại văn bản\s+Công văn/, 'document type')
+    t.match(docText, /Người ký\s+KT\. BỘ TRƯỞNG Thứ trưởng Nguyễn Văn A/, 'signer')
+    t.match(docText, /Tệp đính kèm\s+cong-van\.pdf/, 'attachments listed')
+    const [pdfDownload] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Tải về: cong-van.pdf' }).click()])
+    t.equal(pdfDownload.suggestedFilename(), 'cong-van.pdf', 'an attachment downloads with the session credentials')
+    const docWidth = await page.evaluate(() => (globalThis as any).document.documentElement.scrollWidth)
+    t.ok(docWidth <= 1366, `document page fits 1366 px (${docWidth})`)
+    await readsVietnamese('document page')
     await shot('04-document')
 
     // overdue list
@@ -240,6 +287,9 @@ if (!existsSync(CHROMIUM)) {
     await page.locator('#overdue-table tbody tr').first().waitFor()
     t.equal(await page.locator('#overdue-table tbody tr').count(), 2, 'both recipients of the plan are overdue')
     t.match(await page.locator('#overdue-table').textContent(), /Kế hoạch chuyển đổi số năm 2027/)
+    t.match(await page.locator('#overdue-body').innerText(), /Quy định về hạn: trước 17:00 .* ngày làm việc kế tiếp/, 'the due rule in Vietnamese')
+    t.match(await page.locator('#overdue-table').innerText(), /Sở Tài chính Thành phố Hồ Chí Minh 000\.00\.11\.H29/, 'recipients by name')
+    await readsVietnamese('overdue')
     await shot('05-overdue')
 
     // dead letters: replay the rejected package (now verifiable), see it leave the list
@@ -249,9 +299,12 @@ if (!existsSync(CHROMIUM)) {
     t.equal(await deadRows.count(), 3, 'two rejected incoming packages and one failed delivery')
     t.equal(await page.locator('#dead-table img').count(), 0, 'hostile subject shown as text')
     t.ok(await page.locator('#dead-table').getByText(hostile).isVisible(), 'hostile subject shown literally')
+    await readsVietnamese('dead letters')
     await shot('06-dead-letters')
     const row = page.locator(`#dead-table tr[data-id="${incomingId}"]`)
     t.match(await row.textContent(), /Chứng thư không được tin cậy \(UNTRUSTED_CHAIN\)/)
+    t.match(await row.innerText(), /Cách khắc phục: Thêm chứng thư CA/, 'what to do, in Vietnamese')
+    t.match(await row.innerText(), /Ủy ban nhân dân Thành phố Hồ Chí Minh/, 'the sender by name')
     await row.getByRole('button', { name: /Gửi lại/ }).click()
     const dialog = page.getByRole('dialog')
     await dialog.waitFor()
@@ -262,15 +315,16 @@ if (!existsSync(CHROMIUM)) {
     await dialog.waitFor({ state: 'hidden' })
     t.equal((await store.getIncoming(incomingId))?.state, 'rejected', 'cancel: nothing replayed')
     await row.getByRole('button', { name: /Gửi lại/ }).click()
+    await dialog.getByLabel(/Ghi chú/).fill('Đã thêm CA của UBND TP HCM vào danh sách tin cậy')
     await dialog.getByRole('button', { name: 'Gửi lại' }).click()
     await page.locator('#dead-result').filter({ hasText: 'Đã gửi lại' }).waitFor()
     await row.waitFor({ state: 'detached' })
     t.equal(await deadRows.count(), 2, 'the replayed package left the list')
     t.equal(await page.evaluate(() => (globalThis as any).document.activeElement?.id), 'dead-result', 'keyboard focus on the result')
-    t.match(await page.locator('#dead-result').textContent(), /trạng thái mới Đã nhận về, chữ ký hợp lệ \(received\)/)
+    t.match(await page.locator('#dead-result').textContent(), /trạng thái mới Đã nhận về, chữ ký hợp lệ/)
     t.equal((await store.getIncoming(incomingId))?.state, 'received', 'stored as received')
     const replayEvent = (await store.listEvents({ limit: 5, packageId: incomingId })).items[0]
-    t.match(replayEvent, { type: 'replayed', actor: 'operator:ops', state: 'received' }, 'logged with the operator')
+    t.match(replayEvent, { type: 'replayed', actor: 'operator:minh', state: 'received', detail: { note: 'Đã thêm CA của UBND TP HCM vào danh sách tin cậy' } }, 'logged with the operator and the note')
     await shot('08-dead-letters-after-replay')
 
     // replaying the unparseable one fails and says why; it stays in the list
@@ -278,7 +332,7 @@ if (!existsSync(CHROMIUM)) {
     await junkRow.getByRole('button', { name: /Gửi lại/ }).click()
     await dialog.getByRole('button', { name: 'Gửi lại' }).click()
     await page.locator('#dead-result.err').filter({ hasText: 'Gửi lại không thành' }).waitFor()
-    t.match(await page.locator('#dead-result').textContent(), /vẫn bị từ chối — GW_ERR_ENVELOPE/)
+    t.match(await page.locator('#dead-result').textContent(), /vẫn bị từ chối — Gói tin không phải XML hợp lệ \(GW_ERR_ENVELOPE_NOT_XML\)/)
     await junkRow.waitFor()
     t.equal(await deadRows.count(), 2, 'still listed')
     await shot('08b-replay-still-rejected')
@@ -296,6 +350,8 @@ if (!existsSync(CHROMIUM)) {
     await page.getByRole('heading', { name: /Văn bản nhận về/ }).waitFor()
     await page.locator('#doc-body').getByText('Vận hành gửi lại').first().waitFor()
     t.match(await page.locator('#doc-body').textContent(), /Tờ trình dự án đường sắt đô thị/)
+    t.match(await page.locator('#doc-body').innerText(), /Ghi chú\s+Đã thêm CA của UBND TP HCM/, 'the replay note on the document page')
+    await readsVietnamese('incoming document page')
     await shot('09-incoming-document')
 
     // health
@@ -309,10 +365,23 @@ if (!existsSync(CHROMIUM)) {
     await page.getByText(/Chuỗi nguyên vẹn/).waitFor()
     await shot('10-health')
 
-    // logging out forgets the key
+    // logging out ends the session on the gateway and forgets the token
+    const token = await page.evaluate(() => (globalThis as any).sessionStorage.getItem('lienthong.operatorKey') as string)
     await page.getByRole('button', { name: 'Đăng xuất' }).click()
     await page.getByRole('heading', { name: /Đăng nhập vận hành/ }).waitFor()
     t.equal(await page.evaluate(() => (globalThis as any).sessionStorage.getItem('lienthong.operatorKey')), null)
+    t.match((await app.inject({ url: '/v1/log?limit=1', headers: auth(token) })).json(), { code: 'GW_ERR_API_SESSION_EXPIRED' }, 'the token no longer works')
+
+    // a viewer sees the dead letters but is offered no action
+    await page.getByLabel('Tên đăng nhập').fill('lan')
+    await page.getByLabel('Mật khẩu').fill('lan-chi-xem-2026')
+    await page.getByRole('button', { name: 'Đăng nhập', exact: true }).click()
+    await page.locator('#whoami').filter({ hasText: 'Nguyễn Thị Lan · chỉ xem' }).waitFor()
+    await page.getByRole('link', { name: /Gói lỗi/ }).click()
+    await page.locator('#dead-table tbody tr').first().waitFor()
+    t.equal(await page.locator('#dead-table button').count(), 0, 'no replay or discard button for a viewer')
+    t.match(await page.locator('#dead-table').innerText(), /Vai trò chỉ xem/)
+    await shot('11-viewer-dead-letters')
 
     t.equal(await page.evaluate(() => (globalThis as any).__pwned), undefined, 'no script ran from API data')
     t.same(pageErrors, [], 'no errors in the page')

@@ -1,19 +1,30 @@
 /**
- * API keys: `Authorization: Bearer <key>`. The key is hashed (SHA-256) and compared in constant time
- * (crypto.timingSafeEqual) against every configured hash, all of them every time, so neither the result nor the
- * position of the matching entry shows in the timing. Keys themselves are never stored or logged.
+ * `Authorization: Bearer <key or session token>`.
  *
- * A key belongs either to a DMS client bound to one hosted agency (OrganId), or to an operator.
+ * - API keys: hashed (SHA-256) and compared in constant time (crypto.timingSafeEqual) against every configured
+ *   hash, all of them every time, so neither the result nor the position of the matching entry shows in the
+ *   timing. Keys themselves are never stored or logged. A key belongs either to a DMS client bound to one hosted
+ *   agency (OrganId), or to an operator (config `operators[].keySha256`, a tool's key).
+ * - Session tokens of operators who logged in with their password (./sessions.ts), looked up by their SHA-256.
+ *
+ * An operator has a role: `viewer` reads, `operator` also replays and discards, `admin` also manages the accounts.
+ * Routes declare `config: { auth, role? }`; `role` is the least role an operator needs (default viewer).
  */
 import { timingSafeEqual } from 'node:crypto'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
-import type { Config } from '../../config.js'
+import type { Config, OperatorRole } from '../../config.js'
 import { sha256Hex } from '../../encoding.js'
 import { gwError } from '../../errors.js'
+import type { OperatorSessions } from './sessions.js'
 
 export type Principal =
   | { readonly kind: 'client'; readonly id: string; readonly organId: string }
-  | { readonly kind: 'operator'; readonly id: string }
+  | { readonly kind: 'operator'; readonly id: string; readonly role: OperatorRole; readonly name?: string; readonly via: 'key' | 'session' }
+
+export const ROLES: readonly OperatorRole[] = ['viewer', 'operator', 'admin']
+
+/** Whether `have` allows what `need` does (viewer < operator < admin). */
+export const roleAllows = (have: OperatorRole, need: OperatorRole): boolean => ROLES.indexOf(have) >= ROLES.indexOf(need)
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -25,6 +36,8 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** Who may call the route: any key, client keys only, operator keys only; absent: public. */
     auth?: 'any' | 'client' | 'operator'
+    /** The least role an operator needs for the route (default viewer: every operator). */
+    role?: OperatorRole
   }
 }
 
@@ -55,7 +68,10 @@ export function createKeyTable(config: Config): (keyHashHex: string) => Principa
   for (const a of config.agencies) {
     for (const c of a.clients) entries.push({ hash: Buffer.from(c.keySha256, 'hex'), principal: Object.freeze({ kind: 'client', id: c.id, organId: a.organId }) })
   }
-  for (const o of config.operators) entries.push({ hash: Buffer.from(o.keySha256, 'hex'), principal: Object.freeze({ kind: 'operator', id: o.id }) })
+  for (const o of config.operators) {
+    if (!o.keySha256) continue
+    entries.push({ hash: Buffer.from(o.keySha256, 'hex'), principal: Object.freeze({ kind: 'operator', id: o.id, role: o.role ?? 'operator', ...(o.name ? { name: o.name } : {}), via: 'key' }) })
+  }
   return (keyHashHex) => {
     const h = Buffer.from(keyHashHex, 'hex')
     if (h.length !== 32) return undefined
@@ -69,7 +85,7 @@ export function createKeyTable(config: Config): (keyHashHex: string) => Principa
 }
 
 /** Adds the onRequest hook that authenticates routes declaring `config.auth`. */
-export function installAuth(app: FastifyInstance, config: Config): void {
+export function installAuth(app: FastifyInstance, config: Config, sessions?: OperatorSessions): void {
   const lookup = createKeyTable(config)
   app.decorateRequest('principal', undefined)
   app.decorateRequest('keyHash', undefined)
@@ -77,13 +93,21 @@ export function installAuth(app: FastifyInstance, config: Config): void {
     const need = req.routeOptions.config?.auth
     if (need === undefined) return
     const hash = keyHashOf(req)
-    const principal = hash === undefined ? undefined : lookup(hash)
+    let principal = hash === undefined ? undefined : lookup(hash)
+    if (principal === undefined && hash !== undefined && sessions) {
+      const s = sessions.lookup(hash)
+      if (s) principal = { kind: 'operator', id: s.operatorId, role: s.role, ...(s.name ? { name: s.name } : {}), via: 'session' }
+    }
     if (principal === undefined) throw gwError('GW_ERR_API_UNAUTHORIZED')
     if (need === 'client' && principal.kind !== 'client') {
       throw gwError('GW_ERR_API_FORBIDDEN', { reason: 'this route needs a DMS client key bound to an agency, not an operator key' })
     }
     if (need === 'operator' && principal.kind !== 'operator') {
       throw gwError('GW_ERR_API_FORBIDDEN', { reason: 'this route needs an operator key' })
+    }
+    const role = req.routeOptions.config?.role
+    if (role && principal.kind === 'operator' && !roleAllows(principal.role, role)) {
+      throw gwError('GW_ERR_API_FORBIDDEN', { reason: `this action needs the ${role} role; operator ${principal.id} is ${principal.role}` })
     }
     req.principal = principal
   })

@@ -19,10 +19,12 @@ import type { AttachmentData, DocumentRequest } from '../../pipeline/document-re
 import type { OutgoingPipeline, SendSource } from '../../pipeline/outgoing.js'
 import type { Delivery, PackageWithDeliveries, Store, StoredPackage } from '../../store/index.js'
 import { DELIVERY_STATES } from '../../document/delivery.js'
+import { parseEnvelope, type AttachmentReport, type Envelope } from '../../envelope/index.js'
 import type { Principal } from '../plugins/auth.js'
 import { mediaType } from '../plugins/body-parsers.js'
 import { ref } from '../schemas.js'
 import { timelineView } from '../views.js'
+import { fileName, sendBytes, servedContentType } from './inbox.js'
 
 export interface DocumentRoutesOptions {
   config: Config
@@ -76,6 +78,15 @@ function fromJson(doc: DocumentRequest): SendSource {
  * file parts, read as streams one after the other. Each file is held once, in the buffer that the package is built
  * from. The request hash covers every part in order, for Idempotency-Key.
  */
+/** The metadata part's text as JSON. */
+function metadataJson(text: string): unknown {
+  try {
+    return JSON.parse(text)
+  } catch (e) {
+    throw gwError('GW_ERR_API_VALIDATION', { problems: `metadata is not JSON: ${(e as Error).message}`, details: [{ field: 'metadata', problem: 'is not valid JSON' }] })
+  }
+}
+
 async function fromMultipart(req: FastifyRequest, fileLimit: number): Promise<{ source: SendSource; requestHash: string }> {
   const hash = createHash('sha256')
   let metadata: unknown
@@ -88,18 +99,22 @@ async function fromMultipart(req: FastifyRequest, fileLimit: number): Promise<{ 
         hash.update(chunk as Buffer)
         chunks.push(chunk as Buffer)
       }
-      if (part.file.truncated) throw gwError('GW_ERR_API_BODY_TOO_LARGE', { limit: fileLimit })
-      files.push({ name: part.filename || part.fieldname, contentType: part.mimetype || 'application/octet-stream', data: Buffer.concat(chunks) })
+      if (part.file.truncated) throw gwError('GW_ERR_API_BODY_TOO_LARGE', { what: `file part ${part.filename || part.fieldname}`, limit: fileLimit, setting: 'limits.attachmentBytes' })
+      // `curl -F metadata=@meta.json` and many HTTP client libraries send the metadata as a file part
+      if (part.fieldname === 'metadata') metadata = metadataJson(Buffer.concat(chunks).toString('utf8'))
+      else files.push({ name: part.filename || part.fieldname, contentType: part.mimetype || 'application/octet-stream', data: Buffer.concat(chunks) })
     } else if (part.fieldname === 'metadata') {
-      const text = String(part.value)
-      hash.update(text)
-      try {
-        metadata = JSON.parse(text)
-      } catch (e) {
-        throw gwError('GW_ERR_API_VALIDATION', { problems: `metadata is not JSON: ${(e as Error).message}`, details: [{ field: 'metadata', problem: 'is not valid JSON' }] })
+      // a field part, with or without `Content-Type: application/json` (@fastify/multipart has parsed the latter)
+      const value: unknown = part.value
+      if (typeof value === 'string') {
+        hash.update(value)
+        metadata = metadataJson(value)
+      } else {
+        hash.update(JSON.stringify(value))
+        metadata = value
       }
     } else {
-      hash.update(String(part.value))
+      hash.update(typeof part.value === 'string' ? part.value : JSON.stringify(part.value))
     }
   }
   if (metadata === undefined) {
@@ -148,8 +163,41 @@ function packageView(p: StoredPackage) {
   }
 }
 
+/** What the sent package says about itself: its type and signer, and its attachments with their download URL. */
+function contentView(pkgId: string, env: Envelope) {
+  const h = env.edoc?.messageHeader
+  return {
+    ...(h
+      ? {
+          header: {
+            documentType: { type: h.documentType.type, ...(h.documentType.typeDetail ? { typeDetail: h.documentType.typeDetail } : {}), typeName: h.documentType.typeName },
+            signer: { competence: h.signerInfo.competence, position: h.signerInfo.position, fullName: h.signerInfo.fullName },
+            to: h.to.map((o) => ({ organId: o.organId, name: o.organName })),
+          },
+        }
+      : {}),
+    attachments: env.describeAttachments().map((r: AttachmentReport) => {
+      const cid = r.contentId.replace(/^cid:/i, '')
+      return {
+        contentId: cid,
+        name: fileName(r),
+        contentType: servedContentType(r),
+        size: r.content.size,
+        url: `/v1/documents/${encodeURIComponent(pkgId)}/attachments/${encodeURIComponent(cid)}`,
+      }
+    }),
+  }
+}
+
 export async function documentRoutes(app: FastifyInstance, opts: DocumentRoutesOptions): Promise<void> {
-  const { store, outgoing } = opts
+  const { store, outgoing, config } = opts
+
+  /** The stored package parsed again (the exact bytes that were signed and sent). */
+  async function envelopeOf(id: string): Promise<Envelope> {
+    const stored = await store.getPackageBytes(id)
+    if (!stored) throw gwError('GW_ERR_API_NOT_FOUND', { what: `bytes of document ${id}` })
+    return parseEnvelope(stored.bytes, { maxBytes: Math.max(config.limits.packageBytes, stored.bytes.byteLength), maxDepth: config.limits.xmlDepth })
+  }
 
   app.post(
     '/v1/documents',
@@ -203,6 +251,7 @@ export async function documentRoutes(app: FastifyInstance, opts: DocumentRoutesO
         clientId: principal.id,
         organId: principal.organId,
         ...(key !== undefined ? { idempotency: { key, requestHash: `${type === 'text/xml' ? 'application/xml' : type}:${requestHash}` } } : {}),
+        requestHash: `${type === 'text/xml' ? 'application/xml' : type}:${requestHash}`,
         source,
       })
       if (result.replayed) reply.header('idempotent-replayed', 'true')
@@ -217,12 +266,15 @@ export async function documentRoutes(app: FastifyInstance, opts: DocumentRoutesO
       schema: {
         tags: ['documents'],
         summary: 'A sent document: metadata, per-recipient state and timeline',
+        description: 'With `content=true`, also what the package itself says (document type, signer, recipients by name) and its attachments with their download URL (the stored bytes are parsed again).',
         params: { type: 'object', required: ['id'], properties: { id: { type: 'string', minLength: 1, maxLength: 100 } } },
+        querystring: { type: 'object', additionalProperties: false, properties: { content: { type: 'boolean', default: false } } },
         response: { 200: ref('Document'), ...errors },
       },
     },
     async (req) => {
       const { id } = req.params as { id: string }
+      const { content } = req.query as { content?: boolean }
       const pkg = await store.getPackage(id)
       if (!pkg || !canSee(req.principal as Principal, pkg)) throw gwError('GW_ERR_API_NOT_FOUND', { what: `document ${id}` })
       const deliveries = await store.getDeliveries(id)
@@ -232,7 +284,41 @@ export async function documentRoutes(app: FastifyInstance, opts: DocumentRoutesO
           timeline: (await store.timeline(d.id)).map(timelineView),
         })),
       )
-      return { ...packageView(pkg), deliveries: withTimeline }
+      return { ...packageView(pkg), ...(content ? contentView(id, await envelopeOf(id)) : {}), deliveries: withTimeline }
+    },
+  )
+
+  app.get(
+    '/v1/documents/:id/attachments/:cid',
+    {
+      config: { auth: 'any' },
+      schema: {
+        tags: ['documents'],
+        summary: 'One attachment of a sent document, as it was sent',
+        description: 'The `cid:` prefix of the ContentId is optional; served like the inbox\'s attachments (content type of the content, original name in Content-Disposition).',
+        params: {
+          type: 'object',
+          required: ['id', 'cid'],
+          properties: { id: { type: 'string', minLength: 1, maxLength: 100 }, cid: { type: 'string', minLength: 1, maxLength: 500 } },
+        },
+        response: { 200: { description: 'The file.', type: 'string', format: 'binary' }, ...errors },
+      },
+    },
+    async (req, reply) => {
+      const { id, cid } = req.params as { id: string; cid: string }
+      const pkg = await store.getPackage(id)
+      if (!pkg || !canSee(req.principal as Principal, pkg)) throw gwError('GW_ERR_API_NOT_FOUND', { what: `document ${id}` })
+      const env = await envelopeOf(id)
+      let report: AttachmentReport
+      let bytes: Uint8Array
+      try {
+        report = env.describeAttachment(cid)
+        bytes = env.attachment(cid)
+      } catch (e) {
+        if ((e as { code?: string }).code === 'GW_ERR_ENVELOPE_REFERENCE_MISSING') throw gwError('GW_ERR_API_NOT_FOUND', { what: `attachment ${cid} of document ${id}` }, e)
+        throw e
+      }
+      return sendBytes(reply, bytes, servedContentType(report), { filename: fileName(report) })
     },
   )
 

@@ -20,8 +20,8 @@ import { Readable } from 'node:stream'
 import type { FastifyInstance, FastifyReply } from 'fastify'
 import type { Config } from '../../config.js'
 import { INCOMING_STATES, type IncomingState, type StatusCode } from '../../document/delivery.js'
-import { parseEnvelope, type AttachmentReport, type Envelope, type Organ } from '../../envelope/index.js'
-import { gwError } from '../../errors.js'
+import { normaliseContentId, parseEnvelope, type AttachmentReport, type Envelope, type Organ } from '../../envelope/index.js'
+import { gwError, isGatewayError } from '../../errors.js'
 import type { Inbox } from '../../pipeline/inbox.js'
 import type { StatusStaff } from '../../pipeline/statuses.js'
 import type { Store, StoredIncoming } from '../../store/index.js'
@@ -36,7 +36,7 @@ export interface InboxRoutesOptions {
   inbox: Inbox
 }
 
-const errors = { 400: ref('Error'), 401: ref('Error'), 403: ref('Error'), 404: ref('Error'), 409: ref('Error'), 429: ref('Error') }
+const errors = { 400: ref('Error'), 401: ref('Error'), 403: ref('Error'), 404: ref('Error'), 409: ref('Error'), 410: ref('Error'), 429: ref('Error') }
 const idParams = { type: 'object', required: ['id'], properties: { id: { type: 'string', minLength: 1, maxLength: 100 } } }
 
 /** States a client never sees: failed verification, and what an operator discarded of those. */
@@ -103,7 +103,7 @@ const GENERIC = new Set(['', 'application/octet-stream', 'application/zip', 'app
 const SAFE_TYPE = /^[a-z0-9][a-z0-9!#$&^_.+-]*\/[a-z0-9][a-z0-9!#$&^_.+-]*$/
 
 /** The file name the DMS gets: the AttachmentName, or the ZIP entry's name when the AttachmentName has no extension. */
-function fileName(r: AttachmentReport): string {
+export function fileName(r: AttachmentReport): string {
   const name = r.attachmentName.trim()
   if (r.content.zipEntryName && !/\.[A-Za-z0-9]{1,8}$/.test(name)) return r.content.zipEntryName.split('/').pop() || name
   return name || r.contentId
@@ -350,16 +350,20 @@ export async function inboxRoutes(app: FastifyInstance, opts: InboxRoutesOptions
       const inc = await load(req.principal as Principal, id)
       let env: Envelope | undefined
       let parseError: string | undefined
+      let purged: string | undefined
       try {
         env = await envelopeOf(inc)
       } catch (e) {
-        if (inc.state !== 'rejected') throw e
-        parseError = (e as Error).message
+        // purged by retention: the item, its verdict and timeline stay readable, without header or attachments
+        if (isGatewayError(e) && e.code === 'GW_ERR_STORE_PURGED') purged = e.message
+        else if (inc.state !== 'rejected') throw e
+        else parseError = (e as Error).message
       }
       const attachments = env
         ? env.describeAttachments().map((r) => {
-            const info = env.edoc?.attachments.find((a) => a.contentId === r.contentId)
-            const cid = r.contentId.replace(/^cid:/i, '')
+            // one normalisation for the listing and the download route (`cid:cid:<uuid>`, `<cid:...>`: the same id)
+            const cid = normaliseContentId(r.contentId)
+            const info = env.edoc?.attachments.find((a) => normaliseContentId(a.contentId) === cid)
             return {
               contentId: cid,
               name: fileName(r),
@@ -387,6 +391,7 @@ export async function inboxRoutes(app: FastifyInstance, opts: InboxRoutesOptions
         warnings: [
           ...(env?.warnings ?? []).map((w) => ({ code: w.code, message: w.message, ...(w.path ? { path: w.path } : {}) })),
           ...(parseError ? [{ code: 'UNPARSEABLE', message: parseError }] : []),
+          ...(purged ? [{ code: 'GW_ERR_STORE_PURGED', message: purged }] : []),
         ],
         timeline: events.items
           .filter((e) => e.direction === 'in')
@@ -536,7 +541,7 @@ export async function inboxRoutes(app: FastifyInstance, opts: InboxRoutesOptions
 }
 
 /** Send bytes as a stream of 64 KiB chunks with a length, a type and, when named, a Content-Disposition. */
-function sendBytes(reply: FastifyReply, bytes: Uint8Array, type: string, o: { filename?: string; etag?: string } = {}) {
+export function sendBytes(reply: FastifyReply, bytes: Uint8Array, type: string, o: { filename?: string; etag?: string } = {}) {
   const buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
   reply.header('content-type', type)
   reply.header('content-length', String(buf.length))

@@ -5,6 +5,7 @@
  * - `GET /v1/operator/dead-letters`, `GET /v1/operator/dead-letters/:id`: rejected incoming packages and failed
  *   outgoing deliveries, with the reason
  * - `POST /v1/operator/dead-letters/:id/replay` and `.../discard`: logged with the actor `operator:<id>`
+ * - `GET /v1/operator/agencies`: the directory the console names agencies with (config `agencies`, then `peers`)
  *
  * Other routes for operators live in the file their name says: `/v1/operator/health` in ./health.ts, `/v1/log` in
  * ./log.ts, `/metrics` in ./metrics.ts, the console's files in ./console.ts.
@@ -44,7 +45,7 @@ export interface OpsRoutesOptions extends OperatorDeps {
   logger?: Logger
 }
 
-const errors = { 400: ref('Error'), 401: ref('Error'), 403: ref('Error'), 404: ref('Error'), 409: ref('Error'), 429: ref('Error') }
+const errors = { 400: ref('Error'), 401: ref('Error'), 403: ref('Error'), 404: ref('Error'), 409: ref('Error'), 410: ref('Error'), 429: ref('Error') }
 
 export async function opsRoutes(app: FastifyInstance, opts: OpsRoutesOptions): Promise<void> {
   const { config } = opts
@@ -60,6 +61,46 @@ export async function opsRoutes(app: FastifyInstance, opts: OpsRoutesOptions): P
     ...(opts.events ? { events: opts.events } : {}),
     ...(opts.logger ? { logger: opts.logger.child({ area: 'operator' }) } : {}),
   })
+
+  // ---- directory --------------------------------------------------------------------------------------------
+
+  const directory = (() => {
+    const seen = new Map<string, { organId: string; name: string; organizationInCharge?: string; hosted: boolean }>()
+    for (const a of config.agencies) seen.set(a.organId.toUpperCase(), { organId: a.organId, name: a.name, organizationInCharge: a.organizationInCharge, hosted: true })
+    for (const p of config.peers ?? []) {
+      if (!seen.has(p.organId.toUpperCase())) seen.set(p.organId.toUpperCase(), { organId: p.organId, name: p.name, ...(p.organizationInCharge ? { organizationInCharge: p.organizationInCharge } : {}), hosted: false })
+    }
+    return [...seen.values()]
+  })()
+
+  app.get(
+    '/v1/operator/agencies',
+    {
+      config: { auth: 'operator' },
+      schema: {
+        tags: ['operators'],
+        summary: 'The directory of agencies: hosted ones (config agencies) and peers (config peers), by name (operator keys)',
+        response: {
+          200: {
+            type: 'object',
+            required: ['items'],
+            properties: {
+              items: {
+                type: 'array',
+                items: {
+                  type: 'object',
+                  required: ['organId', 'name', 'hosted'],
+                  properties: { organId: { type: 'string' }, name: { type: 'string' }, organizationInCharge: { type: 'string' }, hosted: { type: 'boolean' } },
+                },
+              },
+            },
+          },
+          ...errors,
+        },
+      },
+    },
+    async () => ({ items: directory }),
+  )
 
   // ---- overdue ----------------------------------------------------------------------------------------------
 
@@ -93,7 +134,7 @@ export async function opsRoutes(app: FastifyInstance, opts: OpsRoutesOptions): P
         ...(q.sender ? { senderOrganId: q.sender.trim().toUpperCase() } : {}),
         ...(q.cursor ? { cursor: q.cursor } : {}),
       })
-      return { policy: policy.description, now: now.toISOString(), ...page }
+      return { policy: policy.description, policyLabel: policy.descriptionVi, now: now.toISOString(), ...page }
     },
   )
 
@@ -145,29 +186,30 @@ export async function opsRoutes(app: FastifyInstance, opts: OpsRoutesOptions): P
 
   const operatorId = (req: { principal?: { kind: string; id: string } }): string => req.principal?.id ?? 'unknown'
 
-  app.post<{ Params: { id: string } }>(
+  app.post<{ Params: { id: string }; Body: { note?: string } | undefined }>(
     '/v1/operator/dead-letters/:id/replay',
     {
-      config: { auth: 'operator' },
+      config: { auth: 'operator', role: 'operator' },
       schema: {
         tags: ['operators'],
-        summary: 'Replay a dead letter after fixing its cause (operator keys)',
+        summary: 'Replay a dead letter after fixing its cause (operators with the operator or admin role)',
         description:
-          'Incoming rejected package: its stored bytes are verified again with the trust files as they are now; passing, it goes to the inbox (received) and 01 is sent; failing, it stays rejected and the answer says why (outcome still-rejected). Failed outgoing delivery: back to the outbox (accepted) and published again. Logged with the actor operator:<id>.',
+          'Incoming rejected package: its stored bytes are verified again with the trust files as they are now; passing, it goes to the inbox (received) and 01 is sent; failing, it stays rejected and the answer says why (outcome still-rejected). Failed outgoing delivery: back to the outbox (accepted) and published again. Logged with the actor operator:<id>, and the optional `note` in the event\'s detail.',
         params: { type: 'object', properties: { id: { type: 'string', minLength: 1, maxLength: 64 } } },
+        body: { type: ['object', 'null'], additionalProperties: false, properties: { note: { type: 'string', maxLength: 1000 } } },
         response: { 200: ref('OperatorAction'), ...errors },
       },
     },
-    async (req) => dead.replay(req.params.id, operatorId(req)),
+    async (req) => dead.replay(req.params.id, operatorId(req), req.body?.note?.trim() || undefined),
   )
 
   app.post<{ Params: { id: string }; Body: { note?: string } | undefined }>(
     '/v1/operator/dead-letters/:id/discard',
     {
-      config: { auth: 'operator' },
+      config: { auth: 'operator', role: 'operator' },
       schema: {
         tags: ['operators'],
-        summary: 'Discard a dead letter (operator keys)',
+        summary: 'Discard a dead letter (operators with the operator or admin role)',
         description: 'Incoming rejected package → discarded; failed outgoing delivery: a discarded event (it stays failed and leaves the list). Logged with the actor operator:<id>.',
         params: { type: 'object', properties: { id: { type: 'string', minLength: 1, maxLength: 64 } } },
         body: { type: ['object', 'null'], additionalProperties: false, properties: { note: { type: 'string', maxLength: 1000 } } },

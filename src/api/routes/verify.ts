@@ -162,7 +162,7 @@ function pdfFields(s: PdfSignature) {
 async function fromMultipart(req: FastifyRequest, maxBytes: number): Promise<{ inputs: Inputs; kind?: string }> {
   const inputs: Inputs = {}
   let kind: string | undefined
-  const tooLarge = (field: string) => gwError('GW_ERR_API_BODY_TOO_LARGE', { limit: maxBytes, field })
+  const tooLarge = (field: string) => gwError('GW_ERR_API_BODY_TOO_LARGE', { what: `part ${field}`, limit: maxBytes, setting: 'limits.packageBytes', field })
   try {
     for await (const part of req.parts({ limits: { fileSize: maxBytes, fieldSize: maxBytes, files: 4, fields: 5, parts: 6 } })) {
       const name = part.fieldname
@@ -240,7 +240,7 @@ export async function verifyRoutes(app: FastifyInstance, opts: VerifyRoutesOptio
         // refuse a body that cannot fit before reading it
         const len = Number(req.headers['content-length'])
         const limit = type === 'application/json' ? jsonLimit : multipartLimit
-        if (Number.isFinite(len) && len > limit) throw gwError('GW_ERR_API_BODY_TOO_LARGE', { limit, size: len })
+        if (Number.isFinite(len) && len > limit) throw gwError('GW_ERR_API_BODY_TOO_LARGE', { what: `the request body (${len} bytes)`, limit, setting: type === 'application/json' ? 'http.bodyLimit' : 'limits.packageBytes', size: len })
       },
     },
     async (req) => {
@@ -250,7 +250,7 @@ export async function verifyRoutes(app: FastifyInstance, opts: VerifyRoutesOptio
         const b = inputs[f]!
         if (b.length === 0) invalid(`${f} is empty`, [{ field: f, problem: 'is empty' }])
         const limit = f === 'signature' ? MAX_SIGNATURE_BYTES : maxBytes
-        if (b.length > limit) throw gwError('GW_ERR_API_BODY_TOO_LARGE', { limit, field: f, size: b.length })
+        if (b.length > limit) throw gwError('GW_ERR_API_BODY_TOO_LARGE', { what: `${f} (${b.length} bytes)`, limit, setting: f === 'signature' ? 'the fixed signature limit' : 'limits.packageBytes', field: f, size: b.length })
       }
       const checkedAt = new Date().toISOString()
 

@@ -1,9 +1,9 @@
 // Rejected incoming packages and failed outgoing deliveries: replay or discard, each confirmed in a dialog.
 /* global document, HTMLElement */
 
-import { api } from '../api.js'
-import { $, badge, clear, errorBox, h, tableOf, timeEl } from '../dom.js'
-import { stateInfo, verdictInfo } from '../format.js'
+import { api, can } from '../api.js'
+import { $, agencyCell, badge, clear, errorBox, h, tableOf, techFold, timeEl } from '../dom.js'
+import { agencyText, reasonInfo, stateInfo, verdictInfo } from '../format.js'
 
 /** Opens the confirm dialog; resolves to { ok, note }. */
 function confirmDialog({ title, text, okText, withNote }) {
@@ -33,10 +33,27 @@ function deadLabel(x) {
   return x.subject || x.code || x.documentId || x.packageId
 }
 
-/** What to do about a rejection whose code is in the error catalogue (its "how to solve" line). */
+/** What to do about a rejection whose code is in the error catalogue (its Vietnamese "cách khắc phục"). */
 function solveLine(code) {
   const { solve } = verdictInfo(code)
   return solve ? h('span', { class: 'sub' }, `Cách khắc phục: ${solve}`) : null
+}
+
+/** Why a dead letter is here, in Vietnamese; the gateway's English reason and how-to in the fold. */
+function causeCellOf(x, incoming) {
+  const code = x.verdictCode ?? /^((?:GW_ERR_)?[A-Z][A-Z0-9_]+):/.exec(x.reason ?? '')?.[1]
+  const info = code ? verdictInfo(code) : undefined
+  const reason = reasonInfo(x.reason)
+  return [
+    info ? badge(info) : reason ? h('span', {}, reason.text) : null,
+    code ? solveLine(code) : null,
+    !incoming && x.attempts !== undefined ? h('span', { class: 'sub' }, `Số lần phát lên mạng liên thông: ${x.attempts}`) : null,
+    techFold([
+      ['reason', x.reason],
+      ['verdict', x.verdict?.message],
+      ['how to solve', info?.solveEn],
+    ]),
+  ]
 }
 
 async function act(x, action) {
@@ -46,30 +63,30 @@ async function act(x, action) {
     title: replay ? 'Gửi lại gói này?' : 'Hủy bỏ gói này?',
     text: replay
       ? x.kind === 'incoming'
-        ? `Gói “${label}” từ ${x.sender ?? '?'} sẽ được kiểm tra lại chữ ký với danh sách tin cậy hiện tại; nếu hợp lệ sẽ vào hộp thư của ${x.recipient ?? '?'} và gửi trạng thái 01. Việc này được ghi vào nhật ký với tên vận hành của bạn.`
-        : `Nơi nhận ${x.recipient} của “${label}” sẽ được đưa lại vào hàng chờ gửi và chuyển lên trục lần nữa. Việc này được ghi vào nhật ký với tên vận hành của bạn.`
+        ? `Gói “${label}” từ ${agencyText(x.sender) || '?'} sẽ được kiểm tra lại chữ ký với danh sách tin cậy hiện tại; nếu hợp lệ sẽ vào hộp thư của ${agencyText(x.recipient) || '?'} và gửi trạng thái 01. Việc này được ghi vào nhật ký với tên vận hành của bạn.`
+        : `Nơi nhận ${agencyText(x.recipient)} của “${label}” sẽ được đưa lại vào hàng chờ gửi và phát lên mạng liên thông lienthong lần nữa. Việc này được ghi vào nhật ký với tên vận hành của bạn.`
       : `Gói “${label}” sẽ bị hủy bỏ và rời khỏi danh sách. Việc này được ghi vào nhật ký với tên vận hành của bạn.`,
     okText: replay ? 'Gửi lại' : 'Hủy bỏ',
-    withNote: !replay,
+    withNote: true,
   })
   if (!ok) return
   const result = $('dead-result')
   result.className = 'result'
   result.textContent = 'Đang thực hiện…'
   try {
-    const r = await api(`/v1/operator/dead-letters/${encodeURIComponent(x.id)}/${action}`, { method: 'POST', ...(replay ? {} : { body: note ? { note } : {} }) })
+    const r = await api(`/v1/operator/dead-letters/${encodeURIComponent(x.id)}/${action}`, { method: 'POST', body: note ? { note } : {} })
     const st = stateInfo(r.state, r.kind === 'incoming' ? 'in' : 'out').text
     if (r.outcome === 'still-rejected') {
       result.className = 'result err'
-      result.textContent = `Gửi lại không thành: “${label}” vẫn bị từ chối — ${verdictInfo(r.verdictCode).text}${r.reason ? `: ${r.reason}` : ''}. Ghi nhật ký #${r.seq}.`
+      result.textContent = `Gửi lại không thành: “${label}” vẫn bị từ chối — ${verdictInfo(r.verdictCode).text}. Ghi nhật ký #${r.seq}.`
     } else if (r.outcome === 'discarded') {
       result.textContent = `Đã hủy bỏ “${label}” (trạng thái: ${st}). Ghi nhật ký #${r.seq}.`
     } else {
-      result.textContent = `Đã gửi lại “${label}”: trạng thái mới ${st}${r.verdictCode ? `, ${verdictInfo(r.verdictCode).text}` : ''}. Ghi nhật ký #${r.seq}.${r.reason ? ` Lưu ý: ${r.reason}.` : ''}`
+      result.textContent = `Đã gửi lại “${label}”: trạng thái mới ${st}${r.verdictCode ? `, ${verdictInfo(r.verdictCode).text}` : ''}. Ghi nhật ký #${r.seq}.${r.reason ? ` Lưu ý: ${reasonInfo(r.reason)?.text}.` : ''}`
     }
   } catch (e) {
     result.className = 'result err'
-    result.textContent = `Không thực hiện được (${e.status || 'lỗi mạng'}): ${e.message}`
+    result.textContent = `Không thực hiện được: ${e.code ? (verdictInfo(e.code).text ?? e.code) : e.status ? `HTTP ${e.status}` : 'lỗi mạng'}.`
     if (e.status === 401) return
   }
   await renderDeadLetters({ keepResult: true })
@@ -83,7 +100,7 @@ export async function renderDeadLetters({ keepResult = false } = {}) {
   clear(body)
   const status = h('p', { class: 'muted', role: 'status' }, 'Đang tải…')
   const rows = h('tbody')
-  const moreBtn = h('button', { type: 'button', class: 'secondary' }, 'Xem thêm (more)')
+  const moreBtn = h('button', { type: 'button', class: 'secondary' }, 'Xem thêm')
   let cursor
   let count = 0
   const load = async () => {
@@ -99,13 +116,14 @@ export async function renderDeadLetters({ keepResult = false } = {}) {
       const label = deadLabel(x)
       const incoming = x.kind === 'incoming'
       const canReplay = !(incoming && x.verdict && x.verdict.kind === 'status')
+      const mayAct = can('operator')
       rows.append(
         h(
           'tr',
           { 'data-id': x.id },
           h('td', {}, badge(incoming ? { text: 'Nhận về bị từ chối', tone: 'err' } : { text: 'Gửi đi bị lỗi', tone: 'warn' })),
           h('td', { class: 'nowrap' }, timeEl(x.time)),
-          h('td', { class: 'nowrap' }, x.sender ?? '?', h('span', { class: 'sub' }, `→ ${x.recipient ?? '?'}`)),
+          h('td', {}, agencyCell(x.sender) || '?', h('span', { class: 'sub' }, '→ ', agencyCell(x.recipient) || '?')),
           h(
             'td',
             {},
@@ -113,20 +131,17 @@ export async function renderDeadLetters({ keepResult = false } = {}) {
             x.code && x.code !== label ? h('span', { class: 'sub' }, `Số/ký hiệu ${x.code}`) : null,
             x.documentId ? h('span', { class: 'sub mono' }, x.documentId) : null,
           ),
-          h(
-            'td',
-            { class: 'cause' },
-            x.verdictCode ? badge(verdictInfo(x.verdictCode)) : null,
-            x.reason ? h('span', { class: 'sub' }, x.reason) : null,
-            x.verdictCode ? solveLine(x.verdictCode) : null,
-            !incoming && x.attempts !== undefined ? h('span', { class: 'sub' }, `Số lần thử: ${x.attempts}`) : null,
-          ),
+          h('td', { class: 'cause' }, causeCellOf(x, incoming)),
           h(
             'td',
             { class: 'nowrap' },
-            h('button', { type: 'button', class: 'small', 'aria-label': `Gửi lại: ${label}`, disabled: !canReplay, onclick: () => act(x, 'replay') }, 'Gửi lại'),
-            ' ',
-            h('button', { type: 'button', class: 'small danger', 'aria-label': `Hủy bỏ: ${label}`, onclick: () => act(x, 'discard') }, 'Hủy bỏ'),
+            mayAct
+              ? [
+                  h('button', { type: 'button', class: 'small', 'aria-label': `Gửi lại: ${label}`, disabled: !canReplay, onclick: () => act(x, 'replay') }, 'Gửi lại'),
+                  ' ',
+                  h('button', { type: 'button', class: 'small danger', 'aria-label': `Hủy bỏ: ${label}`, onclick: () => act(x, 'discard') }, 'Hủy bỏ'),
+                ]
+              : h('span', { class: 'muted' }, 'Vai trò chỉ xem'),
           ),
         ),
       )

@@ -1,24 +1,86 @@
-// A document's page: an outgoing document with the timeline of each recipient, or an incoming package with its verdict.
+// A document's page: what it is (type, number, signer, agencies by name), its attachments (open or download with
+// the session's credentials), the signature verdict, and the timeline: per recipient for an outgoing document, the
+// package's own for an incoming one.
+/* global document, window, setTimeout, URL */
 
-import { api, ApiError } from '../api.js'
-import { $, badge, clear, en, errorBox, facts, focusTitle, h, timeEl } from '../dom.js'
-import { stateInfo, statusText, verdictInfo } from '../format.js'
+import { api, ApiError, call } from '../api.js'
+import { $, agencyCell, badge, clear, errorBox, facts, focusTitle, h, notify, techFold, timeEl } from '../dom.js'
+import { fmtDate, reasonInfo, stateInfo, statusText, verdictInfo } from '../format.js'
 import { timelineTable } from './events.js'
+
+const REVOCATION = { good: 'Còn hiệu lực', revoked: 'Đã bị chấm dứt hiệu lực', unknown: 'Chưa xác định được' }
 
 function verdictFacts(v) {
   if (!v || typeof v !== 'object' || Object.keys(v).length === 0) return null
   const signer = v.signer ?? {}
   const rev = v.revocation
-  return facts([
-    ['Kết quả kiểm tra chữ ký', v.code ? badge(verdictInfo(v.code)) : v.ok === true ? badge(verdictInfo('VALID')) : ''],
-    ['Diễn giải', v.message],
-    ['Người ký', signer.subject],
-    ['Mã định danh trong chứng thư', signer.organId],
-    ['Số hiệu chứng thư', signer.serial ? h('span', { class: 'mono' }, signer.serial) : undefined],
-    ['Cơ quan cấp', signer.issuer],
-    ['Thời điểm ký', v.signingTime ? timeEl(v.signingTime) : undefined],
-    ['Thu hồi', rev ? [rev.status, rev.checkedAt ? [' — kiểm tra lúc ', timeEl(rev.checkedAt)] : ''] : undefined],
-  ])
+  return [
+    facts([
+      ['Kết quả kiểm tra chữ ký', v.code ? badge(verdictInfo(v.code)) : v.ok === true ? badge(verdictInfo('VALID')) : ''],
+      ['Chứng thư người ký', signer.subject],
+      ['Mã định danh trong chứng thư', signer.organId],
+      ['Tổ chức cấp chứng thư', signer.issuer],
+      ['Thời điểm ký', v.signingTime ? timeEl(v.signingTime) : undefined],
+      ['Tình trạng chứng thư (CRL/OCSP)', rev ? [REVOCATION[rev.status] ?? rev.status, rev.checkedAt ? [', kiểm tra lúc ', timeEl(rev.checkedAt)] : ''] : undefined],
+    ]),
+    techFold([
+      ['verdict', v.code],
+      ['message', v.message],
+      ['certificate serial', signer.serial],
+      ['revocation source', rev?.source],
+      ['validation time', v.validationTime],
+    ]),
+  ]
+}
+
+const documentTypeText = (t) => (t ? [t.typeName, Number(t.type) === 2 ? ' (văn bản quy phạm pháp luật)' : ''].join('') : undefined)
+const signerText = (s) => (s && (s.fullName || s.position) ? [s.competence, s.position, s.fullName].filter(Boolean).join(' ') : undefined)
+
+/** Fetches a file with the session's credentials; opens it in a new tab or saves it. */
+async function getFile(url, name, open) {
+  try {
+    const res = await call(url, { raw: true })
+    const blob = await res.blob()
+    const href = URL.createObjectURL(blob)
+    if (open) {
+      window.open(href, '_blank', 'noopener')
+    } else {
+      const tmp = h('a', { href, download: name, hidden: true })
+      document.body.append(tmp)
+      tmp.click()
+      tmp.remove()
+    }
+    setTimeout(() => URL.revokeObjectURL(href), 60_000)
+  } catch (e) {
+    notify(`Không tải được tệp “${name}”${e.code ? ` (${e.code})` : ''}.`, 'err')
+  }
+}
+
+function attachmentsTable(list) {
+  if (!list?.length) return h('p', { class: 'muted' }, 'Không có tệp đính kèm.')
+  return h(
+    'ul',
+    { class: 'attachments', 'aria-label': 'Tệp đính kèm' },
+    list.map((a) =>
+      h(
+        'li',
+        {},
+        h('span', { class: 'file-name' }, a.name),
+        h('span', { class: 'sub' }, [a.description, a.size !== undefined ? `${Number(a.size).toLocaleString('vi-VN')} byte` : ''].filter(Boolean).join(' · ')),
+        a.mismatch ? badge({ text: 'Kiểu tệp khai báo không khớp nội dung', tone: 'warn', hint: a.declared?.manifest }) : null,
+        a.url
+          ? h(
+              'span',
+              { class: 'file-actions' },
+              h('button', { type: 'button', class: 'small secondary', 'aria-label': `Mở: ${a.name}`, onclick: () => getFile(a.url, a.name, true) }, 'Mở'),
+              ' ',
+              h('button', { type: 'button', class: 'small secondary', 'aria-label': `Tải về: ${a.name}`, onclick: () => getFile(a.url, a.name, false) }, 'Tải về'),
+            )
+          : null,
+        techFold([['content type', a.contentType], ['content id', a.contentId]]),
+      ),
+    ),
+  )
 }
 
 export async function renderDoc(id, dir) {
@@ -30,7 +92,7 @@ export async function renderDoc(id, dir) {
   try {
     if (dir !== 'in') {
       try {
-        const doc = await api(`/v1/documents/${encodeURIComponent(id)}`)
+        const doc = await api(`/v1/documents/${encodeURIComponent(id)}?content=true`)
         return renderOutgoing(doc)
       } catch (e) {
         if (!(e instanceof ApiError && e.status === 404)) throw e
@@ -48,8 +110,11 @@ export async function renderDoc(id, dir) {
 function renderOutgoing(doc) {
   const body = $('doc-body')
   const title = $('doc-title')
-  title.replaceChildren('Văn bản gửi đi', en('outgoing'), doc.subject ? h('span', { class: 'sub muted' }, `: ${doc.subject}`) : '')
+  const m = doc.metadata ?? {}
+  const hdr = doc.header ?? {}
+  title.replaceChildren('Văn bản gửi đi', doc.subject ? h('span', { class: 'sub muted' }, `: ${doc.subject}`) : '')
   clear(body)
+  const names = new Map((m.recipients ?? []).map((r) => [String(r.organId).toUpperCase(), r.name]))
   body.append(
     h(
       'div',
@@ -57,20 +122,28 @@ function renderOutgoing(doc) {
       facts([
         ['Trích yếu', doc.subject],
         ['Số/ký hiệu', doc.code],
-        ['Mã văn bản (DocumentId)', h('span', { class: 'mono' }, doc.documentId)],
-        ['Cơ quan gửi', doc.sender],
-        ['Ngày ban hành', doc.promulgationDate],
+        ['Loại văn bản', documentTypeText(hdr.documentType ?? m.documentType) ?? (doc.kind === 'status' ? 'Gói trạng thái' : undefined)],
+        ['Người ký', signerText(hdr.signer)],
+        ['Cơ quan gửi', agencyCell(doc.sender)],
+        ['Ngày ban hành', doc.promulgationDate ? fmtDate(doc.promulgationDate) : undefined],
         ['Nhận từ DMS lúc', timeEl(doc.createdAt)],
-        ['Khách DMS', doc.clientId],
-        ['Mã gói', h('span', { class: 'mono' }, doc.id)],
-        ['Loại gói', doc.kind === 'status' ? 'Gói trạng thái' : 'Văn bản điện tử (edoc)'],
-        ['Kích thước', `${Number(doc.size).toLocaleString('vi-VN')} byte`],
-        ['SHA-256', h('span', { class: 'mono' }, doc.sha256)],
+        ['Mã văn bản', h('span', { class: 'mono' }, doc.documentId)],
+      ]),
+      techFold([
+        ['package id', doc.id],
+        ['kind', doc.kind],
+        ['DMS client', doc.clientId],
+        ['size', `${doc.size} bytes`],
+        ['SHA-256', doc.sha256],
       ]),
     ),
+    h('h2', {}, 'Tệp đính kèm'),
+    h('div', { class: 'card' }, attachmentsTable(doc.attachments ?? m.attachments)),
+    ...(doc.verdict ? [h('h2', {}, 'Chữ ký số của gói'), h('div', { class: 'card' }, verdictFacts(doc.verdict))] : []),
     h('h2', {}, `Nơi nhận (${doc.deliveries.length})`),
   )
   for (const d of doc.deliveries) {
+    const reason = reasonInfo(d.reason)
     body.append(
       h(
         'section',
@@ -78,13 +151,13 @@ function renderOutgoing(doc) {
         h(
           'div',
           { class: 'delivery-head' },
-          h('h3', {}, d.recipient),
+          h('h3', {}, names.get(d.recipient.toUpperCase()) ?? agencyCell(d.recipient), ' ', h('span', { class: 'code mono' }, d.recipient)),
           badge(stateInfo(d.state, 'out')),
           d.statusCode ? h('span', {}, `Mã trạng thái mới nhất: ${statusText(d.statusCode)}`) : null,
-          h('span', { class: 'muted' }, `Số lần đẩy lên trục: ${d.attempts}`),
-          d.queuedAt ? h('span', { class: 'muted' }, 'Lên trục lúc ', timeEl(d.queuedAt)) : null,
+          h('span', { class: 'muted' }, `Số lần phát lên mạng liên thông lienthong: ${d.attempts}`),
+          d.queuedAt ? h('span', { class: 'muted' }, 'Mạng liên thông xác nhận lúc ', timeEl(d.queuedAt)) : null,
         ),
-        d.reason ? h('p', { class: 'error' }, `Lý do: ${d.reason}`) : null,
+        reason ? h('p', { class: 'error' }, `Lý do: ${reason.text}`, techFold([['reason', d.reason]])) : null,
         timelineTable(d.timeline ?? [], 'out'),
       ),
     )
@@ -94,18 +167,11 @@ function renderOutgoing(doc) {
 async function renderIncoming(id) {
   const body = $('doc-body')
   const title = $('doc-title')
-  const [summary, events] = await Promise.all([
-    api(`/v1/operator/dead-letters/${encodeURIComponent(id)}`).catch((e) => {
-      if (e instanceof ApiError && e.status === 404) return undefined
-      throw e
-    }),
-    api(`/v1/log?packageId=${encodeURIComponent(id)}&limit=500`),
-  ])
-  if (!summary && events.items.length === 0) throw new ApiError(404, 'GW_ERR_API_NOT_FOUND', `Không tìm thấy gói ${id}.`)
-  const first = events.items[events.items.length - 1] ?? {}
-  const s = summary ?? { id, state: events.items[0]?.state, sender: first.sender, recipient: first.recipient, documentId: first.documentId }
-  title.replaceChildren('Văn bản nhận về', en('incoming'), s.subject ? h('span', { class: 'sub muted' }, `: ${s.subject}`) : '')
+  const s = await api(`/v1/inbox/${encodeURIComponent(id)}`)
+  const hdr = s.header ?? {}
+  title.replaceChildren('Văn bản nhận về', s.subject ? h('span', { class: 'sub muted' }, `: ${s.subject}`) : '')
   clear(body)
+  const reason = reasonInfo(s.reason)
   body.append(
     h(
       'div',
@@ -114,17 +180,31 @@ async function renderIncoming(id) {
         ['Trạng thái', s.state ? badge(stateInfo(s.state, 'in')) : ''],
         ['Trích yếu', s.subject],
         ['Số/ký hiệu', s.code],
-        ['Mã văn bản (DocumentId)', s.documentId ? h('span', { class: 'mono' }, s.documentId) : undefined],
-        ['Cơ quan gửi', s.sender],
-        ['Cơ quan nhận', s.recipient],
-        ['Mã gói', h('span', { class: 'mono' }, id)],
-        [s.state === 'rejected' ? 'Lý do từ chối' : 'Lý do từ chối trước đây', s.reason],
+        ['Loại văn bản', documentTypeText(hdr.documentType) ?? (s.kind === 'status' ? 'Gói trạng thái' : undefined)],
+        ['Người ký', signerText(hdr.signer)],
+        ['Cơ quan gửi', hdr.from?.name ? [hdr.from.name, ' ', h('span', { class: 'code mono' }, s.sender)] : agencyCell(s.sender)],
+        ['Cơ quan nhận', agencyCell(s.recipient)],
+        ['Ngày ban hành', s.promulgationDate ? fmtDate(s.promulgationDate) : undefined],
+        ['Nhận lúc', timeEl(s.receivedAt)],
+        ['Mã văn bản', s.documentId ? h('span', { class: 'mono' }, s.documentId) : undefined],
+        [s.state === 'rejected' ? 'Lý do từ chối' : 'Lý do từ chối trước đây', reason?.text],
+      ]),
+      techFold([
+        ['package id', s.id],
+        ['kind', s.kind],
+        ['reason', s.reason],
+        ['size', s.size !== undefined ? `${s.size} bytes` : undefined],
+        ['SHA-256', s.sha256],
+        ...(s.warnings ?? []).map((w) => [`warning ${w.code}`, w.message]),
       ]),
     ),
+    h('h2', {}, 'Tệp đính kèm'),
+    h('div', { class: 'card' }, attachmentsTable(s.attachments)),
   )
   const vf = verdictFacts(s.verdict)
-  if (vf) body.append(h('h2', {}, 'Kết quả kiểm tra khi nhận'), h('div', { class: 'card' }, vf))
-  const recheck = events.items.find((e) => e.type === 'replayed' || e.type === 'replay-failed')
+  if (vf) body.append(h('h2', {}, 'Kết quả kiểm tra chữ ký khi nhận'), h('div', { class: 'card' }, vf))
+  const timeline = s.timeline ?? []
+  const recheck = [...timeline].reverse().find((e) => e.type === 'replayed' || e.type === 'replay-failed')
   if (recheck && typeof recheck.detail?.verdict === 'string') {
     body.append(
       h('h2', {}, 'Kiểm tra lại khi vận hành gửi lại'),
@@ -133,14 +213,14 @@ async function renderIncoming(id) {
         { class: 'card' },
         facts([
           ['Kết quả', badge(verdictInfo(recheck.detail.verdict))],
-          ['Diễn giải', recheck.detail.verdictMessage],
-          ['Người ký', recheck.detail.signer],
+          ['Chứng thư người ký', recheck.detail.signer],
           ['Lúc', timeEl(recheck.time)],
-          ['Vận hành', recheck.actor],
+          ['Vận hành viên', String(recheck.actor ?? '').replace(/^operator:/, '')],
+          ['Ghi chú', recheck.detail.note],
         ]),
+        techFold([['message', recheck.detail.verdictMessage]]),
       ),
     )
   }
-  const timeline = [...events.items].reverse()
   body.append(h('h2', {}, 'Dòng thời gian'), timelineTable(timeline, 'in'))
 }

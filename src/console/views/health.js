@@ -1,7 +1,7 @@
 // The gateway's health: store, broker, queue depths, certificate expiry, the log's hash chain check.
 
 import { api } from '../api.js'
-import { $, badge, clear, en, errorBox, h, table, timeEl } from '../dom.js'
+import { $, agencyCell, badge, clear, errorBox, h, table, techFold, timeEl } from '../dom.js'
 import { stateInfo } from '../format.js'
 
 const okBadge = (ok, yes, no) => badge({ text: ok ? yes : no, tone: ok ? 'ok' : 'err' })
@@ -41,7 +41,7 @@ export async function renderHealth() {
       verifyOut.append(
         r.ok
           ? h('p', { class: 'result' }, `Chuỗi nguyên vẹn: ${r.checked} dòng khớp (dòng cuối #${r.lastSeq ?? '—'}), ${r.durationMs ?? '?'} ms.`)
-          : h('p', { class: 'result err' }, `Chuỗi bị phá vỡ tại dòng #${r.firstBroken?.seq}: ${r.firstBroken?.reason}. Đã kiểm tra ${r.checked} dòng khớp trước đó.`),
+          : h('p', { class: 'result err' }, `Chuỗi bị phá vỡ tại dòng #${r.firstBroken?.seq}. Đã kiểm tra ${r.checked} dòng khớp trước đó.`, techFold([['reason', r.firstBroken?.reason]])),
       )
     } catch (e) {
       clear(verifyOut)
@@ -55,13 +55,13 @@ export async function renderHealth() {
     h(
       'div',
       { class: 'grid' },
-      h('div', { class: 'card' }, h('h2', {}, 'Cổng'), okBadge(hh.status === 'ok', 'Hoạt động bình thường (ok)', 'Suy giảm (degraded)')),
-      h('div', { class: 'card' }, h('h2', {}, 'Trục liên thông ', en('broker')), okBadge(hh.broker.ok, 'Đã kết nối', `Mất kết nối (${hh.broker.state})`), hh.broker.url ? h('p', { class: 'mono muted' }, hh.broker.url) : null),
-      h('div', { class: 'card' }, h('h2', {}, 'Cơ sở dữ liệu ', en('store')), okBadge(st.ok, 'Trả lời bình thường', 'Không trả lời'), st.detail ? h('p', { class: 'error' }, st.detail) : null),
-      h('div', { class: 'card' }, h('h2', {}, 'Chờ chuyển lên trục'), h('p', { class: 'stat' }, st.outboxBacklog ?? '—'), h('p', { class: 'muted' }, 'nơi nhận đã nhận từ DMS, chưa được trục xác nhận')),
+      h('div', { class: 'card' }, h('h2', {}, 'Cổng'), okBadge(hh.status === 'ok', 'Hoạt động bình thường', 'Suy giảm')),
+      h('div', { class: 'card' }, h('h2', { title: 'AMQP broker' }, 'Mạng liên thông lienthong'), okBadge(hh.broker.ok, 'Đã kết nối', 'Mất kết nối'), techFold([['state', hh.broker.state], ['url', hh.broker.url]])),
+      h('div', { class: 'card' }, h('h2', { title: 'store' }, 'Cơ sở dữ liệu'), okBadge(st.ok, 'Trả lời bình thường', 'Không trả lời'), techFold([['detail', st.detail]])),
+      h('div', { class: 'card' }, h('h2', {}, 'Chờ phát lên mạng liên thông'), h('p', { class: 'stat' }, st.outboxBacklog ?? '—'), h('p', { class: 'muted' }, 'nơi nhận đã nhận từ DMS, mạng liên thông lienthong chưa xác nhận')),
       h('div', { class: 'card' }, h('h2', {}, 'Nhật ký'), h('p', { class: 'stat' }, st.events ?? '—'), h('p', { class: 'muted' }, 'dòng trong chuỗi băm'), verifyBtn, verifyOut),
     ),
-    h('h2', {}, 'Hàng đợi trên trục ', en('queue depths')),
+    h('h2', { title: 'queue depths' }, 'Hàng đợi trên mạng liên thông lienthong'),
     table(
       'Số thông điệp đang chờ trong hàng đợi nhận và hàng đợi thư lỗi của từng cơ quan',
       ['Cơ quan', 'Hàng đợi nhận', { text: 'Đang chờ', cls: 'num' }, 'Hàng đợi thư lỗi', { text: 'Đang chờ', cls: 'num' }, 'Ghi chú'],
@@ -69,16 +69,16 @@ export async function renderHealth() {
         h(
           'tr',
           {},
-          h('td', {}, q.organId, h('span', { class: 'sub' }, q.name ?? '')),
+          h('td', {}, q.name ? [q.name, ' ', h('span', { class: 'code mono' }, q.organId)] : agencyCell(q.organId)),
           h('td', { class: 'mono' }, q.inbox),
           h('td', { class: 'num' }, q.inboxMessages ?? '—'),
           h('td', { class: 'mono' }, q.deadLetter),
           h('td', { class: 'num' }, q.deadLetterMessages !== undefined ? (q.deadLetterMessages > 0 ? badge({ text: String(q.deadLetterMessages), tone: 'err' }) : '0') : '—'),
-          h('td', {}, q.error ?? ''),
+          h('td', {}, q.error ? ['Không đọc được hàng đợi', techFold([['error', q.error]])] : ''),
         ),
       ),
     ),
-    h('h2', {}, 'Chứng thư ký của các cơ quan ', en('certificate expiry')),
+    h('h2', { title: 'certificate expiry' }, 'Chứng thư ký của các cơ quan'),
     table(
       'Chứng thư số dùng để ký gói tin của từng cơ quan do cổng phục vụ',
       ['Cơ quan', 'Chủ thể', 'Hiệu lực đến', { text: 'Còn lại', cls: 'num' }],
@@ -86,7 +86,7 @@ export async function renderHealth() {
         h(
           'tr',
           {},
-          h('td', {}, c.organId, h('span', { class: 'sub' }, c.name ?? '')),
+          h('td', {}, c.name ? [c.name, ' ', h('span', { class: 'code mono' }, c.organId)] : agencyCell(c.organId)),
           h('td', {}, c.subject ?? 'không đọc được chứng thư', c.serial ? h('span', { class: 'sub mono' }, `Số hiệu ${c.serial}`) : null),
           h('td', { class: 'nowrap' }, c.notAfter ? timeEl(c.notAfter) : '—'),
           h(

@@ -2,9 +2,9 @@
 /* global document, location, setTimeout, URL, URLSearchParams */
 
 import { api, call } from '../api.js'
-import { $, clear, errorBox, h, notify, tableOf, timeEl } from '../dom.js'
-import { LABELS, stateInfo } from '../format.js'
-import { detailItems, stateCell } from './events.js'
+import { $, agencyCell, clear, errorBox, h, notify, tableOf, timeEl } from '../dom.js'
+import { actorText, LABELS, stateInfo } from '../format.js'
+import { causeCell, stateCell, statusOrigin } from './events.js'
 
 const FILTERS = ['since', 'until', 'agency', 'direction', 'state', 'q', 'documentId']
 
@@ -20,8 +20,8 @@ function fillStateOptions() {
     }
     sel.append(g)
   }
-  group('Gửi đi (out)', LABELS.states.out, 'out')
-  group('Nhận về (in)', LABELS.states.in, 'in')
+  group('Gửi đi', LABELS.states.out, 'out')
+  group('Nhận về', LABELS.states.in, 'in')
 }
 
 /** datetime-local (Vietnam time) ⇄ ISO with +07:00. */
@@ -77,15 +77,15 @@ function logRow(e) {
       h('span', { class: `dir ${e.direction}` }, LABELS.directions[e.direction] ?? e.direction),
       h('span', { class: 'sub', title: e.type }, LABELS.eventTypes[e.type] ?? e.type),
     ),
-    h('td', {}, stateCell(e.fromState, e.state, e.changed, e.statusCode, e.direction, false)),
-    h('td', { class: 'nowrap' }, e.sender ?? '', h('span', { class: 'sub' }, e.recipient ? `→ ${e.recipient}` : '')),
+    h('td', {}, stateCell(e.fromState, e.state, e.changed, e.statusCode, e.direction, false), statusOrigin(e)),
+    h('td', {}, agencyCell(e.sender), e.recipient ? h('span', { class: 'sub' }, '→ ', agencyCell(e.recipient)) : null),
     h('td', { class: 'mono doc' }, docLink(e, e.documentId ?? e.packageId ?? '')),
-    h('td', {}, e.actor),
-    h('td', { class: 'cause' }, e.cause ?? '', detailItems(e.detail)),
+    h('td', {}, actorText(e.actor)),
+    h('td', { class: 'cause' }, causeCell(e)),
   )
 }
 
-const LOG_HEADERS = ['#', 'Thời gian (giờ VN)', 'Chiều, sự kiện', 'Trạng thái', 'Gửi → Nhận', 'Mã văn bản (DocumentId)', 'Tác nhân', 'Nguyên nhân, chi tiết']
+const LOG_HEADERS = ['#', 'Thời gian (giờ VN)', 'Chiều, sự kiện', 'Trạng thái', 'Gửi → Nhận', 'Mã văn bản', 'Người thực hiện', 'Nguyên nhân, chi tiết']
 
 export async function renderLog(params) {
   const out = $('log-results')
@@ -96,7 +96,7 @@ export async function renderLog(params) {
   out.append(status)
   let count = 0
   let cursor
-  const moreBtn = h('button', { type: 'button', class: 'secondary', id: 'log-more' }, 'Xem thêm (more)')
+  const moreBtn = h('button', { type: 'button', class: 'secondary', id: 'log-more' }, 'Xem thêm')
   const load = async () => {
     moreBtn.disabled = true
     let page

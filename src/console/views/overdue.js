@@ -1,7 +1,7 @@
 // Deliveries whose recipient has not answered 01 by the due time.
 
 import { api } from '../api.js'
-import { $, badge, clear, errorBox, h, tableOf, timeEl } from '../dom.js'
+import { $, agencyCell, badge, clear, errorBox, h, tableOf, techFold, timeEl } from '../dom.js'
 import { fmtMinutes, fmtTime } from '../format.js'
 
 export async function renderOverdue() {
@@ -9,7 +9,7 @@ export async function renderOverdue() {
   clear(body)
   const status = h('p', { class: 'muted', role: 'status' }, 'Đang tải…')
   const rows = h('tbody')
-  const moreBtn = h('button', { type: 'button', class: 'secondary' }, 'Xem thêm (more)')
+  const moreBtn = h('button', { type: 'button', class: 'secondary' }, 'Xem thêm')
   let cursor
   let count = 0
   const load = async () => {
@@ -21,13 +21,13 @@ export async function renderOverdue() {
       status.replaceWith(errorBox(e))
       return
     }
-    policy.textContent = `Hạn (policy): ${page.policy}. Tính đến ${fmtTime(page.now)}.`
+    policy.replaceChildren(`Quy định về hạn: ${page.policyLabel ?? page.policy}. Tính đến ${fmtTime(page.now)}.`, techFold([['policy', page.policy]]) ?? '')
     for (const x of page.items) {
       rows.append(
         h(
           'tr',
           {},
-          h('td', { class: 'nowrap' }, x.sender, h('span', { class: 'sub' }, `→ ${x.recipient}`)),
+          h('td', {}, agencyCell(x.sender), h('span', { class: 'sub' }, '→ ', agencyCell(x.recipient))),
           h('td', {}, h('a', { href: `#/doc/${encodeURIComponent(x.packageId)}?dir=out` }, x.subject || x.documentId), x.code ? h('span', { class: 'sub' }, `Số/ký hiệu ${x.code}`) : null),
           h('td', { class: 'mono' }, x.documentId),
           h('td', { class: 'nowrap' }, timeEl(x.queuedAt)),
@@ -42,15 +42,15 @@ export async function renderOverdue() {
     moreBtn.disabled = false
     status.textContent = count === 0 ? 'Không có văn bản nào quá hạn báo “Đã đến (01)”.' : `${count} nơi nhận chưa báo “Đã đến (01)” đúng hạn.`
   }
-  const policy = h('p', { class: 'muted' })
+  const policy = h('div', { class: 'muted policy' })
   moreBtn.addEventListener('click', load)
   body.append(
     policy,
     status,
     tableOf(
       { id: 'overdue-table' },
-      'Nơi nhận đã nhận gói trên trục nhưng chưa gửi trạng thái 01 trước hạn',
-      ['Gửi → Nhận', 'Văn bản', 'Mã văn bản (DocumentId)', 'Lên trục lúc', 'Hạn báo đã đến', 'Quá hạn'],
+      'Nơi nhận đã được mạng liên thông lienthong chuyển gói nhưng chưa gửi trạng thái 01 trước hạn',
+      ['Gửi → Nhận', 'Văn bản', 'Mã văn bản', 'Mạng liên thông xác nhận lúc', 'Hạn báo đã đến', 'Quá hạn'],
       rows,
     ),
     h('div', { class: 'more' }, moreBtn),

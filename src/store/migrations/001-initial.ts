@@ -295,4 +295,10 @@ CREATE TRIGGER package_bytes_no_update BEFORE UPDATE ON package_bytes FOR EACH R
 CREATE TRIGGER incoming_bytes_no_update BEFORE UPDATE ON incoming_bytes FOR EACH ROW EXECUTE FUNCTION lienthong_forbid();
 `
 
-export const migration001: Migration = { version: 1, name: 'initial', sqlite, pg }
+export const migration001: Migration = {
+  version: 1,
+  name: 'initial',
+  description: 'packages and their exact bytes, deliveries, idempotency keys, incoming packages, the hash-chained event log',
+  sqlite,
+  pg,
+}

@@ -22,4 +22,10 @@ BEGIN INSERT INTO incoming_fts (incoming_fts, rowid, search) VALUES ('delete', o
 
 const pg = `SELECT 1;`
 
-export const migration002: Migration = { version: 2, name: 'search-index', sqlite, pg }
+export const migration002: Migration = {
+  version: 2,
+  name: 'search-index',
+  description: 'trigram full-text index over package subjects and numbers (SQLite FTS5)',
+  sqlite,
+  pg,
+}

@@ -17,4 +17,10 @@ INSERT INTO search_indexed (name, seq) VALUES
   ('incoming', (SELECT coalesce(max(seq), 0) FROM incoming));
 `
 
-export const migration003: Migration = { version: 3, name: 'search-index-deferred', sqlite, pg: 'SELECT 1;' }
+export const migration003: Migration = {
+  version: 3,
+  name: 'search-index-deferred',
+  description: 'search index filled in bulk after writes instead of per row',
+  sqlite,
+  pg: 'SELECT 1;',
+}

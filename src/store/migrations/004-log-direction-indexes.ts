@@ -12,4 +12,10 @@ CREATE INDEX events_sender_direction ON events (sender, direction, seq);
 CREATE INDEX events_recipient_direction ON events (recipient, direction, seq);
 `
 
-export const migration004: Migration = { version: 4, name: 'log-direction-indexes', sqlite: sql, pg: sql }
+export const migration004: Migration = {
+  version: 4,
+  name: 'log-direction-indexes',
+  description: 'log indexes by agency and direction',
+  sqlite: sql,
+  pg: sql,
+}

@@ -63,6 +63,7 @@ WHERE q.wid IS NOT NULL AND q.client_id IS NOT NULL AND q.event IS NOT NULL;
 export const migration005: Migration = {
   version: 5,
   name: 'operational-queues',
+  description: 'webhook outbox table (filled from the log) and the discarded mark of dead letters',
   sqlite:
     table('INTEGER PRIMARY KEY') +
     fromLog(

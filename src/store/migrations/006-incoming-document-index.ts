@@ -10,4 +10,10 @@ const sql = `
 CREATE INDEX incoming_sender_document ON incoming (sender, document_id, seq);
 `
 
-export const migration006: Migration = { version: 6, name: 'incoming-document-index', sqlite: sql, pg: sql }
+export const migration006: Migration = {
+  version: 6,
+  name: 'incoming-document-index',
+  description: 'incoming packages indexed by sender and DocumentId (receive history check)',
+  sqlite: sql,
+  pg: sql,
+}

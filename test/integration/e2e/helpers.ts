@@ -36,12 +36,14 @@ const agency = (organId: string, slug: string, name: string, key: string) => ({
 
 export type Gateway = RunningGateway & { config: Config }
 
-export async function startTwoGateways(t: Tap): Promise<{ a: Gateway; b: Gateway }> {
+/** `configure` may change either gateway's raw configuration (e.g. B's trust files) before it starts. */
+export async function startTwoGateways(t: Tap, opts: { configure?: (label: 'a' | 'b', raw: Record<string, any>, dir: string) => void } = {}): Promise<{ a: Gateway; b: Gateway }> {
   const names = amqpNames()
-  const make = async (label: string, agencies: ReturnType<typeof agency>[]): Promise<Gateway> => {
+  const make = async (label: 'a' | 'b', agencies: ReturnType<typeof agency>[]): Promise<Gateway> => {
     const dir = t.testdir({})
     const raw = rawTestConfig(dir, { amqp: { ...names, prefetch: 32 }, relay: { pollIntervalMs: 100, retryDelayMs: 200 } })
     raw.agencies = agencies
+    opts.configure?.(label, raw, dir)
     raw.operators = [{ id: `ops-${label}`, keySha256: sha(`ops-${label}`) }]
     const config = loadConfig({ object: raw, file: path.join(dir, 'config.json'), env: {} })
     const gw = await startGateway(config, { logger: silentLogger(), listen: false })

@@ -10,7 +10,7 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto'
 import { join } from 'node:path'
 import type { Store } from '../../../src/store/index.js'
 import { openPgStore, openSqliteStore } from '../../../src/store/index.js'
-import type { OutgoingPackageInput, RecordOutgoingInput } from '../../../src/store/types.js'
+import type { IncomingPackageInput, OutgoingPackageInput, RecordIncomingInput, RecordOutgoingInput } from '../../../src/store/types.js'
 
 type T = Test
 
@@ -191,5 +191,33 @@ export function outgoing(over: Omit<Partial<RecordOutgoingInput>, 'package'> & {
     actor: 'client:dms-hanoi',
     ...rest,
     package: pkg(p),
+  }
+}
+
+/** A received package as the receive pipeline stores it (valid → received, failed → rejected). */
+export function incomingInput(over: Partial<IncomingPackageInput> = {}, state: 'received' | 'rejected' = 'received', at?: Date): RecordIncomingInput {
+  const bytes = over.bytes ?? randomBytes(2048)
+  return {
+    package: {
+      id: randomUUID(),
+      kind: 'edoc',
+      documentId: randomUUID(),
+      senderOrganId: '000.00.00.G22',
+      recipient: '000.00.01.H26',
+      messageId: randomUUID(),
+      bytes,
+      signature: randomBytes(300),
+      sha256: sha256(bytes),
+      subject: 'Thông báo kết luận',
+      codeNumber: '9',
+      codeNotation: 'TB-VPCP',
+      metadata: { attachments: [{ contentId: 'a1', name: 'tb.pdf' }] },
+      verdict: state === 'received' ? { ok: true, code: 'VALID', signer: { organId: '000.00.00.G22' } } : { ok: false, code: 'DIGEST_MISMATCH', message: 'content changed' },
+      ...over,
+    },
+    state,
+    ...(state === 'rejected' ? { reason: 'GW_ERR_SIGNATURE_INVALID: DIGEST_MISMATCH' } : {}),
+    actor: 'peer:000.00.00.G22',
+    ...(at ? { at } : {}),
   }
 }

@@ -65,7 +65,7 @@ eachStore(t, 'recordIncoming stores bytes, verdict and an event; a redelivery is
   t.ok((await store.verifyLog()).ok)
 })
 
-eachStore(t, 'unparseable packages (no sender or DocumentId) are stored as rejected, redeliveries deduplicated', async (t, { store }) => {
+eachStore(t, 'unparseable packages (no sender or DocumentId) are stored as rejected, each copy its own row', async (t, { store }) => {
   const bytes = Buffer.from('\u0000garbage<edXML')
   const input: RecordIncomingInput = {
     package: { id: randomUUID(), kind: 'unknown', bytes, sha256: sha256(bytes), verdict: { ok: false, code: 'MALFORMED' } },
@@ -76,8 +76,45 @@ eachStore(t, 'unparseable packages (no sender or DocumentId) are stored as rejec
   const r = await store.recordIncoming(input)
   t.match(r, { duplicate: false, incoming: { state: 'rejected', kind: 'unknown' } })
   t.notOk(r.incoming.senderOrganId)
-  t.equal((await store.recordIncoming({ ...input, package: { ...input.package, id: randomUUID() } })).duplicate, true)
+  // a refused copy is never a duplicate (of a refused copy either): each is its own dead letter, with its verdict
+  const again = await store.recordIncoming({ ...input, package: { ...input.package, id: randomUUID() } })
+  t.equal(again.duplicate, false)
+  t.not(again.incoming.id, r.incoming.id)
   t.same(await store.getIncomingBytes(input.package.id), { bytes }, 'no signature')
+})
+
+eachStore(t, 'a refused copy never shadows the accepted one: dedupe over accepted copies only, OrganIds compared canonically', async (t, { store }) => {
+  // 1. a copy of the bytes with a garbage signature is stored first
+  const genuine = incoming()
+  const junk = { ...incoming({ ...genuine.package, id: randomUUID(), messageId: randomUUID() }, 'rejected') }
+  const j = await store.recordIncoming(junk)
+  t.match(j, { duplicate: false, incoming: { id: junk.package.id, state: 'rejected' } })
+  // 2. the genuine copy: its own row, received, not a duplicate of the refused one
+  const g = await store.recordIncoming(genuine)
+  t.match(g, { duplicate: false, incoming: { id: genuine.package.id, state: 'received' } })
+  // 3. another junk copy after it: its own rejected row, the received one untouched
+  const junk2 = incoming({ ...genuine.package, id: randomUUID(), messageId: randomUUID() }, 'rejected')
+  const j2 = await store.recordIncoming(junk2)
+  t.match(j2, { duplicate: false, incoming: { id: junk2.package.id, state: 'rejected' } })
+  t.equal((await store.getIncoming(genuine.package.id))?.state, 'received')
+  // 4. a redelivery of the genuine copy, sender and recipient in another case: the stored accepted one
+  const lower = { ...genuine, package: { ...genuine.package, id: randomUUID(), senderOrganId: genuine.package.senderOrganId!.toLowerCase(), recipient: genuine.package.recipient!.toLowerCase() } }
+  const dup = await store.recordIncoming(lower)
+  t.match(dup, { duplicate: true, incoming: { id: genuine.package.id } })
+  // 5. the history read finds every copy by any spelling of the sender
+  const byDoc = await store.findIncomingByDocument('000.00.00.g22', genuine.package.documentId!)
+  t.same(byDoc.map((x) => [x.id, x.state]), [
+    [junk.package.id, 'rejected'],
+    [genuine.package.id, 'received'],
+    [junk2.package.id, 'rejected'],
+  ])
+  const listed = await store.listIncoming({ senderOrganId: '000.00.00.g22', limit: 10 })
+  t.equal(listed.items.length, 3, 'the sender filter compares canonically')
+  // 6. a discarded refused copy does not count either; an operator replay of a refused copy that an accepted copy
+  //    already covers is refused by the store (the pipeline answers 409 before)
+  await store.transitionIncoming(junk.package.id, 'discarded', { actor: 'operator:ops', cause: 'test' })
+  await t.rejects(store.transitionIncoming(junk2.package.id, 'received', { actor: 'operator:ops', cause: 'test' }))
+  t.equal((await store.getIncoming(junk2.package.id))?.state, 'rejected')
 })
 
 eachStore(t, 'incoming state machine: fetched, DMS statuses, recall, rejected replay', async (t, { store }) => {

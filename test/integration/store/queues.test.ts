@@ -106,8 +106,8 @@ eachStore(t, 'migration 005 moves the queues out of the log: webhook rows from t
   await discard(resent)
   await store.transition(resent, 'accepted', { actor: 'operator:an', cause: 'replayed' })
   await store.markFailed(resent, 'again', 'system')
-  // back to schema 4
-  await s.rawSql(`DROP TABLE webhook_deliveries; ALTER TABLE deliveries DROP COLUMN discarded_at; DROP INDEX incoming_sender_document; DELETE FROM schema_version WHERE version >= 5;`)
+  // back to schema 4 (008, independent of 005 and 006, stays applied: only missing versions are applied again)
+  await s.rawSql(`DROP TABLE webhook_deliveries; ALTER TABLE deliveries DROP COLUMN discarded_at; DROP INDEX incoming_sender_document; DELETE FROM schema_version WHERE version IN (5, 6);`)
   store = await s.reopen()
 
   const rows = await store.pendingWebhooks({ limit: 10 })

@@ -28,3 +28,13 @@ t.test('normalising received timestamps', async (t) => {
   t.equal(normaliseTimestamp('2018-09-28T16:35:56'), '2018/09/28 16:35:56')
   t.equal(normaliseTimestamp('2018/09/28 24:00:00'), undefined)
 })
+
+t.test('a timestamp written with a zone is that instant in Vietnam time', async (t) => {
+  t.equal(normaliseTimestamp('2026-12-01T01:00:00Z'), '2026/12/01 08:00:00')
+  t.equal(normaliseTimestamp('2026-12-01T01:00:00.123Z'), '2026/12/01 08:00:00')
+  t.equal(normaliseTimestamp('2026-12-01T08:00:00+07:00'), '2026/12/01 08:00:00', 'Vietnam time given with its zone')
+  t.equal(normaliseTimestamp('2026-12-01T10:00:00+0900'), '2026/12/01 08:00:00')
+  t.equal(normaliseTimestamp('2026-11-30T20:30:00-05:00'), '2026/12/01 08:30:00', 'across midnight')
+  t.equal(normaliseDate('2026-11-30T20:00:00Z'), '2026/12/01', 'the date is the Vietnam date of that instant')
+  t.equal(normaliseTimestamp('2026-12-01T01:00:00'), '2026/12/01 01:00:00', 'no zone: already Vietnam time')
+})

@@ -200,7 +200,7 @@ t.test('status: a status that answers nothing is ORPHAN_STATUS, acknowledged', a
   t.match(await applyStatus({ store: s }, { id: 'st2', env: recall, author: G22, recipient: H29 }), { statusCode: '13', relatedId: orig.id, changed: true, state: 'recall-requested', metadata: { statusCode: '13', from: { organId: G22 } } })
 })
 
-t.test('refusals are stored with what the transport said; 02 only to an identified sender of a document', async (t) => {
+t.test('refusals are stored with what the transport said; 02 only to a verified sender of a document', async (t) => {
   const s = await store(t)
   const doc = edoc()
   const a = arrive(crypto.randomUUID(), input(doc.bytes, { sender: STC }), hosted)
@@ -217,7 +217,13 @@ t.test('refusals are stored with what the transport said; 02 only to an identifi
 
   const ok = arrive('y', input(doc.bytes), hosted)
   Object.assign(ok, parse(ok.input, limits))
-  t.equal(answersRefusal(ok, refuse('REPLAY')), true, 'identified sender, hosted recipient: 02')
+  t.equal(answersRefusal(ok, refuse('REPLAY')), false, 'identified sender but the signature not verified (yet): an unauthenticated claim, no 02')
+  t.equal(answersRefusal(ok, refuse('BAD_SIGNATURE')), false, 'a signature that does not verify: no 02 on behalf of the claimed From')
+  const verdict = { ok: true, code: 'VALID', message: 'ok' } as unknown as NonNullable<typeof ok.verdict>
+  const verified = { ...ok, verdict }
+  t.equal(answersRefusal(verified, refuse('REPLAY')), true, 'signature verified as From, refused by a later rule: 02')
+  t.equal(answersRefusal(verified, refuse('UNTRUSTED_CHAIN', undefined, { verdict: { ...verdict, ok: false, code: 'UNTRUSTED_CHAIN' } as typeof verdict })), false, 'a refusal carrying a failed verdict: no 02')
+  ok.verdict = verdict
   t.equal(answersRefusal(ok, refuse('ORPHAN_STATUS', undefined, { ack: true })), false, 'an acknowledged refusal is not answered')
   t.equal(answersRefusal({ ...ok, hosted: false }, refuse('RECIPIENT_NOT_HOSTED')), false, 'not hosted here: no 02')
   t.equal(answersRefusal(arrive('z', input(doc.bytes), hosted), refuse('NO_SIGNATURE')), false, 'not parsed: nobody to answer')
