@@ -42,6 +42,35 @@ export interface ClientConfig extends ApiKeyConfig {
 export type SigningConfig =
   | { readonly keyPath: string; readonly certPath: string; readonly chainPath?: string }
   | { readonly p12Path: string; readonly password?: string; readonly passwordEnv?: string }
+  | { readonly pkcs11: Pkcs11Config }
+
+/** config.trust.revocation: OCSP and CRL distribution points, and what to do when none answers. */
+export interface RevocationConfig {
+  readonly order: readonly ('ocsp' | 'crl')[]
+  readonly onUnavailable: 'hold' | 'refuse' | 'accept-with-flag'
+  readonly holdMaxMs: number
+  readonly ocspResponder?: string
+  readonly nonce: boolean
+  readonly requireNonce: boolean
+  readonly timeoutMs: number
+  readonly cacheEntries: number
+}
+
+/** A key in a PKCS#11 token (src/signature/pkcs11.ts). `pin` is filled from pinEnv when the configuration loads. */
+export interface Pkcs11Config {
+  readonly module: string
+  readonly tokenLabel?: string
+  readonly slot?: number
+  readonly keyLabel?: string
+  readonly keyId?: string
+  readonly pinFile?: string
+  readonly pinEnv?: string
+  readonly pin?: string
+  readonly certPath?: string
+  readonly chainPath?: string
+  readonly maxSessions?: number
+  readonly unavailableWaitMs?: number
+}
 
 export interface AgencyConfig {
   readonly organId: string
@@ -141,6 +170,14 @@ export interface Config {
     readonly clockSkewMs: number
     readonly signingTimeMaxPastMs: number
     readonly signingTimeMaxFutureMs: number
+    /** Revocation fetched online (src/signature/revocation.ts); absent: CRL files only. */
+    readonly revocation?: RevocationConfig
+    /** Certificate → OrganId rule (src/signature/binding.ts); absent: the subject UID. */
+    readonly binding?: {
+      readonly attribute: string
+      readonly pattern?: string
+      readonly table: readonly { readonly organId: string; readonly sha256?: string; readonly issuer?: string; readonly serial?: string }[]
+    }
   }
   readonly limits: {
     readonly packageBytes: number
@@ -325,6 +362,9 @@ function resolvePaths(doc: Json, base: string): void {
   for (const a of doc.agencies as Json[]) {
     const s = a.signing as Json
     for (const k of ['keyPath', 'certPath', 'chainPath', 'p12Path']) if (typeof s[k] === 'string') s[k] = abs(s[k])
+    const p = s.pkcs11 as Json | undefined
+    // a module given without a folder is left to the dynamic loader's search path
+    if (p) for (const k of ['module', 'pinFile', 'certPath', 'chainPath']) if (typeof p[k] === 'string' && (k !== 'module' || p[k].includes('/'))) p[k] = abs(p[k])
   }
   for (const holder of vxpSecretHolders(doc)) if (typeof holder.node.secretFile === 'string') holder.node.secretFile = abs(holder.node.secretFile)
 }
@@ -339,6 +379,9 @@ function vxpSecretHolders(doc: Json): { node: Json; setting: string }[] {
   if (isObject(vxp.axis)) out.push({ node: vxp.axis, setting: 'vxp.axis' })
   return out
 }
+
+/** Subject attributes trust.binding.attribute may name (src/signature/certs.ts SUBJECT_ATTRIBUTES). */
+const BINDING_ATTRIBUTES = new Set(['CN', 'SN', 'serialNumber', 'C', 'L', 'ST', 'street', 'O', 'OU', 'title', 'GN', 'emailAddress', 'DC', 'UID'])
 
 /** Rules a JSON Schema cannot express: uniqueness across lists, orderings, referenced environment variables. */
 function crossChecks(doc: Json, env: LoadConfigOptions['env']): string[] {
@@ -370,6 +413,10 @@ function crossChecks(doc: Json, env: LoadConfigOptions['env']): string[] {
     if (typeof s.passwordEnv === 'string' && env?.[s.passwordEnv] === undefined) {
       problems.push(`agencies.${i}.signing.passwordEnv names ${s.passwordEnv}, which is not set in the environment`)
     }
+    const p11 = s.pkcs11 as Json | undefined
+    if (p11 && typeof p11.pinEnv === 'string' && env?.[p11.pinEnv] === undefined) {
+      problems.push(`agencies.${i}.signing.pkcs11.pinEnv names ${p11.pinEnv}, which is not set in the environment`)
+    }
     ;(a.clients as Json[]).forEach((c, j) => {
       keyOwner(c.keySha256, `agencies.${i}.clients.${j}`)
       idOwner(c.id, `agencies.${i}.clients.${j}`)
@@ -396,6 +443,17 @@ function crossChecks(doc: Json, env: LoadConfigOptions['env']): string[] {
   const rc = (doc.amqp as Json).reconnect as Json
   if (typeof rc.initialDelayMs === 'number' && typeof rc.maxDelayMs === 'number' && rc.maxDelayMs < rc.initialDelayMs) {
     problems.push(`amqp.reconnect.maxDelayMs (${rc.maxDelayMs}) must be at least initialDelayMs (${rc.initialDelayMs})`)
+  }
+  const binding = (doc.trust as Json).binding as Json | undefined
+  if (binding && typeof binding.pattern === 'string') {
+    try {
+      new RegExp(binding.pattern, 'u')
+    } catch (e) {
+      problems.push(`trust.binding.pattern is not a regular expression: ${(e as Error).message}`)
+    }
+  }
+  if (binding && typeof binding.attribute === 'string' && !BINDING_ATTRIBUTES.has(binding.attribute) && !/^\d+(\.\d+)+$/.test(binding.attribute)) {
+    problems.push(`trust.binding.attribute ${binding.attribute} is neither one of ${[...BINDING_ATTRIBUTES].join(', ')} nor a dotted OID`)
   }
   const limits = doc.limits as Json
   if (typeof limits.attachmentBytes === 'number' && typeof limits.packageBytes === 'number' && limits.attachmentBytes > limits.packageBytes) {
@@ -497,6 +555,8 @@ function missingFiles(doc: Json): string[] {
   ;(doc.agencies as Json[]).forEach((a, i) => {
     const s = a.signing as Json
     for (const k of ['keyPath', 'certPath', 'chainPath', 'p12Path']) check(s[k], `agencies.${i}.signing.${k}`)
+    const p = s.pkcs11 as Json | undefined
+    if (p) for (const k of ['module', 'pinFile', 'certPath', 'chainPath']) if (k !== 'module' || path.isAbsolute(String(p[k]))) check(p[k], `agencies.${i}.signing.pkcs11.${k}`)
   })
   const trust = doc.trust as Json
   for (const k of ['anchorsPaths', 'intermediatesPaths', 'crlPaths']) (trust[k] as unknown[]).forEach((p, i) => check(p, `trust.${k}.${i}`))
@@ -510,6 +570,8 @@ function resolveSecrets(doc: Json, env: LoadConfigOptions['env']): void {
   for (const a of doc.agencies as Json[]) {
     const s = a.signing as Json
     if (typeof s.passwordEnv === 'string') s.password = env?.[s.passwordEnv]
+    const p11 = s.pkcs11 as Json | undefined
+    if (p11 && typeof p11.pinEnv === 'string') p11.pin = env?.[p11.pinEnv]
     for (const c of a.clients as Json[]) {
       const w = c.webhook as Json | undefined
       if (w && typeof w.secretEnv === 'string') w.secret = env?.[w.secretEnv]

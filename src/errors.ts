@@ -92,6 +92,11 @@ export const ERRORS = {
   GW_ERR_SIGNATURE_CRL: def(400, 'cannot read CRL {what}: {reason}', 'Provide CRLs in PEM or DER, signed by the issuing CA.'),
   GW_ERR_SIGNATURE_UNSUPPORTED: def(400, 'unsupported algorithm {algorithm}', 'Sign with SHA-256 and RSA PKCS#1 v1.5 (2048/3072) or ECDSA P-256.'),
   GW_ERR_SIGNATURE_PDF: def(400, 'PDF signature cannot be read: {reason}', 'Send a PDF whose signature dictionaries have /ByteRange and /Contents.'),
+  GW_ERR_SIGNATURE_REVOCATION: def(503, 'revocation status unavailable: {reason}', 'The OCSP responder or CRL distribution point did not give a usable answer (unreachable, stale, wrong signer); the package is checked again (trust.revocation.onUnavailable). Check the network path to the CA and its responder.', true),
+  GW_ERR_SIGNATURE_TOKEN_MODULE: def(500, 'cannot load PKCS#11 module {module}: {reason}', 'Check signing.pkcs11.module: the path of the vendor\'s PKCS#11 library (e.g. /usr/lib/softhsm/libsofthsm2.so), readable, for this CPU.'),
+  GW_ERR_SIGNATURE_TOKEN_NOT_FOUND: def(500, 'PKCS#11 {token}: {reason}', 'Check the token is inserted and initialised, and tokenLabel (or slot) and keyLabel (or keyId) name it and its private key (pkcs11-tool --list-slots, --list-objects).'),
+  GW_ERR_SIGNATURE_TOKEN_PIN: def(500, 'PKCS#11 {token} refused the PIN: {reason}', 'Check signing.pkcs11.pinFile or pinEnv holds the user PIN; a locked PIN must be unblocked with the SO PIN before the gateway starts.'),
+  GW_ERR_SIGNATURE_TOKEN_UNAVAILABLE: def(503, 'the signing token is unavailable ({token}): {reason}', 'The token or HSM was removed or failed; the gateway reopens it by itself. Send again later (the same Idempotency-Key); check /readyz and the token.', true),
 
   // ---- STORE --------------------------------------------------------------------------------------------
   GW_ERR_STORE_UNAVAILABLE: def(503, 'store unavailable: {reason}', 'Check the database (file permissions, disk space, PostgreSQL reachable); the request can be retried.', true),
@@ -129,6 +134,7 @@ export const ERRORS = {
   GW_ERR_RECEIVE_CERT_EXPIRED: def(422, 'a certificate of the chain had expired at the validation time (the time of receipt)', 'The sender renews its certificate and signs again.'),
   GW_ERR_RECEIVE_KEY_USAGE: def(422, 'the signer certificate is not allowed to sign (keyUsage)', 'The sender uses a certificate with digitalSignature or nonRepudiation key usage.'),
   GW_ERR_RECEIVE_REVOKED: def(422, 'a certificate of the chain is revoked', 'The sender gets a new certificate; if the CRL is wrong, fix the file in trust.crlPaths and replay.'),
+  GW_ERR_RECEIVE_REVOCATION_UNAVAILABLE: def(422, 'no revocation source (OCSP, CRL) gave a usable status for a certificate of the chain', 'The CA\'s OCSP responder and CRL distribution points must be reachable from the gateway (trust.revocation); replay the package once they answer, or set trust.revocation.onUnavailable.'),
   GW_ERR_RECEIVE_CRL_EXPIRED: def(422, 'the issuer\'s newest CRL is past its nextUpdate', 'Put a current CRL in trust.crlPaths (the files are read again when they change), then replay.'),
 
   // ---- TRANSPORT (AMQP) ---------------------------------------------------------------------------------

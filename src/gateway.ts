@@ -201,7 +201,16 @@ export async function createGateway(config: Config, overrides: GatewayOverrides 
       stack.push(() => own.close())
       store = own
     }
-    const signers = o.signers ?? (await loadSigners(config))
+    let signers: ReadonlyMap<string, SignerLike>
+    if (o.signers) signers = o.signers
+    else {
+      const own = await loadSigners(config)
+      // sessions of PKCS#11 tokens are closed last
+      stack.push(async () => {
+        for (const s of own.values()) s.token?.close()
+      })
+      signers = own
+    }
     let packager = o.packager ?? undefined
     if (o.packager === undefined && config.pipeline.workers > 0) {
       const own = await createPackagePool(config.agencies, config.pipeline.workers)

@@ -116,6 +116,7 @@ const VERDICTS: Readonly<Record<VerdictCode, [string, Tone]>> = {
   KEY_USAGE: ['Khóa không được phép ký', 'err'],
   REVOKED: ['Tình trạng chứng thư (CRL/OCSP): đã bị chấm dứt hiệu lực', 'err'],
   CRL_EXPIRED: ['Tình trạng chứng thư (CRL/OCSP): CRL đã quá hạn cập nhật', 'err'],
+  REVOCATION_UNAVAILABLE: ['Tình trạng chứng thư (CRL/OCSP): không nguồn nào trả lời', 'err'],
   SENDER_MISMATCH: ['Chứng thư không thuộc cơ quan gửi', 'err'],
 }
 

@@ -70,6 +70,11 @@ export const ERROR_LABELS_VI: Readonly<Record<ErrorCode, ViErrorLabel>> = {
   GW_ERR_SIGNATURE_CRL: { label: 'Không đọc được danh sách CRL' },
   GW_ERR_SIGNATURE_UNSUPPORTED: { label: 'Thuật toán ký không được hỗ trợ' },
   GW_ERR_SIGNATURE_PDF: { label: 'Không đọc được chữ ký trong tệp PDF' },
+  GW_ERR_SIGNATURE_REVOCATION: { label: 'Chưa lấy được tình trạng chứng thư (CRL/OCSP)', solve: 'Kiểm tra đường mạng tới máy chủ OCSP và điểm phân phối CRL của CA; gói tin được kiểm tra lại (trust.revocation.onUnavailable).' },
+  GW_ERR_SIGNATURE_TOKEN_MODULE: { label: 'Không nạp được thư viện PKCS#11 của token/HSM', solve: 'Kiểm tra signing.pkcs11.module: đường dẫn thư viện PKCS#11 của nhà cung cấp.' },
+  GW_ERR_SIGNATURE_TOKEN_NOT_FOUND: { label: 'Không tìm thấy token/HSM hoặc khóa ký trong đó', solve: 'Kiểm tra token đã cắm và tokenLabel (hoặc slot), keyLabel (hoặc keyId) trong cấu hình.' },
+  GW_ERR_SIGNATURE_TOKEN_PIN: { label: 'Token/HSM từ chối mã PIN', solve: 'Kiểm tra mã PIN trong pinFile hoặc pinEnv; PIN bị khóa phải được mở bằng SO PIN.' },
+  GW_ERR_SIGNATURE_TOKEN_UNAVAILABLE: { label: 'Token/HSM ký số tạm thời không dùng được', solve: 'Kiểm tra token/HSM; cổng tự mở lại phiên khi token trở lại, rồi gửi lại (cùng Idempotency-Key).' },
 
   GW_ERR_STORE_UNAVAILABLE: { label: 'Cơ sở dữ liệu không trả lời', solve: 'Kiểm tra cơ sở dữ liệu (quyền tệp, dung lượng đĩa, PostgreSQL); có thể thử lại.' },
   GW_ERR_STORE_CONFLICT: { label: 'Bản ghi đã tồn tại với nội dung khác' },
@@ -101,6 +106,7 @@ export const ERROR_LABELS_VI: Readonly<Record<ErrorCode, ViErrorLabel>> = {
   GW_ERR_RECEIVE_CERT_EXPIRED: { label: 'Chứng thư hết hạn', solve: 'Bên gửi gia hạn chứng thư rồi ký lại.' },
   GW_ERR_RECEIVE_KEY_USAGE: { label: 'Chứng thư không được phép dùng để ký', solve: 'Bên gửi dùng chứng thư có mục đích ký số (digitalSignature/nonRepudiation).' },
   GW_ERR_RECEIVE_REVOKED: { label: 'Tình trạng chứng thư (CRL/OCSP): đã bị chấm dứt hiệu lực', solve: 'Bên gửi xin cấp chứng thư mới; nếu CRL sai, sửa tệp trong trust.crlPaths rồi gửi lại gói lỗi.' },
+  GW_ERR_RECEIVE_REVOCATION_UNAVAILABLE: { label: 'Tình trạng chứng thư (CRL/OCSP): không nguồn nào trả lời', solve: 'Kiểm tra đường mạng tới OCSP và điểm phân phối CRL của CA (trust.revocation) rồi gửi lại gói lỗi.' },
   GW_ERR_RECEIVE_CRL_EXPIRED: { label: 'Tình trạng chứng thư (CRL/OCSP): danh sách CRL đã quá hạn cập nhật', solve: 'Đặt CRL mới nhất vào trust.crlPaths rồi gửi lại gói lỗi.' },
 
   GW_ERR_TRANSPORT_UNAVAILABLE: { label: 'Không kết nối được mạng liên thông lienthong (máy chủ thông điệp)', solve: 'Khởi động RabbitMQ hoặc sửa amqp.url; văn bản chờ trong hàng gửi đi.' },

@@ -70,7 +70,8 @@ import { keyedSerial } from './serial.js'
 import type { PreparedStatus, StatusSender } from './statuses.js'
 
 export interface IncomingDeps {
-  config: Pick<Config, 'agencies' | 'limits'>
+  /** `trust.revocation.onUnavailable: hold` makes a package without a revocation status wait (receive-steps.ts `verify`). */
+  config: Pick<Config, 'agencies' | 'limits'> & { readonly trust?: Pick<Config['trust'], 'revocation'> }
   store: Store
   verifier: Pick<Verifier, 'verify'>
   /** Sends 01/02 (src/pipeline/statuses.ts); `prepare` signs a 01 stored with its document. */
@@ -112,7 +113,15 @@ export function inputFromAmqp(msg: InboundMessage): ReceiveInput {
 
 export function createIncomingPipeline(deps: IncomingDeps): IncomingPipeline {
   const log = deps.logger ?? silentLog
-  const steps: ReceiveDeps = { store: deps.store, verifier: deps.verifier, statuses: deps.statuses, clock: deps.clock ?? (() => new Date()), log }
+  const revocation = deps.config.trust?.revocation
+  const steps: ReceiveDeps = {
+    store: deps.store,
+    verifier: deps.verifier,
+    statuses: deps.statuses,
+    clock: deps.clock ?? (() => new Date()),
+    log,
+    ...(revocation?.onUnavailable === 'hold' ? { revocationHold: { maxMs: revocation.holdMaxMs, firstSeen: new Map<string, number>() } } : {}),
+  }
   const newId = deps.newId ?? randomUUID
   const hosted = hostedAgencies(deps.config.agencies)
   const limits = deps.config.limits

@@ -3,7 +3,8 @@
  * `outgoing.ts`, status packages and revoke documents of `statuses.ts`).
  *
  *   1. sign   a detached CMS over the exact bytes with the agency's key: in a worker thread of the package pool
- *             when there is one, else on the calling thread (skipped when the worker already signed while building)
+ *             when there is one, else on the calling thread (skipped when the worker already signed while building);
+ *             a key in a PKCS#11 token always signs through the token from this thread (asynchronously)
  *   2. store  `store.recordOutgoing`: package, one `accepted` delivery per recipient, the idempotency key and the
  *             optional incoming state change, in one transaction
  *   3. wake   the relay publishes it; nobody waits for the broker. A repeat of an idempotent request (`replayed`)
@@ -24,6 +25,8 @@ import type { PackagePool } from './package-pool.js'
 export interface SignerLike {
   sign(content: Uint8Array, opts?: { signingTime?: Date }): Promise<Uint8Array>
   signSync?(content: Uint8Array, opts?: { signingTime?: Date }): Uint8Array
+  /** A key in a PKCS#11 token: whether the token is usable (for /readyz and the metrics). */
+  readonly token?: { status(): { ok: boolean; detail?: string; since: string }; close(): void }
 }
 
 /** The outbox relay as the senders see it. */
@@ -57,7 +60,7 @@ export interface Outbox {
   wake(recorded: Pick<RecordOutgoingResult, 'replayed' | 'package'>): void
 }
 
-/** A signature over the exact bytes; a failing key is GW_ERR_SIGNATURE_KEY. */
+/** A signature over the exact bytes; a failing key is GW_ERR_SIGNATURE_KEY (a token's own codes are kept). */
 export async function signBytes(signer: SignerLike, bytes: Uint8Array, at: Date): Promise<Uint8Array> {
   try {
     return signer.signSync ? signer.signSync(bytes, { signingTime: at }) : await signer.sign(bytes, { signingTime: at })
@@ -70,7 +73,9 @@ export async function signBytes(signer: SignerLike, bytes: Uint8Array, at: Date)
 export function createOutbox(deps: OutboxDeps): Outbox {
   async function sign(e: OutboxEntry): Promise<Uint8Array> {
     if (e.signature) return e.signature
-    if (!deps.packager) return signBytes(e.signer, e.package.bytes, e.at)
+    // A key in a token (no synchronous signing) signs here: the token works off the event loop, and a token that
+    // is down makes this wait (up to its unavailableWaitMs) and then fail with a retryable 503.
+    if (!deps.packager || !e.signer.signSync) return signBytes(e.signer, e.package.bytes, e.at)
     try {
       return await deps.packager.sign(e.package.senderOrganId, e.package.bytes, e.at)
     } catch (err) {

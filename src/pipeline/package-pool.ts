@@ -13,7 +13,8 @@ import type { Job, JobResult } from './package-worker.js'
 
 export interface BuiltAndSigned {
   bytes: Uint8Array
-  signature: Uint8Array
+  /** Absent for an agency whose key is in a PKCS#11 token: the outbox has the token sign. */
+  signature?: Uint8Array
   sha256: string
   documentId: string
 }
@@ -120,10 +121,12 @@ export async function createPackagePool(agencies: readonly AgencyConfig[], size:
     },
     async buildAndSign(organId, input, at) {
       const r = await run({ op: 'build-sign', organId, input, at: at.getTime() })
-      return { bytes: r.bytes!, signature: r.signature, sha256: r.sha256!, documentId: r.documentId! }
+      return { bytes: r.bytes!, ...(r.signature ? { signature: r.signature } : {}), sha256: r.sha256!, documentId: r.documentId! }
     },
     async sign(organId, bytes, at) {
-      return (await run({ op: 'sign', organId, bytes, at: at.getTime() })).signature
+      const r = await run({ op: 'sign', organId, bytes, at: at.getTime() })
+      if (!r.signature) throw gwError('GW_ERR_API_INTERNAL', { reason: `the signing worker returned no signature for ${organId}` })
+      return r.signature
     },
     async close() {
       closing = true

@@ -1,12 +1,14 @@
 /**
  * Worker thread of the package pool: builds edXML packages and signs them, off the API's event loop. It loads the
- * hosted agencies' signers itself (keys never cross threads) and answers one message per job.
+ * hosted agencies' signers itself (keys never cross threads) and answers one message per job. Agencies whose key
+ * is in a PKCS#11 token are not loaded here (a token is opened once per process, on the main thread): their
+ * packages are built here and come back unsigned, and the outbox has the token sign them.
  */
 import { parentPort, workerData } from 'node:worker_threads'
 import type { AgencyConfig } from '../config.js'
 import { buildEdoc, type EdocInput } from '../envelope/index.js'
 import { isGatewayError } from '../errors.js'
-import { loadAgencySigner } from './signers.js'
+import { loadAgencySigner, usesToken } from './signers.js'
 import type { Signer } from '../signature/index.js'
 
 export type Job =
@@ -14,7 +16,7 @@ export type Job =
   | { id: number; op: 'sign'; organId: string; bytes: Uint8Array; at: number }
 
 export type JobResult =
-  | { id: number; ok: true; bytes?: Uint8Array; signature: Uint8Array; sha256?: string; documentId?: string }
+  | { id: number; ok: true; bytes?: Uint8Array; signature?: Uint8Array; sha256?: string; documentId?: string }
   | { id: number; ok: false; code?: string; params?: Record<string, unknown>; message: string }
 
 async function main(): Promise<void> {
@@ -22,8 +24,9 @@ async function main(): Promise<void> {
   if (!port) return
   const agencies = (workerData as { agencies: AgencyConfig[] }).agencies
   const signers = new Map<string, Signer>()
+  const tokens = new Set(agencies.filter(usesToken).map((a) => a.organId))
   try {
-    for (const a of agencies) signers.set(a.organId, await loadAgencySigner(a))
+    for (const a of agencies) if (!tokens.has(a.organId)) signers.set(a.organId, await loadAgencySigner(a))
   } catch (e) {
     port.postMessage({ ready: false, message: e instanceof Error ? e.message : String(e) })
     return
@@ -33,14 +36,15 @@ async function main(): Promise<void> {
     let out: JobResult
     try {
       const signer = signers.get(job.organId)
-      if (!signer) throw new TypeError(`no signer for ${job.organId}`)
+      const signSync = signer?.signSync?.bind(signer)
+      if (!signSync && !(job.op === 'build-sign' && tokens.has(job.organId))) throw new TypeError(`no signer for ${job.organId} in this worker`)
       const signingTime = new Date(job.at)
       if (job.op === 'build-sign') {
         const env = buildEdoc(job.input)
-        const signature = signer.signSync(env.bytes, { signingTime })
-        out = { id: job.id, ok: true, bytes: env.bytes, signature, sha256: env.sha256(), documentId: env.edoc?.messageHeader.documentId ?? '' }
+        const built = { bytes: env.bytes, sha256: env.sha256(), documentId: env.edoc?.messageHeader.documentId ?? '' }
+        out = signSync ? { id: job.id, ok: true, ...built, signature: signSync(env.bytes, { signingTime }) } : { id: job.id, ok: true, ...built }
       } else {
-        out = { id: job.id, ok: true, signature: signer.signSync(job.bytes, { signingTime }) }
+        out = { id: job.id, ok: true, signature: signSync!(job.bytes, { signingTime }) }
       }
     } catch (e) {
       out = isGatewayError(e)

@@ -14,7 +14,7 @@
 import { createHash } from 'node:crypto'
 import type { Config } from '../config.js'
 import { STATUS_CODE_LABELS, isStatusCode } from '../document/delivery.js'
-import { ERRORS, GatewayError, isGatewayError, storedRefusalCode, type ErrorCode } from '../errors.js'
+import { ERRORS, GatewayError, gwError, isGatewayError, storedRefusalCode, type ErrorCode } from '../errors.js'
 import { parseEnvelope, type Envelope } from '../envelope/index.js'
 import type { Logger } from '../logger.js'
 import type { Verdict, VerdictCode, Verifier } from '../signature/index.js'
@@ -51,9 +51,20 @@ export type ReceiveLog = Pick<Logger, 'info' | 'warn' | 'error' | 'debug'>
 export const silentLog: ReceiveLog = { info() {}, warn() {}, error() {}, debug() {} }
 
 /** What the steps use; each step names the part it needs. */
+/**
+ * `trust.revocation.onUnavailable: hold`: when a signature gets REVOCATION_UNAVAILABLE the package is not refused
+ * but goes back to the queue (a retryable error), until `maxMs` after it was first held; `firstSeen` is kept per
+ * signature in memory (a restart starts the wait again), at most 10000 packages.
+ */
+export interface RevocationHold {
+  readonly maxMs: number
+  readonly firstSeen: Map<string, number>
+}
+
 export interface ReceiveDeps {
   store: Store
   verifier: Pick<Verifier, 'verify'>
+  revocationHold?: RevocationHold
   /** Sends 01/02 (src/pipeline/statuses.ts); `prepare` signs a 01 stored together with its document. */
   statuses: Pick<StatusSender, 'send' | 'prepare'>
   clock: () => Date
@@ -193,9 +204,31 @@ export function checkSender(transportSender: string | undefined, from: string | 
   }
 }
 
-/** 6. CMS over the exact bytes, chain, validity, key usage, CRLs, certificate UID = From/OrganId. */
-export async function verify(deps: Pick<ReceiveDeps, 'verifier'>, bytes: Uint8Array, signature: Uint8Array, from: string): Promise<Verdict> {
+/**
+ * 6. CMS over the exact bytes, chain, validity, key usage, revocation, certificate UID = From/OrganId. With a
+ * revocation hold, REVOCATION_UNAVAILABLE is a retryable GW_ERR_SIGNATURE_REVOCATION until the hold expires.
+ */
+export async function verify(deps: Pick<ReceiveDeps, 'verifier'> & Partial<Pick<ReceiveDeps, 'revocationHold' | 'clock'>>, bytes: Uint8Array, signature: Uint8Array, from: string): Promise<Verdict> {
   const verdict = await deps.verifier.verify(bytes, signature, { expectedOrganId: from })
+  const hold = deps.revocationHold
+  if (hold) {
+    const key = createHash('sha256').update(signature).digest('base64')
+    if (verdict.code === 'REVOCATION_UNAVAILABLE') {
+      const now = (deps.clock ?? (() => new Date()))().getTime()
+      let first = hold.firstSeen.get(key)
+      if (first === undefined) {
+        if (hold.firstSeen.size >= 10_000) hold.firstSeen.delete(hold.firstSeen.keys().next().value!)
+        first = now
+        hold.firstSeen.set(key, now)
+      }
+      if (now - first < hold.maxMs) {
+        throw gwError('GW_ERR_SIGNATURE_REVOCATION', {
+          reason: `held since ${new Date(first).toISOString()} (until ${new Date(first + hold.maxMs).toISOString()}): ${verdict.message}`,
+        })
+      }
+    }
+    hold.firstSeen.delete(key)
+  }
   if (!verdict.ok) throw new Refusal(`GW_ERR_RECEIVE_${verdict.code as Exclude<VerdictCode, 'VALID'>}`, verdict.message, { verdict })
   return verdict
 }

@@ -11,7 +11,7 @@
 import { readFileSync, statSync } from 'node:fs'
 import type { Config } from '../config.js'
 import { gwError, isGatewayError } from '../errors.js'
-import { createVerifier, type Verifier, type VerifierOptions } from '../signature/index.js'
+import { createRevocationChecker, createVerifier, type RevocationChecker, type Verifier, type VerifierOptions } from '../signature/index.js'
 
 /** How often the files of config.trust are checked for a newer version. */
 export const TRUST_CHECK_MS = 60_000
@@ -49,6 +49,35 @@ const stamp = (paths: readonly string[]): string =>
     })
     .join('|')
 
+/**
+ * One revocation checker per process and settings: every verifier built from the same trust.revocation shares its
+ * OCSP and CRL caches (bounded), also across rebuilds when the trust files change.
+ */
+const checkers = new Map<string, RevocationChecker>()
+export function revocationCheckerFor(r: NonNullable<Config['trust']['revocation']>, clockSkewMs?: number): RevocationChecker {
+  const key = JSON.stringify([r, clockSkewMs])
+  let c = checkers.get(key)
+  if (!c) {
+    c = createRevocationChecker({
+      timeoutMs: r.timeoutMs,
+      nonce: r.nonce,
+      requireNonce: r.requireNonce,
+      cacheMax: r.cacheEntries,
+      ...(r.ocspResponder !== undefined ? { ocspResponder: r.ocspResponder } : {}),
+      ...(clockSkewMs !== undefined ? { clockSkewMs } : {}),
+    })
+    checkers.set(key, c)
+  }
+  return c
+}
+
+/** The verifier's revocation option for config.trust.revocation (hold and refuse both fail the verdict). */
+function onlineRevocation(t: TrustConfig['trust']): Pick<VerifierOptions, 'revocation'> {
+  const r = t.revocation
+  if (!r) return {}
+  return { revocation: { checker: revocationCheckerFor(r, t.clockSkewMs), order: r.order, onUnavailable: r.onUnavailable === 'accept-with-flag' ? 'accept' : 'fail' } }
+}
+
 /** A verifier over the files of config.trust, read now (no change detection). */
 export function verifierFromTrust(config: TrustConfig): Verifier {
   if (config.trust.anchorsPaths.length === 0) {
@@ -60,6 +89,8 @@ export function verifierFromTrust(config: TrustConfig): Verifier {
       intermediates: config.trust.intermediatesPaths.map(readTrustFile),
       crls: config.trust.crlPaths.map(readTrustFile),
       ...timeRules(config.trust),
+      ...onlineRevocation(config.trust),
+      ...(config.trust.binding ? { binding: config.trust.binding } : {}),
     })
   } catch (e) {
     if (isGatewayError(e, 'GW_ERR_CONFIG_KEY_FILE')) throw e

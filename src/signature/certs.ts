@@ -147,6 +147,15 @@ function decodeString(tlv: Uint8Array): string {
 const escapeValue = (s: string): string =>
   s.replace(/([,+"\\<>;=])/g, '\\$1').replace(/^([ #])/, '\\$1').replace(/ $/, '\\ ')
 
+/** Subject attribute names accepted by `subjectAttribute` (besides dotted OIDs). */
+export const SUBJECT_ATTRIBUTES: Readonly<Record<string, string>> = Object.fromEntries(Object.entries(ATTR_NAMES).map(([oid, name]) => [name, oid]))
+
+/** The first value of a subject attribute (`UID`, `serialNumber`, `OU`, `CN`, ... or a dotted OID) of a certificate. */
+export function subjectAttribute(c: CertInfo, attribute: string): string | undefined {
+  const oid = SUBJECT_ATTRIBUTES[attribute] ?? attribute
+  return nameAttribute(c.subjectDer, oidBytes(oid))
+}
+
 /** The first value of attribute `oid` in a DER Name, as a string. */
 function nameAttribute(buf: Uint8Array, oid: Uint8Array): string | undefined {
   const top = readTlv(buf, 0)

@@ -2,7 +2,8 @@
  * CMS signatures for edXML packages: detached SignedData creation and verification with verdicts, certificate
  * paths, CRLs, signing keys. See README.md in this folder.
  */
-export { loadSigner, type Signer, type SignerSource, type SignOptions } from './signer.js'
+export { loadSigner, loadPkcs11Signer, type FileSigner, type Pkcs11SignerSource, type Signer, type SignerSource, type SignOptions } from './signer.js'
+export { openPkcs11Key, type Pkcs11Key, type Pkcs11KeyOptions, type TokenStatus } from './pkcs11.js'
 export {
   createVerifier,
   signatureDer,
@@ -14,7 +15,10 @@ export {
   type VerifyOptions,
 } from './verifier.js'
 export { VERDICT_CODES, type CertSummary, type RevocationResult, type TimeSource, type Verdict, type VerdictCode } from './verdict.js'
-export { parseCertificate, parseCertificates, pemBlocks, formatName, KEY_USAGE_BITS, type CertInfo, type KeyUsageName } from './certs.js'
+export { parseCertificate, parseCertificates, pemBlocks, formatName, subjectAttribute, KEY_USAGE_BITS, type CertInfo, type KeyUsageName } from './certs.js'
 export { parseCrl, parseCrls, type CrlInfo } from './crl.js'
 export { type SigningKeyType } from './keys.js'
 export { usePkijsEngine } from './engine.js'
+export { createRevocationChecker, revocationUrls, type RevocationChecker, type RevocationCheckerOptions, type RevocationSourceName, type RevocationStats, type SourceStatus } from './revocation.js'
+export { buildOcspRequest, parseOcspResponse, type OcspAnswer, type OcspRequest } from './ocsp.js'
+export { createBinding, type Binding, type BindingEntry, type BindingRule, type BoundOrganId } from './binding.js'

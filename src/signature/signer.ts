@@ -16,6 +16,7 @@ import { compareDer, encodeOid, encodeTime, encodeTlv, TAG } from './der.js'
 import { keyMatches, keyType, privateKeyFromPem, type SigningKeyType } from './keys.js'
 import { readPkcs12 } from './pkcs12.js'
 import { OID } from './oids.js'
+import { openPkcs11Key, type Pkcs11KeyOptions, type TokenStatus } from './pkcs11.js'
 import type { CertSummary } from './verdict.js'
 
 export interface SignerSource {
@@ -50,7 +51,17 @@ export interface Signer {
   readonly warnings: readonly string[]
   /** DER detached CMS SignedData over `content`. */
   sign(content: Uint8Array, opts?: SignOptions): Promise<Uint8Array>
-  /** Same as `sign`, synchronously (node:crypto signs synchronously anyway). */
+  /**
+   * Same as `sign`, synchronously: only for keys in memory (node:crypto signs synchronously anyway). A key in a
+   * PKCS#11 token has none: its signatures are made off the event loop and may wait for the token.
+   */
+  signSync?(content: Uint8Array, opts?: SignOptions): Buffer
+  /** For a key in a PKCS#11 token: whether the token is usable now (see pkcs11.ts). */
+  readonly token?: { status(): TokenStatus; close(): void }
+}
+
+/** A signer whose key is in memory (PEM or PKCS#12): it can sign synchronously. */
+export interface FileSigner extends Signer {
   signSync(content: Uint8Array, opts?: SignOptions): Buffer
 }
 
@@ -163,6 +174,19 @@ export function assemble(p: SignerPieces, signedAttrsSet: Buffer, signature: Uin
   return encodeTlv(TAG.SEQUENCE, p.signedDataOid, encodeTlv(TAG.CTX0, signedData))
 }
 
+/** Where the signature value over the DER signed attributes comes from. */
+interface KeyBackend {
+  /** node:crypto key in memory. */
+  signSync?(attrs: Buffer): Buffer
+  sign(attrs: Buffer): Promise<Buffer>
+}
+
+function memoryBackend(key: KeyObject, type: SigningKeyType): Required<KeyBackend> {
+  const k: KeyObject | { key: KeyObject; dsaEncoding: 'der' } = type.kind === 'ec' ? { key, dsaEncoding: 'der' } : key
+  const signSync = (attrs: Buffer): Buffer => nodeSign('sha256', attrs, k)
+  return { signSync, sign: async (attrs) => signSync(attrs) }
+}
+
 class CmsSigner implements Signer {
   readonly certificate: CertSummary
   readonly organId?: string
@@ -170,33 +194,53 @@ class CmsSigner implements Signer {
   readonly keyType: SigningKeyType
   readonly warnings: readonly string[]
   readonly #pieces: SignerPieces
-  readonly #key: KeyObject | { key: KeyObject; dsaEncoding: 'der' }
+  readonly #backend: KeyBackend
 
-  constructor(key: KeyObject, type: SigningKeyType, leaf: CertInfo, chain: readonly CertInfo[]) {
+  constructor(backend: KeyBackend, type: SigningKeyType, leaf: CertInfo, chain: readonly CertInfo[]) {
     this.certificate = leaf.summary
     if (leaf.summary.organId !== undefined) this.organId = leaf.summary.organId
     this.chain = Object.freeze([leaf, ...chain].map((c) => c.summary))
     this.keyType = type
     this.warnings = Object.freeze(signerWarnings(leaf, Date.now()))
     this.#pieces = buildPieces(leaf, chain, type.kind)
-    this.#key = type.kind === 'ec' ? { key, dsaEncoding: 'der' } : key
+    this.#backend = backend
   }
 
-  signSync(content: Uint8Array, opts: SignOptions = {}): Buffer {
+  #attrs(content: Uint8Array, opts: SignOptions): Buffer {
     const t = opts.signingTime ?? new Date()
     const digest = createHash('sha256').update(content).digest()
-    const attrs = signedAttributes(this.#pieces, digest, t)
-    const signature = nodeSign('sha256', attrs, this.#key)
-    return assemble(this.#pieces, attrs, signature)
+    return signedAttributes(this.#pieces, digest, t)
   }
 
-  async sign(content: Uint8Array, opts?: SignOptions): Promise<Uint8Array> {
-    return this.signSync(content, opts)
+  async sign(content: Uint8Array, opts: SignOptions = {}): Promise<Uint8Array> {
+    const attrs = this.#attrs(content, opts)
+    return assemble(this.#pieces, attrs, await this.#backend.sign(attrs))
   }
 
   /** Keys never show up in logs or JSON. */
   toJSON(): object {
     return { certificate: this.certificate, keyType: this.keyType, warnings: this.warnings }
+  }
+
+  protected signSyncImpl(content: Uint8Array, opts: SignOptions = {}): Buffer {
+    const sync = this.#backend.signSync
+    if (!sync) throw gwError('GW_ERR_SIGNATURE_KEY', { reason: 'this key cannot sign synchronously' })
+    const attrs = this.#attrs(content, opts)
+    return assemble(this.#pieces, attrs, sync(attrs))
+  }
+}
+
+class MemorySigner extends CmsSigner implements FileSigner {
+  signSync(content: Uint8Array, opts?: SignOptions): Buffer {
+    return this.signSyncImpl(content, opts)
+  }
+}
+
+class TokenSigner extends CmsSigner {
+  readonly token: { status(): TokenStatus; close(): void }
+  constructor(token: { status(): TokenStatus; close(): void; sign(attrs: Buffer): Promise<Buffer> }, type: SigningKeyType, leaf: CertInfo, chain: readonly CertInfo[]) {
+    super({ sign: (attrs) => token.sign(attrs) }, type, leaf, chain)
+    this.token = { status: () => token.status(), close: () => token.close() }
   }
 }
 
@@ -215,7 +259,7 @@ function signerWarnings(leaf: CertInfo, nowMs: number): string[] {
  * Loads a signing key and its certificate (PEM or PKCS#12), checks the key is supported and matches the
  * certificate, and pre-encodes everything that does not change between signatures.
  */
-export async function loadSigner(src: SignerSource): Promise<Signer> {
+export async function loadSigner(src: SignerSource): Promise<FileSigner> {
   let key: KeyObject
   let certs: CertInfo[]
   if (src.p12) {
@@ -236,5 +280,39 @@ export async function loadSigner(src: SignerSource): Promise<Signer> {
   if (!leaf) throw gwError('GW_ERR_SIGNATURE_KEY', { reason: 'the private key does not match the certificate' })
   const seen = new Set([leaf.sha256])
   const chain = certs.filter((c) => !seen.has(c.sha256) && (seen.add(c.sha256), true))
-  return new CmsSigner(key, type, leaf, chain)
+  return new MemorySigner(memoryBackend(key, type), type, leaf, chain)
+}
+
+export interface Pkcs11SignerSource extends Pkcs11KeyOptions {
+  /** PEM signer certificate; default: the certificate stored in the token with the key. */
+  certPem?: string
+  /** PEM intermediates to include in every signature. */
+  chainPem?: string
+}
+
+/**
+ * A signer whose key stays in a PKCS#11 token (pkcs11.ts): the certificate comes from `certPem` or from the token,
+ * its key type and size are checked as for a key file, and a first signature made by the token must verify with
+ * the certificate's key.
+ */
+export async function loadPkcs11Signer(src: Pkcs11SignerSource): Promise<Signer> {
+  const key = await openPkcs11Key(src)
+  try {
+    let certs: CertInfo[]
+    if (src.certPem !== undefined) certs = parseCertificates(src.certPem, 'signer certificate')
+    else if (key.certificateDer) certs = [parseCertificate(key.certificateDer, 'token certificate')]
+    else throw gwError('GW_ERR_SIGNATURE_CERTIFICATE', { what: 'signer certificate', reason: 'the token holds no certificate for the key; give certPath' })
+    if (certs.length === 0) throw gwError('GW_ERR_SIGNATURE_CERTIFICATE', { what: 'signer certificate', reason: 'no CERTIFICATE PEM block' })
+    const leaf = certs[0]!
+    const type = keyType(leaf.publicKey)
+    if (type.kind !== key.keyKind) throw gwError('GW_ERR_SIGNATURE_KEY', { reason: `the token key is ${key.keyKind} but the certificate key is ${type.kind}` })
+    await key.checkKey(leaf.publicKey)
+    certs.push(...parseCertificates(src.chainPem, 'chain'))
+    const seen = new Set([leaf.sha256])
+    const chain = certs.filter((c) => !seen.has(c.sha256) && (seen.add(c.sha256), true))
+    return new TokenSigner(key, type, leaf, chain)
+  } catch (e) {
+    key.close()
+    throw e
+  }
 }

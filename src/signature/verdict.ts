@@ -21,6 +21,7 @@ export const VERDICT_CODES = [
   'KEY_USAGE',
   'REVOKED',
   'CRL_EXPIRED',
+  'REVOCATION_UNAVAILABLE',
   'SENDER_MISMATCH',
 ] as const
 
@@ -45,8 +46,13 @@ export interface RevocationResult {
   /** `good`: every certificate of the chain below the anchor was checked against a valid, current CRL. */
   status: 'good' | 'revoked' | 'unknown'
   checkedAt: string
-  /** Which CRLs were used, or why the status is unknown. */
+  /** Which CRLs (or OCSP responders) were used, or why the status is unknown. */
   source?: string
+  /**
+   * Set when no revocation source answered and the policy (`trust.revocation.onUnavailable: accept-with-flag`)
+   * accepted the signature anyway: the status is `unknown` and this says so in one word.
+   */
+  unavailable?: true
 }
 
 /**
@@ -69,4 +75,6 @@ export interface Verdict {
   /** Where `validationTime` comes from. */
   timeSource?: TimeSource
   revocation?: RevocationResult
+  /** When a sender was expected: the OrganId the certificate names and the trust.binding rule that gave it. */
+  binding?: { organId?: string; rule: string }
 }

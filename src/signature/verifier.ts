@@ -20,6 +20,8 @@ import { crlSignedBy, parseCrls, type CrlInfo } from './crl.js'
 import { parseCms, parseSignedAttributes, type ParsedCms } from './cms.js'
 import { bytesEqual } from './der.js'
 import { LruCache } from './lru.js'
+import type { RevocationChecker, RevocationSourceName, SourceStatus } from './revocation.js'
+import { createBinding, type Binding, type BindingRule } from './binding.js'
 import { DIGEST_BY_OID, OID, SIGNATURE_BY_OID } from './oids.js'
 import type { RevocationResult, Verdict, VerdictCode } from './verdict.js'
 
@@ -51,6 +53,15 @@ export interface VerifierOptions {
    * (code CRL_EXPIRED). A serial listed in a stale CRL is REVOKED either way.
    */
   staleCrl?: 'unknown' | 'fail'
+  /**
+   * Revocation fetched online (revocation.ts), tried per certificate in `order` (default OCSP then CRL; `crl` means
+   * a current CRL from `crls`, else one fetched from the certificate's distribution points). When no source gives a
+   * status: `onUnavailable: 'fail'` (default) is REVOCATION_UNAVAILABLE, `'accept'` a valid verdict with
+   * revocation `unknown` and `unavailable: true`. Without this option only the CRL files are used (see `staleCrl`).
+   */
+  revocation?: { checker: RevocationChecker; order?: readonly RevocationSourceName[]; onUnavailable?: 'fail' | 'accept' }
+  /** How a certificate names its agency for `expectedOrganId` (binding.ts); default the subject UID. */
+  binding?: BindingRule
 }
 
 export interface VerifyOptions {
@@ -66,7 +77,9 @@ export interface VerifyOptions {
 }
 
 export interface Verifier {
+  /** With `revocation` configured, fetches what it needs (OCSP, CRLs) before judging revocation. */
   verify(content: Uint8Array, cms: Uint8Array, opts?: VerifyOptions): Promise<Verdict>
+  /** Never does I/O: revocation from the CRL files only. */
   verifySync(content: Uint8Array, cms: Uint8Array, opts?: VerifyOptions): Verdict
   /** Replaces the CRL set; cached revocation results are recomputed on next use. */
   setCrls(crls: Bundle | undefined): void
@@ -82,7 +95,7 @@ interface Entry {
   readonly chain?: readonly CertInfo[]
   readonly chainError?: string
   /** Valid for validation times in (validFromMs, validUntilMs]: the same CRLs are current or stale there. */
-  revocation?: { gen: number; validFromMs: number; validUntilMs: number; result: RevocationResult; code?: 'REVOKED' | 'CRL_EXPIRED'; message?: string }
+  revocation?: { gen: number; validFromMs: number; validUntilMs: number; result: RevocationResult; code?: 'REVOKED' | 'CRL_EXPIRED' | 'REVOCATION_UNAVAILABLE'; message?: string }
 }
 
 /** Defaults of the time rules (the config keys under `trust` have the same defaults). */
@@ -97,6 +110,8 @@ const MAX_PATH = 8
 const MAX_CMS_CERTIFICATES = 16
 
 const iso = (ms: number): string => new Date(ms).toISOString()
+/** Verdicts that reached the revocation step: online revocation may change them. */
+const ONLINE_AFTER: ReadonlySet<VerdictCode> = new Set(['VALID', 'REVOKED', 'CRL_EXPIRED', 'SENDER_MISMATCH'])
 const serialHex = (c: CertInfo): string => {
   // INTEGER content octets, as in the CRL map.
   const d = c.serialDer
@@ -118,6 +133,8 @@ class CmsVerifier implements Verifier {
   readonly #maxPast: number
   readonly #maxFuture: number
   readonly #staleCrl: 'unknown' | 'fail'
+  readonly #binding: Binding
+  readonly #online: { checker: RevocationChecker; order: readonly RevocationSourceName[]; onUnavailable: 'fail' | 'accept' } | undefined
 
   constructor(opts: VerifierOptions) {
     this.#anchors = parseCertificates(opts.trustAnchors, 'trust anchor')
@@ -129,6 +146,10 @@ class CmsVerifier implements Verifier {
     this.#maxPast = opts.signingTimeMaxPastMs ?? DEFAULT_SIGNING_TIME_MAX_PAST_MS
     this.#maxFuture = opts.signingTimeMaxFutureMs ?? DEFAULT_SIGNING_TIME_MAX_FUTURE_MS
     this.#staleCrl = opts.staleCrl ?? 'unknown'
+    this.#binding = createBinding(opts.binding)
+    this.#online = opts.revocation
+      ? { checker: opts.revocation.checker, order: opts.revocation.order ?? ['ocsp', 'crl'], onUnavailable: opts.revocation.onUnavailable ?? 'fail' }
+      : undefined
     const max = opts.cache?.max ?? DEFAULT_MAX
     const ttl = opts.cache?.ttlMs ?? DEFAULT_TTL
     const nowMs = () => this.#now().getTime()
@@ -152,20 +173,63 @@ class CmsVerifier implements Verifier {
     this.#certs.clear()
   }
 
-  async verify(content: Uint8Array, cms: Uint8Array, opts?: VerifyOptions): Promise<Verdict> {
-    return this.verifySync(content, cms, opts)
+  async verify(content: Uint8Array, cms: Uint8Array, opts: VerifyOptions = {}): Promise<Verdict> {
+    const first = this.#guarded(content, cms, opts)
+    // Online revocation only for a signature that passed every check before revocation; a certificate listed in
+    // a CRL file stays revoked whatever another source says.
+    if (!this.#online || !ONLINE_AFTER.has(first.code) || first.code === 'REVOKED') return first
+    try {
+      const entry = this.#lookup(parseCms(cms))
+      const chain = entry.chain
+      if (!chain || chain.length < 2) return first
+      const statuses = await Promise.all(chain.slice(0, -1).map((c, i) => this.#onlineStatus(c, chain[i + 1]!)))
+      return this.#guarded(content, cms, opts, statuses)
+    } catch (e) {
+      return verdict(false, 'MALFORMED', `cannot verify: ${isGatewayError(e) ? e.message : String(e)}`)
+    }
+  }
+
+  /** One certificate's status from the sources in order; the first good or revoked answer wins. */
+  async #onlineStatus(cert: CertInfo, issuer: CertInfo): Promise<SourceStatus> {
+    const online = this.#online!
+    const reasons: string[] = []
+    for (const src of online.order) {
+      if (src === 'ocsp') {
+        const r = await online.checker.ocsp(cert, issuer)
+        if (r.status !== 'unavailable') return r
+        reasons.push(r.source)
+        continue
+      }
+      const file = this.#crlFor(issuer)
+      const nowMs = this.#now().getTime()
+      if (file) {
+        const label = `CRL file of ${file.issuer} (thisUpdate ${iso(file.thisUpdateMs)})`
+        const revokedAt = file.revoked.get(serialHex(cert))
+        if (revokedAt !== undefined) return { status: 'revoked', source: label, revokedAtMs: revokedAt }
+        if (file.thisUpdateMs <= nowMs + this.#skew && (file.nextUpdateMs === undefined || nowMs <= file.nextUpdateMs + this.#skew)) return { status: 'good', source: label }
+        reasons.push(`${label}: not current`)
+      }
+      const r = await online.checker.crl(cert, issuer)
+      if (r.status !== 'unavailable') return r
+      reasons.push(r.source)
+    }
+    return { status: 'unavailable', source: `no revocation status for ${cert.summary.subject}: ${reasons.join('; ') || 'no source configured'}` }
   }
 
   verifySync(content: Uint8Array, cms: Uint8Array, opts: VerifyOptions = {}): Verdict {
+    return this.#guarded(content, cms, opts)
+  }
+
+  #guarded(content: Uint8Array, cms: Uint8Array, opts: VerifyOptions, online?: readonly SourceStatus[]): Verdict {
     try {
-      return this.#verify(content, cms, opts)
+      return this.#verify(content, cms, opts, online)
     } catch (e) {
       // Hostile input must yield a verdict, never an exception that the pipeline could mistake for a retryable error.
       return verdict(false, 'MALFORMED', `cannot verify: ${isGatewayError(e) ? e.message : String(e)}`)
     }
   }
 
-  #verify(content: Uint8Array, cms: Uint8Array, opts: VerifyOptions): Verdict {
+  #verify(content: Uint8Array, cms: Uint8Array, opts: VerifyOptions, online?: readonly SourceStatus[]): Verdict {
     const explicit = opts.validationTime !== undefined
     const atMs = (opts.validationTime ?? opts.receivedAt ?? this.#now()).getTime()
     if (!Number.isFinite(atMs)) return verdict(false, 'MALFORMED', `the ${explicit ? 'validation' : 'receipt'} time is not a valid date`)
@@ -265,16 +329,19 @@ class CmsVerifier implements Verifier {
       return fail('KEY_USAGE', ku ? 'the signer certificate has neither digitalSignature nor nonRepudiation key usage' : 'the signer certificate has no keyUsage extension', facts)
     }
 
-    // 10. Revocation (cached per CRL set generation and until the earliest nextUpdate).
-    const rev = this.#revocation(entry, entry.chain, atMs)
-    const withRev = { ...facts, revocation: rev.result }
+    // 10. Revocation: fetched online (statuses computed by `verify` before this call), else from the CRL files
+    // (cached per CRL set generation and until the earliest nextUpdate).
+    const rev = online ? this.#fromOnline(entry.chain, online, atMs) : this.#revocation(entry, entry.chain, atMs)
+    const withRev: Partial<Verdict> = { ...facts, revocation: rev.result }
     if (rev.code) return fail(rev.code, rev.message ?? rev.code, withRev)
 
-    // 11. Sender binding.
+    // 11. Sender binding (trust.binding: table, subject attribute, pattern).
     if (opts.expectedOrganId !== undefined) {
-      const got = signer.summary.organId
+      const bound = this.#binding.organIdOf(signer)
+      const got = bound.organId
+      withRev.binding = { ...(got !== undefined ? { organId: got } : {}), rule: bound.rule }
       if (got === undefined || got.toUpperCase() !== opts.expectedOrganId.toUpperCase()) {
-        return fail('SENDER_MISMATCH', `the signer certificate names OrganId ${got ?? '(none)'} but the sender is ${opts.expectedOrganId}`, withRev)
+        return fail('SENDER_MISMATCH', `the signer certificate names OrganId ${got ?? '(none)'} (${bound.rule}) but the sender is ${opts.expectedOrganId}`, withRev)
       }
     }
     const note = rev.result.status === 'good' ? '' : ` (revocation status ${rev.result.status}: ${rev.result.source ?? ''})`
@@ -352,6 +419,32 @@ class CmsVerifier implements Verifier {
   }
 
   // ---- revocation ---------------------------------------------------------------------------------------
+
+  #fromOnline(chain: readonly CertInfo[], statuses: readonly SourceStatus[], atMs: number): NonNullable<Entry['revocation']> {
+    const base = { gen: this.#crlGen, validFromMs: atMs, validUntilMs: atMs }
+    const checkedAt = iso(this.#now().getTime())
+    const revoked = statuses.findIndex((s) => s.status === 'revoked')
+    if (revoked >= 0) {
+      const c = chain[revoked]!
+      const s = statuses[revoked]!
+      return {
+        ...base,
+        result: { status: 'revoked', checkedAt, source: s.source },
+        code: 'REVOKED',
+        message: `certificate ${c.summary.subject} (serial ${c.summary.serial}) was revoked${s.revokedAtMs !== undefined ? ` on ${iso(s.revokedAtMs)}` : ''} (${s.source})`,
+      }
+    }
+    const source = statuses.map((s) => s.source).join('; ')
+    const missing = statuses.filter((s) => s.status === 'unavailable')
+    if (missing.length === 0) return { ...base, result: { status: 'good', checkedAt, source } }
+    if (this.#online!.onUnavailable === 'accept') return { ...base, result: { status: 'unknown', checkedAt, source, unavailable: true } }
+    return {
+      ...base,
+      result: { status: 'unknown', checkedAt, source },
+      code: 'REVOCATION_UNAVAILABLE',
+      message: missing.map((s) => s.source).join('; '),
+    }
+  }
 
   /** Revocation at validation time `nowMs` (the receipt time or an explicit one). */
   #revocation(entry: Entry, chain: readonly CertInfo[], nowMs: number): NonNullable<Entry['revocation']> {
@@ -446,6 +539,7 @@ function verdict(ok: boolean, code: VerdictCode, message: string, f: Partial<Ver
     ...(f.validationTime ? { validationTime: f.validationTime } : {}),
     ...(f.timeSource ? { timeSource: f.timeSource } : {}),
     ...(f.revocation ? { revocation: f.revocation } : {}),
+    ...(f.binding ? { binding: f.binding } : {}),
   }
 }
 

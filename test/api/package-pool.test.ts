@@ -29,7 +29,7 @@ t.test('worker pool: builds the same bytes as buildEdoc and signs them verifiabl
   t.equal(out.documentId, `${G22},2026/11/25,5/VPCP-W`)
   t.equal(out.sha256, parseEnvelope(out.bytes).sha256())
   const verifier = createVerifier({ trustAnchors: trustAnchorsPem() })
-  const v = await verifier.verify(out.bytes, out.signature, { expectedOrganId: G22 })
+  const v = await verifier.verify(out.bytes, out.signature!, { expectedOrganId: G22 })
   t.equal(v.code, 'VALID', v.message)
   const sig = await pool.sign(H29, out.bytes, at)
   t.equal((await verifier.verify(out.bytes, sig, { expectedOrganId: H29 })).code, 'VALID', 'sign with another hosted agency')

@@ -2,8 +2,10 @@
  * Health, in one place:
  *
  * - `GET /healthz`: the process answers.
- * - `GET /readyz`: the store answers a query and the broker connection is up (503 naming what is down); with an axis
- *   connector, `checks.axis` says how the axis is doing (reported only: an axis down does not make the gateway unready).
+ * - `GET /readyz`: the store answers a query, the broker connection is up and every PKCS#11 signing token is
+ *   usable (503 naming what is down; a token that is down makes sending wait, see src/signature/pkcs11.ts); with an
+ *   axis connector, `checks.axis` says how the axis is doing (reported only: an axis down does not make the gateway
+ *   unready).
  * - `GET /v1/operator/health` (operator keys, `operatorHealthRoutes`): store reachability and counters, broker state,
  *   queue depth per hosted agency (inbox and dead-letter queue), and the signing certificate expiry of every hosted
  *   agency. Always 200: the answer says what is down.
@@ -30,13 +32,32 @@ export interface AxisHealth {
   readonly lastError?: { readonly code: string; readonly message: string }
 }
 
-export function healthRoutes(app: FastifyInstance, deps: { store: Store; broker: BrokerStatus; axis?: () => AxisHealth }): void {
+/** What /readyz reads of a signer: a key in a token has `token.status()`. */
+export interface SignerHealth {
+  readonly token?: { status(): { ok: boolean; detail?: string; since: string } }
+}
+
+/** The token check of /readyz: present only when some hosted agency signs with a token. */
+export function signingCheck(signers: ReadonlyMap<string, SignerHealth> | undefined): { ok: boolean; detail?: string } | undefined {
+  const down: string[] = []
+  let tokens = 0
+  for (const [organId, s] of signers ?? []) {
+    if (!s.token) continue
+    tokens++
+    const st = s.token.status()
+    if (!st.ok) down.push(`${organId}: token down since ${st.since}${st.detail ? ` (${st.detail})` : ''}`)
+  }
+  if (tokens === 0) return undefined
+  return down.length === 0 ? { ok: true } : { ok: false, detail: down.join('; ') }
+}
+
+export function healthRoutes(app: FastifyInstance, deps: { store: Store; broker: BrokerStatus; signers?: ReadonlyMap<string, SignerHealth>; axis?: () => AxisHealth }): void {
   app.get('/healthz', { schema: { tags: ['health'], summary: 'The process is up', response: { 200: ref('Health') } } }, async () => ({
     status: 'ok',
   }))
   app.get(
     '/readyz',
-    { schema: { tags: ['health'], summary: 'Store and broker reachable', response: { 200: ref('Health'), 503: ref('Health') } } },
+    { schema: { tags: ['health'], summary: 'Store, broker and signing tokens usable', response: { 200: ref('Health'), 503: ref('Health') } } },
     async (_req, reply) => {
       let store: { ok: boolean; detail?: string } = { ok: true }
       try {
@@ -46,7 +67,8 @@ export function healthRoutes(app: FastifyInstance, deps: { store: Store; broker:
       }
       const brokerUp = deps.broker.state === 'connected'
       const broker = brokerUp ? { ok: true } : { ok: false, detail: `${deps.broker.state}: ${deps.broker.redactedUrl ?? 'broker'}` }
-      const ok = store.ok && broker.ok
+      const signing = signingCheck(deps.signers)
+      const ok = store.ok && broker.ok && (signing?.ok ?? true)
       // the axis is reported, not required: documents for it wait in the outbox while it is down
       const a = deps.axis?.()
       const axis = a
@@ -54,7 +76,7 @@ export function healthRoutes(app: FastifyInstance, deps: { store: Store; broker:
           ? { ok: true, detail: `${a.state}: ${a.endpoint}, ${a.backlog} waiting` }
           : { ok: false, detail: `${a.state}: ${a.endpoint}, ${a.backlog} waiting in the outbox${a.lastError ? `; ${a.lastError.code}: ${a.lastError.message}` : ''}` }
         : undefined
-      return reply.code(ok ? 200 : 503).send({ status: ok ? 'ok' : 'unavailable', checks: { store, broker, ...(axis ? { axis } : {}) } })
+      return reply.code(ok ? 200 : 503).send({ status: ok ? 'ok' : 'unavailable', checks: { store, broker, ...(signing ? { signing } : {}), ...(axis ? { axis } : {}) } })
     },
   )
 }

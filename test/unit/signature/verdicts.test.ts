@@ -285,6 +285,31 @@ t.test('a CMS with BER indefinite outer lengths (streaming encoders) is read', a
   await expectCode(t, 'MALFORMED', verifier.verify(content, ber.subarray(0, ber.length - 2)))
 })
 
+t.test('online revocation without any answer: REVOCATION_UNAVAILABLE (accepted with the flag when told so)', async (t) => {
+  const { createRevocationChecker } = await import('../../../src/signature/index.js')
+  const { createServer } = await import('node:net')
+  const port = await new Promise<number>((resolve) => {
+    const s = createServer()
+    s.listen(0, '127.0.0.1', () => {
+      const p = (s.address() as { port: number }).port
+      s.close(() => resolve(p))
+    })
+  })
+  const checker = createRevocationChecker({ ocspResponder: `http://127.0.0.1:${port}/`, timeoutMs: 2000 })
+  const sig = await sign(good)
+  const strict = createVerifier({ trustAnchors: root.certPem, crls: intCrl + rootCrl, revocation: { checker, order: ['ocsp'] } })
+  const v = await expectCode(t, 'REVOCATION_UNAVAILABLE', strict.verify(content, sig))
+  t.match(v.message, new RegExp(`OCSP http://127\\.0\\.0\\.1:${port}/`))
+  t.equal(v.revocation?.status, 'unknown')
+  t.equal(strict.verifySync(content, sig).code, 'VALID', 'verifySync: the CRL files only, no I/O')
+  const lax = createVerifier({ trustAnchors: root.certPem, crls: intCrl + rootCrl, revocation: { checker, order: ['ocsp'], onUnavailable: 'accept' } })
+  const a = await expectCode(t, 'VALID', lax.verify(content, sig))
+  t.equal(a.revocation?.unavailable, true)
+  // the CRL files answer when they are in the order
+  const withCrl = createVerifier({ trustAnchors: root.certPem, crls: intCrl + rootCrl, revocation: { checker, order: ['ocsp', 'crl'] } })
+  t.equal((await withCrl.verify(content, sig)).revocation?.status, 'good')
+})
+
 t.test('every verdict code is covered by a test above', async (t) => {
   t.same([...VERDICT_CODES].filter((c) => !seen.has(c)), [])
 })
