@@ -26,6 +26,14 @@ export const PATTERN_WORDS: Readonly<Record<string, string>> = {
   '^cid:[^\\s<>&]+$': 'a content id such as cid:3f2c… (no spaces, <, > or &)',
   '^https?://': 'an http:// or https:// URL',
   '^postgres(ql)?://': 'a PostgreSQL URL such as postgres://user@host:5432/database',
+  '^([0-9A-Fa-f]{2}:?){31}[0-9A-Fa-f]{2}$': 'a SHA-256 fingerprint: 64 hexadecimal digits, with or without colons between the pairs',
+  '^[0-9A-Fa-f:]+$': 'a serial number in hexadecimal (colons allowed)',
+  '^([0-9A-Fa-f]{2})+$': 'hexadecimal bytes (an even number of hex digits)',
+  '^[A-Za-z0-9_.*\\-]{1,35}$': 'an OrganId or a pattern such as 000.00.*.H29 (letters, digits, dots, *, at most 35 characters)',
+  '^/[A-Za-z0-9/_-]*[A-Za-z0-9_-]$': 'a URL path such as /vxp (starting with /, not ending with /)',
+  '^https?://[^\\s]+[^/\\s]$': 'an http:// or https:// URL without a trailing slash',
+  '^[\\x21-\\x7e]{1,100}$': '1 to 100 printable ASCII characters without spaces',
+  '^scrypt\\$ln=\\d{1,2},r=\\d{1,2},p=\\d{1,2}\\$[A-Za-z0-9_-]{16,}\\$[A-Za-z0-9_-]{32,}$': 'a password hash as `lienthong operator add` writes it (scrypt$ln=…,r=…,p=…$salt$hash)',
 }
 
 export const FORMAT_WORDS: Readonly<Record<string, string>> = {

@@ -39,15 +39,15 @@ t.test('drift on either side is reported, each difference once, with its path', 
   schema.properties.log.properties.level.enum.pop()
   delete schema.properties.http.properties.port.default
   schema.properties.limits.properties.xmlDepth.type = 'string'
-  schema.definitions.apiKey.required = ['id']
+  schema.definitions.client.required = ['id']
   schema.definitions.client.properties.webhook.properties.url = { type: 'array', items: { type: 'string' } }
   t.same(schemaTypeProblems(checker, schema, typeOf('src/config.ts', 'Config'), opts).sort(), [
+    '/agencies/[]/clients/[]/keySha256: optional in the schema, required in the type',
     '/agencies/[]/clients/[]/webhook/url: schema array, type string',
     '/http/keepAlive: in the schema, not in the type',
     '/http/port: optional in the schema, required in the type',
     '/limits/xmlDepth: schema string, type number',
     '/log/level: schema enum ["fatal","error","warn","info","debug","trace"], type LogLevel',
-    '/operators/[]/keySha256: optional in the schema, required in the type',
   ])
 })
 
