@@ -46,6 +46,7 @@ export const ERRORS = {
   GW_ERR_API_IDEMPOTENCY_CONFLICT: def(409, 'Idempotency-Key {key} was already used with a different request body', 'Use a new Idempotency-Key for a different document, or resend the identical body.'),
   GW_ERR_API_RATE_LIMITED: def(429, 'rate limit exceeded, retry in {retryAfter}', 'Slow down; the limit is per API key (limits.requestsPerMinute).', true),
   GW_ERR_API_CONFLICT: def(409, '{reason}', 'The resource is not in a state that allows this action; read it again and retry if still relevant.'),
+  GW_ERR_API_BUSY: def(503, 'too many {what} in progress, retry in {retryAfter} s', 'Retry later (the answer carries Retry-After); the gateway runs at most pipeline.inspectWorkers such jobs at once and queues pipeline.inspectQueue more.', true),
   GW_ERR_API_INTERNAL: def(500, 'internal error', 'Look up the request id in the gateway log and report it.', true),
 
   // ---- ENVELOPE (edXML) ---------------------------------------------------------------------------------
@@ -68,7 +69,8 @@ export const ERRORS = {
   GW_ERR_ENVELOPE_REPEATED_ELEMENT: def(400, 'element {path} appears {count} times; the standard allows it once', 'Send the element once: a second From, DocumentId, Code ... would be read by some gateways and ignored by others.'),
   GW_ERR_ENVELOPE_CONTROL_CHARACTER: def(400, 'element {path} contains {char}', 'Remove control characters and bidirectional overrides from the field; line breaks are allowed only in long texts (Subject, Content, Description, addresses).'),
   GW_ERR_ENVELOPE_ATTACHMENT_TYPE: def(400, 'attachment {name} is declared {declared} but its content is not: {reason}', 'Declare the real content type of the file (or send the file the type names).'),
-  GW_ERR_ENVELOPE_ZIP_TOO_LARGE: def(413, 'attachment {contentId} unzips to {size} bytes, over the limit of {limit}', 'Send the file itself instead of a ZIP, or raise the unzip limit; a small ZIP that claims a huge entry is refused as a ZIP bomb.'),
+  GW_ERR_ENVELOPE_ZIP_TOO_LARGE: def(413, 'attachment {contentId} unzips to {size} bytes, over the limit of {limit}', 'Send the file itself instead of a ZIP, or raise limits.unzippedBytes (the total for all ZIP attachments of a package); a small ZIP that claims a huge entry is refused as a ZIP bomb.'),
+  GW_ERR_ENVELOPE_TOO_MANY_ATTACHMENTS: def(413, 'package has {count} attachments, over the limit of {limit}', 'Send fewer attachments per document (or raise limits.attachments on the receiving gateway).'),
 
   // ---- SIGNATURE ----------------------------------------------------------------------------------------
   GW_ERR_SIGNATURE_INVALID: def(422, 'signature rejected: {verdict}', 'See the verdict code: re-sign with a valid, trusted certificate of the sending agency.'),
@@ -95,6 +97,7 @@ export const ERRORS = {
   GW_ERR_RECEIVE_REPLAY: def(409, 'this DocumentId was already received from this sender with different content', 'The sender gives every new document its own DocumentId; to change a document it sends an update (2) or replace (3).'),
   GW_ERR_RECEIVE_ORPHAN_STATUS: def(422, 'the status answers no document known here', 'Check the status\'s ResponseFor (DocumentId, Code, PromulgationDate): nothing was sent to its author with them. Stored and acknowledged, not dead-lettered.'),
   GW_ERR_RECEIVE_NOT_A_DOCUMENT: def(409, 'the stored bytes are a status package', 'Operators replay documents only; the peer can send its status again.'),
+  GW_ERR_RECEIVE_DELIVERY_LIMIT: def(422, 'the message was delivered again and again and no delivery came to an end (the gateway stopped, hung or failed while handling it)', 'Dead-lettered unprocessed so that it cannot stall the gateway in a loop: find the cause in the log (the message id), fix it, then move the message from the dead-letter queue back to the inbox queue.'),
   GW_ERR_RECEIVE_INTERNAL: def(500, 'unexpected error while processing the package', 'Look up the package id in the gateway log, fix the cause and replay it from the dead letters.'),
   GW_ERR_RECEIVE_MALFORMED: def(422, 'the signature is not a usable detached CMS SignedData', 'The sender signs with a detached DER CMS SignedData, one SignerInfo, well-formed signed attributes (src/signature/README.md).'),
   GW_ERR_RECEIVE_UNSUPPORTED_ALGORITHM: def(422, 'the signature uses an algorithm this gateway does not accept', 'Sign with SHA-256/384/512 and RSA PKCS#1 v1.5 (2048 bits or more) or ECDSA.'),

@@ -148,7 +148,7 @@ function startTransport(config: Config, store: Store, logger: Logger, metrics: G
     if (warned) logger.info({ url: connection.redactedUrl }, 'RabbitMQ reachable again; the outbox is being published')
     warned = false
   })
-  declareTopology(connection, topologyOptions(config))
+  declareTopology(connection, topologyOptions(config), tlog)
   const publisher = createPublisher(connection, { exchange: config.amqp.exchange, logger: tlog })
   stack.push(() => publisher.close({ timeoutMs: 2000 }).catch(() => {}))
   // publish latency measured where it happens

@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto'
 import { gwError, isGatewayError } from '../errors.js'
 import type { AttachmentInfo, EdocPackage, StatusPackage } from '../document/edxml.js'
-import { DEFAULT_MAX_UNZIPPED_BYTES, applyZipConvention, normaliseContentId, promisedType, sameFamily, sniffContentType, type Unzipped } from './attachments.js'
+import { DEFAULT_MAX_UNZIPPED_BYTES, applyZipConvention, normaliseContentId, promisedType, sameFamily, sniffContentType, unzipBudget, type UnzipBudget, type Unzipped } from './attachments.js'
 
 /** A non-fatal finding while parsing: the package was accepted, but something is worth logging. */
 export interface EnvelopeWarning {
@@ -90,16 +90,21 @@ export class Envelope {
   }
 
   /**
-   * The attachment content (`cid:` optional): decoded, ZIP convention of EDXML.md §a.4 applied. Throws
-   * GW_ERR_ENVELOPE_ZIP_TOO_LARGE for a ZIP entry over the unzip limit (ParseOptions.maxUnzippedBytes).
+   * The attachment content (`cid:` optional): decoded, ZIP convention of EDXML.md §a.4 applied (streamed, at most
+   * the unzip limit, ParseOptions.maxUnzippedBytes, or what is left of `budget`). Throws
+   * GW_ERR_ENVELOPE_ZIP_TOO_LARGE past it.
    */
-  attachment(contentId: string): Uint8Array {
+  attachment(contentId: string, budget: UnzipBudget = unzipBudget(this.#maxUnzippedBytes)): Uint8Array {
     const e = this.#entry(contentId)
-    return applyZipConvention(e.decode(), e.info.attachmentName, this.#maxUnzippedBytes, e.info.contentId).content
+    return applyZipConvention(e.decode(), e.info.attachmentName, budget, e.info.contentId).content
   }
 
-  /** Decode one attachment and report declared versus real content type (cached per attachment). */
-  describeAttachment(contentId: string): AttachmentReport {
+  /**
+   * Decode one attachment and report declared versus real content type (cached per attachment). It unzips (the
+   * ZIP convention) within `budget`, by default a budget of its own of the unzip limit; past it the report has a
+   * ZIP_TOO_LARGE warning and describes the payload as it travelled.
+   */
+  describeAttachment(contentId: string, budget: UnzipBudget = unzipBudget(this.#maxUnzippedBytes)): AttachmentReport {
     const e = this.#entry(contentId)
     const key = normaliseContentId(contentId)
     const cached = this.#reports.get(key)
@@ -109,7 +114,7 @@ export class Envelope {
     const warnings: EnvelopeWarning[] = []
     let un: Unzipped
     try {
-      un = applyZipConvention(payload, info.attachmentName, this.#maxUnzippedBytes, info.contentId)
+      un = applyZipConvention(payload, info.attachmentName, budget, info.contentId)
     } catch (err) {
       if (!isGatewayError(err, 'GW_ERR_ENVELOPE_ZIP_TOO_LARGE')) throw err
       warnings.push({ code: 'ZIP_TOO_LARGE', message: err.message, contentId: info.contentId })
@@ -139,9 +144,10 @@ export class Envelope {
     return report
   }
 
-  /** describeAttachment for every attachment, in package order. */
+  /** describeAttachment for every attachment, in package order, all within one unzip budget (the unzip limit). */
   describeAttachments(): AttachmentReport[] {
-    return this.attachmentIds().map((id) => this.describeAttachment(id))
+    const budget = unzipBudget(this.#maxUnzippedBytes)
+    return this.attachmentIds().map((id) => this.describeAttachment(id, budget))
   }
 
   /** JSON view (model, warnings, hash); never the payloads. */
