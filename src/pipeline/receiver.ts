@@ -83,6 +83,7 @@ export function startReceiver(deps: ReceiverDeps): Receiver {
     ...(deps.clock ? { clock: deps.clock } : {}),
     ...(deps.newId ? { newId: deps.newId } : {}),
     ...(logger ? { logger } : {}),
+    deliveryLimit: config.amqp.deliveryLimit,
   })
   const topology = declareTopology(connection, topologyOptions(config), logger)
   const consumer = createConsumer(connection, {
