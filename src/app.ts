@@ -109,8 +109,8 @@ export async function buildApp(gateway: Gateway): Promise<FastifyInstance> {
   await app.register(operatorHealthRoutes, { config, store, broker: gateway.broker, signers, clock, ...(queueInspector ? { queueInspector } : {}) })
   await app.register(logRoutes, { store, clock })
   await app.register(metricsRoutes, { config, store, signers, clock, ...gateway.ops })
-  await app.register(verifyRoutes, { config, trust: gateway.trust, ...(gateway.verifier ? { verifier: gateway.verifier } : {}) })
-  await app.register(inboxRoutes, { config, store, inbox: gateway.inbox })
+  await app.register(verifyRoutes, { config, trust: gateway.trust, inspector: gateway.inspector, ...(gateway.verifier ? { verifier: gateway.verifier } : {}) })
+  await app.register(inboxRoutes, { config, store, inbox: gateway.inbox, inspector: gateway.inspector })
   await app.register(recallRoutes, { recall: gateway.recall })
   await app.register(consoleRoutes, {})
   return app

@@ -105,19 +105,32 @@ export class Envelope {
    * ZIP_TOO_LARGE warning and describes the payload as it travelled.
    */
   describeAttachment(contentId: string, budget: UnzipBudget = unzipBudget(this.#maxUnzippedBytes)): AttachmentReport {
-    const e = this.#entry(contentId)
     const key = normaliseContentId(contentId)
     const cached = this.#reports.get(key)
     if (cached) return cached
+    const { report } = this.readAttachment(contentId, budget)
+    this.#reports.set(key, report)
+    return report
+  }
+
+  /**
+   * One pass over an attachment: its report (as describeAttachment) and its content (as attachment()), unzipped
+   * once within `budget`. Over the budget: `tooLarge` is the GW_ERR_ENVELOPE_ZIP_TOO_LARGE error that
+   * attachment() would throw, and `content` is the payload as it travelled.
+   */
+  readAttachment(contentId: string, budget: UnzipBudget = unzipBudget(this.#maxUnzippedBytes)): { report: AttachmentReport; content: Uint8Array; tooLarge?: Error } {
+    const e = this.#entry(contentId)
     const { info } = e
     const payload = e.decode()
     const warnings: EnvelopeWarning[] = []
     let un: Unzipped
+    let tooLarge: Error | undefined
     try {
       un = applyZipConvention(payload, info.attachmentName, budget, info.contentId)
     } catch (err) {
       if (!isGatewayError(err, 'GW_ERR_ENVELOPE_ZIP_TOO_LARGE')) throw err
       warnings.push({ code: 'ZIP_TOO_LARGE', message: err.message, contentId: info.contentId })
+      tooLarge = err
       un = { content: payload }
     }
     const contentType = sniffContentType(un.content)
@@ -140,8 +153,12 @@ export class Envelope {
       mismatch,
       warnings,
     }
-    this.#reports.set(key, report)
-    return report
+    return { report, content: un.content, ...(tooLarge ? { tooLarge } : {}) }
+  }
+
+  /** A fresh unzip budget of this package's unzip limit (to share between several readings). */
+  unzipBudget(): UnzipBudget {
+    return unzipBudget(this.#maxUnzippedBytes)
   }
 
   /** describeAttachment for every attachment, in package order, all within one unzip budget (the unzip limit). */

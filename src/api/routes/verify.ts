@@ -25,12 +25,12 @@
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { Config } from '../../config.js'
-import { decodeBase64Strict, sha256Hex } from '../../encoding.js'
+import { decodeBase64Strict } from '../../encoding.js'
 import { gwError, isGatewayError } from '../../errors.js'
-import { parseEnvelope } from '../../envelope/index.js'
 import { signatureDer, type CertSummary, type Verifier } from '../../signature/index.js'
-import { verifyPdf, type PdfSignature, type PdfVerdict } from '../../signature/pdf.js'
-import { verifyPdfAttachments, type PdfAttachmentCheck } from '../../pipeline/pdf-attachments.js'
+import type { PdfSignature, PdfVerdict } from '../../signature/pdf.js'
+import type { PdfAttachmentCheck } from '../../pipeline/pdf-attachments.js'
+import { createInspector, type Inspector } from '../../pipeline/inspect.js'
 import { trustVerifier, type TrustVerifier } from '../../pipeline/trust.js'
 import { mediaType } from '../plugins/body-parsers.js'
 import { ref } from '../schemas.js'
@@ -45,6 +45,11 @@ export interface VerifyRoutesOptions {
   maxBytes?: number
   /** Requests per minute per API key. Default: a tenth of config.limits.requestsPerMinute (at least 1). */
   requestsPerMinute?: number
+  /**
+   * Where the signatures are verified, off the event loop and at most pipeline.inspectWorkers at once (503
+   * GW_ERR_API_BUSY past the queue). Default: an in-process one over `verifier` / `trust` (one job at a time).
+   */
+  inspector?: Inspector
 }
 
 type Kind = 'pdf' | 'edxml' | 'cms'
@@ -210,6 +215,8 @@ export async function verifyRoutes(app: FastifyInstance, opts: VerifyRoutesOptio
     trust ??= trustVerifier(config)
     return trust.current()
   }
+  const inspector = opts.inspector ?? createInspector({ config, verifier: getVerifier })
+  if (!opts.inspector) app.addHook('onClose', () => inspector.close())
   // base64 grows data by 4/3; room for a signature beside the package and for the JSON around it
   const jsonLimit = Math.ceil((maxBytes + MAX_SIGNATURE_BYTES) / 3) * 4 + 64 * 1024
   const multipartLimit = maxBytes + MAX_SIGNATURE_BYTES + 64 * 1024
@@ -255,7 +262,7 @@ export async function verifyRoutes(app: FastifyInstance, opts: VerifyRoutesOptio
       const checkedAt = new Date().toISOString()
 
       if (kind === 'pdf') {
-        const r = await verifyPdf(inputs.pdf!, getVerifier(), { maxBytes })
+        const r = await inspector.run({ op: 'verify-pdf', pdf: inputs.pdf!, maxBytes })
         return {
           kind,
           ok: r.ok,
@@ -269,32 +276,30 @@ export async function verifyRoutes(app: FastifyInstance, opts: VerifyRoutesOptio
 
       const cms = derOf(inputs.signature!)
       if (kind === 'edxml') {
-        const env = parseEnvelope(inputs.edxml!, { maxBytes, maxDepth: config.limits.xmlDepth })
-        const from = (env.edoc?.messageHeader.from.organId ?? env.status?.messageHeader.from.organId ?? '').trim()
-        const v = await getVerifier().verify(inputs.edxml!, cms, from ? { expectedOrganId: from } : {})
+        const limits = { packageBytes: maxBytes, xmlDepth: config.limits.xmlDepth, unzippedBytes: config.limits.unzippedBytes }
+        const { packageKind, documentId, from, verdict: v, checked, sha256 } = await inspector.run({ op: 'verify-edxml', edxml: inputs.edxml!, cms, maxBytes, limits })
         const certOrganId = v.signer?.organId
         const binding = {
           fromOrganId: from,
           ...(certOrganId !== undefined ? { certificateOrganId: certOrganId } : {}),
           ok: from !== '' && certOrganId !== undefined && certOrganId.toUpperCase() === from.toUpperCase(),
         }
-        const checked = await verifyPdfAttachments(env, getVerifier(), { maxBytes, from })
         const warnings = [...(from === '' ? ['the package has no From/OrganId: the sender binding cannot be checked'] : []), ...checked.warnings]
         const attachments = checked.attachments.map(attachmentView)
         return {
           kind,
           ok: v.ok && attachments.every((a) => a.ok),
           checkedAt,
-          file: { size: inputs.edxml!.length, sha256: sha256Hex(inputs.edxml!) },
+          file: { size: inputs.edxml!.length, sha256 },
           warnings,
-          package: { type: env.kind, ...(env.edoc?.messageHeader.documentId ? { documentId: env.edoc.messageHeader.documentId } : {}) },
+          package: { type: packageKind, ...(documentId ? { documentId } : {}) },
           signatures: [{ index: 1, ...verdictView(v), senderBinding: binding }],
           attachments,
         }
       }
 
-      const v = await getVerifier().verify(inputs.content!, cms)
-      return { kind, ok: v.ok, checkedAt, file: { size: inputs.content!.length, sha256: sha256Hex(inputs.content!) }, warnings: [], signatures: [{ index: 1, ...verdictView(v) }] }
+      const { verdict: v, sha256 } = await inspector.run({ op: 'verify-cms', content: inputs.content!, cms })
+      return { kind, ok: v.ok, checkedAt, file: { size: inputs.content!.length, sha256 }, warnings: [], signatures: [{ index: 1, ...verdictView(v) }] }
     },
   )
 }
