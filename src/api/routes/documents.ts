@@ -20,7 +20,7 @@ import type { OutgoingPipeline, SendSource } from '../../pipeline/outgoing.js'
 import type { Delivery, PackageWithDeliveries, Store, StoredPackage } from '../../store/index.js'
 import { DELIVERY_STATES } from '../../document/delivery.js'
 import type { Principal } from '../plugins/auth.js'
-import { mediaType } from '../plugins/body-parsers.js'
+import { mediaType, multipartCounter } from '../plugins/body-parsers.js'
 import { ref } from '../schemas.js'
 import { timelineView } from '../views.js'
 
@@ -76,8 +76,9 @@ function fromJson(doc: DocumentRequest): SendSource {
  * file parts, read as streams one after the other. Each file is held once, in the buffer that the package is built
  * from. The request hash covers every part in order, for Idempotency-Key.
  */
-async function fromMultipart(req: FastifyRequest, fileLimit: number): Promise<{ source: SendSource; requestHash: string }> {
+async function fromMultipart(req: FastifyRequest, fileLimit: number, totalLimit: number): Promise<{ source: SendSource; requestHash: string }> {
   const hash = createHash('sha256')
+  const count = multipartCounter(totalLimit)
   let metadata: unknown
   const files: AttachmentData[] = []
   for await (const part of req.parts()) {
@@ -85,6 +86,7 @@ async function fromMultipart(req: FastifyRequest, fileLimit: number): Promise<{ 
     if (part.type === 'file') {
       const chunks: Buffer[] = []
       for await (const chunk of part.file) {
+        count((chunk as Buffer).length, part.fieldname)
         hash.update(chunk as Buffer)
         chunks.push(chunk as Buffer)
       }
@@ -92,6 +94,7 @@ async function fromMultipart(req: FastifyRequest, fileLimit: number): Promise<{ 
       files.push({ name: part.filename || part.fieldname, contentType: part.mimetype || 'application/octet-stream', data: Buffer.concat(chunks) })
     } else if (part.fieldname === 'metadata') {
       const text = String(part.value)
+      count(text.length, part.fieldname)
       hash.update(text)
       try {
         metadata = JSON.parse(text)
@@ -99,6 +102,7 @@ async function fromMultipart(req: FastifyRequest, fileLimit: number): Promise<{ 
         throw gwError('GW_ERR_API_VALIDATION', { problems: `metadata is not JSON: ${(e as Error).message}`, details: [{ field: 'metadata', problem: 'is not valid JSON' }] })
       }
     } else {
+      count(String(part.value).length, part.fieldname)
       hash.update(String(part.value))
     }
   }
@@ -185,7 +189,7 @@ export async function documentRoutes(app: FastifyInstance, opts: DocumentRoutesO
       let source: SendSource
       let requestHash: string
       if (type === 'multipart/form-data') {
-        const mp = await fromMultipart(req, opts.config.limits.attachmentBytes)
+        const mp = await fromMultipart(req, opts.config.limits.attachmentBytes, opts.config.limits.multipartBytes)
         source = mp.source
         requestHash = mp.requestHash
       } else if (type === 'application/json') {

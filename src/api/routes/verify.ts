@@ -32,7 +32,7 @@ import type { PdfSignature, PdfVerdict } from '../../signature/pdf.js'
 import type { PdfAttachmentCheck } from '../../pipeline/pdf-attachments.js'
 import { createInspector, type Inspector } from '../../pipeline/inspect.js'
 import { trustVerifier, type TrustVerifier } from '../../pipeline/trust.js'
-import { mediaType } from '../plugins/body-parsers.js'
+import { mediaType, multipartCounter } from '../plugins/body-parsers.js'
 import { ref } from '../schemas.js'
 
 export interface VerifyRoutesOptions {
@@ -164,8 +164,9 @@ function pdfFields(s: PdfSignature) {
 
 // ---- inputs -----------------------------------------------------------------------------------------------
 
-async function fromMultipart(req: FastifyRequest, maxBytes: number): Promise<{ inputs: Inputs; kind?: string }> {
+async function fromMultipart(req: FastifyRequest, maxBytes: number, totalLimit: number): Promise<{ inputs: Inputs; kind?: string }> {
   const inputs: Inputs = {}
+  const count = multipartCounter(totalLimit)
   let kind: string | undefined
   const tooLarge = (field: string) => gwError('GW_ERR_API_BODY_TOO_LARGE', { limit: maxBytes, field })
   try {
@@ -177,13 +178,17 @@ async function fromMultipart(req: FastifyRequest, maxBytes: number): Promise<{ i
       if (name !== 'kind' && inputs[name as Field] !== undefined) invalid(`part ${name} given twice`, [{ field: name, problem: 'is given twice' }])
       if (part.type === 'file') {
         const chunks: Buffer[] = []
-        for await (const chunk of part.file) chunks.push(chunk as Buffer)
+        for await (const chunk of part.file) {
+          count((chunk as Buffer).length, name)
+          chunks.push(chunk as Buffer)
+        }
         if (part.file.truncated) throw tooLarge(name)
         if (name === 'kind') kind = Buffer.concat(chunks).toString('utf8').trim()
         else inputs[name as Field] = Buffer.concat(chunks)
       } else {
         if (part.valueTruncated) throw tooLarge(name)
         const v = String(part.value)
+        count(v.length, name)
         if (name === 'kind') kind = v.trim()
         else inputs[name as Field] = Buffer.from(v, 'utf8')
       }
@@ -251,7 +256,7 @@ export async function verifyRoutes(app: FastifyInstance, opts: VerifyRoutesOptio
       },
     },
     async (req) => {
-      const { inputs, kind: asked } = mediaType(req) === 'multipart/form-data' ? await fromMultipart(req, maxBytes) : fromJson(req.body as Record<string, unknown>)
+      const { inputs, kind: asked } = mediaType(req) === 'multipart/form-data' ? await fromMultipart(req, maxBytes, Math.min(multipartLimit, config.limits.multipartBytes)) : fromJson(req.body as Record<string, unknown>)
       const kind = chooseKind(inputs, asked)
       for (const f of NEEDS[kind]) {
         const b = inputs[f]!
