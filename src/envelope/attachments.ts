@@ -185,6 +185,7 @@ export function applyZipConvention(
   if (!startsWith(payload, [0x50, 0x4b, 0x03, 0x04])) return { content: payload }
   if (typeFromName(attachmentName) === 'application/zip') return { content: payload }
   const b = typeof budget === 'number' ? unzipBudget(budget) : budget
+  const before = b.remaining
   const chunks: Uint8Array[] = []
   let entries = 0
   let inflated = 0
@@ -227,7 +228,7 @@ export function applyZipConvention(
   }
   b.remaining = Math.max(0, b.remaining - inflated)
   if (over !== undefined) {
-    const limit = b.limit === b.remaining + inflated ? `${b.limit}` : `${b.remaining + inflated} (what was left of limits.unzippedBytes ${b.limit} for this package)`
+    const limit = b.limit === before ? `${b.limit}` : `${before} (what was left of limits.unzippedBytes ${b.limit} for this package)`
     throw gwError('GW_ERR_ENVELOPE_ZIP_TOO_LARGE', { contentId, size: over, limit })
   }
   if (failure) return { content: payload, note: `payload looks like a ZIP but cannot be read: ${failure.message}` }
@@ -276,11 +277,16 @@ export function inspectHead(head: Uint8Array): HeadInspection {
   if (method === 0) first = head.subarray(dataStart, dataStart + 64)
   else if (method === 8) {
     const chunks: Uint8Array[] = []
+    let got = 0
     try {
       const inf = new Inflate((chunk) => {
         if (chunks.length < 4) chunks.push(chunk)
+        got += chunk.length
       })
-      inf.push(head.subarray(dataStart), false)
+      // a little compressed input at a time, until the first bytes are out: 66 KB of a ZIP bomb's deflate data
+      // would inflate to tens of MB, before the package is even authenticated
+      const data = head.subarray(dataStart)
+      for (let off = 0; off < data.length && got < 64; off += 256) inf.push(data.subarray(off, off + 256), false)
     } catch {
       // corrupt or truncated deflate data: the entry type stays unknown here; describeAttachment says more
     }
