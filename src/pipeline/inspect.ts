@@ -22,7 +22,11 @@ import type { WorkerJob, WorkerResult } from './inspect-worker.js'
 import { trustVerifier, type TrustVerifier } from './trust.js'
 
 export interface Inspector {
-  run<J extends InspectJob>(job: J): Promise<InspectResults[J['op']]>
+  /**
+   * Run a job. `transfer`: its byte inputs that own their whole buffer move to the worker instead of being
+   * copied, and are empty (detached) afterwards: only for bytes the caller is done with.
+   */
+  run<J extends InspectJob>(job: J, opts?: { transfer?: boolean }): Promise<InspectResults[J['op']]>
   /** Jobs running and waiting. */
   readonly load: { running: number; waiting: number }
   close(): Promise<void>
@@ -45,6 +49,7 @@ function newWorker(workerData: unknown): Worker {
 
 interface Waiting {
   job: InspectJob
+  transfer: boolean
   resolve: (v: unknown) => void
   reject: (e: unknown) => void
 }
@@ -53,6 +58,17 @@ interface Slot {
   worker: Worker
   ready: Promise<void>
   busy: Waiting | undefined
+}
+
+/**
+ * The job's byte inputs that own their whole ArrayBuffer (an uploaded PDF, a package read from the store) move
+ * to the worker without a copy; the caller does not use them afterwards. Views into a shared buffer (small
+ * Buffers live in Node's pool) are copied instead.
+ */
+function transferable(job: InspectJob): ArrayBuffer[] {
+  const bytes = Object.values(job).filter((v): v is Uint8Array => v instanceof Uint8Array)
+  const own = bytes.filter((b) => b.byteOffset === 0 && b.byteLength === b.buffer.byteLength && b.buffer instanceof ArrayBuffer).map((b) => b.buffer as ArrayBuffer)
+  return [...new Set(own)]
 }
 
 export function createInspector(opts: InspectorOptions): Inspector {
@@ -116,7 +132,7 @@ export function createInspector(opts: InspectorOptions): Inspector {
     const id = nextId++
     void slot.ready.then(() => {
       if (slot.busy !== w) return
-      slot.worker.postMessage({ ...w.job, id } as WorkerJob)
+      slot.worker.postMessage({ ...w.job, id } as WorkerJob, w.transfer ? transferable(w.job) : [])
     })
   }
 
@@ -130,10 +146,10 @@ export function createInspector(opts: InspectorOptions): Inspector {
     get load() {
       return { running, waiting: waiting.length }
     },
-    run<J extends InspectJob>(job: J): Promise<InspectResults[J['op']]> {
+    run<J extends InspectJob>(job: J, runOpts: { transfer?: boolean } = {}): Promise<InspectResults[J['op']]> {
       if (closed) return Promise.reject(gwError('GW_ERR_API_INTERNAL', { reason: 'inspector closed' }))
       return new Promise((resolve, reject) => {
-        const w: Waiting = { job, resolve: resolve as (v: unknown) => void, reject }
+        const w: Waiting = { job, transfer: runOpts.transfer === true, resolve: resolve as (v: unknown) => void, reject }
         if (running < size) start(w)
         else if (waiting.length < maxWaiting) waiting.push(w)
         else reject(gwError('GW_ERR_API_BUSY', { what: 'signature verifications and attachment readings', retryAfter: 5, retryAfterSeconds: 5 }))

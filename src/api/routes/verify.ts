@@ -267,7 +267,8 @@ export async function verifyRoutes(app: FastifyInstance, opts: VerifyRoutesOptio
       const checkedAt = new Date().toISOString()
 
       if (kind === 'pdf') {
-        const r = await inspector.run({ op: 'verify-pdf', pdf: inputs.pdf!, maxBytes })
+        // (the uploaded bytes move to the worker: nothing here reads them afterwards)
+        const r = await inspector.run({ op: 'verify-pdf', pdf: inputs.pdf!, maxBytes }, { transfer: true })
         return {
           kind,
           ok: r.ok,
@@ -282,7 +283,8 @@ export async function verifyRoutes(app: FastifyInstance, opts: VerifyRoutesOptio
       const cms = derOf(inputs.signature!)
       if (kind === 'edxml') {
         const limits = { packageBytes: maxBytes, xmlDepth: config.limits.xmlDepth, unzippedBytes: config.limits.unzippedBytes }
-        const { packageKind, documentId, from, verdict: v, checked, sha256 } = await inspector.run({ op: 'verify-edxml', edxml: inputs.edxml!, cms, maxBytes, limits })
+        const size = inputs.edxml!.length
+        const { packageKind, documentId, from, verdict: v, checked, sha256 } = await inspector.run({ op: 'verify-edxml', edxml: inputs.edxml!, cms, maxBytes, limits }, { transfer: true })
         const certOrganId = v.signer?.organId
         const binding = {
           fromOrganId: from,
@@ -295,7 +297,7 @@ export async function verifyRoutes(app: FastifyInstance, opts: VerifyRoutesOptio
           kind,
           ok: v.ok && attachments.every((a) => a.ok),
           checkedAt,
-          file: { size: inputs.edxml!.length, sha256 },
+          file: { size, sha256 },
           warnings,
           package: { type: packageKind, ...(documentId ? { documentId } : {}) },
           signatures: [{ index: 1, ...verdictView(v), senderBinding: binding }],
@@ -303,8 +305,9 @@ export async function verifyRoutes(app: FastifyInstance, opts: VerifyRoutesOptio
         }
       }
 
-      const { verdict: v, sha256 } = await inspector.run({ op: 'verify-cms', content: inputs.content!, cms })
-      return { kind, ok: v.ok, checkedAt, file: { size: inputs.content!.length, sha256 }, warnings: [], signatures: [{ index: 1, ...verdictView(v) }] }
+      const size = inputs.content!.length
+      const { verdict: v, sha256 } = await inspector.run({ op: 'verify-cms', content: inputs.content!, cms }, { transfer: true })
+      return { kind, ok: v.ok, checkedAt, file: { size, sha256 }, warnings: [], signatures: [{ index: 1, ...verdictView(v) }] }
     },
   )
 }
