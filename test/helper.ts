@@ -82,6 +82,7 @@ export function rawTestConfig(dir: string, over: Record<string, any> = {}): Reco
     trust: { anchorsPaths: [path.join(CERTS, 'trust-anchors.pem')], crlPaths: [path.join(CERTS, 'crls.pem')] },
     limits: { ...(over.limits ?? {}) },
     relay: { pollIntervalMs: 200, retryDelayMs: 200, ...(over.relay ?? {}) },
+    ...(over.pipeline ? { pipeline: over.pipeline } : {}),
   }
 }
 
