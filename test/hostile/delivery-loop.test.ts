@@ -15,7 +15,8 @@ import { topologyOptions, verifierFromConfig } from '../../src/pipeline/receiver
 import { loadSigners } from '../../src/pipeline/signers.js'
 import { createStatusSender } from '../../src/pipeline/statuses.js'
 import { openSqliteStore } from '../../src/store/index.js'
-import { createAmqpConnection, createConsumer, createPublisher, declareTopology, type InboundMessage } from '../../src/transport/index.js'
+import amqp from 'amqplib'
+import { createAmqpConnection, createConsumer, declareTopology, type InboundMessage } from '../../src/transport/index.js'
 import { AMQP_URL, deleteAmqpNames } from '../helper.js'
 
 const G22 = '000.00.00.G22'
@@ -27,12 +28,10 @@ for (const queueType of ['classic', 'quorum'] as const) {
     const store = await openSqliteStore(config.store.path)
     const connection = createAmqpConnection({ url: AMQP_URL, initialDelayMs: 100, maxDelayMs: 500, connectionName: 'lienthong hostile loop test' })
     const topology = declareTopology(connection, topologyOptions(config))
-    const publisher = createPublisher(connection, { exchange: config.amqp.exchange })
     const signers = await loadSigners(config)
     const statuses = createStatusSender({ store, agencies: config.agencies, signers, relay: { wake() {} }, newId: randomUUID })
     const pipeline = createIncomingPipeline({ config, store, verifier: verifierFromConfig(config), statuses, deliveryLimit: config.amqp.deliveryLimit })
     t.teardown(async () => {
-      await publisher.close().catch(() => {})
       await connection.close().catch(() => {})
       await deleteAmqpNames(config)
       await store.close()
@@ -47,7 +46,9 @@ for (const queueType of ['classic', 'quorum'] as const) {
       if ((msg.unfinishedDeliveries ?? 0) < config.amqp.deliveryLimit) {
         // the package "stalls" the gateway: while it is handled the broker loses the connection (missed heartbeats)
         handled++
-        await connection.current?.close().catch(() => {})
+        // (a delivery can come while the connection still runs its setup steps: wait until it is the current one)
+        while (!connection.current) await new Promise((r) => setTimeout(r, 10))
+        await connection.current.close().catch(() => {})
         return 'ack' as const
       }
       const r = await pipeline.handle(msg)
@@ -56,14 +57,17 @@ for (const queueType of ['classic', 'quorum'] as const) {
     }
     let consumer = createConsumer(connection, { queues: topology.queues, handler, retryDelayMs: 100 })
     await consumer.whenConsuming({ timeoutMs: 10_000 })
-    await publisher.whenReady({ timeoutMs: 10_000 })
 
     const vpcp = await agencySigner('vpcp')
     const doc = sampleEdoc(G22, [H29])
     const signature = await vpcp.sign(doc.bytes)
-    const publish = () =>
-      publisher.publish({ messageId: randomUUID(), recipient: H29, sender: G22, type: 'edoc', body: doc.bytes, signature, sha256: '0'.repeat(64) })
-    await publish()
+    // published from a connection of its own (the gateway's is the one that gets lost)
+    const pub = await amqp.connect(AMQP_URL)
+    const ch = await pub.createConfirmChannel()
+    await new Promise<void>((resolve, reject) =>
+      ch.publish(config.amqp.exchange, H29, Buffer.from(doc.bytes), { persistent: true, messageId: randomUUID(), type: 'edoc', headers: { 'x-lienthong-sender': G22, 'x-lienthong-recipient': H29, 'x-lienthong-signature': Buffer.from(signature).toString('base64') } }, (err) => (err ? reject(err) : resolve())),
+    )
+    await pub.close()
 
     if (queueType === 'quorum') {
       // the gateway restarts after the first stall: its own count is gone, x-delivery-count is not
@@ -71,7 +75,7 @@ for (const queueType of ['classic', 'quorum'] as const) {
       await consumer.stop()
       consumer = createConsumer(connection, { queues: topology.queues, handler, retryDelayMs: 100 })
     }
-    await Promise.race([done, new Promise((_, rej) => setTimeout(() => rej(new Error('no third delivery within 20 s')), 20_000))])
+    await Promise.race([done, new Promise((_, rej) => setTimeout(() => rej(new Error(`no third delivery within 20 s (seen ${JSON.stringify(seen)})`)), 20_000))])
     await consumer.stop()
     t.equal(handled, config.amqp.deliveryLimit, `handled ${handled} times, then no more`)
     t.same(seen, [0, 1, 2], 'the consumer counted the deliveries that came to no end')
