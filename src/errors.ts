@@ -108,12 +108,12 @@ export const ERRORS = {
   GW_ERR_RECEIVE_SIGNING_CERTIFICATE_MISMATCH: def(422, 'the signing-certificate attribute names another certificate', 'The sender signs with the certificate its signing-certificate attribute names.'),
   GW_ERR_RECEIVE_SIGNING_TIME_IN_FUTURE: def(422, 'the signing time is in the future', 'Fix the clock of the sending gateway (NTP); the allowed skew is trust.signingTimeMaxFutureMs (default 5 minutes).'),
   GW_ERR_RECEIVE_SIGNING_TIME_OUT_OF_RANGE: def(422, 'the signing time is too far before the time of receipt to be relied on without a trusted timestamp', 'The sender signs again now (its clock must be right); a package cannot be re-sent with an old signature.'),
-  GW_ERR_RECEIVE_UNTRUSTED_CHAIN: def(422, 'the signer certificate does not chain to a trust anchor', 'Add the issuing CA to trust.anchorsPaths (or its intermediates to trust.intermediatesPaths), then replay the dead letter.'),
+  GW_ERR_RECEIVE_UNTRUSTED_CHAIN: def(422, 'the signer certificate does not chain to a trust anchor', 'Add the issuing CA to trust.anchorsPaths (or its intermediates to trust.intermediatesPaths), then move the message from the dead-letter queue back to the inbox queue (the store keeps only the first bytes of a package refused before its signature verified).'),
   GW_ERR_RECEIVE_CERT_NOT_YET_VALID: def(422, 'a certificate of the chain is not yet valid at the signing time', 'The sender signs with a certificate already valid (or fixes its clock).'),
   GW_ERR_RECEIVE_CERT_EXPIRED: def(422, 'a certificate of the chain had expired at the validation time (the time of receipt)', 'The sender renews its certificate and signs again.'),
   GW_ERR_RECEIVE_KEY_USAGE: def(422, 'the signer certificate is not allowed to sign (keyUsage)', 'The sender uses a certificate with digitalSignature or nonRepudiation key usage.'),
-  GW_ERR_RECEIVE_REVOKED: def(422, 'a certificate of the chain is revoked', 'The sender gets a new certificate; if the CRL is wrong, fix the file in trust.crlPaths and replay.'),
-  GW_ERR_RECEIVE_CRL_EXPIRED: def(422, 'the issuer\'s newest CRL is past its nextUpdate', 'Put a current CRL in trust.crlPaths (the files are read again when they change), then replay.'),
+  GW_ERR_RECEIVE_REVOKED: def(422, 'a certificate of the chain is revoked', 'The sender gets a new certificate; if the CRL is wrong, fix the file in trust.crlPaths and move the message from the dead-letter queue back to the inbox queue.'),
+  GW_ERR_RECEIVE_CRL_EXPIRED: def(422, 'the issuer\'s newest CRL is past its nextUpdate', 'Put a current CRL in trust.crlPaths (the files are read again when they change), then move the message from the dead-letter queue back to the inbox queue.'),
 
   // ---- TRANSPORT (AMQP) ---------------------------------------------------------------------------------
   GW_ERR_TRANSPORT_UNAVAILABLE: def(503, 'message broker {url} unreachable: {reason}', 'Start RabbitMQ or fix amqp.url; documents wait in the outbox meanwhile.', true),
