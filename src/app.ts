@@ -19,7 +19,7 @@ import { gwError } from './errors.js'
 import type { Gateway } from './gateway.js'
 import { installErrorHandling } from './api/error-handler.js'
 import { installAuth, keyHashOf } from './api/plugins/auth.js'
-import { installBodyParsers } from './api/plugins/body-parsers.js'
+import { installBodyParsers, installMultipartLimit } from './api/plugins/body-parsers.js'
 import { OperatorSessions } from './api/plugins/sessions.js'
 import { addApiSchemas } from './api/schemas.js'
 import { healthRoutes, operatorHealthRoutes } from './api/routes/health.js'
@@ -63,6 +63,11 @@ function tlsOptions(tls: NonNullable<Config['http']['tls']>): { key: Buffer; cer
   return { key, cert }
 }
 
+/** A client's x-request-id when it is 1-64 characters of A-Z a-z 0-9 . _ : - (else the gateway makes its own). */
+export function acceptedRequestId(v: string | string[] | undefined): string | undefined {
+  return typeof v === 'string' && /^[A-Za-z0-9._:-]{1,64}$/.test(v) ? v : undefined
+}
+
 export async function buildApp(gateway: Gateway): Promise<FastifyInstance> {
   const { config, store, signers, logger, clock } = gateway
   const app = Fastify({
@@ -70,8 +75,9 @@ export async function buildApp(gateway: Gateway): Promise<FastifyInstance> {
     loggerInstance: logger,
     bodyLimit: config.http.bodyLimit,
     trustProxy: config.http.trustProxy,
-    genReqId: () => randomUUID(),
-    requestIdHeader: 'x-request-id',
+    // a client's x-request-id is taken only when short and of a safe alphabet (it goes into logs and headers)
+    requestIdHeader: false,
+    genReqId: (req) => acceptedRequestId(req.headers['x-request-id']) ?? randomUUID(),
     ajv: { customOptions: { allErrors: true, coerceTypes: 'array', useDefaults: true, removeAdditional: false } },
   }) as unknown as FastifyInstance
 
@@ -80,6 +86,7 @@ export async function buildApp(gateway: Gateway): Promise<FastifyInstance> {
     reply.header('x-request-id', req.id)
   })
   installBodyParsers(app)
+  installMultipartLimit(app, config.limits.multipartBytes)
   await app.register(multipart, {
     limits: {
       fileSize: config.limits.attachmentBytes,
@@ -140,8 +147,8 @@ export async function buildApp(gateway: Gateway): Promise<FastifyInstance> {
   await app.register(operatorHealthRoutes, { config, store, broker: gateway.broker, signers, clock, ...(queueInspector ? { queueInspector } : {}) })
   await app.register(logRoutes, { store, clock })
   await app.register(metricsRoutes, { config, store, signers, clock, ...gateway.ops })
-  await app.register(verifyRoutes, { config, trust: gateway.trust, ...(gateway.verifier ? { verifier: gateway.verifier } : {}) })
-  await app.register(inboxRoutes, { config, store, inbox: gateway.inbox })
+  await app.register(verifyRoutes, { config, trust: gateway.trust, inspector: gateway.inspector, ...(gateway.verifier ? { verifier: gateway.verifier } : {}) })
+  await app.register(inboxRoutes, { config, store, inbox: gateway.inbox, inspector: gateway.inspector })
   await app.register(recallRoutes, { recall: gateway.recall })
   await app.register(sessionRoutes, { sessions })
   await app.register(consoleRoutes, {})

@@ -154,6 +154,11 @@ export interface Config {
     readonly queueType: 'classic' | 'quorum'
     readonly prefetch: number
     readonly heartbeatSeconds: number
+    /** Deliveries of one inbox message that end without an answer before it is dead-lettered unprocessed. */
+    readonly deliveryLimit: number
+    /** x-max-length-bytes / x-max-length of the dead-letter queues (x-overflow reject-publish). */
+    readonly deadLetterMaxBytes: number
+    readonly deadLetterMaxLength: number
     readonly reconnect: { readonly initialDelayMs: number; readonly maxDelayMs: number }
   }
   readonly store: { readonly driver: 'sqlite' | 'postgres'; readonly url?: string; readonly path: string; readonly synchronous: 'FULL' | 'NORMAL' }
@@ -181,13 +186,21 @@ export interface Config {
   }
   readonly limits: {
     readonly packageBytes: number
+    /** First bytes kept in the store of an unauthenticated or oversized incoming message. */
+    readonly refusedKeepBytes: number
     readonly attachmentBytes: number
     readonly attachments: number
+    /** Total unzipped bytes of one package, across entries and attachments. */
+    readonly unzippedBytes: number
     readonly recipients: number
     readonly requestsPerMinute: number
+    /** Failed authentications per client address per minute before 429. */
+    readonly authFailuresPerMinute: number
+    /** Total bytes of a multipart request (sum of parts). */
+    readonly multipartBytes: number
     readonly xmlDepth: number
   }
-  readonly pipeline: { readonly workers: number }
+  readonly pipeline: { readonly workers: number; readonly inspectWorkers: number; readonly inspectQueue: number }
   /** When an unanswered delivery is overdue (src/pipeline/overdue.ts). */
   readonly overdue: {
     readonly policy: 'next-working-day' | 'hours'

@@ -60,6 +60,7 @@ export const ERRORS = {
   GW_ERR_API_DOCUMENT_ID_USED: def(409, 'DocumentId {documentId} was already sent as another document (package {packageId})', 'Give every new document its own DocumentId (another code or date). To change a document already sent, send an update: `business: { type: 2, documentId: "<the original DocumentId>" }` (it may keep the same code, date and DocumentId), or a replacement (type 3 with `replacementInfo`); to take it back, POST /v1/documents/{id}/recall. Resending the identical body returns the package already sent.'),
   GW_ERR_API_RATE_LIMITED: def(429, 'rate limit exceeded, retry in {retryAfter}', 'Slow down; the limit is per API key (limits.requestsPerMinute).', true),
   GW_ERR_API_CONFLICT: def(409, '{reason}', 'The resource is not in a state that allows this action; read it again and retry if still relevant.'),
+  GW_ERR_API_BUSY: def(503, 'too many {what} in progress, retry in {retryAfter} s', 'Retry later (the answer carries Retry-After); the gateway runs at most pipeline.inspectWorkers such jobs at once and queues pipeline.inspectQueue more.', true),
   GW_ERR_API_INTERNAL: def(500, 'internal error', 'Look up the request id in the gateway log and report it.', true),
 
   // ---- ENVELOPE (edXML) ---------------------------------------------------------------------------------
@@ -82,7 +83,8 @@ export const ERRORS = {
   GW_ERR_ENVELOPE_REPEATED_ELEMENT: def(400, 'element {path} appears {count} times; the standard allows it once', 'Send the element once: a second From, DocumentId, Code ... would be read by some gateways and ignored by others.'),
   GW_ERR_ENVELOPE_CONTROL_CHARACTER: def(400, 'element {path} contains {char}', 'Remove control characters and bidirectional overrides from the field; line breaks are allowed only in long texts (Subject, Content, Description, addresses).'),
   GW_ERR_ENVELOPE_ATTACHMENT_TYPE: def(400, 'attachment {name} is declared {declared} but its content is not: {reason}', 'Declare the real content type of the file (or send the file the type names).'),
-  GW_ERR_ENVELOPE_ZIP_TOO_LARGE: def(413, 'attachment {contentId} unzips to {size} bytes, over the limit of {limit}', 'Send the file itself instead of a ZIP, or raise the unzip limit; a small ZIP that claims a huge entry is refused as a ZIP bomb.'),
+  GW_ERR_ENVELOPE_ZIP_TOO_LARGE: def(413, 'attachment {contentId} unzips to {size} bytes, over the limit of {limit}', 'Send the file itself instead of a ZIP, or raise limits.unzippedBytes (the total for all ZIP attachments of a package); a small ZIP that claims a huge entry is refused as a ZIP bomb.'),
+  GW_ERR_ENVELOPE_TOO_MANY_ATTACHMENTS: def(413, 'package has {count} attachments, over the limit of {limit}', 'Send fewer attachments per document (or raise limits.attachments on the receiving gateway).'),
 
   // ---- SIGNATURE ----------------------------------------------------------------------------------------
   GW_ERR_SIGNATURE_INVALID: def(422, 'signature rejected: {verdict}', 'See the verdict code: re-sign with a valid, trusted certificate of the sending agency.'),
@@ -119,6 +121,7 @@ export const ERRORS = {
   GW_ERR_RECEIVE_REPLAY: def(409, 'this DocumentId was already received from this sender with different content', 'The sender gives every new document its own DocumentId; to change a document it sends an update (2) or replace (3).'),
   GW_ERR_RECEIVE_ORPHAN_STATUS: def(422, 'the status answers no document known here', 'Check the status\'s ResponseFor (DocumentId, Code, PromulgationDate): nothing was sent to its author with them. Stored and acknowledged, not dead-lettered.'),
   GW_ERR_RECEIVE_NOT_A_DOCUMENT: def(409, 'the stored bytes are a status package', 'Operators replay documents only; the peer can send its status again.'),
+  GW_ERR_RECEIVE_DELIVERY_LIMIT: def(422, 'the message was delivered again and again and no delivery came to an end (the gateway stopped, hung or failed while handling it)', 'Dead-lettered unprocessed so that it cannot stall the gateway in a loop: find the cause in the log (the message id), fix it, then move the message from the dead-letter queue back to the inbox queue.'),
   GW_ERR_RECEIVE_INTERNAL: def(500, 'unexpected error while processing the package', 'Look up the package id in the gateway log, fix the cause and replay it from the dead letters.'),
   GW_ERR_RECEIVE_MALFORMED: def(422, 'the signature is not a usable detached CMS SignedData', 'The sender signs with a detached DER CMS SignedData, one SignerInfo, well-formed signed attributes (src/signature/README.md).'),
   GW_ERR_RECEIVE_UNSUPPORTED_ALGORITHM: def(422, 'the signature uses an algorithm this gateway does not accept', 'Sign with SHA-256/384/512 and RSA PKCS#1 v1.5 (2048 bits or more) or ECDSA.'),
@@ -129,13 +132,13 @@ export const ERRORS = {
   GW_ERR_RECEIVE_SIGNING_CERTIFICATE_MISMATCH: def(422, 'the signing-certificate attribute names another certificate', 'The sender signs with the certificate its signing-certificate attribute names.'),
   GW_ERR_RECEIVE_SIGNING_TIME_IN_FUTURE: def(422, 'the signing time is in the future', 'Fix the clock of the sending gateway (NTP); the allowed skew is trust.signingTimeMaxFutureMs (default 5 minutes).'),
   GW_ERR_RECEIVE_SIGNING_TIME_OUT_OF_RANGE: def(422, 'the signing time is too far before the time of receipt to be relied on without a trusted timestamp', 'The sender signs again now (its clock must be right); a package cannot be re-sent with an old signature.'),
-  GW_ERR_RECEIVE_UNTRUSTED_CHAIN: def(422, 'the signer certificate does not chain to a trust anchor', 'Add the issuing CA to trust.anchorsPaths (or its intermediates to trust.intermediatesPaths), then replay the dead letter.'),
+  GW_ERR_RECEIVE_UNTRUSTED_CHAIN: def(422, 'the signer certificate does not chain to a trust anchor', 'Add the issuing CA to trust.anchorsPaths (or its intermediates to trust.intermediatesPaths), then move the message from the dead-letter queue back to the inbox queue (the store keeps only the first bytes of a package refused before its signature verified).'),
   GW_ERR_RECEIVE_CERT_NOT_YET_VALID: def(422, 'a certificate of the chain is not yet valid at the validation time (the time of receipt)', 'The sender signs with a certificate already valid (or fixes its clock).'),
   GW_ERR_RECEIVE_CERT_EXPIRED: def(422, 'a certificate of the chain had expired at the validation time (the time of receipt)', 'The sender renews its certificate and signs again.'),
   GW_ERR_RECEIVE_KEY_USAGE: def(422, 'the signer certificate is not allowed to sign (keyUsage)', 'The sender uses a certificate with digitalSignature or nonRepudiation key usage.'),
-  GW_ERR_RECEIVE_REVOKED: def(422, 'a certificate of the chain is revoked', 'The sender gets a new certificate; if the CRL is wrong, fix the file in trust.crlPaths and replay.'),
+  GW_ERR_RECEIVE_REVOKED: def(422, 'a certificate of the chain is revoked', 'The sender gets a new certificate; if the CRL is wrong, fix the file in trust.crlPaths and move the message from the dead-letter queue back to the inbox queue.'),
   GW_ERR_RECEIVE_REVOCATION_UNAVAILABLE: def(422, 'no revocation source (OCSP, CRL) gave a usable status for a certificate of the chain', 'The CA\'s OCSP responder and CRL distribution points must be reachable from the gateway (trust.revocation); replay the package once they answer, or set trust.revocation.onUnavailable.'),
-  GW_ERR_RECEIVE_CRL_EXPIRED: def(422, 'the issuer\'s newest CRL is past its nextUpdate', 'Put a current CRL in trust.crlPaths (the files are read again when they change), then replay.'),
+  GW_ERR_RECEIVE_CRL_EXPIRED: def(422, 'the issuer\'s newest CRL is past its nextUpdate', 'Put a current CRL in trust.crlPaths (the files are read again when they change), then move the message from the dead-letter queue back to the inbox queue.'),
 
   // ---- TRANSPORT (AMQP) ---------------------------------------------------------------------------------
   GW_ERR_TRANSPORT_UNAVAILABLE: def(503, 'message broker {url} unreachable: {reason}', 'Start RabbitMQ or fix amqp.url; documents wait in the outbox meanwhile.', true),

@@ -25,6 +25,7 @@ import { createInbox, type Inbox } from './pipeline/inbox.js'
 import { createOutbox, type Outbox, type RelayWake, type SignerLike } from './pipeline/outbox.js'
 import { createOutgoingPipeline, type OutgoingPipeline } from './pipeline/outgoing.js'
 import type { OverduePolicyConfig } from './pipeline/overdue.js'
+import { createInspector, type Inspector } from './pipeline/inspect.js'
 import { createPackagePool, type PackagePool } from './pipeline/package-pool.js'
 import { createRecall, type Recall } from './pipeline/recall.js'
 import { startReceiver, topologyOptions, type Receiver } from './pipeline/receiver.js'
@@ -78,6 +79,11 @@ export interface GatewayOverrides {
   trust?: TrustVerifier
   /** Verifier of POST /v1/verify only. Default: `trust`. */
   verifier?: Verifier
+  /**
+   * Where POST /v1/verify verifies and the inbox routes unzip. Default: `pipeline.inspectWorkers` worker threads
+   * over config.trust (started on first use), or in-process when `trust` or `verifier` is given.
+   */
+  inspector?: Inspector
   /** Sends every status package (receiver, inbox, recall, operator replay). */
   statuses?: StatusSender
   /** Operator routes' collaborators; each given one replaces the gateway's. */
@@ -99,6 +105,8 @@ export interface Gateway {
   readonly trust: TrustVerifier
   /** POST /v1/verify's verifier when overridden (else the route uses `trust`). */
   readonly verifier: Verifier | undefined
+  /** Verifications and attachment readings off the event loop (src/pipeline/inspect.ts). */
+  readonly inspector: Inspector
   readonly metrics: GatewayMetrics
   /** The gateway's own transport (absent when a relay was given). */
   readonly amqp: { readonly connection: AmqpConnection; readonly publisher: Publisher; readonly relay: Relay } | undefined
@@ -157,7 +165,7 @@ function startTransport(config: Config, store: Store, logger: Logger, metrics: G
     if (warned) logger.info({ url: connection.redactedUrl }, 'RabbitMQ reachable again; the outbox is being published')
     warned = false
   })
-  declareTopology(connection, topologyOptions(config))
+  declareTopology(connection, topologyOptions(config), tlog)
   const publisher = createPublisher(connection, { exchange: config.amqp.exchange, logger: tlog })
   stack.push(() => publisher.close({ timeoutMs: 2000 }).catch(() => {}))
   // recipients routed through the national axis are the axis connector's, not the broker's
@@ -219,6 +227,13 @@ export async function createGateway(config: Config, overrides: GatewayOverrides 
     }
     // one verifier over config.trust (one cache, one CRL set; files re-read when changed)
     const trust = o.trust ?? trustVerifier(config)
+    let inspector = o.inspector
+    if (!inspector) {
+      const injected = o.verifier ?? (o.trust ? undefined : null)
+      const own = createInspector({ config, ...(injected === null ? {} : { verifier: () => injected ?? trust.current() }) })
+      stack.push(() => own.close())
+      inspector = own
+    }
     // one Prometheus registry per gateway
     const metrics = o.ops?.metrics ?? createMetrics()
     const amqp = o.relay ? undefined : startTransport(config, store, logger, metrics, stack)
@@ -302,6 +317,7 @@ export async function createGateway(config: Config, overrides: GatewayOverrides 
       packager,
       trust,
       verifier: o.verifier,
+      inspector,
       metrics,
       amqp,
       relay,

@@ -85,6 +85,7 @@ export function rawTestConfig(dir: string, over: Record<string, any> = {}): Reco
     limits: { ...(over.limits ?? {}) },
     relay: { pollIntervalMs: 200, retryDelayMs: 200, ...(over.relay ?? {}) },
     ...(over.retention ? { retention: over.retention } : {}),
+    ...(over.pipeline ? { pipeline: over.pipeline } : {}),
   }
 }
 

@@ -108,7 +108,7 @@ export function installErrorHandling(app: FastifyInstance, bodyLimit: number, fi
     const ge = toGatewayError(err, bodyLimit, fileLimit, req.headers['content-type'])
     if (ge.httpStatus >= 500) req.log.error({ err, code: ge.code, reqId: req.id }, 'request failed')
     else req.log.info({ code: ge.code, message: ge.message }, 'request refused')
-    if ((ge.code === 'GW_ERR_API_RATE_LIMITED' || ge.code === 'GW_ERR_API_ACCOUNT_LOCKED') && ge.params.retryAfterSeconds !== undefined) {
+    if ((ge.code === 'GW_ERR_API_RATE_LIMITED' || ge.code === 'GW_ERR_API_ACCOUNT_LOCKED' || ge.code === 'GW_ERR_API_BUSY') && ge.params.retryAfterSeconds !== undefined) {
       reply.header('retry-after', String(ge.params.retryAfterSeconds))
     }
     // a signing token that is down comes back by itself (src/signature/pkcs11.ts): the client sends again later

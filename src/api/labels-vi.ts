@@ -39,6 +39,7 @@ export const ERROR_LABELS_VI: Readonly<Record<ErrorCode, ViErrorLabel>> = {
   GW_ERR_API_DOCUMENT_ID_USED: { label: 'Mã văn bản (DocumentId) đã dùng cho một văn bản khác' },
   GW_ERR_API_IDEMPOTENCY_CONFLICT: { label: 'Khóa chống gửi trùng (Idempotency-Key) đã dùng cho nội dung khác' },
   GW_ERR_API_RATE_LIMITED: { label: 'Gửi quá nhiều yêu cầu, hãy chờ rồi thử lại', solve: 'Chờ khoảng một phút rồi thử lại.' },
+  GW_ERR_API_BUSY: { label: 'Cổng đang bận kiểm tra, thử lại sau', solve: 'Gửi lại sau thời gian ghi trong Retry-After.' },
   GW_ERR_API_CONFLICT: { label: 'Trạng thái hiện tại không cho phép thao tác này', solve: 'Tải lại trang để xem trạng thái mới nhất.' },
   GW_ERR_API_INTERNAL: { label: 'Lỗi nội bộ của cổng', solve: 'Tra mã yêu cầu trong nhật ký chạy của cổng và báo cho bộ phận kỹ thuật.' },
 
@@ -47,6 +48,7 @@ export const ERROR_LABELS_VI: Readonly<Record<ErrorCode, ViErrorLabel>> = {
   GW_ERR_ENVELOPE_ENTITY: { label: 'Gói tin dùng thực thể XML không được khai báo' },
   GW_ERR_ENVELOPE_TOO_DEEP: { label: 'Cấu trúc XML lồng nhau quá sâu' },
   GW_ERR_ENVELOPE_TOO_LARGE: { label: 'Gói tin vượt giới hạn kích thước' },
+  GW_ERR_ENVELOPE_TOO_MANY_ATTACHMENTS: { label: 'Gói tin có quá nhiều tệp đính kèm' },
   GW_ERR_ENVELOPE_NOT_EDXML: { label: 'Gói tin không phải edXML theo QCVN 102:2016' },
   GW_ERR_ENVELOPE_MISSING_FIELD: { label: 'Thiếu trường bắt buộc của edXML' },
   GW_ERR_ENVELOPE_INVALID_FIELD: { label: 'Trường edXML có giá trị không hợp lệ' },
@@ -108,6 +110,7 @@ export const ERROR_LABELS_VI: Readonly<Record<ErrorCode, ViErrorLabel>> = {
   GW_ERR_RECEIVE_REVOKED: { label: 'Tình trạng chứng thư (CRL/OCSP): đã bị chấm dứt hiệu lực', solve: 'Bên gửi xin cấp chứng thư mới; nếu CRL sai, sửa tệp trong trust.crlPaths rồi gửi lại gói lỗi.' },
   GW_ERR_RECEIVE_REVOCATION_UNAVAILABLE: { label: 'Tình trạng chứng thư (CRL/OCSP): không nguồn nào trả lời', solve: 'Kiểm tra đường mạng tới OCSP và điểm phân phối CRL của CA (trust.revocation) rồi gửi lại gói lỗi.' },
   GW_ERR_RECEIVE_CRL_EXPIRED: { label: 'Tình trạng chứng thư (CRL/OCSP): danh sách CRL đã quá hạn cập nhật', solve: 'Đặt CRL mới nhất vào trust.crlPaths rồi gửi lại gói lỗi.' },
+  GW_ERR_RECEIVE_DELIVERY_LIMIT: { label: 'Gói tin được giao lại nhiều lần mà không xử lý xong', solve: 'Gói đã chuyển vào hàng thư lỗi (dead-letter) mà không đọc; xem nhật ký cổng để biết nguyên nhân.' },
 
   GW_ERR_TRANSPORT_UNAVAILABLE: { label: 'Không kết nối được mạng liên thông lienthong (máy chủ thông điệp)', solve: 'Khởi động RabbitMQ hoặc sửa amqp.url; văn bản chờ trong hàng gửi đi.' },
   GW_ERR_TRANSPORT_UNROUTABLE: { label: 'Không có hàng đợi nào nhận gói cho cơ quan này', solve: 'Kiểm tra mã cơ quan nhận, hoặc đề nghị cổng của cơ quan đó đăng ký hàng đợi.' },

@@ -2,7 +2,7 @@
  * Attachment payloads: strict base64 checking straight from byte ranges, content sniffing, and the ZIP convention
  * of EDXML.md §a.4 (a payload that is a single-entry ZIP while the name does not end in `.zip` carries that entry).
  */
-import { Inflate, unzipSync } from 'fflate'
+import { Inflate, Unzip, UnzipInflate } from 'fflate'
 import { gwError } from '../errors.js'
 import type { PayloadRange } from './xml.js'
 
@@ -137,8 +137,21 @@ export function typeFromName(name: string): string {
   }
 }
 
-/** Default largest ZIP entry the ZIP convention will inflate (guards against ZIP bombs). */
+/** Default of the unzip budget: bytes all ZIP attachments of one package may unzip to (limits.unzippedBytes). */
 export const DEFAULT_MAX_UNZIPPED_BYTES = 256 * 1024 * 1024
+
+/**
+ * What is left to inflate for one package (one reading of its attachments): every ZIP entry inflated under the ZIP
+ * convention draws from it, so a package of many ZIPs that each stay under a per-entry limit is still bounded.
+ */
+export interface UnzipBudget {
+  /** The limit the budget started from (limits.unzippedBytes). */
+  readonly limit: number
+  /** Bytes that may still be inflated. */
+  remaining: number
+}
+
+export const unzipBudget = (limit = DEFAULT_MAX_UNZIPPED_BYTES): UnzipBudget => ({ limit, remaining: limit })
 
 /** Result of applying the ZIP convention to a decoded payload. */
 export interface Unzipped {
@@ -150,40 +163,90 @@ export interface Unzipped {
   note?: string
 }
 
+/** How much compressed input is fed to the inflater at a time: the output is counted (and stopped) in between. */
+const UNZIP_STEP = 64 * 1024
+
 /**
  * EDXML.md §a.4 on receipt: if the payload starts with `PK\x03\x04` and the attachment name does not end in `.zip`
  * (nor in an OOXML/ODF extension, which are ZIP containers by nature), extract the single entry; otherwise use the
- * bytes as they are. A corrupt ZIP or one with several entries is used as it is, with a note. An entry whose size
- * (from the central directory, which also bounds the inflater's output buffer) exceeds `maxEntryBytes` throws
- * GW_ERR_ENVELOPE_ZIP_TOO_LARGE without inflating anything.
+ * bytes as they are. A corrupt ZIP or one with several entries is used as it is, with a note.
+ *
+ * The entry is inflated as a stream (fflate's Unzip, fed 64 KiB of compressed input at a time) and every inflated
+ * byte is drawn from `budget` (a number starts a budget of its own): as soon as the output would pass what is left
+ * (or a local header already claims more), inflating stops and GW_ERR_ENVELOPE_ZIP_TOO_LARGE is thrown, so a ZIP
+ * bomb costs at most the budget in time and memory. Only the first entry is inflated; further ones are counted.
  */
 export function applyZipConvention(
   payload: Uint8Array,
   attachmentName: string,
-  maxEntryBytes = DEFAULT_MAX_UNZIPPED_BYTES,
+  budget: number | UnzipBudget = DEFAULT_MAX_UNZIPPED_BYTES,
   contentId = attachmentName,
 ): Unzipped {
   if (!startsWith(payload, [0x50, 0x4b, 0x03, 0x04])) return { content: payload }
   if (typeFromName(attachmentName) === 'application/zip') return { content: payload }
-  let files: Record<string, Uint8Array>
+  const b = typeof budget === 'number' ? unzipBudget(budget) : budget
+  const before = b.remaining
+  const chunks: Uint8Array[] = []
   let entries = 0
-  let oversize: number | undefined
+  let inflated = 0
+  let entryName: string | undefined
+  let over: number | string | undefined
+  let failure: Error | undefined
+  let complete = false
+  const unzip = new Unzip((file) => {
+    if (file.name.endsWith('/')) return
+    entries++
+    if (entries > 1 || over !== undefined) return
+    entryName = file.name
+    if (file.originalSize !== undefined && file.originalSize > b.remaining) {
+      over = file.originalSize
+      return
+    }
+    file.ondata = (err, data, final) => {
+      if (err) {
+        failure = err
+        return
+      }
+      inflated += data.length
+      if (inflated > b.remaining) {
+        over = `more than ${b.remaining}`
+        file.terminate()
+        return
+      }
+      chunks.push(data)
+      if (final) complete = true
+    }
+    file.start()
+  })
+  unzip.register(UnzipInflate)
   try {
-    files = unzipSync(payload, {
-      filter: (f) => {
-        if (f.name.endsWith('/')) return false
-        entries++
-        if (f.originalSize > maxEntryBytes) oversize = f.originalSize
-        return entries === 1 && oversize === undefined
-      },
-    })
+    for (let off = 0; off < payload.length && over === undefined && failure === undefined; off += UNZIP_STEP) {
+      unzip.push(payload.subarray(off, off + UNZIP_STEP), off + UNZIP_STEP >= payload.length)
+    }
   } catch (e) {
-    return { content: payload, note: `payload looks like a ZIP but cannot be read: ${(e as Error).message}` }
+    failure ??= e as Error
   }
+  b.remaining = Math.max(0, b.remaining - inflated)
+  if (over !== undefined) {
+    const limit = b.limit === before ? `${b.limit}` : `${before} (what was left of limits.unzippedBytes ${b.limit} for this package)`
+    throw gwError('GW_ERR_ENVELOPE_ZIP_TOO_LARGE', { contentId, size: over, limit })
+  }
+  if (failure) return { content: payload, note: `payload looks like a ZIP but cannot be read: ${failure.message}` }
+  if (entries === 0) return { content: payload, note: 'payload looks like a ZIP but cannot be read: no entry found' }
   if (entries !== 1) return { content: payload, note: `ZIP has ${entries} entries, not one: used as it is` }
-  if (oversize !== undefined) throw gwError('GW_ERR_ENVELOPE_ZIP_TOO_LARGE', { contentId, size: oversize, limit: maxEntryBytes })
-  const names = Object.keys(files)
-  return { content: files[names[0]!]!, entryName: names[0]! }
+  if (!complete) return { content: payload, note: 'payload looks like a ZIP but its entry is truncated: used as it is' }
+  return { content: concat(chunks, inflated), entryName: entryName! }
+}
+
+function concat(chunks: Uint8Array[], size: number): Uint8Array {
+  if (chunks.length === 1) return chunks[0]!
+  const out = new Uint8Array(size)
+  let at = 0
+  for (const c of chunks) {
+    out.set(c, at)
+    at += c.length
+  }
+  return out
 }
 
 /** What the first bytes of a payload tell: its own type and, for a ZIP, the first entry and that entry's type. */
@@ -214,11 +277,16 @@ export function inspectHead(head: Uint8Array): HeadInspection {
   if (method === 0) first = head.subarray(dataStart, dataStart + 64)
   else if (method === 8) {
     const chunks: Uint8Array[] = []
+    let got = 0
     try {
       const inf = new Inflate((chunk) => {
         if (chunks.length < 4) chunks.push(chunk)
+        got += chunk.length
       })
-      inf.push(head.subarray(dataStart), false)
+      // a little compressed input at a time, until the first bytes are out: 66 KB of a ZIP bomb's deflate data
+      // would inflate to tens of MB, before the package is even authenticated
+      const data = head.subarray(dataStart)
+      for (let off = 0; off < data.length && got < 64; off += 256) inf.push(data.subarray(off, off + 256), false)
     } catch {
       // corrupt or truncated deflate data: the entry type stays unknown here; describeAttachment says more
     }

@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto'
 import { gwError, isGatewayError } from '../errors.js'
 import type { AttachmentInfo, EdocPackage, StatusPackage } from '../document/edxml.js'
-import { DEFAULT_MAX_UNZIPPED_BYTES, applyZipConvention, normaliseContentId, promisedType, sameFamily, sniffContentType, type Unzipped } from './attachments.js'
+import { DEFAULT_MAX_UNZIPPED_BYTES, applyZipConvention, normaliseContentId, promisedType, sameFamily, sniffContentType, unzipBudget, type UnzipBudget, type Unzipped } from './attachments.js'
 
 /** A non-fatal finding while parsing: the package was accepted, but something is worth logging. */
 export interface EnvelopeWarning {
@@ -90,29 +90,47 @@ export class Envelope {
   }
 
   /**
-   * The attachment content (`cid:` optional): decoded, ZIP convention of EDXML.md §a.4 applied. Throws
-   * GW_ERR_ENVELOPE_ZIP_TOO_LARGE for a ZIP entry over the unzip limit (ParseOptions.maxUnzippedBytes).
+   * The attachment content (`cid:` optional): decoded, ZIP convention of EDXML.md §a.4 applied (streamed, at most
+   * the unzip limit, ParseOptions.maxUnzippedBytes, or what is left of `budget`). Throws
+   * GW_ERR_ENVELOPE_ZIP_TOO_LARGE past it.
    */
-  attachment(contentId: string): Uint8Array {
+  attachment(contentId: string, budget: UnzipBudget = unzipBudget(this.#maxUnzippedBytes)): Uint8Array {
     const e = this.#entry(contentId)
-    return applyZipConvention(e.decode(), e.info.attachmentName, this.#maxUnzippedBytes, e.info.contentId).content
+    return applyZipConvention(e.decode(), e.info.attachmentName, budget, e.info.contentId).content
   }
 
-  /** Decode one attachment and report declared versus real content type (cached per attachment). */
-  describeAttachment(contentId: string): AttachmentReport {
-    const e = this.#entry(contentId)
+  /**
+   * Decode one attachment and report declared versus real content type (cached per attachment). It unzips (the
+   * ZIP convention) within `budget`, by default a budget of its own of the unzip limit; past it the report has a
+   * ZIP_TOO_LARGE warning and describes the payload as it travelled.
+   */
+  describeAttachment(contentId: string, budget: UnzipBudget = unzipBudget(this.#maxUnzippedBytes)): AttachmentReport {
     const key = normaliseContentId(contentId)
     const cached = this.#reports.get(key)
     if (cached) return cached
+    const { report } = this.readAttachment(contentId, budget)
+    this.#reports.set(key, report)
+    return report
+  }
+
+  /**
+   * One pass over an attachment: its report (as describeAttachment) and its content (as attachment()), unzipped
+   * once within `budget`. Over the budget: `tooLarge` is the GW_ERR_ENVELOPE_ZIP_TOO_LARGE error that
+   * attachment() would throw, and `content` is the payload as it travelled.
+   */
+  readAttachment(contentId: string, budget: UnzipBudget = unzipBudget(this.#maxUnzippedBytes)): { report: AttachmentReport; content: Uint8Array; tooLarge?: Error } {
+    const e = this.#entry(contentId)
     const { info } = e
     const payload = e.decode()
     const warnings: EnvelopeWarning[] = []
     let un: Unzipped
+    let tooLarge: Error | undefined
     try {
-      un = applyZipConvention(payload, info.attachmentName, this.#maxUnzippedBytes, info.contentId)
+      un = applyZipConvention(payload, info.attachmentName, budget, info.contentId)
     } catch (err) {
       if (!isGatewayError(err, 'GW_ERR_ENVELOPE_ZIP_TOO_LARGE')) throw err
       warnings.push({ code: 'ZIP_TOO_LARGE', message: err.message, contentId: info.contentId })
+      tooLarge = err
       un = { content: payload }
     }
     const contentType = sniffContentType(un.content)
@@ -135,13 +153,18 @@ export class Envelope {
       mismatch,
       warnings,
     }
-    this.#reports.set(key, report)
-    return report
+    return { report, content: un.content, ...(tooLarge ? { tooLarge } : {}) }
   }
 
-  /** describeAttachment for every attachment, in package order. */
+  /** A fresh unzip budget of this package's unzip limit (to share between several readings). */
+  unzipBudget(): UnzipBudget {
+    return unzipBudget(this.#maxUnzippedBytes)
+  }
+
+  /** describeAttachment for every attachment, in package order, all within one unzip budget (the unzip limit). */
   describeAttachments(): AttachmentReport[] {
-    return this.attachmentIds().map((id) => this.describeAttachment(id))
+    const budget = unzipBudget(this.#maxUnzippedBytes)
+    return this.attachmentIds().map((id) => this.describeAttachment(id, budget))
   }
 
   /** JSON view (model, warnings, hash); never the payloads. */

@@ -27,6 +27,6 @@ export {
   type OrganIdMode,
 } from './organ-id.js'
 export { formatDate, formatTimestamp, normaliseDate, normaliseTimestamp } from './dates.js'
-export { normaliseContentId, sniffContentType, applyZipConvention, DEFAULT_MAX_UNZIPPED_BYTES, type Unzipped } from './attachments.js'
+export { normaliseContentId, sniffContentType, applyZipConvention, DEFAULT_MAX_UNZIPPED_BYTES, unzipBudget, type UnzipBudget, type Unzipped } from './attachments.js'
 export { assertSchema } from './schema.js'
 export * from '../document/edxml.js'

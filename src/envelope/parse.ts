@@ -48,7 +48,7 @@ export interface ParseOptions {
    * (the reference implementation, kept to cross-check the built-in one in tests).
    */
   xmlReader?: 'builtin' | 'fast-xml-parser'
-  /** Largest ZIP entry `attachment()` will inflate under the ZIP convention (default 256 MiB; ZIP bomb guard). */
+  /** Most bytes the ZIP attachments may unzip to in one reading of the package (default 256 MiB; ZIP bomb guard; limits.unzippedBytes). */
   maxUnzippedBytes?: number
 }
 

@@ -262,6 +262,12 @@ export function createDeadLetters(deps: DeadLetterDeps): DeadLetters {
     if (inc.kind === 'status') throw gwError('GW_ERR_API_CONFLICT', { reason: 'status packages are not replayed; the sender can send the status again' })
     const stored = await store.getIncomingBytes(inc.id)
     if (!stored) throw gwError('GW_ERR_STORE_NOT_FOUND', { what: 'bytes of incoming package', id: inc.id })
+    if (stored.bytes.byteLength < inc.size) {
+      // a bounded record (refused before its signature verified): the whole message is only in the dead-letter queue
+      throw gwError('GW_ERR_API_CONFLICT', {
+        reason: `only the first ${stored.bytes.byteLength} of ${inc.size} bytes of incoming package ${inc.id} were kept (it was refused before its signature verified); move its message (sha256 ${inc.sha256}) from the dead-letter queue back to the inbox queue to receive it again`,
+      })
+    }
     const a = arrive(inc.id, replayInput(inc, stored), hosted)
     const steps = { store, verifier: deps.verifier ? deps.verifier() : verifierFromTrust(config) }
     let checked: Checked

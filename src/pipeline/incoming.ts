@@ -3,8 +3,11 @@
  * steps of receive-steps.ts, in this order (one translating catch at the end, in the style of X-Road's
  * ServerMessageProcessor):
  *
+ *   0. checkDeliveries  earlier deliveries that came to no end reached amqp.deliveryLimit (DELIVERY_LIMIT): the
+ *                       message is dead-lettered unread instead of stalling the gateway in a loop
  *   1. checkSize        limits.packageBytes (GW_ERR_ENVELOPE_TOO_LARGE)
- *   2. parse            envelope.parseEnvelope: DOCTYPE, entities, depth, base64... (GW_ERR_ENVELOPE_* codes)
+ *   2. parse            envelope.parseEnvelope: DOCTYPE, entities, depth, base64... (GW_ERR_ENVELOPE_* codes);
+ *                       more than limits.attachments attachments (GW_ERR_ENVELOPE_TOO_MANY_ATTACHMENTS)
  *   3. readHeaders      the signature must have come with it (NO_SIGNATURE)
  *   4. checkRecipient   the routing recipient is hosted here (RECIPIENT_NOT_HOSTED) and, for a document, listed
  *                       in its To (RECIPIENT_NOT_ADDRESSED)
@@ -18,7 +21,9 @@
  *      status: match the delivery it answers and move it (receive-status.ts), record it
  *
  * Only after the package is durably stored is the message acknowledged ('ack'). A package that fails is stored as
- * `rejected` with its verdict (code + message), answered with a 02 when its sender can be identified (and never
+ * `rejected` with its verdict (code + message) (one refused before its signature verified as a bounded record: its
+ * first limits.refusedKeepBytes bytes, size, SHA-256, transport facts; never described or unzipped), answered with a
+ * 02 when its sender can be identified (and never
  * a status with a status), and dead-lettered ('reject'). Retryable failures (store unavailable) give 'retry': the
  * message goes back to the queue, never to the dead-letter queue. A status for a document we never sent is stored
  * as rejected (ORPHAN_STATUS) and acknowledged: retrying cannot help.
@@ -34,7 +39,7 @@ import { isGatewayError } from '../errors.js'
 import type { Envelope } from '../envelope/index.js'
 import type { Logger } from '../logger.js'
 import type { Verifier } from '../signature/index.js'
-import type { Store, StoredIncoming } from '../store/index.js'
+import type { JsonObject, Store, StoredIncoming } from '../store/index.js'
 import type { HandlerResult, InboundMessage } from '../transport/index.js'
 import { applyBusiness, businessType } from './receive-business.js'
 import { verifyFromAxis } from './receive-axis.js'
@@ -48,6 +53,7 @@ import {
   answersRefusal,
   arrive,
   asRefusal,
+  checkDeliveries,
   checkHistory,
   checkRecipient,
   checkSender,
@@ -59,6 +65,7 @@ import {
   recordReceived,
   recordRefused,
   refuse,
+  sha256Stepwise,
   silentLog,
   upper,
   verify,
@@ -79,6 +86,8 @@ export interface IncomingDeps {
   clock?: () => Date
   newId?: () => string
   logger?: Pick<Logger, 'info' | 'warn' | 'error' | 'debug'>
+  /** amqp.deliveryLimit: earlier deliveries that came to no end before a message is refused unread. Default: none. */
+  deliveryLimit?: number
 }
 
 /** Events for observers (the demo, webhooks): fired after the package is stored. */
@@ -108,7 +117,33 @@ export function inputFromAmqp(msg: InboundMessage): ReceiveInput {
     messageId: msg.messageId,
     priority: msg.priority,
     declaredKind: msg.type,
+    unfinishedDeliveries: msg.unfinishedDeliveries,
+    transport: transportFacts(msg),
   }
+}
+
+const short = (v: string | undefined, n = 200): string | undefined => (v === undefined ? undefined : v.length > n ? `${v.slice(0, n)}…` : v)
+
+/** What the AMQP message said about itself, bounded (a refused message's record keeps it; headers by name only). */
+export function transportFacts(msg: InboundMessage): JsonObject {
+  const names = Object.keys(msg.headers)
+  const facts: Record<string, string | number | boolean | string[] | undefined> = {
+    queue: short(msg.queue),
+    routingKey: short(msg.routingKey),
+    messageId: short(msg.messageId),
+    type: short(msg.type, 50),
+    contentType: short(msg.contentType, 100),
+    priority: msg.priority,
+    timestamp: msg.timestamp && !Number.isNaN(msg.timestamp.getTime()) ? msg.timestamp.toISOString() : undefined,
+    sender: short(msg.sender, 100),
+    recipient: short(msg.recipient, 100),
+    sha256: short(msg.sha256, 64),
+    signatureBytes: msg.signatureBase64?.length,
+    redelivered: msg.redelivered,
+    deliveryCount: msg.deliveryCount,
+    headers: names.slice(0, 32).map((n) => short(n, 64)!),
+  }
+  return Object.fromEntries(Object.entries(facts).filter(([, v]) => v !== undefined)) as JsonObject
 }
 
 export function createIncomingPipeline(deps: IncomingDeps): IncomingPipeline {
@@ -204,7 +239,7 @@ export function createIncomingPipeline(deps: IncomingDeps): IncomingPipeline {
   }
 
   async function refused(a: Arrival, r: Refusal): Promise<HandlerResult> {
-    const rec = await recordRefused(steps, a, r)
+    const rec = await recordRefused(steps, a, r, { keepBytes: limits.refusedKeepBytes })
     log.warn(
       { packageId: rec.incoming.id, documentId: a.documentId, sender: a.sender ?? a.input.sender, recipient: a.recipient, messageId: a.input.messageId, code: r.verdictCode },
       `package rejected: ${r.verdictCode}: ${r.message}`,
@@ -238,8 +273,9 @@ export function createIncomingPipeline(deps: IncomingDeps): IncomingPipeline {
   }
 
   async function receive(input: ReceiveInput): Promise<HandlerResult> {
-    const a = arrive(newId(), input, hosted)
+    const a = arrive(newId(), input, hosted, await sha256Stepwise(input.bytes))
     try {
+      checkDeliveries(input, deps.deliveryLimit)
       checkSize(input.bytes, limits)
       const { env, sender, documentId } = parse(input, limits, log)
       Object.assign(a, { env, sender, ...(documentId ? { documentId } : {}) })

@@ -35,11 +35,13 @@ export async function verifyPdfAttachments(env: Envelope, verifier: Verifier, op
   const { from } = opts
   const attachments: PdfAttachmentCheck[] = []
   const warnings: string[] = []
+  // one unzip budget for the whole package (limits.unzippedBytes), however many PDFs come zipped
+  const budget = env.unzipBudget()
   for (const info of env.edoc?.attachments ?? []) {
     if (info.realContentType !== 'application/pdf' && info.payloadContentType !== 'application/pdf') continue
     const base = { contentId: info.contentId, name: info.attachmentName }
     try {
-      const r = await verifyPdf(env.attachment(info.contentId), verifier, { maxBytes: opts.maxBytes })
+      const r = await verifyPdf(env.attachment(info.contentId, budget), verifier, { maxBytes: opts.maxBytes })
       warnings.push(...r.warnings.map((w) => `${info.attachmentName}: ${w}`))
       const signedBySender = from !== '' && r.signatures.some((s) => s.verdict.ok && s.verdict.signer?.organId?.toUpperCase() === from.toUpperCase())
       if (!signedBySender && from !== '') warnings.push(`${info.attachmentName}: no valid signature of the sending agency (${from}) on the PDF`)

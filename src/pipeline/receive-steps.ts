@@ -45,6 +45,13 @@ export interface ReceiveInput {
   declaredKind?: string | undefined
   /** Source `axis` without a signature: accept (flagged) or reject it (receive-axis.ts). Default accept. */
   unsigned?: 'accept' | 'reject' | undefined
+  /**
+   * Earlier deliveries of this message that came to no end (the gateway stopped, hung or failed while handling
+   * it; src/transport/consumer.ts counts them). At the delivery limit the package is refused unread (DELIVERY_LIMIT).
+   */
+  unfinishedDeliveries?: number | undefined
+  /** What the transport said about the message (queue, properties, header names), bounded, for a refused record. */
+  transport?: JsonObject | undefined
 }
 
 export type ReceiveLog = Pick<Logger, 'info' | 'warn' | 'error' | 'debug'>
@@ -71,7 +78,7 @@ export interface ReceiveDeps {
   log: ReceiveLog
 }
 
-export type ReceiveLimits = Pick<Config['limits'], 'packageBytes' | 'xmlDepth'>
+export type ReceiveLimits = Pick<Config['limits'], 'packageBytes' | 'xmlDepth'> & Partial<Pick<Config['limits'], 'attachments'>>
 
 export const upper = (s: string | undefined): string => (s ?? '').trim().toUpperCase()
 
@@ -139,18 +146,34 @@ export interface Arrival {
   verdict?: Verdict
 }
 
-export function arrive(id: string, input: ReceiveInput, hosted: HostedAgencies): Arrival {
+export function arrive(id: string, input: ReceiveInput, hosted: HostedAgencies, sha256?: string): Arrival {
   const key = upper(input.recipient)
   return {
     id,
     input,
-    sha256: createHash('sha256').update(input.bytes).digest('hex'),
+    sha256: sha256 ?? createHash('sha256').update(input.bytes).digest('hex'),
     recipient: hosted.get(key) ?? input.recipient ?? '',
     hosted: hosted.has(key),
   }
 }
 
 // ---- 1..6: the checks ---------------------------------------------------------------------------------------
+
+/** SHA-256 of the bytes in 1 MiB steps that give the event loop back in between (a 100 MB message never holds it). */
+export async function sha256Stepwise(bytes: Uint8Array, step = 1 << 20): Promise<string> {
+  const h = createHash('sha256')
+  for (let off = 0; off < bytes.length; off += step) {
+    h.update(bytes.subarray(off, off + step))
+    if (off + step < bytes.length) await new Promise<void>((r) => setImmediate(r))
+  }
+  return h.digest('hex')
+}
+
+/** 0. A message whose earlier deliveries came to no end `limit` times is refused unread: it never loops. */
+export function checkDeliveries(input: Pick<ReceiveInput, 'unfinishedDeliveries'>, limit: number | undefined): void {
+  const n = input.unfinishedDeliveries ?? 0
+  if (limit !== undefined && n >= limit) throw refuse('DELIVERY_LIMIT', `${n} earlier deliveries came to no end (limit amqp.deliveryLimit = ${limit})`)
+}
 
 /** 1. `limits.packageBytes`, before anything reads the bytes. */
 export function checkSize(bytes: Uint8Array, limits: Pick<ReceiveLimits, 'packageBytes'>): void {
@@ -170,6 +193,10 @@ export interface Parsed {
 /** 2. envelope.parseEnvelope with the configured limits (throws the GW_ERR_ENVELOPE_* code). */
 export function parse(input: Pick<ReceiveInput, 'bytes' | 'declaredKind' | 'messageId'>, limits: ReceiveLimits, log: ReceiveLog = silentLog): Parsed {
   const env = parseEnvelope(input.bytes, { maxBytes: limits.packageBytes, maxDepth: limits.xmlDepth })
+  const count = env.edoc?.attachments.length ?? 0
+  if (limits.attachments !== undefined && count > limits.attachments) {
+    throw new Refusal('GW_ERR_ENVELOPE_TOO_MANY_ATTACHMENTS', `package has ${count} attachments, over the limit of ${limits.attachments}`)
+  }
   if ((input.declaredKind === 'edoc' || input.declaredKind === 'status') && input.declaredKind !== env.kind) {
     // the signed body decides; the transport's label is only the sender's word
     log.warn({ messageId: input.messageId, amqpType: input.declaredKind, kind: env.kind }, `AMQP type ${input.declaredKind} but the package is a ${env.kind} package; handled as ${env.kind}`)
@@ -282,22 +309,26 @@ export async function checkHistory(deps: Pick<ReceiveDeps, 'store'>, q: HistoryQ
 
 // ---- record -------------------------------------------------------------------------------------------------
 
-/** The document's metadata as stored: header in friendly names, business part, attachments, warnings. */
+/**
+ * The document's metadata as stored: header in friendly names, business part, attachments, warnings. Nothing is
+ * decoded or unzipped here: the attachments are described by what parsing learnt from their first bytes (declared
+ * and sniffed type, payload size, the ZIP convention's entry); the full reading (`Envelope.describeAttachment`,
+ * streamed within limits.unzippedBytes) happens when the DMS asks for an attachment, in a worker thread.
+ */
 export function describe(env: Envelope): JsonObject {
   const e = env.edoc
   if (!e) return {}
   const h = e.messageHeader
   const b = e.traceHeaderList.bussiness
   const type = Number(b?.bussinessDocType ?? 0) || 0
-  const attachments = env.attachmentIds().map((cid) => {
-    const info = e.attachments.find((a) => a.contentId === cid)
-    try {
-      const r = env.describeAttachment(cid)
-      return { contentId: cid, name: r.attachmentName, declared: r.declared, contentType: r.content.contentType, size: r.content.size, payloadSize: r.payload.size, mismatch: r.mismatch }
-    } catch {
-      return { contentId: cid, name: info?.attachmentName ?? '', declared: { manifest: info?.manifestContentType ?? '', attachment: info?.contentType ?? '' }, contentType: info?.realContentType ?? '', size: info?.size ?? 0 }
-    }
-  })
+  const attachments = e.attachments.map((info) => ({
+    contentId: info.contentId,
+    name: info.attachmentName,
+    declared: { manifest: info.manifestContentType, attachment: info.contentType },
+    contentType: info.realContentType,
+    payloadSize: info.size,
+    ...(info.zipEntryName !== undefined ? { zipEntryName: info.zipEntryName } : {}),
+  }))
   return {
     subject: h.subject,
     code: `${h.code.codeNumber}/${h.code.codeNotation}`,
@@ -376,21 +407,53 @@ export function refusalVerdict(a: Pick<Arrival, 'verdict'>, r: Refusal): JsonObj
   return { ok: false, code: r.verdictCode, message: r.message, ...(signature ? { signature } : {}) }
 }
 
+/** Whether the package passed verification (step 6): only then are its bytes and what it says kept in full. */
+export const authenticated = (a: Pick<Arrival, 'verdict'>): boolean => a.verdict?.ok === true
+
+const clip = (v: string | undefined, n: number): string | undefined => (v === undefined || v.length <= n ? v : `${v.slice(0, n)}…`)
+
 /**
  * Store a refused package `rejected` with its verdict and `reason = "<code>: <message>"`. Its metadata keeps what
  * the transport said (`input`: source and sender) so an operator's replay checks the same facts again.
+ *
+ * A package refused before its signature verified (over limits.packageBytes, unparsable, unsigned, not for us,
+ * a failed verdict, a delivery loop) is someone's claim, not a document: it is stored as a bounded record, never
+ * described, with only its first `keepBytes` bytes (`metadata.received`: size, SHA-256 of the whole, bytes kept;
+ * `metadata.transport`: the message's properties and header names) and clipped header columns. Its whole bytes
+ * stay only in the dead-letter queue (bounded by queue arguments, src/transport/README.md). Without `keepBytes`
+ * the bytes are kept whole (tests, callers with their own bound).
  */
-export function recordRefused(deps: Pick<ReceiveDeps, 'store' | 'clock'>, a: Arrival, r: Refusal) {
-  const described = a.env ? (a.env.kind === 'edoc' ? describe(a.env) : { statusCode: a.env.status?.messageHeader.statusCode }) : {}
+export function recordRefused(deps: Pick<ReceiveDeps, 'store' | 'clock'>, a: Arrival, r: Refusal, opts: { keepBytes?: number | undefined } = {}) {
+  const trusted = authenticated(a)
+  const bounded = !trusted && opts.keepBytes !== undefined && a.input.bytes.length > opts.keepBytes
+  const described = trusted && a.env ? (a.env.kind === 'edoc' ? describe(a.env) : { statusCode: a.env.status?.messageHeader.statusCode }) : {}
+  const base = basePackage(a)
+  const pkg = trusted
+    ? base
+    : {
+        ...base,
+        ...(base.documentId ? { documentId: clip(base.documentId, 200)! } : {}),
+        ...(base.senderOrganId ? { senderOrganId: clip(base.senderOrganId, 100)! } : {}),
+        ...(base.subject ? { subject: clip(base.subject, 300)! } : {}),
+        ...(base.codeNumber ? { codeNumber: clip(base.codeNumber, 100)! } : {}),
+        ...(base.codeNotation ? { codeNotation: clip(base.codeNotation, 100)! } : {}),
+        ...(base.messageId ? { messageId: clip(base.messageId, 200)! } : {}),
+        ...(bounded ? { bytes: a.input.bytes.subarray(0, opts.keepBytes), size: a.input.bytes.length } : {}),
+      }
+  const sender = a.input.sender !== undefined ? clip(a.input.sender, 100) : undefined
   return deps.store.recordIncoming({
     package: {
-      ...basePackage(a),
-      metadata: { ...described, input: { source: a.input.source, ...(a.input.sender !== undefined ? { sender: a.input.sender } : {}) } },
+      ...pkg,
+      metadata: {
+        ...described,
+        input: { source: a.input.source, ...(sender !== undefined ? { sender } : {}) },
+        ...(trusted ? {} : { received: { size: a.input.bytes.length, sha256: a.sha256, kept: bounded ? opts.keepBytes! : a.input.bytes.length }, ...(a.input.transport ? { transport: a.input.transport } : {}) }),
+      },
       verdict: refusalVerdict(a, r),
     },
     state: 'rejected',
-    reason: `${r.verdictCode}: ${r.message}`,
-    actor: `peer:${a.sender ?? a.input.sender ?? 'unknown'}`,
+    reason: `${r.verdictCode}: ${clip(r.message, 1000)}`,
+    actor: `peer:${clip(a.sender ?? a.input.sender, 100) ?? 'unknown'}`,
     at: deps.clock(),
   })
 }

@@ -57,6 +57,7 @@ export function topologyOptions(config: Pick<Config, 'agencies' | 'amqp'>): Topo
     inboxQueuePrefix: config.amqp.queuePrefix,
     deadLetterQueuePrefix: config.amqp.deadLetterQueuePrefix,
     queueType: config.amqp.queueType,
+    deadLetterBounds: { maxBytes: config.amqp.deadLetterMaxBytes, maxLength: config.amqp.deadLetterMaxLength },
   }
 }
 
@@ -82,8 +83,9 @@ export function startReceiver(deps: ReceiverDeps): Receiver {
     ...(deps.clock ? { clock: deps.clock } : {}),
     ...(deps.newId ? { newId: deps.newId } : {}),
     ...(logger ? { logger } : {}),
+    deliveryLimit: config.amqp.deliveryLimit,
   })
-  const topology = declareTopology(connection, topologyOptions(config))
+  const topology = declareTopology(connection, topologyOptions(config), logger)
   const consumer = createConsumer(connection, {
     queues: topology.queues,
     handler: (msg) => pipeline.handle(msg),

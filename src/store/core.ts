@@ -400,11 +400,25 @@ const outgoingBytes = (i: RecordOutgoingInput | undefined): number => (i ? i.pac
  * The write methods of the Store, once: each queues its transaction body in the dialect's group commit. A dialect
  * store extends this with its reads, `writes` (its WriteQueue) and lifecycle.
  */
+/** How long a storage write failure keeps Store.writeHealth (and so /readyz) failing without another one. */
+export const WRITE_FAILURE_HOLD_MS = 30_000
+
 export abstract class CoreStore implements Pick<Store, WriteMethods> {
   protected abstract readonly writes: WriteQueue<Tx>
 
   /** Told after a write that adds searchable rows (SQLite schedules its bulk index). */
   protected searchableWrite(): void {}
+
+  /**
+   * Whether writes go through (Store.writeHealth): not while the last batch failed for a reason of the storage and
+   * none committed since, for at most WRITE_FAILURE_HOLD_MS after that failure (then traffic may try again; the
+   * next failing write says so again).
+   */
+  writeHealth(now = Date.now()): { ok: boolean; detail?: string; since?: string } {
+    const f = this.writes.lastFailure()
+    if (!f || now - f.at > WRITE_FAILURE_HOLD_MS) return { ok: true }
+    return { ok: false, detail: `writes fail: ${f.reason}`, since: new Date(f.at).toISOString() }
+  }
 
   recordOutgoing(input: RecordOutgoingInput): Promise<RecordOutgoingResult> {
     this.searchableWrite()

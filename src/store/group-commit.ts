@@ -118,6 +118,8 @@ export interface GroupCommitLimits {
 export class WriteQueue<X> {
   private readonly queue: QueuedWrite<X>[] = []
   private draining: Promise<void> | undefined
+  /** The last batch whose writes failed for a reason of the storage (disk full, read-only, connection lost). */
+  private failure: { at: number; reason: string } | undefined
   private readonly maxWrites: number
   private readonly maxBytes: number
 
@@ -135,6 +137,19 @@ export class WriteQueue<X> {
       this.queue.push({ op, body, bytes, resolve: resolve as (v: unknown) => void, reject })
       this.draining ??= this.drain()
     })
+  }
+
+  /**
+   * Set when the last batch failed for a reason of the storage (its writes rejected GW_ERR_STORE_UNAVAILABLE: disk
+   * full, read-only file, connection lost) and cleared by the next batch that commits a write.
+   */
+  lastFailure(): { at: number; reason: string } | undefined {
+    return this.failure
+  }
+
+  #noteOutcome(ok: boolean, error?: unknown): void {
+    if (ok) this.failure = undefined
+    else if ((error as { code?: unknown } | undefined)?.code === 'GW_ERR_STORE_UNAVAILABLE') this.failure = { at: Date.now(), reason: (error as Error).message }
   }
 
   /** Resolves when every write requested so far is committed or rejected (close). */
@@ -164,9 +179,13 @@ export class WriteQueue<X> {
     try {
       outcomes = await this.exec(batch)
     } catch (e) {
-      for (const w of batch) w.reject(this.mapError(e, w.op))
+      const errors = batch.map((w) => this.mapError(e, w.op))
+      this.#noteOutcome(false, errors[0])
+      batch.forEach((w, i) => w.reject(errors[i]))
       return
     }
+    if (outcomes.some((o) => o.ok)) this.#noteOutcome(true)
+    else this.#noteOutcome(false, outcomes.find((o) => (o.value as { code?: unknown } | undefined)?.code === 'GW_ERR_STORE_UNAVAILABLE')?.value)
     batch.forEach((w, i) => {
       const o = outcomes[i]!
       if (o.ok) w.resolve(o.value)

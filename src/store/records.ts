@@ -74,7 +74,7 @@ export function incomingRow(input: RecordIncomingInput, at: string) {
     document_id: orNull(p.documentId),
     recipient: orNull(p.recipient),
     message_id: orNull(p.messageId),
-    size: p.bytes.byteLength,
+    size: p.size ?? p.bytes.byteLength,
     priority: Math.trunc(p.priority ?? 0) || 0,
     subject: orNull(p.subject),
     code_number: orNull(p.codeNumber),

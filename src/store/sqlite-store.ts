@@ -79,6 +79,11 @@ export function mapSqliteError(e: unknown, op: string): unknown {
   const code = typeof (e as { code?: unknown })?.code === 'string' ? (e as { code: string }).code : ''
   const message = e instanceof Error ? e.message : String(e)
   if (TRANSIENT.test(code)) return gwError('GW_ERR_STORE_UNAVAILABLE', { reason: `${op}: ${code} ${message}` }, e)
+  // SQLite rolls the whole transaction back by itself on SQLITE_FULL / IOERR / NOMEM in a statement; the batch's
+  // COMMIT then finds none: the storage failed, not the request (a disk full must not read as an internal error)
+  if (code === 'SQLITE_ERROR' && /no transaction is active/.test(message)) {
+    return gwError('GW_ERR_STORE_UNAVAILABLE', { reason: `${op}: the transaction was rolled back by SQLite (disk full or I/O error): ${message}` }, e)
+  }
   if (code.startsWith('SQLITE_CONSTRAINT')) return gwError('GW_ERR_STORE_CONFLICT', { reason: `${op}: ${message}` }, e)
   if (code === 'SQLITE_CORRUPT' || code === 'SQLITE_NOTADB') return gwError('GW_ERR_STORE_CORRUPT', { reason: `${op}: ${message}` }, e)
   if (e instanceof TypeError && /database connection is not open/.test(message)) {

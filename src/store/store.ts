@@ -158,6 +158,11 @@ export interface Store {
   purge(opts: PurgeOptions): Promise<PurgeResult>
 
   ping(): Promise<void>
+  /**
+   * Whether writes go through: `ok: false` while the last write batch failed for a reason of the storage (disk
+   * full, read-only, connection lost) and none committed since (at most 30 s after the failure). /readyz uses it.
+   */
+  writeHealth?(): { ok: boolean; detail?: string; since?: string }
   stats(): Promise<StoreStats>
   close(): Promise<void>
 }

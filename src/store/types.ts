@@ -337,7 +337,10 @@ export interface IncomingPackageInput {
   recipient?: string
   /** AMQP messageId. */
   messageId?: string
+  /** The bytes stored: the whole package, or for a bounded record of a refused message only its first bytes. */
   bytes: Uint8Array
+  /** Size of the package as received, when `bytes` holds only its first bytes. Default: `bytes.byteLength`. */
+  size?: number
   signature?: Uint8Array
   sha256: string
   priority?: number

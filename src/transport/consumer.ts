@@ -15,7 +15,17 @@
  * itself and redelivers it after the reconnect (`redelivered = true`): handlers must be idempotent (the pipeline
  * deduplicates on messageId/DocumentId). An answer for a message from a lost channel is dropped, never sent on the
  * new channel (delivery tags are per channel).
+ *
+ * Deliveries that came to no end: a message that hangs the process (heartbeats missed, the broker drops the
+ * connection) or kills it is redelivered forever unless someone counts. The consumer tells the handler, in
+ * `unfinishedDeliveries`, how many earlier deliveries of this message ended without an answer: counted by the
+ * consumer itself (a delivery whose channel closed before its answer, or whose handler threw), at least 1 for a
+ * message the broker marks `redelivered` that this process never asked to retry (it was handed out before, by this
+ * or another process, and not answered), and on quorum queues also `x-delivery-count` minus this process's own
+ * retries. The pipeline refuses the message unread once that reaches `amqp.deliveryLimit` (dead-lettered). The
+ * process's record is bounded (the oldest entries are forgotten past 10,000) and an entry ends with the answer.
  */
+import { createHash } from 'node:crypto'
 import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib'
 import { decodeBase64Strict } from '../encoding.js'
 import { gwError } from '../errors.js'
@@ -63,6 +73,8 @@ export interface InboundMessage {
   redelivered: boolean
   /** Quorum queues only: `x-delivery-count`, how many times it was returned before. */
   deliveryCount: number | undefined
+  /** Earlier deliveries of this message that ended without an answer, as far as known (see the module comment). */
+  unfinishedDeliveries?: number
   /** All AMQP headers, as received. */
   headers: Readonly<Record<string, unknown>>
 }
@@ -140,6 +152,8 @@ class QueueConsumer implements Consumer {
   #stopping = false
   #stopped: Promise<void> | undefined
   readonly #inFlight = new Set<Promise<void>>()
+  /** Per message (deliveryKey): earlier deliveries that came to no end, and requeues this process asked for. */
+  readonly #attempts = new Map<string, { unfinished: number; retries: number }>()
   readonly #retries = new Set<{ timer: NodeJS.Timeout; fire: () => void }>()
   #consumingWaiters = new Set<{ resolve: () => void; reject: (e: unknown) => void; timer?: NodeJS.Timeout }>()
   #resubTimer: NodeJS.Timeout | undefined
@@ -287,11 +301,20 @@ class QueueConsumer implements Consumer {
 
   async #handle(slot: Slot, queue: string, m: ConsumeMessage): Promise<void> {
     let result: HandlerResult
+    const key = deliveryKey(queue, m)
+    const known = this.#attempts.get(key)
+    const rec = known ?? { unfinished: m.fields.redelivered ? 1 : 0, retries: 0 }
+    const inbound = toInbound(queue, m)
+    if (inbound.deliveryCount !== undefined) rec.unfinished = Math.max(rec.unfinished, inbound.deliveryCount - rec.retries)
+    inbound.unfinishedDeliveries = rec.unfinished
+    this.#remember(key, rec)
+    let threw = false
     try {
-      result = await this.#handler(toInbound(queue, m))
+      result = await this.#handler(inbound)
     } catch (err) {
       this.#log.warn({ err: reasonOf(err), messageId: m.properties.messageId, queue }, 'message handler failed; the message will be retried')
       result = 'retry'
+      threw = true
     }
     if (result !== 'ack' && result !== 'reject' && result !== 'retry') {
       this.#log.error({ result, messageId: m.properties.messageId }, 'message handler returned an unknown result; retrying')
@@ -299,9 +322,13 @@ class QueueConsumer implements Consumer {
     }
     if (result === 'retry' && !this.#stopping) await this.#delay(this.#retryDelayMs)
     if (slot.closed) {
-      this.#log.debug({ messageId: m.properties.messageId, result }, 'channel closed before the answer; the broker will redeliver')
+      rec.unfinished++
+      this.#log.warn({ messageId: m.properties.messageId, result, unfinished: rec.unfinished }, 'channel closed before the answer; the broker will redeliver')
       return
     }
+    if (threw) rec.unfinished++
+    else if (result === 'retry') rec.retries++
+    else this.#attempts.delete(key)
     try {
       if (result === 'ack') slot.ch.ack(m)
       else if (result === 'reject') slot.ch.reject(m, false)
@@ -309,6 +336,12 @@ class QueueConsumer implements Consumer {
     } catch (err) {
       this.#log.debug({ err: reasonOf(err), messageId: m.properties.messageId }, 'cannot answer on a closing channel; the broker will redeliver')
     }
+  }
+
+  #remember(key: string, rec: { unfinished: number; retries: number }): void {
+    this.#attempts.delete(key)
+    this.#attempts.set(key, rec)
+    if (this.#attempts.size > MAX_ATTEMPT_RECORDS) this.#attempts.delete(this.#attempts.keys().next().value!)
   }
 
   #delay(ms: number): Promise<void> {
@@ -324,6 +357,20 @@ class QueueConsumer implements Consumer {
       this.#retries.add(entry)
     })
   }
+}
+
+const MAX_ATTEMPT_RECORDS = 10_000
+
+/**
+ * What tells one message from another across its deliveries without hashing it whole: the queue, messageId, size
+ * and a hash of its first and last 4 KiB (a peer can reuse a messageId; it then shares a count only with a
+ * message of the same size and ends).
+ */
+function deliveryKey(queue: string, m: ConsumeMessage): string {
+  const b = m.content
+  const h = createHash('sha256').update(b.subarray(0, 4096))
+  if (b.length > 4096) h.update(b.subarray(Math.max(4096, b.length - 4096)))
+  return `${queue}\0${String(m.properties.messageId ?? '')}\0${b.length}\0${h.digest('base64')}`
 }
 
 function str(v: unknown): string | undefined {
@@ -356,6 +403,7 @@ function toInbound(queue: string, m: ConsumeMessage): InboundMessage {
     signatureBase64,
     redelivered: m.fields.redelivered,
     deliveryCount: typeof dc === 'number' ? dc : undefined,
+    unfinishedDeliveries: 0,
     headers,
   }
 }

@@ -16,6 +16,7 @@ export {
 export {
   declareTopology,
   declareTopologyOn,
+  deadLetterQueueArguments,
   inboxQueueArguments,
   resolveTopology,
   routingKeyFor,

@@ -25,6 +25,7 @@
 import type { Channel } from 'amqplib'
 import { gwError } from '../errors.js'
 import type { AmqpConnection } from './connection.js'
+import { reasonOf, silentLogger, type TransportLogger } from './logger.js'
 
 /** Options of {@link declareTopology} / {@link resolveTopology}. All names are configurable so tests can use random ones. */
 export interface TopologyOptions {
@@ -56,6 +57,13 @@ export interface TopologyOptions {
    * itself (poison-message protection). Default: none (unlimited).
    */
   deliveryLimit?: number
+  /**
+   * Bounds of every dead-letter queue, so that junk dead-lettered by the thousand cannot fill the broker's disk:
+   * `x-max-length-bytes` (bytes of message bodies) and `x-max-length` (messages), with `x-overflow: reject-publish`:
+   * once full, a new dead letter is dropped and the ones already there are kept (the oldest evidence survives a
+   * flood; the store keeps a bounded record of every refused message either way). Default: no bounds.
+   */
+  deadLetterBounds?: { maxBytes?: number; maxLength?: number }
 }
 
 /** One hosted agency's queues. */
@@ -75,6 +83,7 @@ export interface Topology {
   readonly queueType: 'classic' | 'quorum'
   readonly maxPriority: number
   readonly deliveryLimit: number | undefined
+  readonly deadLetterBounds: { readonly maxBytes?: number; readonly maxLength?: number } | undefined
   /** Per hosted OrganId, its routing key and queues (with `sharedQueue`, all name the same queues). */
   readonly inboxes: readonly InboxNames[]
   /** The distinct inbox queues to consume. */
@@ -134,6 +143,7 @@ export function resolveTopology(opts: TopologyOptions): Topology {
     queueType,
     maxPriority,
     deliveryLimit: opts.deliveryLimit,
+    deadLetterBounds: opts.deadLetterBounds ? Object.freeze({ ...opts.deadLetterBounds }) : undefined,
     inboxes: Object.freeze(inboxes.map((i) => Object.freeze(i))),
     queues: Object.freeze([...new Set(inboxes.map((i) => i.queue))]),
   })
@@ -151,16 +161,29 @@ export function inboxQueueArguments(t: Topology): Record<string, unknown> {
   return args
 }
 
-/** Declare exchanges, queues and bindings on a channel, once. Rejects (and the channel closes) on 406/403. */
-export async function declareTopologyOn(channel: Channel, topology: Topology): Promise<void> {
+/** The `arguments` of a dead-letter queue: the queue type and the bounds (`x-overflow: reject-publish`). */
+export function deadLetterQueueArguments(t: Topology): Record<string, unknown> {
+  const args: Record<string, unknown> = t.queueType === 'quorum' ? { 'x-queue-type': 'quorum' } : {}
+  const b = t.deadLetterBounds
+  if (b?.maxBytes !== undefined) args['x-max-length-bytes'] = b.maxBytes
+  if (b?.maxLength !== undefined) args['x-max-length'] = b.maxLength
+  if (b?.maxBytes !== undefined || b?.maxLength !== undefined) args['x-overflow'] = 'reject-publish'
+  return args
+}
+
+/**
+ * Declare exchanges, queues and bindings on a channel, once. Rejects (and the channel closes) on 406/403.
+ * `deadLetterQueuesDeclared`: the dead-letter queues were declared already (declareTopology does it first, on
+ * channels of their own, see there).
+ */
+export async function declareTopologyOn(channel: Channel, topology: Topology, opts: { deadLetterQueuesDeclared?: boolean } = {}): Promise<void> {
   await channel.assertExchange(topology.exchange, 'direct', { durable: true })
   await channel.assertExchange(topology.deadLetterExchange, 'direct', { durable: true })
-  const dlqArgs: Record<string, unknown> = topology.queueType === 'quorum' ? { 'x-queue-type': 'quorum' } : {}
   const declared = new Set<string>()
   for (const inbox of topology.inboxes) {
     if (!declared.has(inbox.queue)) {
       declared.add(inbox.queue)
-      await channel.assertQueue(inbox.deadLetterQueue, { durable: true, arguments: dlqArgs })
+      if (!opts.deadLetterQueuesDeclared) await channel.assertQueue(inbox.deadLetterQueue, { durable: true, arguments: deadLetterQueueArguments(topology) })
       await channel.assertQueue(inbox.queue, { durable: true, arguments: inboxQueueArguments(topology) })
     }
     await channel.bindQueue(inbox.deadLetterQueue, topology.deadLetterExchange, inbox.organId)
@@ -173,13 +196,28 @@ export async function declareTopologyOn(channel: Channel, topology: Topology): P
  * (re)connect, before later-registered setups (register it before creating the publisher and the consumer).
  * Returns the resolved names.
  */
-export function declareTopology(connection: AmqpConnection, options: TopologyOptions): Topology & { remove: () => void } {
+export function declareTopology(connection: AmqpConnection, options: TopologyOptions, log: Pick<TransportLogger, 'warn'> = silentLogger): Topology & { remove: () => void } {
   const topology = resolveTopology(options)
   const remove = connection.addSetup(async (conn) => {
-    const ch = await conn.createChannel()
-    // A declaration failure closes the channel with an 'error' event; the rejected RPC reports it.
-    ch.on('error', () => {})
-    await declareTopologyOn(ch, topology)
+    const open = async () => {
+      const c = await conn.createChannel()
+      // A declaration failure closes the channel with an 'error' event; the rejected RPC reports it.
+      c.on('error', () => {})
+      return c
+    }
+    let ch = await open()
+    // Dead-letter queues first: one declared before its bounds existed (or with other bounds) answers 406; it is
+    // then used as it is (a warning says how to bound it with a policy) instead of failing the whole setup.
+    for (const dlq of new Set(topology.inboxes.map((i) => i.deadLetterQueue))) {
+      try {
+        await ch.assertQueue(dlq, { durable: true, arguments: deadLetterQueueArguments(topology) })
+      } catch (err) {
+        if ((err as { code?: number }).code !== 406) throw err
+        log.warn({ queue: dlq, err: reasonOf(err) }, 'dead-letter queue exists with other arguments: used as it is; bound it with a policy (max-length-bytes, overflow reject-publish)')
+        ch = await open()
+      }
+    }
+    await declareTopologyOn(ch, topology, { deadLetterQueuesDeclared: true })
     await ch.close()
   })
   return { ...topology, remove }

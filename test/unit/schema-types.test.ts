@@ -17,7 +17,7 @@ t.test('drift on either side is reported, each difference once, with its path', 
   let drifted = swap(source, 'readonly docs: boolean', 'readonly docs?: boolean')
   drifted = swap(drifted, "readonly queueType: 'classic' | 'quorum'", "readonly queueType: 'classic' | 'quorum' | 'stream'")
   drifted = swap(drifted, '    readonly xmlDepth: number\n', '')
-  drifted = swap(drifted, 'readonly pipeline: { readonly workers: number }', 'readonly pipeline: { readonly workers: string; readonly threads: number }')
+  drifted = swap(drifted, 'readonly pipeline: { readonly workers: number;', 'readonly pipeline: { readonly workers: string; readonly threads: number;')
   drifted = swap(drifted, 'readonly passwordEnv?: string }', 'readonly passwordEnv?: string; readonly pin: string }')
   const { checker, typeOf } = checkerOf(['src/config.ts'], { 'src/config-drifted.ts': drifted })
 

@@ -9,6 +9,12 @@
  *
  * An operator has a role: `viewer` reads, `operator` also replays and discards, `admin` also manages the accounts.
  * Routes declare `config: { auth, role? }`; `role` is the least role an operator needs (default viewer).
+ *
+ * Guessing keys is rate limited per client address (req.ip; behind a proxy only with http.trustProxy): after
+ * limits.authFailuresPerMinute failed authentications (no key, unknown key) in a minute, every request from that
+ * address to a route that needs a key is answered 429 GW_ERR_API_RATE_LIMITED (Retry-After) until the minute is
+ * over, whatever key it carries, so a guess that happens to be right teaches nothing. The per-key budget of
+ * @fastify/rate-limit (app.ts) cannot do this: every wrong key is a budget of its own.
  */
 import { timingSafeEqual } from 'node:crypto'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
@@ -84,21 +90,57 @@ export function createKeyTable(config: Config): (keyHashHex: string) => Principa
   }
 }
 
+/**
+ * Failed authentications per address in fixed one-minute windows; `blocked` gives the seconds left when the
+ * address used up its failures. At most `maxAddresses` are tracked (the oldest window is dropped first).
+ */
+export function failureCounter(perMinute: number, now: () => number = Date.now, maxAddresses = 50_000) {
+  const windows = new Map<string, { start: number; failures: number }>()
+  const current = (addr: string) => {
+    const t = now()
+    const w = windows.get(addr)
+    if (w && t - w.start < 60_000) return w
+    if (w) windows.delete(addr)
+    return undefined
+  }
+  return {
+    /** Seconds until the address may try again, or 0. */
+    blocked(addr: string): number {
+      const w = current(addr)
+      return w && w.failures >= perMinute ? Math.max(1, Math.ceil((w.start + 60_000 - now()) / 1000)) : 0
+    },
+    fail(addr: string): void {
+      const w = current(addr)
+      if (w) w.failures++
+      else {
+        windows.set(addr, { start: now(), failures: 1 })
+        if (windows.size > maxAddresses) windows.delete(windows.keys().next().value!)
+      }
+    },
+  }
+}
+
 /** Adds the onRequest hook that authenticates routes declaring `config.auth`. */
 export function installAuth(app: FastifyInstance, config: Config, sessions?: OperatorSessions): void {
   const lookup = createKeyTable(config)
+  const failures = failureCounter(config.limits.authFailuresPerMinute)
   app.decorateRequest('principal', undefined)
   app.decorateRequest('keyHash', undefined)
   app.addHook('onRequest', async (req) => {
     const need = req.routeOptions.config?.auth
     if (need === undefined) return
+    const wait = failures.blocked(req.ip)
+    if (wait > 0) throw gwError('GW_ERR_API_RATE_LIMITED', { retryAfter: `${wait} s (too many failed authentications from ${req.ip})`, retryAfterSeconds: wait })
     const hash = keyHashOf(req)
     let principal = hash === undefined ? undefined : lookup(hash)
     if (principal === undefined && hash !== undefined && sessions) {
       const s = sessions.lookup(hash)
       if (s) principal = { kind: 'operator', id: s.operatorId, role: s.role, ...(s.name ? { name: s.name } : {}), via: 'session' }
     }
-    if (principal === undefined) throw gwError('GW_ERR_API_UNAUTHORIZED')
+    if (principal === undefined) {
+      failures.fail(req.ip)
+      throw gwError('GW_ERR_API_UNAUTHORIZED')
+    }
     if (need === 'client' && principal.kind !== 'client') {
       throw gwError('GW_ERR_API_FORBIDDEN', { reason: 'this route needs a DMS client key bound to an agency, not an operator key' })
     }

@@ -21,7 +21,7 @@ import type { Delivery, PackageWithDeliveries, Store, StoredPackage } from '../.
 import { DELIVERY_STATES } from '../../document/delivery.js'
 import { parseEnvelope, type AttachmentReport, type Envelope } from '../../envelope/index.js'
 import type { Principal } from '../plugins/auth.js'
-import { mediaType } from '../plugins/body-parsers.js'
+import { mediaType, multipartCounter } from '../plugins/body-parsers.js'
 import { ref } from '../schemas.js'
 import { timelineView } from '../views.js'
 import { fileName, sendBytes, servedContentType } from './inbox.js'
@@ -87,8 +87,9 @@ function metadataJson(text: string): unknown {
   }
 }
 
-async function fromMultipart(req: FastifyRequest, fileLimit: number): Promise<{ source: SendSource; requestHash: string }> {
+async function fromMultipart(req: FastifyRequest, fileLimit: number, totalLimit: number): Promise<{ source: SendSource; requestHash: string }> {
   const hash = createHash('sha256')
+  const count = multipartCounter(totalLimit)
   let metadata: unknown
   const files: AttachmentData[] = []
   for await (const part of req.parts()) {
@@ -96,6 +97,7 @@ async function fromMultipart(req: FastifyRequest, fileLimit: number): Promise<{ 
     if (part.type === 'file') {
       const chunks: Buffer[] = []
       for await (const chunk of part.file) {
+        count((chunk as Buffer).length, part.fieldname)
         hash.update(chunk as Buffer)
         chunks.push(chunk as Buffer)
       }
@@ -107,13 +109,16 @@ async function fromMultipart(req: FastifyRequest, fileLimit: number): Promise<{ 
       // a field part, with or without `Content-Type: application/json` (@fastify/multipart has parsed the latter)
       const value: unknown = part.value
       if (typeof value === 'string') {
+        count(value.length, part.fieldname)
         hash.update(value)
         metadata = metadataJson(value)
       } else {
+        count(JSON.stringify(value).length, part.fieldname)
         hash.update(JSON.stringify(value))
         metadata = value
       }
     } else {
+      count(String(part.value).length, part.fieldname)
       hash.update(typeof part.value === 'string' ? part.value : JSON.stringify(part.value))
     }
   }
@@ -233,7 +238,7 @@ export async function documentRoutes(app: FastifyInstance, opts: DocumentRoutesO
       let source: SendSource
       let requestHash: string
       if (type === 'multipart/form-data') {
-        const mp = await fromMultipart(req, opts.config.limits.attachmentBytes)
+        const mp = await fromMultipart(req, opts.config.limits.attachmentBytes, opts.config.limits.multipartBytes)
         source = mp.source
         requestHash = mp.requestHash
       } else if (type === 'application/json') {

@@ -2,10 +2,11 @@
  * Health, in one place:
  *
  * - `GET /healthz`: the process answers.
- * - `GET /readyz`: the store answers a query, the broker connection is up and every PKCS#11 signing token is
- *   usable (503 naming what is down; a token that is down makes sending wait, see src/signature/pkcs11.ts); with an
- *   axis connector, `checks.axis` says how the axis is doing (reported only: an axis down does not make the gateway
- *   unready).
+ * - `GET /readyz`: the store answers a query and its writes go through (503 while the last write failed for a
+ *   reason of the storage, such as a full disk, and none succeeded since), the broker connection is up and every
+ *   PKCS#11 signing token is usable (503 naming what is down; a token that is down makes sending wait, see
+ *   src/signature/pkcs11.ts); with an axis connector, `checks.axis` says how the axis is doing (reported only: an
+ *   axis down does not make the gateway unready).
  * - `GET /v1/operator/health` (operator keys, `operatorHealthRoutes`): store reachability and counters, broker state,
  *   queue depth per hosted agency (inbox and dead-letter queue), and the signing certificate expiry of every hosted
  *   agency. Always 200: the answer says what is down.
@@ -62,6 +63,8 @@ export function healthRoutes(app: FastifyInstance, deps: { store: Store; broker:
       let store: { ok: boolean; detail?: string } = { ok: true }
       try {
         await deps.store.ping()
+        const w = deps.store.writeHealth?.()
+        if (w && !w.ok) store = { ok: false, detail: `${w.detail ?? 'writes fail'}${w.since ? ` (since ${w.since})` : ''}` }
       } catch (e) {
         store = { ok: false, detail: (e as Error).message }
       }

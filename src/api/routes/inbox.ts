@@ -23,6 +23,7 @@ import { INCOMING_STATES, type IncomingState, type StatusCode } from '../../docu
 import { normaliseContentId, parseEnvelope, type AttachmentReport, type Envelope, type Organ } from '../../envelope/index.js'
 import { gwError, isGatewayError } from '../../errors.js'
 import type { Inbox } from '../../pipeline/inbox.js'
+import { createInspector, type Inspector } from '../../pipeline/inspect.js'
 import type { StatusStaff } from '../../pipeline/statuses.js'
 import type { Store, StoredIncoming } from '../../store/index.js'
 import type { Principal } from '../plugins/auth.js'
@@ -34,6 +35,11 @@ export interface InboxRoutesOptions {
   store: Store
   /** Acknowledgements and statuses (src/pipeline/inbox.ts). */
   inbox: Inbox
+  /**
+   * Where attachments are decoded and unzipped (streamed, within limits.unzippedBytes per package), off the event
+   * loop. Default: an in-process one (one reading at a time).
+   */
+  inspector?: Inspector
 }
 
 const errors = { 400: ref('Error'), 401: ref('Error'), 403: ref('Error'), 404: ref('Error'), 409: ref('Error'), 410: ref('Error'), 429: ref('Error') }
@@ -226,6 +232,19 @@ function headerView(env: Envelope): { header?: Record<string, unknown>; business
 
 export async function inboxRoutes(app: FastifyInstance, opts: InboxRoutesOptions): Promise<void> {
   const { store, config, inbox } = opts
+  const inspector = opts.inspector ?? createInspector({ config })
+  if (!opts.inspector) app.addHook('onClose', () => inspector.close())
+  const readLimits = { packageBytes: config.limits.packageBytes, xmlDepth: config.limits.xmlDepth, unzippedBytes: config.limits.unzippedBytes }
+  /** Attachment reports by inbox id (the bytes never change), the most recent 256. */
+  const reports = new Map<string, AttachmentReport[]>()
+  async function reportsOf(id: string, env: Envelope): Promise<AttachmentReport[]> {
+    const hit = reports.get(id)
+    if (hit) return hit
+    const r = await inspector.run({ op: 'describe-attachments', bytes: env.bytes, limits: readLimits })
+    reports.set(id, r)
+    if (reports.size > 256) reports.delete(reports.keys().next().value!)
+    return r
+  }
 
   /** Parsed packages by inbox id (the bytes never change), bounded by their total size. */
   const cache = new Map<string, Envelope>()
@@ -360,7 +379,7 @@ export async function inboxRoutes(app: FastifyInstance, opts: InboxRoutesOptions
         else parseError = (e as Error).message
       }
       const attachments = env
-        ? env.describeAttachments().map((r) => {
+        ? (await reportsOf(inc.id, env)).map((r) => {
             // one normalisation for the listing and the download route (`cid:cid:<uuid>`, `<cid:...>`: the same id)
             const cid = normaliseContentId(r.contentId)
             const info = env.edoc?.attachments.find((a) => normaliseContentId(a.contentId) === cid)
@@ -467,8 +486,9 @@ export async function inboxRoutes(app: FastifyInstance, opts: InboxRoutesOptions
       let report: AttachmentReport
       let content: Uint8Array
       try {
-        report = env.describeAttachment(cid)
-        content = env.attachment(cid)
+        const read = await inspector.run({ op: 'attachment', bytes: env.bytes, contentId: cid, limits: readLimits })
+        report = read.report
+        content = read.content
       } catch (e) {
         if ((e as { code?: string }).code === 'GW_ERR_ENVELOPE_REFERENCE_MISSING') throw gwError('GW_ERR_API_NOT_FOUND', { what: `attachment ${cid} of inbox item ${id}` }, e)
         throw e

@@ -87,8 +87,16 @@ export const CSV_COLUMNS = [
   'hash',
 ] as const
 
-/** RFC 4180 field: always quoted, `"` doubled; CR/LF kept inside the quotes. */
-export const csvField = (v: string | number | undefined): string => `"${v === undefined ? '' : String(v).replace(/"/g, '""')}"`
+/**
+ * RFC 4180 field: always quoted, `"` doubled; CR/LF kept inside the quotes. A text that a spreadsheet would take
+ * for a formula (it starts with `=`, `+`, `-`, `@`, a tab or a carriage return: OWASP "CSV injection") gets a
+ * leading `'`, so Excel and LibreOffice show it as text; to re-hash such a row, drop that one `'` (README,
+ * "Security"). Numbers are written as they are.
+ */
+export const csvField = (v: string | number | undefined): string => {
+  const text = v === undefined ? '' : typeof v === 'number' ? String(v) : /^[=+\-@\t\r]/.test(v) ? `'${v}` : v
+  return `"${text.replace(/"/g, '""')}"`
+}
 
 export function csvRow(e: LogEvent): string {
   const cells: (string | number | undefined)[] = [

@@ -25,14 +25,14 @@
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { Config } from '../../config.js'
-import { decodeBase64Strict, sha256Hex } from '../../encoding.js'
+import { decodeBase64Strict } from '../../encoding.js'
 import { gwError, isGatewayError } from '../../errors.js'
-import { parseEnvelope } from '../../envelope/index.js'
 import { signatureDer, type CertSummary, type Verifier } from '../../signature/index.js'
-import { verifyPdf, type PdfSignature, type PdfVerdict } from '../../signature/pdf.js'
-import { verifyPdfAttachments, type PdfAttachmentCheck } from '../../pipeline/pdf-attachments.js'
+import type { PdfSignature, PdfVerdict } from '../../signature/pdf.js'
+import type { PdfAttachmentCheck } from '../../pipeline/pdf-attachments.js'
+import { createInspector, type Inspector } from '../../pipeline/inspect.js'
 import { trustVerifier, type TrustVerifier } from '../../pipeline/trust.js'
-import { mediaType } from '../plugins/body-parsers.js'
+import { mediaType, multipartCounter } from '../plugins/body-parsers.js'
 import { ref } from '../schemas.js'
 
 export interface VerifyRoutesOptions {
@@ -45,6 +45,11 @@ export interface VerifyRoutesOptions {
   maxBytes?: number
   /** Requests per minute per API key. Default: a tenth of config.limits.requestsPerMinute (at least 1). */
   requestsPerMinute?: number
+  /**
+   * Where the signatures are verified, off the event loop and at most pipeline.inspectWorkers at once (503
+   * GW_ERR_API_BUSY past the queue). Default: an in-process one over `verifier` / `trust` (one job at a time).
+   */
+  inspector?: Inspector
 }
 
 type Kind = 'pdf' | 'edxml' | 'cms'
@@ -159,8 +164,9 @@ function pdfFields(s: PdfSignature) {
 
 // ---- inputs -----------------------------------------------------------------------------------------------
 
-async function fromMultipart(req: FastifyRequest, maxBytes: number): Promise<{ inputs: Inputs; kind?: string }> {
+async function fromMultipart(req: FastifyRequest, maxBytes: number, totalLimit: number): Promise<{ inputs: Inputs; kind?: string }> {
   const inputs: Inputs = {}
+  const count = multipartCounter(totalLimit)
   let kind: string | undefined
   const tooLarge = (field: string) => gwError('GW_ERR_API_BODY_TOO_LARGE', { what: `part ${field}`, limit: maxBytes, setting: 'limits.packageBytes', field })
   try {
@@ -172,13 +178,17 @@ async function fromMultipart(req: FastifyRequest, maxBytes: number): Promise<{ i
       if (name !== 'kind' && inputs[name as Field] !== undefined) invalid(`part ${name} given twice`, [{ field: name, problem: 'is given twice' }])
       if (part.type === 'file') {
         const chunks: Buffer[] = []
-        for await (const chunk of part.file) chunks.push(chunk as Buffer)
+        for await (const chunk of part.file) {
+          count((chunk as Buffer).length, name)
+          chunks.push(chunk as Buffer)
+        }
         if (part.file.truncated) throw tooLarge(name)
         if (name === 'kind') kind = Buffer.concat(chunks).toString('utf8').trim()
         else inputs[name as Field] = Buffer.concat(chunks)
       } else {
         if (part.valueTruncated) throw tooLarge(name)
         const v = String(part.value)
+        count(v.length, name)
         if (name === 'kind') kind = v.trim()
         else inputs[name as Field] = Buffer.from(v, 'utf8')
       }
@@ -210,6 +220,8 @@ export async function verifyRoutes(app: FastifyInstance, opts: VerifyRoutesOptio
     trust ??= trustVerifier(config)
     return trust.current()
   }
+  const inspector = opts.inspector ?? createInspector({ config, verifier: getVerifier })
+  if (!opts.inspector) app.addHook('onClose', () => inspector.close())
   // base64 grows data by 4/3; room for a signature beside the package and for the JSON around it
   const jsonLimit = Math.ceil((maxBytes + MAX_SIGNATURE_BYTES) / 3) * 4 + 64 * 1024
   const multipartLimit = maxBytes + MAX_SIGNATURE_BYTES + 64 * 1024
@@ -244,7 +256,7 @@ export async function verifyRoutes(app: FastifyInstance, opts: VerifyRoutesOptio
       },
     },
     async (req) => {
-      const { inputs, kind: asked } = mediaType(req) === 'multipart/form-data' ? await fromMultipart(req, maxBytes) : fromJson(req.body as Record<string, unknown>)
+      const { inputs, kind: asked } = mediaType(req) === 'multipart/form-data' ? await fromMultipart(req, maxBytes, Math.min(multipartLimit, config.limits.multipartBytes)) : fromJson(req.body as Record<string, unknown>)
       const kind = chooseKind(inputs, asked)
       for (const f of NEEDS[kind]) {
         const b = inputs[f]!
@@ -255,7 +267,8 @@ export async function verifyRoutes(app: FastifyInstance, opts: VerifyRoutesOptio
       const checkedAt = new Date().toISOString()
 
       if (kind === 'pdf') {
-        const r = await verifyPdf(inputs.pdf!, getVerifier(), { maxBytes })
+        // (the uploaded bytes move to the worker: nothing here reads them afterwards)
+        const r = await inspector.run({ op: 'verify-pdf', pdf: inputs.pdf!, maxBytes }, { transfer: true })
         return {
           kind,
           ok: r.ok,
@@ -269,32 +282,32 @@ export async function verifyRoutes(app: FastifyInstance, opts: VerifyRoutesOptio
 
       const cms = derOf(inputs.signature!)
       if (kind === 'edxml') {
-        const env = parseEnvelope(inputs.edxml!, { maxBytes, maxDepth: config.limits.xmlDepth })
-        const from = (env.edoc?.messageHeader.from.organId ?? env.status?.messageHeader.from.organId ?? '').trim()
-        const v = await getVerifier().verify(inputs.edxml!, cms, from ? { expectedOrganId: from } : {})
+        const limits = { packageBytes: maxBytes, xmlDepth: config.limits.xmlDepth, unzippedBytes: config.limits.unzippedBytes }
+        const size = inputs.edxml!.length
+        const { packageKind, documentId, from, verdict: v, checked, sha256 } = await inspector.run({ op: 'verify-edxml', edxml: inputs.edxml!, cms, maxBytes, limits }, { transfer: true })
         const certOrganId = v.signer?.organId
         const binding = {
           fromOrganId: from,
           ...(certOrganId !== undefined ? { certificateOrganId: certOrganId } : {}),
           ok: from !== '' && certOrganId !== undefined && certOrganId.toUpperCase() === from.toUpperCase(),
         }
-        const checked = await verifyPdfAttachments(env, getVerifier(), { maxBytes, from })
         const warnings = [...(from === '' ? ['the package has no From/OrganId: the sender binding cannot be checked'] : []), ...checked.warnings]
         const attachments = checked.attachments.map(attachmentView)
         return {
           kind,
           ok: v.ok && attachments.every((a) => a.ok),
           checkedAt,
-          file: { size: inputs.edxml!.length, sha256: sha256Hex(inputs.edxml!) },
+          file: { size, sha256 },
           warnings,
-          package: { type: env.kind, ...(env.edoc?.messageHeader.documentId ? { documentId: env.edoc.messageHeader.documentId } : {}) },
+          package: { type: packageKind, ...(documentId ? { documentId } : {}) },
           signatures: [{ index: 1, ...verdictView(v), senderBinding: binding }],
           attachments,
         }
       }
 
-      const v = await getVerifier().verify(inputs.content!, cms)
-      return { kind, ok: v.ok, checkedAt, file: { size: inputs.content!.length, sha256: sha256Hex(inputs.content!) }, warnings: [], signatures: [{ index: 1, ...verdictView(v) }] }
+      const size = inputs.content!.length
+      const { verdict: v, sha256 } = await inspector.run({ op: 'verify-cms', content: inputs.content!, cms }, { transfer: true })
+      return { kind, ok: v.ok, checkedAt, file: { size, sha256 }, warnings: [], signatures: [{ index: 1, ...verdictView(v) }] }
     },
   )
 }

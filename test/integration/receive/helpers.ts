@@ -77,9 +77,9 @@ export interface RawMessage {
  */
 export async function startTestReceiver(
   t: Tap,
-  opts: { agencies?: { organId: string; signer: Signer }[]; retryDelayMs?: number } = {},
+  opts: { agencies?: { organId: string; signer: Signer }[]; retryDelayMs?: number; config?: Record<string, any>; amqpUrl?: string } = {},
 ): Promise<TestReceiver> {
-  let config = testConfig(t)
+  let config = testConfig(t, opts.config)
   let signers: Map<string, Signer>
   if (opts.agencies) {
     const agencies = opts.agencies.map((a) => ({ ...config.agencies[0]!, organId: a.organId, name: `Agency ${a.organId}`, clients: [] }))
@@ -90,7 +90,7 @@ export async function startTestReceiver(
     signers = await loadSigners(config)
   }
   const store = await openSqliteStore(config.store.path)
-  const connection = createAmqpConnection({ url: AMQP_URL, initialDelayMs: 100, maxDelayMs: 1000, connectionName: 'lienthong receive test' })
+  const connection = createAmqpConnection({ url: opts.amqpUrl ?? AMQP_URL, initialDelayMs: 100, maxDelayMs: 1000, connectionName: 'lienthong receive test' })
   const receiver = startReceiver({
     config,
     store,

@@ -1,7 +1,7 @@
 // EDXML.md §a.4 on receipt: a single-entry ZIP under a non-.zip name carries its entry; anything else is used as is.
 import t from 'tap'
 import { zipSync } from 'fflate'
-import { applyZipConvention, parseEnvelope, sniffContentType } from './imports.js'
+import { applyZipConvention, parseEnvelope, sniffContentType, unzipBudget } from './imports.js'
 import { peerEdocText } from './helpers.js'
 
 const pdf = Buffer.from('%PDF-1.7\n1 0 obj\n<<>>\nendobj\n%%EOF\n')
@@ -86,11 +86,24 @@ t.test('ZIP bombs: an entry over the unzip limit is refused without inflating it
   t.equal(parseEnvelope(pkg).attachment('b').length, 5_000_000, 'under the default limit it unzips')
 })
 
-t.test('a central directory that understates the entry size cannot make the inflater grow', async (t) => {
+t.test('a central directory that understates the entry size cannot make the inflater grow past the budget', async (t) => {
   const z = Buffer.from(zipSync({ 'x.pdf': Buffer.alloc(2_000_000, 0x41) }))
   // patch the uncompressed size in the central directory header to 100 bytes
   const cd = z.indexOf(Buffer.from([0x50, 0x4b, 0x01, 0x02]))
   z.writeUInt32LE(100, cd + 24)
-  const out = applyZipConvention(z, 'x.pdf')
-  t.ok(out.content.length <= z.length || out.content.length <= 100, `bounded (${out.content.length} bytes)`)
+  // the inflater is streamed and counted: what the directory claims does not matter, the budget does
+  t.throws(() => applyZipConvention(z, 'x.pdf', 1_000_000), { code: 'GW_ERR_ENVELOPE_ZIP_TOO_LARGE' })
+  t.equal(applyZipConvention(z, 'x.pdf').content.length, 2_000_000, 'within the budget: the real entry')
+})
+
+t.test('one budget for the whole package: several ZIPs each under it are stopped together', async (t) => {
+  const zip = (n: number) => zipSync({ 'a.pdf': Buffer.concat([Buffer.from('%PDF-1.4\n'), Buffer.alloc(n, 0x20)]) })
+  const atts = [1, 2, 3].map((i) => ({ contentId: `z${i}`, attachmentName: `a${i}.pdf`, contentType: 'application/pdf', data: zip(400_000) }))
+  const env = parseEnvelope(Buffer.from(peerEdocText({ attachments: atts })), { maxUnzippedBytes: 1_000_000 })
+  for (const a of atts) t.equal(env.attachment(a.contentId).length, 400_009, `${a.contentId} alone fits`)
+  const reports = env.describeAttachments()
+  t.same(reports.map((r) => r.warnings.some((w) => w.code === 'ZIP_TOO_LARGE')), [false, false, true], 'the third passes the package budget')
+  const budget = unzipBudget(1_000_000)
+  env.attachment('z1', budget)
+  t.equal(budget.remaining, 1_000_000 - 400_009, 'what was inflated is drawn from the budget')
 })

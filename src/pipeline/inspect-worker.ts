@@ -1,0 +1,40 @@
+/**
+ * Worker thread of the inspector (inspect.ts): runs one job at a time (inspect-jobs.ts) off the API's event loop.
+ * It builds its own verifier over config.trust (the files re-read when they change, as the main thread's), on the
+ * first verify job: a gateway without trust anchors still unzips attachments here.
+ */
+import { parentPort, workerData } from 'node:worker_threads'
+import type { Config } from '../config.js'
+import { isGatewayError } from '../errors.js'
+import { runInspectJob, type InspectJob } from './inspect-jobs.js'
+import { trustVerifier, type TrustVerifier } from './trust.js'
+
+export type WorkerJob = InspectJob & { id: number }
+export type WorkerResult =
+  | { id: number; ok: true; value: unknown }
+  | { id: number; ok: false; code?: string; params?: Record<string, unknown>; message: string }
+
+const port = parentPort
+if (port) {
+  const { trust: trustConfig } = workerData as { trust: Config['trust'] }
+  let trust: TrustVerifier | undefined
+  const verifier = () => (trust ??= trustVerifier({ trust: trustConfig })).current()
+  port.on('message', (job: WorkerJob) => {
+    runInspectJob(job, verifier).then(
+      (value) => {
+        // the unzipped content moves to the main thread without a copy (only when it owns its whole buffer: small
+        // Buffers share Node's pool, which must not be detached)
+        const c = job.op === 'attachment' ? (value as { content: Uint8Array }).content : undefined
+        const transfer = c && c.byteOffset === 0 && c.byteLength === c.buffer.byteLength ? [c.buffer as ArrayBuffer] : []
+        port.postMessage({ id: job.id, ok: true, value } satisfies WorkerResult, transfer)
+      },
+      (e: unknown) => {
+        const out: WorkerResult = isGatewayError(e)
+          ? { id: job.id, ok: false, code: e.code, params: { ...e.params }, message: e.message }
+          : { id: job.id, ok: false, message: e instanceof Error ? e.message : String(e) }
+        port.postMessage(out)
+      },
+    )
+  })
+  port.postMessage({ ready: true })
+}
