@@ -13,7 +13,8 @@ import { fileURLToPath } from 'node:url'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 
-export const INTEROP_DIR = path.join(ROOT, '../shared/interop/edxml')
+/** The interop set: `LIENTHONG_INTEROP_DIR`, else the folder kept beside the clone in CI. */
+export const INTEROP_DIR = process.env.LIENTHONG_INTEROP_DIR ? path.resolve(process.env.LIENTHONG_INTEROP_DIR) : path.join(ROOT, '../shared/interop/edxml')
 export const PEERS_DIR = path.join(ROOT, 'test/fixtures/peers')
 
 const present = existsSync(INTEROP_DIR)

@@ -1,12 +1,12 @@
 /**
  * Delivery domain types: the states a package goes through per recipient, in both directions, and how QCVN 102
- * status codes map onto them. Pure types and constants, no I/O (see DESIGN.md "Delivery states").
+ * status codes map onto them. Pure types and constants, no I/O (see docs/design.md "Delivery states").
  */
 
 /** `out`: a package this gateway sends; `in`: a package this gateway received. */
 export type Direction = 'out' | 'in'
 
-/** Status codes of a QCVN 102 status package (EDXML.md §b). */
+/** Status codes of a QCVN 102 status package (docs/edxml.md §b). */
 export const STATUS_CODES = ['01', '02', '03', '04', '05', '06', '13', '15', '16'] as const
 export type StatusCode = (typeof STATUS_CODES)[number]
 

@@ -7,7 +7,7 @@
  * - Every leaf is the string found in the package, trimmed of surrounding XML whitespace. A tag that is missing or
  *   empty gives `''`. Identifiers (DocumentId, OrganId, StatusCode, codes and numbers) are never converted: `"03"`
  *   stays `"03"`, a lowercase `vxp.saas.03` stays lowercase (the parser warns about it).
- * - Groups of EDXML.md §a.2 (From, Code, SignerInfo, OtherInfo, ...) are always present; repeated elements are
+ * - Groups of docs/edxml.md §a.2 (From, Code, SignerInfo, OtherInfo, ...) are always present; repeated elements are
  *   arrays (possibly empty).
  * - Dates and timestamps are `{ value, raw }`: `value` is normalised (`yyyy/MM/dd`, `yyyy/MM/dd HH:mm:ss`) or `''`
  *   when the package had none or an unreadable one; `raw` is the text as received.
@@ -17,7 +17,7 @@
 /** QCVN 102 namespace shared by the default namespace and the `edXML` prefix. */
 export const EDXML_NS = 'http://www.mic.gov.vn/TBT/QCVN_102_2016'
 
-/** Status codes of EDXML.md §b. */
+/** Status codes of docs/edxml.md §b. */
 export const STATUS_CODES = ['01', '02', '03', '04', '05', '06', '13', '15', '16'] as const
 export type StatusCode = (typeof STATUS_CODES)[number]
 
@@ -232,7 +232,7 @@ export interface EdocPackage {
   traceHeaderList: TraceHeaderList
   manifest: Manifest
   attachments: AttachmentInfo[]
-  /** The unprefixed `Signature` of edXMLHeader when present (placeholder in practice, EDXML.md §e.2). */
+  /** The unprefixed `Signature` of edXMLHeader when present (placeholder in practice, docs/edxml.md §e.2). */
   signature?: XmlElement
   /** Unknown elements under edXMLHeader / edXMLEnvelope / the root. */
   extensions?: XmlElement[]

@@ -1,6 +1,6 @@
 /**
  * Attachment payloads: strict base64 checking straight from byte ranges, content sniffing, and the ZIP convention
- * of EDXML.md §a.4 (a payload that is a single-entry ZIP while the name does not end in `.zip` carries that entry).
+ * of docs/edxml.md §a.4 (a payload that is a single-entry ZIP while the name does not end in `.zip` carries that entry).
  */
 import { Inflate, Unzip, UnzipInflate } from 'fflate'
 import { gwError } from '../errors.js'
@@ -167,7 +167,7 @@ export interface Unzipped {
 const UNZIP_STEP = 64 * 1024
 
 /**
- * EDXML.md §a.4 on receipt: if the payload starts with `PK\x03\x04` and the attachment name does not end in `.zip`
+ * docs/edxml.md §a.4 on receipt: if the payload starts with `PK\x03\x04` and the attachment name does not end in `.zip`
  * (nor in an OOXML/ODF extension, which are ZIP containers by nature), extract the single entry; otherwise use the
  * bytes as they are. A corrupt ZIP or one with several entries is used as it is, with a note.
  *

@@ -1,5 +1,5 @@
 /**
- * buildEdoc / buildStatus: input → normalised model → schema check → exact bytes (EDXML.md §a.1 layout).
+ * buildEdoc / buildStatus: input → normalised model → schema check → exact bytes (docs/edxml.md §a.1 layout).
  *
  * Output rules: XML declaration, UTF-8, root `edXML` with the QCVN default namespace and `xmlns:edXML` on
  * edXMLEnvelope, prefixed envelope/header elements in QCVN numbering order, no `Signature`, unprefixed
@@ -220,7 +220,7 @@ const MAGIC: Record<string, { test: (b: Uint8Array) => boolean; want: string }> 
 
 /**
  * GW_ERR_ENVELOPE_ATTACHMENT_TYPE when a declared application/zip or application/pdf is not one. Under the ZIP
- * convention (EDXML.md §a.4) a PDF may travel as a single-entry ZIP: accepted when the entry is not known to be
+ * convention (docs/edxml.md §a.4) a PDF may travel as a single-entry ZIP: accepted when the entry is not known to be
  * something else.
  */
 function checkDeclaredType(contentType: string, data: Uint8Array, name: string): void {

@@ -1,5 +1,5 @@
 /**
- * Dates and timestamps of edXML (EDXML.md §a.5). Emit `yyyy/MM/dd` and `yyyy/MM/dd HH:mm:ss` in Vietnam time
+ * Dates and timestamps of edXML (docs/edxml.md §a.5). Emit `yyyy/MM/dd` and `yyyy/MM/dd HH:mm:ss` in Vietnam time
  * (UTC+7, no zone); accept `dd/MM/yyyy`, `yyyy-MM-dd` (optionally with a time, `T` or space separated) and a date
  * alone where a timestamp is expected. A value written with a zone (`2026-12-01T01:00:00Z`, `…+09:00`) is that
  * instant in Vietnam time (`2026/12/01 08:00:00`); one without a zone is Vietnam time already.

@@ -90,7 +90,7 @@ export class Envelope {
   }
 
   /**
-   * The attachment content (`cid:` optional): decoded, ZIP convention of EDXML.md §a.4 applied (streamed, at most
+   * The attachment content (`cid:` optional): decoded, ZIP convention of docs/edxml.md §a.4 applied (streamed, at most
    * the unzip limit, ParseOptions.maxUnzippedBytes, or what is left of `budget`). Throws
    * GW_ERR_ENVELOPE_ZIP_TOO_LARGE past it.
    */

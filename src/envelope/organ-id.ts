@@ -1,5 +1,5 @@
 /**
- * Organisation identifier codes (mã định danh), EDXML.md §d.
+ * Organisation identifier codes (mã định danh), docs/edxml.md §d.
  *
  * - `qcvn2016`: QCVN 102:2016 layout `NNN.NN.NN.XNN` (e.g. `000.00.00.G22`);
  * - `qd20`: Decision 20/2020/QĐ-TTg and SĐ1:2022: A-Z, 0-9 and dots, at most 35 characters (e.g. `28.22.H17`);

@@ -67,12 +67,12 @@ export function splitCode(code: string): { codeNumber?: string; codeNotation?: s
 /** `2026-11-26` or `2026/11/26` → `2026/11/26`. */
 export const edxmlDate = (d: string | undefined): string => (d ?? '').replace(/-/g, '/')
 
-/** The DocumentId the gateway emits: `<From OrganId>,<yyyy/MM/dd>,<number>/<notation>` (EDXML.md §a.2). */
+/** The DocumentId the gateway emits: `<From OrganId>,<yyyy/MM/dd>,<number>/<notation>` (docs/edxml.md §a.2). */
 export function compositeDocumentId(fromOrganId: string, req: Pick<DocumentRequest, 'promulgation' | 'code'>): string {
   return `${fromOrganId},${edxmlDate(req.promulgation.date)},${req.code.number}/${req.code.notation}`
 }
 
-/** Default business reasons (EDXML.md §a.3 2.2.2). */
+/** Default business reasons (docs/edxml.md §a.3 2.2.2). */
 export const BUSINESS_REASONS: Record<number, string> = {
   0: 'Văn bản điện tử mới',
   1: 'Thu hồi văn bản điện tử',

@@ -1,7 +1,7 @@
 /**
  * The PDF attachments of a package, verified (POST /v1/verify of an edXML package reports them).
  *
- * The legally signed artefact of a document is its PDF (EDXML.md §e.1: the person's and the agency's embedded
+ * The legally signed artefact of a document is its PDF (docs/edxml.md §e.1: the person's and the agency's embedded
  * signatures): every PDF attachment of the package is checked like a PDF on its own (src/signature/pdf.ts). An
  * unsigned PDF is a warning, not a failure (it may be a reference copy); an unreadable one is reported with its
  * error. The agency's signature on the document should be the sending agency's (its certificate UID =

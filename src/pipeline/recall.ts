@@ -1,5 +1,5 @@
 /**
- * Recall: the sender's DMS takes back a document it sent (EDXML.md §b code 13, §c type 1).
+ * Recall: the sender's DMS takes back a document it sent (docs/edxml.md §b code 13, §c type 1).
  *
  * - `status13` (default): one signed status-13 package per recipient, ResponseFor = the original document with
  *   ResponseFor/OrganId = that recipient (as in the SDK sample); Description = the reason.

@@ -1,5 +1,5 @@
 /**
- * Business types of received documents (EDXML.md §c), the receive step between checkHistory and record:
+ * Business types of received documents (docs/edxml.md §c), the receive step between checkHistory and record:
  *
  *   1 revoke    the received original (same sender and recipient; DocumentId, else Code + PromulgationDate) →
  *               `recall-requested`; the revoke links to it (`relatedId`)
@@ -26,7 +26,7 @@ export interface OriginalQuery {
 }
 
 /**
- * The received document a revoke / update / replace / 13 refers to (EDXML.md §c: DocumentId, then Code +
+ * The received document a revoke / update / replace / 13 refers to (docs/edxml.md §c: DocumentId, then Code +
  * PromulgationDate): a document from `sender` to `recipient` that counts as received and is no revoke itself.
  */
 export async function findOriginal(deps: Pick<ReceiveDeps, 'store'>, sender: string, recipient: string, q: OriginalQuery, excludeId?: string): Promise<StoredIncoming | undefined> {

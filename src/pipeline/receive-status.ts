@@ -3,7 +3,7 @@
  * match the status to what it answers and move it.
  *
  * - 01–06, 15, 16: the outgoing delivery from the hosted recipient to the status author, found with
- *   `store.findDelivery` (DocumentId, else Code + PromulgationDate: EDXML.md §c), and moved (never backwards;
+ *   `store.findDelivery` (DocumentId, else Code + PromulgationDate: docs/edxml.md §c), and moved (never backwards;
  *   every status is a timeline event, `changed: false` when late). For 01–06 the move is not made here: it is
  *   returned as `apply`, and the record step stores the status package and the move in one transaction
  *   (`store.recordIncoming({ apply })`); a redelivered status is a duplicate there and moves nothing again.

@@ -14,7 +14,7 @@
  *   fallback. On start everything accepted but not confirmed is published again: at-least-once (receivers
  *   deduplicate on messageId = package id).
  *
- * Message per DESIGN.md: body = exact edXML bytes; messageId = package id; type = edoc|status; priority from the
+ * Message per docs/design.md: body = exact edXML bytes; messageId = package id; type = edoc|status; priority from the
  * edXML Priority; headers x-lienthong-signature (base64 DER CMS), -sender, -recipient, -sha256 (set by the
  * transport) and x-lienthong-document-id.
  */

@@ -1,5 +1,5 @@
 /**
- * Sending status packages (EDXML.md §b) and revoke documents (EDXML.md §c, business type 1) over the same outgoing
+ * Sending status packages (docs/edxml.md §b) and revoke documents (docs/edxml.md §c, business type 1) over the same outgoing
  * path as documents, as named steps:
  *
  *   1. build   buildStatus: From = the hosted agency that authors the status, ResponseFor = the original document
@@ -32,7 +32,7 @@ import type { Actor, Delivery, IncomingTransitionResult, JsonObject, RecordOutgo
 import { edxmlDate, fromOrgan, splitCode } from './document-request.js'
 import { createOutbox, type Outbox, type OutboxEntry, type RelayWake, type SignerLike } from './outbox.js'
 
-/** The original document a status answers (EDXML.md §b ResponseFor). */
+/** The original document a status answers (docs/edxml.md §b ResponseFor). */
 export interface StatusResponseFor {
   /** The agency the status is addressed to (in recipient-to-sender statuses: the original sender). Default: `to`. */
   organId?: string
@@ -135,7 +135,7 @@ export interface SentRevoke {
 export interface StatusSender {
   send(input: SendStatusInput): Promise<SendStatusResult>
   /**
-   * Recall by a business document of type 1 (EDXML.md §c "revoke"): the original identification re-sent (same
+   * Recall by a business document of type 1 (docs/edxml.md §c "revoke"): the original identification re-sent (same
    * DocumentId, Code, PromulgationInfo, From, header fields) with BussinessDocType 1 and the reason, no attachments,
    * one delivery per recipient.
    */

@@ -1,5 +1,5 @@
 /**
- * The delivery state machines (DESIGN.md "Delivery states"), shared by every Store implementation.
+ * The delivery state machines (docs/design.md "Delivery states"), shared by every Store implementation.
  *
  * A transition that is not allowed is not an error: statuses arrive out of order (a 03 overtaking its 01, a
  * redelivered 01 after 06), so the store records the event in the timeline with `changed: false` and leaves the

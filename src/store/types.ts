@@ -33,7 +33,7 @@ export interface OutgoingPackageInput {
   subject?: string
   codeNumber?: string
   codeNotation?: string
-  /** yyyy-MM-dd or as in the package; used by status matching fallbacks (EDXML.md §c). */
+  /** yyyy-MM-dd or as in the package; used by status matching fallbacks (docs/edxml.md §c). */
   promulgationDate?: string
   /** Status code of a status package. */
   statusCode?: StatusCode
@@ -203,7 +203,7 @@ export interface FindDeliveryQuery {
   recipient: string
   /** ResponseFor/DocumentId: tried first. */
   documentId?: string
-  /** Fallback (EDXML.md §c): CodeNumber, CodeNotation and PromulgationDate of the original. */
+  /** Fallback (docs/edxml.md §c): CodeNumber, CodeNotation and PromulgationDate of the original. */
   codeNumber?: string
   codeNotation?: string
   promulgationDate?: string

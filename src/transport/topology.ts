@@ -1,5 +1,5 @@
 /**
- * The AMQP topology every gateway declares (DESIGN.md "AMQP topology"):
+ * The AMQP topology every gateway declares (docs/design.md "AMQP topology"):
  *
  * ```
  *  publisher ──▶ [lienthong.edoc] direct ──(key = recipient OrganId)──▶ lienthong.inbox.<ORGANID>  (one per hosted agency)

@@ -6,7 +6,7 @@
  * - `GET /v1/inbox/:id`: metadata, the verification verdict, the edXML header in friendly names, the attachments
  *   with declared and real content type and size, parse warnings, the package's timeline.
  * - `GET /v1/inbox/:id/edxml`: the exact stored bytes; `GET /v1/inbox/:id/signature`: the detached CMS (DER).
- * - `GET /v1/inbox/:id/attachments/:cid`: one file, unzipped per the ZIP convention (EDXML.md §a.4) when it applies.
+ * - `GET /v1/inbox/:id/attachments/:cid`: one file, unzipped per the ZIP convention (docs/edxml.md §a.4) when it applies.
  * - `POST /v1/inbox/:id/ack`: the DMS has taken it (`fetched`); idempotent.
  * - `POST /v1/inbox/:id/status`: 03/02/04/05/06/15/16; the gateway signs a status package, sends it to the original
  *   sender through the outbox, and moves the package's state in the same transaction. Impossible moves are
@@ -470,7 +470,7 @@ export async function inboxRoutes(app: FastifyInstance, opts: InboxRoutesOptions
         tags: ['inbox'],
         summary: 'One attachment, unzipped per the ZIP convention when it applies',
         description:
-          'The `cid:` prefix of the ContentId is optional. A payload that is a single-entry ZIP under a name that does not end in .zip is served unzipped (EDXML.md §a.4). The Content-Type is that of the content; `X-Lienthong-Declared-Content-Type` repeats what the package declared, and `Content-Disposition` carries the original (Vietnamese) name, RFC 5987 encoded.',
+          'The `cid:` prefix of the ContentId is optional. A payload that is a single-entry ZIP under a name that does not end in .zip is served unzipped (docs/edxml.md §a.4). The Content-Type is that of the content; `X-Lienthong-Declared-Content-Type` repeats what the package declared, and `Content-Disposition` carries the original (Vietnamese) name, RFC 5987 encoded.',
         params: {
           type: 'object',
           required: ['id', 'cid'],

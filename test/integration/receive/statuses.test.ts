@@ -76,7 +76,7 @@ t.test('statuses move deliveries forward only and stay in the timeline', async (
   t.equal(stored.items.length, 3, 'status packages stored')
   t.ok(stored.items.every((s) => s.state === 'received' && (s.verdict as { code: string }).code === 'VALID'))
 
-  // 02 with its reason, matched by code + date when the DocumentId does not match (EDXML.md §c fallback)
+  // 02 with its reason, matched by code + date when the DocumentId does not match (docs/edxml.md §c fallback)
   const doc2 = await sentDocument(rx)
   got = await sendStatus(rx, hanoi, '02', { documentId: 'some-other-id', code: doc2.code, promulgationDate: doc2.h.promulgationInfo.promulgationDate.value }, 'Không đúng thẩm quyền')
   t.equal(got.kind, 'status', 'matched by the code and date fallback')

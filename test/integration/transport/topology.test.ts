@@ -3,7 +3,7 @@ import t from 'tap'
 import { inboxQueueArguments, redactUrl, resolveTopology, routingKeyFor } from '../../../src/transport/index.js'
 import { isGatewayError } from '../../../src/errors.js'
 
-t.test('defaults follow DESIGN.md', async (t) => {
+t.test('defaults follow docs/design.md', async (t) => {
   const topo = resolveTopology({ hostedOrganIds: ['000.00.01.h29', ' 000.00.02.H29 ', '000.00.01.H29'] })
   t.equal(topo.exchange, 'lienthong.edoc')
   t.equal(topo.deadLetterExchange, 'lienthong.dead')

@@ -1,4 +1,4 @@
-// A built package parses back to the very model the builder made; output rules of EDXML.md §a.1 hold.
+// A built package parses back to the very model the builder made; output rules of docs/edxml.md §a.1 hold.
 import t from 'tap'
 import { randomBytes } from 'node:crypto'
 import { zipSync } from 'fflate'

@@ -1,4 +1,4 @@
-// OrganId forms of EDXML.md §d: strict QCVN 102:2016, Decision 20/2020, lenient inbound.
+// OrganId forms of docs/edxml.md §d: strict QCVN 102:2016, Decision 20/2020, lenient inbound.
 import t from 'tap'
 import { validateOrganId } from './imports.js'
 

@@ -1,4 +1,4 @@
-// EDXML.md §a.4 on receipt: a single-entry ZIP under a non-.zip name carries its entry; anything else is used as is.
+// docs/edxml.md §a.4 on receipt: a single-entry ZIP under a non-.zip name carries its entry; anything else is used as is.
 import t from 'tap'
 import { zipSync } from 'fflate'
 import { applyZipConvention, parseEnvelope, sniffContentType, unzipBudget } from './imports.js'
