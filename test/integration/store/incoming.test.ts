@@ -1,35 +1,10 @@
 // The receive path's store operations: inbox rows with verdicts, dedupe of redeliveries, states, pages.
 import t from 'tap'
-import { randomBytes, randomUUID } from 'node:crypto'
-import type { IncomingPackageInput, RecordIncomingInput } from '../../../src/store/types.js'
-import { eachStore, outgoing, sha256 } from './helpers.js'
+import { randomUUID } from 'node:crypto'
+import type { RecordIncomingInput } from '../../../src/store/types.js'
+import { eachStore, incomingInput, outgoing, sha256 } from './helpers.js'
 
-function incoming(over: Partial<IncomingPackageInput> = {}, state: 'received' | 'rejected' = 'received', at?: Date): RecordIncomingInput {
-  const bytes = over.bytes ?? randomBytes(2048)
-  return {
-    package: {
-      id: randomUUID(),
-      kind: 'edoc',
-      documentId: randomUUID(),
-      senderOrganId: '000.00.00.G22',
-      recipient: '000.00.01.H26',
-      messageId: randomUUID(),
-      bytes,
-      signature: randomBytes(300),
-      sha256: sha256(bytes),
-      subject: 'Thông báo kết luận',
-      codeNumber: '9',
-      codeNotation: 'TB-VPCP',
-      metadata: { attachments: [{ contentId: 'a1', name: 'tb.pdf' }] },
-      verdict: state === 'received' ? { ok: true, code: 'VALID', signer: { organId: '000.00.00.G22' } } : { ok: false, code: 'DIGEST_MISMATCH', message: 'content changed' },
-      ...over,
-    },
-    state,
-    ...(state === 'rejected' ? { reason: 'GW_ERR_SIGNATURE_INVALID: DIGEST_MISMATCH' } : {}),
-    actor: 'peer:000.00.00.G22',
-    ...(at ? { at } : {}),
-  }
-}
+const incoming = incomingInput
 
 eachStore(t, 'recordIncoming stores bytes, verdict and an event; a redelivery is a duplicate', async (t, { store }) => {
   const input = incoming()
