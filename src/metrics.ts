@@ -5,10 +5,17 @@
  * Counters since the process started, fed by tailing the hash-chained event log (every pipeline, in this process or
  * another one on the same database, appends there; nothing in the pipelines has to call the metrics):
  *   lienthong_documents_sent_total{sender}                  outgoing documents accepted (edoc, first recipient event)
+ *   lienthong_status_packages_sent_total{sender,code}       outgoing status packages accepted (our 01/02, the DMS's 02-16)
  *   lienthong_deliveries_failed_total                        outgoing deliveries that became `failed`
- *   lienthong_documents_received_total{recipient}           incoming packages verified and stored
- *   lienthong_documents_rejected_total{code}                 incoming packages rejected, by verdict/error code
- *   lienthong_statuses_total{direction,code}                 status packages (01…16) recorded, by direction and code
+ *   lienthong_documents_received_total{recipient}           incoming documents (edoc) verified and stored
+ *   lienthong_status_packages_received_total{recipient,code} incoming status packages verified and stored
+ *   lienthong_documents_rejected_total{code,kind}            incoming packages rejected, by verdict/error code and kind
+ *                                                            (edoc, status, unknown: unreadable)
+ *   lienthong_statuses_total{direction,code}                 statuses (01…16) applied to a delivery or an incoming
+ *                                                            document, by direction and code
+ * A status package is never a document: documents_* count edoc packages only.
+ * Default process metrics (prom-client) carry the `lienthong_` prefix once: lienthong_process_cpu_seconds_total,
+ * lienthong_nodejs_heap_size_used_bytes, ... (never `lienthong_process_process_…`).
  *   lienthong_operator_actions_total{action}                 replayed / discarded by an operator
  * Histograms, observed where the work happens (the publisher and verifier wrappers below):
  *   lienthong_publish_duration_seconds{outcome}              publish → broker confirm (or failure)
@@ -91,13 +98,15 @@ export function rejectionCode(e: Pick<LogEvent, 'detail' | 'cause'>): string {
 
 export function createMetrics(opts: { defaultMetrics?: boolean; prefix?: string } = {}): GatewayMetrics {
   const registry = new Registry()
-  if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: registry, prefix: 'lienthong_process_' })
+  if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: registry, prefix: 'lienthong_' })
   const registers = [registry]
   const sent = new Counter({ name: 'lienthong_documents_sent_total', help: 'Outgoing documents accepted (signed and stored) since start, by sender', labelNames: ['sender'], registers })
+  const statusSent = new Counter({ name: 'lienthong_status_packages_sent_total', help: 'Outgoing status packages accepted (signed and stored) since start, by sender and status code; not documents', labelNames: ['sender', 'code'], registers })
+  const statusReceived = new Counter({ name: 'lienthong_status_packages_received_total', help: 'Incoming status packages verified and stored since start, by hosted recipient and status code; not documents', labelNames: ['recipient', 'code'], registers })
   const failed = new Counter({ name: 'lienthong_deliveries_failed_total', help: 'Outgoing deliveries that became failed since start', registers })
-  const received = new Counter({ name: 'lienthong_documents_received_total', help: 'Incoming packages verified and stored since start, by hosted recipient', labelNames: ['recipient'], registers })
-  const rejected = new Counter({ name: 'lienthong_documents_rejected_total', help: 'Incoming packages rejected since start, by verdict or error code', labelNames: ['code'], registers })
-  const statuses = new Counter({ name: 'lienthong_statuses_total', help: 'Status packages recorded since start, by direction (out: answers to our documents; in: statuses about documents we received) and code', labelNames: ['direction', 'code'], registers })
+  const received = new Counter({ name: 'lienthong_documents_received_total', help: 'Incoming documents (edoc packages, not status packages) verified and stored since start, by hosted recipient', labelNames: ['recipient'], registers })
+  const rejected = new Counter({ name: 'lienthong_documents_rejected_total', help: 'Incoming packages rejected since start, by verdict or error code and package kind (edoc, status, unknown)', labelNames: ['code', 'kind'], registers })
+  const statuses = new Counter({ name: 'lienthong_statuses_total', help: 'Statuses applied since start, by direction (out: answers to our documents; in: statuses about documents we received) and code', labelNames: ['direction', 'code'], registers })
   const operatorActions = new Counter({ name: 'lienthong_operator_actions_total', help: 'Dead letters replayed or discarded by operators since start', labelNames: ['action'], registers })
   const publish = new Histogram({ name: 'lienthong_publish_duration_seconds', help: 'Time from publish to the broker confirm (or failure)', labelNames: ['outcome'], buckets: PUBLISH_BUCKETS, registers })
   const verify = new Histogram({ name: 'lienthong_verify_duration_seconds', help: 'Signature verification time of incoming packages, by verdict code', labelNames: ['code'], buckets: VERIFY_BUCKETS, registers })
@@ -116,18 +125,22 @@ export function createMetrics(opts: { defaultMetrics?: boolean; prefix?: string 
     if (e.statusCode !== undefined && e.type === 'status') statuses.inc({ direction: e.direction, code: e.statusCode })
     if (!e.changed) return
     if (e.direction === 'out') {
-      if (e.state === 'accepted' && e.fromState === undefined && e.detail.kind === 'edoc' && e.packageId !== undefined) {
+      if (e.state === 'accepted' && e.fromState === undefined && (e.detail.kind === 'edoc' || e.detail.kind === 'status') && e.packageId !== undefined) {
         // one per package: recordOutgoing writes one accepted event per recipient, the first delivery counts
         if (!seenPackages.has(e.packageId)) {
           seenPackages.add(e.packageId)
           if (seenPackages.size > 10_000) seenPackages.delete(seenPackages.values().next().value as string)
-          sent.inc({ sender: e.sender ?? 'unknown' })
+          if (e.detail.kind === 'edoc') sent.inc({ sender: e.sender ?? 'unknown' })
+          else statusSent.inc({ sender: e.sender ?? 'unknown', code: e.statusCode ?? 'unknown' })
         }
       }
       if (e.state === 'failed') failed.inc()
     } else {
-      if (e.state === 'received' && e.fromState === undefined) received.inc({ recipient: e.recipient ?? 'unknown' })
-      if (e.state === 'rejected') rejected.inc({ code: rejectionCode(e) })
+      if (e.state === 'received' && e.fromState === undefined) {
+        if (e.detail.kind === 'status') statusReceived.inc({ recipient: e.recipient ?? 'unknown', code: e.statusCode ?? 'unknown' })
+        else received.inc({ recipient: e.recipient ?? 'unknown' })
+      }
+      if (e.state === 'rejected') rejected.inc({ code: rejectionCode(e), kind: typeof e.detail.kind === 'string' ? e.detail.kind : 'unknown' })
     }
   }
   const seenPackages = new Set<string>()

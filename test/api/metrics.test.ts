@@ -172,3 +172,45 @@ t.test('a running gateway (real broker): publish latency, queue depths of every 
   }
   t.equal(sample(text, 'lienthong_documents_sent_total', `sender="${G22}"`), 1)
 })
+
+t.test('one document and its statuses through a running gateway: documents and status packages counted apart, no doubled prefix', async (t) => {
+  const { startTestGateway, eventually } = await import('../helper.js')
+  // G22 sends to H29, hosted by the same gateway: the document goes through the broker, H29 answers 01 on its own
+  const gw = await startTestGateway(t, { receive: true })
+  const first = (await gw.app.inject({ url: '/metrics', headers: auth(KEYS.ops) })).body // counters start here
+  const sent = (await send(gw.app, sampleDocument())).json()
+  const inbox = await eventually(async () => {
+    const r = (await gw.app.inject({ url: `/v1/inbox?documentId=${encodeURIComponent(sent.documentId)}`, headers: auth(KEYS.h29) })).json()
+    return r.items?.find((i: { kind: string }) => i.kind === 'edoc')
+  }, 15_000)
+  t.ok(inbox, 'H29 received the document')
+  t.ok(await eventually(async () => (await gw.store.getDeliveries(sent.id))[0]!.statusCode === '01' || undefined, 15_000), 'the 01 came back')
+  // H29's DMS registers it: a status 03 goes back through the broker too
+  const st = await gw.app.inject({ method: 'POST', url: `/v1/inbox/${inbox.id}/status`, headers: { ...auth(KEYS.h29), 'content-type': 'application/json' }, payload: JSON.stringify({ code: '03' }) })
+  t.equal(st.statusCode, 202, st.body)
+  t.ok(await eventually(async () => (await gw.store.getDeliveries(sent.id))[0]!.statusCode === '03' || undefined, 15_000), 'the 03 came back')
+
+  const scraped = await eventually(async () => {
+    const body = (await gw.app.inject({ url: '/metrics', headers: auth(KEYS.ops) })).body
+    return sample(body, 'lienthong_status_packages_received_total', `code="03"`) === 1 ? body : undefined
+  }, 10_000)
+  t.ok(scraped, 'the scrape counts the 03 package')
+  const text = scraped ?? ''
+  t.equal(sample(text, 'lienthong_documents_sent_total', `sender="${G22}"`), 1, 'one document sent')
+  t.equal(sample(text, 'lienthong_documents_received_total', `recipient="${H29}"`), 1, 'one document received')
+  t.equal(sample(text, 'lienthong_documents_received_total', `recipient="${G22}"`), undefined, 'the statuses G22 received are not documents')
+  t.equal(sample(text, 'lienthong_status_packages_sent_total', `sender="${H29}",code="01"`), 1, 'the automatic 01')
+  t.equal(sample(text, 'lienthong_status_packages_sent_total', `sender="${H29}",code="03"`), 1, 'the DMS 03')
+  t.equal(sample(text, 'lienthong_status_packages_received_total', `recipient="${G22}",code="01"`), 1)
+  t.equal(sample(text, 'lienthong_status_packages_received_total', `recipient="${G22}",code="03"`), 1)
+  t.equal(sample(text, 'lienthong_statuses_total', 'direction="out",code="03"'), 1, 'the 03 moved our delivery')
+
+  // default process metrics: the gateway prefix once
+  for (const body of [first, text]) {
+    t.notMatch(body, /lienthong_process_process_|lienthong_process_nodejs_|lienthong_lienthong_/, 'no doubled prefix')
+    t.match(body, /^# TYPE lienthong_process_cpu_user_seconds_total counter$/m, 'process metrics under lienthong_process_')
+    t.match(body, /^# TYPE lienthong_nodejs_heap_size_used_bytes gauge$/m, 'Node metrics under lienthong_nodejs_')
+  }
+  const names = new Set([...text.matchAll(/^# TYPE (\S+)/gm)].map((m) => m[1]!))
+  for (const n of names) t.match(n, /^lienthong_(?!.*(process_process|nodejs_nodejs))/, `${n}: one prefix`)
+})
