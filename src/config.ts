@@ -11,6 +11,7 @@ import path from 'node:path'
 import { Ajv, type ErrorObject } from 'ajv'
 import addFormatsImport from 'ajv-formats'
 import { gwError } from './errors.js'
+import { holidayCalendar } from './pipeline/holidays-vn.js'
 import { problemInWords } from './validation-words.js'
 import { schemaPath } from './paths.js'
 
@@ -206,8 +207,10 @@ export interface Config {
     readonly policy: 'next-working-day' | 'hours'
     readonly hours: number
     readonly endOfDay: string
+    readonly builtInHolidays: boolean
     readonly holidays: readonly string[]
     readonly extraWorkingDays: readonly string[]
+    readonly removeDays: readonly string[]
     readonly utcOffsetMinutes: number
   }
   readonly metrics: { readonly public: boolean }
@@ -468,6 +471,15 @@ function crossChecks(doc: Json, env: LoadConfigOptions['env']): string[] {
   if (binding && typeof binding.attribute === 'string' && !BINDING_ATTRIBUTES.has(binding.attribute) && !/^\d+(\.\d+)+$/.test(binding.attribute)) {
     problems.push(`trust.binding.attribute ${binding.attribute} is neither one of ${[...BINDING_ATTRIBUTES].join(', ')} nor a dotted OID`)
   }
+  const overdue = (doc.overdue ?? {}) as { builtInHolidays?: boolean; holidays?: string[]; extraWorkingDays?: string[]; removeDays?: string[] }
+  problems.push(
+    ...holidayCalendar({
+      builtIn: overdue.builtInHolidays !== false,
+      holidays: overdue.holidays ?? [],
+      extraWorkingDays: overdue.extraWorkingDays ?? [],
+      removeDays: overdue.removeDays ?? [],
+    }).problems,
+  )
   const limits = doc.limits as Json
   if (typeof limits.attachmentBytes === 'number' && typeof limits.packageBytes === 'number' && limits.attachmentBytes > limits.packageBytes) {
     problems.push(`limits.attachmentBytes (${limits.attachmentBytes}) cannot exceed limits.packageBytes (${limits.packageBytes})`)

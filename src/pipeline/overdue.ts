@@ -7,9 +7,10 @@
  * could not take the document. The default alarm is lenient, "by the end of the next working day" in Vietnam time
  * (UTC+7, no daylight saving), so a document sent late in the day is not flagged overnight:
  *
- * - working days are Monday to Friday, minus the configured public holidays (`holidays`, yyyy-mm-dd, e.g. Tết),
- *   plus the configured make-up working days (`extraWorkingDays`: the Saturdays the Government swaps for a bridge
- *   holiday);
+ * - working days are Monday to Friday, minus Vietnam's public holidays (the built-in table of ./holidays-vn.ts:
+ *   the years with a Government decision, Tết included, with their make-up Saturdays), plus or minus the
+ *   configuration: `holidays` adds days off, `extraWorkingDays` adds make-up working days, `removeDays` takes days
+ *   of the table away, `builtInHolidays: false` leaves only the configured days;
  * - the end of a working day is 17:00 (`endOfDay`, "HH:MM"): the end of office hours of state agencies, when
  *   someone can still act on the alert the same day. 23:59 is accepted for a more lenient reading;
  * - a delivery queued (confirmed by the broker) on local day D is due at `endOfDay` of the first working day after
@@ -21,6 +22,7 @@
  * outbox backlog (a broker problem), not a silent recipient.
  */
 import { gwError } from '../errors.js'
+import { holidayCalendar } from './holidays-vn.js'
 import type { DeliveryWithPackage, Store } from '../store/index.js'
 
 export interface OverduePolicyConfig {
@@ -30,10 +32,14 @@ export interface OverduePolicyConfig {
   hours?: number
   /** End of the working day, local time "HH:MM". Default "17:00". */
   endOfDay?: string
-  /** Public holidays (yyyy-mm-dd, local dates): not working days. */
+  /** Use the built-in table of Vietnam's public holidays (./holidays-vn.ts). Default true. */
+  builtInHolidays?: boolean
+  /** More public holidays (yyyy-mm-dd, local dates): not working days. */
   holidays?: readonly string[]
-  /** Make-up working days (yyyy-mm-dd, usually Saturdays): working days although at a weekend. */
+  /** More make-up working days (yyyy-mm-dd, usually Saturdays): working days although at a weekend. */
   extraWorkingDays?: readonly string[]
+  /** Days of the built-in table that do not apply (yyyy-mm-dd). */
+  removeDays?: readonly string[]
   /** Offset of local time from UTC in minutes. Default 420 (Vietnam, UTC+7). */
   utcOffsetMinutes?: number
 }
@@ -68,8 +74,16 @@ export function createOverduePolicy(cfg: OverduePolicyConfig = {}): OverduePolic
   const m = /^([01]\d|2[0-3]):([0-5]\d)$/.exec(cfg.endOfDay ?? '17:00')
   if (!m) throw gwError('GW_ERR_CONFIG_INVALID', { problems: `overdue.endOfDay must be HH:MM, not ${cfg.endOfDay}` })
   const eod = (Number(m[1]) * 60 + Number(m[2])) * 60_000
-  const holidays = new Set(cfg.holidays ?? [])
-  const extra = new Set(cfg.extraWorkingDays ?? [])
+  const cal = holidayCalendar({
+    ...(cfg.builtInHolidays !== undefined ? { builtIn: cfg.builtInHolidays } : {}),
+    ...(cfg.holidays ? { holidays: cfg.holidays } : {}),
+    ...(cfg.extraWorkingDays ? { extraWorkingDays: cfg.extraWorkingDays } : {}),
+    ...(cfg.removeDays ? { removeDays: cfg.removeDays } : {}),
+  })
+  if (cal.problems.length) throw gwError('GW_ERR_CONFIG_INVALID', { problems: cal.problems.join('; ') })
+  const holidays = cal.holidays
+  const extra = cal.workingDays
+  const years = cal.years.length ? `${cal.years[0]}-${cal.years[cal.years.length - 1]}` : ''
   /** `d` = a local day as the UTC ms of its local midnight shifted to UTC midnight (i.e. local date arithmetic). */
   const working = (d: number): boolean => {
     const key = dayKey(d)
@@ -84,8 +98,8 @@ export function createOverduePolicy(cfg: OverduePolicyConfig = {}): OverduePolic
     return n + eod - offset
   }
   return {
-    description: `end of the next working day (${cfg.endOfDay ?? '17:00'} UTC${offset >= 0 ? '+' : '-'}${Math.abs(offset / 3_600_000)}, Mon-Fri, ${holidays.size} holidays)`,
-    descriptionVi: `trước ${cfg.endOfDay ?? '17:00'} (giờ UTC${offset >= 0 ? '+' : '-'}${Math.abs(offset / 3_600_000)}) của ngày làm việc kế tiếp sau khi mạng liên thông lienthong xác nhận nhận gói; ngày làm việc là thứ Hai đến thứ Sáu, trừ ${holidays.size} ngày nghỉ lễ đã cấu hình${extra.size ? `, thêm ${extra.size} ngày làm bù` : ''}`,
+    description: `end of the next working day (${cfg.endOfDay ?? '17:00'} UTC${offset >= 0 ? '+' : '-'}${Math.abs(offset / 3_600_000)}, Mon-Fri, ${holidays.size} holidays${years ? `: Vietnam's table for ${years}` : ''}${cfg.holidays?.length ? ` and ${cfg.holidays.length} configured` : ''})`,
+    descriptionVi: `trước ${cfg.endOfDay ?? '17:00'} (giờ UTC${offset >= 0 ? '+' : '-'}${Math.abs(offset / 3_600_000)}) của ngày làm việc kế tiếp sau khi mạng liên thông lienthong xác nhận nhận gói; ngày làm việc là thứ Hai đến thứ Sáu, trừ ${holidays.size} ngày nghỉ lễ, tết${years ? ` (theo quyết định của Chính phủ cho các năm ${years.replace('-', '–')}` : ' (đã cấu hình'}${cfg.holidays?.length ? `, thêm ${cfg.holidays.length} ngày cấu hình` : ''})${extra.size ? `, thêm ${extra.size} ngày làm bù` : ''}`,
     dueAt: (q) => new Date(dueOfDay(localDay(q))),
     queuedBefore(now) {
       // the latest local day whose deliveries are all due by now; everything queued before the next midnight is late
