@@ -136,7 +136,7 @@ export function createMetrics(opts: { defaultMetrics?: boolean; prefix?: string 
       }
       if (e.state === 'failed') failed.inc()
     } else {
-      if (e.state === 'received' && e.fromState === undefined) {
+      if (e.state === 'arrived' && e.fromState === undefined) {
         if (e.detail.kind === 'status') statusReceived.inc({ recipient: e.recipient ?? 'unknown', code: e.statusCode ?? 'unknown' })
         else received.inc({ recipient: e.recipient ?? 'unknown' })
       }

@@ -74,7 +74,7 @@ const OUT_STATES: Readonly<Record<DeliveryState, [string, Tone]>> = {
   accepted: ['Đã nhận từ DMS', 'neutral'],
   queued: ['Đã phát lên mạng liên thông lienthong', 'info'],
   delivered: ['Đã đến', 'ok'],
-  received: ['Đã tiếp nhận', 'ok'],
+  registered: ['Đã tiếp nhận', 'ok'],
   refused: ['Từ chối tiếp nhận', 'err'],
   assigned: ['Phân công', 'ok'],
   processing: ['Đang xử lý', 'ok'],
@@ -85,9 +85,9 @@ const OUT_STATES: Readonly<Record<DeliveryState, [string, Tone]>> = {
 }
 
 const IN_STATES: Readonly<Record<IncomingState, [string, Tone]>> = {
-  received: ['Đã nhận về, chữ ký hợp lệ', 'ok'],
+  arrived: ['Đã nhận về, chữ ký hợp lệ', 'ok'],
   fetched: ['DMS đã lấy về', 'info'],
-  accepted: ['Đã tiếp nhận', 'ok'],
+  registered: ['Đã tiếp nhận', 'ok'],
   refused: ['Từ chối tiếp nhận', 'err'],
   assigned: ['Phân công', 'ok'],
   processing: ['Đang xử lý', 'ok'],

@@ -280,7 +280,7 @@ export function createDeadLetters(deps: DeadLetterDeps): DeadLetters {
     }
     const { env, sender, documentId, verdict } = checked
     // record: the stored row moves into the inbox (its stored verdict stays the refusal; the event has the new one)
-    const r = await store.transitionIncoming(inc.id, 'received', {
+    const r = await store.transitionIncoming(inc.id, 'arrived', {
       actor,
       type: 'replayed',
       cause: 'replayed by operator: verification passed',

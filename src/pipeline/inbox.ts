@@ -79,7 +79,7 @@ export function createInbox(deps: InboxDeps): Inbox {
     acknowledge(input) {
       return serial(input.id, async () => {
         const inc = await load(input.id, input)
-        if (inc.state !== 'received') return { incoming: inc, state: inc.state, changed: false, ...(inc.fetchedAt ? { fetchedAt: inc.fetchedAt } : {}) }
+        if (inc.state !== 'arrived') return { incoming: inc, state: inc.state, changed: false, ...(inc.fetchedAt ? { fetchedAt: inc.fetchedAt } : {}) }
         const r = await store.transitionIncoming(inc.id, 'fetched', { cause: 'fetched by the DMS', actor: input.actor ?? `client:${input.clientId}` })
         const after = await store.getIncoming(inc.id)
         return { incoming: after ?? inc, state: r.state, changed: r.changed, ...(after?.fetchedAt ? { fetchedAt: after.fetchedAt } : {}) }

@@ -395,7 +395,7 @@ export function recordReceived(
     package: { ...basePackage(a), metadata: extra.metadata, verdict: a.verdict as unknown as JsonObject, ...(extra.relatedId ? { relatedId: extra.relatedId } : {}) },
     ...(extra.reply ? { reply: extra.reply } : {}),
     ...(extra.apply ? { apply: extra.apply } : {}),
-    state: 'received',
+    state: 'arrived',
     actor: `peer:${a.sender}`,
     at: deps.clock(),
   })

@@ -283,7 +283,7 @@ export const PURGEABLE_DELIVERY_STATES: readonly DeliveryState[] = ['refused', '
 /** A status package we sent is done once the broker took it (peers do not answer statuses). */
 export const PURGEABLE_STATUS_DELIVERY_STATES: readonly DeliveryState[] = DELIVERY_STATES.filter((s) => s !== 'accepted' && s !== 'failed')
 /** A received document the DMS has taken (fetched or later), or an operator discarded; never one still `received`. */
-export const PURGEABLE_INCOMING_STATES: readonly IncomingState[] = INCOMING_STATES.filter((s) => s !== 'received' && s !== 'rejected')
+export const PURGEABLE_INCOMING_STATES: readonly IncomingState[] = INCOMING_STATES.filter((s) => s !== 'arrived' && s !== 'rejected')
 /** A received status (its delivery move was made when it was stored) or unreadable package, unless rejected. */
 export const PURGEABLE_INCOMING_OTHER_STATES: readonly IncomingState[] = INCOMING_STATES.filter((s) => s !== 'rejected')
 

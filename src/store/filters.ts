@@ -4,6 +4,7 @@
  * packages, deliveries and incoming packages are then the same text. The event log's text search stays per dialect
  * (FTS5 trigram index on SQLite, a scan window on PostgreSQL); its other conditions are here.
  */
+import { resolveStateFilter, storedStateNames } from '../document/delivery.js'
 import { decodeCursor, pageLimit } from './cursor.js'
 import { PACKAGE_COLS, INCOMING_COLS, cols, type Row } from './records.js'
 import { pageOf } from './rows.js'
@@ -109,11 +110,32 @@ export function eventConditions(d: Dialect, f: ListEventsFilter, ps: Params, bef
   ps.add(f.since?.toISOString(), (x) => `${h('e.time')} >= ${x}`)
   ps.add(f.until?.toISOString(), (x) => `${h('e.time')} < ${x}`)
   ps.add(f.direction, (x) => `e.direction = ${x}`)
-  ps.add(f.state, (x) => `${h('e.state')} = ${x}`)
+  if (f.state !== undefined) ps.where.push(eventStateCondition(d, f, ps, h))
   ps.add(f.type, (x) => `${h('e.type')} = ${x}`)
   ps.add(f.documentId, (x) => `e.document_id = ${x}`)
   ps.add(f.packageId, (x) => `e.package_id = ${x}`)
   ps.add(before, (x) => `e.seq < ${x}`)
+}
+
+/**
+ * The `state` filter of the log: per direction, every name the state may be stored under (rows before schema 009
+ * keep the old names), e.g. `registered` → `(out: registered, received) OR (in: registered, accepted)`. The state
+ * list comes first so that the state index stays usable.
+ */
+function eventStateCondition(d: Dialect, f: ListEventsFilter, ps: Params, h: (c: string) => string): string {
+  const byDir: { out?: string; in?: string } =
+    typeof f.state === 'string' ? (resolveStateFilter(f.state) ?? { out: f.state, in: f.state }) : (f.state ?? {})
+  const parts: string[] = []
+  const all = new Set<string>()
+  for (const dir of ['out', 'in'] as const) {
+    const state = byDir[dir]
+    if (state === undefined || (f.direction !== undefined && f.direction !== dir)) continue
+    const names = storedStateNames(dir, state)
+    names.forEach((n) => all.add(n))
+    parts.push(`(e.direction = ${ps.p(dir)} AND ${d.oneOf(h('e.state'), ps.p(d.list(names)))})`)
+  }
+  if (!parts.length) return '1 = 0'
+  return `${d.oneOf(h('e.state'), ps.p(d.list([...all])))} AND (${parts.join(' OR ')})`
 }
 
 /**

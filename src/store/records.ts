@@ -92,7 +92,7 @@ export function incomingRow(input: RecordIncomingInput, at: string) {
 }
 export type IncomingRow = ReturnType<typeof incomingRow>
 
-/** The event of a newly stored incoming package (`received` or `rejected`). */
+/** The event of a newly stored incoming package (`arrived` or `rejected`). */
 export function incomingStoredEvent(input: RecordIncomingInput, row: IncomingRow): EventFields {
   const p = input.package
   return {
@@ -107,7 +107,7 @@ export function incomingStoredEvent(input: RecordIncomingInput, row: IncomingRow
     state: input.state,
     changed: true,
     status_code: row.status_code,
-    cause: input.state === 'received' ? 'verified and stored' : (input.reason ?? 'rejected'),
+    cause: input.state === 'arrived' ? 'verified and stored' : (input.reason ?? 'rejected'),
     detail: {
       kind: p.kind,
       sha256: p.sha256,

@@ -1,5 +1,5 @@
 /** Row ↔ record mapping shared by the SQLite and PostgreSQL stores (same column names in both). */
-import type { DeliveryState, Direction, IncomingState, StatusCode } from '../document/delivery.js'
+import { currentStateName, type DeliveryState, type Direction, type IncomingState, type StatusCode } from '../document/delivery.js'
 import { encodeCursor } from './cursor.js'
 import type { Delivery, DeliveryWithPackage, JsonObject, LogEvent, PackageKind, PackageWithDeliveries, PendingDelivery, StoredIncoming, StoredPackage, TimelineEntry, WebhookDelivery, WebhookDeliveryState } from './types.js'
 
@@ -54,7 +54,26 @@ export function deliveryFromRow(r: Row): Delivery {
   }
 }
 
+/**
+ * A chained row's state names as they read now: rows written before schema 009 keep the old names in the chain
+ * (a chained row is never rewritten), so they are mapped here (src/document/delivery.ts LEGACY_STATE_NAMES), and the
+ * names as stored, which the row's hash covers, are kept beside them when they differ.
+ */
+function stateNames(r: Row): { fromState?: string; state?: string; storedFromState?: string; storedState?: string } {
+  const dir = r.direction as Direction
+  const o: { fromState?: string; state?: string; storedFromState?: string; storedState?: string } = {}
+  for (const [col, key, stored] of [['from_state', 'fromState', 'storedFromState'], ['state', 'state', 'storedState']] as const) {
+    const v = r[col]
+    if (v === null || v === undefined) continue
+    const now = currentStateName(dir, String(v))
+    o[key] = now
+    if (now !== String(v)) o[stored] = String(v)
+  }
+  return o
+}
+
 export function eventFromRow(r: Row): LogEvent {
+  const names = stateNames(r)
   return {
     seq: num(r.seq),
     time: String(r.time),
@@ -66,8 +85,7 @@ export function eventFromRow(r: Row): LogEvent {
     ...opt('sender', r.sender),
     ...opt('recipient', r.recipient),
     actor: String(r.actor),
-    ...opt('fromState', r.from_state),
-    ...opt('state', r.state),
+    ...names,
     changed: num(r.changed) === 1,
     ...(opt('statusCode', r.status_code) as { statusCode?: StatusCode }),
     ...opt('cause', r.cause),
@@ -82,8 +100,7 @@ export function timelineFromRow(r: Row): TimelineEntry {
     seq: num(r.seq),
     time: String(r.time),
     type: String(r.type),
-    ...opt('fromState', r.from_state),
-    ...opt('state', r.state),
+    ...(({ fromState, state }) => ({ ...(fromState !== undefined ? { fromState } : {}), ...(state !== undefined ? { state } : {}) }))(stateNames(r)),
     changed: num(r.changed) === 1,
     ...opt('cause', r.cause),
     actor: String(r.actor),

@@ -4,17 +4,17 @@
  * A transition that is not allowed is not an error: statuses arrive out of order (a 03 overtaking its 01, a
  * redelivered 01 after 06), so the store records the event in the timeline with `changed: false` and leaves the
  * state where it is. States never move backwards, with one deliberate exception: `failed → accepted` (an operator
- * or the relay re-sends a failed delivery) and, incoming, `rejected → received` (an operator replays a package
+ * or the relay re-sends a failed delivery) and, incoming, `rejected → arrived` (an operator replays a package
  * after fixing the cause).
  */
 import type { DeliveryState, IncomingState } from '../document/delivery.js'
 
-/** Rank of the main line; two states of the same rank are alternatives (03 received | 02 refused). */
+/** Rank of the main line; two states of the same rank are alternatives (03 registered | 02 refused). */
 const OUT_RANK: Readonly<Partial<Record<DeliveryState, number>>> = {
   accepted: 0,
   queued: 1,
   delivered: 2,
-  received: 3,
+  registered: 3,
   refused: 3,
   assigned: 4,
   processing: 5,
@@ -49,9 +49,9 @@ export function outgoingMoves(from: DeliveryState, to: DeliveryState): boolean {
 }
 
 const IN_RANK: Readonly<Partial<Record<IncomingState, number>>> = {
-  received: 0,
+  arrived: 0,
   fetched: 1,
-  accepted: 2,
+  registered: 2,
   refused: 2,
   assigned: 3,
   processing: 4,
@@ -62,7 +62,7 @@ const IN_END: ReadonlySet<IncomingState> = new Set(['refused', 'completed'])
 /** Whether an incoming package in state `from` moves to `to`. */
 export function incomingMoves(from: IncomingState, to: IncomingState): boolean {
   if (from === to || from === 'discarded' || from === 'recalled') return false
-  if (from === 'rejected') return to === 'received' || to === 'discarded'
+  if (from === 'rejected') return to === 'arrived' || to === 'discarded'
   switch (to) {
     case 'rejected':
       return false // verification happens before storing; a stored valid package is never rejected later

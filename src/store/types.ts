@@ -255,6 +255,12 @@ export interface LogEvent {
   fromState?: string
   /** The state this event sets or asks for. */
   state?: string
+  /**
+   * Rows written before schema 009 only, when a state name changed since (docs/design.md "Delivery states"): the
+   * names as stored, which the row's hash covers; `fromState`/`state` carry the names of today.
+   */
+  storedFromState?: string
+  storedState?: string
   /** Whether the state changed (false: out of order or duplicate status, kept for the record). */
   changed: boolean
   statusCode?: StatusCode
@@ -299,7 +305,12 @@ export interface ListEventsFilter {
   /** Agency as sender or recipient. */
   organId?: string
   direction?: Direction
-  state?: string
+  /**
+   * The state the event sets: a name (a current state name or an old one, src/document/delivery.ts
+   * resolveStateFilter) or the state to match per direction. Events written before schema 009 are found by the
+   * names they were stored under.
+   */
+  state?: string | { out?: string; in?: string }
   type?: string
   documentId?: string
   packageId?: string
@@ -358,7 +369,7 @@ export interface IncomingPackageInput {
 
 export interface RecordIncomingInput {
   package: IncomingPackageInput
-  state: 'received' | 'rejected'
+  state: 'arrived' | 'rejected'
   /** Rejection reason (error code and message). */
   reason?: string
   actor: Actor

@@ -189,7 +189,7 @@ export function createVxpService(deps: VxpServiceDeps): VxpService {
     for (const organId of system.organIds) {
       let cursor: string | undefined
       do {
-        const page = await store.listIncoming({ recipient: ownAgency(system, organId, 'agency'), kind, state: 'received', limit: Math.min(1000, max - out.length), ...(cursor ? { cursor } : {}) })
+        const page = await store.listIncoming({ recipient: ownAgency(system, organId, 'agency'), kind, state: 'arrived', limit: Math.min(1000, max - out.length), ...(cursor ? { cursor } : {}) })
         out.push(...page.items)
         cursor = page.next
       } while (cursor && out.length < max)
@@ -251,7 +251,7 @@ export function createVxpService(deps: VxpServiceDeps): VxpService {
       }
       if (status === 'fail' && inc.kind === 'edoc') {
         if (inc.state === 'refused') return 'Success (already refused)'
-        if (inc.state !== 'received' && inc.state !== 'fetched') {
+        if (inc.state !== 'arrived' && inc.state !== 'fetched') {
           throw gwError('GW_ERR_API_CONFLICT', { reason: `received item ${inc.id} is ${inc.state}; it can no longer be refused` })
         }
         await inbox.reportStatus({ ...base, code: '02', description: `the receiving system ${system.systemId} reported a failure (updateStatus fail)` })

@@ -112,7 +112,7 @@ export async function seedIncoming(
       metadata: { businessType: 0 },
       verdict: JSON.parse(JSON.stringify(verdict)) as Record<string, unknown>,
     },
-    state: verdict.ok ? 'received' : 'rejected',
+    state: verdict.ok ? 'arrived' : 'rejected',
     ...(verdict.ok ? {} : { reason: `${verdict.code}: ${verdict.message}` }),
     actor: `peer:${o.from}`,
     ...(o.at ? { at: o.at } : {}),

@@ -25,7 +25,7 @@ t.test('GET /v1/inbox: own agency only, newest first, no rejected packages, filt
   t.same(pages.map((p) => p.length), [2, 2, 1], 'pages are filled past the rejected package')
   t.same(pages.flat().map((i) => i.id), [...ids].reverse(), 'the five valid documents for G22, newest first')
   const first = pages[0]![0] as Record<string, unknown>
-  t.match(first, { kind: 'edoc', sender: STC, recipient: G22, state: 'received', verdict: { ok: true, code: 'VALID' }, code: String, sha256: /^[0-9a-f]{64}$/ })
+  t.match(first, { kind: 'edoc', sender: STC, recipient: G22, state: 'arrived', verdict: { ok: true, code: 'VALID' }, code: String, sha256: /^[0-9a-f]{64}$/ })
 
   const bySender = (await app.inject({ url: `/v1/inbox?sender=${STC.toLowerCase()}`, headers: auth(KEYS.g22) })).json()
   t.equal(bySender.items.length, 2, 'sender filter (case-insensitive)')
@@ -69,7 +69,7 @@ t.test('GET /v1/inbox/:id: metadata, verdict, header, attachments with declared 
     documentId: incoming.documentId,
     sender: H26,
     recipient: G22,
-    state: 'received',
+    state: 'arrived',
     verdict: { ok: true, code: 'VALID', signer: { organId: H26 } },
     header: { from: { organId: H26 }, to: [{ organId: G22 }], subject: incoming.subject, documentId: incoming.documentId },
     business: { type: 0 },
@@ -98,7 +98,7 @@ t.test('GET /v1/inbox/:id: metadata, verdict, header, attachments with declared 
     zipEntryName: zipName,
   })
   t.ok(doc.timeline.length >= 1, 'timeline')
-  t.match(doc.timeline[0], { state: 'received', actor: `peer:${H26}` })
+  t.match(doc.timeline[0], { state: 'arrived', actor: `peer:${H26}` })
 
   t.equal((await app.inject({ url: `/v1/inbox/${incoming.id}`, headers: auth(KEYS.h29) })).statusCode, 404, 'another agency gets 404')
   t.equal((await app.inject({ url: `/v1/inbox/${incoming.id}`, headers: auth(KEYS.ops) })).statusCode, 200, 'operators read it')
@@ -220,7 +220,7 @@ t.test('POST /v1/inbox/:id/status: 03 then 06 send signed status packages to the
   const staff = { department: 'Văn thư', name: 'Lê Thị Cúc', mobile: '0901234567', email: 'vanthu@sample.invalid' }
   const r03 = await post({ code: '03', staff })
   t.equal(r03.statusCode, 202, r03.body)
-  t.match(r03.json(), { id: incoming.id, state: 'accepted', changed: true, statusCode: '03', statusPackage: { id: String, recipient: STC, state: 'accepted' } })
+  t.match(r03.json(), { id: incoming.id, state: 'registered', changed: true, statusCode: '03', statusPackage: { id: String, recipient: STC, state: 'accepted' } })
   const r06 = await post({ code: '06', description: 'Đã xử lý xong' })
   t.equal(r06.statusCode, 202, r06.body)
   t.match(r06.json(), { state: 'completed', statusCode: '06' })
@@ -250,7 +250,7 @@ t.test('POST /v1/inbox/:id/status: 03 then 06 send signed status packages to the
   const inc = await store.getIncoming(incoming.id)
   t.equal(inc?.state, 'completed')
   const doc = (await app.inject({ url: `/v1/inbox/${incoming.id}`, headers: auth(KEYS.g22) })).json()
-  t.same(doc.timeline.map((e: { state: string }) => e.state), ['received', 'fetched', 'accepted', 'completed'], 'timeline in order')
+  t.same(doc.timeline.map((e: { state: string }) => e.state), ['arrived', 'fetched', 'registered', 'completed'], 'timeline in order')
 
   const again = await post({ code: '06' })
   t.equal(again.statusCode, 200, 'repeating the current status is idempotent')

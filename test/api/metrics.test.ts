@@ -36,11 +36,11 @@ t.test('/metrics: operator key (or metrics.public), Prometheus text with the gat
   await store.markQueued(db1!.id)
   await store.markFailed(db2!.id, 'GW_ERR_TRANSPORT_UNROUTABLE: no queue', 'system')
   await store.transition(da!.id, 'delivered', { cause: 'status 01 from peer', actor: `peer:${H29}`, statusCode: '01' })
-  await store.transition(da!.id, 'received', { cause: 'status 03 from peer', actor: `peer:${H29}`, statusCode: '03' })
+  await store.transition(da!.id, 'registered', { cause: 'status 03 from peer', actor: `peer:${H29}`, statusCode: '03' })
   await store.transition(db1!.id, 'delivered', { cause: 'status 01 from peer', actor: `peer:${H29}`, statusCode: '01' })
-  const incoming = (state: 'received' | 'rejected', code: string) =>
+  const incoming = (state: 'arrived' | 'rejected', code: string) =>
     store.recordIncoming({
-      package: { id: randomUUID(), kind: 'edoc', documentId: `${H26},2026/11/25,${randomUUID().slice(0, 4)}/BC`, senderOrganId: H26, recipient: G22, bytes: Buffer.from(randomUUID()), sha256: randomUUID().replace(/-/g, '').padEnd(64, '0'), verdict: { ok: state === 'received', code } },
+      package: { id: randomUUID(), kind: 'edoc', documentId: `${H26},2026/11/25,${randomUUID().slice(0, 4)}/BC`, senderOrganId: H26, recipient: G22, bytes: Buffer.from(randomUUID()), sha256: randomUUID().replace(/-/g, '').padEnd(64, '0'), verdict: { ok: state === 'arrived', code } },
       state,
       ...(state === 'rejected' ? { reason: `${code}: bad` } : {}),
       actor: `peer:${H26}`,
@@ -48,7 +48,7 @@ t.test('/metrics: operator key (or metrics.public), Prometheus text with the gat
   await incoming('rejected', 'REVOKED')
   await incoming('rejected', 'REVOKED')
   await incoming('rejected', 'SENDER_MISMATCH')
-  await incoming('received', 'VALID')
+  await incoming('arrived', 'VALID')
 
   const text = (await app.inject({ url: '/metrics', headers: auth(KEYS.ops) })).body
   for (const family of [
@@ -75,7 +75,7 @@ t.test('/metrics: operator key (or metrics.public), Prometheus text with the gat
   t.equal(sample(text, 'lienthong_documents_received_total', `recipient="${G22}"`), 1)
   t.equal(sample(text, 'lienthong_statuses_total', 'code="01"'), 2)
   t.equal(sample(text, 'lienthong_statuses_total', 'code="03"'), 1)
-  t.equal(sample(text, 'lienthong_deliveries', 'state="received"'), 1)
+  t.equal(sample(text, 'lienthong_deliveries', 'state="registered"'), 1)
   t.equal(sample(text, 'lienthong_deliveries', 'state="delivered"'), 1)
   t.equal(sample(text, 'lienthong_deliveries', 'state="failed"'), 1)
   t.equal(sample(text, 'lienthong_deliveries', 'state="completed"'), 0, 'every state is exported, zeros included')

@@ -148,13 +148,13 @@ t.test('dead letters: listed with reasons; incoming replay after fixing the trus
   anchors = trustAnchorsPem()
   const ok = await post(app, `/v1/operator/dead-letters/${id}/replay`, KEYS.ops, { note: '  Đã thêm CA của bên gửi  ' })
   t.equal(ok.statusCode, 200, ok.body)
-  t.match(ok.json(), { outcome: 'replayed', kind: 'incoming', state: 'received', verdictCode: 'VALID' })
+  t.match(ok.json(), { outcome: 'replayed', kind: 'incoming', state: 'arrived', verdictCode: 'VALID' })
   t.notOk(ok.json().reason, '01 was sent')
-  t.equal((await store.getIncoming(id))!.state, 'received')
+  t.equal((await store.getIncoming(id))!.state, 'arrived')
   t.equal(observed.length, 1, 'observers (webhooks) are told once, after the replay')
-  t.match(observed[0], { duplicate: false, incoming: { id, state: 'received', recipient: H29 } })
+  t.match(observed[0], { duplicate: false, incoming: { id, state: 'arrived', recipient: H29 } })
   const events = (await get(app, `/v1/log?packageId=${id}`)).json().items
-  t.match(events[0], { type: 'replayed', actor: 'operator:ops', fromState: 'rejected', state: 'received', changed: true, detail: { verdict: 'VALID', previousReason: /UNTRUSTED_CHAIN/, note: 'Đã thêm CA của bên gửi' } })
+  t.match(events[0], { type: 'replayed', actor: 'operator:ops', fromState: 'rejected', state: 'arrived', changed: true, detail: { verdict: 'VALID', previousReason: /UNTRUSTED_CHAIN/, note: 'Đã thêm CA của bên gửi' } })
   t.match(events[1], { type: 'replay-failed', actor: 'operator:ops', state: 'rejected', detail: { verdict: 'UNTRUSTED_CHAIN' } })
   t.notOk('note' in events[1].detail, 'no note given: none recorded')
   const statuses = (await store.listPackages({ kind: 'status', limit: 10 })).items
@@ -232,7 +232,7 @@ t.test('dead letters: pages of any size over both lists, discarded deliveries sk
 })
 
 /** A document from G22 to H29, signed by G22's key, stored as an incoming package with the given state and facts. */
-async function storedIncoming(store: any, config: any, opts: { state: 'received' | 'rejected'; bussiness?: any; documentId?: string; code?: { codeNumber: string; codeNotation: string }; metadata?: Record<string, unknown>; verdictCode?: string }) {
+async function storedIncoming(store: any, config: any, opts: { state: 'arrived' | 'rejected'; bussiness?: any; documentId?: string; code?: { codeNumber: string; codeNotation: string }; metadata?: Record<string, unknown>; verdictCode?: string }) {
   const { buildEdoc } = await import('../../src/envelope/index.js')
   const env = buildEdoc({
     from: { organId: G22, organName: 'Văn phòng Chính phủ', organizationInCharge: 'Chính phủ' },
@@ -256,7 +256,7 @@ async function storedIncoming(store: any, config: any, opts: { state: 'received'
       id, kind: 'edoc', documentId: h.documentId, senderOrganId: G22, recipient: H29, bytes: env.bytes, signature: await signer.sign(env.bytes),
       sha256: createHash('sha256').update(env.bytes).digest('hex'), codeNumber: h.code.codeNumber, codeNotation: h.code.codeNotation, promulgationDate: '2026/11/25',
       metadata: { businessType: Number(opts.bussiness?.bussinessDocType ?? 0), ...(opts.metadata ?? {}) },
-      verdict: opts.state === 'received' ? { ok: true, code } : { ok: false, code, message: 'refused' },
+      verdict: opts.state === 'arrived' ? { ok: true, code } : { ok: false, code, message: 'refused' },
     },
     state: opts.state,
     ...(opts.state === 'rejected' ? { reason: `${code}: refused` } : {}),
@@ -274,11 +274,11 @@ t.test('replay runs the receive steps: the transport sender is checked again, a 
   t.match(r1.json(), { outcome: 'still-rejected', verdictCode: 'SENDER_MISMATCH', reason: /sender header 000.00.11.H29, From\/OrganId 000.00.00.G22/ })
 
   // a revoke (type 1) refused earlier, replayed: the original it revokes is asked back, as on the receive path
-  const original = await storedIncoming(store, config, { state: 'received' })
+  const original = await storedIncoming(store, config, { state: 'arrived' })
   const revoke = await storedIncoming(store, config, { state: 'rejected', verdictCode: 'UNTRUSTED_CHAIN', documentId: original.documentId, code: original.code, bussiness: { bussinessDocType: 1, bussinessDocReason: 'Ban hành nhầm' } })
   const r2 = await post(app, `/v1/operator/dead-letters/${revoke.id}/replay`)
   t.equal(r2.statusCode, 200, r2.body)
-  t.match(r2.json(), { outcome: 'replayed', state: 'received', verdictCode: 'VALID' })
+  t.match(r2.json(), { outcome: 'replayed', state: 'arrived', verdictCode: 'VALID' })
   t.equal((await store.getIncoming(original.id))!.state, 'recall-requested', 'the revoke moved the original')
   const ev = (await store.listEvents({ packageId: original.id, limit: 1 })).items[0]
   t.match(ev, { state: 'recall-requested', statusCode: '13', detail: { revokePackageId: revoke.id } })

@@ -61,7 +61,7 @@ t.test('end to end: document.received, status.changed (01, 03, 15) and recall.re
   const inboxId = received?.body.data.inboxId as string
   t.match(received?.body.data, { documentId: sent.documentId, sender: G22, recipient: H29 })
   const item = (await app.inject({ url: `/v1/inbox/${inboxId}`, headers: auth(KEYS.h29) })).json()
-  t.match(item, { state: 'received', verdict: { ok: true, code: 'VALID' }, sender: G22 })
+  t.match(item, { state: 'arrived', verdict: { ok: true, code: 'VALID' }, sender: G22 })
   const cid = item.attachments[0].contentId
   const pdf = await app.inject({ url: `/v1/inbox/${inboxId}/attachments/${cid}`, headers: auth(KEYS.h29) })
   t.ok(pdf.rawPayload.equals(Buffer.from(doc.attachments![0]!.data, 'base64')), 'the identical PDF bytes')
@@ -80,7 +80,7 @@ t.test('end to end: document.received, status.changed (01, 03, 15) and recall.re
   })
   t.equal(r03.statusCode, 202, r03.body)
   const s03 = await eventually(() => find('g22', 'status.changed', (d) => d.statusCode === '03'), 15_000)
-  t.match(s03?.body.data, { packageId: sent.id, statusCode: '03', state: 'received', changed: true })
+  t.match(s03?.body.data, { packageId: sent.id, statusCode: '03', state: 'registered', changed: true })
 
   // 5. G22 recalls it; H29 is told and agrees; G22 is told and the delivery is recalled
   const rec = await app.inject({

@@ -187,7 +187,7 @@ t.test('an endpoint that never answers 2xx is abandoned after maxAgeMs, and logg
   const d = dispatcher(t, config, store, { maxAgeMs: 150 })
   await d.start()
   const abandoned = until(d, 'abandoned')
-  d.notify(G22, statusChangedEvent({ packageId: 'p1', deliveryId: 'd1', statusCode: '03', state: 'received', changed: true }))
+  d.notify(G22, statusChangedEvent({ packageId: 'p1', deliveryId: 'd1', statusCode: '03', state: 'registered', changed: true }))
   const a = await abandoned
   t.ok(a.attempts >= 2, `retried (${a.attempts} attempts) before giving up`)
   t.ok(await d.idle(5000))
@@ -207,13 +207,13 @@ t.test('attachWebhooks maps the incoming pipeline events: document.received, rec
   source.emit('received', { incoming: doc, duplicate: true }) // redelivery: no second event
   source.emit('received', { incoming: { ...doc, id: 'revoke-1', metadata: { businessType: 1, business: { reason: 'Thu hồi' } }, relatedId: doc.id }, duplicate: false })
   const statusPkg = { ...doc, id: 'status-1', kind: 'status' as const, relatedId: 'our-package', metadata: { description: 'Đã tiếp nhận' } }
-  source.emit('status', { incoming: statusPkg, statusCode: '03', deliveryId: 'del-1', changed: true, state: 'received' })
+  source.emit('status', { incoming: statusPkg, statusCode: '03', deliveryId: 'del-1', changed: true, state: 'registered' })
   source.emit('status', { incoming: { ...statusPkg, id: 'status-2', relatedId: doc.id, metadata: { description: 'Ban hành nhầm' } }, statusCode: '13', changed: true, state: 'recall-requested' })
   t.ok(await d.idle(5000))
   const byType = (type: string) => dms.received.filter((r) => r.body.type === type).map((r) => r.body.data)
   t.equal(dms.received.length, 4)
   t.match(byType('document.received'), [{ inboxId: doc.id }])
-  t.match(byType('status.changed'), [{ packageId: 'our-package', deliveryId: 'del-1', statusCode: '03', state: 'received', description: 'Đã tiếp nhận', statusPackageId: 'status-1' }])
+  t.match(byType('status.changed'), [{ packageId: 'our-package', deliveryId: 'del-1', statusCode: '03', state: 'registered', description: 'Đã tiếp nhận', statusPackageId: 'status-1' }])
   const recalls = byType('recall.requested').sort((x, y) => String(x.method).localeCompare(String(y.method)))
   t.match(recalls, [
     { inboxId: doc.id, method: 'revoke', reason: 'Thu hồi', requestId: 'revoke-1' },

@@ -48,7 +48,7 @@ if (!existsSync(CHROMIUM)) {
     const [dReport] = await store.getDeliveries(report.id)
     await store.markQueued(dReport!.id)
     await store.transition(dReport!.id, 'delivered', { cause: 'status 01 from peer', actor: `peer:${H29}`, statusCode: '01', detail: { description: 'Đã đến' } })
-    await store.transition(dReport!.id, 'received', { cause: 'status 03 from peer', actor: `peer:${H29}`, statusCode: '03', detail: { staff: 'Trần Thị B, Văn thư' } })
+    await store.transition(dReport!.id, 'registered', { cause: 'status 03 from peer', actor: `peer:${H29}`, statusCode: '03', detail: { staff: 'Trần Thị B, Văn thư' } })
     // a repeated 01 after 03: kept for the record, state unchanged
     await store.transition(dReport!.id, 'delivered', { cause: 'status 01 from peer', actor: `peer:${H29}`, statusCode: '01' })
 
@@ -130,7 +130,7 @@ if (!existsSync(CHROMIUM)) {
     t.teardown(() => context.close())
     const page: Page = context.pages()[0] ?? (await context.newPage())
     /** The gateway's English words that must never be what an operator reads (tooltips and closed folds aside). */
-    const ENGLISH = /\b(delivered|accepted|queued|rejected|failed|received|broker|verified|replayed|discarded|publish|trust anchor|not found|unauthorized)\b/i
+    const ENGLISH = /\b(delivered|accepted|queued|rejected|failed|received|registered|arrived|broker|verified|replayed|discarded|publish|trust anchor|not found|unauthorized)\b/i
     const readsVietnamese = async (where: string) => t.notMatch(await page.locator('#main').innerText(), ENGLISH, `${where}: no English to read`)
     page.setDefaultTimeout(15_000)
     const pageErrors: string[] = []
@@ -322,9 +322,9 @@ if (!existsSync(CHROMIUM)) {
     t.equal(await deadRows.count(), 2, 'the replayed package left the list')
     t.equal(await page.evaluate(() => (globalThis as any).document.activeElement?.id), 'dead-result', 'keyboard focus on the result')
     t.match(await page.locator('#dead-result').textContent(), /trạng thái mới Đã nhận về, chữ ký hợp lệ/)
-    t.equal((await store.getIncoming(incomingId))?.state, 'received', 'stored as received')
+    t.equal((await store.getIncoming(incomingId))?.state, 'arrived', 'stored as arrived')
     const replayEvent = (await store.listEvents({ limit: 5, packageId: incomingId })).items[0]
-    t.match(replayEvent, { type: 'replayed', actor: 'operator:minh', state: 'received', detail: { note: 'Đã thêm CA của UBND TP HCM vào danh sách tin cậy' } }, 'logged with the operator and the note')
+    t.match(replayEvent, { type: 'replayed', actor: 'operator:minh', state: 'arrived', detail: { note: 'Đã thêm CA của UBND TP HCM vào danh sách tin cậy' } }, 'logged with the operator and the note')
     await shot('08-dead-letters-after-replay')
 
     // replaying the unparseable one fails and says why; it stays in the list

@@ -71,7 +71,7 @@ t.test('send path: DocumentId form, a used DocumentId, an identical resend; upda
   t.ok(await delivered(a, sent.id), 'the one package reaches delivered (its 01)')
   t.equal((await a.store.listPackages({ kind: 'edoc', documentId: sent.documentId, limit: 10 })).items.length, 1, 'one package stored at A')
   const [orig] = await received(b, sent.documentId)
-  t.equal(orig?.state, 'received', 'B received it')
+  t.equal(orig?.state, 'arrived', 'B received it')
 
   // ---- a different new document under the same DocumentId: refused at the API, nothing sent --------------
   const other = await post(a, { ...original, subject: 'V/v nội dung khác' })
@@ -91,7 +91,7 @@ t.test('send path: DocumentId form, a used DocumentId, an identical resend; upda
   t.ok(await delivered(a, upd.id), 'the update gets its 01')
   const afterUpdate = await received(b, sent.documentId)
   const updRow = afterUpdate.find((r) => r.id !== orig!.id)
-  t.equal(updRow?.state, 'received', 'B received the update (not REPLAY)')
+  t.equal(updRow?.state, 'arrived', 'B received the update (not REPLAY)')
   t.equal(updRow?.relatedId, orig!.id, 'linked to the original')
   const events = await b.store.listEvents({ packageId: orig!.id, limit: 50 })
   t.ok(events.items.some((e) => e.type === 'updated'), 'the original is marked updated')
@@ -113,7 +113,7 @@ t.test('send path: DocumentId form, a used DocumentId, an identical resend; upda
   t.ok(await delivered(a, (r.json() as { id: string }).id), 'SDK-style replacement delivered')
   const rows = await received(b, docId)
   t.equal(rows.length, 3, 'three packages received under the one DocumentId')
-  t.ok(rows.every((x) => x.state === 'received'), 'none refused')
+  t.ok(rows.every((x) => x.state === 'arrived'), 'none refused')
   const first = rows.find((x) => Number(x.metadata.businessType ?? 0) === 0)!
   t.ok(rows.filter((x) => x.id !== first.id).every((x) => x.relatedId === first.id), 'the update and the replacement are linked to the original')
   const ev = await b.store.listEvents({ packageId: first.id, limit: 50 })

@@ -98,7 +98,7 @@ t.test('refused copies published before the genuine one never shadow it', async 
     t.ok(delivered, `${v.name}: A's delivery gets its 01`)
     const items = await inboxItems(b, documentId)
     t.equal(items.length, 1, `${v.name}: the DMS inbox has the document exactly once`)
-    t.equal(items[0]?.state, 'received', `${v.name}: received`)
+    t.equal(items[0]?.state, 'arrived', `${v.name}: received`)
     t.equal((await rejectedRows(b, documentId)).length, 2, `${v.name}: the refused copies stay refused, untouched`)
   }
   await settle(300)
@@ -136,7 +136,7 @@ t.test('after a genuine receipt, refused copies send no 02 and leave the deliver
   t.notOk(d?.timeline.some((e) => e.statusCode === '02'), 'no 02 in its timeline')
   const items = await inboxItems(b, documentId)
   t.equal(items.length, 1, 'the DMS inbox has it once')
-  t.equal(items[0]?.state, 'received', 'still received')
+  t.equal(items[0]?.state, 'arrived', 'still received')
 })
 
 t.test('a package naming a third agency as From with a bad signature: no 02 to that agency', async (t) => {
@@ -214,6 +214,6 @@ t.test('a copy refused before a trust change and redelivered after it is receive
   t.ok(await waitFor(async () => ((await delivery(a, sent.id))?.state === 'delivered' ? true : undefined), 8000), "A's delivery gets its 01")
   const items = await inboxItems(b, documentId)
   t.equal(items.length, 1, 'the DMS inbox has it exactly once')
-  t.equal(items[0]?.state, 'received')
+  t.equal(items[0]?.state, 'arrived')
   t.equal((await rejectedRows(b, documentId)).length, 1, 'the refused copy stays its own dead letter')
 })

@@ -57,6 +57,13 @@ t.test('every delivery and incoming state has a label, a tone and the status cod
     }
   }
   t.match(l.states.out.delivered, { label: 'Đã đến', code: '01' })
+  // one name, one meaning in both directions (docs/design.md "Delivery states"): 03 is registered both ways
+  t.match(l.states.out.registered, { label: 'Đã tiếp nhận', code: '03' })
+  t.match(l.states.in.registered, { label: 'Đã tiếp nhận', code: '03' })
+  t.match(l.states.in.arrived, { label: 'Đã nhận về, chữ ký hợp lệ' })
+  t.match(l.states.out.accepted, { label: 'Đã nhận từ DMS' })
+  for (const old of ['received']) t.notOk(old in l.states.out || old in l.states.in, `${old} is no state name any more`)
+  t.notOk('accepted' in l.states.in, 'accepted is the outbox only')
   t.match(l.states.in['recall-requested'], { code: '13' })
   t.same(l.statusCodes, STATUS_CODE_LABELS)
 })

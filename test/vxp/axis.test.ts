@@ -63,7 +63,7 @@ t.test('A → B through the axis path: 01 and 03 come back', async (t) => {
 
   await until(async () => {
     const [d] = await a.store.getDeliveries(id)
-    if (d?.state !== 'received' || d.statusCode !== '03') throw new Error(`delivery is ${d?.state}`)
+    if (d?.state !== 'registered' || d.statusCode !== '03') throw new Error(`delivery is ${d?.state}`)
   }, 30_000)
   t.pass('03 moved A\'s delivery to received')
   const statuses = (await a.store.listIncoming({ kind: 'status', limit: 10 })).items
@@ -92,7 +92,7 @@ t.test('B → A through the axis path, and A\'s DMS answers back through it', as
     return x
   }, 30_000)
   t.equal(inc.senderOrganId, H29)
-  t.equal(inc.state, 'received')
+  t.equal(inc.state, 'arrived')
   t.match(inc.verdict, { ok: true, code: 'AXIS_UNSIGNED' })
   t.same(Buffer.from((await a.store.getIncomingBytes(inc.id))!.bytes), doc.bytes, 'A stored the exact bytes B\'s DMS sent')
   // A's DMS sees it in its REST inbox and answers 03

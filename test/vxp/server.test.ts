@@ -98,7 +98,7 @@ t.test('two SDK systems exchange a document, statuses and acknowledgements throu
   t.equal(s.json?.status, 'OK', `status accepted (${String(s.json?.ErrorDesc)})`)
   const statusId = String(s.json?.DocId)
   t.same(Buffer.from((await gw.store.getPackageBytes(statusId))!.bytes), st, 'the status package keeps its bytes')
-  t.equal((await gw.store.getIncoming(item.docId!))!.state, 'accepted', 'the inbox item moved with it')
+  t.equal((await gw.store.getIncoming(item.docId!))!.state, 'registered', 'the inbox item moved with it')
   t.equal((await b.sendEdoc(st, { from: H29, messagetype: 'status' })).json?.DocId, statusId, 'the same status again: same DocId')
 
   // 7. A sees 03 in its status list and on its sent list
@@ -114,7 +114,7 @@ t.test('two SDK systems exchange a document, statuses and acknowledgements throu
   const row = data(sentList)[0]!
   t.equal(row.senderDocId, docId)
   t.equal(row.toCode, H29)
-  t.equal(row.sendStatus, 'received')
+  t.equal(row.sendStatus, 'registered')
   t.ok(row.receiverDocId && row.receiverDocId !== docId, 'each recipient has its own docId')
 
 

@@ -18,7 +18,8 @@ import { gwError } from '../../errors.js'
 import type { AttachmentData, DocumentRequest } from '../../pipeline/document-request.js'
 import type { OutgoingPipeline, SendSource } from '../../pipeline/outgoing.js'
 import type { Delivery, PackageWithDeliveries, Store, StoredPackage } from '../../store/index.js'
-import { DELIVERY_STATES } from '../../document/delivery.js'
+import { stateFilterValues } from '../../document/delivery.js'
+import { stateFilter } from '../state-filter.js'
 import { parseEnvelope, type AttachmentReport, type Envelope } from '../../envelope/index.js'
 import type { Principal } from '../plugins/auth.js'
 import { mediaType, multipartCounter } from '../plugins/body-parsers.js'
@@ -338,7 +339,7 @@ export async function documentRoutes(app: FastifyInstance, opts: DocumentRoutesO
           type: 'object',
           additionalProperties: false,
           properties: {
-            state: { type: 'string', enum: [...DELIVERY_STATES], description: 'At least one delivery in this state.' },
+            state: { type: 'string', enum: stateFilterValues('out'), description: 'At least one delivery in this state (docs/design.md, the state table). `received` is the old name of `registered`, accepted until the next release (answered with a Deprecation header).' },
             recipient: { type: 'string', maxLength: 35, description: 'At least one delivery to this OrganId.' },
             documentId: { type: 'string', maxLength: 100 },
             since: { type: 'string', format: 'date-time', description: 'Created at or after (ISO 8601).' },
@@ -350,13 +351,14 @@ export async function documentRoutes(app: FastifyInstance, opts: DocumentRoutesO
         response: { 200: ref('DocumentList'), ...errors },
       },
     },
-    async (req) => {
+    async (req, reply) => {
       const p = req.principal as Principal
-      const q = req.query as { state?: Delivery['state']; recipient?: string; documentId?: string; since?: string; until?: string; cursor?: string; limit: number }
+      const q = req.query as { state?: string; recipient?: string; documentId?: string; since?: string; until?: string; cursor?: string; limit: number }
+      const state = q.state ? stateFilter(reply, q.state, 'out').out : undefined
       const page = await store.listPackages({
         ...(p.kind === 'client' ? { senderOrganId: p.organId } : {}),
         kind: 'edoc',
-        ...(q.state ? { state: q.state } : {}),
+        ...(state ? { state } : {}),
         ...(q.recipient ? { recipient: q.recipient.trim().toUpperCase() } : {}),
         ...(q.documentId ? { documentId: q.documentId } : {}),
         ...(q.since ? { since: new Date(q.since) } : {}),

@@ -19,7 +19,8 @@
 import { Readable } from 'node:stream'
 import type { FastifyInstance, FastifyReply } from 'fastify'
 import type { Config } from '../../config.js'
-import { INCOMING_STATES, type IncomingState, type StatusCode } from '../../document/delivery.js'
+import { stateFilterValues, type IncomingState, type StatusCode } from '../../document/delivery.js'
+import { stateFilter } from '../state-filter.js'
 import { normaliseContentId, parseEnvelope, type AttachmentReport, type Envelope, type Organ } from '../../envelope/index.js'
 import { gwError, isGatewayError } from '../../errors.js'
 import type { Inbox } from '../../pipeline/inbox.js'
@@ -292,7 +293,7 @@ export async function inboxRoutes(app: FastifyInstance, opts: InboxRoutesOptions
           type: 'object',
           additionalProperties: false,
           properties: {
-            state: { type: 'string', enum: [...INCOMING_STATES] },
+            state: { type: 'string', enum: stateFilterValues('in'), description: 'Packages in this state (docs/design.md, the state table). Old names accepted until the next release (answered with a Deprecation header): `received` for `arrived`, `accepted` for `registered`.' },
             sender: { type: 'string', maxLength: 35, description: 'From/OrganId.' },
             since: { type: 'string', format: 'date-time', description: 'Received at or after (ISO 8601).' },
             until: { type: 'string', format: 'date-time', description: 'Received before (ISO 8601).' },
@@ -306,9 +307,13 @@ export async function inboxRoutes(app: FastifyInstance, opts: InboxRoutesOptions
         response: { 200: ref('InboxList'), ...errors },
       },
     },
-    async (req) => {
+    async (req, reply) => {
       const p = req.principal as Principal
-      const q = req.query as {
+      const raw = req.query as { state?: string }
+      const q = {
+        ...(req.query as object),
+        ...(raw.state !== undefined ? { state: stateFilter(reply, raw.state, 'in').in } : {}),
+      } as {
         state?: IncomingState
         sender?: string
         since?: string

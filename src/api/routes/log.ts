@@ -11,7 +11,9 @@
  * - `GET /v1/log/verify`: recompute the chain over the whole log or `fromSeq`..`toSeq` and report the first broken row.
  */
 import { Readable } from 'node:stream'
-import type { FastifyInstance } from 'fastify'
+import type { FastifyInstance, FastifyReply } from 'fastify'
+import { resolveStateFilter } from '../../document/delivery.js'
+import { stateFilter } from '../state-filter.js'
 import { gwError } from '../../errors.js'
 import { canonicalJson, type ListEventsFilter, type LogEvent, type Store } from '../../store/index.js'
 import { apiSchemas, ref } from '../schemas.js'
@@ -38,8 +40,15 @@ export interface LogQuery {
 
 const errors = { 400: ref('Error'), 401: ref('Error'), 403: ref('Error'), 429: ref('Error') }
 
+/** `state=` of the log: the state per direction (an old name: what it meant there, with a Deprecation header). */
+function logStateFilter(value: string, direction: 'out' | 'in' | undefined, reply: FastifyReply | undefined): { out?: string; in?: string } {
+  const f = reply ? stateFilter(reply, value, direction) : resolveStateFilter(value, direction)
+  if (!f) return { out: value, in: value }
+  return { ...(f.out ? { out: f.out } : {}), ...(f.in ? { in: f.in } : {}) }
+}
+
 /** Query string → store filter (dates checked: `format: date-time` lets through offsets Date cannot hold). */
-export function logFilter(q: LogQuery): ListEventsFilter {
+export function logFilter(q: LogQuery, reply?: FastifyReply): ListEventsFilter {
   const date = (field: string, v: string | undefined): Date | undefined => {
     if (v === undefined) return undefined
     const d = new Date(v)
@@ -56,7 +65,7 @@ export function logFilter(q: LogQuery): ListEventsFilter {
     ...(until ? { until } : {}),
     ...(q.agency !== undefined ? { organId: q.agency.trim().toUpperCase() } : {}),
     ...(q.direction !== undefined ? { direction: q.direction } : {}),
-    ...(q.state !== undefined ? { state: q.state } : {}),
+    ...(q.state !== undefined ? { state: logStateFilter(q.state, q.direction, reply) } : {}),
     ...(q.type !== undefined ? { type: q.type } : {}),
     ...(q.q !== undefined && q.q.trim() !== '' ? { text: q.q.trim() } : {}),
     ...(q.documentId !== undefined ? { documentId: q.documentId } : {}),
@@ -110,8 +119,9 @@ export function csvRow(e: LogEvent): string {
     e.sender,
     e.recipient,
     e.actor,
-    e.fromState,
-    e.state,
+    // the names as stored and hashed (a row written before schema 009 keeps its old state names)
+    e.storedFromState ?? e.fromState,
+    e.storedState ?? e.state,
     e.changed ? 1 : 0,
     e.statusCode,
     e.cause,
@@ -166,8 +176,8 @@ export async function logRoutes(app: FastifyInstance, opts: LogRoutesOptions): P
         response: { 200: ref('LogPage'), ...errors },
       },
     },
-    async (req) => {
-      const page = await store.listEvents(logFilter(req.query))
+    async (req, reply) => {
+      const page = await store.listEvents(logFilter(req.query, reply))
       return page.next ? { items: page.items, next: page.next } : { items: page.items }
     },
   )
@@ -188,7 +198,7 @@ export async function logRoutes(app: FastifyInstance, opts: LogRoutesOptions): P
     },
     async (req, reply) => {
       const { max, ...query } = req.query
-      const filter = logFilter(query)
+      const filter = logFilter(query, reply)
       // fail before the 200 goes out when the cursor or a filter is wrong
       const first = await store.listEvents({ ...filter, limit: 1 })
       void first

@@ -60,7 +60,7 @@ t.test('two gateways: document, 01, 03, 06, timeline; recall, update, replace', 
   for (const [gw, key, item] of [[b, E2E_KEYS.h26, onB], [a, E2E_KEYS.h29, onA]] as const) {
     const detail = (await gw.app.inject({ method: 'GET', url: `/v1/inbox/${item!.id}`, headers: bearer(key) })).json() as { verdict: { code: string; ok: boolean }; state: string; attachments: { contentId: string }[] }
     t.equal(detail.verdict.code, 'VALID', 'valid verdict')
-    t.equal(detail.state, 'received')
+    t.equal(detail.state, 'arrived')
     const cid = detail.attachments[0]!.contentId.replace(/^cid:/, '')
     const file = await gw.app.inject({ method: 'GET', url: `/v1/inbox/${item!.id}/attachments/${encodeURIComponent(cid)}`, headers: bearer(key) })
     t.equal(file.statusCode, 200)
@@ -82,7 +82,7 @@ t.test('two gateways: document, 01, 03, 06, timeline; recall, update, replace', 
 
   // ---- B's DMS: 03 then 06 ------------------------------------------------------------------------------
   await postStatus(b, E2E_KEYS.h26, onB!.id, '03')
-  await waitFor(async () => (await deliveryStates(a, sent.id))[H26]?.state === 'received')
+  await waitFor(async () => (await deliveryStates(a, sent.id))[H26]?.state === 'registered')
   await postStatus(b, E2E_KEYS.h26, onB!.id, '06')
   const done = await waitFor(async () => {
     const s = await deliveryStates(a, sent.id)
@@ -90,7 +90,7 @@ t.test('two gateways: document, 01, 03, 06, timeline; recall, update, replace', 
   })
   t.ok(done, 'A shows completed for H26')
   const tl = done![H26]!.timeline.filter((e) => e.changed).map((e) => e.state)
-  t.same(tl, ['accepted', 'queued', 'delivered', 'received', 'completed'], 'timeline in order')
+  t.same(tl, ['accepted', 'queued', 'delivered', 'registered', 'completed'], 'timeline in order')
 
   // ---- recall by status 13 (to H29 on A itself), answered 15 -------------------------------------------
   const r1 = await a.app.inject({ method: 'POST', url: `/v1/documents/${sent.id}/recall`, headers: bearer(E2E_KEYS.g22), payload: { reason: 'Sai sót nội dung', recipients: [H29] } })

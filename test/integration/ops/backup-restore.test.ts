@@ -31,7 +31,7 @@ async function filled(store: SqliteStore) {
   for (const r of sent.slice(0, 10)) await store.transition(r.deliveries[0]!.id, 'delivered', { statusCode: '01', cause: 'status 01', actor: 'peer:000.00.02.H26' })
   await store.markFailed(sent[35]!.deliveries[0]!.id, 'unroutable', 'system:relay')
   const received = []
-  for (let i = 0; i < 20; i++) received.push(await store.recordIncoming(incomingInput({}, i % 7 === 0 ? 'rejected' : 'received')))
+  for (let i = 0; i < 20; i++) received.push(await store.recordIncoming(incomingInput({}, i % 7 === 0 ? 'rejected' : 'arrived')))
   await store.transitionIncoming(received[1]!.incoming.id, 'fetched', { cause: 'fetched by the DMS', actor: 'client:dms-hcm' })
   return { sent, received }
 }

@@ -45,7 +45,7 @@ export async function receiveEveryDocument(t: Test, set: NamedPackage[], junk: s
       const got = await ev
       t.equal(got.kind, 'received', `${f} received (${got.event.code ?? ''} ${got.event.message ?? ''})`)
       const inc = got.event.incoming!
-      t.equal(inc.state, 'received')
+      t.equal(inc.state, 'arrived')
       t.equal((inc.verdict as { code: string }).code, 'VALID')
       t.equal(inc.senderOrganId, from)
       t.equal(inc.documentId, h.documentId)
@@ -98,7 +98,7 @@ export async function statusesMoveTheDelivery(t: Test, s: StatusSet): Promise<vo
 
   const steps: [code: string, state: string, changed: boolean][] = [
     ['01', 'delivered', true],
-    ['03', 'received', true],
+    ['03', 'registered', true],
     ['04', 'assigned', true],
     ['05', 'processing', true],
     ['06', 'completed', true],

@@ -78,7 +78,7 @@ t.test('hold: a held package is received once the source answers', async (t) => 
   s.bringBack()
   t.equal(await s.pipeline.handle(s.msg), 'ack')
   const rows = (await s.store.listIncoming({ limit: 10 })).items
-  t.equal(rows[0]?.state, 'received')
+  t.equal(rows[0]?.state, 'arrived')
   t.match(rows[0]?.verdict, { code: 'VALID', revocation: { status: 'good', source: /responder back/ } })
 })
 

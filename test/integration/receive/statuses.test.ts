@@ -74,7 +74,7 @@ t.test('statuses move deliveries forward only and stay in the timeline', async (
   )
   const stored = await rx.store.listIncoming({ kind: 'status', limit: 10 })
   t.equal(stored.items.length, 3, 'status packages stored')
-  t.ok(stored.items.every((s) => s.state === 'received' && (s.verdict as { code: string }).code === 'VALID'))
+  t.ok(stored.items.every((s) => s.state === 'arrived' && (s.verdict as { code: string }).code === 'VALID'))
 
   // 02 with its reason, matched by code + date when the DocumentId does not match (docs/edxml.md §c fallback)
   const doc2 = await sentDocument(rx)

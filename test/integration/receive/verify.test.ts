@@ -31,7 +31,7 @@ t.test('receive: valid, every negative case, replay, redelivery', async (t) => {
   let got = await ev
   t.equal(got.kind, 'received', 'valid document received')
   const stored = got.kind === 'received' ? got.event.incoming : undefined
-  t.equal(stored?.state, 'received')
+  t.equal(stored?.state, 'arrived')
   t.equal(stored?.recipient, H29)
   t.equal(stored?.senderOrganId, G22)
   t.equal((stored?.verdict as { code?: string }).code, 'VALID')
@@ -148,7 +148,7 @@ t.test('receive: valid, every negative case, replay, redelivery', async (t) => {
   t.ok(twos.some((d) => /^Từ chối tiếp nhận \(REPLAY\)/.test(d)), '02 Description carries the reason')
 
   // nothing rejected is visible as received: exactly the one valid document
-  const received = await rx.store.listIncoming({ state: 'received', limit: 100 })
+  const received = await rx.store.listIncoming({ state: 'arrived', limit: 100 })
   t.equal(received.items.length, 1, 'only the valid document is received')
   const rejected = await rx.store.listIncoming({ state: 'rejected', limit: 100 })
   t.equal(rejected.items.length, cases.length, 'every bad package stored as rejected')
@@ -162,7 +162,7 @@ t.test('receive: valid, every negative case, replay, redelivery', async (t) => {
   got = await ev
   t.equal(got.kind, 'received')
   t.equal(got.kind === 'received' && got.event.duplicate, true, 'recognised as a redelivery')
-  t.equal((await rx.store.listIncoming({ state: 'received', limit: 100 })).items.length, 1, 'no duplicate in the inbox')
+  t.equal((await rx.store.listIncoming({ state: 'arrived', limit: 100 })).items.length, 1, 'no duplicate in the inbox')
   t.equal((await statuses('01')).length, 1, 'no second 01')
 })
 
@@ -273,7 +273,7 @@ t.test('two packages with one DocumentId at the same time: one received, the oth
   const results = await Promise.all(msgs.map((m) => rx.pipeline.handle(m)))
   t.same(results.sort(), ['ack', 'reject'])
   const all = (await rx.store.listIncoming({ limit: 10 })).items
-  t.same(all.map((i) => i.state).sort(), ['received', 'rejected'])
+  t.same(all.map((i) => i.state).sort(), ['arrived', 'rejected'])
   t.equal((all.find((i) => i.state === 'rejected')?.verdict as { code?: string }).code, 'REPLAY')
 })
 

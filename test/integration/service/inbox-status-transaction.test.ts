@@ -50,11 +50,11 @@ for (const kind of storeKinds) {
     const ok = await inbox.reportStatus({ ...actor, id: a.id, code: '03' })
     t.equal(ok.sent, true)
     if (!ok.sent) return
-    t.same([ok.transition.from, ok.transition.state, ok.transition.changed], ['received', 'accepted', true])
-    t.equal((await store.getIncoming(a.id))?.state, 'accepted')
+    t.same([ok.transition.from, ok.transition.state, ok.transition.changed], ['arrived', 'registered', true])
+    t.equal((await store.getIncoming(a.id))?.state, 'registered')
     t.match(await store.getPackage(ok.status.id), { kind: 'status', statusCode: '03', senderOrganId: H29 })
     const [moved] = (await store.listEvents({ packageId: a.id, limit: 10 })).items
-    t.match(moved, { type: 'status', state: 'accepted', statusCode: '03', detail: { statusPackageId: ok.status.id } })
+    t.match(moved, { type: 'status', state: 'registered', statusCode: '03', detail: { statusPackageId: ok.status.id } })
     t.equal(await statusPackages(store), 1)
 
     // the state change is refused by the database: no status package either
@@ -62,7 +62,7 @@ for (const kind of storeKinds) {
     const eventsBefore = (await store.listEvents({ packageId: b.id, limit: 10 })).items.length
     await refuse(kind.name, opened, dbFile, 'state change')
     await t.rejects(inbox.reportStatus({ ...actor, id: b.id, code: '02', description: 'Sai thể thức' }), 'the refused write fails the request')
-    t.equal((await store.getIncoming(b.id))?.state, 'received', 'state unchanged')
+    t.equal((await store.getIncoming(b.id))?.state, 'arrived', 'state unchanged')
     t.equal(await statusPackages(store), 1, 'no status package stored')
     t.equal((await store.listEvents({ packageId: b.id, limit: 10 })).items.length, eventsBefore, 'no event recorded')
   })
@@ -76,7 +76,7 @@ for (const kind of storeKinds) {
     const c = (await seedIncoming(store, config, { from: G22, to: H29 })).incoming
     await refuse(kind.name, opened, `${t.testdirName}/store.db`, 'status package')
     await t.rejects(inbox.reportStatus({ clientId: 'dms-ubnd-hcm', authorise: () => true, id: c.id, code: '03' }), 'the refused write fails the request')
-    t.equal((await store.getIncoming(c.id))?.state, 'received', 'state unchanged')
+    t.equal((await store.getIncoming(c.id))?.state, 'arrived', 'state unchanged')
     t.equal(await statusPackages(store), 0)
   })
 }

@@ -195,7 +195,7 @@ export function outgoing(over: Omit<Partial<RecordOutgoingInput>, 'package'> & {
 }
 
 /** A received package as the receive pipeline stores it (valid → received, failed → rejected). */
-export function incomingInput(over: Partial<IncomingPackageInput> = {}, state: 'received' | 'rejected' = 'received', at?: Date): RecordIncomingInput {
+export function incomingInput(over: Partial<IncomingPackageInput> = {}, state: 'arrived' | 'rejected' = 'arrived', at?: Date): RecordIncomingInput {
   const bytes = over.bytes ?? randomBytes(2048)
   return {
     package: {
@@ -212,7 +212,7 @@ export function incomingInput(over: Partial<IncomingPackageInput> = {}, state: '
       codeNumber: '9',
       codeNotation: 'TB-VPCP',
       metadata: { attachments: [{ contentId: 'a1', name: 'tb.pdf' }] },
-      verdict: state === 'received' ? { ok: true, code: 'VALID', signer: { organId: '000.00.00.G22' } } : { ok: false, code: 'DIGEST_MISMATCH', message: 'content changed' },
+      verdict: state === 'arrived' ? { ok: true, code: 'VALID', signer: { organId: '000.00.00.G22' } } : { ok: false, code: 'DIGEST_MISMATCH', message: 'content changed' },
       ...over,
     },
     state,

@@ -10,7 +10,7 @@ eachStore(t, 'recordIncoming stores bytes, verdict and an event; a redelivery is
   const input = incoming()
   const r = await store.recordIncoming(input)
   t.equal(r.duplicate, false)
-  t.match(r.incoming, { id: input.package.id, state: 'received', kind: 'edoc', verdict: { ok: true, code: 'VALID' }, size: 2048, subject: 'Thông báo kết luận' })
+  t.match(r.incoming, { id: input.package.id, state: 'arrived', kind: 'edoc', verdict: { ok: true, code: 'VALID' }, size: 2048, subject: 'Thông báo kết luận' })
   t.same(await store.getIncoming(input.package.id), r.incoming)
   const b = await store.getIncomingBytes(input.package.id)
   t.ok(Buffer.from(b!.bytes).equals(Buffer.from(input.package.bytes)), 'exact bytes')
@@ -28,8 +28,8 @@ eachStore(t, 'recordIncoming stores bytes, verdict and an event; a redelivery is
   t.equal((await store.recordIncoming(replay)).duplicate, false)
   const byDoc = await store.findIncomingByDocument('000.00.00.G22', input.package.documentId!)
   t.same(byDoc.map((x) => [x.id, x.state]), [
-    [input.package.id, 'received'],
-    [other.incoming.id, 'received'],
+    [input.package.id, 'arrived'],
+    [other.incoming.id, 'arrived'],
     [replay.package.id, 'rejected'],
   ])
   t.match(byDoc[2], { reason: 'GW_ERR_SIGNATURE_INVALID: DIGEST_MISMATCH', verdict: { ok: false, code: 'DIGEST_MISMATCH' } })
@@ -66,12 +66,12 @@ eachStore(t, 'a refused copy never shadows the accepted one: dedupe over accepte
   t.match(j, { duplicate: false, incoming: { id: junk.package.id, state: 'rejected' } })
   // 2. the genuine copy: its own row, received, not a duplicate of the refused one
   const g = await store.recordIncoming(genuine)
-  t.match(g, { duplicate: false, incoming: { id: genuine.package.id, state: 'received' } })
+  t.match(g, { duplicate: false, incoming: { id: genuine.package.id, state: 'arrived' } })
   // 3. another junk copy after it: its own rejected row, the received one untouched
   const junk2 = incoming({ ...genuine.package, id: randomUUID(), messageId: randomUUID() }, 'rejected')
   const j2 = await store.recordIncoming(junk2)
   t.match(j2, { duplicate: false, incoming: { id: junk2.package.id, state: 'rejected' } })
-  t.equal((await store.getIncoming(genuine.package.id))?.state, 'received')
+  t.equal((await store.getIncoming(genuine.package.id))?.state, 'arrived')
   // 4. a redelivery of the genuine copy, sender and recipient in another case: the stored accepted one
   const lower = { ...genuine, package: { ...genuine.package, id: randomUUID(), senderOrganId: genuine.package.senderOrganId!.toLowerCase(), recipient: genuine.package.recipient!.toLowerCase() } }
   const dup = await store.recordIncoming(lower)
@@ -80,7 +80,7 @@ eachStore(t, 'a refused copy never shadows the accepted one: dedupe over accepte
   const byDoc = await store.findIncomingByDocument('000.00.00.g22', genuine.package.documentId!)
   t.same(byDoc.map((x) => [x.id, x.state]), [
     [junk.package.id, 'rejected'],
-    [genuine.package.id, 'received'],
+    [genuine.package.id, 'arrived'],
     [junk2.package.id, 'rejected'],
   ])
   const listed = await store.listIncoming({ senderOrganId: '000.00.00.g22', limit: 10 })
@@ -88,17 +88,17 @@ eachStore(t, 'a refused copy never shadows the accepted one: dedupe over accepte
   // 6. a discarded refused copy does not count either; an operator replay of a refused copy that an accepted copy
   //    already covers is refused by the store (the pipeline answers 409 before)
   await store.transitionIncoming(junk.package.id, 'discarded', { actor: 'operator:ops', cause: 'test' })
-  await t.rejects(store.transitionIncoming(junk2.package.id, 'received', { actor: 'operator:ops', cause: 'test' }))
+  await t.rejects(store.transitionIncoming(junk2.package.id, 'arrived', { actor: 'operator:ops', cause: 'test' }))
   t.equal((await store.getIncoming(junk2.package.id))?.state, 'rejected')
 })
 
 eachStore(t, 'incoming state machine: fetched, DMS statuses, recall, rejected replay', async (t, { store }) => {
   const a = (await store.recordIncoming(incoming())).incoming
   const dms = { actor: 'client:dms-hanoi' }
-  t.match(await store.transitionIncoming(a.id, 'fetched', { ...dms, cause: 'DMS ack' }), { changed: true, from: 'received' })
+  t.match(await store.transitionIncoming(a.id, 'fetched', { ...dms, cause: 'DMS ack' }), { changed: true, from: 'arrived' })
   t.ok((await store.getIncoming(a.id))!.fetchedAt)
   t.match(await store.transitionIncoming(a.id, 'processing', { ...dms, cause: 'status 05', statusCode: '05' }), { changed: true })
-  t.match(await store.transitionIncoming(a.id, 'accepted', { ...dms, cause: 'status 03', statusCode: '03' }), { changed: false }, 'never backwards')
+  t.match(await store.transitionIncoming(a.id, 'registered', { ...dms, cause: 'status 03', statusCode: '03' }), { changed: false }, 'never backwards')
   t.match(await store.transitionIncoming(a.id, 'recall-requested', { actor: 'peer:000.00.00.G22', cause: 'status 13', statusCode: '13' }), { changed: true })
   t.match(await store.transitionIncoming(a.id, 'recalled', { ...dms, cause: 'status 15', statusCode: '15' }), { changed: true })
   t.match(await store.transitionIncoming(a.id, 'completed', { ...dms, cause: 'status 06', statusCode: '06' }), { changed: false })
@@ -106,26 +106,26 @@ eachStore(t, 'incoming state machine: fetched, DMS statuses, recall, rejected re
 
   const rej = (await store.recordIncoming(incoming({}, 'rejected'))).incoming
   t.match(await store.transitionIncoming(rej.id, 'fetched', { ...dms, cause: 'x' }), { changed: false }, 'a rejected package is never handed over')
-  t.match(await store.transitionIncoming(rej.id, 'received', { actor: 'operator:an', cause: 'operator replay: trust anchor added', type: 'replayed' }), { changed: true })
+  t.match(await store.transitionIncoming(rej.id, 'arrived', { actor: 'operator:an', cause: 'operator replay: trust anchor added', type: 'replayed' }), { changed: true })
   const rej2 = (await store.recordIncoming(incoming({}, 'rejected'))).incoming
   t.match(await store.transitionIncoming(rej2.id, 'discarded', { actor: 'operator:an', cause: 'operator discard', type: 'discarded' }), { changed: true })
-  t.match(await store.transitionIncoming(rej2.id, 'received', { actor: 'operator:an', cause: 'x' }), { changed: false })
+  t.match(await store.transitionIncoming(rej2.id, 'arrived', { actor: 'operator:an', cause: 'x' }), { changed: false })
   await t.rejects(store.transitionIncoming('nope', 'fetched', { ...dms, cause: 'x' }), { code: 'GW_ERR_STORE_NOT_FOUND' })
 
   const events = (await store.listEvents({ limit: 50, packageId: a.id })).items.reverse()
   t.same(
     events.map((e) => [e.state, e.changed]),
     [
-      ['received', true],
+      ['arrived', true],
       ['fetched', true],
       ['processing', true],
-      ['accepted', false],
+      ['registered', false],
       ['recall-requested', true],
       ['recalled', true],
       ['completed', false],
     ],
   )
-  t.match((await store.stats()).incomingByState, { recalled: 1, received: 1, discarded: 1 })
+  t.match((await store.stats()).incomingByState, { recalled: 1, arrived: 1, discarded: 1 })
 })
 
 eachStore(t, 'listIncoming: per hosted agency, filters, cursor pages', async (t, { store }) => {
@@ -133,7 +133,7 @@ eachStore(t, 'listIncoming: per hosted agency, filters, cursor pages', async (t,
   const ids: string[] = []
   for (let i = 0; i < 17; i++) {
     const r = await store.recordIncoming(
-      incoming({ recipient: i % 2 ? 'R1' : 'R2', senderOrganId: i % 3 ? 'S1' : 'S2' }, i % 4 === 3 ? 'rejected' : 'received', new Date(base + i * 1000)),
+      incoming({ recipient: i % 2 ? 'R1' : 'R2', senderOrganId: i % 3 ? 'S1' : 'S2' }, i % 4 === 3 ? 'rejected' : 'arrived', new Date(base + i * 1000)),
     )
     ids.push(r.incoming.id)
   }
@@ -150,7 +150,7 @@ eachStore(t, 'listIncoming: per hosted agency, filters, cursor pages', async (t,
   }
   t.same(await walk({}, 4), newest)
   t.same(await walk({ recipient: 'R1' }, 3), newest.filter((_, j) => (16 - j) % 2 === 1))
-  t.same(await walk({ recipient: 'R2', state: 'received' }, 2), newest.filter((_, j) => (16 - j) % 2 === 0 && (16 - j) % 4 !== 3))
+  t.same(await walk({ recipient: 'R2', state: 'arrived' }, 2), newest.filter((_, j) => (16 - j) % 2 === 0 && (16 - j) % 4 !== 3))
   t.same(await walk({ senderOrganId: 'S2' }, 5), newest.filter((_, j) => (16 - j) % 3 === 0))
   t.same(await walk({ since: new Date(base + 10_000), until: new Date(base + 12_000) }, 1), [ids[11], ids[10]])
   await t.rejects(store.listIncoming({ limit: 5, cursor: (await store.listPackages({ limit: 1 })).next ?? 'cA' }), { code: 'GW_ERR_STORE_INVALID_CURSOR' })
@@ -182,13 +182,13 @@ eachStore(t, 'the 01 reply and a status’s delivery change are written with the
   const d = sent.deliveries[0]!
   await store.markQueued(d.id)
   const status = incoming({ kind: 'status', documentId: sent.package.documentId, statusCode: '03', relatedId: sent.package.id })
-  const apply = { deliveryId: d.id, toState: 'received' as const, options: { cause: 'status 03', actor: 'peer:000.00.00.G22', statusCode: '03' as const, detail: { incomingId: status.package.id } } }
+  const apply = { deliveryId: d.id, toState: 'registered' as const, options: { cause: 'status 03', actor: 'peer:000.00.00.G22', statusCode: '03' as const, detail: { incomingId: status.package.id } } }
   const s1 = await store.recordIncoming({ ...status, apply })
-  t.match(s1.applied, { changed: true, from: 'queued', state: 'received' })
+  t.match(s1.applied, { changed: true, from: 'queued', state: 'registered' })
   const s2 = await store.recordIncoming({ ...status, package: { ...status.package, id: randomUUID() }, apply })
   t.equal(s2.duplicate, true)
   t.equal(s2.applied, undefined)
-  t.same((await store.timeline(d.id)).map((e) => e.state), ['accepted', 'queued', 'received'], 'applied once')
+  t.same((await store.timeline(d.id)).map((e) => e.state), ['accepted', 'queued', 'registered'], 'applied once')
   t.ok((await store.verifyLog()).ok)
 })
 
@@ -198,7 +198,7 @@ eachStore(t, 'a failing reply or apply takes the whole received package with it 
   const reply = outgoing({ package: { kind: 'status', documentId: doc.package.documentId!, senderOrganId: '000.00.01.H26', statusCode: '01', clientId: undefined }, recipients: ['000.00.00.G22'], actor: 'system' })
   const before = (await store.stats()).events
   await t.rejects(
-    store.recordIncoming({ ...doc, reply, apply: { deliveryId: randomUUID(), toState: 'received', options: { cause: 'status 03', actor: 'peer:x', statusCode: '03' } } }),
+    store.recordIncoming({ ...doc, reply, apply: { deliveryId: randomUUID(), toState: 'registered', options: { cause: 'status 03', actor: 'peer:x', statusCode: '03' } } }),
     { code: 'GW_ERR_STORE_NOT_FOUND' },
   )
   t.equal(await store.getIncoming(doc.package.id), undefined, 'no incoming row')
@@ -222,14 +222,14 @@ eachStore(t, 'recordOutgoing with incomingTransition: applied with the package, 
       recipients: ['000.00.00.G22'],
       actor: 'client:dms',
       idempotency: { clientId: 'dms', key: `03:${inc.id}`, requestHash: 'h03' },
-      incomingTransition: { incomingId: inc.id, toState: 'accepted', options: { actor: 'client:dms', cause: 'status 03 sent', statusCode: '03' } },
+      incomingTransition: { incomingId: inc.id, toState: 'registered', options: { actor: 'client:dms', cause: 'status 03 sent', statusCode: '03' } },
       ...over,
     })
   const first = status()
   const r1 = await store.recordOutgoing(first)
   t.equal(r1.replayed, false)
-  t.match(r1.incomingTransition, { changed: true, from: 'fetched', state: 'accepted' })
-  t.equal((await store.getIncoming(inc.id))?.state, 'accepted')
+  t.match(r1.incomingTransition, { changed: true, from: 'fetched', state: 'registered' })
+  t.equal((await store.getIncoming(inc.id))?.state, 'registered')
   const seqs = (await store.listEvents({ packageId: inc.id, limit: 10 })).items.map((e) => e.seq)
 
   // the same request again (idempotency key, same hash): nothing written, no second move
@@ -247,15 +247,15 @@ eachStore(t, 'recordOutgoing with incomingTransition: applied with the package, 
       incomingTransition: { incomingId: inc.id, toState: 'fetched', options: { actor: 'client:dms', cause: 'backwards' } },
     }),
   )
-  t.match(viaTransition, { changed: false, from: 'accepted', state: 'accepted' })
-  t.match(back.incomingTransition, { changed: false, from: 'accepted', state: 'accepted' })
+  t.match(viaTransition, { changed: false, from: 'registered', state: 'registered' })
+  t.match(back.incomingTransition, { changed: false, from: 'registered', state: 'registered' })
   t.equal(back.replayed, false, 'the package itself is stored')
   t.ok(await store.getPackage(back.package.id))
   const last = (await store.listEvents({ packageId: inc.id, limit: 1 })).items[0]!
-  t.match(last, { seq: back.incomingTransition!.seq, state: 'fetched', fromState: 'accepted', changed: false, cause: 'backwards' })
+  t.match(last, { seq: back.incomingTransition!.seq, state: 'fetched', fromState: 'registered', changed: false, cause: 'backwards' })
 
   // an unknown incoming package fails the whole write, as transitionIncoming does: no package stored
-  const orphan = status({ idempotency: undefined, incomingTransition: { incomingId: randomUUID(), toState: 'accepted', options: { actor: 'client:dms', cause: 'x' } } })
+  const orphan = status({ idempotency: undefined, incomingTransition: { incomingId: randomUUID(), toState: 'registered', options: { actor: 'client:dms', cause: 'x' } } })
   await t.rejects(store.recordOutgoing(orphan), { code: 'GW_ERR_STORE_NOT_FOUND' })
   t.equal(await store.getPackage(orphan.package.id), undefined)
   t.ok((await store.verifyLog()).ok)

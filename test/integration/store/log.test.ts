@@ -116,7 +116,7 @@ eachStore(t, 'listEvents filters: organ as sender or recipient, direction, state
   await store.markFailed(b.deliveries[1]!.id, 'unroutable', 'system', new Date(t0 + 3000))
   await store.recordIncoming({
     package: { id: '7f2c5a7e-0000-4000-8000-000000000001', kind: 'edoc', documentId: 'IN-1', senderOrganId: 'X9', recipient: 'S1', bytes: new Uint8Array([1, 2, 3]), sha256: 'abc', subject: 'Công văn đến', verdict: { ok: true, code: 'VALID' } },
-    state: 'received',
+    state: 'arrived',
     actor: 'peer:X9',
     at: new Date(t0 + 4000),
   })

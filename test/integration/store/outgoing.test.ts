@@ -181,8 +181,8 @@ eachStore(t, 'state machine: forward moves, out-of-order statuses kept in the ti
   const peer = 'peer:000.00.02.H26'
   await store.markQueued(id)
   // 03 overtakes 01
-  t.match(await store.transition(id, 'received', { cause: 'status 03', actor: peer, statusCode: '03' }), { changed: true, from: 'queued', state: 'received' })
-  t.match(await store.transition(id, 'delivered', { cause: 'status 01', actor: peer, statusCode: '01' }), { changed: false, from: 'received', state: 'received' })
+  t.match(await store.transition(id, 'registered', { cause: 'status 03', actor: peer, statusCode: '03' }), { changed: true, from: 'queued', state: 'registered' })
+  t.match(await store.transition(id, 'delivered', { cause: 'status 01', actor: peer, statusCode: '01' }), { changed: false, from: 'registered', state: 'registered' })
   t.match(await store.transition(id, 'completed', { cause: 'status 06', actor: peer, statusCode: '06', detail: { description: 'Đã xử lý xong' } }), { changed: true, state: 'completed' })
   t.match(await store.transition(id, 'processing', { cause: 'status 05', actor: peer, statusCode: '05' }), { changed: false, state: 'completed' })
   t.match(await store.transition(id, 'failed', { cause: 'late nack', actor: 'system', reason: 'x' }), { changed: false, state: 'completed' }, 'not failed once answered')
@@ -199,7 +199,7 @@ eachStore(t, 'state machine: forward moves, out-of-order statuses kept in the ti
     [
       ['accepted', true, null],
       ['queued', true, null],
-      ['received', true, '03'],
+      ['registered', true, '03'],
       ['delivered', false, '01'],
       ['completed', true, '06'],
       ['processing', false, '05'],
@@ -209,7 +209,7 @@ eachStore(t, 'state machine: forward moves, out-of-order statuses kept in the ti
     'every event, oldest first, applied or not',
   )
   t.ok(tl.every((e, i) => i === 0 || e.seq > tl[i - 1]!.seq), 'oldest first')
-  t.match(tl[4], { type: 'status', actor: peer, cause: 'status 06', fromState: 'received', detail: { description: 'Đã xử lý xong' } })
+  t.match(tl[4], { type: 'status', actor: peer, cause: 'status 06', fromState: 'registered', detail: { description: 'Đã xử lý xong' } })
   t.ok(tl.every((e) => /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/.test(e.time)), 'ISO times')
 })
 
@@ -220,7 +220,7 @@ eachStore(t, 'state machine: refusal, failure and retry, recall', async (t, { st
   // refused is the end of the main line
   await store.markQueued(a)
   t.match(await store.transition(a, 'refused', { ...o, cause: 'status 02', statusCode: '02', reason: 'Sai nơi nhận' }), { changed: true })
-  t.match(await store.transition(a, 'received', { ...o, cause: 'status 03', statusCode: '03' }), { changed: false })
+  t.match(await store.transition(a, 'registered', { ...o, cause: 'status 03', statusCode: '03' }), { changed: false })
   t.match(await store.transition(a, 'assigned', { ...o, cause: 'status 04', statusCode: '04' }), { changed: false })
   t.match(await store.getDelivery(a), { state: 'refused', reason: 'Sai nơi nhận', statusCode: '02' })
   // failed → accepted (operator replay) → queued; failed → delivered when the recipient answers after all

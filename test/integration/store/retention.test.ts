@@ -32,14 +32,14 @@ async function scene(store: Store) {
   const keyed = await out({ idempotency: { clientId: 'dms-hanoi', key: 'k-old', requestHash: 'h1' } })
   const keyedNew = await out({ idempotency: { clientId: 'dms-hanoi', key: 'k-new', requestHash: 'h2' } }, RECENT)
 
-  const inc = async (state: 'received' | 'rejected' = 'received', over = {}) => (await store.recordIncoming(incomingInput(over, state, OLD))).incoming
+  const inc = async (state: 'arrived' | 'rejected' = 'arrived', over = {}) => (await store.recordIncoming(incomingInput(over, state, OLD))).incoming
   const waiting = await inc() // the DMS has not taken it: never purged
   const fetched = await inc()
   await store.transitionIncoming(fetched.id, 'fetched', { cause: 'fetched by the DMS', actor: 'client:dms-hcm', at: OLD })
   const rejected = await inc('rejected')
   const discarded = await inc('rejected')
   await store.transitionIncoming(discarded.id, 'discarded', { cause: 'discarded by operator', actor: 'operator:an', at: OLD })
-  const statusIn = await inc('received', { kind: 'status', statusCode: '03' })
+  const statusIn = await inc('arrived', { kind: 'status', statusCode: '03' })
   return { done, open, dead, status, fresh, keyed, keyedNew, waiting, fetched, rejected, discarded, statusIn }
 }
 

@@ -1,12 +1,15 @@
 // Upgrades: a store made by the previous schema (every migration but the last, applied on a raw connection, with
 // rows written as that schema holds them) is opened by the current code: the missing migration is applied and
 // logged with what it does, every row survives, the log chain verifies and the store keeps working.
+// Migration 009 renamed states (outgoing received → registered; incoming received → arrived, accepted → registered):
+// the old rows carry the old names, the chained log rows keep them and are read with the new ones.
 import t, { type Test } from 'tap'
 import Database from 'better-sqlite3'
 import { createHash, randomBytes, randomUUID } from 'node:crypto'
 import { join } from 'node:path'
 import { canonicalJson, GENESIS_HASH, openPgStore, openSqliteStore, rowHash, type ChainRow, type Store } from '../../../src/store/index.js'
 import { MIGRATIONS } from '../../../src/store/migrations/index.js'
+import { run as logCli } from '../../../src/cli/log.js'
 import { outgoing, PG_URL, pgAvailable, pgRaw } from './helpers.js'
 
 const PREVIOUS = MIGRATIONS.slice(0, -1)
@@ -22,6 +25,8 @@ t.test('every migration says what it does', async (t) => {
 interface Raw {
   exec(sql: string): Promise<void>
   blob(b: Buffer): string
+  /** SQLite: the store file. */
+  path?: string
 }
 
 const q = (v: unknown): string => (v === null || v === undefined ? 'NULL' : typeof v === 'number' ? String(v) : `'${String(v).replace(/'/g, "''")}'`)
@@ -44,18 +49,28 @@ async function writeOldRows(raw: Raw) {
     sql.push(`INSERT INTO package_bytes (package_id, bytes, signature) VALUES (${q(p.id)}, ${raw.blob(p.bytes)}, ${raw.blob(p.sig)})`)
     p.deliveries.forEach((d, k) => {
       const recipient = `000.00.0${k + 2}.H26`
-      sql.push(`INSERT INTO deliveries (id, package_id, recipient, priority, state, attempts, created_at, updated_at) VALUES (${[d, p.id, recipient, 0, k === 0 ? 'completed' : 'queued', 1, p.created, p.created].map(q).join(', ')})`)
+      // the first package's second recipient registered it (03): 'received' before 009
+      const registered = p === pkgs[0] && k === 1
+      sql.push(`INSERT INTO deliveries (id, package_id, recipient, priority, state, attempts, created_at, updated_at) VALUES (${[d, p.id, recipient, 0, k === 0 ? 'completed' : registered ? 'received' : 'queued', 1, p.created, p.created].map(q).join(', ')})`)
       ev({ time: p.created, direction: 'out', type: 'state', package_id: p.id, delivery_id: d, document_id: p.doc, sender: '000.00.01.H26', recipient, actor: 'client:dms-hanoi', state: 'accepted', changed: 1, cause: 'accepted' })
       ev({ time: p.created, direction: 'out', type: 'state', package_id: p.id, delivery_id: d, document_id: p.doc, sender: '000.00.01.H26', recipient, actor: 'system', from_state: 'accepted', state: 'queued', changed: 1, cause: 'broker confirmed' })
+      if (registered) ev({ time: p.created, direction: 'out', type: 'status', package_id: p.id, delivery_id: d, document_id: p.doc, sender: '000.00.01.H26', recipient, actor: `peer:${recipient}`, from_state: 'queued', state: 'received', changed: 1, status_code: '03', cause: 'status 03' })
       if (k === 0) ev({ time: p.created, direction: 'out', type: 'status', package_id: p.id, delivery_id: d, document_id: p.doc, sender: '000.00.01.H26', recipient, actor: `peer:${recipient}`, from_state: 'queued', state: 'completed', changed: 1, status_code: '06', cause: 'status 06', detail: canonicalJson({ staff: 'Nguyễn Văn Á' }) })
     })
   }
   sql.push(`INSERT INTO idempotency_keys (client_id, key, request_hash, package_id, created_at) VALUES (${['dms-hanoi', 'key-1', 'h1', pkgs[0]!.id, pkgs[0]!.created].map(q).join(', ')})`)
   for (const i of inc) {
+    // the second one was fetched and registered by the DMS (03): 'accepted' before 009
+    const registered = i === inc[1]
     sql.push(`INSERT INTO incoming (id, kind, document_id, sender, recipient, message_id, sha256, size, priority, subject, metadata, verdict, search, state, received_at, updated_at)
-      VALUES (${[i.id, 'edoc', i.doc, '000.00.00.G22', '000.00.01.H26', randomUUID(), sha(i.bytes), i.bytes.length, 0, 'Thông báo', '{}', '{"ok":true,"code":"VALID"}', 'thong bao', 'received', i.received, i.received].map(q).join(', ')})`)
+      VALUES (${[i.id, 'edoc', i.doc, '000.00.00.G22', '000.00.01.H26', randomUUID(), sha(i.bytes), i.bytes.length, 0, 'Thông báo', '{}', '{"ok":true,"code":"VALID"}', 'thong bao', registered ? 'accepted' : 'received', i.received, i.received].map(q).join(', ')})`)
     sql.push(`INSERT INTO incoming_bytes (incoming_id, bytes, signature) VALUES (${q(i.id)}, ${raw.blob(i.bytes)}, ${raw.blob(i.sig)})`)
-    ev({ time: i.received, direction: 'in', type: 'stored', package_id: i.id, document_id: i.doc, sender: '000.00.00.G22', recipient: '000.00.01.H26', actor: 'peer:000.00.00.G22', state: 'received', changed: 1, cause: 'received' })
+    const base = { time: i.received, direction: 'in', package_id: i.id, document_id: i.doc, sender: '000.00.00.G22', recipient: '000.00.01.H26' } as const
+    ev({ ...base, type: 'stored', actor: 'peer:000.00.00.G22', state: 'received', changed: 1, cause: 'received' })
+    if (registered) {
+      ev({ ...base, type: 'state', actor: 'client:dms-hanoi', from_state: 'received', state: 'fetched', changed: 1, cause: 'fetched by the DMS' })
+      ev({ ...base, type: 'status', actor: 'client:dms-hanoi', from_state: 'fetched', state: 'accepted', changed: 1, status_code: '03', cause: 'status 03 sent' })
+    }
   }
   let prev = GENESIS_HASH
   events.forEach((e, n) => {
@@ -101,6 +116,7 @@ const kinds: { name: string; make(t: Test): Promise<OldStore> }[] = [
             }
           },
           blob: (b) => `X'${b.toString('hex')}'`,
+          path,
         },
         async open(logger) {
           const s = await openSqliteStore(path, { logger })
@@ -161,25 +177,53 @@ for (const kind of kinds) {
       t.match(await store.getPackage(p.id), { id: p.id, documentId: p.doc, sha256: sha(p.bytes), size: p.bytes.length, createdAt: p.created })
       const b = await store.getPackageBytes(p.id)
       t.ok(Buffer.from(b!.bytes).equals(p.bytes) && Buffer.from(b!.signature).equals(p.sig), 'package bytes and signature exact')
-      t.same((await store.getDeliveries(p.id)).map((d) => [d.id, d.state]), p.deliveries.map((d, k) => [d, k === 0 ? 'completed' : 'queued']))
+      t.same((await store.getDeliveries(p.id)).map((d) => [d.id, d.state]), p.deliveries.map((d, k) => [d, k === 0 ? 'completed' : p === rows.pkgs[0] ? 'registered' : 'queued']))
     }
     t.match(await store.timeline(rows.pkgs[0]!.deliveries[0]!), [{ state: 'accepted' }, { state: 'queued' }, { state: 'completed', statusCode: '06' }])
     t.match(await store.findIdempotent('dms-hanoi', 'key-1'), { packageId: rows.pkgs[0]!.id, requestHash: 'h1' })
     for (const i of rows.inc) {
-      t.match(await store.getIncoming(i.id), { id: i.id, state: 'received', verdict: { ok: true, code: 'VALID' } })
+      t.match(await store.getIncoming(i.id), { id: i.id, state: i === rows.inc[1] ? 'registered' : 'arrived', verdict: { ok: true, code: 'VALID' } })
       t.ok(Buffer.from((await store.getIncomingBytes(i.id))!.bytes).equals(i.bytes), 'incoming bytes exact')
     }
     t.equal((await store.listEvents({ limit: 100 })).items.length, rows.events)
-    t.equal((await store.listEvents({ text: 'chuyển đổi', limit: 100 })).items.length, 10, 'the log text search finds the old packages')
+    t.equal((await store.listEvents({ text: 'chuyển đổi', limit: 100 })).items.length, 11, 'the log text search finds the old packages')
+
+    // 2b. the renamed states: the chained rows keep their names, read with today's; filters find both
+    t.match(await store.timeline(rows.pkgs[0]!.deliveries[1]!), [{ state: 'accepted' }, { state: 'queued' }, { fromState: 'queued', state: 'registered', statusCode: '03' }])
+    const states = async (f: Omit<Parameters<Store['listEvents']>[0], 'limit'>) => (await store.listEvents({ ...f, limit: 100 })).items.map((e) => `${e.direction}:${e.fromState ?? ''}>${e.state}`).sort()
+    t.same(await states({ state: 'registered' }), ['in:fetched>registered', 'out:queued>registered'], '03 in both directions')
+    t.same(await states({ state: 'registered', direction: 'in' }), ['in:fetched>registered'])
+    t.same(await states({ state: 'arrived' }), ['in:>arrived', 'in:>arrived'])
+    t.same(await states({ state: 'fetched' }), ['in:arrived>fetched'], 'the from-state is read with its new name too')
+    t.same(await states({ state: 'received' }), ['in:>arrived', 'in:>arrived', 'out:queued>registered'], 'the old name: what it meant in each direction')
+    t.equal((await states({ state: 'accepted' })).length, 4, 'accepted: the outbox events only (no incoming 03)')
+    t.ok((await states({ state: 'accepted' })).every((s) => s.startsWith('out:')))
+    const legacy = (await store.listEvents({ state: 'registered', direction: 'out', limit: 10 })).items[0]!
+    t.match(legacy, { state: 'registered', storedState: 'received', fromState: 'queued' })
+    t.notOk('storedFromState' in legacy, 'queued was not renamed')
+    const asStored: ChainRow = {
+      seq: legacy.seq, time: legacy.time, direction: legacy.direction, type: legacy.type, package_id: legacy.packageId ?? null, delivery_id: legacy.deliveryId ?? null,
+      document_id: legacy.documentId ?? null, sender: legacy.sender ?? null, recipient: legacy.recipient ?? null, actor: legacy.actor, from_state: legacy.storedFromState ?? legacy.fromState ?? null,
+      state: legacy.storedState ?? legacy.state ?? null, changed: legacy.changed ? 1 : 0, status_code: legacy.statusCode ?? null, cause: legacy.cause ?? null, detail: canonicalJson(legacy.detail), prev_hash: legacy.prevHash,
+    }
+    t.equal(rowHash(asStored), legacy.hash, 'the stored names are the ones the hash covers')
+    // the store keeps working with the new names on the migrated rows
+    t.match(await store.transitionIncoming(rows.inc[0]!.id, 'fetched', { actor: 'client:dms-hanoi', cause: 'fetched by the DMS' }), { changed: true, from: 'arrived', state: 'fetched' })
+    t.match(await store.transitionIncoming(rows.inc[1]!.id, 'completed', { actor: 'client:dms-hanoi', cause: 'status 06 sent', statusCode: '06' }), { changed: true, from: 'registered' })
 
     // 3. the chain verifies, and the store keeps working on it: a new package, a move, a purge, all chained on
-    t.match(await store.verifyLog(), { ok: true, checked: rows.events, lastSeq: rows.events, lastHash: rows.head })
+    t.match(await store.verifyLog(), { ok: true, checked: rows.events + 2, lastSeq: rows.events + 2 })
     const r = await store.recordOutgoing(outgoing())
     await store.transition(rows.pkgs[1]!.deliveries[1]!, 'completed', { cause: 'status 06', actor: 'peer:000.00.03.H26', statusCode: '06' })
     const purged = await store.purge({ packageBytesDays: 1, actor: 'system:retention', at: new Date('2026-12-01T00:00:00.000Z') })
     t.equal(purged.packageBytes.outgoing.packages, 1, 'the old package now final is purged; the one still open is not')
+    t.equal(purged.packageBytes.incoming.packages, 2, 'both received documents were taken by the DMS: purged')
     t.ok(await store.getPackageBytes(rows.pkgs[0]!.id), 'still open: kept')
     t.ok(await store.getPackageBytes(r.package.id))
-    t.match(await store.verifyLog(), { ok: true, checked: rows.events + 2 + 1 + 1 })
+    t.match(await store.verifyLog(), { ok: true, checked: rows.events + 2 + 2 + 1 + 2 })
+    if (old.raw.path) {
+      // the command an operator runs after an upgrade (CHANGELOG "Upgrading"), on the file itself
+      t.equal(await logCli(['verify', '--store', old.raw.path]), 0, '`lienthong log verify` passes on the upgraded store')
+    }
   })
 }

@@ -119,7 +119,7 @@ t.test('verify: the verdict when valid, a refusal carrying the verdict otherwise
 
 /** A store that only answers findIncomingByDocument, from a list. */
 function historyStore(rows: Partial<StoredIncoming>[]): Pick<Store, 'findIncomingByDocument'> {
-  const full = rows.map((r, i) => ({ id: `row-${i}`, kind: 'edoc', senderOrganId: G22, documentId: 'D', recipient: H29, sha256: 'a', state: 'received', metadata: {}, verdict: {}, receivedAt: '2026-11-25T00:00:00Z', ...r }) as StoredIncoming)
+  const full = rows.map((r, i) => ({ id: `row-${i}`, kind: 'edoc', senderOrganId: G22, documentId: 'D', recipient: H29, sha256: 'a', state: 'arrived', metadata: {}, verdict: {}, receivedAt: '2026-11-25T00:00:00Z', ...r }) as StoredIncoming)
   return { findIncomingByDocument: async (s, d) => full.filter((r) => r.senderOrganId === s && r.documentId === d) }
 }
 
