@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { pino } from 'pino'
 import { loadConfig, type Config } from '../config.js'
-import { STATUS_CODE_LABELS, STATUS_CODES, type StatusCode } from '../document/delivery.js'
+import { STATUS_CODE_LABELS, STATUS_CODES, type DeliveryState, type StatusCode } from '../document/delivery.js'
 import { isGatewayError } from '../errors.js'
 import { samplePdf } from './sample-pdf.js'
 import { loadSamplePki } from '../signature/pki-sample.js'
@@ -38,13 +38,13 @@ const STATE_LABELS: Record<string, string> = {
   accepted: 'đã ký, lưu (accepted: signed and stored)',
   queued: 'đã gửi (queued: broker confirmed)',
   delivered: 'đã đến (delivered)',
-  received: 'đã tiếp nhận (received)',
+  registered: 'đã tiếp nhận (registered)',
   completed: 'hoàn thành (completed)',
   refused: 'bị từ chối (refused)',
   assigned: 'đã phân công (assigned)',
   processing: 'đang xử lý (processing)',
   failed: 'lỗi (failed)',
-}
+} satisfies Partial<Record<DeliveryState, string>>
 
 /** A step of the demo that did not happen (reported, exit 1). */
 class DemoFailure {
