@@ -107,6 +107,8 @@ t.test('415 GW_ERR_API_UNSUPPORTED_MEDIA_TYPE', async (t) => {
     const res = await app.inject(post('hello', type))
     t.equal(res.statusCode, 415, type)
     t.equal(res.json().code, 'GW_ERR_API_UNSUPPORTED_MEDIA_TYPE', type)
+    t.match(res.json().message, new RegExp(`^unsupported content type "?${type.replace(/[./+]/g, '\\$&')}"?$`), `${type}: the answer names the type that was sent`)
+    t.match(res.json(), { hint: /application\/json, multipart\/form-data or application\/xml/, doc: '/v1/errors/GW_ERR_API_UNSUPPORTED_MEDIA_TYPE' })
   }
 })
 
