@@ -42,6 +42,8 @@ export interface VxpAnswer {
   json: Record<string, unknown> | undefined
   /** The body's bytes. */
   raw: Buffer
+  /** The answer's headers (lower-case names). */
+  headers: http.IncomingHttpHeaders
 }
 
 /** A request as it goes on the wire (tests tamper with it before `send`). */
@@ -160,7 +162,7 @@ export class VxpClient {
           } catch {
             json = undefined
           }
-          resolve({ httpStatus: res.statusCode ?? 0, json, raw })
+          resolve({ httpStatus: res.statusCode ?? 0, json, raw, headers: res.headers })
         })
       })
       r.on('timeout', () => r.destroy(gwError('GW_ERR_VXP_AXIS_UNAVAILABLE', { endpoint: this.endpoint, reason: `no answer within ${this.#timeoutMs} ms` })))
