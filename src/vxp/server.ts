@@ -24,6 +24,7 @@ import { gwError, type GatewayError } from '../errors.js'
 import type { Logger } from '../logger.js'
 import { toGatewayError } from '../api/error-handler.js'
 import { failureCounter } from '../api/plugins/auth.js'
+import type { VxpActivity } from './activity.js'
 import { authenticate, systemTable, type Authenticated } from './auth.js'
 import { asciiJson, hashFile, HEADER_PREFIX, safeEqual, stripTrailingCrlf, unpaddedHex } from './protocol.js'
 import { directoryId, type VxpService } from './service.js'
@@ -31,6 +32,8 @@ import { directoryId, type VxpService } from './service.js'
 export interface VxpServerOptions {
   config: Config
   service: VxpService
+  /** Where each authenticated call is recorded for the console (./activity.ts). */
+  activity?: VxpActivity
   logger?: Pick<Logger, 'warn' | 'info' | 'error'>
 }
 
@@ -91,6 +94,7 @@ export async function vxpRoutes(app: FastifyInstance, opts: VxpServerOptions): P
     const status = e.httpStatus
     if (status >= 500) opts.logger?.error({ err, reqId: req.id, url: req.url }, 'VXP request failed')
     else opts.logger?.warn({ code: e.code, reqId: req.id, url: req.url, systemId: req.vxp?.system.systemId ?? printableHeader(req) }, `VXP request refused: ${e.message}`)
+    if (req.vxp) opts.activity?.record(req.vxp.system.systemId, operationOf(req), e.code)
     if (e.code === 'GW_ERR_API_RATE_LIMITED' && e.params.retryAfterSeconds !== undefined) reply.header('retry-after', String(e.params.retryAfterSeconds))
     if (isDownload(req)) return reply.code(status).header('content-type', 'application/octet-stream').send(Buffer.alloc(0))
     return send(reply, status, { ...failure(e, req.id), ...(isSend(req) ? { DocId: '' } : {}) })
@@ -125,7 +129,11 @@ export async function vxpRoutes(app: FastifyInstance, opts: VxpServerOptions): P
         const wait = budget.take(req.vxp.system.systemId)
         if (wait > 0) throw gwError('GW_ERR_API_RATE_LIMITED', { retryAfter: `${wait} s (system ${req.vxp.system.systemId} made limits.requestsPerMinute calls this minute)`, retryAfterSeconds: wait })
       },
-      handler: async (req, reply) => handler(req.vxp as Authenticated, req, reply),
+      handler: async (req, reply) => {
+        const r = await handler(req.vxp as Authenticated, req, reply)
+        opts.activity?.record((req.vxp as Authenticated).system.systemId, op, '0')
+        return r
+      },
     })
   }
 
@@ -232,6 +240,9 @@ export function systemBudget(perMinute: number, now: () => number = Date.now) {
   }
 }
 
+function operationOf(req: FastifyRequest): string {
+  return (req.routeOptions.url ?? req.url).split('?')[0]!.split('/').pop() ?? ''
+}
 function isDownload(req: FastifyRequest): boolean {
   return (req.routeOptions.url ?? req.url).split('?')[0]!.endsWith('/downloadEdoc')
 }
