@@ -166,3 +166,36 @@ t.test('an unreachable axis keeps everything in the outbox and resumes by itself
   t.equal(a.gateway.axis?.status().state, 'connected', 'resumed by itself')
   t.match((await a.app.inject({ method: 'GET', url: '/readyz' })).json().checks.axis, { ok: true })
 })
+
+t.test('vxp.axis.unsigned reject: a package from the axis without a CMS is refused, and the axis is told (fail → 02)', async (t) => {
+  const b = await startVxpGateway(t, { server: { systems: [SYS_GW_A, SYS_DMS_B] } }, { only: [G22, H29] })
+  const a = await startVxpGateway(
+    t,
+    {
+      axis: { endpoint: `${b.url}/vxp`, systemId: SYS_GW_A.systemId, secret: SYS_GW_A.secret, organIds: [G22], pollIntervalMs: 300, retryDelayMs: 200, unsigned: 'reject' },
+      routes: [{ organIds: ['000.00.*.H29'], via: 'axis' }],
+    },
+    { only: [G22] },
+  )
+  const dmsB = new VxpClient({ endpoint: `${b.url}/vxp`, ...SYS_DMS_B })
+  const doc = edocPackage(H29, [G22])
+  const bId = String((await dmsB.sendEdoc(doc.bytes, { from: H29, to: [G22] })).json?.DocId)
+  const inc = await until(async () => {
+    const x = (await a.store.listIncoming({ kind: 'edoc', limit: 5 })).items[0]
+    if (!x) throw new Error('not yet on A')
+    return x
+  }, 30_000)
+  t.equal(inc.state, 'rejected', 'refused by policy')
+  t.match(inc.verdict, { ok: false, code: 'NO_SIGNATURE' })
+  t.same((await a.app.inject({ method: 'GET', url: '/v1/inbox', headers: auth(KEYS.g22) })).json().items, [], 'not in the DMS inbox')
+  // the connector answered updateStatus fail: B's DMS sees a 02 with the reason
+  const row = await until(async () => {
+    const r = data(await dmsB.getSentEdocList('edoc', bId))[0]
+    if (r?.receiveStatus !== '02') throw new Error(`sent row: ${JSON.stringify(r)}`)
+    return r
+  }, 30_000)
+  t.equal(row.toCode, G22)
+  t.match(row.sendStatusDesc, /lienthong\.gateway-a reported a failure/, 'the reason names the receiving system')
+  t.same(data(await new VxpClient({ endpoint: `${b.url}/vxp`, ...SYS_GW_A }).getReceivedEdocList('edoc')), [], 'taken off the axis list')
+  t.equal((await a.store.listPackages({ kind: 'status', limit: 10 })).items.length, 0, 'A sent no 01 for it')
+})

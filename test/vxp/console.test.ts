@@ -66,6 +66,12 @@ t.test('the axis connector in the operator health, the timeline and the labels',
   t.equal(waiting?.state, 'accepted', 'the delivery waits in the outbox')
   const attempts = (await a.app.inject({ url: `/v1/log?packageId=${id}&type=axis-attempt`, headers: auth(KEYS.ops) })).json()
   t.ok(attempts.items.length > 0, 'each failed attempt is in the log')
+  const tries = await until(async () => {
+    const x = (await a.store.listEvents({ packageId: id, type: 'axis-attempt', limit: 50 })).items
+    if (x.length < 3) throw new Error('fewer than 3 attempts yet')
+    return x.map((e) => e.detail as { attempt: number; retryInMs: number }).sort((p, q) => p.attempt - q.attempt)
+  })
+  t.same(tries.slice(0, 3).map((d) => d.retryInMs), [100, 200, 400], 'backoff: retryDelayMs, doubled per attempt')
 
   const readyz = await a.app.inject({ url: '/readyz' })
   const metrics = await a.app.inject({ url: '/metrics', headers: auth(KEYS.ops) })
