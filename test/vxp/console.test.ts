@@ -10,7 +10,9 @@
  * - no secret (inline, or a password in the endpoint URL) in any of it, nor in /readyz, /metrics or the log.
  */
 import net from 'node:net'
+import { Writable } from 'node:stream'
 import t from 'tap'
+import { createLogger } from '../../src/logger.js'
 import { VxpClient } from '../../src/vxp/client.js'
 import { auth, G22, H29, KEYS, sampleDocument } from '../helper.js'
 import { startVxpGateway, SYS_A, SYS_B, until } from './helpers.js'
@@ -30,13 +32,16 @@ function freePort(): Promise<number> {
 
 t.test('the axis connector in the operator health, the timeline and the labels', async (t) => {
   const port = await freePort()
+  // every line A and the axis log, at debug level, for the secret check at the end
+  let logged = ''
+  const capture = () => createLogger({ level: 'debug' }, new Writable({ write: (c: Buffer, _e, cb) => ((logged += c.toString()), cb()) }))
   const a = await startVxpGateway(
     t,
     {
       axis: { endpoint: `http://gw:${URL_PASSWORD}@127.0.0.1:${port}/vxp`, systemId: 'lienthong.gw-a', secret: AXIS_SECRET, organIds: [G22], pollIntervalMs: 200, retryDelayMs: 100 },
       routes: [{ organIds: ['000.00.*.H29'], via: 'axis' }],
     },
-    { only: [G22] },
+    { only: [G22], logger: capture() },
   )
   const health = async () => {
     const r = await a.app.inject({ url: '/v1/operator/health', headers: auth(KEYS.ops) })
@@ -82,7 +87,9 @@ t.test('the axis connector in the operator health, the timeline and the labels',
   }
 
   // 2. the axis comes up (a gateway serving /vxp on that port): sent, confirmed, polled
-  await startVxpGateway(t, { server: { systems: [{ systemId: 'lienthong.gw-a', secret: AXIS_SECRET, organIds: [G22] }] } }, { only: [G22, H29], http: { port } })
+  await startVxpGateway(t, { server: { systems: [{ systemId: 'lienthong.gw-a', secret: AXIS_SECRET, organIds: [G22] }] } }, { only: [G22, H29], http: { port }, logger: capture() })
+  // a stranger tries a secret on the axis: refused, logged, the secret tried is not logged either
+  t.equal((await new VxpClient({ endpoint: `http://127.0.0.1:${port}/vxp`, systemId: 'lienthong.gw-a', secret: 'tried-secret-5b1c' }).getReceivedEdocList()).json?.ErrorCode, 'GW_ERR_VXP_UNAUTHORIZED')
   const up = await until(async () => {
     const r = await health()
     const x = r.json().axis
@@ -117,6 +124,11 @@ t.test('the axis connector in the operator health, the timeline and the labels',
   t.match(L.verdicts.AXIS_UNSIGNED?.label, /trục liên thông văn bản quốc gia/, 'AXIS_UNSIGNED labelled')
   t.ok(L.eventTypes['axis-attempt'], 'axis-attempt labelled')
   t.ok(L.actors.vxp, 'the vxp:<systemId> actor labelled')
+
+  // the logs of both gateways, the outage and the exchange included
+  t.match(logged, /cannot be reached/, 'the outage was logged')
+  t.match(logged, /VXP request refused/, 'the refusal was logged')
+  for (const secret of [AXIS_SECRET, URL_PASSWORD, 'tried-secret-5b1c']) t.notMatch(logged, secret, `no ${secret.split('-')[0]} secret in the logs`)
 })
 
 t.test('the VXP systems with their agencies and last call; never their secrets', async (t) => {

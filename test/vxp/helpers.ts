@@ -75,6 +75,7 @@ import path from 'node:path'
 import pg from 'pg'
 import { loadConfig, type Config } from '../../src/config.js'
 import { startGateway, type RunningGateway } from '../../src/server.js'
+import type { Logger } from '../../src/logger.js'
 import { deleteAmqpNames, rawTestConfig, silentLogger } from '../helper.js'
 
 interface Tap {
@@ -117,7 +118,7 @@ async function storeOverride(t: Tap): Promise<Record<string, unknown> | undefine
 export async function startVxpGateway(t: Tap, vxp: Record<string, unknown>, over: Record<string, any> = {}): Promise<RunningGateway & { config: Config }> {
   const store = await storeOverride(t)
   const config = vxpConfig(t, vxp, { ...over, ...(store ? { store } : {}) })
-  const gw = await startGateway(config, { logger: silentLogger(), listen: true, receive: true })
+  const gw = await startGateway(config, { logger: (over.logger as Logger | undefined) ?? silentLogger(), listen: true, receive: true })
   await gw.connection.whenConnected({ timeoutMs: 10_000 })
   t.teardown(async () => {
     await gw.close()
