@@ -34,6 +34,7 @@ import { consoleRoutes } from './api/routes/console.js'
 import { sessionRoutes } from './api/routes/session.js'
 import { errorRoutes } from './api/routes/errors.js'
 import type { OutgoingPipeline } from './pipeline/outgoing.js'
+import { createVxpActivity, vxpSystemViews } from './vxp/activity.js'
 import { vxpRoutes } from './vxp/server.js'
 import { createVxpService } from './vxp/service.js'
 
@@ -144,7 +145,18 @@ export async function buildApp(gateway: Gateway): Promise<FastifyInstance> {
   await app.register(documentRoutes, { config, store, outgoing: gateway.outgoing })
   await app.register(opsRoutes, { config, store, relay: gateway.relay, clock, logger, ...gateway.ops })
   const queueInspector = gateway.ops.queueInspector
-  await app.register(operatorHealthRoutes, { config, store, broker: gateway.broker, signers, clock, ...(queueInspector ? { queueInspector } : {}) })
+  const vxpActivity = config.vxp?.server ? createVxpActivity(clock) : undefined
+  const vxpSystems = config.vxp?.server && vxpActivity ? vxpSystemViews(config, vxpActivity) : undefined
+  await app.register(operatorHealthRoutes, {
+    config,
+    store,
+    broker: gateway.broker,
+    signers,
+    clock,
+    ...(queueInspector ? { queueInspector } : {}),
+    ...(axis ? { axis: () => axis.status() } : {}),
+    ...(vxpSystems ? { vxpSystems } : {}),
+  })
   await app.register(logRoutes, { store, clock })
   await app.register(metricsRoutes, { config, store, signers, clock, ...gateway.ops })
   await app.register(verifyRoutes, { config, trust: gateway.trust, inspector: gateway.inspector, ...(gateway.verifier ? { verifier: gateway.verifier } : {}) })
@@ -155,7 +167,7 @@ export async function buildApp(gateway: Gateway): Promise<FastifyInstance> {
   if (config.vxp?.server) {
     // the VXP SDK's endpoint: its own body parsing, answers and authentication (src/vxp/README.md)
     const service = createVxpService({ config, store, outgoing: gateway.outgoing, inbox: gateway.inbox })
-    await app.register(vxpRoutes, { prefix: config.vxp.server.path, config, service, logger: logger.child({ area: 'vxp' }) })
+    await app.register(vxpRoutes, { prefix: config.vxp.server.path, config, service, logger: logger.child({ area: 'vxp' }), ...(vxpActivity ? { activity: vxpActivity } : {}) })
   }
   return app
 }

@@ -6,7 +6,7 @@ const commands: Record<string, { file: string; help: string }> = {
   sign: { file: 'sign', help: 'sign FILE --key KEY --cert CERT [--chain PEM] -o OUT.p7s | --p12 FILE --password PW' },
   verify: { file: 'verify', help: 'verify FILE --signature SIG.p7s --trust ROOTS.pem [--crl CRL.pem] [--chain PEM] [--organ-id ID] [--json]' },
   pki: { file: 'pki', help: 'pki init DIR                     make a fresh sample PKI like certs-sample/' },
-  demo: { file: 'demo', help: 'demo                             two gateways exchanging a document on a local RabbitMQ' },
+  demo: { file: 'demo', help: 'demo [--axis]                    two gateways exchanging a document on a local RabbitMQ (--axis: through the national axis)' },
   log: { file: 'log', help: 'log verify --store FILE          check the delivery log hash chain offline' },
   backup: { file: 'backup', help: 'backup --store FILE --out FILE   online copy of an SQLite store, verified (PostgreSQL: prints pg_dump)' },
   purge: { file: 'purge', help: 'purge [--config FILE] [--dry-run]  run the retention purge once (config retention)' },

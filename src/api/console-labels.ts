@@ -33,7 +33,7 @@ import {
 import { ERRORS, storedRefusalCode, type ErrorCode } from '../errors.js'
 import { VERDICT_CODES, type VerdictCode } from '../signature/index.js'
 import { PDF_VERDICT_CODES } from '../signature/pdf.js'
-import { CAUSES_VI, DETAIL_KEYS_VI, ERROR_LABELS_VI } from './labels-vi.js'
+import { AXIS_VI, CAUSES_VI, DETAIL_KEYS_VI, ERROR_LABELS_VI } from './labels-vi.js'
 
 export type Tone = 'ok' | 'info' | 'warn' | 'err' | 'neutral'
 
@@ -64,7 +64,9 @@ export interface ConsoleLabels {
   verdicts: Record<string, { label: string; tone: Tone }>
   eventTypes: Record<string, string>
   directions: Record<Direction, string>
-  actors: Record<'system' | 'peer' | 'client' | 'operator', string>
+  actors: Record<'system' | 'peer' | 'client' | 'operator' | 'vxp', string>
+  /** The axis connector's states, the transport of a delivery (`detail.via`), a `queued` confirmed by the axis. */
+  axis: { states: Record<string, string>; via: Record<string, string>; queued: string; health: Record<string, string> }
   /** [regular expression source, Vietnamese template with `{group}`], first match wins. */
   causes: (readonly [string, string])[]
   detailKeys: Record<string, string>
@@ -140,6 +142,7 @@ const EVENT_TYPES: Readonly<Record<string, string>> = {
   superseded: 'Văn bản được thay thế',
   'webhook-delivered': 'Đã báo DMS qua webhook',
   'webhook-abandoned': 'Báo DMS qua webhook không thành',
+  'axis-attempt': 'Gửi lên trục liên thông văn bản quốc gia không thành',
 }
 
 const DIRECTIONS: Readonly<Record<Direction, string>> = { out: 'Gửi đi', in: 'Nhận về' }
@@ -149,6 +152,7 @@ const ACTORS: Readonly<ConsoleLabels['actors']> = {
   peer: 'Cơ quan bên kia',
   client: 'Hệ thống quản lý văn bản (DMS)',
   operator: 'Vận hành viên',
+  vxp: 'Hệ thống DMS kết nối qua giao thức VXP',
 }
 
 /** The status code leading to each state, from a status code → state map of delivery.ts. */
@@ -190,6 +194,8 @@ export function consoleLabels(): ConsoleLabels {
   }
   for (const c of VERDICT_CODES) verdicts[c] = { label: VERDICTS[c][0], tone: VERDICTS[c][1] }
   for (const c of PDF_VERDICT_CODES) verdicts[c] = { label: PDF_VERDICTS[c][0], tone: PDF_VERDICTS[c][1] }
+  // a package from the national axis (src/pipeline/receive-axis.ts): accepted, flagged
+  verdicts.AXIS_UNSIGNED = { label: AXIS_VI.unsignedVerdict, tone: 'warn' }
   return {
     errors,
     statusCodes: { ...STATUS_CODE_LABELS },
@@ -203,6 +209,7 @@ export function consoleLabels(): ConsoleLabels {
     actors: { ...ACTORS },
     causes: CAUSES_VI.map(([p, vi]) => [p, vi] as const),
     detailKeys: { ...DETAIL_KEYS_VI },
+    axis: { states: { ...AXIS_VI.states }, via: { ...AXIS_VI.via }, queued: AXIS_VI.queued, health: { ...AXIS_VI.health } },
   }
 }
 

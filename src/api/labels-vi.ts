@@ -157,6 +157,43 @@ export const CAUSES_VI: readonly (readonly [pattern: string, vi: string])[] = [
   ['(?<code>(GW_ERR_)?[A-Z][A-Z_]+): (?<message>.*)', '{code}'],
 ]
 
+/**
+ * The national-axis connector and the VXP endpoint in the console: the connector's states (src/vxp/connector.ts
+ * `AxisState`), the transport a delivery took (`detail.via`), the `queued` of a delivery the axis confirmed, the
+ * verdict of a package that came from the axis. The VXP endpoint of this gateway is not the axis: it is "giao thức
+ * VXP" (the systems calling it are DMSs).
+ */
+export const AXIS_VI = {
+  states: {
+    starting: 'Đang khởi động',
+    connected: 'Đã kết nối',
+    unreachable: 'Không kết nối được',
+    refused: 'Trục liên thông văn bản quốc gia từ chối yêu cầu',
+  },
+  via: { axis: 'Trục liên thông văn bản quốc gia (VXP)', amqp: 'Mạng liên thông lienthong (AMQP)' },
+  queued: 'Đã gửi lên trục liên thông văn bản quốc gia',
+  unsignedVerdict: 'Nhận qua trục liên thông văn bản quốc gia: không có chữ ký CMS, đã kiểm tra chữ ký trong tệp PDF',
+  /** The console's health screen and document page (src/console/views/); every use names the axis in full. */
+  health: {
+    title: 'Trục liên thông văn bản quốc gia',
+    connection: 'Kết nối tới trục liên thông văn bản quốc gia',
+    up: 'văn bản cho các cơ quan trên trục liên thông văn bản quốc gia được gửi và nhận bình thường',
+    down: 'văn bản cho các cơ quan trên trục liên thông văn bản quốc gia chờ trong hàng gửi đi và tự gửi khi trục liên thông văn bản quốc gia trả lời',
+    backlog: 'Chờ gửi lên trục liên thông văn bản quốc gia',
+    backlogNote: 'nơi nhận đi qua trục liên thông văn bản quốc gia, chưa được xác nhận',
+    sent: 'Đã gửi lên trục liên thông văn bản quốc gia',
+    received: 'Đã nhận từ trục liên thông văn bản quốc gia',
+    endpoint: 'Địa chỉ trục liên thông văn bản quốc gia',
+    systemId: 'Mã hệ thống của cổng trên trục liên thông văn bản quốc gia',
+    organIds: 'Cơ quan nhận văn bản qua trục liên thông văn bản quốc gia',
+    lastPoll: 'Lần lấy văn bản từ trục liên thông văn bản quốc gia gần nhất',
+    lastSent: 'Lần gửi lên trục liên thông văn bản quốc gia gần nhất',
+    // the document page, for a recipient routed via the axis
+    attempts: 'Số lần gửi lên trục liên thông văn bản quốc gia',
+    confirmedAt: 'Trục liên thông văn bản quốc gia xác nhận lúc',
+  },
+} as const
+
 /** Names of the detail fields of log events (`detail` of src/store/types.ts LogEvent). */
 export const DETAIL_KEYS_VI: Readonly<Record<string, string>> = {
   description: 'Mô tả',

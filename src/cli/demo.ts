@@ -5,6 +5,8 @@
  * to UBND TP Hà Nội on B; B verifies it and answers 01; B's DMS registers it (03) and completes it (06); A shows the
  * timeline. Exchange and queue names are random and deleted at the end, so a real setup on the same broker is never
  * disturbed. Exit 0 when the exchange completed; 1 (saying why) when it did not; 2 for bad arguments.
+ *
+ * `--axis`: a lienthong agency and an agency reachable only through the national axis instead (./demo-axis.ts).
  */
 import { createHash, randomBytes } from 'node:crypto'
 import { mkdtempSync, rmSync } from 'node:fs'
@@ -14,12 +16,13 @@ import { pino } from 'pino'
 import { loadConfig, type Config } from '../config.js'
 import { STATUS_CODE_LABELS, STATUS_CODES, type DeliveryState, type StatusCode } from '../document/delivery.js'
 import { isGatewayError } from '../errors.js'
+import { runAxisDemo } from './demo-axis.js'
 import { samplePdf } from './sample-pdf.js'
 import { loadSamplePki } from '../signature/pki-sample.js'
 import { startGateway, type RunningGateway } from '../server.js'
 import { createAmqpConnection, redactUrl } from '../transport/index.js'
 
-const USAGE = 'usage: lienthong demo [--amqp URL] [--timeout SECONDS]'
+const USAGE = 'usage: lienthong demo [--axis] [--amqp URL] [--timeout SECONDS]\n  --axis  a lienthong agency and an agency reachable only through the national axis (VXP) exchange both ways'
 const DEFAULT_AMQP = 'amqp://guest:guest@127.0.0.1:5672'
 
 const ENGLISH: Record<StatusCode, string> = {
@@ -47,24 +50,70 @@ const STATE_LABELS: Record<string, string> = {
 } satisfies Partial<Record<DeliveryState, string>>
 
 /** A step of the demo that did not happen (reported, exit 1). */
-class DemoFailure {
+export class DemoFailure {
   constructor(readonly message: string) {}
 }
 
-interface Agency {
+export interface DemoAgency {
   slug: string
   organId: string
   name: string
 }
+type Agency = DemoAgency
+
+/**
+ * The configuration of one demo gateway: random AMQP names under `tag` (deleted at the end), a temporary SQLite
+ * store, the sample PKI's keys for its agencies, the DMS key `clientKey` for the first one (none when undefined),
+ * listening on 127.0.0.1 (a free port) only when `http`, and an optional `vxp` section.
+ */
+export function demoConfig(o: { url: string; tag: string; dir: string; label: string; agencies: DemoAgency[]; clientKey: string | undefined; http?: boolean; vxp?: Record<string, unknown> }): Config {
+  const pki = loadSamplePki()
+  const sha = (s: string) => createHash('sha256').update(s).digest('hex')
+  const { tag } = o
+  return loadConfig({
+    env: {},
+    object: {
+      http: { host: '127.0.0.1', port: 0, docs: false },
+      log: { level: 'silent' },
+      amqp: {
+        url: o.url,
+        exchange: `lienthong-demo-${tag}.edoc`,
+        deadLetterExchange: `lienthong-demo-${tag}.dead`,
+        queuePrefix: `lienthong-demo-${tag}.inbox.`,
+        deadLetterQueuePrefix: `lienthong-demo-${tag}.dead.`,
+        reconnect: { initialDelayMs: 100, maxDelayMs: 1000 },
+      },
+      store: { path: path.join(o.dir, `gateway-${o.label}.sqlite`) },
+      agencies: o.agencies.map((a, i) => {
+        const e = pki.agency(a.organId)
+        return {
+          organId: a.organId,
+          name: a.name,
+          organizationInCharge: a.name,
+          signing: { keyPath: pki.path(e.files.key), certPath: pki.path(e.files.cert), chainPath: pki.path(e.files.chain) },
+          clients: i === 0 && o.clientKey !== undefined ? [{ id: `demo-dms-${a.slug}`, keySha256: sha(o.clientKey) }] : [],
+        }
+      }),
+      operators: [],
+      trust: { anchorsPaths: [pki.path(pki.trustAnchors)], crlPaths: [pki.path(pki.crls.all)] },
+      relay: { pollIntervalMs: 100, retryDelayMs: 200 },
+      // one document: build and sign on the main thread (no worker thread to start)
+      pipeline: { workers: 0 },
+      ...(o.vxp ? { vxp: o.vxp } : {}),
+    },
+  })
+}
 
 export async function run(argv: string[]): Promise<number> {
   let url = DEFAULT_AMQP
-  let timeoutS = 10
+  let timeoutS: number | undefined
+  let axis = false
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i] as string
     if (a === '--amqp') url = argv[++i] ?? ''
     else if (a.startsWith('--amqp=')) url = a.slice('--amqp='.length)
     else if (a === '--timeout') timeoutS = Number(argv[++i])
+    else if (a === '--axis') axis = true
     else if (a === '-h' || a === '--help') {
       console.log(USAGE)
       return 0
@@ -73,7 +122,7 @@ export async function run(argv: string[]): Promise<number> {
       return 2
     }
   }
-  if (!/^amqps?:\/\//.test(url) || !Number.isFinite(timeoutS) || timeoutS <= 0) {
+  if (!/^amqps?:\/\//.test(url) || (timeoutS !== undefined && (!Number.isFinite(timeoutS) || timeoutS <= 0))) {
     console.error(`lienthong demo: --amqp needs an amqp:// URL and --timeout a number of seconds\n${USAGE}`)
     return 2
   }
@@ -98,11 +147,13 @@ export async function run(argv: string[]): Promise<number> {
     return 1
   }
 
+  if (axis) {
+    return runAxisDemo(url, shown, timeoutS ?? 30)
+  }
+  const timeout = timeoutS ?? 10
   const dir = mkdtempSync(path.join(tmpdir(), 'lienthong-demo-'))
   const tag = randomBytes(4).toString('hex')
-  const pki = loadSamplePki()
   const keys = { a: randomBytes(16).toString('hex'), b: randomBytes(16).toString('hex') }
-  const sha = (s: string) => createHash('sha256').update(s).digest('hex')
   const A: Agency[] = [
     { slug: 'vpcp', organId: '000.00.00.G22', name: 'Văn phòng Chính phủ' },
     { slug: 'ubnd-hcm', organId: '000.00.00.H29', name: 'Ủy ban nhân dân Thành phố Hồ Chí Minh' },
@@ -111,38 +162,7 @@ export async function run(argv: string[]): Promise<number> {
     { slug: 'ubnd-hanoi', organId: '000.00.00.H26', name: 'Ủy ban nhân dân Thành phố Hà Nội' },
     { slug: 'snv-hanoi', organId: '000.00.12.H26', name: 'Sở Nội vụ Thành phố Hà Nội' },
   ]
-  const configOf = (label: 'a' | 'b', agencies: Agency[]): Config =>
-    loadConfig({
-      env: {},
-      object: {
-        http: { host: '127.0.0.1', port: 0, docs: false },
-        log: { level: 'silent' },
-        amqp: {
-          url,
-          exchange: `lienthong-demo-${tag}.edoc`,
-          deadLetterExchange: `lienthong-demo-${tag}.dead`,
-          queuePrefix: `lienthong-demo-${tag}.inbox.`,
-          deadLetterQueuePrefix: `lienthong-demo-${tag}.dead.`,
-          reconnect: { initialDelayMs: 100, maxDelayMs: 1000 },
-        },
-        store: { path: path.join(dir, `gateway-${label}.sqlite`) },
-        agencies: agencies.map((a, i) => {
-          const e = pki.agency(a.organId)
-          return {
-            organId: a.organId,
-            name: a.name,
-            organizationInCharge: a.name,
-            signing: { keyPath: pki.path(e.files.key), certPath: pki.path(e.files.cert), chainPath: pki.path(e.files.chain) },
-            clients: i === 0 ? [{ id: `demo-dms-${a.slug}`, keySha256: sha(keys[label]) }] : [],
-          }
-        }),
-        operators: [],
-        trust: { anchorsPaths: [pki.path(pki.trustAnchors)], crlPaths: [pki.path(pki.crls.all)] },
-        relay: { pollIntervalMs: 100, retryDelayMs: 200 },
-        // one document: build and sign on the main thread (no worker thread to start)
-        pipeline: { workers: 0 },
-      },
-    })
+  const configOf = (label: 'a' | 'b', agencies: Agency[]): Config => demoConfig({ url, tag, dir, label, agencies, clientKey: keys[label] })
 
   const t0 = Date.now()
   const say = (who: string, text: string) => console.log(`+${((Date.now() - t0) / 1000).toFixed(3)}s  ${who}  ${text}`)
@@ -173,7 +193,7 @@ export async function run(argv: string[]): Promise<number> {
     if (started[1].status === 'fulfilled') b = started[1].value
     for (const r of started) if (r.status === 'rejected') throw r.reason
     if (!a || !b) return 1
-    const deadline = Date.now() + timeoutS * 1000
+    const deadline = Date.now() + timeout * 1000
     const within = (ms = deadline - Date.now()) => ({ timeoutMs: Math.max(1, ms) })
     await Promise.all([a.publisher.whenReady(within()), b.publisher.whenReady(within()), a.receiver?.whenConsuming(within()), b.receiver?.whenConsuming(within())])
     say('A+B', 'both gateways connected: inbox queues declared and consumed, confirm channels open')
@@ -231,7 +251,7 @@ export async function run(argv: string[]): Promise<number> {
     const wait = async (p: Promise<void>, what: string) => {
       step = what
       let timer: NodeJS.Timeout | undefined
-      await Promise.race([p, new Promise<never>((_, rej) => (timer = setTimeout(() => rej(new DemoFailure(`timed out after ${timeoutS}s ${what}`)), Math.max(1, deadline - Date.now()))))])
+      await Promise.race([p, new Promise<never>((_, rej) => (timer = setTimeout(() => rej(new DemoFailure(`timed out after ${timeout}s ${what}`)), Math.max(1, deadline - Date.now()))))])
       clearTimeout(timer)
     }
     await wait(gotReceived, 'waiting for gateway B to receive the document')
@@ -284,7 +304,7 @@ export async function run(argv: string[]): Promise<number> {
   }
 }
 
-async function cleanup(a: RunningGateway | undefined, b: RunningGateway | undefined, dir: string, exchanges: string[]): Promise<void> {
+export async function cleanup(a: RunningGateway | undefined, b: RunningGateway | undefined, dir: string, exchanges: string[]): Promise<void> {
   const gateways = [a, b].filter((g): g is RunningGateway => g !== undefined)
   for (const [i, gw] of gateways.entries()) {
     try {

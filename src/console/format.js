@@ -106,6 +106,7 @@ export function actorText(actor) {
   if (kind === 'peer') return id ? agencyText(id) : LABELS.actors.peer
   if (kind === 'client') return `${LABELS.actors.client} ${id}`.trim()
   if (kind === 'operator') return `${LABELS.actors.operator} ${id}`.trim()
+  if (kind === 'vxp') return `${LABELS.actors.vxp ?? 'VXP'} ${id}`.trim()
   return String(actor)
 }
 

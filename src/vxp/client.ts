@@ -42,6 +42,8 @@ export interface VxpAnswer {
   json: Record<string, unknown> | undefined
   /** The body's bytes. */
   raw: Buffer
+  /** The answer's headers (lower-case names). */
+  headers: http.IncomingHttpHeaders
 }
 
 /** A request as it goes on the wire (tests tamper with it before `send`). */
@@ -145,7 +147,7 @@ export class VxpClient {
     if (req.method === 'POST') headers['Content-Length'] = String(req.body?.length ?? 0)
     if (req.expectContinue && req.body && req.body.length > 0) headers['Expect'] = '100-continue'
     return new Promise<VxpAnswer>((resolve, reject) => {
-      const fail = (reason: string, cause?: unknown) => reject(gwError('GW_ERR_VXP_AXIS_UNAVAILABLE', { endpoint: this.endpoint, reason }, cause))
+      const fail = (reason: string, cause?: unknown) => reject(gwError('GW_ERR_VXP_AXIS_UNAVAILABLE', { endpoint: shownEndpoint(this.endpoint), reason }, cause))
       const r = lib.request(url, { method: req.method, headers, timeout: this.#timeoutMs, agent: false }, (res) => {
         const chunks: Buffer[] = []
         res.on('data', (c: Buffer) => chunks.push(c))
@@ -160,10 +162,10 @@ export class VxpClient {
           } catch {
             json = undefined
           }
-          resolve({ httpStatus: res.statusCode ?? 0, json, raw })
+          resolve({ httpStatus: res.statusCode ?? 0, json, raw, headers: res.headers })
         })
       })
-      r.on('timeout', () => r.destroy(gwError('GW_ERR_VXP_AXIS_UNAVAILABLE', { endpoint: this.endpoint, reason: `no answer within ${this.#timeoutMs} ms` })))
+      r.on('timeout', () => r.destroy(gwError('GW_ERR_VXP_AXIS_UNAVAILABLE', { endpoint: shownEndpoint(this.endpoint), reason: `no answer within ${this.#timeoutMs} ms` })))
       r.on('error', (e) => (e instanceof Error && 'code' in e && String((e as { code?: unknown }).code).startsWith('GW_ERR_') ? reject(e) : fail(e.message, e)))
       if (req.expectContinue && req.body && req.body.length > 0) {
         // like HttpClient: wait for 100 Continue (or a short while), then send the body
@@ -241,6 +243,19 @@ export class VxpClient {
 
   deleteAgency(code: string): Promise<VxpAnswer> {
     return this.#call('deleteAgency', { AgencyCode: code }, { body: EMPTY_JSON, expectContinue: true })
+  }
+}
+
+/** An endpoint URL fit for logs, /readyz and the console: any user:password part removed. */
+export function shownEndpoint(endpoint: string): string {
+  try {
+    const u = new URL(endpoint)
+    if (!u.username && !u.password) return endpoint
+    u.username = ''
+    u.password = ''
+    return u.href.replace(/\/$/, endpoint.endsWith('/') ? '/' : '')
+  } catch {
+    return endpoint.replace(/\/\/[^/@]*@/, '//')
   }
 }
 

@@ -29,15 +29,18 @@ import { isGatewayError } from '../errors.js'
 import type { Logger } from '../logger.js'
 import type { ReceiveInput } from '../pipeline/receive-steps.js'
 import type { PendingDelivery, Store } from '../store/index.js'
-import { okAnswer, VxpClient } from './client.js'
+import { okAnswer, shownEndpoint, VxpClient } from './client.js'
 import { routeMatcher } from './routes.js'
 
 export type AxisState = 'starting' | 'connected' | 'unreachable' | 'refused'
 
 export interface AxisStatus {
   state: AxisState
+  /** The endpoint without any user:password part. */
   endpoint: string
   systemId: string
+  organIds: string[]
+  pollIntervalMs: number
   /** Deliveries waiting to go through the axis (as of the last round). */
   backlog: number
   lastError?: { code: string; message: string; at: string }
@@ -109,7 +112,17 @@ export function createAxisConnector(deps: AxisConnectorDeps): AxisConnector {
   const ours = new Map(axis.organIds.map((o) => [up(o), o]))
   const limits = deps.config.limits
 
-  const st: AxisStatus = { state: 'starting', endpoint: axis.endpoint, systemId: axis.systemId, backlog: 0, sent: 0, received: 0, failedAttempts: 0 }
+  const st: AxisStatus = {
+    state: 'starting',
+    endpoint: shownEndpoint(axis.endpoint),
+    systemId: axis.systemId,
+    organIds: [...axis.organIds],
+    pollIntervalMs: axis.pollIntervalMs,
+    backlog: 0,
+    sent: 0,
+    received: 0,
+    failedAttempts: 0,
+  }
   /** Per delivery: attempts so far and when it may be tried again. */
   const backoff = new Map<string, { attempts: number; until: number }>()
   /** Axis items whose receive failed retryably: not before this time. */
@@ -134,7 +147,7 @@ export function createAxisConnector(deps: AxisConnectorDeps): AxisConnector {
   }
 
   function connected(): void {
-    if (st.state === 'unreachable') log.info({ endpoint: axis.endpoint }, 'the national axis answers again; the waiting deliveries are being sent')
+    if (st.state === 'unreachable') log.info({ endpoint: st.endpoint }, 'the national axis answers again; the waiting deliveries are being sent')
     st.state = 'connected'
   }
 
@@ -148,7 +161,7 @@ export function createAxisConnector(deps: AxisConnectorDeps): AxisConnector {
         cause: 'confirmed by the national axis (sendEdoc)',
         actor: 'system',
         at: clock(),
-        detail: { via: 'axis', axisDocId, endpoint: axis.endpoint },
+        detail: { via: 'axis', axisDocId, endpoint: st.endpoint },
       })
       backoff.delete(d.deliveryId)
       st.sent++
@@ -179,7 +192,7 @@ export function createAxisConnector(deps: AxisConnectorDeps): AxisConnector {
         .catch(() => {})
       if (code === 'GW_ERR_VXP_AXIS_UNAVAILABLE') {
         pausedUntil = Date.now() + wait
-        if (prev === 0) log.warn({ endpoint: axis.endpoint, reason: message }, `the national axis at ${axis.endpoint} cannot be reached; deliveries wait in the outbox and are sent when it answers`)
+        if (prev === 0) log.warn({ endpoint: st.endpoint, reason: message }, `the national axis at ${st.endpoint} cannot be reached; deliveries wait in the outbox and are sent when it answers`)
       } else {
         log.warn({ deliveryId: d.deliveryId, recipient: d.recipient, code, reason: message }, `the national axis refused the delivery to ${d.recipient}; trying again in ${wait} ms`)
       }
@@ -274,7 +287,7 @@ export function createAxisConnector(deps: AxisConnectorDeps): AxisConnector {
   const poll = () => (polling ??= pollRound()
     .catch((e: unknown) => {
       const { code, message } = noteError(e)
-      log.warn({ endpoint: axis.endpoint, code }, `polling the national axis failed: ${message}`)
+      log.warn({ endpoint: st.endpoint, code }, `polling the national axis failed: ${message}`)
     })
     .finally(() => (polling = undefined)))
 
@@ -328,6 +341,6 @@ export function createAxisConnector(deps: AxisConnectorDeps): AxisConnector {
     },
     sendPending,
     poll,
-    status: () => ({ ...st, ...(st.lastError ? { lastError: { ...st.lastError } } : {}) }),
+    status: () => ({ ...st, organIds: [...st.organIds], ...(st.lastError ? { lastError: { ...st.lastError } } : {}) }),
   }
 }

@@ -11,7 +11,11 @@
  *   and `ErrorDesc`, whatever the HTTP status; sendEdoc always has a string `DocId` ("" on failure); lists always
  *   have `data` (strings only, no null). Answers are ASCII (`\u` escapes), as sendEdoc's is read as US-ASCII.
  * - downloadEdoc answers the raw bytes; on any error an EMPTY body (the SDK takes any non-empty body for the file).
- * - rate limited per systemId (limits.requestsPerMinute, one budget for all the operations of a system).
+ * - rate limited per systemId (limits.requestsPerMinute, one budget for all the operations of a system, counted
+ *   once the request authenticated, so nobody spends another system's budget by naming it), and per address for
+ *   failed authentications (limits.authFailuresPerMinute, like the REST API: after that many wrong secrets or
+ *   unknown systems from one address in a minute, every request from it is refused until the minute is over, whatever
+ *   it carries). Both answer HTTP 429 with the SDK-readable FAIL (`GW_ERR_API_RATE_LIMITED`, `Retry-After`).
  */
 import { createHash } from 'node:crypto'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
@@ -19,6 +23,8 @@ import type { Config, VxpSystemConfig } from '../config.js'
 import { gwError, type GatewayError } from '../errors.js'
 import type { Logger } from '../logger.js'
 import { toGatewayError } from '../api/error-handler.js'
+import { failureCounter } from '../api/plugins/auth.js'
+import type { VxpActivity } from './activity.js'
 import { authenticate, systemTable, type Authenticated } from './auth.js'
 import { asciiJson, hashFile, HEADER_PREFIX, safeEqual, stripTrailingCrlf, unpaddedHex } from './protocol.js'
 import { directoryId, type VxpService } from './service.js'
@@ -26,6 +32,8 @@ import { directoryId, type VxpService } from './service.js'
 export interface VxpServerOptions {
   config: Config
   service: VxpService
+  /** Where each authenticated call is recorded for the console (./activity.ts). */
+  activity?: VxpActivity
   logger?: Pick<Logger, 'warn' | 'info' | 'error'>
 }
 
@@ -86,6 +94,8 @@ export async function vxpRoutes(app: FastifyInstance, opts: VxpServerOptions): P
     const status = e.httpStatus
     if (status >= 500) opts.logger?.error({ err, reqId: req.id, url: req.url }, 'VXP request failed')
     else opts.logger?.warn({ code: e.code, reqId: req.id, url: req.url, systemId: req.vxp?.system.systemId ?? printableHeader(req) }, `VXP request refused: ${e.message}`)
+    if (req.vxp) opts.activity?.record(req.vxp.system.systemId, operationOf(req), e.code)
+    if (e.code === 'GW_ERR_API_RATE_LIMITED' && e.params.retryAfterSeconds !== undefined) reply.header('retry-after', String(e.params.retryAfterSeconds))
     if (isDownload(req)) return reply.code(status).header('content-type', 'application/octet-stream').send(Buffer.alloc(0))
     return send(reply, status, { ...failure(e, req.id), ...(isSend(req) ? { DocId: '' } : {}) })
   })
@@ -94,12 +104,11 @@ export async function vxpRoutes(app: FastifyInstance, opts: VxpServerOptions): P
     return send(reply, 404, failure(e, req.id))
   })
 
-  const rateLimit = {
-    max: limits.requestsPerMinute,
-    timeWindow: 60_000,
-    groupId: 'vxp',
-    keyGenerator: (req: FastifyRequest) => `vxp:${printableHeader(req)}`,
-  }
+  // the app's per-key limiter (@fastify/rate-limit) keys on a bearer key or the address; VXP calls have neither a
+  // key nor (behind a hub) an address of their own: they are counted here, per authenticated systemId
+  const rateLimit = false as const
+  const budget = systemBudget(limits.requestsPerMinute)
+  const failures = failureCounter(limits.authFailuresPerMinute)
 
   const route = (op: Operation, handler: (a: Authenticated, req: FastifyRequest, reply: FastifyReply) => Promise<unknown>, o: { bodyLimit?: number; get?: boolean } = {}) => {
     app.route({
@@ -109,9 +118,22 @@ export async function vxpRoutes(app: FastifyInstance, opts: VxpServerOptions): P
       config: { rateLimit },
       // the signature covers headers only: check it before the body is read
       onRequest: async (req) => {
-        req.vxp = authenticate(req.headers, systems, req.raw.rawHeaders)
+        const blocked = failures.blocked(req.ip)
+        if (blocked > 0) throw gwError('GW_ERR_API_RATE_LIMITED', { retryAfter: `${blocked} s (too many failed VXP authentications from ${req.ip})`, retryAfterSeconds: blocked })
+        try {
+          req.vxp = authenticate(req.headers, systems, req.raw.rawHeaders)
+        } catch (e) {
+          failures.fail(req.ip)
+          throw e
+        }
+        const wait = budget.take(req.vxp.system.systemId)
+        if (wait > 0) throw gwError('GW_ERR_API_RATE_LIMITED', { retryAfter: `${wait} s (system ${req.vxp.system.systemId} made limits.requestsPerMinute calls this minute)`, retryAfterSeconds: wait })
       },
-      handler: async (req, reply) => handler(req.vxp as Authenticated, req, reply),
+      handler: async (req, reply) => {
+        const r = await handler(req.vxp as Authenticated, req, reply)
+        opts.activity?.record((req.vxp as Authenticated).system.systemId, op, '0')
+        return r
+      },
     })
   }
 
@@ -197,6 +219,30 @@ export async function vxpRoutes(app: FastifyInstance, opts: VxpServerOptions): P
   }
 }
 
+/**
+ * Calls per system in fixed one-minute windows: `take` counts one and answers 0, or the seconds until the system may
+ * call again once it made `perMinute` calls in the current window. Only configured systems are counted (bounded).
+ */
+export function systemBudget(perMinute: number, now: () => number = Date.now) {
+  const windows = new Map<string, { start: number; calls: number }>()
+  return {
+    take(systemId: string): number {
+      const t = now()
+      let w = windows.get(systemId)
+      if (!w || t - w.start >= 60_000) {
+        w = { start: t, calls: 0 }
+        windows.set(systemId, w)
+      }
+      if (w.calls >= perMinute) return Math.max(1, Math.ceil((w.start + 60_000 - t) / 1000))
+      w.calls++
+      return 0
+    },
+  }
+}
+
+function operationOf(req: FastifyRequest): string {
+  return (req.routeOptions.url ?? req.url).split('?')[0]!.split('/').pop() ?? ''
+}
 function isDownload(req: FastifyRequest): boolean {
   return (req.routeOptions.url ?? req.url).split('?')[0]!.endsWith('/downloadEdoc')
 }

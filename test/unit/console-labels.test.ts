@@ -75,11 +75,14 @@ t.test('every verdict code and stored refusal code has a Vietnamese label; event
   for (const code of Object.keys(ERRORS).filter((c) => c.startsWith('GW_ERR_RECEIVE_')) as ErrorCode[]) {
     t.match(l.verdicts[storedRefusalCode(code)]?.label, VIETNAMESE, `stored refusal ${storedRefusalCode(code)}`)
   }
-  for (const type of ['state', 'status', 'replayed', 'replay-failed', 'discarded', 'recall-requested', 'note', 'revoke', 'updated', 'superseded', 'webhook-delivered', 'webhook-abandoned']) {
+  for (const type of ['state', 'status', 'replayed', 'replay-failed', 'discarded', 'recall-requested', 'note', 'revoke', 'updated', 'superseded', 'webhook-delivered', 'webhook-abandoned', 'axis-attempt']) {
     t.match(l.eventTypes[type], VIETNAMESE, type)
   }
   t.same(Object.keys(l.directions).sort(), ['in', 'out'])
-  t.same(Object.keys(l.actors).sort(), ['client', 'operator', 'peer', 'system'])
+  t.same(Object.keys(l.actors).sort(), ['client', 'operator', 'peer', 'system', 'vxp'])
+  t.match(l.verdicts.AXIS_UNSIGNED?.label, VIETNAMESE, 'verdict AXIS_UNSIGNED (a package from the national axis)')
+  for (const s of ['starting', 'connected', 'unreachable', 'refused']) t.match(l.axis.states[s], VIETNAMESE, `axis connector state ${s}`)
+  for (const v of ['axis', 'amqp']) t.match(l.axis.via[v], VIETNAMESE, `via ${v}`)
 })
 
 t.test('terms: "trục" only for the national axis, never the local broker; a certificate\'s status never "thu hồi"', async (t) => {
@@ -91,6 +94,10 @@ t.test('terms: "trục" only for the national axis, never the local broker; a ce
     ...Object.values(l.errors).flatMap((e) => [e.label, e.solve ?? '']),
     ...Object.values(l.eventTypes),
     ...l.causes.map(([, vi]) => vi),
+    ...Object.values(l.axis.states),
+    ...Object.values(l.axis.via),
+    l.axis.queued,
+    ...Object.values(l.axis.health),
   ]
   // "trục" is the national axis only: every use names it in full
   for (const x of texts) t.notMatch(x.replace(/trục liên thông văn bản quốc gia/gi, '').replace(/^Xem ErrorCode\/ErrorDesc của trục/, ''), /trục/i, `"trục" only for the national axis: ${x}`)

@@ -166,3 +166,86 @@ t.test('an unreachable axis keeps everything in the outbox and resumes by itself
   t.equal(a.gateway.axis?.status().state, 'connected', 'resumed by itself')
   t.match((await a.app.inject({ method: 'GET', url: '/readyz' })).json().checks.axis, { ok: true })
 })
+
+t.test('vxp.axis.unsigned reject: a package from the axis without a CMS is refused, and the axis is told (fail → 02)', async (t) => {
+  const b = await startVxpGateway(t, { server: { systems: [SYS_GW_A, SYS_DMS_B] } }, { only: [G22, H29] })
+  const a = await startVxpGateway(
+    t,
+    {
+      axis: { endpoint: `${b.url}/vxp`, systemId: SYS_GW_A.systemId, secret: SYS_GW_A.secret, organIds: [G22], pollIntervalMs: 300, retryDelayMs: 200, unsigned: 'reject' },
+      routes: [{ organIds: ['000.00.*.H29'], via: 'axis' }],
+    },
+    { only: [G22] },
+  )
+  const dmsB = new VxpClient({ endpoint: `${b.url}/vxp`, ...SYS_DMS_B })
+  const doc = edocPackage(H29, [G22])
+  const bId = String((await dmsB.sendEdoc(doc.bytes, { from: H29, to: [G22] })).json?.DocId)
+  const inc = await until(async () => {
+    const x = (await a.store.listIncoming({ kind: 'edoc', limit: 5 })).items[0]
+    if (!x) throw new Error('not yet on A')
+    return x
+  }, 30_000)
+  t.equal(inc.state, 'rejected', 'refused by policy')
+  t.match(inc.verdict, { ok: false, code: 'NO_SIGNATURE' })
+  t.same((await a.app.inject({ method: 'GET', url: '/v1/inbox', headers: auth(KEYS.g22) })).json().items, [], 'not in the DMS inbox')
+  // the connector answered updateStatus fail: B's DMS sees a 02 with the reason
+  const row = await until(async () => {
+    const r = data(await dmsB.getSentEdocList('edoc', bId))[0]
+    if (r?.receiveStatus !== '02') throw new Error(`sent row: ${JSON.stringify(r)}`)
+    return r
+  }, 30_000)
+  t.equal(row.toCode, G22)
+  t.match(row.sendStatusDesc, /lienthong\.gateway-a reported a failure/, 'the reason names the receiving system')
+  t.same(data(await new VxpClient({ endpoint: `${b.url}/vxp`, ...SYS_GW_A }).getReceivedEdocList('edoc')), [], 'taken off the axis list')
+  t.equal((await a.store.listPackages({ kind: 'status', limit: 10 })).items.length, 0, 'A sent no 01 for it')
+})
+
+t.test('a provincial hub: an SDK DMS on A exchanges with an SDK DMS on the axis, A relaying both ways', async (t) => {
+  const SYS_DMS_A = { systemId: 'vxp.saas.02', secret: 'ZG1zLWEtc2VjcmV0', organIds: [G22] }
+  const b = await startVxpGateway(t, { server: { systems: [SYS_GW_A, SYS_DMS_B] } }, { only: [G22, H29] })
+  const a = await startVxpGateway(
+    t,
+    {
+      server: { systems: [SYS_DMS_A] },
+      axis: { endpoint: `${b.url}/vxp`, systemId: SYS_GW_A.systemId, secret: SYS_GW_A.secret, organIds: [G22], pollIntervalMs: 300, retryDelayMs: 200 },
+      routes: [{ organIds: [H29], via: 'axis' }],
+    },
+    { only: [G22] },
+  )
+  const dmsA = new VxpClient({ endpoint: `${a.url}/vxp`, ...SYS_DMS_A })
+  const dmsB = new VxpClient({ endpoint: `${b.url}/vxp`, ...SYS_DMS_B })
+
+  // what arrives over the connector is listed for A's VXP system
+  const doc = edocPackage(H29, [G22])
+  const bId = String((await dmsB.sendEdoc(doc.bytes, { from: H29, to: [G22] })).json?.DocId)
+  const item = await until(async () => {
+    const x = data(await dmsA.getReceivedEdocList('edoc')).find((i) => i.from === H29)
+    if (!x) throw new Error('not yet on A\'s VXP list')
+    return x
+  }, 30_000)
+  t.same(Buffer.from(String((await dmsA.getEdoc(item.docId!)).json?.data), 'base64'), doc.bytes, 'A\'s DMS gets the exact bytes B\'s DMS sent')
+  t.equal((await dmsA.updateStatus(item.docId!, 'done')).json?.status, 'OK')
+  // A's DMS answers 03 with its own status package: relayed through the axis
+  t.equal((await dmsA.sendEdoc(statusPackage(G22, { sender: H29, documentId: doc.documentId, code: doc.code }, '03'), { from: G22, messagetype: 'status' })).json?.status, 'OK')
+  await until(async () => {
+    const r = data(await dmsB.getSentEdocList('edoc', bId))[0]
+    if (r?.receiveStatus !== '03') throw new Error(`sent row: ${JSON.stringify(r)}`)
+  }, 30_000)
+  t.pass('B\'s DMS sees the 03 of A\'s DMS')
+
+  // and A's DMS sends to H29 through A and the axis
+  const out = edocPackage(G22, [H29])
+  const aId = String((await dmsA.sendEdoc(out.bytes, { from: G22, to: [H29] })).json?.DocId)
+  const onB = await until(async () => {
+    const x = data(await dmsB.getReceivedEdocList('edoc')).find((i) => i.from === G22)
+    if (!x) throw new Error('not yet on B')
+    return x
+  }, 30_000)
+  t.same(Buffer.from(String((await dmsB.getEdoc(onB.docId!)).json?.data), 'base64'), out.bytes, 'the axis DMS gets the exact bytes')
+  await until(async () => {
+    const r = data(await dmsA.getSentEdocList('edoc', aId))[0]
+    if (r?.receiveStatus !== '01') throw new Error(`sent row: ${JSON.stringify(r)}`)
+  }, 30_000)
+  t.pass('the 01 from the axis reaches A\'s DMS\'s sent list')
+  t.ok(data(await dmsA.getReceivedEdocList('status')).some((i) => i.status === '01' && i.from === H29), 'and its status list')
+})

@@ -3,7 +3,7 @@
  * VNPT's edXML library writes them), the systems of the test configuration, and a check that an answer is what the
  * SDK can read (ASCII bytes, status/ErrorCode/ErrorDesc strings, no JSON null).
  */
-import { randomInt } from 'node:crypto'
+import { randomBytes, randomInt } from 'node:crypto'
 import { buildEdoc, buildStatus } from '../../src/envelope/index.js'
 import { G22, H26, H29, STC } from '../helper.js'
 import type { VxpAnswer } from '../../src/vxp/client.js'
@@ -72,8 +72,10 @@ export function sdkReadable(a: VxpAnswer): string[] {
 }
 
 import path from 'node:path'
+import pg from 'pg'
 import { loadConfig, type Config } from '../../src/config.js'
 import { startGateway, type RunningGateway } from '../../src/server.js'
+import type { Logger } from '../../src/logger.js'
 import { deleteAmqpNames, rawTestConfig, silentLogger } from '../helper.js'
 
 interface Tap {
@@ -85,14 +87,38 @@ interface Tap {
 export function vxpConfig(t: Tap, vxp: Record<string, unknown>, over: Record<string, any> = {}, env: Record<string, string> = {}): Config {
   const dir = t.testdir({})
   const raw = rawTestConfig(dir, over)
+  if (over.store) raw.store = over.store
   const agencies = over.only ? (raw.agencies as { organId: string }[]).filter((a) => (over.only as string[]).includes(a.organId)) : raw.agencies
   return loadConfig({ object: { ...raw, vxp, agencies }, file: path.join(dir, 'config.json'), env })
 }
 
+/** The PostgreSQL server the store tests use (LIENTHONG_TEST_PG_URL, `off` to skip them). */
+export const PG_ADMIN_URL = process.env.LIENTHONG_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test'
+
+/**
+ * With LIENTHONG_TEST_VXP_STORE=postgres (test/vxp/postgres.test.ts runs the VXP tests so), every gateway of these
+ * tests stores in a fresh PostgreSQL database of a random name, dropped in teardown.
+ */
+async function storeOverride(t: Tap): Promise<Record<string, unknown> | undefined> {
+  if (process.env.LIENTHONG_TEST_VXP_STORE !== 'postgres') return undefined
+  const db = `lt_vxp_${randomBytes(6).toString('hex')}`
+  const admin = new pg.Client({ connectionString: PG_ADMIN_URL })
+  await admin.connect()
+  await admin.query(`CREATE DATABASE ${db}`)
+  t.teardown(async () => {
+    await admin.query(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`)
+    await admin.end()
+  })
+  const url = new URL(PG_ADMIN_URL)
+  url.pathname = `/${db}`
+  return { driver: 'postgres', url: url.href }
+}
+
 /** A listening gateway on the real broker, receiving, with the given vxp section; closed in teardown. */
 export async function startVxpGateway(t: Tap, vxp: Record<string, unknown>, over: Record<string, any> = {}): Promise<RunningGateway & { config: Config }> {
-  const config = vxpConfig(t, vxp, over)
-  const gw = await startGateway(config, { logger: silentLogger(), listen: true, receive: true })
+  const store = await storeOverride(t)
+  const config = vxpConfig(t, vxp, { ...over, ...(store ? { store } : {}) })
+  const gw = await startGateway(config, { logger: (over.logger as Logger | undefined) ?? silentLogger(), listen: true, receive: true })
   await gw.connection.whenConnected({ timeoutMs: 10_000 })
   t.teardown(async () => {
     await gw.close()

@@ -304,3 +304,59 @@ t.test('what the SDK forces on a server', async (t) => {
     t.equal((await old.getReceivedEdocList()).json?.status, 'OK')
   })
 })
+
+t.test('a system reads and answers only for its own agencies', async (t) => {
+  const gw = await startVxpGateway(t, { server: { systems: [SYS_A, SYS_B] } })
+  const endpoint = `${gw.url}/vxp`
+  const a = new VxpClient({ endpoint, ...SYS_A })
+  const b = new VxpClient({ endpoint, ...SYS_B })
+  // A sends to H29 (B's agency); B sends to G22 (A's agency)
+  const toB = edocPackage(G22, [H29])
+  const aDocId = String((await a.sendEdoc(toB.bytes, { from: G22 })).json?.DocId)
+  const toA = edocPackage(H29, [G22])
+  const bDocId = String((await b.sendEdoc(toA.bytes, { from: H29 })).json?.DocId)
+  const itemOfB = await until(async () => {
+    const x = data(await b.getReceivedEdocList()).find((i) => i.from === G22)
+    if (!x) throw new Error('not yet')
+    return x
+  })
+  await until(async () => {
+    if (!data(await a.getReceivedEdocList()).some((i) => i.from === H29)) throw new Error('not yet')
+  })
+
+  // A cannot fetch, download, take or refuse B's item, nor see it in its lists
+  t.equal((await a.getEdoc(itemOfB.docId!)).json?.ErrorCode, 'GW_ERR_VXP_NOT_FOUND', 'getEdoc of another system\'s item')
+  t.equal((await a.downloadEdoc(itemOfB.docId!)).raw.length, 0, 'downloadEdoc of another system\'s item: empty')
+  t.equal((await a.updateStatus(itemOfB.docId!, 'done')).json?.ErrorCode, 'GW_ERR_VXP_NOT_FOUND', 'updateStatus done of another system\'s item')
+  t.equal((await a.updateStatus(itemOfB.docId!, 'fail')).json?.ErrorCode, 'GW_ERR_VXP_NOT_FOUND', 'updateStatus fail of another system\'s item')
+  t.equal((await gw.store.getIncoming(itemOfB.docId!))!.state, 'received', 'B\'s item untouched')
+  t.notOk(data(await a.getReceivedEdocList()).some((i) => i.docId === itemOfB.docId), 'not in A\'s list')
+  const aSent = data(await a.getSentEdocList('edoc', bDocId))
+  t.ok(aSent.every((r) => r.senderDocId !== bDocId) && aSent.some((r) => r.senderDocId === aDocId), 'a docId of B\'s package does not show it to A')
+
+  // status packages: From must be the system's agency, ResponseFor a document that agency received
+  const asB = statusPackage(H29, { sender: G22, documentId: toB.documentId, code: toB.code }, '03')
+  const forged = await a.sendEdoc(asB, { from: H29, messagetype: 'status' })
+  t.equal(forged.json?.ErrorCode, 'GW_ERR_VXP_FORBIDDEN', 'A cannot answer as H29')
+  t.equal(forged.json?.DocId, '')
+  const notReceived = statusPackage(G22, { sender: H29, documentId: '000.00.00.H29,2026/11/30,1/NOPE', code: '1/NOPE' }, '03')
+  t.equal((await a.sendEdoc(notReceived, { from: G22, messagetype: 'status' })).json?.ErrorCode, 'GW_ERR_VXP_NOT_FOUND', 'a status for a document the agency never received')
+  const otherAgency = statusPackage(G22, { sender: G22, documentId: toB.documentId, code: toB.code }, '03')
+  t.equal((await a.sendEdoc(otherAgency, { from: G22, messagetype: 'status' })).json?.ErrorCode, 'GW_ERR_VXP_NOT_FOUND', 'a status for a document another agency received')
+  const recall = statusPackage(H29, { sender: G22, documentId: toB.documentId, code: toB.code }, '13')
+  t.equal((await b.sendEdoc(recall, { from: H29, messagetype: 'status' })).json?.ErrorCode, 'GW_ERR_VXP_INVALID_REQUEST', '13 is a recall: not through sendEdoc')
+  t.equal((await gw.store.getIncoming(itemOfB.docId!))!.state, 'received', 'none of them moved the item')
+  t.equal((await gw.store.listPackages({ kind: 'status', senderOrganId: H29, limit: 10 })).items.filter((p) => p.statusCode !== '01').length, 0, 'no status package stored for H29 beyond its automatic 01')
+})
+
+t.test('sendEdoc: limits.packageBytes + 2 bytes pass the body limit (the file and the SDK\'s CRLF)', async (t) => {
+  const gw = await startVxpGateway(t, { server: { systems: [SYS_A] } }, { limits: { packageBytes: 65536, attachmentBytes: 32768 } })
+  const c = new VxpClient({ endpoint: `${gw.url}/vxp`, ...SYS_A })
+  const limit = gw.config.limits.packageBytes
+  const body = Buffer.concat([Buffer.alloc(limit, 0x20), Buffer.from('\r\n')])
+  const req = c.build('sendEdoc', { from: G22, servicetype: 'eDoc', messagetype: 'edoc', 'hash-file': hashFile(Buffer.alloc(limit, 0x20)) }, { contentType: 'application/octet-stream', body, ascii: true })
+  const r = await c.send('sendEdoc', req)
+  t.not(r.json?.ErrorCode, 'GW_ERR_API_BODY_TOO_LARGE', 'exactly packageBytes + 2: read')
+  t.equal(r.json?.ErrorCode, 'GW_ERR_ENVELOPE_NOT_XML', 'then checked as a package (spaces are not edXML)')
+  t.equal(r.json?.DocId, '')
+})

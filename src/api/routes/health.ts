@@ -9,7 +9,9 @@
  *   axis down does not make the gateway unready).
  * - `GET /v1/operator/health` (operator keys, `operatorHealthRoutes`): store reachability and counters, broker state,
  *   queue depth per hosted agency (inbox and dead-letter queue), and the signing certificate expiry of every hosted
- *   agency. Always 200: the answer says what is down.
+ *   agency; with an axis connector, its state (`axis`: reachable or not, last poll, last send, last error, the
+ *   deliveries waiting for it); with a VXP endpoint, the systems calling it (`vxpSystems`: agencies, calls, last
+ *   call). Always 200: the answer says what is down. No secret is ever part of it.
  */
 import type { FastifyInstance } from 'fastify'
 import type { Config } from '../../config.js'
@@ -96,6 +98,68 @@ export interface OperatorHealthOptions {
   clock?: () => Date
   /** Timeout of each broker call, ms. Default 1500. */
   brokerTimeoutMs?: number
+  /** The national-axis connector's state (src/vxp/connector.ts `status`), when there is one. */
+  axis?: () => AxisOperatorView
+  /** The VXP systems that call this gateway (vxp.server.systems) with their agencies and last call. */
+  vxpSystems?: () => VxpSystemView[]
+}
+
+/** What the console shows of the axis connector: picked field by field (the connector's secret is never here). */
+export interface AxisOperatorView extends AxisHealth {
+  readonly systemId: string
+  readonly organIds?: readonly string[]
+  readonly pollIntervalMs?: number
+  readonly lastPollAt?: string
+  readonly lastSentAt?: string
+  readonly lastError?: { readonly code: string; readonly message: string; readonly at?: string }
+  readonly sent: number
+  readonly received: number
+  readonly failedAttempts: number
+}
+
+/** A VXP system as the console shows it: its id, its agencies by name, its calls since start (never its secret). */
+export interface VxpSystemView {
+  readonly systemId: string
+  readonly agencies: readonly { readonly organId: string; readonly name?: string }[]
+  readonly calls: number
+  readonly failures: number
+  readonly lastCallAt?: string
+  readonly lastOperation?: string
+  readonly lastErrorCode?: string
+  readonly lastFailureAt?: string
+}
+
+const defined = <T extends Record<string, unknown>>(o: T): Partial<T> => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>
+
+function axisView(a: AxisOperatorView): Record<string, unknown> {
+  return defined({
+    ok: a.state === 'connected' || a.state === 'starting',
+    state: a.state,
+    endpoint: a.endpoint,
+    systemId: a.systemId,
+    organIds: a.organIds ? [...a.organIds] : undefined,
+    pollIntervalMs: a.pollIntervalMs,
+    backlog: a.backlog,
+    lastPollAt: a.lastPollAt,
+    lastSentAt: a.lastSentAt,
+    lastError: a.lastError ? defined({ code: a.lastError.code, message: a.lastError.message, at: a.lastError.at }) : undefined,
+    sent: a.sent,
+    received: a.received,
+    failedAttempts: a.failedAttempts,
+  })
+}
+
+function vxpView(s: VxpSystemView): Record<string, unknown> {
+  return defined({
+    systemId: s.systemId,
+    agencies: s.agencies.map((x) => defined({ organId: x.organId, name: x.name })),
+    calls: s.calls,
+    failures: s.failures,
+    lastCallAt: s.lastCallAt,
+    lastOperation: s.lastOperation,
+    lastErrorCode: s.lastErrorCode,
+    lastFailureAt: s.lastFailureAt,
+  })
 }
 
 const withTimeout = <T>(p: Promise<T>, ms: number): Promise<T> =>
@@ -187,7 +251,7 @@ export async function operatorHealthRoutes(app: FastifyInstance, opts: OperatorH
             deadLetter: opts.config.amqp.deadLetterQueuePrefix + organId,
           }
           if (!brokerOk) {
-            q.error = `trục không kết nối (broker ${opts.broker.state})`
+            q.error = `mạng liên thông lienthong không kết nối (broker ${opts.broker.state})`
             return q
           }
           if (!inspector) {
@@ -225,7 +289,17 @@ export async function operatorHealthRoutes(app: FastifyInstance, opts: OperatorH
       })
 
       const ok = store.ok === true && brokerOk
-      return { status: ok ? 'ok' : 'degraded', time: now.toISOString(), store, broker, queues, certificates }
+      return {
+        status: ok ? 'ok' : 'degraded',
+        time: now.toISOString(),
+        store,
+        broker,
+        queues,
+        certificates,
+        // reported, not part of `status`: documents for the axis wait in the outbox while it is down
+        ...(opts.axis ? { axis: axisView(opts.axis()) } : {}),
+        ...(opts.vxpSystems ? { vxpSystems: opts.vxpSystems().map(vxpView) } : {}),
+      }
     },
   )
 }

@@ -5,7 +5,7 @@
 
 import { api, ApiError, call } from '../api.js'
 import { $, agencyCell, badge, clear, errorBox, facts, focusTitle, h, notify, techFold, timeEl } from '../dom.js'
-import { fmtDate, reasonInfo, stateInfo, statusText, verdictInfo } from '../format.js'
+import { fmtDate, LABELS, reasonInfo, stateInfo, statusText, verdictInfo } from '../format.js'
 import { timelineTable } from './events.js'
 
 const REVOCATION = { good: 'Còn hiệu lực', revoked: 'Đã bị chấm dứt hiệu lực', unknown: 'Chưa xác định được' }
@@ -144,6 +144,9 @@ function renderOutgoing(doc) {
   )
   for (const d of doc.deliveries) {
     const reason = reasonInfo(d.reason)
+    // a recipient routed through the national axis: its attempts and confirmation are the axis's, not the broker's
+    const viaAxis = (d.timeline ?? []).some((e) => e.type === 'axis-attempt' || (e.state === 'queued' && e.detail?.via === 'axis'))
+    const A = LABELS.axis?.health
     body.append(
       h(
         'section',
@@ -154,8 +157,8 @@ function renderOutgoing(doc) {
           h('h3', {}, names.get(d.recipient.toUpperCase()) ?? agencyCell(d.recipient), ' ', h('span', { class: 'code mono' }, d.recipient)),
           badge(stateInfo(d.state, 'out')),
           d.statusCode ? h('span', {}, `Mã trạng thái mới nhất: ${statusText(d.statusCode)}`) : null,
-          h('span', { class: 'muted' }, `Số lần phát lên mạng liên thông lienthong: ${d.attempts}`),
-          d.queuedAt ? h('span', { class: 'muted' }, 'Mạng liên thông xác nhận lúc ', timeEl(d.queuedAt)) : null,
+          h('span', { class: 'muted' }, `${viaAxis && A ? A.attempts : 'Số lần phát lên mạng liên thông lienthong'}: ${d.attempts}`),
+          d.queuedAt ? h('span', { class: 'muted' }, viaAxis && A ? `${A.confirmedAt} ` : 'Mạng liên thông xác nhận lúc ', timeEl(d.queuedAt)) : null,
         ),
         reason ? h('p', { class: 'error' }, `Lý do: ${reason.text}`, techFold([['reason', d.reason]])) : null,
         timelineTable(d.timeline ?? [], 'out'),

@@ -23,6 +23,7 @@ function valueText(k, v) {
   if (k === 'timestamp') return fmtTime(String(v).replace(/^(\d{4})\/(\d\d)\/(\d\d) /, '$1-$2-$3T').replace(/T(\d\d:\d\d:\d\d)$/, 'T$1+07:00'))
   if (k === 'previousReason' || k === 'reason') return reasonInfo(v)?.text ?? String(v)
   if (k === 'kind') return v === 'status' ? 'Gói trạng thái' : v === 'edoc' ? 'Văn bản điện tử' : String(v)
+  if (k === 'via') return LABELS.axis?.via[v] ?? String(v)
   return String(v)
 }
 
@@ -76,35 +77,43 @@ export function statusOrigin(e) {
   return h('span', { class: 'origin out' }, `↗ Gửi tới ${to ? agencyText(to) : 'cơ quan bên kia'}`)
 }
 
+/** A state's badge; a delivery the national axis confirmed (`detail.via` axis) is "sent to the axis", not "to the broker". */
+function stateBadgeInfo(state, direction, via) {
+  if (via === 'axis' && state === 'queued' && LABELS.axis) return { text: LABELS.axis.queued, tone: 'info', hint: 'queued (via: axis)' }
+  return stateInfo(state, direction)
+}
+
 /**
  * The state an event leaves: `from → to` on the timeline; an event that changed nothing (a repeated or late status)
- * keeps its state, and says what was asked.
+ * keeps its state, and says what was asked. `via`: the event's `detail.via` (the transport that confirmed it).
  */
-export function stateCell(from, to, changed, statusCode, direction, withFrom) {
+export function stateCell(from, to, changed, statusCode, direction, withFrom, via) {
   if (!from && !to && !statusCode) return '' // a note, not about a state
   if (changed === false) {
     const kept = from ?? to
     return [
-      kept ? badge(stateInfo(kept, direction)) : '',
+      kept ? badge(stateBadgeInfo(kept, direction, via)) : '',
       h('span', { class: 'sub' }, `không đổi trạng thái${to && to !== kept ? `: ${statusCode ? `mã ${statusCode} đến muộn/lặp` : `yêu cầu chuyển sang ${stateInfo(to, direction).text}`}` : ''} (ghi lại để đối chiếu)`),
     ]
   }
-  const st = to ? stateInfo(to, direction) : null
+  const st = to ? stateBadgeInfo(to, direction, via) : null
   return [
-    withFrom && from ? [badge(stateInfo(from, direction)), ' → '] : '',
+    withFrom && from ? [badge(stateBadgeInfo(from, direction, via)), ' → '] : '',
     st ? badge(st) : '',
     statusCode && st?.code !== statusCode ? h('span', { class: 'sub' }, `Trạng thái ${statusText(statusCode)}`) : null,
   ]
 }
 
 export function timelineTable(entries, direction) {
+  // a delivery the axis confirmed: its `queued` is the axis's on every row (also as the state a later status left)
+  const via = entries.some((e) => e.state === 'queued' && e.detail?.via === 'axis') ? 'axis' : undefined
   const rows = entries.map((e) =>
     h(
       'tr',
       { class: e.changed === false ? 'unchanged' : undefined },
       h('td', { class: 'nowrap' }, timeEl(e.time)),
       h('td', {}, LABELS.eventTypes[e.type] ?? e.type),
-      h('td', {}, stateCell(e.from ?? e.fromState, e.state, e.changed, e.statusCode, direction, true)),
+      h('td', {}, stateCell(e.from ?? e.fromState, e.state, e.changed, e.statusCode, direction, true, via ?? e.detail?.via)),
       h('td', {}, e.statusCode ? [statusText(e.statusCode), statusOrigin({ direction, ...e })] : ''),
       h('td', {}, actorText(e.actor)),
       h('td', { class: 'cause' }, causeCell(e, true)),

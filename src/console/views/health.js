@@ -1,8 +1,10 @@
-// The gateway's health: store, broker, queue depths, certificate expiry, the log's hash chain check.
+// The gateway's health: store, broker, queue depths, certificate expiry, the log's hash chain check; the national
+// axis connector (reachable or not, last poll, last error, deliveries waiting for the axis) and the DMSs that call
+// this gateway with the VXP protocol (their agencies, their last call), when configured.
 
 import { api } from '../api.js'
-import { $, agencyCell, badge, clear, errorBox, h, table, techFold, timeEl } from '../dom.js'
-import { stateInfo } from '../format.js'
+import { $, agencyCell, badge, clear, errorBox, facts, h, table, techFold, timeEl } from '../dom.js'
+import { errorInfo, LABELS, stateInfo } from '../format.js'
 
 const okBadge = (ok, yes, no) => badge({ text: ok ? yes : no, tone: ok ? 'ok' : 'err' })
 
@@ -14,6 +16,67 @@ function countsTable(caption, counts, direction) {
     ['Trạng thái', { text: 'Số lượng', cls: 'num' }],
     entries.map(([s, n]) => h('tr', {}, h('td', {}, badge(stateInfo(s, direction))), h('td', { class: 'num' }, n))),
   )
+}
+
+/** The axis connector: a card per fact, the last error in Vietnamese with the gateway's message in the fold. */
+function axisSection(a) {
+  const T = LABELS.axis.health
+  const stateText = LABELS.axis?.states[a.state] ?? a.state
+  const err = a.lastError ? errorInfo(a.lastError.code) : undefined
+  return [
+    h('h2', { title: 'national axis connector (vxp.axis)' }, T.title),
+    h(
+      'div',
+      { class: 'grid' },
+      h(
+        'div',
+        { class: 'card', id: 'axis-state' },
+        h('h2', {}, T.connection),
+        badge({ text: stateText, tone: a.ok ? 'ok' : 'err', hint: a.state }),
+        h('p', { class: 'muted' }, a.ok ? T.up : T.down),
+      ),
+      h('div', { class: 'card', id: 'axis-backlog' }, h('h2', {}, T.backlog), h('p', { class: 'stat' }, a.backlog), h('p', { class: 'muted' }, T.backlogNote)),
+      h('div', { class: 'card' }, h('h2', {}, 'Từ khi cổng khởi động'), facts([[T.sent, String(a.sent)], [T.received, String(a.received)], ['Lần gửi không thành', String(a.failedAttempts)]])),
+    ),
+    facts([
+      [T.endpoint, h('span', { class: 'mono' }, a.endpoint)],
+      [T.systemId, h('span', { class: 'mono' }, a.systemId)],
+      [T.organIds, a.organIds?.length ? a.organIds.map((o, i) => [i ? ', ' : '', agencyCell(o)]) : undefined],
+      [T.lastPoll, a.lastPollAt ? timeEl(a.lastPollAt) : 'chưa lấy được lần nào'],
+      [T.lastSent, a.lastSentAt ? timeEl(a.lastSentAt) : 'chưa gửi'],
+      ['Chu kỳ lấy văn bản', a.pollIntervalMs ? (a.pollIntervalMs < 10_000 ? `${a.pollIntervalMs} ms` : `${Math.round(a.pollIntervalMs / 1000)} giây`) : undefined],
+      [
+        'Lỗi gần nhất',
+        a.lastError
+          ? [a.lastError.at ? [timeEl(a.lastError.at), ' '] : '', badge({ text: err?.text ?? a.lastError.code, tone: 'err' }), err?.solve ? h('span', { class: 'sub' }, `Cách khắc phục: ${err.solve}`) : null, techFold([['message', a.lastError.message], ['state', a.state]])]
+          : 'không có',
+      ],
+    ]),
+  ]
+}
+
+/** The DMSs that call this gateway with the VXP protocol (vxp.server.systems): agencies and last call. */
+function vxpSystemsSection(list) {
+  return [
+    h('h2', { title: 'VXP endpoint (vxp.server.systems)' }, 'Hệ thống DMS kết nối qua giao thức VXP'),
+    table(
+      'Các hệ thống quản lý văn bản dùng SDK VXP gọi tới cổng này: cơ quan của từng hệ thống và lần gọi gần nhất (tính từ khi cổng khởi động)',
+      ['Mã hệ thống', 'Cơ quan', 'Lần gọi gần nhất', 'Kết quả', { text: 'Số lần gọi', cls: 'num' }, { text: 'Bị từ chối', cls: 'num' }],
+      list.map((s) => {
+        const err = s.lastErrorCode && s.lastErrorCode !== '0' ? errorInfo(s.lastErrorCode) : undefined
+        return h(
+          'tr',
+          {},
+          h('td', { class: 'mono' }, s.systemId),
+          h('td', {}, s.agencies.map((a, i) => [i ? h('br') : '', a.name ? [a.name, ' ', h('span', { class: 'code mono' }, a.organId)] : agencyCell(a.organId)])),
+          h('td', { class: 'nowrap' }, s.lastCallAt ? [timeEl(s.lastCallAt), h('span', { class: 'sub mono' }, s.lastOperation ?? '')] : 'chưa gọi'),
+          h('td', {}, s.lastErrorCode === undefined ? '—' : s.lastErrorCode === '0' ? badge({ text: 'Thành công', tone: 'ok' }) : badge({ text: err?.text ?? s.lastErrorCode, tone: 'err' })),
+          h('td', { class: 'num' }, s.calls),
+          h('td', { class: 'num' }, s.failures > 0 ? badge({ text: String(s.failures), tone: 'warn' }) : '0'),
+        )
+      }),
+    ),
+  ]
 }
 
 export async function renderHealth() {
@@ -61,6 +124,8 @@ export async function renderHealth() {
       h('div', { class: 'card' }, h('h2', {}, 'Chờ phát lên mạng liên thông'), h('p', { class: 'stat' }, st.outboxBacklog ?? '—'), h('p', { class: 'muted' }, 'nơi nhận đã nhận từ DMS, mạng liên thông lienthong chưa xác nhận')),
       h('div', { class: 'card' }, h('h2', {}, 'Nhật ký'), h('p', { class: 'stat' }, st.events ?? '—'), h('p', { class: 'muted' }, 'dòng trong chuỗi băm'), verifyBtn, verifyOut),
     ),
+    ...(hh.axis ? axisSection(hh.axis) : []),
+    ...(hh.vxpSystems ? vxpSystemsSection(hh.vxpSystems) : []),
     h('h2', { title: 'queue depths' }, 'Hàng đợi trên mạng liên thông lienthong'),
     table(
       'Số thông điệp đang chờ trong hàng đợi nhận và hàng đợi thư lỗi của từng cơ quan',

@@ -77,7 +77,7 @@ function logRow(e) {
       h('span', { class: `dir ${e.direction}` }, LABELS.directions[e.direction] ?? e.direction),
       h('span', { class: 'sub', title: e.type }, LABELS.eventTypes[e.type] ?? e.type),
     ),
-    h('td', {}, stateCell(e.fromState, e.state, e.changed, e.statusCode, e.direction, false), statusOrigin(e)),
+    h('td', {}, stateCell(e.fromState, e.state, e.changed, e.statusCode, e.direction, false, e.detail?.via), statusOrigin(e)),
     h('td', {}, agencyCell(e.sender), e.recipient ? h('span', { class: 'sub' }, '→ ', agencyCell(e.recipient)) : null),
     h('td', { class: 'mono doc' }, docLink(e, e.documentId ?? e.packageId ?? '')),
     h('td', {}, actorText(e.actor)),
