@@ -1,0 +1,269 @@
+/**
+ * The production image, run as an operator would: podman starts it on the host network with a configuration made
+ * from config/production.example.json, a fresh PKI made by the image's own `lienthong pki init`, the machine's
+ * RabbitMQ, and its SQLite store on a named volume (then once more on PostgreSQL, as compose.yaml runs it). A
+ * document goes through the API and is delivered; /readyz, the healthcheck and the console (page, stylesheet,
+ * scripts and the modules they import) answer; and the image holds no private key, no sample PKI and no tests.
+ *
+ * Not part of `tap` (the file name does not end in .test.ts): `.ci/container` builds the image and runs this file
+ * with LIENTHONG_TEST_IMAGE set. Without it, or without a working podman, every test here is skipped.
+ */
+import t from 'tap'
+import { execFile, spawnSync } from 'node:child_process'
+import { createHash, randomBytes } from 'node:crypto'
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { createServer } from 'node:net'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import { promisify } from 'node:util'
+import pg from 'pg'
+import { loadConfig, type Config } from '../../src/config.js'
+import { AMQP_URL, amqpNames, deleteAmqpNames, eventually, H29, ROOT, sampleDocument } from '../helper.js'
+
+const run = promisify(execFile)
+const IMAGE = process.env.LIENTHONG_TEST_IMAGE
+const PG_ADMIN_URL = process.env.LIENTHONG_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test'
+/** How podman runs containers on these machines (crun fails on the hybrid cgroups; limits given explicitly). */
+const PODMAN = ['--runtime', 'runc', '--cgroup-manager=cgroupfs']
+const LIMITS = ['--ulimit', 'nofile=20000:20000', '--ulimit', 'nproc=1000:1000']
+const P12_ENV = 'LIENTHONG_P12_PASSWORD_UBND_HCM'
+
+function podmanWorks(): string | undefined {
+  const r = spawnSync('podman', [...PODMAN, 'image', 'exists', IMAGE ?? ''], { encoding: 'utf8' })
+  if (r.error) return `podman not found (${r.error.message})`
+  if (r.status !== 0) return `image ${IMAGE} not found by podman`
+  return undefined
+}
+const skip = !IMAGE ? 'LIENTHONG_TEST_IMAGE is not set (.ci/container builds the image and sets it)' : podmanWorks()
+
+const podman = async (...args: string[]): Promise<string> => (await run('podman', [...PODMAN, ...args], { maxBuffer: 64 << 20 })).stdout
+
+const sha = (key: string) => createHash('sha256').update(key).digest('hex')
+
+async function freePort(): Promise<number> {
+  const srv = createServer()
+  await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve))
+  const port = (srv.address() as { port: number }).port
+  await new Promise((resolve) => srv.close(resolve))
+  return port
+}
+
+interface Deployment {
+  /** Host folder mounted read-only at /etc/lienthong: config.json, keys/, trust/. */
+  etc: string
+  keys: { g22: string; h29: string; ops: string }
+  p12Password: string
+  /** The configuration as the gateway will load it (checked on the host with the same relative paths). */
+  config: Config
+}
+
+/** A deployment folder laid out like the one compose.yaml mounts, with a fresh PKI and fresh API keys. */
+async function makeDeployment(t: Tap): Promise<Deployment> {
+  const etc = mkdtempSync(path.join(tmpdir(), 'lienthong-etc-'))
+  t.teardown(() => rmSync(etc, { recursive: true, force: true }))
+  chmodSync(etc, 0o777) // the image's `node` user writes the PKI here
+  await podman('run', '--rm', ...LIMITS, '--network', 'none', '-v', `${etc}:/out`, IMAGE!, 'pki', 'init', '/out/pki')
+  const manifest = JSON.parse(readFileSync(path.join(etc, 'pki', 'manifest.json'), 'utf8')) as { p12Password: string }
+  // the layout of the production example: keys/<agency>/..., trust/...
+  const pki = (...p: string[]) => path.join(etc, 'pki', ...p)
+  const put = (from: string, to: string) => {
+    const dest = path.join(etc, to)
+    spawnSync('mkdir', ['-p', path.dirname(dest)])
+    writeFileSync(dest, readFileSync(from), { mode: 0o644 })
+  }
+  for (const f of ['key.pem', 'cert.pem', 'chain.pem']) put(pki('agencies', 'vpcp', f), `keys/vpcp/${f}`)
+  put(pki('agencies', 'ubnd-hcm', 'bundle.p12'), 'keys/ubnd-hcm/bundle.p12')
+  put(pki('trust-anchors.pem'), 'trust/anchors.pem')
+  put(pki('intermediate-ca.pem'), 'trust/intermediates.pem')
+  put(pki('crls.pem'), 'trust/crls.pem')
+  rmSync(pki(), { recursive: true, force: true })
+
+  const keys = { g22: randomBytes(24).toString('base64url'), h29: randomBytes(24).toString('base64url'), ops: randomBytes(24).toString('base64url') }
+  const raw = JSON.parse(readFileSync(path.join(ROOT, 'config', 'production.example.json'), 'utf8'))
+  delete raw.$schema
+  raw.amqp = { ...raw.amqp, ...amqpNames() }
+  raw.agencies[0].clients[0].keySha256 = sha(keys.g22)
+  raw.agencies[1].clients[0].keySha256 = sha(keys.h29)
+  raw.operators[0].keySha256 = sha(keys.ops)
+  raw.relay = { pollIntervalMs: 200, retryDelayMs: 500 }
+  writeFileSync(path.join(etc, 'config.json'), JSON.stringify(raw, null, 2), { mode: 0o644 })
+  const env = { LIENTHONG_AMQP_URL: AMQP_URL, [P12_ENV]: manifest.p12Password }
+  const config = loadConfig({ file: path.join(etc, 'config.json'), env })
+  t.teardown(() => deleteAmqpNames(config))
+  return { etc, keys, p12Password: manifest.p12Password, config }
+}
+
+interface Running {
+  name: string
+  base: string
+}
+
+/** Starts the image as compose.yaml does, but on the host network (the machine's RabbitMQ is at 127.0.0.1). */
+async function startGateway(t: Tap, dep: Deployment, env: Record<string, string>, volume: string): Promise<Running> {
+  const name = `lienthong-test-${randomBytes(4).toString('hex')}`
+  const port = await freePort()
+  const envArgs = Object.entries({ LIENTHONG_HTTP_PORT: String(port), LIENTHONG_AMQP_URL: AMQP_URL, [P12_ENV]: dep.p12Password, ...env }).flatMap(
+    ([k, v]) => ['-e', `${k}=${v}`],
+  )
+  await podman('run', '-d', '--name', name, ...LIMITS, '--network', 'host', ...envArgs, '-v', `${dep.etc}:/etc/lienthong:ro`, '-v', `${volume}:/var/lib/lienthong`, IMAGE!)
+  t.teardown(async () => {
+    if (t.passing()) return void (await podman('rm', '-f', '-t', '5', name).catch(() => {}))
+    const logs = await podman('logs', '--tail', '60', name).catch((e) => String(e))
+    t.comment(`container ${name} logs:\n${logs}`)
+    await podman('rm', '-f', '-t', '5', name).catch(() => {})
+  })
+  const base = `http://127.0.0.1:${port}`
+  const ready = await eventually(
+    async () => {
+      const state = (await podman('inspect', '--format', '{{.State.Status}}', name)).trim()
+      if (state !== 'running') throw new Error(`container ${name} is ${state}: ${await podman('logs', '--tail', '40', name)}`)
+      const r = await fetch(`${base}/readyz`).catch(() => undefined)
+      return r?.status === 200 ? r : undefined
+    },
+    60_000,
+    500,
+  )
+  t.equal(ready?.status, 200, '/readyz answers 200: the store and the broker are up')
+  return { name, base }
+}
+
+const bearer = (key: string) => ({ authorization: `Bearer ${key}` })
+
+async function sendAndDeliver(t: Tap, gw: Running, dep: Deployment): Promise<void> {
+  const doc = sampleDocument({ recipients: [{ organId: H29, name: 'Ủy ban nhân dân Thành phố Hồ Chí Minh', organizationInCharge: 'Ủy ban nhân dân Thành phố Hồ Chí Minh' }] })
+  const res = await fetch(`${gw.base}/v1/documents`, {
+    method: 'POST',
+    headers: { ...bearer(dep.keys.g22), 'content-type': 'application/json' },
+    body: JSON.stringify(doc),
+  })
+  const body = (await res.json()) as { id: string }
+  t.equal(res.status, 202, `POST /v1/documents is accepted: ${JSON.stringify(body)}`)
+  const sent = await eventually(async () => {
+    const d = (await (await fetch(`${gw.base}/v1/documents/${body.id}`, { headers: bearer(dep.keys.g22) })).json()) as {
+      from?: { organId?: string }
+      deliveries: { recipient: string; state: string }[]
+    }
+    return d.deliveries?.[0]?.state === 'delivered' ? d : undefined
+  }, 30_000, 250)
+  t.equal(sent?.deliveries[0]?.recipient, H29, 'signed, relayed through RabbitMQ, received by the hosted H29, which answered 01')
+  const inbox = (await (await fetch(`${gw.base}/v1/inbox`, { headers: bearer(dep.keys.h29) })).json()) as { items: { id: string }[] }
+  t.ok(inbox.items.length >= 1, "the document is in H29's inbox")
+  const forbidden = await fetch(`${gw.base}/v1/documents`, { method: 'POST', headers: { ...bearer('not-a-key'), 'content-type': 'application/json' }, body: '{}' })
+  t.equal(forbidden.status, 401, 'an unknown API key is refused')
+}
+
+/** The console page, and every file it names, and every module those scripts import. */
+async function checkConsole(t: Tap, gw: Running): Promise<void> {
+  const page = await fetch(`${gw.base}/console`)
+  t.equal(page.status, 200, 'GET /console')
+  t.match(page.headers.get('content-type') ?? '', /^text\/html/, 'the console page is HTML')
+  const html = await page.text()
+  t.match(html, /<html[\s>]/i)
+  const refs = [...html.matchAll(/(?:src|href)="(\/console\/[^"#?]+)"/g)].map((m) => m[1]!)
+  t.ok(refs.some((r) => r.endsWith('.js')), 'the page names a script')
+  t.ok(refs.some((r) => r.endsWith('.css')), 'the page names a stylesheet')
+  const seen = new Set<string>()
+  const queue = [...refs]
+  while (queue.length > 0) {
+    const ref = queue.shift()!
+    if (seen.has(ref)) continue
+    seen.add(ref)
+    const r = await fetch(`${gw.base}${ref}`)
+    t.equal(r.status, 200, `GET ${ref}`)
+    const type = r.headers.get('content-type') ?? ''
+    const text = await r.text()
+    if (ref.endsWith('.js')) {
+      t.match(type, /javascript/, `${ref} is served as JavaScript`)
+      // ES modules of the console import each other by relative path
+      for (const m of text.matchAll(/(?:import|export)\s[^'"]*?from\s*['"](\.{1,2}\/[^'"]+)['"]|import\s*\(?\s*['"](\.{1,2}\/[^'"]+)['"]/g)) {
+        queue.push(new URL(m[1] ?? m[2]!, `http://x${ref}`).pathname)
+      }
+    }
+    if (ref.endsWith('.css')) t.match(type, /text\/css/, `${ref} is served as CSS`)
+  }
+}
+
+t.test('the image runs the gateway on a SQLite store on its data volume', { skip }, async (t) => {
+  const dep = await makeDeployment(t)
+  const volume = `lienthong-test-${randomBytes(4).toString('hex')}`
+  await podman('volume', 'create', volume)
+  t.teardown(() => podman('volume', 'rm', '-f', volume).catch(() => {}))
+  const gw = await startGateway(t, dep, {}, volume)
+
+  const health = await fetch(`${gw.base}/healthz`)
+  t.equal(health.status, 200, '/healthz')
+  const check = spawnSync('podman', [...PODMAN, 'healthcheck', 'run', gw.name], { encoding: 'utf8' })
+  t.equal(check.status, 0, `the image's HEALTHCHECK passes: ${check.stdout}${check.stderr}`)
+
+  await sendAndDeliver(t, gw, dep)
+  await checkConsole(t, gw)
+
+  const files = await podman('exec', gw.name, 'ls', '-ln', '/var/lib/lienthong')
+  t.match(files, /lienthong\.sqlite/, `the store is on the volume:\n${files}`)
+  t.match(files, / 1000 +1000 /, 'owned by the unprivileged user the gateway runs as')
+  const user = (await podman('exec', gw.name, 'id', '-u')).trim()
+  t.equal(user, '1000', 'the gateway does not run as root')
+})
+
+t.test('the image runs the gateway on PostgreSQL, as compose.yaml does', { skip: skip || (PG_ADMIN_URL === 'off' && 'LIENTHONG_TEST_PG_URL=off') }, async (t) => {
+  const dep = await makeDeployment(t)
+  const db = `lt_ctr_${randomBytes(6).toString('hex')}`
+  const admin = new pg.Client({ connectionString: PG_ADMIN_URL })
+  await admin.connect()
+  await admin.query(`CREATE DATABASE ${db}`)
+  t.teardown(async () => {
+    await admin.query(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`)
+    await admin.end()
+  })
+  const url = new URL(PG_ADMIN_URL)
+  url.pathname = `/${db}`
+  const volume = `lienthong-test-${randomBytes(4).toString('hex')}`
+  t.teardown(() => podman('volume', 'rm', '-f', volume).catch(() => {}))
+  const gw = await startGateway(t, dep, { LIENTHONG_STORE_DRIVER: 'postgres', LIENTHONG_STORE_URL: url.href }, volume)
+  await sendAndDeliver(t, gw, dep)
+  const check = new pg.Client({ connectionString: url.href })
+  await check.connect()
+  t.teardown(() => check.end())
+  const tables = await check.query(`SELECT count(*)::int AS n FROM information_schema.tables WHERE table_schema NOT IN ('pg_catalog', 'information_schema')`)
+  t.ok(tables.rows[0].n > 0, 'the gateway made its tables in the database')
+})
+
+t.test('the image holds what the gateway serves and no private key', { skip }, async (t) => {
+  const root = (await podman('image', 'mount', IMAGE!)).trim()
+  t.teardown(() => podman('image', 'unmount', IMAGE!).catch(() => {}))
+  t.ok(root, `image mounted at ${root}`)
+
+  // every file mentioning "PRIVATE KEY": code that parses keys may, a PEM block with key material may not. The one
+  // exception is a file of a Debian package of the base image (libgnutls carries known-answer self-test keys):
+  // named here, never anything the gateway's layers add.
+  const grep = spawnSync('grep', ['-rlIa', 'PRIVATE KEY', root], { encoding: 'utf8', maxBuffer: 16 << 20 })
+  const mentions = grep.stdout.split('\n').filter(Boolean).map((f) => f.slice(root.length))
+  const pemBlock = /-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----\r?\n(?:[A-Za-z-]+:.*\r?\n)*\r?\n?[A-Za-z0-9+/=]{40,}/
+  const withKeys = mentions.filter((f) => pemBlock.test(readFileSync(path.join(root, f), 'latin1')))
+  const dpkgOwned = new Set(
+    spawnSync('sh', ['-c', `cat "${root}"/var/lib/dpkg/info/*.list 2>/dev/null`], { encoding: 'utf8', maxBuffer: 64 << 20 }).stdout.split('\n'),
+  )
+  const ofPackages = withKeys.filter((f) => dpkgOwned.has(f) || dpkgOwned.has(f.replace(/^\/usr\/lib\//, '/lib/')))
+  t.comment(`files that mention "PRIVATE KEY" without holding one: ${mentions.filter((f) => !withKeys.includes(f)).join(', ') || 'none'}`)
+  t.comment(`self-test keys in files of the base image's Debian packages: ${ofPackages.join(', ') || 'none'}`)
+  t.same(withKeys.filter((f) => !ofPackages.includes(f)), [], 'no PEM private key in the image')
+  t.notOk(withKeys.some((f) => f.startsWith('/app/') || f.startsWith('/etc/lienthong')), 'none in the gateway')
+  const binaryKeys = spawnSync('find', [root, '-xdev', '-type', 'f', '(', '-iname', '*.p12', '-o', '-iname', '*.pfx', '-o', '-iname', '*.key', '-o', '-iname', '*key.pem', ')'], { encoding: 'utf8' })
+  t.equal(binaryKeys.stdout.trim(), '', 'no PKCS#12 bundle or key file')
+
+  const app = path.join(root, 'app')
+  const ls = (p: string) => spawnSync('ls', ['-A', path.join(app, p)], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean)
+  t.same(ls('').sort(), ['README.md', 'config', 'dist', 'node_modules', 'package.json', 'schemas', 'src'].sort(), '/app holds the gateway only (no certs-sample, tests, benchmarks, tmp)')
+  t.same(ls('src'), ['console'], 'from src/, only the console folder')
+  const consoleHere = spawnSync('ls', ['-A', path.join(ROOT, 'src', 'console')], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean).sort()
+  t.same(ls('src/console').sort(), consoleHere, 'the whole console folder')
+  t.same(ls('config'), ['production.example.json'], 'the production example, not the development sample')
+  t.notOk(ls('node_modules').includes('tap'), 'no development dependency')
+  type Health = { Test: string[] }
+  const inspect = JSON.parse(await podman('image', 'inspect', IMAGE!))[0] as { Healthcheck?: Health; Config: { Healthcheck?: Health; User: string; Volumes?: object } }
+  t.match((inspect.Healthcheck ?? inspect.Config.Healthcheck)?.Test?.join(' ') ?? '', /healthz/, 'the image declares a HEALTHCHECK on /healthz')
+  t.equal(inspect.Config.User, 'node')
+  t.ok(inspect.Config.Volumes && '/var/lib/lienthong' in inspect.Config.Volumes, 'the data volume is declared')
+})
+
+type Tap = Parameters<Parameters<typeof t.test>[1]>[0]
