@@ -1,17 +1,22 @@
 /**
- * The production image, run as an operator would: podman starts it on the host network with a configuration made
- * from config/production.example.json, a fresh PKI made by the image's own `lienthong pki init`, the machine's
- * RabbitMQ, and its SQLite store on a named volume (then once more on PostgreSQL, as compose.yaml runs it). A
- * document goes through the API and is delivered; /readyz, the healthcheck and the console (page, stylesheet,
- * scripts and the modules they import) answer; and the image holds no private key, no sample PKI and no tests.
+ * The production image, built and run as an operator would. The test builds it (Dockerfile) with podman on the local
+ * base image .ci/container-base makes (debootstrap + Node.js from the npm registry; kept between runs and made again
+ * only when what it is made of changes), or on LIENTHONG_BASE_IMAGE (e.g. node:20-bookworm-slim where a registry is
+ * reachable); LIENTHONG_TEST_IMAGE names an image already built instead. Then podman starts it on the host network
+ * with a configuration made from config/production.example.json, a fresh PKI made by the image's own
+ * `lienthong pki init`, the machine's RabbitMQ, and its SQLite store on a named volume (then once more on
+ * PostgreSQL, as compose.yaml runs it). A document goes through the API to the second agency the container hosts
+ * and arrives intact; /readyz, the healthcheck and the console (page, stylesheet, scripts and the modules they
+ * import; a personal operator account logs in and reads the delivery log) answer; and the image holds no private
+ * key, no sample PKI and no tests. The base image, build and start times are printed.
  *
- * Not part of `tap` (the file name does not end in .test.ts): `.ci/container` builds the image and runs this file
- * with LIENTHONG_TEST_IMAGE set. Without it, or without a working podman, every test here is skipped.
+ * Not part of `tap` (the file name does not end in .test.ts): `npm run test:container` runs it. Without podman
+ * every test here is skipped, saying so.
  */
-import t from 'tap'
-import { execFile, spawnSync } from 'node:child_process'
+import t, { type Test } from 'tap'
+import { execFile, spawn, spawnSync } from 'node:child_process'
 import { createHash, randomBytes } from 'node:crypto'
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { chmodSync, createWriteStream, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
@@ -21,22 +26,94 @@ import { loadConfig, type Config } from '../../src/config.js'
 import { AMQP_URL, amqpNames, deleteAmqpNames, eventually, H29, ROOT, sampleDocument } from '../helper.js'
 
 const run = promisify(execFile)
-const IMAGE = process.env.LIENTHONG_TEST_IMAGE
 const PG_ADMIN_URL = process.env.LIENTHONG_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test'
 /** How podman runs containers on these machines (crun fails on the hybrid cgroups; limits given explicitly). */
 const PODMAN = ['--runtime', 'runc', '--cgroup-manager=cgroupfs']
 const LIMITS = ['--ulimit', 'nofile=20000:20000', '--ulimit', 'nproc=1000:1000']
 const P12_ENV = 'LIENTHONG_P12_PASSWORD_UBND_HCM'
+const BUILT_TAG = 'localhost/lienthong:test'
+const LOCAL_BASE = 'localhost/lienthong-base:20'
 
-function podmanWorks(): string | undefined {
-  const r = spawnSync('podman', [...PODMAN, 'image', 'exists', IMAGE ?? ''], { encoding: 'utf8' })
-  if (r.error) return `podman not found (${r.error.message})`
-  if (r.status !== 0) return `image ${IMAGE} not found by podman`
+const seconds = (since: number) => ((performance.now() - since) / 1000).toFixed(1)
+
+function podmanMissing(): string | undefined {
+  const r = spawnSync('podman', ['--version'], { encoding: 'utf8' })
+  if (r.error) return `podman is not installed (apt-get install podman buildah runc debootstrap; .ci/run does it): ${r.error.message}`
   return undefined
 }
-const skip = !IMAGE ? 'LIENTHONG_TEST_IMAGE is not set (.ci/container builds the image and sets it)' : podmanWorks()
+
+/** A command's output, streamed to a log file; rejects with the log's last lines. */
+function logged(cmd: string, args: string[], log: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const out = createWriteStream(log)
+    const child = spawn(cmd, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
+    child.stdout.pipe(out, { end: false })
+    child.stderr.pipe(out, { end: false })
+    child.on('error', reject)
+    child.on('close', (code) => {
+      out.end(() => {
+        if (code === 0) return resolve()
+        const tail = readFileSync(log, 'utf8').split('\n').slice(-40).join('\n')
+        reject(new Error(`${cmd} ${args.join(' ')} exited ${code} (log ${log}):\n${tail}`))
+      })
+    })
+  })
+}
+
+const timings: string[] = []
+
+/** The image under test: LIENTHONG_TEST_IMAGE, or built here from the Dockerfile (the base image made first). */
+async function imageUnderTest(): Promise<string> {
+  if (process.env.LIENTHONG_TEST_IMAGE) return process.env.LIENTHONG_TEST_IMAGE
+  const logs = path.join(ROOT, 'tmp', 'container')
+  mkdirSync(logs, { recursive: true })
+  let base = process.env.LIENTHONG_BASE_IMAGE
+  if (!base) {
+    const t0 = performance.now()
+    await logged('bash', [path.join(ROOT, '.ci', 'container-base'), LOCAL_BASE], path.join(logs, 'base.log'))
+    base = LOCAL_BASE
+    const said = readFileSync(path.join(logs, 'base.log'), 'utf8').trim().split('\n').pop()
+    timings.push(`base image ${seconds(t0)} s (${said})`)
+  }
+  const old = spawnSync('podman', [...PODMAN, 'image', 'inspect', '--format', '{{.Id}}', BUILT_TAG], { encoding: 'utf8' }).stdout.trim()
+  const t1 = performance.now()
+  // the host network for the build's own downloads (apt, npm); layers are cached between runs
+  await logged(
+    'podman',
+    [...PODMAN, 'build', '--network', 'host', ...LIMITS, '--format', 'docker', '--build-arg', `BASE_IMAGE=${base}`, '-t', BUILT_TAG, '.'],
+    path.join(logs, 'build.log'),
+  )
+  const id = spawnSync('podman', [...PODMAN, 'image', 'inspect', '--format', '{{.Id}} {{.Size}}', BUILT_TAG], { encoding: 'utf8' }).stdout.trim().split(' ')
+  timings.push(`image build ${seconds(t1)} s (${BUILT_TAG} on ${base}, ${Math.round(Number(id[1]) / 1e6)} MB, log tmp/container/build.log)`)
+  // the image this tag named before, unless something still uses it
+  if (old && old !== id[0]) spawnSync('podman', [...PODMAN, 'rmi', old], { encoding: 'utf8' })
+  return BUILT_TAG
+}
+
+const tStart = performance.now()
+let IMAGE = ''
+let skip: string | undefined = podmanMissing()
+if (!skip) {
+  try {
+    IMAGE = await imageUnderTest()
+  } catch (e) {
+    t.fail(`the image builds: ${(e as Error).message}`)
+    skip = 'the image did not build'
+  }
+}
+for (const line of timings) t.comment(`container: ${line}`)
+const imageReady = seconds(tStart)
+t.teardown(() => t.comment(`container: image ready after ${imageReady} s, whole file ${seconds(tStart)} s`))
 
 const podman = async (...args: string[]): Promise<string> => (await run('podman', [...PODMAN, ...args], { maxBuffer: 64 << 20 })).stdout
+
+/** podman with `input` on its standard input. */
+function podmanStdin(input: string, ...args: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = execFile('podman', [...PODMAN, ...args], (err, stdout) => (err ? reject(err) : resolve(stdout)))
+    child.stdin!.end(input)
+  })
+}
 
 const sha = (key: string) => createHash('sha256').update(key).digest('hex')
 
@@ -53,6 +130,8 @@ interface Deployment {
   etc: string
   keys: { g22: string; h29: string; ops: string }
   p12Password: string
+  /** The personal operator account of the example (its password hash made by the image's own CLI). */
+  operator: { id: string; password: string }
   /** The configuration as the gateway will load it (checked on the host with the same relative paths). */
   config: Config
 }
@@ -62,7 +141,7 @@ async function makeDeployment(t: Tap): Promise<Deployment> {
   const etc = mkdtempSync(path.join(tmpdir(), 'lienthong-etc-'))
   t.teardown(() => rmSync(etc, { recursive: true, force: true }))
   chmodSync(etc, 0o777) // the image's `node` user writes the PKI here
-  await podman('run', '--rm', ...LIMITS, '--network', 'none', '-v', `${etc}:/out`, IMAGE!, 'pki', 'init', '/out/pki')
+  await podman('run', '--rm', ...LIMITS, '--network', 'none', '-v', `${etc}:/out`, IMAGE, 'pki', 'init', '/out/pki')
   const manifest = JSON.parse(readFileSync(path.join(etc, 'pki', 'manifest.json'), 'utf8')) as { p12Password: string }
   // the layout of the production example: keys/<agency>/..., trust/...
   const pki = (...p: string[]) => path.join(etc, 'pki', ...p)
@@ -85,12 +164,14 @@ async function makeDeployment(t: Tap): Promise<Deployment> {
   raw.agencies[0].clients[0].keySha256 = sha(keys.g22)
   raw.agencies[1].clients[0].keySha256 = sha(keys.h29)
   raw.operators[0].keySha256 = sha(keys.ops)
+  const operator = { id: raw.operators[1].id as string, password: randomBytes(18).toString('base64url') }
+  raw.operators[1].passwordHash = (await podmanStdin(operator.password, 'run', '--rm', '-i', ...LIMITS, '--network', 'none', IMAGE, 'operator', 'hash', '--password-stdin')).trim()
   raw.relay = { pollIntervalMs: 200, retryDelayMs: 500 }
   writeFileSync(path.join(etc, 'config.json'), JSON.stringify(raw, null, 2), { mode: 0o644 })
   const env = { LIENTHONG_AMQP_URL: AMQP_URL, [P12_ENV]: manifest.p12Password }
   const config = loadConfig({ file: path.join(etc, 'config.json'), env })
   t.teardown(() => deleteAmqpNames(config))
-  return { etc, keys, p12Password: manifest.p12Password, config }
+  return { etc, keys, p12Password: manifest.p12Password, operator, config }
 }
 
 interface Running {
@@ -105,7 +186,7 @@ async function startGateway(t: Tap, dep: Deployment, env: Record<string, string>
   const envArgs = Object.entries({ LIENTHONG_HTTP_PORT: String(port), LIENTHONG_AMQP_URL: AMQP_URL, [P12_ENV]: dep.p12Password, ...env }).flatMap(
     ([k, v]) => ['-e', `${k}=${v}`],
   )
-  await podman('run', '-d', '--name', name, ...LIMITS, '--network', 'host', ...envArgs, '-v', `${dep.etc}:/etc/lienthong:ro`, '-v', `${volume}:/var/lib/lienthong`, IMAGE!)
+  await podman('run', '-d', '--name', name, ...LIMITS, '--network', 'host', ...envArgs, '-v', `${dep.etc}:/etc/lienthong:ro`, '-v', `${volume}:/var/lib/lienthong`, IMAGE)
   t.teardown(async () => {
     if (t.passing()) return void (await podman('rm', '-f', '-t', '5', name).catch(() => {}))
     const logs = await podman('logs', '--tail', '60', name).catch((e) => String(e))
@@ -113,6 +194,7 @@ async function startGateway(t: Tap, dep: Deployment, env: Record<string, string>
     await podman('rm', '-f', '-t', '5', name).catch(() => {})
   })
   const base = `http://127.0.0.1:${port}`
+  const t0 = performance.now()
   const ready = await eventually(
     async () => {
       const state = (await podman('inspect', '--format', '{{.State.Status}}', name)).trim()
@@ -124,32 +206,82 @@ async function startGateway(t: Tap, dep: Deployment, env: Record<string, string>
     500,
   )
   t.equal(ready?.status, 200, '/readyz answers 200: the store and the broker are up')
+  const body = (await ready?.json().catch(() => undefined)) as { checks?: Record<string, unknown> } | undefined
+  t.comment(`container: ${name} ready in ${seconds(t0)} s after podman run (${env.LIENTHONG_STORE_DRIVER ?? 'sqlite'} store); /readyz checks ${JSON.stringify(body?.checks ?? body)}`)
   return { name, base }
 }
 
 const bearer = (key: string) => ({ authorization: `Bearer ${key}` })
 
-async function sendAndDeliver(t: Tap, gw: Running, dep: Deployment): Promise<void> {
+/** A document from G22 to H29 (both hosted in the container) through the API; returns its DocumentId. */
+async function sendAndDeliver(t: Tap, gw: Running, dep: Deployment): Promise<string> {
   const doc = sampleDocument({ recipients: [{ organId: H29, name: 'Ủy ban nhân dân Thành phố Hồ Chí Minh', organizationInCharge: 'Ủy ban nhân dân Thành phố Hồ Chí Minh' }] })
+  const t0 = performance.now()
   const res = await fetch(`${gw.base}/v1/documents`, {
     method: 'POST',
     headers: { ...bearer(dep.keys.g22), 'content-type': 'application/json' },
     body: JSON.stringify(doc),
   })
-  const body = (await res.json()) as { id: string }
+  const body = (await res.json()) as { id: string; documentId: string }
   t.equal(res.status, 202, `POST /v1/documents is accepted: ${JSON.stringify(body)}`)
   const sent = await eventually(async () => {
     const d = (await (await fetch(`${gw.base}/v1/documents/${body.id}`, { headers: bearer(dep.keys.g22) })).json()) as {
-      from?: { organId?: string }
       deliveries: { recipient: string; state: string }[]
     }
     return d.deliveries?.[0]?.state === 'delivered' ? d : undefined
   }, 30_000, 250)
   t.equal(sent?.deliveries[0]?.recipient, H29, 'signed, relayed through RabbitMQ, received by the hosted H29, which answered 01')
-  const inbox = (await (await fetch(`${gw.base}/v1/inbox`, { headers: bearer(dep.keys.h29) })).json()) as { items: { id: string }[] }
-  t.ok(inbox.items.length >= 1, "the document is in H29's inbox")
+  t.comment(`container: accepted to 01 back in ${seconds(t0)} s`)
+
+  type Item = { id: string; documentId?: string }
+  const inbox = (await (await fetch(`${gw.base}/v1/inbox`, { headers: bearer(dep.keys.h29) })).json()) as { items: Item[] }
+  const item = inbox.items.find((i) => i.documentId === body.documentId)
+  t.ok(item, `the document is in H29's inbox: ${JSON.stringify(inbox.items.map((i) => i.documentId))}`)
+  if (!item) return body.documentId
+  const detail = (await (await fetch(`${gw.base}/v1/inbox/${item.id}`, { headers: bearer(dep.keys.h29) })).json()) as {
+    subject?: string
+    verdict: { ok?: boolean; code?: string }
+    attachments: { contentId: string; name: string }[]
+  }
+  t.equal(detail.subject, doc.subject, 'with its subject')
+  t.same([detail.verdict.ok, detail.verdict.code], [true, 'VALID'], "its signature verified against the mounted trust anchors")
+  const att = detail.attachments[0]
+  t.equal(att?.name, doc.attachments![0]!.name, 'and its attachment')
+  const bytes = Buffer.from(await (await fetch(`${gw.base}/v1/inbox/${item.id}/attachments/${att?.contentId}`, { headers: bearer(dep.keys.h29) })).arrayBuffer())
+  t.equal(bytes.toString('base64'), doc.attachments![0]!.data, 'byte for byte')
+  const notG22 = await fetch(`${gw.base}/v1/inbox/${item.id}`, { headers: bearer(dep.keys.g22) })
+  t.equal(notG22.status, 404, "another agency's key does not see it")
   const forbidden = await fetch(`${gw.base}/v1/documents`, { method: 'POST', headers: { ...bearer('not-a-key'), 'content-type': 'application/json' }, body: '{}' })
   t.equal(forbidden.status, 401, 'an unknown API key is refused')
+  return body.documentId
+}
+
+/** What the console does after its page loaded: a personal account logs in and reads the delivery log. */
+async function consoleLogin(t: Tap, gw: Running, dep: Deployment, documentId: string): Promise<void> {
+  const wrong = await fetch(`${gw.base}/v1/operator/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ id: dep.operator.id, password: dep.operator.password + 'x' }),
+  })
+  t.equal(wrong.status, 401, 'a wrong password is refused')
+  const login = await fetch(`${gw.base}/v1/operator/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ id: dep.operator.id, password: dep.operator.password }),
+  })
+  const session = (await login.json()) as { token?: string }
+  t.equal(login.status, 200, `the operator ${dep.operator.id} logs in with the password whose hash the image's CLI made`)
+  const me = (await (await fetch(`${gw.base}/v1/operator/me`, { headers: bearer(session.token ?? '') })).json()) as { id?: string; role?: string; via?: string }
+  t.match(me, { id: dep.operator.id, role: 'admin', via: 'session' }, 'GET /v1/operator/me with the session')
+  const log = (await (await fetch(`${gw.base}/v1/log?documentId=${encodeURIComponent(documentId)}`, { headers: bearer(session.token ?? '') })).json()) as {
+    items?: { documentId?: string; type: string }[]
+  }
+  const mine = (log.items ?? []).filter((e) => e.documentId === documentId)
+  t.ok(mine.length >= 2, `the delivery log shows the document's events: ${mine.map((e) => e.type).join(', ')}`)
+  const verify = await fetch(`${gw.base}/v1/log/verify`, { headers: bearer(session.token ?? '') })
+  const verified = (await verify.json()) as { ok?: boolean }
+  t.equal(verify.status, 200, 'the hash chain check answers')
+  t.equal(verified.ok, true, `the delivery log verifies: ${JSON.stringify(verified)}`)
 }
 
 /** The console page, and every file it names, and every module those scripts import. */
@@ -194,9 +326,14 @@ t.test('the image runs the gateway on a SQLite store on its data volume', { skip
   t.equal(health.status, 200, '/healthz')
   const check = spawnSync('podman', [...PODMAN, 'healthcheck', 'run', gw.name], { encoding: 'utf8' })
   t.equal(check.status, 0, `the image's HEALTHCHECK passes: ${check.stdout}${check.stderr}`)
+  const metrics = await fetch(`${gw.base}/metrics`, { headers: bearer(dep.keys.ops) })
+  t.equal(metrics.status, 200, "the example's monitoring key reads /metrics")
+  t.match(await metrics.text(), /^lienthong_/m)
+  t.equal((await fetch(`${gw.base}/metrics`)).status, 401, 'and /metrics is not public')
 
-  await sendAndDeliver(t, gw, dep)
+  const documentId = await sendAndDeliver(t, gw, dep)
   await checkConsole(t, gw)
+  await consoleLogin(t, gw, dep, documentId)
 
   const files = await podman('exec', gw.name, 'ls', '-ln', '/var/lib/lienthong')
   t.match(files, /lienthong\.sqlite/, `the store is on the volume:\n${files}`)
@@ -229,8 +366,8 @@ t.test('the image runs the gateway on PostgreSQL, as compose.yaml does', { skip:
 })
 
 t.test('the image holds what the gateway serves and no private key', { skip }, async (t) => {
-  const root = (await podman('image', 'mount', IMAGE!)).trim()
-  t.teardown(() => podman('image', 'unmount', IMAGE!).catch(() => {}))
+  const root = (await podman('image', 'mount', IMAGE)).trim()
+  t.teardown(() => podman('image', 'unmount', IMAGE).catch(() => {}))
   t.ok(root, `image mounted at ${root}`)
 
   // every file mentioning "PRIVATE KEY": code that parses keys may, a PEM block with key material may not. The one
@@ -260,10 +397,10 @@ t.test('the image holds what the gateway serves and no private key', { skip }, a
   t.same(ls('config'), ['production.example.json'], 'the production example, not the development sample')
   t.notOk(ls('node_modules').includes('tap'), 'no development dependency')
   type Health = { Test: string[] }
-  const inspect = JSON.parse(await podman('image', 'inspect', IMAGE!))[0] as { Healthcheck?: Health; Config: { Healthcheck?: Health; User: string; Volumes?: object } }
+  const inspect = JSON.parse(await podman('image', 'inspect', IMAGE))[0] as { Healthcheck?: Health; Config: { Healthcheck?: Health; User: string; Volumes?: object } }
   t.match((inspect.Healthcheck ?? inspect.Config.Healthcheck)?.Test?.join(' ') ?? '', /healthz/, 'the image declares a HEALTHCHECK on /healthz')
   t.equal(inspect.Config.User, 'node')
   t.ok(inspect.Config.Volumes && '/var/lib/lienthong' in inspect.Config.Volumes, 'the data volume is declared')
 })
 
-type Tap = Parameters<Parameters<typeof t.test>[1]>[0]
+type Tap = Test
