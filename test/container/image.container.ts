@@ -38,7 +38,7 @@ const seconds = (since: number) => ((performance.now() - since) / 1000).toFixed(
 
 function podmanMissing(): string | undefined {
   const r = spawnSync('podman', ['--version'], { encoding: 'utf8' })
-  if (r.error) return `podman is not installed (apt-get install podman buildah runc debootstrap; .ci/run does it): ${r.error.message}`
+  if (r.error) return `podman cannot be run (${r.error.message}): apt-get install podman buildah runc debootstrap (.ci/run does it)`
   return undefined
 }
 
