@@ -62,27 +62,37 @@ function logged(cmd: string, args: string[], log: string): Promise<void> {
 
 const timings: string[] = []
 
+const LOGS = path.join(ROOT, 'tmp', 'container')
+
+/** LIENTHONG_BASE_IMAGE, or the local base image .ci/container-base makes (at once when it is up to date). */
+let baseImage: Promise<string> | undefined
+function ensureBase(): Promise<string> {
+  baseImage ??= (async () => {
+    if (process.env.LIENTHONG_BASE_IMAGE) return process.env.LIENTHONG_BASE_IMAGE
+    mkdirSync(LOGS, { recursive: true })
+    const t0 = performance.now()
+    await logged('bash', [path.join(ROOT, '.ci', 'container-base'), LOCAL_BASE], path.join(LOGS, 'base.log'))
+    const said = readFileSync(path.join(LOGS, 'base.log'), 'utf8').trim().split('\n').pop()
+    timings.push(`base image ${seconds(t0)} s (${said})`)
+    return LOCAL_BASE
+  })()
+  return baseImage
+}
+
+/** podman build with this machine's flags; the host network for the build's own downloads (apt, npm). */
+function build(base: string, tag: string, log: string, ...args: string[]): Promise<void> {
+  mkdirSync(LOGS, { recursive: true })
+  return logged('podman', [...PODMAN, 'build', '--network', 'host', ...LIMITS, '--format', 'docker', '--build-arg', `BASE_IMAGE=${base}`, '-t', tag, ...args], path.join(LOGS, log))
+}
+
 /** The image under test: LIENTHONG_TEST_IMAGE, or built here from the Dockerfile (the base image made first). */
 async function imageUnderTest(): Promise<string> {
   if (process.env.LIENTHONG_TEST_IMAGE) return process.env.LIENTHONG_TEST_IMAGE
-  const logs = path.join(ROOT, 'tmp', 'container')
-  mkdirSync(logs, { recursive: true })
-  let base = process.env.LIENTHONG_BASE_IMAGE
-  if (!base) {
-    const t0 = performance.now()
-    await logged('bash', [path.join(ROOT, '.ci', 'container-base'), LOCAL_BASE], path.join(logs, 'base.log'))
-    base = LOCAL_BASE
-    const said = readFileSync(path.join(logs, 'base.log'), 'utf8').trim().split('\n').pop()
-    timings.push(`base image ${seconds(t0)} s (${said})`)
-  }
+  const base = await ensureBase()
   const old = spawnSync('podman', [...PODMAN, 'image', 'inspect', '--format', '{{.Id}}', BUILT_TAG], { encoding: 'utf8' }).stdout.trim()
   const t1 = performance.now()
-  // the host network for the build's own downloads (apt, npm); layers are cached between runs
-  await logged(
-    'podman',
-    [...PODMAN, 'build', '--network', 'host', ...LIMITS, '--format', 'docker', '--build-arg', `BASE_IMAGE=${base}`, '-t', BUILT_TAG, '.'],
-    path.join(logs, 'build.log'),
-  )
+  // layers are cached between runs: a change of src/ rebuilds from the `npm run build` step on
+  await build(base, BUILT_TAG, 'build.log', '.')
   const id = spawnSync('podman', [...PODMAN, 'image', 'inspect', '--format', '{{.Id}} {{.Size}}', BUILT_TAG], { encoding: 'utf8' }).stdout.trim().split(' ')
   timings.push(`image build ${seconds(t1)} s (${BUILT_TAG} on ${base}, ${Math.round(Number(id[1]) / 1e6)} MB, log tmp/container/build.log)`)
   // the image this tag named before, unless something still uses it
@@ -101,7 +111,7 @@ if (!skip) {
     skip = 'the image did not build'
   }
 }
-for (const line of timings) t.comment(`container: ${line}`)
+while (timings.length) t.comment(`container: ${timings.shift()}`)
 const imageReady = seconds(tStart)
 t.teardown(() => t.comment(`container: image ready after ${imageReady} s, whole file ${seconds(tStart)} s`))
 
@@ -401,6 +411,75 @@ t.test('the image holds what the gateway serves and no private key', { skip }, a
   t.match((inspect.Healthcheck ?? inspect.Config.Healthcheck)?.Test?.join(' ') ?? '', /healthz/, 'the image declares a HEALTHCHECK on /healthz')
   t.equal(inspect.Config.User, 'node')
   t.ok(inspect.Config.Volumes && '/var/lib/lienthong' in inspect.Config.Volumes, 'the data volume is declared')
+})
+
+/** RabbitMQ and PostgreSQL for compose.yaml: RABBITMQ_IMAGE and POSTGRES_IMAGE, else stand-ins built from Debian's packages. */
+async function brokerAndDatabaseImages(): Promise<{ rabbitmq: string; postgres: string }> {
+  const made: { rabbitmq: string; postgres: string } = {
+    rabbitmq: process.env.RABBITMQ_IMAGE ?? 'localhost/lienthong-rabbitmq:ci',
+    postgres: process.env.POSTGRES_IMAGE ?? 'localhost/lienthong-postgres:ci',
+  }
+  const base = await ensureBase()
+  for (const which of ['rabbitmq', 'postgres'] as const) {
+    if (process.env[which === 'rabbitmq' ? 'RABBITMQ_IMAGE' : 'POSTGRES_IMAGE']) continue
+    const t0 = performance.now()
+    const dir = path.join(ROOT, '.ci', 'compose')
+    await build(base, made[which], `${which}.log`, '-f', path.join(dir, `${which}.Dockerfile`), dir)
+    timings.push(`${which} stand-in image ${seconds(t0)} s (${made[which]})`)
+  }
+  return made
+}
+
+const composeMissing = (): string | undefined => {
+  const r = spawnSync('podman-compose', ['version'], { encoding: 'utf8' })
+  return r.error ? `podman-compose cannot be run (${r.error.message}): apt-get install podman-compose (.ci/run does it)` : undefined
+}
+
+t.test('compose.yaml starts a working gateway with its RabbitMQ and PostgreSQL', { skip: skip || composeMissing() }, async (t) => {
+  const images = await brokerAndDatabaseImages()
+  while (timings.length) t.comment(`container: ${timings.shift()}`)
+  const dep = await makeDeployment(t)
+  const project = `lt-compose-${randomBytes(4).toString('hex')}`
+  const port = await freePort()
+  const env = {
+    ...process.env,
+    LIENTHONG_AMQP_PASSWORD: randomBytes(16).toString('hex'),
+    LIENTHONG_PG_PASSWORD: randomBytes(16).toString('hex'),
+    [P12_ENV]: dep.p12Password,
+    LIENTHONG_ETC: dep.etc,
+    LIENTHONG_IMAGE: IMAGE,
+    RABBITMQ_IMAGE: images.rabbitmq,
+    POSTGRES_IMAGE: images.postgres,
+    LIENTHONG_PUBLISH: `127.0.0.1:${port}`,
+  }
+  const compose = (...args: string[]) =>
+    run(
+      'podman-compose',
+      [`--podman-args=${PODMAN.join(' ')}`, `--podman-run-args=${LIMITS.join(' ')}`, '-p', project, '-f', path.join(ROOT, 'compose.yaml'), ...args],
+      { env, cwd: ROOT, maxBuffer: 64 << 20 },
+    )
+  t.teardown(async () => {
+    if (!t.passing()) t.comment(`gateway logs:\n${await podman('logs', '--tail', '60', `${project}_gateway_1`).catch((e) => String(e))}`)
+    await compose('down').catch((e) => t.comment(`compose down: ${e}`))
+    for (const v of ['rabbitmq-data', 'postgres-data', 'lienthong-data']) await podman('volume', 'rm', '-f', `${project}_${v}`).catch(() => {})
+    await podman('network', 'rm', '-f', `${project}_default`).catch(() => {})
+  })
+  const t0 = performance.now()
+  await compose('up', '-d')
+  const base = `http://127.0.0.1:${port}`
+  // the gateway restarts (restart: unless-stopped) until the broker and the database accept it
+  const ready = await eventually(async () => (await fetch(`${base}/readyz`).catch(() => undefined))?.status === 200, 180_000, 1000)
+  t.ok(ready, '/readyz answers 200 through the published port')
+  t.comment(`container: compose up to /readyz ${seconds(t0)} s`)
+  if (!ready) return
+  const gw = { name: `${project}_gateway_1`, base }
+  const documentId = await sendAndDeliver(t, gw, dep)
+  await checkConsole(t, gw)
+  await consoleLogin(t, gw, dep, documentId)
+  const rows = await podman('exec', `${project}_postgres_1`, 'psql', '-U', 'lienthong', '-d', 'lienthong', '-tAc', `SELECT count(*) FROM information_schema.tables WHERE table_schema NOT IN ('pg_catalog', 'information_schema')`)
+  t.ok(Number(rows.trim()) > 0, `the gateway keeps its store in the compose PostgreSQL (${rows.trim()} tables)`)
+  const plain = await fetch(`${base}/v1/documents`).catch(() => undefined)
+  t.equal(plain?.status, 401, 'the API asks for a key')
 })
 
 type Tap = Test
