@@ -340,6 +340,11 @@ t.test('the image runs the gateway on a SQLite store on its data volume', { skip
   t.equal(metrics.status, 200, "the example's monitoring key reads /metrics")
   t.match(await metrics.text(), /^lienthong_/m)
   t.equal((await fetch(`${gw.base}/metrics`)).status, 401, 'and /metrics is not public')
+  const openapi = await fetch(`${gw.base}/docs/json`)
+  t.equal(openapi.status, 200, 'the OpenAPI document (/docs/json)')
+  t.match(((await openapi.json()) as { paths?: object }).paths, { '/v1/documents': {} }, 'names the API routes')
+  const ui = await fetch(`${gw.base}/docs/`)
+  t.equal(ui.status, 200, 'and its UI (/docs/), served from the image\'s dependencies')
 
   const documentId = await sendAndDeliver(t, gw, dep)
   await checkConsole(t, gw)
