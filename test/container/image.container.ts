@@ -46,7 +46,10 @@ function podmanMissing(): string | undefined {
 function logged(cmd: string, args: string[], log: string): Promise<void> {
   return new Promise((resolve, reject) => {
     const out = createWriteStream(log)
-    const child = spawn(cmd, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
+    // without the test runner's NODE_OPTIONS (its --import names files of this machine, not of an image being made)
+    const env = { ...process.env }
+    delete env.NODE_OPTIONS
+    const child = spawn(cmd, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] })
     child.stdout.pipe(out, { end: false })
     child.stderr.pipe(out, { end: false })
     child.on('error', reject)
