@@ -14,10 +14,11 @@
 import { readFileSync } from 'node:fs'
 import path from 'node:path'
 import t from 'tap'
-import { buildEdoc, buildStatus } from '../../../src/envelope/index.js'
+import { buildStatus } from '../../../src/envelope/index.js'
 import { parseCms } from '../../../src/signature/cms.js'
 import { createVerifier, loadSigner, type Verdict } from '../../../src/signature/index.js'
 import { fuzzBudget, fuzzSeeds, mutate, rng } from '../../fuzz.js'
+import { edocText } from '../envelope/helpers.js'
 
 const CERTS = path.join(path.dirname(new URL(import.meta.url).pathname), '..', '..', '..', 'certs-sample')
 const read = (p: string) => readFileSync(path.join(CERTS, p), 'utf8')
@@ -40,19 +41,7 @@ t.test('mutated signed packages and signatures never verify unless what is signe
   const now = new Date()
   const g22 = await signerOf('vpcp')
   const stp = await signerOf('stp-hcm')
-  const edoc = Buffer.from(
-    buildEdoc({
-      from: { organId: '000.00.00.G22', organName: 'Văn phòng Chính phủ', organizationInCharge: 'Chính phủ' },
-      to: [{ organId: '000.00.00.H26', organName: 'UBND Thành phố Hà Nội', organizationInCharge: 'Chính phủ' }],
-      code: { codeNumber: '77', codeNotation: 'FUZZ' },
-      promulgationInfo: { place: 'Hà Nội', promulgationDate: '2026/11/25' },
-      documentType: { type: 1, typeName: 'Công văn' },
-      subject: 'V/v thử nghiệm đột biến',
-      signerInfo: { position: 'Chánh Văn phòng', fullName: 'Nguyễn Văn A' },
-      otherInfo: { pageAmount: 1 },
-      attachments: [{ contentId: 'a1', attachmentName: 'a.pdf', contentType: 'application/pdf', data: Buffer.from('%PDF-1.4\n%%EOF\n') }],
-    }).bytes,
-  )
+  const edoc = Buffer.from(edocText())
   const status = Buffer.from(
     buildStatus({
       from: { organId: '000.00.20.H29', organName: 'Sở Tư pháp Thành phố Hồ Chí Minh', organizationInCharge: 'UBND Thành phố Hồ Chí Minh' },
