@@ -1,7 +1,8 @@
 /**
  * Writes the input files of the catalogue of bad input (test/cases/files/) and the case table of test/cases/README.md
- * from cases.json. Run it again after changing a case: `npx tsx test/cases/generate.ts`. The files are committed; a
- * test checks that they are the files this script writes (except the signatures, which carry the time they were made).
+ * from cases.json. Run it again after changing a case: `npx tsx test/cases/generate.ts` (`--signatures` writes the
+ * committed signatures again too). The files are committed; a test checks that they are the files this script writes
+ * (except the signatures, which carry the time they were made).
  *
  * Only time-independent inputs are written here: packages (valid and hostile), and signatures whose refusal does not
  * depend on the day the catalogue runs (garbage, truncated, tampered content, a flipped signature bit, no signer
@@ -14,7 +15,7 @@
  */
 import { execFileSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { buildEdoc, buildStatus, type EdocInput } from '../../src/envelope/index.js'
@@ -262,7 +263,9 @@ async function main(): Promise<void> {
   }
   for (const [name, bytes] of Object.entries(pkgs)) write(name, bytes)
   for (const [name, body] of Object.entries(reqs)) write(name, JSON.stringify(body, null, 2) + '\n')
-  for (const [name, bytes] of Object.entries(sigs)) write(name, bytes)
+  // signatures carry the time they were made: written when missing, or all again with --signatures
+  const again = process.argv.includes('--signatures')
+  for (const [name, bytes] of Object.entries(sigs)) if (again || !existsSync(path.join(FILES, name))) write(name, bytes)
   const cases = JSON.parse(readFileSync(path.join(HERE, 'cases.json'), 'utf8')) as CaseRow[]
   const readme = path.join(HERE, 'README.md')
   const old = readFileSync(readme, 'utf8')
