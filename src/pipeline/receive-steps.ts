@@ -499,7 +499,11 @@ export function prepareReceived(deps: Pick<ReceiveDeps, 'statuses'>, d: Answered
  * Whether a refusal may be answered with a 02 (RECEIVE.md "Who is told"): a document (never a status for a status:
  * no ping-pong between gateways) for a hosted recipient whose signature **verified as its From** (the verdict is
  * VALID: CMS over the exact bytes, trusted chain, certificate UID = From = the transport's sender), refused by a
- * later rule (REPLAY, an internal error after verification), and not an acknowledged refusal. Anything refused
+ * later rule (an internal error after verification), and not an acknowledged refusal. Never a REPLAY: a status
+ * names its document by DocumentId only, and a REPLAY means a document under that DocumentId from that sender was
+ * accepted here (and answered 01), so a 02 would refuse that accepted document on the sender's books (its
+ * delivery moved to refused while the recipient holds it); the refused copy is a dead letter for the operator.
+ * Anything refused
  * up to and including verification is an unauthenticated claim: its From may name any agency, and bytes copied
  * from a genuine package name the genuine sender. It is stored and dead-lettered, never answered, so junk cannot
  * make this gateway sign refusals to arbitrary agencies (or refuse a genuine document on its sender's books).
@@ -507,7 +511,7 @@ export function prepareReceived(deps: Pick<ReceiveDeps, 'statuses'>, d: Answered
  */
 export function answersRefusal(a: Arrival, r: Refusal): boolean {
   return (
-    a.env?.kind === 'edoc' && !!a.sender && upper(a.sender) === upper(a.input.sender) && !!a.documentId && a.hosted && !r.ack && a.verdict?.ok === true && r.verdict === undefined
+    a.env?.kind === 'edoc' && !!a.sender && upper(a.sender) === upper(a.input.sender) && !!a.documentId && a.hosted && !r.ack && a.verdict?.ok === true && r.verdict === undefined && r.verdictCode !== 'REPLAY'
   )
 }
 

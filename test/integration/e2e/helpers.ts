@@ -53,13 +53,15 @@ export async function startTwoGateways(t: Tap, opts: { configure?: (label: 'a' |
     return Object.assign(gw, { config })
   }
   const a = await make('a', [agency(G22, 'vpcp', 'Văn phòng Chính phủ', E2E_KEYS.g22), agency(H29, 'ubnd-hcm', 'Ủy ban nhân dân Thành phố Hồ Chí Minh', E2E_KEYS.h29)])
-  const b = await make('b', [agency(H26, 'ubnd-hanoi', 'Ủy ban nhân dân Thành phố Hà Nội', E2E_KEYS.h26), agency(SNV, 'snv-hanoi', 'Sở Nội vụ Thành phố Hà Nội', E2E_KEYS.snv)])
+  // A is closed even when B fails to start (a configuration error would otherwise leave the test process running)
+  const started: { b?: Gateway } = {}
   t.teardown(async () => {
     await a.close()
-    await b.close()
+    await started.b?.close()
     await deleteAmqpNames(a.config)
-    await deleteAmqpNames(b.config)
+    if (started.b) await deleteAmqpNames(started.b.config)
   })
+  const b = (started.b = await make('b', [agency(H26, 'ubnd-hanoi', 'Ủy ban nhân dân Thành phố Hà Nội', E2E_KEYS.h26), agency(SNV, 'snv-hanoi', 'Sở Nội vụ Thành phố Hà Nội', E2E_KEYS.snv)]))
   return { a, b }
 }
 

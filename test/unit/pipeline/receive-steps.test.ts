@@ -221,7 +221,8 @@ t.test('refusals are stored with what the transport said; 02 only to a verified 
   t.equal(answersRefusal(ok, refuse('BAD_SIGNATURE')), false, 'a signature that does not verify: no 02 on behalf of the claimed From')
   const verdict = { ok: true, code: 'VALID', message: 'ok' } as unknown as NonNullable<typeof ok.verdict>
   const verified = { ...ok, verdict }
-  t.equal(answersRefusal(verified, refuse('REPLAY')), true, 'signature verified as From, refused by a later rule: 02')
+  t.equal(answersRefusal(verified, refuse('INTERNAL')), true, 'signature verified as From, refused by a later rule: 02')
+  t.equal(answersRefusal(verified, refuse('REPLAY')), false, 'a REPLAY: a 02 naming the DocumentId would refuse the accepted document on the sender\'s books, no 02')
   t.equal(answersRefusal(verified, refuse('UNTRUSTED_CHAIN', undefined, { verdict: { ...verdict, ok: false, code: 'UNTRUSTED_CHAIN' } as typeof verdict })), false, 'a refusal carrying a failed verdict: no 02')
   ok.verdict = verdict
   t.equal(answersRefusal(ok, refuse('ORPHAN_STATUS', undefined, { ack: true })), false, 'an acknowledged refusal is not answered')

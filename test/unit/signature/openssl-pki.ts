@@ -119,6 +119,13 @@ function initCaDir(dir: string, key: string, cert: string): string {
 
 const read = (p: string): string => readFileSync(p, 'utf8')
 
+/** An existing CA (its key and certificate files, e.g. the sample PKI's) made usable with `issue`, in `dir`. */
+export function existingCa(dir: string, keyPath: string, certPath: string): Ca {
+  mkdirSync(dir, { recursive: true })
+  const cnfPath = initCaDir(dir, keyPath, certPath)
+  return { dir, cnfPath, keyPath, certPath, keyPem: read(keyPath), certPem: read(certPath) }
+}
+
 /** A self-signed root CA. */
 export function makeRoot(dir: string, subject: string, alg: KeyAlg = 'rsa2048'): Ca {
   const keyPath = join(dir, 'ca.key')

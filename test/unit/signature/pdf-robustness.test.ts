@@ -7,17 +7,7 @@ import { isGatewayError } from '../../../src/errors.js'
 import { verifyPdf } from '../../../src/signature/pdf.js'
 import { addSignature, createPdf } from '../../fixtures/pdf/build.js'
 import { sampleSigner, sampleVerifier } from '../../fixtures/pdf/pki.js'
-
-// small deterministic PRNG (mulberry32)
-function rng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let x = Math.imul(a ^ (a >>> 15), 1 | a)
-    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296
-  }
-}
+import { rng } from '../../fuzz.js'
 
 t.test('mutated PDFs: verdicts or GatewayErrors only', async (t) => {
   const vpcp = await sampleSigner('vpcp')
