@@ -16,7 +16,7 @@ export {
   type AttachmentInput,
   type BussinessInput,
 } from './build.js'
-export { Envelope, type EnvelopeWarning, type AttachmentReport } from './envelope.js'
+export { Envelope, type EnvelopeWarning, type AttachmentReport, type EnvelopeTransfer, type PayloadLocation } from './envelope.js'
 export {
   validateOrganId,
   ORGAN_ID_QCVN2016,
