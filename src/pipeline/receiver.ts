@@ -104,6 +104,7 @@ export function startReceiver(deps: ReceiverDeps): Receiver {
     queues: topology.queues,
     handler: (msg) => pipeline.handle(msg),
     prefetch: config.amqp.prefetch,
+    attempts: { begin: (key, atLeast) => store.beginDelivery(key, atLeast), end: (key, unfinished) => store.endDelivery(key, unfinished) },
     ...(deps.retryDelayMs !== undefined ? { retryDelayMs: deps.retryDelayMs } : {}),
     ...(logger ? { logger } : {}),
   })
