@@ -6,6 +6,7 @@ export { parseEnvelope, DEFAULT_MAX_BYTES, DEFAULT_MAX_DEPTH, type ParseOptions 
 export {
   buildEdoc,
   buildStatus,
+  checkEmittable,
   edocModel,
   statusModel,
   type EdocInput,
