@@ -21,9 +21,9 @@ export interface ReadLimits {
 }
 
 export type InspectJob =
-  | { op: 'verify-pdf'; pdf: Uint8Array; maxBytes: number }
-  | { op: 'verify-edxml'; edxml: Uint8Array; cms: Uint8Array; maxBytes: number; limits: ReadLimits }
-  | { op: 'verify-cms'; content: Uint8Array; cms: Uint8Array }
+  | { op: 'verify-pdf'; pdf: Uint8Array; maxBytes: number; validAt?: number }
+  | { op: 'verify-edxml'; edxml: Uint8Array; cms: Uint8Array; maxBytes: number; limits: ReadLimits; validAt?: number }
+  | { op: 'verify-cms'; content: Uint8Array; cms: Uint8Array; validAt?: number }
   | { op: 'describe-attachments'; bytes: Uint8Array; limits: ReadLimits }
   | { op: 'attachment'; bytes: Uint8Array; contentId: string; limits: ReadLimits }
   | { op: 'read-json'; json: Uint8Array; base64: string[]; strings: string[] }
@@ -117,20 +117,22 @@ const parseStored = (bytes: Uint8Array, l: ReadLimits) =>
 /** Run one job. `verifier` is asked for only by the verify jobs (a gateway without trust anchors still unzips). */
 export async function runInspectJob<J extends InspectJob>(job: J, verifier: () => Verifier): Promise<InspectResults[J['op']]> {
   type R = InspectResults[J['op']]
+  // the caller asked for validity at a given time (POST /v1/verify `validAt`): the verdicts say `timeSource: explicit`
+  const at = 'validAt' in job && job.validAt !== undefined ? { validationTime: new Date(job.validAt) } : undefined
   switch (job.op) {
     case 'verify-pdf':
-      return (await verifyPdf(job.pdf, verifier(), { maxBytes: job.maxBytes })) as R
+      return (await verifyPdf(job.pdf, verifier(), { maxBytes: job.maxBytes, ...(at ? { verifyOptions: at } : {}) })) as R
     case 'verify-edxml': {
       const env = parseEnvelope(job.edxml, { maxBytes: job.maxBytes, maxDepth: job.limits.xmlDepth, maxUnzippedBytes: job.limits.unzippedBytes })
       const from = (env.edoc?.messageHeader.from.organId ?? env.status?.messageHeader.from.organId ?? '').trim()
       const v = verifier()
-      const verdict = await v.verify(job.edxml, job.cms, from ? { expectedOrganId: from } : {})
-      const checked = await verifyPdfAttachments(env, v, { maxBytes: job.maxBytes, from })
+      const verdict = await v.verify(job.edxml, job.cms, { ...(from ? { expectedOrganId: from } : {}), ...at })
+      const checked = await verifyPdfAttachments(env, v, { maxBytes: job.maxBytes, from, ...(at ? { verifyOptions: at } : {}) })
       const documentId = env.edoc?.messageHeader.documentId
       return { packageKind: env.kind, ...(documentId ? { documentId } : {}), from, verdict, checked, sha256: env.sha256() } as R
     }
     case 'verify-cms':
-      return { verdict: await verifier().verify(job.content, job.cms), sha256: createHash('sha256').update(job.content).digest('hex') } as R
+      return { verdict: await verifier().verify(job.content, job.cms, at ?? {}), sha256: createHash('sha256').update(job.content).digest('hex') } as R
     case 'describe-attachments':
       return parseStored(job.bytes, job.limits).describeAttachments() as R
     case 'read-json':
