@@ -17,7 +17,7 @@ import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
 import { gwError } from './errors.js'
 import type { Gateway } from './gateway.js'
-import { installErrorHandling } from './api/error-handler.js'
+import { frameworkErrors, installErrorHandling } from './api/error-handler.js'
 import { installAuth, keyHashOf } from './api/plugins/auth.js'
 import { installBodyParsers, installMultipartLimit } from './api/plugins/body-parsers.js'
 import { OperatorSessions } from './api/plugins/sessions.js'
@@ -79,6 +79,8 @@ export async function buildApp(gateway: Gateway): Promise<FastifyInstance> {
     // a client's x-request-id is taken only when short and of a safe alphabet (it goes into logs and headers)
     requestIdHeader: false,
     genReqId: (req) => acceptedRequestId(req.headers['x-request-id']) ?? randomUUID(),
+    // the router's own errors (bad percent-encoding, over-long path parameter) keep the { code, message } shape
+    frameworkErrors,
     ajv: { customOptions: { allErrors: true, coerceTypes: 'array', useDefaults: true, removeAdditional: false } },
   }) as unknown as FastifyInstance
 

@@ -201,7 +201,7 @@ export interface Config {
     readonly multipartBytes: number
     readonly xmlDepth: number
   }
-  readonly pipeline: { readonly workers: number; readonly inspectWorkers: number; readonly inspectQueue: number }
+  readonly pipeline: { readonly workers: number; readonly inspectWorkers: number; readonly inspectQueue: number; readonly receiveWorkers: number; readonly receiveInlineBytes: number }
   /** When an unanswered delivery is overdue (src/pipeline/overdue.ts). */
   readonly overdue: {
     readonly policy: 'next-working-day' | 'hours'

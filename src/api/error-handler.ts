@@ -65,6 +65,10 @@ export function toGatewayError(err: unknown, bodyLimit: number, fileLimit: numbe
     case 'FST_FILES_LIMIT':
     case 'FST_FIELDS_LIMIT':
       return gwError('GW_ERR_API_VALIDATION', { problems: `too many multipart parts: ${e.message} (files: limits.attachments)`, details: [{ field: 'body', problem: e.message }] }, err)
+    case 'FST_ERR_BAD_URL':
+      return gwError('GW_ERR_API_VALIDATION', { problems: 'the URL is not valid (a broken percent-encoding)', details: [{ field: 'url', problem: 'is not valid percent-encoding' }] }, err)
+    case 'FST_ERR_MAX_PARAM_LENGTH':
+      return gwError('GW_ERR_API_VALIDATION', { problems: 'a path parameter is too long (at most 100 characters)', details: [{ field: 'url', problem: 'has a path parameter over 100 characters' }] }, err)
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
     case 'FST_INVALID_MULTIPART_CONTENT_TYPE':
       return gwError('GW_ERR_API_UNSUPPORTED_MEDIA_TYPE', { contentType: sent }, err)
@@ -101,6 +105,17 @@ export function errorBody(ge: GatewayError, requestId: string): ErrorBody {
   const details = ge.params.details ?? ge.params.list
   if (details !== undefined) body.details = details
   return body
+}
+
+/**
+ * Fastify's `frameworkErrors`: the errors its router raises before any route or hook runs (a broken
+ * percent-encoding, a path parameter over maxParamLength, an async constraint) answer `{ code, message }` like
+ * every other error, never Fastify's own shape.
+ */
+export function frameworkErrors(err: unknown, req: FastifyRequest, reply: FastifyReply): void {
+  const ge = toGatewayError(err, 0)
+  req.log.info({ code: ge.code, message: ge.message }, 'request refused')
+  void reply.code(ge.httpStatus).type('application/json; charset=utf-8').send(errorBody(ge, req.id))
 }
 
 export function installErrorHandling(app: FastifyInstance, bodyLimit: number, fileLimit: number = bodyLimit): void {

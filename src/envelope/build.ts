@@ -209,12 +209,22 @@ function responseFor(r: ResponseForInput, path: string): ResponseFor {
 
 const withCid = (id: string): string => 'cid:' + normaliseContentId(id)
 
-/** Types whose first bytes are checked at build time: a peer trusts the declared type to open the file. */
+const ZIP_MAGIC = {
+  test: (b: Uint8Array) => b[0] === 0x50 && b[1] === 0x4b && ((b[2] === 0x03 && b[3] === 0x04) || (b[2] === 0x05 && b[3] === 0x06)),
+  want: 'a ZIP starts with PK\\x03\\x04 (or PK\\x05\\x06 when empty)',
+}
+
+/**
+ * Types whose first bytes are checked at build time: a peer trusts the declared type to open the file. The ZIP
+ * family is every name browsers and DMSs give a ZIP (Windows uploads say application/x-zip-compressed): the SDK
+ * libraries unzip what their ZIP convention takes for one, and a "ZIP" that is not one fails to open there.
+ */
 const MAGIC: Record<string, { test: (b: Uint8Array) => boolean; want: string }> = {
-  'application/zip': {
-    test: (b) => b[0] === 0x50 && b[1] === 0x4b && ((b[2] === 0x03 && b[3] === 0x04) || (b[2] === 0x05 && b[3] === 0x06)),
-    want: 'a ZIP starts with PK\\x03\\x04 (or PK\\x05\\x06 when empty)',
-  },
+  'application/zip': ZIP_MAGIC,
+  'application/x-zip': ZIP_MAGIC,
+  'application/x-zip-compressed': ZIP_MAGIC,
+  'application/zip-compressed': ZIP_MAGIC,
+  'multipart/x-zip': ZIP_MAGIC,
   'application/pdf': { test: (b) => Buffer.from(b.subarray(0, 5)).toString('latin1') === '%PDF-', want: 'a PDF starts with %PDF-' },
 }
 
@@ -223,8 +233,8 @@ const MAGIC: Record<string, { test: (b: Uint8Array) => boolean; want: string }> 
  * convention (docs/edxml.md §a.4) a PDF may travel as a single-entry ZIP: accepted when the entry is not known to be
  * something else.
  */
-function checkDeclaredType(contentType: string, data: Uint8Array, name: string): void {
-  const type = contentType.split(';')[0]!.trim()
+export function checkDeclaredType(contentType: string, data: Uint8Array, name: string): void {
+  const type = contentType.split(';')[0]!.trim().toLowerCase()
   const m = MAGIC[type]
   if (!m || m.test(data)) return
   if (type === 'application/pdf' && MAGIC['application/zip']!.test(data)) {
@@ -233,6 +243,30 @@ function checkDeclaredType(contentType: string, data: Uint8Array, name: string):
   }
   const head = Buffer.from(data.subarray(0, 8)).toString('hex').replace(/(..)/g, '$1 ').trim()
   throw gwError('GW_ERR_ENVELOPE_ATTACHMENT_TYPE', { name, declared: contentType, reason: `${m.want}, this starts with ${head || '(empty)'}` })
+}
+
+/**
+ * What the builder guarantees, checked on a package built elsewhere (a client's prebuilt edXML) before we sign and
+ * send it: no element the schema types as a number written empty (`<SteeringType/>`: GW_ERR_ENVELOPE_SCHEMA naming
+ * it), and every attachment declared (Manifest or Attachment) as a ZIP-family type or application/pdf is one
+ * (GW_ERR_ENVELOPE_ATTACHMENT_TYPE). The header is scanned up to the attachments; payloads are decoded here.
+ */
+export function checkEmittable(env: Envelope): void {
+  const buf = Buffer.from(env.bytes.buffer, env.bytes.byteOffset, env.bytes.byteLength)
+  const end = buf.indexOf('AttachmentEncoded', 0, 'latin1')
+  const head = buf.toString('utf8', 0, end < 0 ? buf.length : end)
+  const empty: string[] = []
+  for (const m of head.matchAll(/<(?:[A-Za-z_][\w.-]*:)?([A-Za-z_][\w.-]*)(?:\s[^>]*)?(?:\/>|>\s*<\/(?:[A-Za-z_][\w.-]*:)?\1\s*>)/g)) {
+    if (isNumericElement(m[1]!)) empty.push(m[1]!)
+  }
+  if (empty.length) {
+    throw gwError('GW_ERR_ENVELOPE_SCHEMA', { problems: [...new Set(empty)].map((n) => `${n} is empty: the schema types it as a number (leave the element out or give a number)`).join('; ') })
+  }
+  for (const a of env.edoc?.attachments ?? []) {
+    for (const declared of new Set([a.contentType, a.manifestContentType])) {
+      if (declared && MAGIC[declared.split(';')[0]!.trim().toLowerCase()]) checkDeclaredType(declared, env.rawAttachment(a.contentId), a.attachmentName || a.contentId)
+    }
+  }
 }
 
 /** The normalised model of a document package (what buildEdoc emits and what parsing its bytes gives back). */

@@ -37,6 +37,34 @@ export interface AttachmentReport {
 
 type PayloadSource = () => Uint8Array
 
+/**
+ * Where a parsed payload is: a checked byte range of the package (the usual case) or, for a payload the byte scan
+ * left to the parser, its whitespace-free base64 text.
+ */
+export type PayloadLocation = { start: number; end: number } | { base64: string }
+
+/**
+ * A parsed Envelope as plain data (structured-clone safe, without the package bytes): what a worker thread that
+ * parsed a package hands back, so the main thread gets the same Envelope over its own copy of the bytes
+ * ({@link Envelope.fromTransfer}) without parsing again.
+ */
+export interface EnvelopeTransfer {
+  kind: 'edoc' | 'status'
+  edoc?: EdocPackage
+  status?: StatusPackage
+  warnings: EnvelopeWarning[]
+  payloads: { key: string; info: AttachmentInfo; at: PayloadLocation }[]
+  maxUnzippedBytes: number
+  sha256?: string
+}
+
+type PayloadEntry = { info: AttachmentInfo; decode: PayloadSource; at?: PayloadLocation }
+
+const decodeAt = (bytes: Uint8Array, at: PayloadLocation): Uint8Array => {
+  if ('base64' in at) return Buffer.from(at.base64, 'base64')
+  return Buffer.from(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1', at.start, at.end), 'base64')
+}
+
 export class Envelope {
   readonly bytes: Uint8Array
   readonly kind: 'edoc' | 'status'
@@ -44,7 +72,7 @@ export class Envelope {
   readonly status?: StatusPackage
   readonly warnings: EnvelopeWarning[]
   #sha256: string | undefined
-  readonly #payloads: Map<string, { info: AttachmentInfo; decode: PayloadSource }>
+  readonly #payloads: Map<string, PayloadEntry>
   readonly #reports = new Map<string, AttachmentReport>()
   readonly #maxUnzippedBytes: number
 
@@ -55,8 +83,9 @@ export class Envelope {
     edoc?: EdocPackage
     status?: StatusPackage
     warnings: EnvelopeWarning[]
-    payloads?: Map<string, { info: AttachmentInfo; decode: PayloadSource }>
+    payloads?: Map<string, PayloadEntry>
     maxUnzippedBytes?: number
+    sha256?: string
   }) {
     this.bytes = init.bytes
     this.kind = init.kind
@@ -65,6 +94,43 @@ export class Envelope {
     this.warnings = init.warnings
     this.#payloads = init.payloads ?? new Map()
     this.#maxUnzippedBytes = init.maxUnzippedBytes ?? DEFAULT_MAX_UNZIPPED_BYTES
+    this.#sha256 = init.sha256
+  }
+
+  /**
+   * This parsed Envelope as plain data (no bytes): {@link Envelope.fromTransfer} over the same bytes gives it back.
+   * Only for parsed envelopes (a built one keeps its payloads as buffers, not as places in the bytes).
+   */
+  toTransfer(): EnvelopeTransfer {
+    const payloads = [...this.#payloads.entries()].map(([key, e]) => {
+      if (!e.at) throw new TypeError('only a parsed Envelope can be transferred')
+      return { key, info: e.info, at: e.at }
+    })
+    return {
+      kind: this.kind,
+      ...(this.edoc ? { edoc: this.edoc } : {}),
+      ...(this.status ? { status: this.status } : {}),
+      warnings: this.warnings,
+      payloads,
+      maxUnzippedBytes: this.#maxUnzippedBytes,
+      sha256: this.sha256(),
+    }
+  }
+
+  /** The Envelope of {@link toTransfer}, over `bytes` (the very bytes that were parsed, or a copy of them). */
+  static fromTransfer(bytes: Uint8Array, t: EnvelopeTransfer): Envelope {
+    // the infos in `payloads` are the objects of edoc.attachments (structured clone keeps shared references)
+    const payloads = new Map<string, PayloadEntry>(t.payloads.map((p) => [p.key, { info: p.info, at: p.at, decode: () => decodeAt(bytes, p.at) }]))
+    return new Envelope({
+      bytes,
+      kind: t.kind,
+      ...(t.edoc ? { edoc: t.edoc } : {}),
+      ...(t.status ? { status: t.status } : {}),
+      warnings: t.warnings,
+      payloads,
+      maxUnzippedBytes: t.maxUnzippedBytes,
+      ...(t.sha256 ? { sha256: t.sha256 } : {}),
+    })
   }
 
   /** SHA-256 of the exact bytes, lowercase hex (computed once). */

@@ -6,6 +6,7 @@ export { parseEnvelope, DEFAULT_MAX_BYTES, DEFAULT_MAX_DEPTH, type ParseOptions 
 export {
   buildEdoc,
   buildStatus,
+  checkEmittable,
   edocModel,
   statusModel,
   type EdocInput,
@@ -16,7 +17,7 @@ export {
   type AttachmentInput,
   type BussinessInput,
 } from './build.js'
-export { Envelope, type EnvelopeWarning, type AttachmentReport } from './envelope.js'
+export { Envelope, type EnvelopeWarning, type AttachmentReport, type EnvelopeTransfer, type PayloadLocation } from './envelope.js'
 export {
   validateOrganId,
   ORGAN_ID_QCVN2016,

@@ -30,7 +30,7 @@ import { normaliseDate, normaliseTimestamp } from './dates.js'
 import { validateOrganId } from './organ-id.js'
 import { locatePayloads, markerIndex, parseTree, payloadMarker, readXml, type PayloadRange } from './xml.js'
 import { HEAD_BYTES, base64Length, checkBase64, decodeHead, decodeRange, judgeHead, normaliseContentId, promisedType, sameFamily } from './attachments.js'
-import { Envelope, type EnvelopeWarning } from './envelope.js'
+import { Envelope, type EnvelopeWarning, type PayloadLocation } from './envelope.js'
 import { checkRepeated, checkText, type PackageKind } from './strict.js'
 
 export interface ParseOptions {
@@ -450,14 +450,14 @@ function readAttachments(
   ae: R | undefined,
   references: ManifestReference[],
   ctx: Ctx,
-): { attachments: AttachmentInfo[]; payloads: Map<string, { info: AttachmentInfo; decode: () => Uint8Array }> } {
+): { attachments: AttachmentInfo[]; payloads: Map<string, { info: AttachmentInfo; decode: () => Uint8Array; at: PayloadLocation }> } {
   const byCid = new Map<string, ManifestReference>()
   for (const ref of references) {
     const cid = normaliseContentId(ref.contentId)
     if (byCid.has(cid)) throw gwError('GW_ERR_ENVELOPE_DUPLICATE_CONTENT_ID', { contentId: ref.contentId })
     byCid.set(cid, ref)
   }
-  const payloads = new Map<string, { info: AttachmentInfo; decode: () => Uint8Array }>()
+  const payloads = new Map<string, { info: AttachmentInfo; decode: () => Uint8Array; at: PayloadLocation }>()
   const attachments: AttachmentInfo[] = []
   for (const [i, el] of (ae?.all('Attachment') ?? []).entries()) {
     const a = new R(el, `${ae!.path}/Attachment[${i + 1}]`, ctx)
@@ -473,10 +473,12 @@ function readAttachments(
     let size: number
     let decode: () => Uint8Array
     let head: Uint8Array
+    let at: PayloadLocation
     if (idx !== undefined) {
       const range = ctx.ranges[idx]!
       size = checkBase64(ctx.buf, range, contentId)
       decode = () => decodeRange(ctx.buf, range)
+      at = { start: range.start, end: range.end }
       head = decodeHead(ctx.buf, range)
     } else {
       // a payload the byte scan left to the parser (markup inside, e.g. CDATA): small by nature
@@ -484,6 +486,7 @@ function readAttachments(
       if (/[^A-Za-z0-9+/=]/.test(s)) throw gwError('GW_ERR_ENVELOPE_BAD_BASE64', { contentId, reason: 'character outside the standard base64 alphabet' })
       size = base64Length(s, contentId)
       decode = () => Buffer.from(s, 'base64')
+      at = { base64: s }
       head = Buffer.from(s.slice(0, (HEAD_BYTES / 3) * 4), 'base64')
     }
     const attachmentName = a.text('AttachmentName') || ref.attachmentName
@@ -498,7 +501,7 @@ function readAttachments(
     }
     attachmentWarnings(ctx, info)
     attachments.push(info)
-    payloads.set(cid, { info, decode })
+    payloads.set(cid, { info, decode, at })
   }
   for (const ref of references) {
     if (!payloads.has(normaliseContentId(ref.contentId))) throw gwError('GW_ERR_ENVELOPE_REFERENCE_MISSING', { contentId: ref.contentId })

@@ -35,8 +35,8 @@ import { randomUUID } from 'node:crypto'
 import { EventEmitter } from 'node:events'
 import type { Config } from '../config.js'
 import type { StatusCode } from '../document/delivery.js'
-import { isGatewayError } from '../errors.js'
-import type { Envelope } from '../envelope/index.js'
+import { gwError, isGatewayError, type ErrorCode } from '../errors.js'
+import { Envelope } from '../envelope/index.js'
 import type { Logger } from '../logger.js'
 import type { Verifier } from '../signature/index.js'
 import type { JsonObject, Store, StoredIncoming } from '../store/index.js'
@@ -59,8 +59,10 @@ import {
   checkSender,
   checkSize,
   describe,
+  judgeVerdict,
   hostedAgencies,
   parse,
+  parsed,
   readHeaders,
   recordReceived,
   recordRefused,
@@ -73,6 +75,8 @@ import {
   type ReceiveDeps,
   type ReceiveInput,
 } from './receive-steps.js'
+import type { Inspector } from './inspect.js'
+import type { PackageReading } from './inspect-jobs.js'
 import { keyedSerial } from './serial.js'
 import type { PreparedStatus, StatusSender } from './statuses.js'
 
@@ -88,6 +92,13 @@ export interface IncomingDeps {
   logger?: Pick<Logger, 'info' | 'warn' | 'error' | 'debug'>
   /** amqp.deliveryLimit: earlier deliveries that came to no end before a message is refused unread. Default: none. */
   deliveryLimit?: number
+  /**
+   * Where big packages are read: packages of `minBytes` or more are parsed (XML, base64 checks), hashed and
+   * verified (CMS digest over the whole package, chain) by a job of this inspector (worker threads over
+   * config.trust, a bounded number at once) instead of on the event loop; smaller ones stay on the loop (faster
+   * there). Without it, every package is read on the event loop.
+   */
+  offload?: { inspector: Pick<Inspector, 'run'>; minBytes: number }
 }
 
 /** Events for observers (the demo, webhooks): fired after the package is stored. */
@@ -272,12 +283,46 @@ export function createIncomingPipeline(deps: IncomingDeps): IncomingPipeline {
     }
   }
 
-  async function receive(input: ReceiveInput): Promise<HandlerResult> {
-    const a = arrive(newId(), input, hosted, await sha256Stepwise(input.bytes))
+  /**
+   * Whether a package is read by a receive worker: big enough, within limits.packageBytes and under the delivery
+   * limit (a package refused before parsing is not worth a copy to a worker).
+   */
+  const offloaded = (input: ReceiveInput): boolean =>
+    deps.offload !== undefined &&
+    input.bytes.length >= deps.offload.minBytes &&
+    input.bytes.length <= limits.packageBytes &&
+    (deps.deliveryLimit === undefined || (input.unfinishedDeliveries ?? 0) < deps.deliveryLimit)
+
+  /** The worker's reading: the envelope over our bytes, or the parse refusal it found (thrown as the same error). */
+  function fromReading(input: ReceiveInput, r: PackageReading) {
+    if (r.refused) throw gwError(r.refused.code as ErrorCode, r.refused.params)
+    return parsed(Envelope.fromTransfer(input.bytes, r.envelope!), input, limits, log)
+  }
+
+  async function receive(given: ReceiveInput): Promise<HandlerResult> {
+    // A worker that dies or cannot be reached throws here: the consumer counts the delivery as unfinished and
+    // retries it, so a package that kills its worker ends at amqp.deliveryLimit. An AMQP message's bytes are
+    // moved to the worker and back (a structured-clone copy of 50 MB holds the loop for 100-200 ms); another
+    // feed's bytes, which its caller may still use, are copied.
+    const reading = offloaded(given)
+      ? await deps.offload!.inspector.run(
+          {
+            op: 'read-package',
+            bytes: given.bytes,
+            // (a copy: the signature stays here, for the steps and the record)
+            ...(given.signature?.length ? { signature: given.signature.slice() } : {}),
+            ...(given.sender !== undefined ? { sender: given.sender } : {}),
+            limits: { packageBytes: limits.packageBytes, xmlDepth: limits.xmlDepth },
+          },
+          { transfer: given.source === 'amqp' },
+        )
+      : undefined
+    const input = reading ? { ...given, bytes: reading.bytes } : given
+    const a = arrive(newId(), input, hosted, reading?.sha256 ?? (await sha256Stepwise(input.bytes)))
     try {
       checkDeliveries(input, deps.deliveryLimit)
       checkSize(input.bytes, limits)
-      const { env, sender, documentId } = parse(input, limits, log)
+      const { env, sender, documentId } = reading ? fromReading(input, reading) : parse(input, limits, log)
       Object.assign(a, { env, sender, ...(documentId ? { documentId } : {}) })
       // the national axis carries no detached CMS: its packages' PDF signatures are verified instead (receive-axis.ts)
       const fromAxis = input.source === 'axis' && !input.signature?.length
@@ -286,7 +331,9 @@ export function createIncomingPipeline(deps: IncomingDeps): IncomingPipeline {
       checkSender(input.sender, sender)
       a.verdict = fromAxis
         ? await verifyFromAxis(steps, env, sender, { policy: input.unsigned ?? 'accept', maxBytes: limits.packageBytes })
-        : await verify(steps, input.bytes, a.signature as Uint8Array, sender)
+        : reading?.verdict
+          ? judgeVerdict(steps, a.signature as Uint8Array, reading.verdict)
+          : await verify(steps, input.bytes, a.signature as Uint8Array, sender)
       return await serialised(`${upper(sender)}|${documentId ?? ''}`, async () => {
         const existing = await checkHistory(steps, { id: a.id, kind: env.kind, sender, documentId, sha256: a.sha256, recipient: a.recipient, businessType: businessType(env) })
         if (existing) return await redelivered(a, existing)

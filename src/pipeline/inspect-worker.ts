@@ -24,8 +24,16 @@ if (port) {
       (value) => {
         // the unzipped content moves to the main thread without a copy (only when it owns its whole buffer: small
         // Buffers share Node's pool, which must not be detached)
-        const c = job.op === 'attachment' ? (value as { content: Uint8Array }).content : undefined
-        const transfer = c && c.byteOffset === 0 && c.byteLength === c.buffer.byteLength ? [c.buffer as ArrayBuffer] : []
+        // (and so do a package's bytes that came moved, and decoded JSON fields)
+        const out =
+          job.op === 'attachment'
+            ? [(value as { content: Uint8Array }).content]
+            : job.op === 'read-package'
+              ? [(value as { bytes: Uint8Array }).bytes]
+              : job.op === 'read-json'
+                ? Object.values((value as { bytes: Record<string, Uint8Array> }).bytes)
+                : []
+        const transfer = [...new Set(out.filter((c) => c.byteOffset === 0 && c.byteLength === c.buffer.byteLength).map((c) => c.buffer as ArrayBuffer))]
         port.postMessage({ id: job.id, ok: true, value } satisfies WorkerResult, transfer)
       },
       (e: unknown) => {

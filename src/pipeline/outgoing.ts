@@ -23,7 +23,7 @@
 import type { Config, AgencyConfig } from '../config.js'
 import type { Logger } from '../logger.js'
 import { gwError, isGatewayError } from '../errors.js'
-import { buildEdoc, parseEnvelope, type EdocInput } from '../envelope/index.js'
+import { buildEdoc, checkEmittable, parseEnvelope, type EdocInput } from '../envelope/index.js'
 import type { PackagePool } from './package-pool.js'
 import { createOutbox, type Outbox, type RelayWake, type SignerLike } from './outbox.js'
 import type { Delivery, Store, StoredPackage } from '../store/index.js'
@@ -274,6 +274,8 @@ export function createOutgoingPipeline(deps: OutgoingDeps): OutgoingPipeline {
       throw gwError('GW_ERR_API_VALIDATION', { problems: `at most ${limits.recipients} recipients`, details: [{ field: 'To', problem: `at most ${limits.recipients} recipients` }] })
     }
     if (h.documentId.trim() === '') throw gwError('GW_ERR_ENVELOPE_MISSING_FIELD', { path: 'MessageHeader/DocumentId' })
+    // what the builder never writes, refused here too: the SDK's Java library cannot open it
+    checkEmittable(envelope)
     return {
       bytes: envelope.bytes,
       sha256: envelope.sha256(),

@@ -9,7 +9,7 @@
  */
 import type { Envelope } from '../envelope/index.js'
 import { isGatewayError } from '../errors.js'
-import type { Verifier } from '../signature/index.js'
+import type { Verifier, VerifyOptions } from '../signature/index.js'
 import { verifyPdf, type PdfVerification } from '../signature/pdf.js'
 
 export interface PdfAttachmentCheck {
@@ -31,7 +31,7 @@ export interface PdfAttachmentsReport {
   warnings: string[]
 }
 
-export async function verifyPdfAttachments(env: Envelope, verifier: Verifier, opts: { maxBytes: number; from: string }): Promise<PdfAttachmentsReport> {
+export async function verifyPdfAttachments(env: Envelope, verifier: Verifier, opts: { maxBytes: number; from: string; verifyOptions?: VerifyOptions }): Promise<PdfAttachmentsReport> {
   const { from } = opts
   const attachments: PdfAttachmentCheck[] = []
   const warnings: string[] = []
@@ -41,7 +41,7 @@ export async function verifyPdfAttachments(env: Envelope, verifier: Verifier, op
     if (info.realContentType !== 'application/pdf' && info.payloadContentType !== 'application/pdf') continue
     const base = { contentId: info.contentId, name: info.attachmentName }
     try {
-      const r = await verifyPdf(env.attachment(info.contentId, budget), verifier, { maxBytes: opts.maxBytes })
+      const r = await verifyPdf(env.attachment(info.contentId, budget), verifier, { maxBytes: opts.maxBytes, ...(opts.verifyOptions ? { verifyOptions: opts.verifyOptions } : {}) })
       warnings.push(...r.warnings.map((w) => `${info.attachmentName}: ${w}`))
       const signedBySender = from !== '' && r.signatures.some((s) => s.verdict.ok && s.verdict.signer?.organId?.toUpperCase() === from.toUpperCase())
       if (!signedBySender && from !== '') warnings.push(`${info.attachmentName}: no valid signature of the sending agency (${from}) on the PDF`)

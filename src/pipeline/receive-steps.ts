@@ -192,7 +192,11 @@ export interface Parsed {
 
 /** 2. envelope.parseEnvelope with the configured limits (throws the GW_ERR_ENVELOPE_* code). */
 export function parse(input: Pick<ReceiveInput, 'bytes' | 'declaredKind' | 'messageId'>, limits: ReceiveLimits, log: ReceiveLog = silentLog): Parsed {
-  const env = parseEnvelope(input.bytes, { maxBytes: limits.packageBytes, maxDepth: limits.xmlDepth })
+  return parsed(parseEnvelope(input.bytes, { maxBytes: limits.packageBytes, maxDepth: limits.xmlDepth }), input, limits, log)
+}
+
+/** The rest of step 2 over an Envelope parsed elsewhere (a receive worker, incoming.ts): the attachment count, the kind. */
+export function parsed(env: Envelope, input: Pick<ReceiveInput, 'declaredKind' | 'messageId'>, limits: ReceiveLimits, log: ReceiveLog = silentLog): Parsed {
   const count = env.edoc?.attachments.length ?? 0
   if (limits.attachments !== undefined && count > limits.attachments) {
     throw new Refusal('GW_ERR_ENVELOPE_TOO_MANY_ATTACHMENTS', `package has ${count} attachments, over the limit of ${limits.attachments}`)
@@ -236,7 +240,11 @@ export function checkSender(transportSender: string | undefined, from: string | 
  * revocation hold, REVOCATION_UNAVAILABLE is a retryable GW_ERR_SIGNATURE_REVOCATION until the hold expires.
  */
 export async function verify(deps: Pick<ReceiveDeps, 'verifier'> & Partial<Pick<ReceiveDeps, 'revocationHold' | 'clock'>>, bytes: Uint8Array, signature: Uint8Array, from: string): Promise<Verdict> {
-  const verdict = await deps.verifier.verify(bytes, signature, { expectedOrganId: from })
+  return judgeVerdict(deps, signature, await deps.verifier.verify(bytes, signature, { expectedOrganId: from }))
+}
+
+/** What step 6 makes of a verdict (the main thread's or a receive worker's): the revocation hold, else a refusal when not ok. */
+export function judgeVerdict(deps: Partial<Pick<ReceiveDeps, 'revocationHold' | 'clock'>>, signature: Uint8Array, verdict: Verdict): Verdict {
   const hold = deps.revocationHold
   if (hold) {
     const key = createHash('sha256').update(signature).digest('base64')

@@ -14,6 +14,7 @@ import type { Store } from '../store/index.js'
 import { createConsumer, declareTopology, type AmqpConnection, type Consumer, type TopologyOptions } from '../transport/index.js'
 import { createIncomingPipeline, type IncomingPipeline } from './incoming.js'
 import type { SignerLike } from './outgoing.js'
+import { createInspector, type Inspector } from './inspect.js'
 import { createStatusSender, type StatusSender } from './statuses.js'
 import { verifierFromTrust } from './trust.js'
 
@@ -33,6 +34,17 @@ export interface ReceiverDeps {
   newId?: () => string
   /** Consumer retry delay for transient failures, ms (default 5000). */
   retryDelayMs?: number
+}
+
+/**
+ * The receive workers (config.pipeline.receiveWorkers threads, started on first use; none when 0): packages of
+ * pipeline.receiveInlineBytes or more are parsed and verified there, with a verifier of their own over config.trust
+ * (the one `verifierFromConfig` builds: the same files, the same rules), so the event loop never holds a 50 MB
+ * package's XML reading or digest. Jobs beyond the workers wait; the consumers' prefetch bounds how many.
+ */
+export function receiveInspector(config: Pick<Config, 'trust' | 'pipeline'>): Inspector | undefined {
+  if (config.pipeline.receiveWorkers <= 0) return undefined
+  return createInspector({ config: { trust: config.trust, pipeline: { ...config.pipeline, inspectWorkers: config.pipeline.receiveWorkers, inspectQueue: 100_000 } } })
 }
 
 export interface Receiver {
@@ -75,8 +87,10 @@ export function startReceiver(deps: ReceiverDeps): Receiver {
       newId: deps.newId ?? randomUUID,
       ...(logger ? { logger } : {}),
     })
+  const readers = receiveInspector(config)
   const pipeline = createIncomingPipeline({
     config,
+    ...(readers ? { offload: { inspector: readers, minBytes: config.pipeline.receiveInlineBytes } } : {}),
     store,
     verifier: deps.verifier ?? verifierFromConfig(config),
     statuses,
@@ -90,6 +104,7 @@ export function startReceiver(deps: ReceiverDeps): Receiver {
     queues: topology.queues,
     handler: (msg) => pipeline.handle(msg),
     prefetch: config.amqp.prefetch,
+    attempts: { begin: (key, atLeast) => store.beginDelivery(key, atLeast), end: (key, unfinished) => store.endDelivery(key, unfinished) },
     ...(deps.retryDelayMs !== undefined ? { retryDelayMs: deps.retryDelayMs } : {}),
     ...(logger ? { logger } : {}),
   })
@@ -104,6 +119,7 @@ export function startReceiver(deps: ReceiverDeps): Receiver {
       stopping ??= (async () => {
         await consumer.stop()
         topology.remove()
+        await readers?.close()
       })()
       return stopping
     },

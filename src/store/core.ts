@@ -91,6 +91,12 @@ export interface WriteOps {
   purgeBytes(direction: 'out' | 'in', rows: readonly PurgeCandidate[], at: string, reason: string): Maybe<void>
   /** How many idempotency keys were created before `before`; with `remove`, delete them. */
   idempotencyKeysBefore(before: string, remove: boolean): Maybe<number>
+  /** The `unfinished` count of a delivery_attempts row (009), undefined when there is none. */
+  deliveryAttempts(key: string): Maybe<number | undefined>
+  /** Insert or update a delivery_attempts row (`first_at` kept); `unfinished` null deletes it. */
+  setDeliveryAttempts(key: string, unfinished: number | null, at: string): Maybe<void>
+  /** Delete delivery_attempts rows not updated since `before`. */
+  pruneDeliveryAttempts(before: string): Maybe<void>
 }
 
 export interface PurgeCandidate {
@@ -276,6 +282,22 @@ export function* webhookAttemptTx(x: Tx, id: string, a: WebhookAttemptInput): St
   if (a.state && a.event) yield* append(x, [noteEvent({ ...a.event, at: a.event.at ?? a.at ?? new Date(at) })])
 }
 
+// ---- deliveries that came to no end (009) ------------------------------------------------------------------
+
+/** How long a delivery_attempts row of a message never seen again is kept. */
+const DELIVERY_ATTEMPTS_KEEP_MS = 30 * 86_400_000
+
+/**
+ * A delivery starts: the stored count of earlier unfinished deliveries is returned, and max(that, `atLeast`) + 1
+ * is stored (this delivery counts until it ends), before the message is handled.
+ */
+export function* beginDeliveryTx(x: Tx, key: string, atLeast: number, at: Date): Steps<number> {
+  const stored = (yield* $(x.ops.deliveryAttempts(key))) ?? 0
+  yield* $(x.ops.pruneDeliveryAttempts(new Date(at.getTime() - DELIVERY_ATTEMPTS_KEEP_MS).toISOString()))
+  yield* $(x.ops.setDeliveryAttempts(key, Math.max(stored, atLeast) + 1, at.toISOString()))
+  return stored
+}
+
 // ---- retention --------------------------------------------------------------------------------------------
 
 /** Outgoing edoc delivery states after which the bytes are not needed: the recipient answered for good, or recalled. */
@@ -392,6 +414,8 @@ type WriteMethods =
   | 'queueWebhooks'
   | 'recordWebhookAttempt'
   | 'purge'
+  | 'beginDelivery'
+  | 'endDelivery'
 
 /** Bytes a write carries (the batch size limit counts them). */
 const outgoingBytes = (i: RecordOutgoingInput | undefined): number => (i ? i.package.bytes.byteLength : 0)
@@ -464,6 +488,14 @@ export abstract class CoreStore implements Pick<Store, WriteMethods> {
 
   recordWebhookAttempt(id: string, attempt: WebhookAttemptInput): Promise<void> {
     return this.writes.push('recordWebhookAttempt', (x) => webhookAttemptTx(x, id, attempt))
+  }
+
+  beginDelivery(key: string, atLeast: number, at: Date = new Date()): Promise<number> {
+    return this.writes.push('beginDelivery', (x) => beginDeliveryTx(x, key, atLeast, at))
+  }
+
+  endDelivery(key: string, unfinished?: number, at: Date = new Date()): Promise<void> {
+    return this.writes.push('endDelivery', (x) => $(x.ops.setDeliveryAttempts(key, unfinished && unfinished > 0 ? unfinished : null, at.toISOString())))
   }
 
   /** Transactions of up to `batchSize` packages per window and direction, until nothing is left (dry run: one count). */

@@ -304,6 +304,23 @@ function pgOps(c: Client): WriteOps {
       if (remove) return (await c.query('DELETE FROM idempotency_keys WHERE created_at < $1', [before])).rowCount ?? 0
       return Number((await c.query('SELECT count(*)::int AS n FROM idempotency_keys WHERE created_at < $1', [before])).rows[0].n)
     },
+    async deliveryAttempts(key) {
+      const r = await c.query('SELECT unfinished FROM delivery_attempts WHERE key = $1 FOR UPDATE', [key])
+      return r.rows[0] ? Number(r.rows[0].unfinished) : undefined
+    },
+    async setDeliveryAttempts(key, unfinished, at) {
+      if (unfinished === null) await c.query('DELETE FROM delivery_attempts WHERE key = $1', [key])
+      else {
+        await c.query(
+          `INSERT INTO delivery_attempts (key, unfinished, first_at, updated_at) VALUES ($1, $2, $3, $3)
+           ON CONFLICT (key) DO UPDATE SET unfinished = EXCLUDED.unfinished, updated_at = EXCLUDED.updated_at`,
+          [key, unfinished, at],
+        )
+      }
+    },
+    async pruneDeliveryAttempts(before) {
+      await c.query('DELETE FROM delivery_attempts WHERE updated_at < $1', [before])
+    },
     async updateWebhook(id, u) {
       await c.query('UPDATE webhook_deliveries SET state = $2, attempts = $3, next_attempt_at = $4, last_status = $5, last_error = $6, updated_at = $7 WHERE id = $1', [
         id, u.state, u.attempts, u.next_attempt_at, u.last_status, u.last_error, u.updated_at,

@@ -280,6 +280,11 @@ export class SqliteStore extends CoreStore implements Store {
            last_error = @last_error, updated_at = @updated_at WHERE id = @id`,
       pendingWebhooks: "SELECT * FROM webhook_deliveries WHERE state = 'pending' AND seq > ? ORDER BY seq LIMIT ?",
       insertIncomingBytes: 'INSERT INTO incoming_bytes (incoming_id, bytes, signature) VALUES (?, ?, ?)',
+      getDeliveryAttempts: 'SELECT unfinished FROM delivery_attempts WHERE key = ?',
+      upsertDeliveryAttempts: `INSERT INTO delivery_attempts (key, unfinished, first_at, updated_at) VALUES (@key, @unfinished, @at, @at)
+        ON CONFLICT (key) DO UPDATE SET unfinished = excluded.unfinished, updated_at = excluded.updated_at`,
+      deleteDeliveryAttempts: 'DELETE FROM delivery_attempts WHERE key = ?',
+      pruneDeliveryAttempts: 'DELETE FROM delivery_attempts WHERE updated_at < ?',
       // ---- retention (core.ts purgeTx)
       outgoingToPurge: `SELECT p.id, p.size FROM packages p INDEXED BY packages_created
          WHERE p.created_at < @before
@@ -349,6 +354,14 @@ export class SqliteStore extends CoreStore implements Store {
       webhookForUpdate: (id) => s('getWebhook').get(id) as Row | undefined,
       updateWebhook: (id, u) => {
         s('updateWebhook').run({ id, ...u })
+      },
+      deliveryAttempts: (key) => (s('getDeliveryAttempts').get(key) as { unfinished: number } | undefined)?.unfinished,
+      setDeliveryAttempts: (key, unfinished, at) => {
+        if (unfinished === null) s('deleteDeliveryAttempts').run(key)
+        else s('upsertDeliveryAttempts').run({ key, unfinished, at })
+      },
+      pruneDeliveryAttempts: (before) => {
+        s('pruneDeliveryAttempts').run(before)
       },
       outgoingToPurge: (q) =>
         (

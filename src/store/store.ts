@@ -146,6 +146,16 @@ export interface Store {
    */
   recordWebhookAttempt(id: string, attempt: WebhookAttemptInput): Promise<void>
 
+  /**
+   * Deliveries of an inbox message that came to no end, kept across restarts (table delivery_attempts, 009; the
+   * consumer's record for classic queues, src/transport/consumer.ts). `beginDelivery` before the message is
+   * handled: returns the stored count of earlier unfinished deliveries and stores max(that, `atLeast`) + 1.
+   * `endDelivery` when it is answered: removes the row, or with `unfinished` (a retry the handler asked for, which
+   * does not count) stores that count back.
+   */
+  beginDelivery(key: string, atLeast: number, at?: Date): Promise<number>
+  endDelivery(key: string, unfinished?: number, at?: Date): Promise<void>
+
   // ---- health, metrics, lifecycle ---------------------------------------------------------------------
 
   /** Resolves when the store answers a trivial query; throws GW_ERR_STORE_UNAVAILABLE otherwise. */

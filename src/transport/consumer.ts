@@ -24,6 +24,9 @@
  * or another process, and not answered), and on quorum queues also `x-delivery-count` minus this process's own
  * retries. The pipeline refuses the message unread once that reaches `amqp.deliveryLimit` (dead-lettered). The
  * process's record is bounded (the oldest entries are forgotten past 10,000) and an entry ends with the answer.
+ * With `attempts` (the store's delivery_attempts) a count above 0 is also written before the handler runs and
+ * removed with the answer, so it survives the process: a message that kills the gateway on a classic queue is
+ * dead-lettered at the limit instead of killing every restart.
  */
 import { createHash } from 'node:crypto'
 import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib'
@@ -104,6 +107,22 @@ export interface ConsumerOptions {
   resubscribeDelayMs?: number
   /** Where to log. Default: silent. */
   logger?: TransportLogger
+  /**
+   * Where the count of deliveries that came to no end survives the process (the store's delivery_attempts,
+   * migration 009). Without it the count is this process's memory only: on a classic queue, whose broker only
+   * says `redelivered`, a message that kills the process would start from 1 after every restart.
+   */
+  attempts?: DeliveryAttempts
+}
+
+/**
+ * The persistent record of a message's unfinished deliveries, keyed by a SHA-256 of the delivery key (hex).
+ * `begin` is awaited before the handler runs and stores max(stored, atLeast) + 1, returning the stored count;
+ * `end` removes it (answered), or stores `unfinished` back (a requeue the handler asked for: it does not count).
+ */
+export interface DeliveryAttempts {
+  begin(key: string, atLeast: number): Promise<number>
+  end(key: string, unfinished?: number): Promise<void>
 }
 
 export interface Consumer {
@@ -147,6 +166,7 @@ class QueueConsumer implements Consumer {
   readonly #retryDelayMs: number
   readonly #resubscribeDelayMs: number
   readonly #log: TransportLogger
+  readonly #persist: DeliveryAttempts | undefined
   readonly #removeSetup: () => void
   #slot: Slot | undefined
   #stopping = false
@@ -168,6 +188,7 @@ class QueueConsumer implements Consumer {
     this.#resubscribeDelayMs = options.resubscribeDelayMs ?? 1000
     this.#resubDelay = this.#resubscribeDelayMs
     this.#log = options.logger ?? silentLogger
+    this.#persist = options.attempts
     this.#removeSetup = connection.addSetup(async (model) => {
       try {
         await this.#subscribe(model)
@@ -306,6 +327,17 @@ class QueueConsumer implements Consumer {
     const rec = known ?? { unfinished: m.fields.redelivered ? 1 : 0, retries: 0 }
     const inbound = toInbound(queue, m)
     if (inbound.deliveryCount !== undefined) rec.unfinished = Math.max(rec.unfinished, inbound.deliveryCount - rec.retries)
+    // Once a delivery counts as unfinished (the message came back without this process asking), the count goes to
+    // the store before the handler runs, so the delivery that kills the process is counted across the restart; a
+    // first delivery writes nothing (its crash shows as `redelivered` on the next one).
+    const stored = this.#persist && rec.unfinished > 0 ? createHash('sha256').update(key).digest('hex') : undefined
+    if (stored) {
+      try {
+        rec.unfinished = Math.max(rec.unfinished, await this.#persist!.begin(stored, rec.unfinished))
+      } catch (err) {
+        this.#log.warn({ err: reasonOf(err), messageId: m.properties.messageId, queue }, 'cannot store the delivery count; counting in memory only')
+      }
+    }
     inbound.unfinishedDeliveries = rec.unfinished
     this.#remember(key, rec)
     let threw = false
@@ -329,6 +361,12 @@ class QueueConsumer implements Consumer {
     if (threw) rec.unfinished++
     else if (result === 'retry') rec.retries++
     else this.#attempts.delete(key)
+    // answered: the stored count ends; a requeue the handler asked for stores the count without this delivery
+    if (stored && !threw) {
+      this.#persist!.end(stored, result === 'retry' ? rec.unfinished : undefined).catch((err: unknown) => {
+        this.#log.warn({ err: reasonOf(err), messageId: m.properties.messageId, queue }, 'cannot clear the stored delivery count')
+      })
+    }
     try {
       if (result === 'ack') slot.ch.ack(m)
       else if (result === 'reject') slot.ch.reject(m, false)

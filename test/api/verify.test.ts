@@ -366,3 +366,34 @@ t.test('OpenAPI: the route and its schemas; the code enum lists every verdict co
   const codes: string[] = report.definitions.signature.properties.code.enum
   t.same([...codes].sort(), [...VERDICT_CODES, ...PDF_VERDICT_CODES].sort())
 })
+
+t.test('times: validity at receipt by default, both times reported; validAt asks for another time and the report says so', async (t) => {
+  const { app } = await shared()
+  const vpcp = await sampleSigner('vpcp')
+  const content = Buffer.from('nội dung cần ký')
+  const signature = b64(await vpcp.sign(content))
+  const ask = (extra: Record<string, unknown> = {}) => app.inject({ method: 'POST', url: '/v1/verify', headers: auth(KEYS.g22), payload: { content: b64(content), signature, ...extra } })
+  const t0 = Date.now()
+  const now = await ask()
+  t.equal(now.statusCode, 200, now.body.slice(0, 300))
+  const s = now.json().signatures[0]
+  t.equal(s.code, 'VALID')
+  t.equal(s.timeSource, 'receipt', 'judged at the time of receipt')
+  t.ok(Math.abs(Date.parse(s.validationTime) - t0) < 60_000, `validation time ${s.validationTime} is now`)
+  t.ok(Math.abs(Date.parse(s.signingTime) - t0) < 60_000, `and the signing time ${s.signingTime} is reported beside it`)
+  t.notOk('validAt' in now.json(), 'no validAt asked')
+
+  // long before the certificate was issued: not yet valid, at the caller's explicit request
+  const past = await ask({ validAt: '2001-01-01T00:00:00+07:00' })
+  t.equal(past.statusCode, 200, past.body.slice(0, 300))
+  t.equal(past.json().validAt, '2000-12-31T17:00:00.000Z', 'the report names the time asked for')
+  t.match(past.json().signatures[0], { ok: false, code: /^(CERT_NOT_YET_VALID|SIGNING_TIME_IN_FUTURE)$/, timeSource: 'explicit', validationTime: '2000-12-31T17:00:00.000Z' })
+  const mp = multipart({ kind: 'cms', content, signature: Buffer.from(signature, 'base64'), validAt: '2001-01-01T00:00:00Z' })
+  const viaParts = await app.inject({ method: 'POST', url: '/v1/verify', headers: { ...auth(KEYS.g22), ...mp.headers }, payload: mp.payload })
+  t.match(viaParts.json().signatures[0], { ok: false, code: /^(CERT_NOT_YET_VALID|SIGNING_TIME_IN_FUTURE)$/, timeSource: 'explicit' }, 'multipart: the same')
+  for (const bad of ['yesterday', '2026-13-01T00:00:00Z', '2026-11-25']) {
+    const r = await ask({ validAt: bad })
+    t.equal(r.statusCode, 400, `validAt ${bad}: 400`)
+    t.match(r.json(), { code: 'GW_ERR_API_VALIDATION', details: [{ field: 'body.validAt' }] })
+  }
+})

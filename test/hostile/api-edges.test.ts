@@ -2,7 +2,8 @@
  * Hostile API clients and failing storage: guessing keys is rate limited per address (429 after
  * limits.authFailuresPerMinute failures, whatever key comes next); /readyz fails while the store cannot write; a
  * CSV export cell that a spreadsheet would run as a formula is neutralised; a client's x-request-id is used only
- * when short and of a safe alphabet.
+ * when short and of a safe alphabet; an attachment download never answers a raw 500 or Fastify's own error shape
+ * (an over-long path parameter, a broken percent-encoding): always `{ code, message }`.
  */
 import { randomBytes } from 'node:crypto'
 import t from 'tap'
@@ -70,4 +71,27 @@ t.test('x-request-id: a short safe one is kept, anything else replaced', async (
     t.not(got, bad, `${JSON.stringify(bad.slice(0, 20))} replaced`)
     t.match(got, /^[0-9a-f-]{36}$/, 'by a uuid of ours')
   }
+})
+
+t.test('attachment download: never a raw 500, every error keeps { code, message }, Fastify\'s own ones too', async (t) => {
+  const { app } = await buildTestApp(t)
+  const ask = (url: string, key: string = KEYS.h29) => app.inject({ method: 'GET', url, headers: auth(key) })
+  const id = '0190f3c2-0000-7000-8000-000000000000'
+  const cases: [string, string][] = [
+    [`/v1/inbox/${id}/attachments/${'x'.repeat(5000)}`, 'a content id far over Fastify\'s parameter length'],
+    [`/v1/inbox/${'y'.repeat(5000)}/attachments/a`, 'a package id far over it'],
+    [`/v1/inbox/${id}/attachments/${encodeURIComponent('\u0000\u202e.pdf')}`, 'control and bidi characters'],
+    [`/v1/inbox/${id}/attachments/%E0%A4%A`, 'a broken percent-encoding'],
+    [`/v1/inbox/${id}/attachments/${encodeURIComponent('../../etc/passwd')}`, 'a path'],
+    [`/v1/inbox/not-a-uuid/attachments/a`, 'not a package id'],
+    [`/v1/inbox/${id}/attachments/a`, 'a package that does not exist'],
+  ]
+  for (const [url, what] of cases) {
+    const r = await ask(url)
+    t.ok(r.statusCode >= 400 && r.statusCode < 500, `${what}: ${r.statusCode}, not a 5xx`)
+    const body = r.json() as { code?: unknown; message?: unknown }
+    t.ok(typeof body.code === 'string' && String(body.code).startsWith('GW_ERR_') && typeof body.message === 'string', `${what}: { code, message } (${String(body.code)})`)
+  }
+  const noKey = await app.inject({ method: 'GET', url: `/v1/inbox/${id}/attachments/${'x'.repeat(5000)}` })
+  t.equal(noKey.json().code?.startsWith('GW_ERR_'), true, 'without a key as well')
 })

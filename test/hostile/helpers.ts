@@ -6,15 +6,26 @@ import { statSync } from 'node:fs'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 import zlib from 'node:zlib'
 
-/** Event-loop delay (perf_hooks, 10 ms resolution) from now until `stop()`: max and p99 in ms. */
-export function loopDelay(): { stop(): { maxMs: number; p99Ms: number; meanMs: number } } {
+type Delay = { maxMs: number; p99Ms: number; meanMs: number }
+
+/**
+ * Event-loop delay (perf_hooks, 10 ms resolution) from now until `stop()`: max and p99 in ms. A block is recorded
+ * when the histogram's timer next fires, so a block that ends just before `stop()` (a store commit right before
+ * the event the test waits for) is missed: `settled()` lets the timer fire once more first.
+ */
+export function loopDelay(): { stop(): Delay; settled(): Promise<Delay> } {
   const h = monitorEventLoopDelay({ resolution: 10 })
   h.enable()
+  const stop = (): Delay => {
+    h.disable()
+    const ms = (ns: number) => Math.round(ns / 1e5) / 10
+    return { maxMs: ms(h.max), p99Ms: ms(h.percentile(99)), meanMs: ms(h.mean) }
+  }
   return {
-    stop() {
-      h.disable()
-      const ms = (ns: number) => Math.round(ns / 1e5) / 10
-      return { maxMs: ms(h.max), p99Ms: ms(h.percentile(99)), meanMs: ms(h.mean) }
+    stop,
+    async settled() {
+      await new Promise((r) => setTimeout(r, 40))
+      return stop()
     },
   }
 }

@@ -144,6 +144,8 @@ function verdictView(v: PdfVerdict) {
     ...(v.signer ? { signer: certView(v.signer) } : {}),
     chain: v.chain.map(certView),
     ...(v.signingTime !== undefined ? { signingTime: v.signingTime } : {}),
+    ...(v.validationTime !== undefined ? { validationTime: v.validationTime } : {}),
+    ...(v.timeSource !== undefined ? { timeSource: v.timeSource } : {}),
     ...(v.revocation ? { revocation: { ...v.revocation } } : {}),
   }
 }
@@ -164,18 +166,19 @@ function pdfFields(s: PdfSignature) {
 
 // ---- inputs -----------------------------------------------------------------------------------------------
 
-async function fromMultipart(req: FastifyRequest, maxBytes: number, totalLimit: number): Promise<{ inputs: Inputs; kind?: string }> {
+async function fromMultipart(req: FastifyRequest, maxBytes: number, totalLimit: number): Promise<{ inputs: Inputs; kind?: string; validAt?: string }> {
   const inputs: Inputs = {}
   const count = multipartCounter(totalLimit)
   let kind: string | undefined
+  let validAt: string | undefined
   const tooLarge = (field: string) => gwError('GW_ERR_API_BODY_TOO_LARGE', { what: `part ${field}`, limit: maxBytes, setting: 'limits.packageBytes', field })
   try {
     for await (const part of req.parts({ limits: { fileSize: maxBytes, fieldSize: maxBytes, files: 4, fields: 5, parts: 6 } })) {
       const name = part.fieldname
-      if (name !== 'kind' && !(FIELDS as readonly string[]).includes(name)) {
-        invalid(`unknown part ${name}; ${EXPECTED}`, [{ field: name, problem: 'is not a known part (kind, pdf, edxml, signature, content)' }])
+      if (name !== 'kind' && name !== 'validAt' && !(FIELDS as readonly string[]).includes(name)) {
+        invalid(`unknown part ${name}; ${EXPECTED}`, [{ field: name, problem: 'is not a known part (kind, validAt, pdf, edxml, signature, content)' }])
       }
-      if (name !== 'kind' && inputs[name as Field] !== undefined) invalid(`part ${name} given twice`, [{ field: name, problem: 'is given twice' }])
+      if (name !== 'kind' && name !== 'validAt' && inputs[name as Field] !== undefined) invalid(`part ${name} given twice`, [{ field: name, problem: 'is given twice' }])
       if (part.type === 'file') {
         const chunks: Buffer[] = []
         for await (const chunk of part.file) {
@@ -184,12 +187,14 @@ async function fromMultipart(req: FastifyRequest, maxBytes: number, totalLimit: 
         }
         if (part.file.truncated) throw tooLarge(name)
         if (name === 'kind') kind = Buffer.concat(chunks).toString('utf8').trim()
+        else if (name === 'validAt') validAt = Buffer.concat(chunks).toString('utf8').trim()
         else inputs[name as Field] = Buffer.concat(chunks)
       } else {
         if (part.valueTruncated) throw tooLarge(name)
         const v = String(part.value)
         count(v.length, name)
         if (name === 'kind') kind = v.trim()
+        else if (name === 'validAt') validAt = v.trim()
         else inputs[name as Field] = Buffer.from(v, 'utf8')
       }
     }
@@ -198,16 +203,33 @@ async function fromMultipart(req: FastifyRequest, maxBytes: number, totalLimit: 
     if (code === 'FST_REQ_FILE_TOO_LARGE') throw tooLarge('file')
     throw e
   }
-  return { inputs, ...(kind !== undefined ? { kind } : {}) }
+  return { inputs, ...(kind !== undefined ? { kind } : {}), ...(validAt !== undefined ? { validAt } : {}) }
 }
 
-function fromJson(body: Record<string, unknown>): { inputs: Inputs; kind?: string } {
+/**
+ * JSON bodies of at least this size are parsed and their base64 decoded in an inspect worker (a 67 MB body takes
+ * 100–300 ms of JSON parsing and decoding); smaller ones here, where that is a few ms and faster than the round trip.
+ */
+export const INLINE_JSON_BYTES = 1024 * 1024
+/** The raw bytes of a big JSON body, left for a worker to parse (the body the schema sees is then `{}`). */
+const RAW_JSON = Symbol('raw JSON body')
+
+const asBuffer = (u: Uint8Array): Buffer => (Buffer.isBuffer(u) ? u : Buffer.from(u.buffer, u.byteOffset, u.byteLength))
+
+async function fromJsonOffLoop(raw: Buffer, inspector: Inspector): Promise<{ inputs: Inputs; kind?: string; validAt?: string }> {
+  const r = await inspector.run({ op: 'read-json', json: raw, base64: [...FIELDS], strings: ['kind', 'validAt'] }, { transfer: true })
+  const inputs: Inputs = {}
+  for (const f of FIELDS) if (r.bytes[f]) inputs[f] = asBuffer(r.bytes[f])
+  return { inputs, ...(r.strings.kind !== undefined ? { kind: r.strings.kind } : {}), ...(r.strings.validAt !== undefined ? { validAt: r.strings.validAt } : {}) }
+}
+
+function fromJson(body: Record<string, unknown>): { inputs: Inputs; kind?: string; validAt?: string } {
   const inputs: Inputs = {}
   for (const f of FIELDS) {
     const v = body[f]
     if (typeof v === 'string') inputs[f] = decodeBase64(v, f)
   }
-  return { inputs, ...(typeof body.kind === 'string' ? { kind: body.kind } : {}) }
+  return { inputs, ...(typeof body.kind === 'string' ? { kind: body.kind } : {}), ...(typeof body.validAt === 'string' ? { validAt: body.validAt } : {}) }
 }
 
 export async function verifyRoutes(app: FastifyInstance, opts: VerifyRoutesOptions): Promise<void> {
@@ -222,6 +244,15 @@ export async function verifyRoutes(app: FastifyInstance, opts: VerifyRoutesOptio
   }
   const inspector = opts.inspector ?? createInspector({ config, verifier: getVerifier })
   if (!opts.inspector) app.addHook('onClose', () => inspector.close())
+  // JSON in this route's scope: a big body is kept as bytes for a worker (fromJsonOffLoop), a small one parsed here
+  // with Fastify's own parser (prototype-poisoning safe); verify needs no body hash (no Idempotency-Key)
+  const jsonParser = app.getDefaultJsonParser('error', 'error')
+  app.removeContentTypeParser('application/json')
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (req, body, done) => {
+    const buf = body as Buffer
+    if (buf.length >= INLINE_JSON_BYTES) return done(null, { [RAW_JSON]: buf })
+    jsonParser(req, buf.toString('utf8'), done)
+  })
   // base64 grows data by 4/3; room for a signature beside the package and for the JSON around it
   const jsonLimit = Math.ceil((maxBytes + MAX_SIGNATURE_BYTES) / 3) * 4 + 64 * 1024
   const multipartLimit = maxBytes + MAX_SIGNATURE_BYTES + 64 * 1024
@@ -256,7 +287,13 @@ export async function verifyRoutes(app: FastifyInstance, opts: VerifyRoutesOptio
       },
     },
     async (req) => {
-      const { inputs, kind: asked } = mediaType(req) === 'multipart/form-data' ? await fromMultipart(req, maxBytes, Math.min(multipartLimit, config.limits.multipartBytes)) : fromJson(req.body as Record<string, unknown>)
+      const raw = (req.body as { [RAW_JSON]?: Buffer } | undefined)?.[RAW_JSON]
+      const { inputs, kind: asked, validAt: validAtText } =
+        mediaType(req) === 'multipart/form-data'
+          ? await fromMultipart(req, maxBytes, Math.min(multipartLimit, config.limits.multipartBytes))
+          : raw
+            ? await fromJsonOffLoop(raw, inspector)
+            : fromJson(req.body as Record<string, unknown>)
       const kind = chooseKind(inputs, asked)
       for (const f of NEEDS[kind]) {
         const b = inputs[f]!
@@ -265,14 +302,24 @@ export async function verifyRoutes(app: FastifyInstance, opts: VerifyRoutesOptio
         if (b.length > limit) throw gwError('GW_ERR_API_BODY_TOO_LARGE', { what: `${f} (${b.length} bytes)`, limit, setting: f === 'signature' ? 'the fixed signature limit' : 'limits.packageBytes', field: f, size: b.length })
       }
       const checkedAt = new Date().toISOString()
+      // validity at the time of receipt (now) unless the caller asks for another time explicitly (the report says so:
+      // validAt, and every verdict's timeSource `explicit`)
+      let validAt: number | undefined
+      if (validAtText !== undefined) {
+        validAt = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/.test(validAtText) ? Date.parse(validAtText) : NaN
+        if (!Number.isFinite(validAt)) invalid('validAt must be an ISO 8601 date-time with a time zone', [{ field: 'body.validAt', problem: 'must be an ISO 8601 date-time with a time zone, e.g. 2026-11-25T09:00:00+07:00' }])
+      }
+      const at = validAt !== undefined ? { validAt } : {}
+      const explicit = validAt !== undefined ? { validAt: new Date(validAt).toISOString() } : {}
 
       if (kind === 'pdf') {
         // (the uploaded bytes move to the worker: nothing here reads them afterwards)
-        const r = await inspector.run({ op: 'verify-pdf', pdf: inputs.pdf!, maxBytes }, { transfer: true })
+        const r = await inspector.run({ op: 'verify-pdf', pdf: inputs.pdf!, maxBytes, ...at }, { transfer: true })
         return {
           kind,
           ok: r.ok,
           checkedAt,
+          ...explicit,
           file: { size: r.size, sha256: r.sha256 },
           coversWholeFile: r.coversWholeFile,
           warnings: r.warnings,
@@ -284,7 +331,7 @@ export async function verifyRoutes(app: FastifyInstance, opts: VerifyRoutesOptio
       if (kind === 'edxml') {
         const limits = { packageBytes: maxBytes, xmlDepth: config.limits.xmlDepth, unzippedBytes: config.limits.unzippedBytes }
         const size = inputs.edxml!.length
-        const { packageKind, documentId, from, verdict: v, checked, sha256 } = await inspector.run({ op: 'verify-edxml', edxml: inputs.edxml!, cms, maxBytes, limits }, { transfer: true })
+        const { packageKind, documentId, from, verdict: v, checked, sha256 } = await inspector.run({ op: 'verify-edxml', edxml: inputs.edxml!, cms, maxBytes, limits, ...at }, { transfer: true })
         const certOrganId = v.signer?.organId
         const binding = {
           fromOrganId: from,
@@ -297,6 +344,7 @@ export async function verifyRoutes(app: FastifyInstance, opts: VerifyRoutesOptio
           kind,
           ok: v.ok && attachments.every((a) => a.ok),
           checkedAt,
+          ...explicit,
           file: { size, sha256 },
           warnings,
           package: { type: packageKind, ...(documentId ? { documentId } : {}) },
@@ -306,8 +354,8 @@ export async function verifyRoutes(app: FastifyInstance, opts: VerifyRoutesOptio
       }
 
       const size = inputs.content!.length
-      const { verdict: v, sha256 } = await inspector.run({ op: 'verify-cms', content: inputs.content!, cms }, { transfer: true })
-      return { kind, ok: v.ok, checkedAt, file: { size, sha256 }, warnings: [], signatures: [{ index: 1, ...verdictView(v) }] }
+      const { verdict: v, sha256 } = await inspector.run({ op: 'verify-cms', content: inputs.content!, cms, ...at }, { transfer: true })
+      return { kind, ok: v.ok, checkedAt, ...explicit, file: { size, sha256 }, warnings: [], signatures: [{ index: 1, ...verdictView(v) }] }
     },
   )
 }

@@ -13,6 +13,7 @@ import { migration006 } from './006-incoming-document-index.js'
 import { migration007 } from './007-accepted-dedupe.js'
 import { migration008 } from './008-retention-purge.js'
 import { migration009 } from './009-operators-state-names.js'
+import { migration010 } from './010-failsafe-delivery-attempts.js'
 
 export interface Migration {
   version: number
@@ -25,7 +26,7 @@ export interface Migration {
   pg: string
 }
 
-export const MIGRATIONS: readonly Migration[] = [migration001, migration002, migration003, migration004, migration005, migration006, migration007, migration008, migration009]
+export const MIGRATIONS: readonly Migration[] = [migration001, migration002, migration003, migration004, migration005, migration006, migration007, migration008, migration009, migration010]
 
 export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version
 
