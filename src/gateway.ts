@@ -22,7 +22,7 @@ import { createLogger, type Logger } from './logger.js'
 import { connectionInspector, createMetrics, registerAxisMetrics, type GatewayMetrics, type QueueInspector } from './metrics.js'
 import type { DeadLetterDeps } from './pipeline/deadletter.js'
 import { createInbox, type Inbox } from './pipeline/inbox.js'
-import { createOutbox, type Outbox, type RelayWake, type SignerLike } from './pipeline/outbox.js'
+import { createOutbox, type Outbox, type RelayWake, type SignerLike, type StamperLike } from './pipeline/outbox.js'
 import { createOutgoingPipeline, type OutgoingPipeline } from './pipeline/outgoing.js'
 import type { OverduePolicyConfig } from './pipeline/overdue.js'
 import { createInspector, type Inspector } from './pipeline/inspect.js'
@@ -33,7 +33,7 @@ import { createRelay, type Relay } from './pipeline/relay.js'
 import { createRetention, type Retention } from './pipeline/retention.js'
 import { loadSigners } from './pipeline/signers.js'
 import { createStatusSender, type StatusSender } from './pipeline/statuses.js'
-import { trustVerifier, type TrustVerifier } from './pipeline/trust.js'
+import { timestamperFor, trustVerifier, type TrustVerifier } from './pipeline/trust.js'
 import { attachWebhooks, createWebhookDispatcher, type WebhookDispatcher } from './pipeline/webhooks.js'
 import type { Verifier } from './signature/index.js'
 import { openPgStore, openSqliteStore, type Store } from './store/index.js'
@@ -92,6 +92,8 @@ export interface GatewayOverrides {
   receive?: boolean
   /** Run the periodic retention purge when config.retention sets a window (default true). */
   retention?: boolean
+  /** The TSA that stamps every signature (CAdES-T); `null`: none. Default: config.trust.tsa.url when set. */
+  stamper?: StamperLike | null
 }
 
 export interface Gateway {
@@ -248,7 +250,14 @@ export async function createGateway(config: Config, overrides: GatewayOverrides 
     }
     const broker: BrokerState = o.broker ?? amqp?.connection ?? { state: 'disconnected' }
 
-    const outbox = createOutbox({ store, relay, ...(packager ? { packager } : {}) })
+    const stamper = o.stamper !== undefined ? o.stamper ?? undefined : timestamperFor(config)
+    const tsaLog = logger.child({ area: 'tsa' })
+    const outbox = createOutbox({
+      store,
+      relay,
+      ...(packager ? { packager } : {}),
+      ...(stamper && config.trust.tsa ? { tsa: { stamper, onUnavailable: config.trust.tsa.onUnavailable, warn: (msg: string, err: unknown) => tsaLog.warn({ err }, msg) } } : {}),
+    })
     // one status sender: 01/02 of the receiver, the DMS's statuses and recalls, the operator's replays
     const statuses =
       o.statuses ??
