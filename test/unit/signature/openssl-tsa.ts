@@ -62,7 +62,7 @@ ess_cert_id_alg = sha256
 /** Flips a byte of the token's SignerInfo signature value (the last bytes of an openssl token). */
 export function tamperToken(resp: Buffer): Buffer {
   const out = Buffer.from(resp)
-  out[out.length - 3] ^= 0x01
+  out[out.length - 3]! ^= 0x01
   return out
 }
 
