@@ -22,7 +22,7 @@ import { createLogger, type Logger } from './logger.js'
 import { connectionInspector, createMetrics, registerAxisMetrics, type GatewayMetrics, type QueueInspector } from './metrics.js'
 import type { DeadLetterDeps } from './pipeline/deadletter.js'
 import { createInbox, type Inbox } from './pipeline/inbox.js'
-import { createOutbox, type Outbox, type RelayWake, type SignerLike, type StamperLike } from './pipeline/outbox.js'
+import { createOutbox, type Outbox, type RelayWake, type SignerLike } from './pipeline/outbox.js'
 import { createOutgoingPipeline, type OutgoingPipeline } from './pipeline/outgoing.js'
 import type { OverduePolicyConfig } from './pipeline/overdue.js'
 import { createInspector, type Inspector } from './pipeline/inspect.js'
@@ -35,7 +35,8 @@ import { loadSigners } from './pipeline/signers.js'
 import { createStatusSender, type StatusSender } from './pipeline/statuses.js'
 import { timestamperFor, trustVerifier, type TrustVerifier } from './pipeline/trust.js'
 import { attachWebhooks, createWebhookDispatcher, type WebhookDispatcher } from './pipeline/webhooks.js'
-import type { Verifier } from './signature/index.js'
+import type { Timestamper, Verifier } from './signature/index.js'
+import { createLogAnchorer, type LogAnchorer } from './pipeline/log-anchors.js'
 import { openPgStore, openSqliteStore, type Store } from './store/index.js'
 import { createAmqpConnection, createPublisher, declareTopology, type AmqpConnection, type Publisher } from './transport/index.js'
 import { createAxisConnector, storeWithPending, type AxisConnector } from './vxp/connector.js'
@@ -92,8 +93,8 @@ export interface GatewayOverrides {
   receive?: boolean
   /** Run the periodic retention purge when config.retention sets a window (default true). */
   retention?: boolean
-  /** The TSA that stamps every signature (CAdES-T); `null`: none. Default: config.trust.tsa.url when set. */
-  stamper?: StamperLike | null
+  /** The TSA that stamps every signature (CAdES-T) and the log head; `null`: none. Default: config.trust.tsa.url when set. */
+  stamper?: Timestamper | null
 }
 
 export interface Gateway {
@@ -126,6 +127,8 @@ export interface Gateway {
   readonly retention: Retention
   /** The national-axis connector (vxp.axis; absent without it or without an own transport). */
   readonly axis: AxisConnector | undefined
+  /** Timestamps of the delivery log's chain head (log.anchor with trust.tsa.url). */
+  readonly anchorer: LogAnchorer | undefined
   /** Operator routes' collaborators: metrics, queue inspector, status sender, replay verifier, replay events. */
   readonly ops: GatewayOps & { metrics: GatewayMetrics; statuses: StatusSender; verifier: () => Pick<Verifier, 'verify'> }
   /** Stop everything this gateway started, in reverse order; idempotent. */
@@ -258,6 +261,14 @@ export async function createGateway(config: Config, overrides: GatewayOverrides 
       ...(packager ? { packager } : {}),
       ...(stamper && config.trust.tsa ? { tsa: { stamper, onUnavailable: config.trust.tsa.onUnavailable, warn: (msg: string, err: unknown) => tsaLog.warn({ err }, msg) } } : {}),
     })
+    // the delivery log's chain head timestamped every log.anchor.everyEvents events / everyMinutes minutes
+    let anchorer: LogAnchorer | undefined
+    if (stamper && config.log.anchor) {
+      const a = createLogAnchorer({ store, stamper, everyEvents: config.log.anchor.everyEvents, everyMinutes: config.log.anchor.everyMinutes, clock, logger: tsaLog })
+      a.start()
+      stack.push(() => a.stop())
+      anchorer = a
+    }
     // one status sender: 01/02 of the receiver, the DMS's statuses and recalls, the operator's replays
     const statuses =
       o.statuses ??
@@ -340,6 +351,7 @@ export async function createGateway(config: Config, overrides: GatewayOverrides 
       webhooks,
       retention,
       axis,
+      anchorer,
       ops,
       close() {
         closing ??= unwind()

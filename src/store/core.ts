@@ -21,6 +21,7 @@ import type {
   WebhookQueueInput,
   IdempotencyInput,
   IncomingTransitionResult,
+  LogAnchor,
   LogEvent,
   PurgeCount,
   PurgeOptions,
@@ -91,6 +92,8 @@ export interface WriteOps {
   purgeBytes(direction: 'out' | 'in', rows: readonly PurgeCandidate[], at: string, reason: string): Maybe<void>
   /** How many idempotency keys were created before `before`; with `remove`, delete them. */
   idempotencyKeysBefore(before: string, remove: boolean): Maybe<number>
+  /** Insert a log anchor; false when that seq is anchored already. */
+  insertLogAnchor(a: LogAnchor): Maybe<boolean>
 }
 
 export interface PurgeCandidate {
@@ -391,6 +394,7 @@ type WriteMethods =
   | 'discardDelivery'
   | 'queueWebhooks'
   | 'recordWebhookAttempt'
+  | 'recordLogAnchor'
   | 'purge'
 
 /** Bytes a write carries (the batch size limit counts them). */
@@ -464,6 +468,12 @@ export abstract class CoreStore implements Pick<Store, WriteMethods> {
 
   recordWebhookAttempt(id: string, attempt: WebhookAttemptInput): Promise<void> {
     return this.writes.push('recordWebhookAttempt', (x) => webhookAttemptTx(x, id, attempt))
+  }
+
+  recordLogAnchor(anchor: LogAnchor): Promise<void> {
+    return this.writes.push('recordLogAnchor', function* (x) {
+      if (!(yield* $(x.ops.insertLogAnchor(anchor)))) throw gwError('GW_ERR_STORE_CONFLICT', { reason: `log seq ${anchor.seq} is anchored already` })
+    })
   }
 
   /** Transactions of up to `batchSize` packages per window and direction, until nothing is left (dry run: one count). */

@@ -12,6 +12,7 @@ import { migration005 } from './005-operational-queues.js'
 import { migration006 } from './006-incoming-document-index.js'
 import { migration007 } from './007-accepted-dedupe.js'
 import { migration008 } from './008-retention-purge.js'
+import { migration009 } from './009-tsa-log-anchors.js'
 
 export interface Migration {
   version: number
@@ -24,7 +25,7 @@ export interface Migration {
   pg: string
 }
 
-export const MIGRATIONS: readonly Migration[] = [migration001, migration002, migration003, migration004, migration005, migration006, migration007, migration008]
+export const MIGRATIONS: readonly Migration[] = [migration001, migration002, migration003, migration004, migration005, migration006, migration007, migration008, migration009]
 
 export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version
 
