@@ -2,7 +2,8 @@
 // trust.tsa.url every signature the gateway makes (documents, with and without the signing worker pool, and status
 // packages) carries a signature timestamp token that `openssl ts -verify` accepts as stored; a TSA that is down
 // makes the send answer 503 GW_ERR_SIGNATURE_TSA_UNAVAILABLE (retryable, Retry-After) with nothing stored, and the
-// same request sent again once it is back succeeds; `onUnavailable: send-without` sends it unstamped.
+// same request sent again once it is back succeeds; `onUnavailable: send-without` sends it unstamped. POST /v1/verify
+// reports the token and the time validity was judged at.
 import { createHash } from 'node:crypto'
 import { writeFileSync } from 'node:fs'
 import path from 'node:path'
@@ -12,7 +13,7 @@ import { loadConfig, type Config } from '../../src/config.js'
 import { createGateway } from '../../src/gateway.js'
 import { createPackagePool } from '../../src/pipeline/package-pool.js'
 import { loadSigners } from '../../src/pipeline/signers.js'
-import { createVerifier, signatureTimestampOf } from '../../src/signature/index.js'
+import { addSignatureTimestamp, createVerifier, signatureTimestampOf } from '../../src/signature/index.js'
 import { parseCms } from '../../src/signature/cms.js'
 import { openSqliteStore } from '../../src/store/index.js'
 import { auth, G22, H29, KEYS, rawTestConfig, sampleDocument, silentLogger, trustAnchorsPem } from '../helper.js'
@@ -30,7 +31,7 @@ function tsaConfig(t: Test, over: Record<string, unknown> = {}): Config {
   const d = t.testdir({})
   const raw = rawTestConfig(d)
   return loadConfig({
-    object: { ...raw, trust: { ...raw.trust, tsa: { url: tsa.url, anchorsPaths: [tsaRoot.certPath], waitMs: 800, timeoutMs: 2000, ...over } } },
+    object: { ...raw, trust: { ...raw.trust, tsa: { url: tsa.url, anchorsPaths: [tsaRoot.certPath], waitMs: 800, timeoutMs: 30_000, ...over } } },
     file: path.join(d, 'config.json'),
     env: {},
   })
@@ -115,6 +116,26 @@ t.test('onUnavailable send-without: sent unstamped (CAdES-BES)', async (t) => {
   t.equal(signatureTimestampOf(parseCms(stored!.signature).unsignedAttrs).count, 0, 'no token')
   t.match(await verifier.verify(stored!.bytes, stored!.signature), { code: 'VALID', timeSource: 'receipt' })
   tsa.mode = 'ok'
+})
+
+t.test('POST /v1/verify reports the token (TSA, genTime, verdict) and the time validity was judged at', async (t) => {
+  tsa.mode = 'ok'
+  const config = tsaConfig(t)
+  const { app, store } = await appWith(t, config)
+  const sent = await send(app)
+  const stored = await store.getPackageBytes(sent.json().id)
+  const b64 = (b: Uint8Array) => Buffer.from(b).toString('base64')
+  const res = await app.inject({ method: 'POST', url: '/v1/verify', headers: auth(KEYS.h29), payload: { signature: b64(stored!.signature), content: b64(stored!.bytes) } })
+  t.equal(res.statusCode, 200, res.body)
+  t.match(res.json(), { ok: true, signatures: [{ code: 'VALID', timeSource: 'timestamp', validationTime: String, timestamp: { verdict: 'valid', tsa: /Gateway TSA/, genTime: String, policy: '1.2.3.4.1' } }] })
+  const sig = res.json().signatures[0]
+  t.equal(sig.validationTime, sig.timestamp.genTime)
+  // the token of another signature spliced in
+  const other = await store.getPackageBytes((await send(app)).json().id)
+  const unstamped = await (await loadSigners(config)).get(G22)!.sign(stored!.bytes)
+  const spliced = addSignatureTimestamp(unstamped, signatureTimestampOf(parseCms(other!.signature).unsignedAttrs).token!)
+  const bad = await app.inject({ method: 'POST', url: '/v1/verify', headers: auth(KEYS.h29), payload: { signature: b64(spliced), content: b64(stored!.bytes) } })
+  t.match(bad.json(), { ok: false, signatures: [{ code: 'TIMESTAMP_MISMATCH', timestamp: { verdict: 'TIMESTAMP_MISMATCH' } }] })
 })
 
 t.test('configuration: trust.tsa needs anchorsPaths; log.anchor needs trust.tsa.url; a bad policy OID is named', async (t) => {

@@ -144,6 +144,9 @@ function verdictView(v: PdfVerdict) {
     ...(v.signer ? { signer: certView(v.signer) } : {}),
     chain: v.chain.map(certView),
     ...(v.signingTime !== undefined ? { signingTime: v.signingTime } : {}),
+    ...(v.validationTime !== undefined ? { validationTime: v.validationTime } : {}),
+    ...(v.timeSource !== undefined ? { timeSource: v.timeSource } : {}),
+    ...(v.timestamp ? { timestamp: { ...v.timestamp } } : {}),
     ...(v.revocation ? { revocation: { ...v.revocation } } : {}),
   }
 }

@@ -29,8 +29,8 @@ const otherCert = issue(otherRoot, path.join(dir, 'other'), '/C=VN/CN=Unknown TS
 const tsa = await startOpensslTsa(path.join(dir, 'tsa-srv'), tsaCert, tsaRoot.certPem)
 const other = await startOpensslTsa(path.join(dir, 'other-srv'), otherCert, otherRoot.certPem)
 t.teardown(() => Promise.all([tsa.close(), other.close()]))
-const stamper = createTimestamper({ url: tsa.url, trust: createTsaTrust({ anchors: tsaRoot.certPem }), waitMs: 0 })
-const otherStamper = createTimestamper({ url: other.url, trust: createTsaTrust({ anchors: otherRoot.certPem }), waitMs: 0 })
+const stamper = createTimestamper({ url: tsa.url, trust: createTsaTrust({ anchors: tsaRoot.certPem }), waitMs: 0, timeoutMs: 30_000 })
+const otherStamper = createTimestamper({ url: other.url, trust: createTsaTrust({ anchors: otherRoot.certPem }), waitMs: 0, timeoutMs: 30_000 })
 
 // the sender's certificate is valid for 30 days (mintSigner); the package arrives 31 days after it was signed
 const vpcp = await mintSigner(dir, G22)

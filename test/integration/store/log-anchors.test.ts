@@ -25,7 +25,7 @@ const otherRoot = makeRoot(path.join(dir, 'otherroot'), '/C=VN/CN=Other Log TSA 
 const tsa = await startOpensslTsa(path.join(dir, 'tsa-srv'), tsaCert, tsaRoot.certPem)
 t.teardown(() => tsa.close())
 const trust = createTsaTrust({ anchors: tsaRoot.certPem })
-const stamper = createTimestamper({ url: tsa.url, trust, waitMs: 0 })
+const stamper = createTimestamper({ url: tsa.url, trust, waitMs: 0, timeoutMs: 30_000 })
 
 /** 4 events per document: accepted ×2, queued, delivered. */
 async function events(store: Store, docs: number): Promise<void> {

@@ -318,7 +318,7 @@ t.test('signature timestamp tokens (openssl ts -reply): judged at their time, or
   const tsaCert = issue(tsaRoot, join(dir, 'tsa'), '/C=VN/CN=Verdict TSA', { extensions: 'v3_tsa' })
   const tsa = await startOpensslTsa(join(dir, 'tsa-srv'), tsaCert, tsaRoot.certPem)
   t.teardown(() => tsa.close())
-  const stamper = createTimestamper({ url: tsa.url, trust: createTsaTrust({ anchors: tsaRoot.certPem }), waitMs: 0 })
+  const stamper = createTimestamper({ url: tsa.url, trust: createTsaTrust({ anchors: tsaRoot.certPem }), waitMs: 0, timeoutMs: 30_000 })
   const withTsa = createVerifier({ trustAnchors: root.certPem, crls: intCrl + rootCrl, tsa: { trustAnchors: tsaRoot.certPem } })
   const otherTsaRoots = createVerifier({ trustAnchors: root.certPem, crls: intCrl + rootCrl, tsa: { trustAnchors: otherRoot.certPem } })
   const stamped = await stamper.stampSignature(await sign(good))
