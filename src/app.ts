@@ -139,7 +139,7 @@ export async function buildApp(gateway: Gateway): Promise<FastifyInstance> {
   app.decorate('outgoing', gateway.outgoing)
 
   const axis = gateway.axis
-  healthRoutes(app, { store, broker: gateway.broker, signers, ...(axis ? { axis: () => axis.status() } : {}) })
+  healthRoutes(app, { store, broker: gateway.broker, signers, ...(axis ? { axis: () => axis.status() } : {}), ...(gateway.tsa ? { tsa: gateway.tsa } : {}) })
   await app.register(errorRoutes)
   await app.register(documentRoutes, { config, store, outgoing: gateway.outgoing })
   await app.register(opsRoutes, { config, store, relay: gateway.relay, clock, logger, ...gateway.ops })

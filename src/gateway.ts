@@ -129,6 +129,8 @@ export interface Gateway {
   readonly axis: AxisConnector | undefined
   /** Timestamps of the delivery log's chain head (log.anchor with trust.tsa.url). */
   readonly anchorer: LogAnchorer | undefined
+  /** The TSA that stamps signatures and log heads (trust.tsa.url). */
+  readonly tsa: Timestamper | undefined
   /** Operator routes' collaborators: metrics, queue inspector, status sender, replay verifier, replay events. */
   readonly ops: GatewayOps & { metrics: GatewayMetrics; statuses: StatusSender; verifier: () => Pick<Verifier, 'verify'> }
   /** Stop everything this gateway started, in reverse order; idempotent. */
@@ -352,6 +354,7 @@ export async function createGateway(config: Config, overrides: GatewayOverrides 
       retention,
       axis,
       anchorer,
+      tsa: stamper,
       ops,
       close() {
         closing ??= unwind()

@@ -91,9 +91,13 @@ t.test('a TSA that is down: 503 retryable with nothing stored; the same request 
   t.equal(res.json().code, 'GW_ERR_SIGNATURE_TSA_UNAVAILABLE')
   t.equal(res.headers['retry-after'], '5')
   t.equal((await store.listPackages({ limit: 10 })).items.length, 0, 'nothing stored')
+  const ready = await app.inject({ url: '/readyz' })
+  t.equal(ready.statusCode, 200, 'the TSA is reported, not required')
+  t.match(ready.json().checks.tsa, { ok: false, detail: /127\.0\.0\.1.*failing since/ })
   tsa.mode = 'ok'
   const again = await send(app, headers)
   t.equal(again.statusCode, 202, again.body)
+  t.same((await app.inject({ url: '/readyz' })).json().checks.tsa, { ok: true })
   const stored = await store.getPackageBytes(again.json().id)
   t.equal(opensslAcceptsToken('after-down', stored!.signature), 0)
 })
@@ -136,6 +140,18 @@ t.test('POST /v1/verify reports the token (TSA, genTime, verdict) and the time v
   const spliced = addSignatureTimestamp(unstamped, signatureTimestampOf(parseCms(other!.signature).unsignedAttrs).token!)
   const bad = await app.inject({ method: 'POST', url: '/v1/verify', headers: auth(KEYS.h29), payload: { signature: b64(spliced), content: b64(stored!.bytes) } })
   t.match(bad.json(), { ok: false, signatures: [{ code: 'TIMESTAMP_MISMATCH', timestamp: { verdict: 'TIMESTAMP_MISMATCH' } }] })
+})
+
+t.test('log.anchor: the gateway timestamps the delivery log head with the same TSA', async (t) => {
+  tsa.mode = 'ok'
+  const config = tsaConfig(t)
+  const { app, store, gateway } = await appWith(t, { ...config, log: { ...config.log, anchor: { everyEvents: 2, everyMinutes: 60 } } })
+  t.ok(gateway.anchorer, 'an anchorer runs')
+  t.equal((await send(app)).statusCode, 202)
+  const head = await store.logHead()
+  await gateway.anchorer!.tick({ force: true })
+  const anchors = await store.listLogAnchors()
+  t.ok(anchors.some((a) => a.seq === head.seq && a.hash === head.hash && a.tsa === tsa.url), 'the head after the send is anchored')
 })
 
 t.test('configuration: trust.tsa needs anchorsPaths; log.anchor needs trust.tsa.url; a bad policy OID is named', async (t) => {
