@@ -67,6 +67,8 @@ export interface TsaTrust {
   readonly skewMs: number
   /** Parsed token certificates by their hash (bounded). */
   readonly certCache: LruCache<CertInfo>
+  /** Per TSA certificate (and the certificates offered with it): its EKU verdict and path, time-independent facts. */
+  readonly pathCache: LruCache<{ eku: boolean; path: CertInfo[] | string }>
 }
 
 type Bundle = string | Uint8Array | readonly Uint8Array[]
@@ -79,6 +81,7 @@ export function createTsaTrust(o: { anchors: Bundle; intermediates?: Bundle; ske
     intermediates: parseCertificates(o.intermediates, 'TSA intermediate'),
     skewMs: o.skewMs ?? 5 * 60_000,
     certCache: new LruCache<CertInfo>(256, 60 * 60_000, () => Date.now()),
+    pathCache: new LruCache<{ eku: boolean; path: CertInfo[] | string }>(256, 60 * 60_000, () => Date.now()),
   }
 }
 
@@ -266,11 +269,20 @@ function check(token: Uint8Array, expect: TokenExpectations, trust: TsaTrust): T
   if (expect.policy !== undefined && tst.policy !== expect.policy) return fail('TIMESTAMP_MISMATCH', `the token's policy ${tst.policy} is not the policy asked for (${expect.policy})`, facts)
 
   // 4. The TSA is trusted at genTime and may stamp.
-  const eku = extendedKeyUsage(signer)
-  if (!eku || !eku.critical || eku.purposes.length !== 1 || eku.purposes[0] !== OID_KP_TIMESTAMPING) {
+  const key = [signer.sha256, ...carried.map((c) => c.sha256)].join(':')
+  let known = trust.pathCache.get(key)
+  if (!known) {
+    const eku = extendedKeyUsage(signer)
+    known = {
+      eku: eku !== undefined && eku.critical && eku.purposes.length === 1 && eku.purposes[0] === OID_KP_TIMESTAMPING,
+      path: pathToAnchor(signer, [...carried, ...trust.intermediates], trust),
+    }
+    trust.pathCache.set(key, known)
+  }
+  if (!known.eku) {
     return fail('TIMESTAMP_UNTRUSTED', `the certificate of ${signer.summary.subject} is not a TSA certificate (extendedKeyUsage must be critical and only id-kp-timeStamping)`, facts)
   }
-  const path = pathToAnchor(signer, [...carried, ...trust.intermediates], trust)
+  const path = known.path
   if (typeof path === 'string') return fail('TIMESTAMP_UNTRUSTED', path, facts)
   for (const c of path) {
     if (genTimeMs < c.notBeforeMs - trust.skewMs || genTimeMs > c.notAfterMs + trust.skewMs) {
