@@ -187,3 +187,22 @@ t.test('incoming: revocation still refuses a timestamped signature', async (t) =
   t.equal(v.code, 'REVOKED', v.message)
   t.equal(v.timeSource, 'timestamp')
 })
+
+t.test('lienthong verify --tsa-trust: the token is the validation time; without it the time of receipt', async (t) => {
+  const { spawnSync } = await import('node:child_process')
+  const { ROOT } = await import('../../helper.js')
+  const sigPath = join(dir, 'cli-stamped.p7s')
+  const contentPath = join(dir, 'cli-content.xml')
+  writeFileSync(sigPath, stamped)
+  writeFileSync(contentPath, content)
+  const cli = (...args: string[]) =>
+    spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli.ts'), 'verify', contentPath, '--signature', sigPath, '--trust', ca.certPath, '--no-sender-check', ...args], { encoding: 'utf8', cwd: ROOT })
+  const withTsa = cli('--tsa-trust', tsaRoot.certPath)
+  t.equal(withTsa.status, 0, withTsa.stdout + withTsa.stderr)
+  t.match(withTsa.stdout, /timestamp: {3}valid .* by CN=Test TSA/)
+  t.match(withTsa.stdout, /judged at: {3}.* \(timestamp\)/)
+  const json = cli('--tsa-trust', tsaRoot.certPath, '--json')
+  t.match(JSON.parse(json.stdout), { code: 'VALID', timeSource: 'timestamp', timestamp: { verdict: 'valid' } })
+  const without = cli('--json')
+  t.match(JSON.parse(without.stdout), { code: 'VALID', timeSource: 'receipt', timestamp: { verdict: 'not-checked' } })
+})
