@@ -69,6 +69,11 @@ export interface TsaTrust {
   readonly certCache: LruCache<CertInfo>
   /** Per TSA certificate (and the certificates offered with it): its EKU verdict and path, time-independent facts. */
   readonly pathCache: LruCache<{ eku: boolean; path: CertInfo[] | string }>
+  /**
+   * Results by (token, what it must cover, nonce, policy): every check depends only on those bytes and this trust
+   * (validity is judged at the genTime inside the token), so a result is reused as it is.
+   */
+  readonly resultCache: LruCache<TimestampCheck>
 }
 
 type Bundle = string | Uint8Array | readonly Uint8Array[]
@@ -82,6 +87,7 @@ export function createTsaTrust(o: { anchors: Bundle; intermediates?: Bundle; ske
     skewMs: o.skewMs ?? 5 * 60_000,
     certCache: new LruCache<CertInfo>(256, 60 * 60_000, () => Date.now()),
     pathCache: new LruCache<{ eku: boolean; path: CertInfo[] | string }>(256, 60 * 60_000, () => Date.now()),
+    resultCache: new LruCache<TimestampCheck>(4096, 10 * 60_000, () => Date.now()),
   }
 }
 
@@ -199,11 +205,19 @@ function signatureOk(hash: string, alg: string, signed: Uint8Array, sig: Uint8Ar
 
 /** Checks a time-stamp token (the exact DER of its ContentInfo); never throws. */
 export function verifyTimestampToken(token: Uint8Array, expect: TokenExpectations, trust: TsaTrust): TimestampCheck {
+  const h = createHash('sha256').update(token)
+  for (const part of [expect.data, expect.sha256, expect.nonce]) h.update(part ? createHash('sha256').update(part).digest() : Buffer.alloc(32))
+  const key = h.update(expect.policy ?? '').digest('base64')
+  const hit = trust.resultCache.get(key)
+  if (hit) return hit
+  let r: TimestampCheck
   try {
-    return check(token, expect, trust)
+    r = check(token, expect, trust)
   } catch (e) {
-    return fail('TIMESTAMP_INVALID', `the timestamp token cannot be read: ${isGatewayError(e) ? e.message : (e as Error).message}`)
+    r = fail('TIMESTAMP_INVALID', `the timestamp token cannot be read: ${isGatewayError(e) ? e.message : (e as Error).message}`)
   }
+  trust.resultCache.set(key, Object.freeze(r))
+  return r
 }
 
 function check(token: Uint8Array, expect: TokenExpectations, trust: TsaTrust): TimestampCheck {
