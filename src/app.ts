@@ -145,7 +145,7 @@ export async function buildApp(gateway: Gateway): Promise<FastifyInstance> {
   await app.register(opsRoutes, { config, store, relay: gateway.relay, clock, logger, ...gateway.ops })
   const queueInspector = gateway.ops.queueInspector
   await app.register(operatorHealthRoutes, { config, store, broker: gateway.broker, signers, clock, ...(queueInspector ? { queueInspector } : {}) })
-  await app.register(logRoutes, { store, clock })
+  await app.register(logRoutes, { store, clock, ...(gateway.logAnchors ? { anchors: gateway.logAnchors } : {}) })
   await app.register(metricsRoutes, { config, store, signers, clock, ...gateway.ops })
   await app.register(verifyRoutes, { config, trust: gateway.trust, inspector: gateway.inspector, ...(gateway.verifier ? { verifier: gateway.verifier } : {}) })
   await app.register(inboxRoutes, { config, store, inbox: gateway.inbox, inspector: gateway.inspector })

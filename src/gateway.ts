@@ -33,11 +33,11 @@ import { createRelay, type Relay } from './pipeline/relay.js'
 import { createRetention, type Retention } from './pipeline/retention.js'
 import { loadSigners } from './pipeline/signers.js'
 import { createStatusSender, type StatusSender } from './pipeline/statuses.js'
-import { timestamperFor, trustVerifier, type TrustVerifier } from './pipeline/trust.js'
+import { timestamperFor, trustVerifier, tsaTrustFor, type TrustVerifier } from './pipeline/trust.js'
 import { attachWebhooks, createWebhookDispatcher, type WebhookDispatcher } from './pipeline/webhooks.js'
 import type { Timestamper, Verifier } from './signature/index.js'
-import { createLogAnchorer, type LogAnchorer } from './pipeline/log-anchors.js'
-import { openPgStore, openSqliteStore, type Store } from './store/index.js'
+import { checkLogAnchors, createLogAnchorer, type AnchorCheck, type LogAnchorer } from './pipeline/log-anchors.js'
+import { openPgStore, openSqliteStore, type Store, type VerifyLogResult } from './store/index.js'
 import { createAmqpConnection, createPublisher, declareTopology, type AmqpConnection, type Publisher } from './transport/index.js'
 import { createAxisConnector, storeWithPending, type AxisConnector } from './vxp/connector.js'
 import { routeMatcher } from './vxp/routes.js'
@@ -131,6 +131,8 @@ export interface Gateway {
   readonly anchorer: LogAnchorer | undefined
   /** The TSA that stamps signatures and log heads (trust.tsa.url). */
   readonly tsa: Timestamper | undefined
+  /** With trust.tsa: the check of the log anchors against the log (GET /v1/log/verify). */
+  readonly logAnchors: ((chain: VerifyLogResult) => Promise<AnchorCheck>) | undefined
   /** Operator routes' collaborators: metrics, queue inspector, status sender, replay verifier, replay events. */
   readonly ops: GatewayOps & { metrics: GatewayMetrics; statuses: StatusSender; verifier: () => Pick<Verifier, 'verify'> }
   /** Stop everything this gateway started, in reverse order; idempotent. */
@@ -263,6 +265,8 @@ export async function createGateway(config: Config, overrides: GatewayOverrides 
       ...(packager ? { packager } : {}),
       ...(stamper && config.trust.tsa ? { tsa: { stamper, onUnavailable: config.trust.tsa.onUnavailable, warn: (msg: string, err: unknown) => tsaLog.warn({ err }, msg) } } : {}),
     })
+    const tsaRoots = config.trust.tsa ? tsaTrustFor(config) : undefined
+    const logAnchors = tsaRoots ? (chain: VerifyLogResult) => checkLogAnchors(store, chain, tsaRoots) : undefined
     // the delivery log's chain head timestamped every log.anchor.everyEvents events / everyMinutes minutes
     let anchorer: LogAnchorer | undefined
     if (stamper && config.log.anchor) {
@@ -355,6 +359,7 @@ export async function createGateway(config: Config, overrides: GatewayOverrides 
       axis,
       anchorer,
       tsa: stamper,
+      logAnchors,
       ops,
       close() {
         closing ??= unwind()

@@ -11,7 +11,7 @@
 import { readFileSync, statSync } from 'node:fs'
 import type { Config } from '../config.js'
 import { gwError, isGatewayError } from '../errors.js'
-import { createRevocationChecker, createTimestamper, createTsaTrust, createVerifier, type RevocationChecker, type Timestamper, type Verifier, type VerifierOptions } from '../signature/index.js'
+import { createRevocationChecker, createTimestamper, createTsaTrust, createVerifier, type RevocationChecker, type Timestamper, type TsaTrust, type Verifier, type VerifierOptions } from '../signature/index.js'
 
 /** How often the files of config.trust are checked for a newer version. */
 export const TRUST_CHECK_MS = 60_000
@@ -177,13 +177,19 @@ export function trustVerifier(config: TrustConfig, checkMs = TRUST_CHECK_MS): Tr
 export function timestamperFor(config: Pick<Config, 'trust'>): Timestamper | undefined {
   const tsa = config.trust.tsa
   if (!tsa?.url) return undefined
+  return createTimestamper({ url: tsa.url, trust: tsaTrustFor(config)!, timeoutMs: tsa.timeoutMs, waitMs: tsa.waitMs, ...(tsa.policy !== undefined ? { policy: tsa.policy } : {}) })
+}
+
+/** The TSA roots of config.trust.tsa, read now; undefined without trust.tsa. */
+export function tsaTrustFor(config: Pick<Config, 'trust'>): TsaTrust | undefined {
+  const tsa = config.trust.tsa
+  if (!tsa) return undefined
   try {
-    const trust = createTsaTrust({
+    return createTsaTrust({
       anchors: tsa.anchorsPaths.map(readTrustFile),
       intermediates: [...tsa.intermediatesPaths, ...(tsa.certPath !== undefined ? [tsa.certPath] : [])].map(readTrustFile),
       skewMs: config.trust.clockSkewMs,
     })
-    return createTimestamper({ url: tsa.url, trust, timeoutMs: tsa.timeoutMs, waitMs: tsa.waitMs, ...(tsa.policy !== undefined ? { policy: tsa.policy } : {}) })
   } catch (e) {
     if (isGatewayError(e, 'GW_ERR_CONFIG_KEY_FILE')) throw e
     throw gwError('GW_ERR_CONFIG_INVALID', { problems: `trust.tsa: ${(e as Error).message}` }, e)

@@ -7,6 +7,7 @@
 import { createHash } from 'node:crypto'
 import { writeFileSync } from 'node:fs'
 import path from 'node:path'
+import Database from 'better-sqlite3'
 import t, { type Test } from 'tap'
 import { buildApp } from '../../src/app.js'
 import { loadConfig, type Config } from '../../src/config.js'
@@ -152,6 +153,14 @@ t.test('log.anchor: the gateway timestamps the delivery log head with the same T
   await gateway.anchorer!.tick({ force: true })
   const anchors = await store.listLogAnchors()
   t.ok(anchors.some((a) => a.seq === head.seq && a.hash === head.hash && a.tsa === tsa.url), 'the head after the send is anchored')
+  const ok = await app.inject({ url: '/v1/log/verify', headers: auth(KEYS.ops) })
+  t.match(ok.json(), { ok: true, anchors: { ok: true, tokensChecked: true, lastAnchor: { seq: head.seq } } })
+  // the tail cut through a raw connection, the anchored row with it
+  const db = new Database(config.store.path)
+  db.exec(`DROP TRIGGER IF EXISTS events_no_delete; DELETE FROM events WHERE seq >= ${head.seq};`)
+  db.close()
+  const cut = await app.inject({ url: '/v1/log/verify', headers: auth(KEYS.ops) })
+  t.match(cut.json(), { ok: false, firstBroken: { seq: head.seq, reason: /truncated/ }, anchors: { ok: false } })
 })
 
 t.test('configuration: trust.tsa needs anchorsPaths; log.anchor needs trust.tsa.url; a bad policy OID is named', async (t) => {
