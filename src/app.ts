@@ -142,7 +142,7 @@ export async function buildApp(gateway: Gateway): Promise<FastifyInstance> {
   app.decorate('outgoing', gateway.outgoing)
 
   const axis = gateway.axis
-  healthRoutes(app, { store, broker: gateway.broker, signers, ...(axis ? { axis: () => axis.status() } : {}) })
+  healthRoutes(app, { store, broker: gateway.broker, signers, ...(axis ? { axis: () => axis.status() } : {}), ...(gateway.tsa ? { tsa: gateway.tsa } : {}) })
   await app.register(errorRoutes)
   await app.register(documentRoutes, { config, store, outgoing: gateway.outgoing })
   await app.register(opsRoutes, { config, store, relay: gateway.relay, clock, logger, ...gateway.ops })
@@ -159,7 +159,7 @@ export async function buildApp(gateway: Gateway): Promise<FastifyInstance> {
     ...(axis ? { axis: () => axis.status() } : {}),
     ...(vxpSystems ? { vxpSystems } : {}),
   })
-  await app.register(logRoutes, { store, clock })
+  await app.register(logRoutes, { store, clock, ...(gateway.logAnchors ? { anchors: gateway.logAnchors } : {}) })
   await app.register(metricsRoutes, { config, store, signers, clock, ...gateway.ops })
   await app.register(verifyRoutes, { config, trust: gateway.trust, inspector: gateway.inspector, ...(gateway.verifier ? { verifier: gateway.verifier } : {}) })
   await app.register(inboxRoutes, { config, store, inbox: gateway.inbox, inspector: gateway.inspector })

@@ -57,6 +57,18 @@ export interface RevocationConfig {
   readonly cacheEntries: number
 }
 
+/** config.trust.tsa: a time-stamping authority (RFC 3161) and the roots TSAs must chain to. */
+export interface TsaConfig {
+  readonly url?: string
+  readonly anchorsPaths: readonly string[]
+  readonly intermediatesPaths: readonly string[]
+  readonly certPath?: string
+  readonly policy?: string
+  readonly timeoutMs: number
+  readonly waitMs: number
+  readonly onUnavailable: 'wait' | 'send-without'
+}
+
 /** A key in a PKCS#11 token (src/signature/pkcs11.ts). `pin` is filled from pinEnv when the configuration loads. */
 export interface Pkcs11Config {
   readonly module: string
@@ -145,7 +157,11 @@ export interface Config {
     /** HTTPS directly (PEM files); absent: plain HTTP, e.g. behind a reverse proxy that terminates TLS. */
     readonly tls?: { readonly keyPath: string; readonly certPath: string }
   }
-  readonly log: { readonly level: LogLevel }
+  readonly log: {
+    readonly level: LogLevel
+    /** Timestamping the delivery log's chain head (src/store/README.md, "Anchors"); needs trust.tsa.url. */
+    readonly anchor?: { readonly everyEvents: number; readonly everyMinutes: number }
+  }
   readonly amqp: {
     readonly url: string
     readonly exchange: string
@@ -178,6 +194,8 @@ export interface Config {
     readonly signingTimeMaxFutureMs: number
     /** Revocation fetched online (src/signature/revocation.ts); absent: CRL files only. */
     readonly revocation?: RevocationConfig
+    /** Trusted time (src/signature/tsa.ts); absent: nothing stamped, incoming tokens not relied on. */
+    readonly tsa?: TsaConfig
     /** Certificate → OrganId rule (src/signature/binding.ts); absent: the subject UID. */
     readonly binding?: {
       readonly attribute: string
@@ -375,6 +393,11 @@ function resolvePaths(doc: Json, base: string): void {
   if (tls) for (const k of ['keyPath', 'certPath']) tls[k] = abs(tls[k])
   const trust = doc.trust as Json
   for (const k of ['anchorsPaths', 'intermediatesPaths', 'crlPaths']) trust[k] = (trust[k] as unknown[]).map(abs)
+  const tsa = trust.tsa as Json | undefined
+  if (tsa) {
+    for (const k of ['anchorsPaths', 'intermediatesPaths']) if (Array.isArray(tsa[k])) tsa[k] = (tsa[k] as unknown[]).map(abs)
+    tsa.certPath = abs(tsa.certPath)
+  }
   for (const a of doc.agencies as Json[]) {
     const s = a.signing as Json
     for (const k of ['keyPath', 'certPath', 'chainPath', 'p12Path']) if (typeof s[k] === 'string') s[k] = abs(s[k])
@@ -480,6 +503,9 @@ function crossChecks(doc: Json, env: LoadConfigOptions['env']): string[] {
       removeDays: overdue.removeDays ?? [],
     }).problems,
   )
+  if ((doc.log as Json).anchor !== undefined && typeof ((doc.trust as Json).tsa as Json | undefined)?.url !== 'string') {
+    problems.push('log.anchor needs trust.tsa.url: the chain head is timestamped by that TSA')
+  }
   const limits = doc.limits as Json
   if (typeof limits.attachmentBytes === 'number' && typeof limits.packageBytes === 'number' && limits.attachmentBytes > limits.packageBytes) {
     problems.push(`limits.attachmentBytes (${limits.attachmentBytes}) cannot exceed limits.packageBytes (${limits.packageBytes})`)
@@ -585,6 +611,11 @@ function missingFiles(doc: Json): string[] {
   })
   const trust = doc.trust as Json
   for (const k of ['anchorsPaths', 'intermediatesPaths', 'crlPaths']) (trust[k] as unknown[]).forEach((p, i) => check(p, `trust.${k}.${i}`))
+  const tsa = trust.tsa as Json | undefined
+  if (tsa) {
+    for (const k of ['anchorsPaths', 'intermediatesPaths']) if (Array.isArray(tsa[k])) (tsa[k] as unknown[]).forEach((p, i) => check(p, `trust.tsa.${k}.${i}`))
+    check(tsa.certPath, 'trust.tsa.certPath')
+  }
   const tls = (doc.http as Json).tls as Json | undefined
   if (tls) for (const k of ['keyPath', 'certPath']) check(tls[k], `http.tls.${k}`)
   return out

@@ -33,10 +33,11 @@ import { createRelay, type Relay } from './pipeline/relay.js'
 import { createRetention, type Retention } from './pipeline/retention.js'
 import { loadSigners } from './pipeline/signers.js'
 import { createStatusSender, type StatusSender } from './pipeline/statuses.js'
-import { trustVerifier, type TrustVerifier } from './pipeline/trust.js'
+import { timestamperFor, trustVerifier, tsaTrustFor, type TrustVerifier } from './pipeline/trust.js'
 import { attachWebhooks, createWebhookDispatcher, type WebhookDispatcher } from './pipeline/webhooks.js'
-import type { Verifier } from './signature/index.js'
-import { openPgStore, openSqliteStore, type Store } from './store/index.js'
+import type { Timestamper, Verifier } from './signature/index.js'
+import { checkLogAnchors, createLogAnchorer, type AnchorCheck, type LogAnchorer } from './pipeline/log-anchors.js'
+import { openPgStore, openSqliteStore, type Store, type VerifyLogResult } from './store/index.js'
 import { createAmqpConnection, createPublisher, declareTopology, type AmqpConnection, type Publisher } from './transport/index.js'
 import { createAxisConnector, storeWithPending, type AxisConnector } from './vxp/connector.js'
 import { routeMatcher } from './vxp/routes.js'
@@ -92,6 +93,8 @@ export interface GatewayOverrides {
   receive?: boolean
   /** Run the periodic retention purge when config.retention sets a window (default true). */
   retention?: boolean
+  /** The TSA that stamps every signature (CAdES-T) and the log head; `null`: none. Default: config.trust.tsa.url when set. */
+  stamper?: Timestamper | null
 }
 
 export interface Gateway {
@@ -124,6 +127,12 @@ export interface Gateway {
   readonly retention: Retention
   /** The national-axis connector (vxp.axis; absent without it or without an own transport). */
   readonly axis: AxisConnector | undefined
+  /** Timestamps of the delivery log's chain head (log.anchor with trust.tsa.url). */
+  readonly anchorer: LogAnchorer | undefined
+  /** The TSA that stamps signatures and log heads (trust.tsa.url). */
+  readonly tsa: Timestamper | undefined
+  /** With trust.tsa: the check of the log anchors against the log (GET /v1/log/verify). */
+  readonly logAnchors: ((chain: VerifyLogResult) => Promise<AnchorCheck>) | undefined
   /** Operator routes' collaborators: metrics, queue inspector, status sender, replay verifier, replay events. */
   readonly ops: GatewayOps & { metrics: GatewayMetrics; statuses: StatusSender; verifier: () => Pick<Verifier, 'verify'> }
   /** Stop everything this gateway started, in reverse order; idempotent. */
@@ -248,7 +257,24 @@ export async function createGateway(config: Config, overrides: GatewayOverrides 
     }
     const broker: BrokerState = o.broker ?? amqp?.connection ?? { state: 'disconnected' }
 
-    const outbox = createOutbox({ store, relay, ...(packager ? { packager } : {}) })
+    const stamper = o.stamper !== undefined ? o.stamper ?? undefined : timestamperFor(config)
+    const tsaLog = logger.child({ area: 'tsa' })
+    const outbox = createOutbox({
+      store,
+      relay,
+      ...(packager ? { packager } : {}),
+      ...(stamper && config.trust.tsa ? { tsa: { stamper, onUnavailable: config.trust.tsa.onUnavailable, warn: (msg: string, err: unknown) => tsaLog.warn({ err }, msg) } } : {}),
+    })
+    const tsaRoots = config.trust.tsa ? tsaTrustFor(config) : undefined
+    const logAnchors = tsaRoots ? (chain: VerifyLogResult) => checkLogAnchors(store, chain, tsaRoots) : undefined
+    // the delivery log's chain head timestamped every log.anchor.everyEvents events / everyMinutes minutes
+    let anchorer: LogAnchorer | undefined
+    if (stamper && config.log.anchor) {
+      const a = createLogAnchorer({ store, stamper, everyEvents: config.log.anchor.everyEvents, everyMinutes: config.log.anchor.everyMinutes, clock, logger: tsaLog })
+      a.start()
+      stack.push(() => a.stop())
+      anchorer = a
+    }
     // one status sender: 01/02 of the receiver, the DMS's statuses and recalls, the operator's replays
     const statuses =
       o.statuses ??
@@ -331,6 +357,9 @@ export async function createGateway(config: Config, overrides: GatewayOverrides 
       webhooks,
       retention,
       axis,
+      anchorer,
+      tsa: stamper,
+      logAnchors,
       ops,
       close() {
         closing ??= unwind()

@@ -25,6 +25,7 @@ export const PATTERN_WORDS: Readonly<Record<string, string>> = {
   '^amqps?://': 'an AMQP URL such as amqp://user:password@host:5672',
   '^cid:[^\\s<>&]+$': 'a content id such as cid:3f2c… (no spaces, <, > or &)',
   '^https?://': 'an http:// or https:// URL',
+  '^[0-2](\\.(0|[1-9][0-9]*))+$': 'a dotted object identifier such as 1.2.3.4.1',
   '^postgres(ql)?://': 'a PostgreSQL URL such as postgres://user@host:5432/database',
   '^([0-9A-Fa-f]{2}:?){31}[0-9A-Fa-f]{2}$': 'a SHA-256 fingerprint: 64 hexadecimal digits, with or without colons between the pairs',
   '^[0-9A-Fa-f:]+$': 'a serial number in hexadecimal (colons allowed)',

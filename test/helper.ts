@@ -81,7 +81,7 @@ export function rawTestConfig(dir: string, over: Record<string, any> = {}): Reco
     operators: over.operators ?? [{ id: 'ops', keySha256: sha(KEYS.ops) }],
     ...(over.peers ? { peers: over.peers } : {}),
     ...(over.operatorLogin ? { operatorLogin: over.operatorLogin } : {}),
-    trust: { anchorsPaths: [path.join(CERTS, 'trust-anchors.pem')], crlPaths: [path.join(CERTS, 'crls.pem')] },
+    trust: { anchorsPaths: [path.join(CERTS, 'trust-anchors.pem')], crlPaths: [path.join(CERTS, 'crls.pem')], ...(over.trust ?? {}) },
     limits: { ...(over.limits ?? {}) },
     relay: { pollIntervalMs: 200, retryDelayMs: 200, ...(over.relay ?? {}) },
     ...(over.retention ? { retention: over.retention } : {}),

@@ -127,7 +127,7 @@ export function installErrorHandling(app: FastifyInstance, bodyLimit: number, fi
       reply.header('retry-after', String(ge.params.retryAfterSeconds))
     }
     // a signing token that is down comes back by itself (src/signature/pkcs11.ts): the client sends again later
-    if (ge.code === 'GW_ERR_SIGNATURE_TOKEN_UNAVAILABLE') reply.header('retry-after', '5')
+    if (ge.code === 'GW_ERR_SIGNATURE_TOKEN_UNAVAILABLE' || ge.code === 'GW_ERR_SIGNATURE_TSA_UNAVAILABLE' || ge.code === 'GW_ERR_SIGNATURE_TSA') reply.header('retry-after', '5')
     if (ge.code === 'GW_ERR_API_UNAUTHORIZED') reply.header('www-authenticate', 'Bearer realm="lienthong"')
     return reply.code(ge.httpStatus).type('application/json; charset=utf-8').send(errorBody(ge, req.id))
   })

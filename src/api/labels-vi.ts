@@ -77,6 +77,8 @@ export const ERROR_LABELS_VI: Readonly<Record<ErrorCode, ViErrorLabel>> = {
   GW_ERR_SIGNATURE_TOKEN_NOT_FOUND: { label: 'Không tìm thấy token/HSM hoặc khóa ký trong đó', solve: 'Kiểm tra token đã cắm và tokenLabel (hoặc slot), keyLabel (hoặc keyId) trong cấu hình.' },
   GW_ERR_SIGNATURE_TOKEN_PIN: { label: 'Token/HSM từ chối mã PIN', solve: 'Kiểm tra mã PIN trong pinFile hoặc pinEnv; PIN bị khóa phải được mở bằng SO PIN.' },
   GW_ERR_SIGNATURE_TOKEN_UNAVAILABLE: { label: 'Token/HSM ký số tạm thời không dùng được', solve: 'Kiểm tra token/HSM; cổng tự mở lại phiên khi token trở lại, rồi gửi lại (cùng Idempotency-Key).' },
+  GW_ERR_SIGNATURE_TSA: { label: 'Máy chủ cấp dấu thời gian (TSA) trả lời không dùng được', solve: 'Kiểm tra trust.tsa: địa chỉ TSA, chứng thư gốc trong trust.tsa.anchorsPaths, chính sách trust.tsa.policy; chữ ký được đóng dấu thời gian lại.' },
+  GW_ERR_SIGNATURE_TSA_UNAVAILABLE: { label: 'Không liên lạc được máy chủ cấp dấu thời gian (TSA)', solve: 'Việc gửi chờ và được thử lại (gửi lại với cùng Idempotency-Key); kiểm tra đường mạng tới TSA, hoặc đặt trust.tsa.onUnavailable là send-without.' },
 
   GW_ERR_STORE_UNAVAILABLE: { label: 'Cơ sở dữ liệu không trả lời', solve: 'Kiểm tra cơ sở dữ liệu (quyền tệp, dung lượng đĩa, PostgreSQL); có thể thử lại.' },
   GW_ERR_STORE_CONFLICT: { label: 'Bản ghi đã tồn tại với nội dung khác' },
@@ -101,6 +103,9 @@ export const ERROR_LABELS_VI: Readonly<Record<ErrorCode, ViErrorLabel>> = {
   GW_ERR_RECEIVE_DIGEST_MISMATCH: { label: 'Nội dung bị thay đổi sau khi ký', solve: 'Bên gửi ký và gửi đúng cùng các byte.' },
   GW_ERR_RECEIVE_BAD_SIGNATURE: { label: 'Chữ ký không đúng', solve: 'Bên gửi ký lại bằng khóa bí mật của chứng thư kèm theo.' },
   GW_ERR_RECEIVE_SIGNING_CERTIFICATE_MISMATCH: { label: 'Chứng thư ký không khớp thuộc tính ký', solve: 'Bên gửi ký bằng đúng chứng thư mà thuộc tính signing-certificate nêu.' },
+  GW_ERR_RECEIVE_TIMESTAMP_INVALID: { label: 'Dấu thời gian của chữ ký không hợp lệ', solve: 'Bên gửi đóng dấu thời gian bằng một TSA hoạt động đúng và gửi nguyên vẹn token; hoặc gửi không kèm dấu thời gian.' },
+  GW_ERR_RECEIVE_TIMESTAMP_MISMATCH: { label: 'Dấu thời gian không khớp với chữ ký', solve: 'Dấu thời gian phải được cấp cho chính giá trị chữ ký này; bên gửi đóng dấu thời gian lại.' },
+  GW_ERR_RECEIVE_TIMESTAMP_UNTRUSTED: { label: 'Dấu thời gian không do TSA tin cậy cấp', solve: 'Nếu tin cậy TSA này, thêm chứng thư gốc của nó vào trust.tsa.anchorsPaths rồi gửi lại gói lỗi.' },
   GW_ERR_RECEIVE_SIGNING_TIME_IN_FUTURE: { label: 'Thời điểm ký ở tương lai', solve: 'Bên gửi chỉnh đồng hồ máy chủ (NTP).' },
   GW_ERR_RECEIVE_SIGNING_TIME_OUT_OF_RANGE: { label: 'Thời điểm ký quá xa thời điểm nhận', solve: 'Bên gửi ký lại ngay bây giờ (đồng hồ phải đúng).' },
   GW_ERR_RECEIVE_UNTRUSTED_CHAIN: { label: 'Chứng thư không được tin cậy', solve: 'Thêm chứng thư CA cấp cho bên gửi vào trust.anchorsPaths (hoặc chứng thư trung gian vào trust.intermediatesPaths), rồi gửi lại gói lỗi.' },

@@ -1,6 +1,7 @@
 /**
  * `lienthong verify FILE --signature SIG.p7s --trust ROOTS.pem [--crl CRL.pem]... [--chain PEM]... [--organ-id ID]
- *  [--no-sender-check] [--stale-crl unknown|fail] [--json]`
+ *  [--no-sender-check] [--stale-crl unknown|fail] [--tsa-trust TSA-ROOTS.pem]... [--json]`
+ * With --tsa-trust, a signature timestamp token (CAdES-T) from a TSA chaining to those roots is the validation time.
  * Sender binding: when FILE is an edXML package, the signer certificate's OrganId must equal the package's
  * From/OrganId (as the gateway requires); `--organ-id` names the expected sender explicitly instead, and
  * `--no-sender-check` turns the binding off.
@@ -16,7 +17,7 @@ import { isGatewayError } from '../errors.js'
 import { createVerifier, parseCrls, signatureDer, type Verdict, type Verifier } from '../signature/index.js'
 
 const USAGE =
-  'usage: lienthong verify FILE --signature SIG.p7s --trust ROOTS.pem [--crl CRL.pem] [--chain PEM] [--organ-id ID | --no-sender-check] [--stale-crl unknown|fail] [--json]'
+  'usage: lienthong verify FILE --signature SIG.p7s --trust ROOTS.pem [--crl CRL.pem] [--chain PEM] [--organ-id ID | --no-sender-check] [--stale-crl unknown|fail] [--tsa-trust TSA-ROOTS.pem] [--json]'
 
 function usage(msg?: string): number {
   if (msg) console.error(`lienthong verify: ${msg}`)
@@ -36,6 +37,8 @@ export function summary(file: string, v: Verdict): string {
   const cn = (subject: string): string => subject.split(/(?<!\\),/).find((p) => p.startsWith('CN=')) ?? subject
   if (v.chain.length) lines.push(`  chain:       ${v.chain.map((c) => cn(c.subject)).join(' <- ')}`)
   if (v.revocation) lines.push(`  revocation:  ${v.revocation.status}${v.revocation.source ? ` (${v.revocation.source})` : ''}`)
+  if (v.timestamp) lines.push(`  timestamp:   ${v.timestamp.verdict}${v.timestamp.genTime ? ` ${v.timestamp.genTime}` : ''}${v.timestamp.tsa ? ` by ${v.timestamp.tsa}` : ''}${v.timestamp.reason ? ` (${v.timestamp.reason})` : ''}`)
+  if (v.validationTime) lines.push(`  judged at:   ${v.validationTime} (${v.timeSource ?? 'receipt'})`)
   return lines.join('\n')
 }
 
@@ -66,6 +69,7 @@ export async function run(argv: string[]): Promise<number> {
         'organ-id': { type: 'string' },
         'no-sender-check': { type: 'boolean' },
         'stale-crl': { type: 'string' },
+        'tsa-trust': { type: 'string', multiple: true },
         json: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -85,7 +89,7 @@ export async function run(argv: string[]): Promise<number> {
   if (staleCrl !== 'unknown' && staleCrl !== 'fail') return usage('--stale-crl is unknown or fail')
 
   const files: Record<string, Buffer> = {}
-  for (const p of [positionals[0]!, o.signature, ...o.trust, ...(o.crl ?? []), ...(o.chain ?? [])]) {
+  for (const p of [positionals[0]!, o.signature, ...o.trust, ...(o.crl ?? []), ...(o.chain ?? []), ...(o['tsa-trust'] ?? [])]) {
     try {
       files[p] ??= await readFile(p)
     } catch (e) {
@@ -106,6 +110,7 @@ export async function run(argv: string[]): Promise<number> {
       intermediates: (o.chain ?? []).map((p) => files[p]!),
       crls: (o.crl ?? []).map((p) => files[p]!),
       staleCrl,
+      ...(o['tsa-trust']?.length ? { tsa: { trustAnchors: o['tsa-trust'].map((p) => files[p]!) } } : {}),
     })
   } catch (e) {
     return usage(isGatewayError(e) ? `${e.code}: ${e.message}` : (e as Error).message)

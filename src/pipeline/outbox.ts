@@ -5,6 +5,12 @@
  *   1. sign   a detached CMS over the exact bytes with the agency's key: in a worker thread of the package pool
  *             when there is one, else on the calling thread (skipped when the worker already signed while building);
  *             a key in a PKCS#11 token always signs through the token from this thread (asynchronously)
+ *   1b. stamp with trust.tsa.url: a signature timestamp token over the signature value from the TSA is added as an
+ *             unsigned attribute (CAdES-T). A TSA that gives no usable token within trust.tsa.waitMs fails the send
+ *             with a retryable GW_ERR_SIGNATURE_TSA(_UNAVAILABLE), before anything is stored, as a token fault does:
+ *             the API answers 503 (sent again with the same Idempotency-Key), a received package whose 01 cannot
+ *             be stamped goes back to its queue; with `onUnavailable: 'send-without'` it is sent unstamped instead
+ *             (CAdES-BES), with a warning
  *   2. store  `store.recordOutgoing`: package, one `accepted` delivery per recipient, the idempotency key and the
  *             optional incoming state change, in one transaction
  *   3. wake   the relay publishes it; nobody waits for the broker. A repeat of an idempotent request (`replayed`)
@@ -34,11 +40,19 @@ export interface RelayWake {
   wake(hint?: { priority?: number }): void
 }
 
+/** Adds a signature timestamp to a CMS (src/signature/tsa-client.ts's Timestamper fits). */
+export interface StamperLike {
+  readonly url: string
+  stampSignature(cms: Uint8Array): Promise<Uint8Array>
+}
+
 export interface OutboxDeps {
   store: Store
   relay: RelayWake
   /** Worker threads that sign; without it signatures are computed on the calling thread. */
   packager?: PackagePool
+  /** trust.tsa: every signature is timestamped (CAdES-T) before it is stored. */
+  tsa?: { stamper: StamperLike; onUnavailable: 'wait' | 'send-without'; warn?: (msg: string, err: unknown) => void }
 }
 
 export interface OutboxEntry extends Omit<RecordOutgoingInput, 'package' | 'at'> {
@@ -72,6 +86,19 @@ export async function signBytes(signer: SignerLike, bytes: Uint8Array, at: Date)
 
 export function createOutbox(deps: OutboxDeps): Outbox {
   async function sign(e: OutboxEntry): Promise<Uint8Array> {
+    const tsa = deps.tsa
+    if (!tsa) return signOnly(e)
+    const cms = await signOnly(e)
+    try {
+      return await tsa.stamper.stampSignature(cms)
+    } catch (err) {
+      if (tsa.onUnavailable !== 'send-without') throw err
+      tsa.warn?.(`sent without a signature timestamp: ${isGatewayError(err) ? err.message : String(err)}`, err)
+      return cms
+    }
+  }
+
+  async function signOnly(e: OutboxEntry): Promise<Uint8Array> {
     if (e.signature) return e.signature
     // A key in a token (no synchronous signing) signs here: the token works off the event loop, and a token that
     // is down makes this wait (up to its unavailableWaitMs) and then fail with a retryable 503.

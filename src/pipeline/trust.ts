@@ -11,7 +11,7 @@
 import { readFileSync, statSync } from 'node:fs'
 import type { Config } from '../config.js'
 import { gwError, isGatewayError } from '../errors.js'
-import { createRevocationChecker, createVerifier, type RevocationChecker, type Verifier, type VerifierOptions } from '../signature/index.js'
+import { createRevocationChecker, createTimestamper, createTsaTrust, createVerifier, type RevocationChecker, type Timestamper, type TsaTrust, type Verifier, type VerifierOptions } from '../signature/index.js'
 
 /** How often the files of config.trust are checked for a newer version. */
 export const TRUST_CHECK_MS = 60_000
@@ -91,11 +91,20 @@ export function verifierFromTrust(config: TrustConfig): Verifier {
       ...timeRules(config.trust),
       ...onlineRevocation(config.trust),
       ...(config.trust.binding ? { binding: config.trust.binding } : {}),
+      ...tsaTrust(config.trust),
     })
   } catch (e) {
     if (isGatewayError(e, 'GW_ERR_CONFIG_KEY_FILE')) throw e
     throw gwError('GW_ERR_CONFIG_INVALID', { problems: `trust: ${(e as Error).message}` }, e)
   }
+}
+
+/** TSA roots and intermediates of config.trust.tsa (incoming signature timestamps); absent: tokens not relied on. */
+function tsaTrust(t: TrustConfig['trust']): Pick<VerifierOptions, 'tsa'> {
+  const tsa = t.tsa
+  if (!tsa) return {}
+  const intermediates = [...tsa.intermediatesPaths, ...(tsa.certPath !== undefined ? [tsa.certPath] : [])].map(readTrustFile)
+  return { tsa: { trustAnchors: tsa.anchorsPaths.map(readTrustFile), intermediates } }
 }
 
 /** The signature time rules of config.trust (absent keys: the verifier's defaults, which are the schema's). */
@@ -108,7 +117,8 @@ function timeRules(t: TrustConfig['trust']): Pick<VerifierOptions, 'clockSkewMs'
 }
 
 export function trustVerifier(config: TrustConfig, checkMs = TRUST_CHECK_MS): TrustVerifier {
-  const certPaths = [...config.trust.anchorsPaths, ...config.trust.intermediatesPaths]
+  const tsa = config.trust.tsa
+  const certPaths = [...config.trust.anchorsPaths, ...config.trust.intermediatesPaths, ...(tsa ? [...tsa.anchorsPaths, ...tsa.intermediatesPaths, ...(tsa.certPath !== undefined ? [tsa.certPath] : [])] : [])]
   let inUse: Verifier | undefined
   let certsSeen = ''
   let crlsSeen = ''
@@ -158,4 +168,30 @@ export function trustVerifier(config: TrustConfig, checkMs = TRUST_CHECK_MS): Tr
     clearCache: () => current().clearCache(),
   }
   return { verifier, current, refresh }
+}
+
+/**
+ * The TSA of config.trust.tsa.url for outgoing signatures and log anchors (its answers checked against
+ * trust.tsa.anchorsPaths); undefined without a url. Unreadable TSA trust files stop the start.
+ */
+export function timestamperFor(config: Pick<Config, 'trust'>): Timestamper | undefined {
+  const tsa = config.trust.tsa
+  if (!tsa?.url) return undefined
+  return createTimestamper({ url: tsa.url, trust: tsaTrustFor(config)!, timeoutMs: tsa.timeoutMs, waitMs: tsa.waitMs, ...(tsa.policy !== undefined ? { policy: tsa.policy } : {}) })
+}
+
+/** The TSA roots of config.trust.tsa, read now; undefined without trust.tsa. */
+export function tsaTrustFor(config: Pick<Config, 'trust'>): TsaTrust | undefined {
+  const tsa = config.trust.tsa
+  if (!tsa) return undefined
+  try {
+    return createTsaTrust({
+      anchors: tsa.anchorsPaths.map(readTrustFile),
+      intermediates: [...tsa.intermediatesPaths, ...(tsa.certPath !== undefined ? [tsa.certPath] : [])].map(readTrustFile),
+      skewMs: config.trust.clockSkewMs,
+    })
+  } catch (e) {
+    if (isGatewayError(e, 'GW_ERR_CONFIG_KEY_FILE')) throw e
+    throw gwError('GW_ERR_CONFIG_INVALID', { problems: `trust.tsa: ${(e as Error).message}` }, e)
+  }
 }

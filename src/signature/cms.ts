@@ -21,6 +21,10 @@ export interface ParsedCms {
   /** Signed attributes re-tagged as SET (0x31): the bytes the signature covers; undefined when absent. */
   readonly signedAttrs?: Buffer
   readonly signature: Uint8Array
+  /** The encapsulated content's octets (a timestamp token's TSTInfo DER), when present and primitive. */
+  readonly eContent?: Uint8Array
+  /** Value octets of the SignerInfo's `[1] IMPLICIT` unsigned attributes (the Attribute TLVs), when present. */
+  readonly unsignedAttrs?: Uint8Array
 }
 
 export interface SignedAttributes {
@@ -83,6 +87,12 @@ function parseDer(buf: Uint8Array): ParsedCms {
   p = encap.end
   const eType = expectTlv(buf, encap.valueStart, encap.end, TAG.OID, 'eContentType')
   const hasEContent = eType.end < encap.end
+  let eContent: Uint8Array | undefined
+  if (hasEContent) {
+    const wrapE = expectTlv(buf, eType.end, encap.end, TAG.CTX0, 'eContent')
+    const oct = readTlv(buf, wrapE.valueStart, wrapE.end)
+    if (oct.tag === TAG.OCTET_STRING) eContent = value(buf, oct)
+  }
   let certificatesBlock: Uint8Array = new Uint8Array(0)
   const certificates: Uint8Array[] = []
   // The SignedData version RFC 5652 §5.1 requires for what is present.
@@ -136,6 +146,9 @@ function parseDer(buf: Uint8Array): ParsedCms {
   const sigAlgT = f[i]
   const sigT = f[i + 1]
   if (!sigAlgT || !sigT || sigT.tag !== TAG.OCTET_STRING) malformed('truncated SignerInfo')
+  const unsignedT = f[i + 2]
+  if (unsignedT && unsignedT.tag !== TAG.CTX1) malformed('unexpected field after the SignerInfo signature')
+  if (f[i + 3]) malformed('trailing fields in SignerInfo')
   return {
     eContentType: value(buf, eType),
     hasEContent,
@@ -147,6 +160,8 @@ function parseDer(buf: Uint8Array): ParsedCms {
     signatureAlgorithm: algorithmOid(buf, sigAlgT),
     ...(signedAttrs ? { signedAttrs } : {}),
     signature: value(buf, sigT),
+    ...(eContent ? { eContent } : {}),
+    ...(unsignedT ? { unsignedAttrs: value(buf, unsignedT) } : {}),
   }
 }
 

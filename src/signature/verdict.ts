@@ -13,6 +13,9 @@ export const VERDICT_CODES = [
   'DIGEST_MISMATCH',
   'BAD_SIGNATURE',
   'SIGNING_CERTIFICATE_MISMATCH',
+  'TIMESTAMP_INVALID',
+  'TIMESTAMP_MISMATCH',
+  'TIMESTAMP_UNTRUSTED',
   'SIGNING_TIME_IN_FUTURE',
   'SIGNING_TIME_OUT_OF_RANGE',
   'UNTRUSTED_CHAIN',
@@ -57,7 +60,7 @@ export interface RevocationResult {
 
 /**
  * `receipt`: the time the gateway received the content (its own clock or record); `explicit`: a time the caller
- * asked for; `timestamp`: reserved for the time of a verified RFC 3161 timestamp token (not produced yet).
+ * asked for; `timestamp`: the genTime of a verified RFC 3161 signature timestamp token from a trusted TSA.
  */
 export type TimeSource = 'receipt' | 'explicit' | 'timestamp'
 
@@ -75,6 +78,12 @@ export interface Verdict {
   /** Where `validationTime` comes from. */
   timeSource?: TimeSource
   revocation?: RevocationResult
+  /**
+   * The signature timestamp token (CAdES-T unsigned attribute), when the signature carries one: who stamped, when,
+   * and whether it was relied on (`valid`: the validation time is its genTime), refused (a TIMESTAMP_* code), or
+   * `not-checked` (no TSA trust anchors configured: the time of receipt rules).
+   */
+  timestamp?: { verdict: 'valid' | 'not-checked' | 'TIMESTAMP_INVALID' | 'TIMESTAMP_MISMATCH' | 'TIMESTAMP_UNTRUSTED'; genTime?: string; tsa?: string; serial?: string; policy?: string; reason?: string }
   /** When a sender was expected: the OrganId the certificate names and the trust.binding rule that gave it. */
   binding?: { organId?: string; rule: string }
 }

@@ -23,6 +23,7 @@ import { LruCache } from './lru.js'
 import type { RevocationChecker, RevocationSourceName, SourceStatus } from './revocation.js'
 import { createBinding, type Binding, type BindingRule } from './binding.js'
 import { DIGEST_BY_OID, OID, SIGNATURE_BY_OID } from './oids.js'
+import { createTsaTrust, signatureTimestampOf, verifyTimestampToken, type TsaTrust } from './tsa.js'
 import type { RevocationResult, Verdict, VerdictCode } from './verdict.js'
 
 type Bundle = string | Uint8Array | readonly Uint8Array[]
@@ -62,6 +63,13 @@ export interface VerifierOptions {
   revocation?: { checker: RevocationChecker; order?: readonly RevocationSourceName[]; onUnavailable?: 'fail' | 'accept' }
   /** How a certificate names its agency for `expectedOrganId` (binding.ts); default the subject UID. */
   binding?: BindingRule
+  /**
+   * Roots (and intermediates) a TSA must chain to for a signature timestamp token (CAdES-T, tsa.ts) to be relied
+   * on: a valid token moves the validation time to its genTime (`timeSource: 'timestamp'`); a token that is
+   * invalid, over other data or from another TSA is refused (TIMESTAMP_*). Without it tokens are reported as
+   * `not-checked` and the time of receipt rules.
+   */
+  tsa?: { trustAnchors: Bundle; intermediates?: Bundle }
 }
 
 export interface VerifyOptions {
@@ -134,6 +142,7 @@ class CmsVerifier implements Verifier {
   readonly #maxFuture: number
   readonly #staleCrl: 'unknown' | 'fail'
   readonly #binding: Binding
+  readonly #tsa: TsaTrust | undefined
   readonly #online: { checker: RevocationChecker; order: readonly RevocationSourceName[]; onUnavailable: 'fail' | 'accept' } | undefined
 
   constructor(opts: VerifierOptions) {
@@ -147,6 +156,7 @@ class CmsVerifier implements Verifier {
     this.#maxFuture = opts.signingTimeMaxFutureMs ?? DEFAULT_SIGNING_TIME_MAX_FUTURE_MS
     this.#staleCrl = opts.staleCrl ?? 'unknown'
     this.#binding = createBinding(opts.binding)
+    this.#tsa = opts.tsa ? createTsaTrust({ anchors: opts.tsa.trustAnchors, ...(opts.tsa.intermediates !== undefined ? { intermediates: opts.tsa.intermediates } : {}), skewMs: this.#skew }) : undefined
     this.#online = opts.revocation
       ? { checker: opts.revocation.checker, order: opts.revocation.order ?? ['ocsp', 'crl'], onUnavailable: opts.revocation.onUnavailable ?? 'fail' }
       : undefined
@@ -231,9 +241,10 @@ class CmsVerifier implements Verifier {
 
   #verify(content: Uint8Array, cms: Uint8Array, opts: VerifyOptions, online?: readonly SourceStatus[]): Verdict {
     const explicit = opts.validationTime !== undefined
-    const atMs = (opts.validationTime ?? opts.receivedAt ?? this.#now()).getTime()
+    let atMs = (opts.validationTime ?? opts.receivedAt ?? this.#now()).getTime()
     if (!Number.isFinite(atMs)) return verdict(false, 'MALFORMED', `the ${explicit ? 'validation' : 'receipt'} time is not a valid date`)
-    const time: Partial<Verdict> = { validationTime: iso(atMs), timeSource: explicit ? 'explicit' : 'receipt' }
+    const receiptMs = explicit ? (opts.receivedAt ?? this.#now()).getTime() : atMs
+    let time: Partial<Verdict> = { validationTime: iso(atMs), timeSource: explicit ? 'explicit' : 'receipt' }
     const fail = (code: VerdictCode, message: string, extra: Partial<Verdict> = {}): Verdict => verdict(false, code, message, { ...time, ...extra })
 
     // 1. Structure.
@@ -280,7 +291,7 @@ class CmsVerifier implements Verifier {
     }
     const signer = entry.signer
     if (!signer) return fail('NO_SIGNER_CERTIFICATE', 'no certificate in the CMS (or the configured intermediates) matches the signer identifier', base)
-    const facts: Partial<Verdict> = { ...base, signer: signer.summary, chain: entry.chain ? entry.chain.map((c) => c.summary) : [] }
+    let facts: Partial<Verdict> = { ...base, signer: signer.summary, chain: entry.chain ? entry.chain.map((c) => c.summary) : [] }
     if (signer.keyType !== sigAlg.key) return fail('BAD_SIGNATURE', `signature algorithm is ${sigAlg.key} but the signer key is ${signer.keyType}`, facts)
     if (signer.keyType === 'rsa' && (signer.publicKey.asymmetricKeyDetails?.modulusLength ?? 0) < 2048) {
       return fail('UNSUPPORTED_ALGORITHM', 'RSA keys under 2048 bits are not accepted', facts)
@@ -306,13 +317,44 @@ class CmsVerifier implements Verifier {
       return fail('SIGNING_CERTIFICATE_MISMATCH', 'signing-certificate names another certificate than the signer\'s', facts)
     }
 
+    // 6b. Signature timestamp (CAdES-T): a valid token from a trusted TSA is the validation time (unless the caller
+    // asked for an explicit time); a bad one refuses the signature; without TSA trust it is only reported.
+    let stamped = false
+    const ts = signatureTimestampOf(p.unsignedAttrs)
+    if (ts.token) {
+      if (!this.#tsa) facts = { ...facts, timestamp: { verdict: 'not-checked', reason: 'no TSA trust anchors are configured (trust.tsa.anchorsPaths): the time of receipt rules' } }
+      else {
+        const c = verifyTimestampToken(ts.token, { data: p.signature }, this.#tsa)
+        const tsFacts: NonNullable<Verdict['timestamp']> = {
+          verdict: c.ok ? 'valid' : c.code!,
+          ...(c.genTime !== undefined ? { genTime: c.genTime } : {}),
+          ...(c.tsa !== undefined ? { tsa: c.tsa } : {}),
+          ...(c.serial !== undefined ? { serial: c.serial } : {}),
+          ...(c.policy !== undefined ? { policy: c.policy } : {}),
+          ...(c.reason !== undefined ? { reason: c.reason } : {}),
+        }
+        facts = { ...facts, timestamp: tsFacts }
+        if (!c.ok) return fail(c.code!, `signature timestamp token: ${c.reason}`, facts)
+        if (c.genTimeMs! > receiptMs + this.#skew) {
+          tsFacts.verdict = 'TIMESTAMP_INVALID'
+          return fail('TIMESTAMP_INVALID', `the signature timestamp's time ${c.genTime} is after the time of receipt ${iso(receiptMs)}`, facts)
+        }
+        if (!explicit) {
+          atMs = c.genTimeMs!
+          stamped = true
+          time = { validationTime: iso(atMs), timeSource: 'timestamp' }
+          facts = { ...facts, ...time }
+        }
+      }
+    }
+
     // 7. Signing time: only the signer's claim, so it must lie near the validation time.
-    const at = `${explicit ? 'the requested validation time' : 'receipt'} ${iso(atMs)}`
+    const at = `${explicit ? 'the requested validation time' : stamped ? 'the signature timestamp\'s time' : 'receipt'} ${iso(atMs)}`
     if (signingTime) {
       const stMs = signingTime.getTime()
       if (stMs > atMs + this.#maxFuture) return fail('SIGNING_TIME_IN_FUTURE', `signing time ${iso(stMs)} is after ${at} (by more than ${this.#maxFuture / 1000} s)`, facts)
       if (stMs < atMs - this.#maxPast) {
-        return fail('SIGNING_TIME_OUT_OF_RANGE', `signing time ${iso(stMs)} is more than ${this.#maxPast / 3_600_000} h before ${at}; without a trusted timestamp it cannot be relied on`, facts)
+        return fail('SIGNING_TIME_OUT_OF_RANGE', `signing time ${iso(stMs)} is more than ${this.#maxPast / 3_600_000} h before ${at}${stamped ? '' : '; without a trusted timestamp it cannot be relied on'}`, facts)
       }
     }
 
@@ -539,6 +581,7 @@ function verdict(ok: boolean, code: VerdictCode, message: string, f: Partial<Ver
     ...(f.validationTime ? { validationTime: f.validationTime } : {}),
     ...(f.timeSource ? { timeSource: f.timeSource } : {}),
     ...(f.revocation ? { revocation: f.revocation } : {}),
+    ...(f.timestamp ? { timestamp: f.timestamp } : {}),
     ...(f.binding ? { binding: f.binding } : {}),
   }
 }

@@ -21,6 +21,7 @@ import type {
   WebhookQueueInput,
   IdempotencyInput,
   IncomingTransitionResult,
+  LogAnchor,
   LogEvent,
   PurgeCount,
   PurgeOptions,
@@ -91,12 +92,14 @@ export interface WriteOps {
   purgeBytes(direction: 'out' | 'in', rows: readonly PurgeCandidate[], at: string, reason: string): Maybe<void>
   /** How many idempotency keys were created before `before`; with `remove`, delete them. */
   idempotencyKeysBefore(before: string, remove: boolean): Maybe<number>
-  /** The `unfinished` count of a delivery_attempts row (009), undefined when there is none. */
+  /** The `unfinished` count of a delivery_attempts row (010), undefined when there is none. */
   deliveryAttempts(key: string): Maybe<number | undefined>
   /** Insert or update a delivery_attempts row (`first_at` kept); `unfinished` null deletes it. */
   setDeliveryAttempts(key: string, unfinished: number | null, at: string): Maybe<void>
   /** Delete delivery_attempts rows not updated since `before`. */
   pruneDeliveryAttempts(before: string): Maybe<void>
+  /** Insert a log anchor; false when that seq is anchored already. */
+  insertLogAnchor(a: LogAnchor): Maybe<boolean>
 }
 
 export interface PurgeCandidate {
@@ -282,7 +285,7 @@ export function* webhookAttemptTx(x: Tx, id: string, a: WebhookAttemptInput): St
   if (a.state && a.event) yield* append(x, [noteEvent({ ...a.event, at: a.event.at ?? a.at ?? new Date(at) })])
 }
 
-// ---- deliveries that came to no end (009) ------------------------------------------------------------------
+// ---- deliveries that came to no end (010) ------------------------------------------------------------------
 
 /** How long a delivery_attempts row of a message never seen again is kept. */
 const DELIVERY_ATTEMPTS_KEEP_MS = 30 * 86_400_000
@@ -413,6 +416,7 @@ type WriteMethods =
   | 'discardDelivery'
   | 'queueWebhooks'
   | 'recordWebhookAttempt'
+  | 'recordLogAnchor'
   | 'purge'
   | 'beginDelivery'
   | 'endDelivery'
@@ -496,6 +500,12 @@ export abstract class CoreStore implements Pick<Store, WriteMethods> {
 
   endDelivery(key: string, unfinished?: number, at: Date = new Date()): Promise<void> {
     return this.writes.push('endDelivery', (x) => $(x.ops.setDeliveryAttempts(key, unfinished && unfinished > 0 ? unfinished : null, at.toISOString())))
+  }
+
+  recordLogAnchor(anchor: LogAnchor): Promise<void> {
+    return this.writes.push('recordLogAnchor', function* (x) {
+      if (!(yield* $(x.ops.insertLogAnchor(anchor)))) throw gwError('GW_ERR_STORE_CONFLICT', { reason: `log seq ${anchor.seq} is anchored already` })
+    })
   }
 
   /** Transactions of up to `batchSize` packages per window and direction, until nothing is left (dry run: one count). */

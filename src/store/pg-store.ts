@@ -19,7 +19,7 @@ import { ChainHead, eachWrite, runAsync, WriteQueue, type ChainedRow, type Outco
 import { CHAIN_COLUMNS, ChainVerifier, GENESIS_HASH } from './hash-chain.js'
 import { LATEST_VERSION, migrationMessage, MIGRATIONS } from './migrations/index.js'
 import { idempotencyFromRow, INCOMING_COLS, iso, orNull, PACKAGE_COLS, statsOf, type Row } from './records.js'
-import { deliveryFromRow, deliveryWithPackageFromRow, eventFromRow, incomingFromRow, packageFromRow, pendingFromRow, timelineFromRow, webhookFromRow, withDeliveries } from './rows.js'
+import { anchorFromRow, deliveryFromRow, deliveryWithPackageFromRow, eventFromRow, incomingFromRow, packageFromRow, pendingFromRow, timelineFromRow, webhookFromRow, withDeliveries } from './rows.js'
 import { likePattern, TEXT_SCAN_WINDOW } from './search.js'
 import type { StoreLogger } from './sqlite-store.js'
 import type { Store } from './store.js'
@@ -43,6 +43,7 @@ import type {
   TimelineEntry,
   VerifyLogOptions,
   VerifyLogResult,
+  LogAnchor,
   WebhookDelivery,
 } from './types.js'
 
@@ -260,6 +261,12 @@ function pgOps(c: Client): WriteOps {
       )
     },
     webhookForUpdate: (id) => first(c, 'SELECT * FROM webhook_deliveries WHERE id = $1 FOR UPDATE', [id]),
+    async insertLogAnchor(a) {
+      const r = await c.query('INSERT INTO log_anchors (seq, hash, anchored_at, tsa, gen_time, token) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (seq) DO NOTHING', [
+        a.seq, a.hash, a.anchoredAt, a.tsa, a.genTime, Buffer.from(a.token),
+      ])
+      return r.rowCount === 1
+    },
     async outgoingToPurge(q) {
       const r = await c.query(
         `SELECT p.id, p.size FROM packages p
@@ -589,6 +596,27 @@ export class PgStore extends CoreStore implements Store {
         }
       }
       return res
+    })
+  }
+
+  logHead(): Promise<{ seq: number; hash: string }> {
+    return this.run('logHead', async (q) => {
+      const h = await first(q, 'SELECT seq, hash FROM log_head WHERE id = 1', [])
+      return h ? { seq: Number(h.seq), hash: String(h.hash) } : { seq: 0, hash: GENESIS_HASH }
+    })
+  }
+
+  logHashAt(seq: number): Promise<string | undefined> {
+    return this.run('logHashAt', async (q) => {
+      const r = await first(q, 'SELECT hash FROM events WHERE seq = $1', [seq])
+      return r ? String(r.hash) : undefined
+    })
+  }
+
+  listLogAnchors(): Promise<LogAnchor[]> {
+    return this.run('listLogAnchors', async (q) => {
+      if (!(await first(q, "SELECT to_regclass('log_anchors') IS NOT NULL AS ok", []))?.ok) return []
+      return ((await q.query('SELECT seq, hash, anchored_at, tsa, gen_time, token FROM log_anchors ORDER BY seq')).rows as Row[]).map(anchorFromRow)
     })
   }
 

@@ -1,7 +1,7 @@
 /** Row ↔ record mapping shared by the SQLite and PostgreSQL stores (same column names in both). */
 import { currentStateName, type DeliveryState, type Direction, type IncomingState, type StatusCode } from '../document/delivery.js'
 import { encodeCursor } from './cursor.js'
-import type { Delivery, DeliveryWithPackage, JsonObject, LogEvent, PackageKind, PackageWithDeliveries, PendingDelivery, StoredIncoming, StoredPackage, TimelineEntry, WebhookDelivery, WebhookDeliveryState } from './types.js'
+import type { Delivery, DeliveryWithPackage, JsonObject, LogAnchor, LogEvent, PackageKind, PackageWithDeliveries, PendingDelivery, StoredIncoming, StoredPackage, TimelineEntry, WebhookDelivery, WebhookDeliveryState } from './types.js'
 
 type Row = Record<string, unknown>
 
@@ -202,4 +202,8 @@ export function webhookFromRow(r: Row): WebhookDelivery {
     createdAt: String(r.created_at),
     updatedAt: String(r.updated_at),
   }
+}
+
+export function anchorFromRow(r: Row): LogAnchor {
+  return { seq: Number(r.seq), hash: String(r.hash), anchoredAt: String(r.anchored_at), tsa: String(r.tsa), genTime: String(r.gen_time), token: new Uint8Array(r.token as Buffer) }
 }

@@ -19,10 +19,10 @@ import { CoreStore, purgedError, type Tx, type WriteOps } from './core.js'
 import { decodeCursor, pageLimit } from './cursor.js'
 import { eventConditions, eventsSql, listDeliveriesQuery, listIncomingQuery, listPackagesQuery, pageFrom, Params, type Dialect, type ListQuery } from './filters.js'
 import { call, ChainHead, eachWrite, runSync, WriteQueue, type Outcome, type QueuedWrite } from './group-commit.js'
-import { CHAIN_COLUMNS, ChainVerifier } from './hash-chain.js'
+import { CHAIN_COLUMNS, ChainVerifier, GENESIS_HASH } from './hash-chain.js'
 import { LATEST_VERSION, migrationMessage, MIGRATIONS } from './migrations/index.js'
 import { idempotencyFromRow, INCOMING_COLS, iso, orNull, PACKAGE_COLS, statsOf, type Row } from './records.js'
-import { deliveryFromRow, deliveryWithPackageFromRow, eventFromRow, incomingFromRow, packageFromRow, pendingFromRow, timelineFromRow, webhookFromRow, withDeliveries } from './rows.js'
+import { anchorFromRow, deliveryFromRow, deliveryWithPackageFromRow, eventFromRow, incomingFromRow, packageFromRow, pendingFromRow, timelineFromRow, webhookFromRow, withDeliveries } from './rows.js'
 import { globPattern, TEXT_DENSE_MATCHES } from './search.js'
 import type { Store } from './store.js'
 import type {
@@ -45,6 +45,7 @@ import type {
   TimelineEntry,
   VerifyLogOptions,
   VerifyLogResult,
+  LogAnchor,
   WebhookDelivery,
 } from './types.js'
 
@@ -232,6 +233,11 @@ export class SqliteStore extends CoreStore implements Store {
          ORDER BY p.seq DESC LIMIT 1`,
       timeline: 'SELECT * FROM events WHERE delivery_id = ? ORDER BY seq',
       anchor: 'SELECT seq, hash FROM events WHERE seq < ? ORDER BY seq DESC LIMIT 1',
+      logHead: 'SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1',
+      logHashAt: 'SELECT hash FROM events WHERE seq = ?',
+      insertLogAnchor: 'INSERT OR IGNORE INTO log_anchors (seq, hash, anchored_at, tsa, gen_time, token) VALUES (@seq, @hash, @anchored_at, @tsa, @gen_time, @token)',
+      listLogAnchors: 'SELECT seq, hash, anchored_at, tsa, gen_time, token FROM log_anchors ORDER BY seq',
+      hasLogAnchors: "SELECT 1 AS ok FROM sqlite_master WHERE type = 'table' AND name = 'log_anchors'",
       chainPage: `SELECT ${CHAIN_COLUMNS} FROM events WHERE seq >= ? AND seq <= ? ORDER BY seq LIMIT ?`,
       getIncoming: `SELECT ${INCOMING_COLS} FROM incoming WHERE id = ?`,
       getIncomingBytes: `SELECT b.bytes, b.signature, x.purged_at, x.reason AS purge_reason FROM incoming_bytes b
@@ -387,6 +393,8 @@ export class SqliteStore extends CoreStore implements Store {
       },
       idempotencyKeysBefore: (before, remove) =>
         remove ? s('deleteIdemBefore').run(before).changes : (s('countIdemBefore').get(before) as { n: number }).n,
+      insertLogAnchor: (a) =>
+        s('insertLogAnchor').run({ seq: a.seq, hash: a.hash, anchored_at: a.anchoredAt, tsa: a.tsa, gen_time: a.genTime, token: Buffer.from(a.token) }).changes === 1,
     }
     this.writes = new WriteQueue<Tx>((batch) => this.commit(batch), mapSqliteError, { maxWrites: MAX_BATCH, maxBytes: MAX_BATCH_BYTES })
   }
@@ -654,6 +662,25 @@ export class SqliteStore extends CoreStore implements Store {
       await yieldToLoop()
     }
     return v.result()
+  }
+
+  logHead(): Promise<{ seq: number; hash: string }> {
+    return this.run('logHead', () => {
+      const r = this.s('logHead').get() as { seq: number; hash: string } | undefined
+      return r ? { seq: Number(r.seq), hash: String(r.hash) } : { seq: 0, hash: GENESIS_HASH }
+    })
+  }
+
+  logHashAt(seq: number): Promise<string | undefined> {
+    return this.run('logHashAt', () => (this.s('logHashAt').get(seq) as { hash: string } | undefined)?.hash)
+  }
+
+  listLogAnchors(): Promise<LogAnchor[]> {
+    return this.run('listLogAnchors', () => {
+      // a store file older than migration 009 opened read-only has no anchors
+      if (!this.s('hasLogAnchors').get()) return []
+      return (this.s('listLogAnchors').all() as Row[]).map(anchorFromRow)
+    })
   }
 
   // ---- receive path (writes: core.ts) -------------------------------------------------------------------

@@ -39,6 +39,7 @@ import type {
   TransitionResult,
   VerifyLogOptions,
   VerifyLogResult,
+  LogAnchor,
   DiscardDeliveryInput,
   WebhookAttemptInput,
   WebhookDelivery,
@@ -107,6 +108,14 @@ export interface Store {
   listEvents(filter: ListEventsFilter): Promise<Page<LogEvent>>
   /** Recompute the hash chain over a range (default: all) and report the first broken row. */
   verifyLog(opts?: VerifyLogOptions): Promise<VerifyLogResult>
+  /** The chain head: seq and hash of the last row (seq 0 and the genesis hash for an empty log). */
+  logHead(): Promise<{ seq: number; hash: string }>
+  /** The stored hash of row `seq`, undefined when there is no such row. */
+  logHashAt(seq: number): Promise<string | undefined>
+  /** Store a timestamp token over the chain head (append-only; a second anchor of the same seq is a conflict). */
+  recordLogAnchor(anchor: LogAnchor): Promise<void>
+  /** Every anchor, oldest (lowest seq) first. */
+  listLogAnchors(): Promise<LogAnchor[]>
 
   // ---- receive path -----------------------------------------------------------------------------------
 

@@ -335,6 +335,21 @@ export interface VerifyLogResult {
   firstBroken?: { seq: number; reason: string }
 }
 
+/** A timestamp token over the log's chain head (migration 009; src/pipeline/log-anchors.ts). */
+export interface LogAnchor {
+  /** The seq of the head row that was anchored. */
+  seq: number
+  /** Its hash (lowercase hex SHA-256): the token's message imprint. */
+  hash: string
+  anchoredAt: string
+  /** The TSA's URL. */
+  tsa: string
+  /** The token's genTime, ISO 8601. */
+  genTime: string
+  /** The token's exact DER (a ContentInfo). */
+  token: Uint8Array
+}
+
 // ---- incoming -------------------------------------------------------------------------------------------
 
 export interface IncomingPackageInput {

@@ -54,7 +54,13 @@ export function signingCheck(signers: ReadonlyMap<string, SignerHealth> | undefi
   return down.length === 0 ? { ok: true } : { ok: false, detail: down.join('; ') }
 }
 
-export function healthRoutes(app: FastifyInstance, deps: { store: Store; broker: BrokerStatus; signers?: ReadonlyMap<string, SignerHealth>; axis?: () => AxisHealth }): void {
+/** The TSA of trust.tsa.url as readiness sees it (src/signature/tsa-client.ts `status`). */
+export interface TsaHealth {
+  readonly url: string
+  status(): { ok: boolean; detail?: string; since: string }
+}
+
+export function healthRoutes(app: FastifyInstance, deps: { store: Store; broker: BrokerStatus; signers?: ReadonlyMap<string, SignerHealth>; axis?: () => AxisHealth; tsa?: TsaHealth }): void {
   app.get('/healthz', { schema: { tags: ['health'], summary: 'The process is up', response: { 200: ref('Health') } } }, async () => ({
     status: 'ok',
   }))
@@ -81,7 +87,10 @@ export function healthRoutes(app: FastifyInstance, deps: { store: Store; broker:
           ? { ok: true, detail: `${a.state}: ${a.endpoint}, ${a.backlog} waiting` }
           : { ok: false, detail: `${a.state}: ${a.endpoint}, ${a.backlog} waiting in the outbox${a.lastError ? `; ${a.lastError.code}: ${a.lastError.message}` : ''}` }
         : undefined
-      return reply.code(ok ? 200 : 503).send({ status: ok ? 'ok' : 'unavailable', checks: { store, broker, ...(signing ? { signing } : {}), ...(axis ? { axis } : {}) } })
+      // the TSA is reported, not required: while it fails, sends answer 503 (or go unstamped with send-without)
+      const t = deps.tsa?.status()
+      const tsa = t ? (t.ok ? { ok: true } : { ok: false, detail: `${deps.tsa!.url}: failing since ${t.since}${t.detail ? ` (${t.detail})` : ''}` }) : undefined
+      return reply.code(ok ? 200 : 503).send({ status: ok ? 'ok' : 'unavailable', checks: { store, broker, ...(signing ? { signing } : {}), ...(axis ? { axis } : {}), ...(tsa ? { tsa } : {}) } })
     },
   )
 }

@@ -9,19 +9,22 @@
  *   plus `prev_hash` and `hash`, so an auditor can recompute every row's hash from the file alone (src/store/README.md,
  *   "Hash chain"). Values are written unchanged (no spreadsheet-formula escaping, which would alter the evidence).
  * - `GET /v1/log/verify`: recompute the chain over the whole log or `fromSeq`..`toSeq` and report the first broken row.
+ *   With trust.tsa, the log anchors are checked too (`anchors`; truncation or re-chaining up to an anchored head).
  */
 import { Readable } from 'node:stream'
 import type { FastifyInstance, FastifyReply } from 'fastify'
 import { resolveStateFilter } from '../../document/delivery.js'
 import { stateFilter } from '../state-filter.js'
 import { gwError } from '../../errors.js'
-import { canonicalJson, type ListEventsFilter, type LogEvent, type Store } from '../../store/index.js'
+import { canonicalJson, type ListEventsFilter, type LogEvent, type Store, type VerifyLogResult } from '../../store/index.js'
 import { apiSchemas, ref } from '../schemas.js'
 
 export interface LogRoutesOptions {
   store: Store
   /** Time source for the export file name. */
   clock?: () => Date
+  /** With log anchors (trust.tsa): checks the stored anchors after the chain (src/pipeline/log-anchors.ts). */
+  anchors?: (chain: VerifyLogResult) => Promise<{ ok: boolean; problems: { seq: number; reason: string }[] }>
 }
 
 export interface LogQuery {
@@ -235,8 +238,11 @@ export async function logRoutes(app: FastifyInstance, opts: LogRoutesOptions): P
         throw gwError('GW_ERR_API_VALIDATION', { problems: 'toSeq must not be below fromSeq', details: [{ field: 'querystring.toSeq', problem: 'must not be below fromSeq' }] })
       }
       const t0 = Date.now()
-      const r = await store.verifyLog({ ...(fromSeq !== undefined ? { fromSeq } : {}), ...(toSeq !== undefined ? { toSeq } : {}) })
-      const out = { ...r, ...(fromSeq !== undefined ? { fromSeq } : {}), ...(toSeq !== undefined ? { toSeq } : {}), durationMs: Date.now() - t0 }
+      const chain = await store.verifyLog({ ...(fromSeq !== undefined ? { fromSeq } : {}), ...(toSeq !== undefined ? { toSeq } : {}) })
+      // anchors speak where the chain itself is intact: truncation or re-chaining up to an anchored head
+      const anchors = opts.anchors ? await opts.anchors(chain) : undefined
+      const r = chain.ok && anchors && !anchors.ok && anchors.problems[0] ? { ...chain, ok: false, firstBroken: anchors.problems[0] } : chain
+      const out = { ...r, ...(fromSeq !== undefined ? { fromSeq } : {}), ...(toSeq !== undefined ? { toSeq } : {}), ...(anchors ? { anchors } : {}), durationMs: Date.now() - t0 }
       if (!r.ok) req.log.warn({ firstBroken: r.firstBroken }, 'delivery log hash chain is broken')
       return out
     },

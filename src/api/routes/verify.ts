@@ -146,6 +146,7 @@ function verdictView(v: PdfVerdict) {
     ...(v.signingTime !== undefined ? { signingTime: v.signingTime } : {}),
     ...(v.validationTime !== undefined ? { validationTime: v.validationTime } : {}),
     ...(v.timeSource !== undefined ? { timeSource: v.timeSource } : {}),
+    ...(v.timestamp ? { timestamp: { ...v.timestamp } } : {}),
     ...(v.revocation ? { revocation: { ...v.revocation } } : {}),
   }
 }

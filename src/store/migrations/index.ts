@@ -14,6 +14,7 @@ import { migration007 } from './007-accepted-dedupe.js'
 import { migration008 } from './008-retention-purge.js'
 import { migration009 } from './009-operators-state-names.js'
 import { migration010 } from './010-failsafe-delivery-attempts.js'
+import { migration011 } from './011-tsa-log-anchors.js'
 
 export interface Migration {
   version: number
@@ -26,7 +27,8 @@ export interface Migration {
   pg: string
 }
 
-export const MIGRATIONS: readonly Migration[] = [migration001, migration002, migration003, migration004, migration005, migration006, migration007, migration008, migration009, migration010]
+export const MIGRATIONS: readonly Migration[] = [migration001, migration002, migration003, migration004, migration005, migration006, migration007, migration008, migration009, migration010, migration011]
+import { migration011 } from './011-tsa-log-anchors.js'
 
 export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version
 

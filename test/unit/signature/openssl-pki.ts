@@ -88,6 +88,12 @@ keyUsage = critical, digitalSignature
 subjectKeyIdentifier = hash
 authorityKeyIdentifier = keyid
 1.3.6.1.4.1.99999.1 = critical, ASN1:UTF8String:must be understood
+[ v3_tsa ]
+basicConstraints = critical, CA:FALSE
+keyUsage = critical, digitalSignature, nonRepudiation
+extendedKeyUsage = critical, timeStamping
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid
 [ v3_not_ca ]
 basicConstraints = critical, CA:FALSE
 keyUsage = critical, digitalSignature, keyCertSign
@@ -138,7 +144,7 @@ export function makeRoot(dir: string, subject: string, alg: KeyAlg = 'rsa2048'):
 
 export interface IssueOptions {
   alg?: KeyAlg
-  extensions?: 'v3_leaf' | 'v3_leaf_nosig' | 'v3_leaf_unknown_critical' | 'v3_intermediate' | 'v3_not_ca'
+  extensions?: 'v3_leaf' | 'v3_leaf_nosig' | 'v3_leaf_unknown_critical' | 'v3_intermediate' | 'v3_not_ca' | 'v3_tsa'
   /** YYMMDDHHMMSSZ */
   startdate?: string
   enddate?: string

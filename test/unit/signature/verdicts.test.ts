@@ -310,6 +310,28 @@ t.test('online revocation without any answer: REVOCATION_UNAVAILABLE (accepted w
   t.equal((await withCrl.verify(content, sig)).revocation?.status, 'good')
 })
 
+t.test('signature timestamp tokens (openssl ts -reply): judged at their time, or TIMESTAMP_MISMATCH / _UNTRUSTED / _INVALID', async (t) => {
+  const { createTimestamper, createTsaTrust, addSignatureTimestamp, signatureTimestampOf } = await import('../../../src/signature/index.js')
+  const { parseCms } = await import('../../../src/signature/cms.js')
+  const { startOpensslTsa } = await import('./openssl-tsa.js')
+  const tsaRoot = makeRoot(join(dir, 'tsaroot'), '/C=VN/CN=Verdict TSA Root')
+  const tsaCert = issue(tsaRoot, join(dir, 'tsa'), '/C=VN/CN=Verdict TSA', { extensions: 'v3_tsa' })
+  const tsa = await startOpensslTsa(join(dir, 'tsa-srv'), tsaCert, tsaRoot.certPem)
+  t.teardown(() => tsa.close())
+  const stamper = createTimestamper({ url: tsa.url, trust: createTsaTrust({ anchors: tsaRoot.certPem }), waitMs: 0, timeoutMs: 30_000 })
+  const withTsa = createVerifier({ trustAnchors: root.certPem, crls: intCrl + rootCrl, tsa: { trustAnchors: tsaRoot.certPem } })
+  const otherTsaRoots = createVerifier({ trustAnchors: root.certPem, crls: intCrl + rootCrl, tsa: { trustAnchors: otherRoot.certPem } })
+  const stamped = await stamper.stampSignature(await sign(good))
+  const v = await expectCode(t, 'VALID', withTsa.verify(content, stamped))
+  t.equal(v.timeSource, 'timestamp')
+  const token = Buffer.from(signatureTimestampOf(parseCms(stamped).unsignedAttrs).token!)
+  await expectCode(t, 'TIMESTAMP_MISMATCH', withTsa.verify(content, addSignatureTimestamp(await sign(good, int.certPem, new Date(Date.now() - 5000)), token)))
+  await expectCode(t, 'TIMESTAMP_UNTRUSTED', otherTsaRoots.verify(content, stamped))
+  const bad = Buffer.from(token)
+  bad[bad.length - 3]! ^= 0x01
+  await expectCode(t, 'TIMESTAMP_INVALID', withTsa.verify(content, addSignatureTimestamp(await sign(good), bad)))
+})
+
 t.test('every verdict code is covered by a test above', async (t) => {
   t.same([...VERDICT_CODES].filter((c) => !seen.has(c)), [])
 })
