@@ -174,8 +174,8 @@ export async function runAxisDemo(url: string, shown: string, timeoutS: number):
     step = 'sending status 03 from the DMS (sendEdoc messagetype=status)'
     const s = okOf(await dms.sendEdoc(Buffer.from(st03.bytes), { from: H26.organId, messagetype: 'status' }), 'sendEdoc status')
     say('DMS', `${ASCII_H26}'s DMS: sendEdoc messagetype=status, its own status package ${status('03')}: DocId ${String(s.DocId)}`)
-    await waitStatus('03', 'received')
-    say('A', `← status ${status('03')} from ${H26.organId} through the axis: delivery received`)
+    await waitStatus('03', 'registered')
+    say('A', `← status ${status('03')} from ${H26.organId} through the axis: delivery registered`)
 
     // 4. the way back: the axis-only DMS sends to G22 on lienthong
     const back = buildEdoc({

@@ -28,7 +28,6 @@ export interface Migration {
 }
 
 export const MIGRATIONS: readonly Migration[] = [migration001, migration002, migration003, migration004, migration005, migration006, migration007, migration008, migration009, migration010, migration011]
-import { migration011 } from './011-tsa-log-anchors.js'
 
 export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version
 
