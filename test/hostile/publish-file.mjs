@@ -2,6 +2,7 @@
 // receiver does not also pay for amqplib's encoding of a 50 MB message). Usage:
 //   node publish-file.mjs <amqp url> <exchange> <routing key> <file> <properties as JSON>
 import { readFileSync } from 'node:fs'
+import process from 'node:process'
 import amqp from 'amqplib'
 
 const [url, exchange, routingKey, file, props] = process.argv.slice(2)
