@@ -222,7 +222,7 @@ export async function runAxisDemo(url: string, shown: string, timeoutS: number):
       console.log(`  ${e.time}  ${e.statusCode ? `${e.statusCode} ` : '   '}${e.state ?? ''}  by ${e.actor}${via}`)
     }
     console.log('')
-    if (d?.state !== 'received') {
+    if (d?.state !== 'registered') {
       console.error(`lienthong demo: the exchange did not complete: the delivery is ${d?.state}`)
       return 1
     }

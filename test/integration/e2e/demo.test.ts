@@ -47,7 +47,7 @@ t.test('--axis: an axis-only agency and a lienthong agency exchange both ways th
     ['updateStatus done', /updateStatus done/],
     ['01 back at A through the axis', /status 01 Đã đến from 000\.00\.00\.H26: polled from the axis.*delivery delivered/],
     ['the DMS sends 03 as a status package', /sendEdoc messagetype=status, its own status package 03/],
-    ['03 back at A', /status 03 Đã tiếp nhận from 000\.00\.00\.H26 through the axis: delivery received/],
+    ['03 back at A', /status 03 Đã tiếp nhận from 000\.00\.00\.H26 through the axis: delivery registered/],
     ['the way back: the DMS sends to G22', /sendEdoc of its own edXML package to 000\.00\.00\.G22/],
     ['A takes it from the axis, flagged', /document from 000\.00\.00\.H26 polled from the axis, stored in A's inbox: verdict AXIS_UNSIGNED/],
     ['A answers 03 through the axis', /posts status 03 .*sent back through the axis/],
