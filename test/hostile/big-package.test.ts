@@ -131,7 +131,7 @@ t.test('big signed packages are read off the event loop: /healthz within 100 ms,
   }
   const rows = await rx.store.listIncoming({ limit: 20 })
   const stored = rows.items.find((r) => r.sha256 === genuine.sha256())
-  t.equal(stored?.state, 'received', 'the genuine package is stored received')
+  t.equal(stored?.state, 'arrived', 'the genuine package is stored received')
   t.match(stored?.metadata, { attachments: [{ name: 'ho-so-lon.pdf', contentType: 'application/pdf', payloadSize: 37 * MiB }] }, 'described from what the worker parsed')
   const bytes = await rx.store.getIncomingBytes(stored!.id)
   t.equal(bytes?.bytes.length, genuine.bytes.length, 'its exact bytes are stored')

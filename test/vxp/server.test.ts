@@ -329,7 +329,7 @@ t.test('a system reads and answers only for its own agencies', async (t) => {
   t.equal((await a.downloadEdoc(itemOfB.docId!)).raw.length, 0, 'downloadEdoc of another system\'s item: empty')
   t.equal((await a.updateStatus(itemOfB.docId!, 'done')).json?.ErrorCode, 'GW_ERR_VXP_NOT_FOUND', 'updateStatus done of another system\'s item')
   t.equal((await a.updateStatus(itemOfB.docId!, 'fail')).json?.ErrorCode, 'GW_ERR_VXP_NOT_FOUND', 'updateStatus fail of another system\'s item')
-  t.equal((await gw.store.getIncoming(itemOfB.docId!))!.state, 'received', 'B\'s item untouched')
+  t.equal((await gw.store.getIncoming(itemOfB.docId!))!.state, 'arrived', 'B\'s item untouched')
   t.notOk(data(await a.getReceivedEdocList()).some((i) => i.docId === itemOfB.docId), 'not in A\'s list')
   const aSent = data(await a.getSentEdocList('edoc', bDocId))
   t.ok(aSent.every((r) => r.senderDocId !== bDocId) && aSent.some((r) => r.senderDocId === aDocId), 'a docId of B\'s package does not show it to A')
@@ -345,7 +345,7 @@ t.test('a system reads and answers only for its own agencies', async (t) => {
   t.equal((await a.sendEdoc(otherAgency, { from: G22, messagetype: 'status' })).json?.ErrorCode, 'GW_ERR_VXP_NOT_FOUND', 'a status for a document another agency received')
   const recall = statusPackage(H29, { sender: G22, documentId: toB.documentId, code: toB.code }, '13')
   t.equal((await b.sendEdoc(recall, { from: H29, messagetype: 'status' })).json?.ErrorCode, 'GW_ERR_VXP_INVALID_REQUEST', '13 is a recall: not through sendEdoc')
-  t.equal((await gw.store.getIncoming(itemOfB.docId!))!.state, 'received', 'none of them moved the item')
+  t.equal((await gw.store.getIncoming(itemOfB.docId!))!.state, 'arrived', 'none of them moved the item')
   t.equal((await gw.store.listPackages({ kind: 'status', senderOrganId: H29, limit: 10 })).items.filter((p) => p.statusCode !== '01').length, 0, 'no status package stored for H29 beyond its automatic 01')
 })
 

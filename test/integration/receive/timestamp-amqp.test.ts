@@ -91,7 +91,7 @@ t.test('expired at receipt: received with an earlier token, refused without', as
   const bySha = new Map(rows.map((x) => [x.sha256, x]))
   const stamped = bySha.get(stampedDoc.sha256())
   const plain = bySha.get(plainDoc.sha256())
-  t.equal(stamped?.state, 'received', 'the stamped package is received')
+  t.equal(stamped?.state, 'arrived', 'the stamped package is received')
   t.match(stamped?.verdict, { code: 'VALID', timeSource: 'timestamp', timestamp: { verdict: 'valid', tsa: /Exchange TSA/ } })
   t.equal(plain?.state, 'rejected', 'the package without a token is refused')
   t.match(plain?.verdict, { code: 'CERT_EXPIRED' })

@@ -66,7 +66,7 @@ t.test('a certificate expired at receipt: accepted with a valid earlier token, r
   const s = await setup(t)
   t.equal(await s.pipeline.handle(await message('có dấu thời gian', 'ok')), 'ack', 'with a token: received')
   let rows = await verdicts(s.store)
-  t.equal(rows[0]?.state, 'received')
+  t.equal(rows[0]?.state, 'arrived')
   t.match(rows[0]?.verdict, { code: 'VALID', timeSource: 'timestamp', timestamp: { verdict: 'valid', tsa: /Receive TSA/ } })
   t.ok(Math.abs(Date.parse((rows[0]?.verdict as { validationTime: string }).validationTime) - signedAt.getTime()) < 120_000, 'judged at the token\'s time')
 
