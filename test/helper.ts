@@ -9,6 +9,8 @@ import { readFileSync } from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import amqp from 'amqplib'
+import pg from 'pg'
+import type { Test } from 'tap'
 import { pino } from 'pino'
 import { buildApp } from '../src/app.js'
 import { loadConfig, type Config } from '../src/config.js'
@@ -270,4 +272,22 @@ export async function eventually<T>(fn: () => Promise<T> | T, timeoutMs = 10_000
     if (Date.now() > end) return last
     await new Promise((r) => setTimeout(r, stepMs))
   }
+}
+
+/** The PostgreSQL server the tests use (LIENTHONG_TEST_PG_URL; `off` skips the tests that need it). */
+export const PG_ADMIN_URL = process.env.LIENTHONG_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test'
+
+/** A fresh database of a random name on PG_ADMIN_URL's server, dropped in teardown; its URL. */
+export async function freshPgDatabase(t: Pick<Test, 'teardown'>, prefix = 'lt_test'): Promise<string> {
+  const db = `${prefix}_${randomBytes(6).toString('hex')}`
+  const admin = new pg.Client({ connectionString: PG_ADMIN_URL })
+  await admin.connect()
+  await admin.query(`CREATE DATABASE ${db}`)
+  t.teardown(async () => {
+    await admin.query(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`)
+    await admin.end()
+  })
+  const url = new URL(PG_ADMIN_URL)
+  url.pathname = `/${db}`
+  return url.href
 }

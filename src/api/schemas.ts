@@ -28,3 +28,10 @@ export function addApiSchemas(app: FastifyInstance): void {
 }
 
 export const ref = (id: string) => ({ $ref: `${id}#` })
+
+/** A response `{ items: [...] }` whose items are objects with these required and listed properties. */
+export const itemsOf = (required: string[], properties: Record<string, unknown>) => ({
+  type: 'object',
+  required: ['items'],
+  properties: { items: { type: 'array', items: { type: 'object', required, properties } } },
+})

@@ -23,10 +23,9 @@ import path from 'node:path'
 import { promisify } from 'node:util'
 import pg from 'pg'
 import { loadConfig, type Config } from '../../src/config.js'
-import { AMQP_URL, amqpNames, deleteAmqpNames, eventually, H29, ROOT, sampleDocument } from '../helper.js'
+import { AMQP_URL, amqpNames, deleteAmqpNames, eventually, freshPgDatabase, H29, PG_ADMIN_URL, ROOT, sampleDocument } from '../helper.js'
 
 const run = promisify(execFile)
-const PG_ADMIN_URL = process.env.LIENTHONG_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test'
 /** How podman runs containers on these machines (crun fails on the hybrid cgroups; limits given explicitly). */
 const PODMAN = ['--runtime', 'runc', '--cgroup-manager=cgroupfs']
 const LIMITS = ['--ulimit', 'nofile=20000:20000', '--ulimit', 'nproc=1000:1000']
@@ -362,16 +361,7 @@ t.test('the image runs the gateway on a SQLite store on its data volume', { skip
 
 t.test('the image runs the gateway on PostgreSQL, as compose.yaml does', { skip: skip || (PG_ADMIN_URL === 'off' && 'LIENTHONG_TEST_PG_URL=off') }, async (t) => {
   const dep = await makeDeployment(t)
-  const db = `lt_ctr_${randomBytes(6).toString('hex')}`
-  const admin = new pg.Client({ connectionString: PG_ADMIN_URL })
-  await admin.connect()
-  await admin.query(`CREATE DATABASE ${db}`)
-  t.teardown(async () => {
-    await admin.query(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`)
-    await admin.end()
-  })
-  const url = new URL(PG_ADMIN_URL)
-  url.pathname = `/${db}`
+  const url = new URL(await freshPgDatabase(t, 'lt_ctr'))
   const volume = `lienthong-test-${randomBytes(4).toString('hex')}`
   t.teardown(() => podman('volume', 'rm', '-f', volume).catch(() => {}))
   const gw = await startGateway(t, dep, { LIENTHONG_STORE_DRIVER: 'postgres', LIENTHONG_STORE_URL: url.href }, volume)

@@ -13,7 +13,7 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { writeFileSync } from 'node:fs'
 import http from 'node:http'
 import path from 'node:path'
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { VxpClient } from '../../src/vxp/client.js'
 import { openSqliteStore } from '../../src/store/index.js'
 import { deleteAmqpNames, G22, H29, KEYS, rawTestConfig, ROOT, sampleDocument } from '../helper.js'
@@ -22,6 +22,31 @@ import { loadConfig } from '../../src/config.js'
 
 const SYS_GW_A = { systemId: 'lienthong.gateway-a', secret: 'YS1jb25uZWN0b3Itc2VjcmV0', organIds: [G22] }
 const SYS_DMS_B = { systemId: 'vxp.saas.03', secret: 'ZG1zLWItc2VjcmV0', organIds: [H29] }
+
+/** Gateway A's config file (G22 only, H29 routed to the axis behind `proxyUrl`) and a way to start A as a process. */
+function gatewayA(t: Test, dir: string, proxyUrl: string, axis: Record<string, number>, extra: Record<string, unknown> = {}) {
+  const raw = rawTestConfig(dir, extra)
+  const configA = {
+    ...raw,
+    agencies: (raw.agencies as { organId: string }[]).filter((a) => a.organId === G22),
+    vxp: {
+      axis: { endpoint: `${proxyUrl}/vxp`, systemId: SYS_GW_A.systemId, secret: SYS_GW_A.secret, organIds: [G22], ...axis },
+      routes: [{ organIds: [H29], via: 'axis' }],
+    },
+  }
+  const file = path.join(dir, 'config.json')
+  writeFileSync(file, JSON.stringify(configA))
+  const loaded = loadConfig({ file, env: {} })
+  t.teardown(() => deleteAmqpNames(loaded))
+  const children: ChildProcess[] = []
+  t.teardown(() => children.forEach((c) => c.exitCode === null && c.kill('SIGKILL')))
+  const startA = () => {
+    const c = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/cli.ts'), 'serve', '--config', file], { cwd: ROOT, stdio: 'ignore', env: { ...process.env, LIENTHONG_LOG_LEVEL: 'silent' } })
+    children.push(c)
+    return c
+  }
+  return { loaded, startA }
+}
 
 t.test('SIGKILL between getEdoc and updateStatus: nothing lost, nothing twice', async (t) => {
   const b = await startVxpGateway(t, { server: { systems: [SYS_GW_A, SYS_DMS_B] } }, { only: [G22, H29] })
@@ -50,26 +75,7 @@ t.test('SIGKILL between getEdoc and updateStatus: nothing lost, nothing twice', 
 
   // A's configuration file: G22 only, the axis behind the proxy
   const dir = t.testdir({})
-  const raw = rawTestConfig(dir)
-  const configA = {
-    ...raw,
-    agencies: (raw.agencies as { organId: string }[]).filter((a) => a.organId === G22),
-    vxp: {
-      axis: { endpoint: `${proxyUrl}/vxp`, systemId: SYS_GW_A.systemId, secret: SYS_GW_A.secret, organIds: [G22], pollIntervalMs: 200, retryDelayMs: 200 },
-      routes: [{ organIds: [H29], via: 'axis' }],
-    },
-  }
-  const file = path.join(dir, 'config.json')
-  writeFileSync(file, JSON.stringify(configA))
-  const loaded = loadConfig({ file, env: {} })
-  t.teardown(() => deleteAmqpNames(loaded))
-  const children: ChildProcess[] = []
-  t.teardown(() => children.forEach((c) => c.exitCode === null && c.kill('SIGKILL')))
-  const startA = () => {
-    const c = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/cli.ts'), 'serve', '--config', file], { cwd: ROOT, stdio: 'ignore', env: { ...process.env, LIENTHONG_LOG_LEVEL: 'silent' } })
-    children.push(c)
-    return c
-  }
+  const { loaded, startA } = gatewayA(t, dir, proxyUrl, { pollIntervalMs: 200, retryDelayMs: 200 })
 
   // 1. A runs; B's DMS sends H29 → G22; A fetches it, stores it, and is held in updateStatus
   const a1 = startA()
@@ -145,26 +151,7 @@ t.test('SIGKILL after the axis accepted sendEdoc, before A stored its DocId: sen
     })
   })
   const dir = t.testdir({})
-  const raw = rawTestConfig(dir, { http: { port } })
-  const configA = {
-    ...raw,
-    agencies: (raw.agencies as { organId: string }[]).filter((a) => a.organId === G22),
-    vxp: {
-      axis: { endpoint: `${proxyUrl}/vxp`, systemId: SYS_GW_A.systemId, secret: SYS_GW_A.secret, organIds: [G22], pollIntervalMs: 300, retryDelayMs: 200, timeoutMs: 60_000 },
-      routes: [{ organIds: [H29], via: 'axis' }],
-    },
-  }
-  const file = path.join(dir, 'config.json')
-  writeFileSync(file, JSON.stringify(configA))
-  const loaded = loadConfig({ file, env: {} })
-  t.teardown(() => deleteAmqpNames(loaded))
-  const children: ChildProcess[] = []
-  t.teardown(() => children.forEach((c) => c.exitCode === null && c.kill('SIGKILL')))
-  const startA = () => {
-    const c = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/cli.ts'), 'serve', '--config', file], { cwd: ROOT, stdio: 'ignore', env: { ...process.env, LIENTHONG_LOG_LEVEL: 'silent' } })
-    children.push(c)
-    return c
-  }
+  const { loaded, startA } = gatewayA(t, dir, proxyUrl, { pollIntervalMs: 300, retryDelayMs: 200, timeoutMs: 60_000 }, { http: { port } })
   const api = `http://127.0.0.1:${port}`
 
   // 1. A's DMS sends to H29; A's connector sends it; B accepts it; A never hears the answer

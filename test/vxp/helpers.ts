@@ -3,7 +3,7 @@
  * VNPT's edXML library writes them), the systems of the test configuration, and a check that an answer is what the
  * SDK can read (ASCII bytes, status/ErrorCode/ErrorDesc strings, no JSON null).
  */
-import { randomBytes, randomInt } from 'node:crypto'
+import { randomInt } from 'node:crypto'
 import { buildEdoc, buildStatus } from '../../src/envelope/index.js'
 import { G22, H26, H29, STC } from '../helper.js'
 import type { VxpAnswer } from '../../src/vxp/client.js'
@@ -72,11 +72,10 @@ export function sdkReadable(a: VxpAnswer): string[] {
 }
 
 import path from 'node:path'
-import pg from 'pg'
 import { loadConfig, type Config } from '../../src/config.js'
 import { startGateway, type RunningGateway } from '../../src/server.js'
 import type { Logger } from '../../src/logger.js'
-import { deleteAmqpNames, rawTestConfig, silentLogger } from '../helper.js'
+import { deleteAmqpNames, freshPgDatabase, rawTestConfig, silentLogger } from '../helper.js'
 
 interface Tap {
   testdir(fixture?: any): string
@@ -93,7 +92,7 @@ export function vxpConfig(t: Tap, vxp: Record<string, unknown>, over: Record<str
 }
 
 /** The PostgreSQL server the store tests use (LIENTHONG_TEST_PG_URL, `off` to skip them). */
-export const PG_ADMIN_URL = process.env.LIENTHONG_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test'
+export { PG_ADMIN_URL } from '../helper.js'
 
 /**
  * With LIENTHONG_TEST_VXP_STORE=postgres (test/vxp/postgres.test.ts runs the VXP tests so), every gateway of these
@@ -101,16 +100,7 @@ export const PG_ADMIN_URL = process.env.LIENTHONG_TEST_PG_URL ?? 'postgres://pos
  */
 async function storeOverride(t: Tap): Promise<Record<string, unknown> | undefined> {
   if (process.env.LIENTHONG_TEST_VXP_STORE !== 'postgres') return undefined
-  const db = `lt_vxp_${randomBytes(6).toString('hex')}`
-  const admin = new pg.Client({ connectionString: PG_ADMIN_URL })
-  await admin.connect()
-  await admin.query(`CREATE DATABASE ${db}`)
-  t.teardown(async () => {
-    await admin.query(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`)
-    await admin.end()
-  })
-  const url = new URL(PG_ADMIN_URL)
-  url.pathname = `/${db}`
+  const url = new URL(await freshPgDatabase(t, 'lt_vxp'))
   return { driver: 'postgres', url: url.href }
 }
 

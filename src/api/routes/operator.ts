@@ -19,7 +19,7 @@ import type { StatusSender } from '../../pipeline/statuses.js'
 import type { Verifier } from '../../signature/index.js'
 import type { Store } from '../../store/index.js'
 import { gwError } from '../../errors.js'
-import { ref } from '../schemas.js'
+import { itemsOf, ref } from '../schemas.js'
 import type { MetricsDeps } from './metrics.js'
 
 /** Optional collaborators of the operator routes (server.ts passes the real ones; tests may leave them out). */
@@ -81,20 +81,7 @@ export async function opsRoutes(app: FastifyInstance, opts: OpsRoutesOptions): P
         tags: ['operators'],
         summary: 'The directory of agencies: hosted ones (config agencies) and peers (config peers), by name (operator keys)',
         response: {
-          200: {
-            type: 'object',
-            required: ['items'],
-            properties: {
-              items: {
-                type: 'array',
-                items: {
-                  type: 'object',
-                  required: ['organId', 'name', 'hosted'],
-                  properties: { organId: { type: 'string' }, name: { type: 'string' }, organizationInCharge: { type: 'string' }, hosted: { type: 'boolean' } },
-                },
-              },
-            },
-          },
+          200: itemsOf(['organId', 'name', 'hosted'], { organId: { type: 'string' }, name: { type: 'string' }, organizationInCharge: { type: 'string' }, hosted: { type: 'boolean' } }),
           ...errors,
         },
       },

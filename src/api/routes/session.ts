@@ -17,7 +17,7 @@ import { gwError } from '../../errors.js'
 import type { Principal } from '../plugins/auth.js'
 import { keyHashOf } from '../plugins/auth.js'
 import type { OperatorSessions } from '../plugins/sessions.js'
-import { ref } from '../schemas.js'
+import { itemsOf, ref } from '../schemas.js'
 
 export interface SessionRoutesOptions {
   sessions: OperatorSessions
@@ -106,28 +106,15 @@ export async function sessionRoutes(app: FastifyInstance, opts: SessionRoutesOpt
         tags: ['operators'],
         summary: 'Every operator: kind, role, wrong passwords in a row, lock, open sessions (admin)',
         response: {
-          200: {
-            type: 'object',
-            required: ['items'],
-            properties: {
-              items: {
-                type: 'array',
-                items: {
-                  type: 'object',
-                  required: ['id', 'role', 'kind', 'failures', 'sessions'],
-                  properties: {
-                    id: { type: 'string' },
-                    name: { type: 'string' },
-                    role: { type: 'string' },
-                    kind: { type: 'string', enum: ['password', 'key'] },
-                    failures: { type: 'integer' },
-                    lockedUntil: { type: 'string', format: 'date-time' },
-                    sessions: { type: 'integer' },
-                  },
-                },
-              },
-            },
-          },
+          200: itemsOf(['id', 'role', 'kind', 'failures', 'sessions'], {
+            id: { type: 'string' },
+            name: { type: 'string' },
+            role: { type: 'string' },
+            kind: { type: 'string', enum: ['password', 'key'] },
+            failures: { type: 'integer' },
+            lockedUntil: { type: 'string', format: 'date-time' },
+            sessions: { type: 'integer' },
+          }),
           ...errors,
         },
       },

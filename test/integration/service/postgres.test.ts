@@ -4,13 +4,11 @@
  */
 import t from 'tap'
 import path from 'node:path'
-import { randomBytes } from 'node:crypto'
 import pg from 'pg'
 import { loadConfig } from '../../../src/config.js'
 import { startGateway } from '../../../src/server.js'
-import { auth, deleteAmqpNames, eventually, H29, KEYS, rawTestConfig, sampleDocument, silentLogger } from '../../helper.js'
+import { auth, deleteAmqpNames, eventually, freshPgDatabase, H29, KEYS, PG_ADMIN_URL, rawTestConfig, sampleDocument, silentLogger } from '../../helper.js'
 
-const ADMIN_URL = process.env.LIENTHONG_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test'
 
 t.test('store.driver postgres without store.url is a configuration error', async (t) => {
   const dir = t.testdir({})
@@ -22,17 +20,8 @@ t.test('store.driver postgres without store.url is a configuration error', async
   })
 })
 
-t.test('a gateway on PostgreSQL sends, relays and receives; everything is in the database', { skip: ADMIN_URL === 'off' && 'LIENTHONG_TEST_PG_URL=off' }, async (t) => {
-  const db = `lt_gw_${randomBytes(6).toString('hex')}`
-  const admin = new pg.Client({ connectionString: ADMIN_URL })
-  await admin.connect()
-  await admin.query(`CREATE DATABASE ${db}`)
-  t.teardown(async () => {
-    await admin.query(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`)
-    await admin.end()
-  })
-  const url = new URL(ADMIN_URL)
-  url.pathname = `/${db}`
+t.test('a gateway on PostgreSQL sends, relays and receives; everything is in the database', { skip: PG_ADMIN_URL === 'off' && 'LIENTHONG_TEST_PG_URL=off' }, async (t) => {
+  const url = new URL(await freshPgDatabase(t, 'lt_gw'))
 
   const dir = t.testdir({})
   const raw = rawTestConfig(dir)
