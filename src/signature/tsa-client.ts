@@ -53,6 +53,12 @@ export interface Timestamper {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
+/** A request that failed on a connection closed by the other side before any answer (not a timeout). */
+function isStaleConnection(e: Error): boolean {
+  const cause = e.cause as { code?: string } | undefined
+  return e.name !== 'TimeoutError' && ['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET'].includes(cause?.code ?? '')
+}
+
 export function createTimestamper(o: TimestamperOptions): Timestamper {
   const doFetch = o.fetch ?? fetch
   const timeoutMs = o.timeoutMs ?? 5000
@@ -68,14 +74,18 @@ export function createTimestamper(o: TimestamperOptions): Timestamper {
   async function once(digest: Uint8Array): Promise<Stamp> {
     const req = buildTimestampRequest(digest, o.policy !== undefined ? { policy: o.policy } : {})
     counters.requests++
-    let res: Response
-    try {
-      res = await doFetch(o.url, {
+    const post = () =>
+      doFetch(o.url, {
         method: 'POST',
         headers: { 'content-type': 'application/timestamp-query', accept: 'application/timestamp-reply' },
         body: req.der,
         signal: AbortSignal.timeout(timeoutMs),
       })
+    let res: Response
+    try {
+      // a kept-alive connection the TSA closed meanwhile fails at once (reset, "other side closed"): asked again
+      // at once on a new connection; a TSA that is really down fails the second time too
+      res = await post().catch((e: Error) => (isStaleConnection(e) ? post() : Promise.reject(e)))
     } catch (e) {
       const err = e as Error
       const reason = err.name === 'TimeoutError' ? `no answer within ${timeoutMs} ms` : String((err.cause as Error | undefined)?.message ?? err.message)
