@@ -22,7 +22,7 @@ function runDemo(args: string[]): Promise<{ code: number | null; stdout: string;
 }
 
 t.test('the demo completes the exchange and prints the timeline', async (t) => {
-  const r = await runDemo(['--amqp', AMQP_URL])
+  const r = await runDemo(['--amqp', AMQP_URL, '--timeout', '120'])
   t.equal(r.code, 0, `exit 0 (stderr: ${r.stderr.slice(0, 500)})`)
   t.match(r.stdout, /received for 000\.00\.00\.H26: signature VALID/, 'B verified the document')
   t.match(r.stdout, /identical to what A sent/, 'PDF bytes identical')
@@ -36,7 +36,7 @@ t.test('the demo completes the exchange and prints the timeline', async (t) => {
 })
 
 t.test('--axis: an axis-only agency and a lienthong agency exchange both ways through the VXP protocol', async (t) => {
-  const r = await runDemo(['--axis', '--amqp', AMQP_URL])
+  const r = await runDemo(['--axis', '--amqp', AMQP_URL, '--timeout', '120'])
   t.equal(r.code, 0, `exit 0 (stderr: ${r.stderr.slice(0, 500)})`)
   const out = r.stdout
   const steps: [string, RegExp][] = [
