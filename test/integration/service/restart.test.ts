@@ -25,7 +25,7 @@ async function serve(configFile: string, env: Record<string, string> = {}): Prom
   proc.stdout!.on('data', (b: Buffer) => (out += b.toString()))
   proc.stderr!.on('data', (b: Buffer) => (out += b.toString()))
   const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`serve did not start:\n${out}`)), 30_000)
+    const timer = setTimeout(() => reject(new Error(`serve did not start:\n${out}`)), 90_000)
     const check = () => {
       const m = /lienthong listening on (http:\/\/[\d.:]+)/.exec(out)
       if (m) {
