@@ -296,15 +296,30 @@ export interface SendProgress {
 }
 
 /**
- * Send documents 1..count to `gw` (G22's client), `concurrency` at a time, each with Idempotency-Key `<tag>-<n>`:
+ * Send documents 1..count to `gw` (G22's client), `concurrency` at a time (those from `gate.from` on once
+ * `gate.open` resolves), each with Idempotency-Key `<tag>-<n>`:
  * a 503 or a connection that fails (the process killed, the port closed) is retried with the same key and bytes
  * every 200 ms until a 202 (or `giveUpMs` for that document).
  */
-export function sendDocuments(gw: GatewayProcess, o: { count: number; concurrency: number; recipients: string[]; sizeBytes: number; tag: string; giveUpMs?: number; key?: string }): SendProgress {
+export function sendDocuments(
+  gw: GatewayProcess,
+  o: {
+    count: number
+    concurrency: number
+    recipients: string[]
+    sizeBytes: number
+    tag: string
+    giveUpMs?: number
+    key?: string
+    /** Documents from number `from` on wait for `open` (so that some are still to come when a fault begins). */
+    gate?: { from: number; open: Promise<unknown> }
+  },
+): SendProgress {
   const file = attachment(o.sizeBytes)
   const p: SendProgress = { accepted: new Map(), requests: 0, retries: 0, replayed: 0, statuses: new Map(), refused: [], lastAcceptedAt: 0, done: Promise.resolve() }
   let next = 1
   const sendOne = async (n: number) => {
+    if (o.gate && n >= o.gate.from) await o.gate.open
     const body = documentBody(n, o.recipients, file, o.tag)
     const headers = { 'content-type': 'application/json', 'idempotency-key': `${o.tag}-${n}` }
     const giveUp = Date.now() + (o.giveUpMs ?? 180_000)
