@@ -177,6 +177,8 @@ export interface Config {
     readonly deadLetterMaxBytes: number
     readonly deadLetterMaxLength: number
     readonly reconnect: { readonly initialDelayMs: number; readonly maxDelayMs: number }
+    /** TLS files of an amqps:// URL (absolute after loadConfig); absent: Node's default roots, no client certificate. */
+    readonly tls?: { readonly caPath?: string; readonly certPath?: string; readonly keyPath?: string; readonly servername?: string }
   }
   readonly store: { readonly driver: 'sqlite' | 'postgres'; readonly url?: string; readonly path: string; readonly synchronous: 'FULL' | 'NORMAL' }
   readonly agencies: readonly AgencyConfig[]
@@ -391,6 +393,8 @@ function resolvePaths(doc: Json, base: string): void {
   store.path = abs(store.path)
   const tls = (doc.http as Json).tls as Json | undefined
   if (tls) for (const k of ['keyPath', 'certPath']) tls[k] = abs(tls[k])
+  const amqpTls = (doc.amqp as Json).tls as Json | undefined
+  if (amqpTls) for (const k of ['caPath', 'certPath', 'keyPath']) if (typeof amqpTls[k] === 'string') amqpTls[k] = abs(amqpTls[k])
   const trust = doc.trust as Json
   for (const k of ['anchorsPaths', 'intermediatesPaths', 'crlPaths']) trust[k] = (trust[k] as unknown[]).map(abs)
   const tsa = trust.tsa as Json | undefined
@@ -618,6 +622,8 @@ function missingFiles(doc: Json): string[] {
   }
   const tls = (doc.http as Json).tls as Json | undefined
   if (tls) for (const k of ['keyPath', 'certPath']) check(tls[k], `http.tls.${k}`)
+  const amqpTls = (doc.amqp as Json).tls as Json | undefined
+  if (amqpTls) for (const k of ['caPath', 'certPath', 'keyPath']) check(amqpTls[k], `amqp.tls.${k}`)
   return out
 }
 

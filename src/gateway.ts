@@ -15,7 +15,7 @@
  */
 import { randomUUID } from 'node:crypto'
 import { EventEmitter } from 'node:events'
-import { mkdirSync } from 'node:fs'
+import { mkdirSync, readFileSync } from 'node:fs'
 import path from 'node:path'
 import type { Config } from './config.js'
 import { createLogger, type Logger } from './logger.js'
@@ -38,7 +38,7 @@ import { attachWebhooks, createWebhookDispatcher, type WebhookDispatcher } from 
 import type { Timestamper, Verifier } from './signature/index.js'
 import { checkLogAnchors, createLogAnchorer, type AnchorCheck, type LogAnchorer } from './pipeline/log-anchors.js'
 import { openPgStore, openSqliteStore, type Store, type VerifyLogResult } from './store/index.js'
-import { createAmqpConnection, createPublisher, declareTopology, type AmqpConnection, type Publisher } from './transport/index.js'
+import { createAmqpConnection, createPublisher, declareTopology, type AmqpConnection, type AmqpTlsOptions, type Publisher } from './transport/index.js'
 import { createAxisConnector, storeWithPending, type AxisConnector } from './vxp/connector.js'
 import { routeMatcher } from './vxp/routes.js'
 
@@ -156,6 +156,7 @@ function startTransport(config: Config, store: Store, logger: Logger, metrics: G
     initialDelayMs: config.amqp.reconnect.initialDelayMs,
     maxDelayMs: config.amqp.reconnect.maxDelayMs,
     connectionName: `lienthong ${config.agencies.map((a) => a.organId).join(',')}`,
+    ...(config.amqp.tls ? { tls: amqpTlsFiles(config.amqp.tls) } : {}),
     logger: tlog,
   })
   stack.push(() => connection.close().catch(() => {}))
@@ -195,6 +196,16 @@ function startTransport(config: Config, store: Store, logger: Logger, metrics: G
   relay.start()
   stack.push(() => relay.stop({ timeoutMs: 5000 }))
   return { connection, publisher, relay }
+}
+
+/** amqp.tls: the PEM files read once (loadConfig checked that they exist). */
+function amqpTlsFiles(tls: NonNullable<Config['amqp']['tls']>): AmqpTlsOptions {
+  return {
+    ...(tls.caPath ? { ca: readFileSync(tls.caPath) } : {}),
+    ...(tls.certPath ? { cert: readFileSync(tls.certPath) } : {}),
+    ...(tls.keyPath ? { key: readFileSync(tls.keyPath) } : {}),
+    ...(tls.servername ? { servername: tls.servername } : {}),
+  }
 }
 
 type Stack = (() => Promise<unknown>)[]

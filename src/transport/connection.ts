@@ -58,10 +58,24 @@ export interface AmqpConnectionOptions {
    * `rabbitmqctl list_connections client_properties`. Default: `lienthong`.
    */
   connectionName?: string
+  /**
+   * TLS options for an `amqps://` URL, given to `tls.connect` as they are: `ca` (the broker's private CA, instead
+   * of Node's default roots), `cert` and `key` (a client certificate), `servername` (the name the broker's
+   * certificate must carry, when the URL's host is an address). Ignored for `amqp://`. Default: none.
+   */
+  tls?: AmqpTlsOptions
   /** Where to log connection events. Default: silent. */
   logger?: TransportLogger
   /** Random source in [0, 1) for the jitter. Default: Math.random. */
   random?: () => number
+}
+
+/** The TLS settings of {@link AmqpConnectionOptions.tls}: PEM contents, not paths. */
+export interface AmqpTlsOptions {
+  ca?: string | Buffer | (string | Buffer)[]
+  cert?: string | Buffer
+  key?: string | Buffer
+  servername?: string
 }
 
 /** Details of a failed connection attempt, emitted as `connectFailed`. */
@@ -155,7 +169,8 @@ interface Waiter {
 class ConnectionManager extends EventEmitter implements AmqpConnection {
   readonly redactedUrl: string
   readonly #url: string
-  readonly #opts: Required<Omit<AmqpConnectionOptions, 'url' | 'logger'>>
+  readonly #opts: Required<Omit<AmqpConnectionOptions, 'url' | 'logger' | 'tls'>>
+  readonly #tls: AmqpTlsOptions | undefined
   readonly #log: TransportLogger
   readonly #setups: SetupFn[] = []
   #state: ConnectionState = 'disconnected'
@@ -180,6 +195,7 @@ class ConnectionManager extends EventEmitter implements AmqpConnection {
       connectionName: options.connectionName ?? 'lienthong',
       random: options.random ?? Math.random,
     }
+    this.#tls = options.tls
     this.#log = options.logger ?? silentLogger
     this.redactedUrl = redactUrl(options.url)
     this.#url = withHeartbeat(options.url, this.#opts.heartbeatSeconds)
@@ -281,6 +297,7 @@ class ConnectionManager extends EventEmitter implements AmqpConnection {
         noDelay: true,
         timeout: this.#opts.connectTimeoutMs,
         clientProperties: { connection_name: this.#opts.connectionName },
+        ...(this.#tls !== undefined && this.#url.startsWith('amqps:') ? this.#tls : {}),
       })
     } catch (err) {
       this.#scheduleRetry(err, 'connect')

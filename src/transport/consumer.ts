@@ -326,6 +326,8 @@ class QueueConsumer implements Consumer {
     const known = this.#attempts.get(key)
     const rec = known ?? { unfinished: m.fields.redelivered ? 1 : 0, retries: 0 }
     const inbound = toInbound(queue, m)
+    // a message back from an earlier delivery (a lost connection or channel, a restart): rare, and worth a line
+    if (m.fields.redelivered) this.#log.info({ messageId: m.properties.messageId, queue, deliveryCount: inbound.deliveryCount }, 'redelivered message')
     if (inbound.deliveryCount !== undefined) rec.unfinished = Math.max(rec.unfinished, inbound.deliveryCount - rec.retries)
     // Once a delivery counts as unfinished (the message came back without this process asking), the count goes to
     // the store before the handler runs, so the delivery that kills the process is counted across the restart; a

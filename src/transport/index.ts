@@ -9,6 +9,7 @@ export {
   type AmqpConnection,
   type AmqpConnectionEvents,
   type AmqpConnectionOptions,
+  type AmqpTlsOptions,
   type ConnectFailure,
   type ConnectionState,
   type SetupFn,

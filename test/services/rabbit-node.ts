@@ -1,7 +1,8 @@
 /**
  * A RabbitMQ node of the test's own, from the machine's installed rabbitmq-server: its own node name
  * (`lt-<random>@localhost`), AMQP port and distribution port (free ports, 127.0.0.1 only), and everything else
- * (data, logs, config, enabled plugins: none, so no management listener, Erlang cookie) in a temporary folder. The
+ * (data, logs, config, enabled plugins: none unless `plugins` names some, so no management listener, Erlang cookie)
+ * in a temporary folder. The
  * suites that stop a broker stop this one, never the machine's shared `rabbit@<host>`.
  *
  * The node runs as the current user (root included): on Debian the scripts of /usr/lib/rabbitmq/bin are called
@@ -56,7 +57,16 @@ export function rabbitNodeUnavailable(): string | undefined {
 }
 
 /** Start a throwaway RabbitMQ node; removed in `t`'s teardown (and at process exit). */
-export async function startRabbitNode(t?: TeardownTarget, opts: { startTimeoutMs?: number } = {}): Promise<RabbitNode> {
+export async function startRabbitNode(
+  t?: TeardownTarget,
+  opts: {
+    startTimeoutMs?: number
+    /** Plugins to enable on this node only (its own enabled_plugins file), e.g. `['rabbitmq_federation']`. Default: none. */
+    plugins?: readonly string[]
+    /** Lines added to the node's rabbitmq.conf, e.g. an ssl listener and its `ssl_options.*`. */
+    config?: readonly string[]
+  } = {},
+): Promise<RabbitNode> {
   const bin = rabbitBinDir()
   if (bin === undefined) throw new Error(rabbitNodeUnavailable())
   const timeoutMs = opts.startTimeoutMs ?? 120_000
@@ -64,8 +74,8 @@ export async function startRabbitNode(t?: TeardownTarget, opts: { startTimeoutMs
   const name = `lt-${randomBytes(4).toString('hex')}@localhost`
   const [port, distPort] = (await freePorts(2)) as [number, number]
 
-  writeFileSync(path.join(dir, 'rabbitmq.conf'), [`listeners.tcp.1 = 127.0.0.1:${port}`, 'disk_free_limit.absolute = 10MB', ''].join('\n'))
-  writeFileSync(path.join(dir, 'enabled_plugins'), '[].\n')
+  writeFileSync(path.join(dir, 'rabbitmq.conf'), [`listeners.tcp.1 = 127.0.0.1:${port}`, 'disk_free_limit.absolute = 10MB', ...(opts.config ?? []), ''].join('\n'))
+  writeFileSync(path.join(dir, 'enabled_plugins'), `[${(opts.plugins ?? []).join(',')}].\n`)
   writeFileSync(path.join(dir, 'rabbitmq-env.conf'), '') // instead of /etc/rabbitmq/rabbitmq-env.conf (NODENAME, ...)
   writeFileSync(path.join(dir, '.erlang.cookie'), randomBytes(15).toString('hex').toUpperCase(), { mode: 0o400 })
   const env: NodeJS.ProcessEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('RABBITMQ_') && k !== 'ERL_FLAGS'))
