@@ -212,6 +212,11 @@ function pgOps(c: Client): WriteOps {
         [id, state, orNull(o.statusCode), orNull(o.reason), at],
       )
     },
+    async incomingByDocument(sender, documentId) {
+      // the canonical identity, locked for the rest of the transaction (then read: the read sees every commit)
+      await c.query('SELECT pg_advisory_xact_lock(hashtextextended(upper($1::text) || chr(31) || $2::text, 12))', [sender, documentId])
+      return (await c.query(`SELECT ${INCOMING_COLS} FROM incoming WHERE upper(sender) = upper($1::text) AND document_id = $2 ORDER BY seq`, [sender, documentId])).rows as Row[]
+    },
     async insertIncoming({ row: r, bytes, signature }) {
       const ins = await c.query(
         `INSERT INTO incoming (id, kind, document_id, sender, recipient, message_id, sha256, size, priority, subject, code_number, code_notation, promulgation_date, status_code, metadata, verdict, search, state, reason, related_id, received_at, updated_at)

@@ -335,6 +335,7 @@ export class SqliteStore extends CoreStore implements Store {
       updateDelivery: (id, state, o, at) => {
         s('updateDelivery').run({ id, state, status_code: orNull(o.statusCode), reason: orNull(o.reason), at })
       },
+      incomingByDocument: (sender, documentId) => s('incomingByDocument').all(sender, documentId) as Row[],
       insertIncoming: ({ row, bytes, signature }) => {
         // a refused copy is always its own row; an accepted one is a duplicate of the accepted copy under its key
         const ex = row.state === 'rejected' ? undefined : (s('incomingDedupe').get({ sha256: row.sha256, sender: row.sender, document_id: row.document_id, recipient: row.recipient }) as Row | undefined)

@@ -400,6 +400,15 @@ export interface RecordIncomingInput {
    * status package is new (a redelivered status is not applied twice).
    */
   apply?: { deliveryId: string; toState: DeliveryState; options: TransitionOptions }
+  /**
+   * The history rule of the package's sender and DocumentId, checked INSIDE the write transaction, before the row
+   * is written: `check` gets every stored copy under (sender, DocumentId) (OrganIds compared case-insensitively)
+   * and throws to refuse the package (a REPLAY); then nothing of it is stored and the write rejects with that
+   * error. The transaction holds the identity for its rest (PostgreSQL: an advisory transaction lock on the
+   * canonical (sender, DocumentId), besides the chain-head lock every write takes; SQLite: its one writer), so
+   * two processes that receive two packages under one DocumentId at once cannot both accept one.
+   */
+  guard?: { sender: string; documentId: string; check(stored: readonly StoredIncoming[]): void }
 }
 
 export interface StoredIncoming {

@@ -1,0 +1,86 @@
+/**
+ * Several gateways on one PostgreSQL database and one broker: a fresh database with a random name per test
+ * (dropped after it), a configuration every gateway of the test shares (same AMQP names, same database), raw
+ * publishing onto the exchange (headers as a peer gateway sets them), and direct reads of the database.
+ */
+import { createHash, randomBytes } from 'node:crypto'
+import path from 'node:path'
+import amqp from 'amqplib'
+import pg from 'pg'
+import { loadConfig, type Config } from '../../../src/config.js'
+import { AMQP_URL, rawTestConfig } from '../../helper.js'
+
+interface Tap {
+  testdir(fixture?: any): string
+  teardown(fn: () => unknown): void
+}
+
+export const ADMIN_URL = process.env.LIENTHONG_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test'
+export const pgSkip: false | string = ADMIN_URL === 'off' && 'LIENTHONG_TEST_PG_URL=off'
+
+/** A new database `lt_scale_<random>`; its URL, and a client on it for the test's own queries. */
+export async function freshDatabase(t: Tap): Promise<{ url: string; sql: pg.Client }> {
+  const db = `lt_scale_${randomBytes(6).toString('hex')}`
+  const admin = new pg.Client({ connectionString: ADMIN_URL })
+  await admin.connect()
+  await admin.query(`CREATE DATABASE ${db}`)
+  const url = new URL(ADMIN_URL)
+  url.pathname = `/${db}`
+  const sql = new pg.Client({ connectionString: url.href })
+  await sql.connect()
+  t.teardown(async () => {
+    await sql.end().catch(() => {})
+    await admin.query(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`)
+    await admin.end()
+  })
+  return { url: url.href, sql }
+}
+
+/** The raw configuration (test/helper.ts agencies and random AMQP names) on the given PostgreSQL database. */
+export function rawScaleConfig(dir: string, url: string, over: Record<string, any> = {}): Record<string, any> {
+  const raw = rawTestConfig(dir, over)
+  raw.store = { driver: 'postgres', url }
+  if (over.clock) raw.clock = over.clock
+  return raw
+}
+
+export function scaleConfig(t: Tap, url: string, over: Record<string, any> = {}): Config {
+  const dir = t.testdir({})
+  return loadConfig({ object: rawScaleConfig(dir, url, over), file: path.join(dir, 'config.json'), env: {} })
+}
+
+/** A confirm channel on the shared broker that publishes as a peer gateway would (x-lienthong-* headers). */
+export async function rawPublisher(t: Tap, exchange: string) {
+  const conn = await amqp.connect(AMQP_URL)
+  conn.on('error', () => {})
+  const ch = await conn.createConfirmChannel()
+  ch.on('error', () => {})
+  t.teardown(async () => {
+    await ch.close().catch(() => {})
+    await conn.close().catch(() => {})
+  })
+  return (m: { body: Uint8Array; signature: Uint8Array; sender: string; recipient: string; messageId?: string }) =>
+    new Promise<void>((resolve, reject) =>
+      ch.publish(
+        exchange,
+        m.recipient.toUpperCase(),
+        Buffer.from(m.body),
+        {
+          persistent: true,
+          mandatory: true,
+          messageId: m.messageId ?? randomBytes(8).toString('hex'),
+          type: 'edoc',
+          contentType: 'application/xml',
+          headers: {
+            'x-lienthong-sender': m.sender,
+            'x-lienthong-recipient': m.recipient,
+            'x-lienthong-sha256': createHash('sha256').update(m.body).digest('hex'),
+            'x-lienthong-signature': Buffer.from(m.signature).toString('base64'),
+          },
+        },
+        (err) => (err ? reject(err) : resolve()),
+      ),
+    )
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
