@@ -119,6 +119,27 @@ export interface IdempotencyRecord {
   createdAt: string
 }
 
+/**
+ * A relay's lease on the pending deliveries it reads (migration 012): rows another relay holds (lease not expired)
+ * are left out; the rows returned are held by `owner` until `at + ms`.
+ */
+export interface PendingLease {
+  /** The relay that takes the rows (unique per process and start). */
+  owner: string
+  /** How long the lease lasts (config relay.leaseMs). */
+  ms: number
+  /** Now (default the store's clock). */
+  at?: Date
+}
+
+/** What `pendingDeliveries` reads. */
+export interface PendingQuery {
+  limit: number
+  afterId?: string
+  /** Take a lease on the rows read (several gateway processes on one store); without it, every pending row. */
+  lease?: PendingLease
+}
+
 /** A delivery waiting for the relay, with what it needs to publish. */
 export interface PendingDelivery {
   deliveryId: string

@@ -3,12 +3,13 @@
  * (dropped after it), a configuration every gateway of the test shares (same AMQP names, same database), raw
  * publishing onto the exchange (headers as a peer gateway sets them), and direct reads of the database.
  */
+import { spawn, type ChildProcess } from 'node:child_process'
 import { createHash, randomBytes } from 'node:crypto'
 import path from 'node:path'
 import amqp from 'amqplib'
 import pg from 'pg'
 import { loadConfig, type Config } from '../../../src/config.js'
-import { AMQP_URL, rawTestConfig } from '../../helper.js'
+import { AMQP_URL, rawTestConfig, ROOT } from '../../helper.js'
 
 interface Tap {
   testdir(fixture?: any): string
@@ -84,3 +85,46 @@ export async function rawPublisher(t: Tap, exchange: string) {
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+// ---- gateway processes ----------------------------------------------------------------------------------------
+
+export interface Child {
+  proc: ChildProcess
+  url: string
+  output: () => string
+}
+
+/** `lienthong serve --config FILE` as a child process (tsx, from the checkout), once it listens. */
+export async function serve(configFile: string, env: Record<string, string> = {}): Promise<Child> {
+  const proc = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'serve', '--config', configFile], {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  let out = ''
+  proc.stdout!.on('data', (b: Buffer) => (out += b.toString()))
+  proc.stderr!.on('data', (b: Buffer) => (out += b.toString()))
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`serve did not start:\n${out}`)), 40_000)
+    const check = () => {
+      const m = /lienthong listening on (http:\/\/[\d.:]+)/.exec(out)
+      if (m) {
+        clearTimeout(timer)
+        resolve(m[1]!)
+      }
+    }
+    proc.stdout!.on('data', check)
+    proc.on('exit', (code) => {
+      clearTimeout(timer)
+      reject(new Error(`serve exited with ${code}:\n${out}`))
+    })
+  })
+  return { proc, url, output: () => out }
+}
+
+export const kill = (c: Child, signal: NodeJS.Signals) =>
+  new Promise<number | null>((resolve) => {
+    if (c.proc.exitCode !== null || c.proc.signalCode !== null) return resolve(c.proc.exitCode)
+    c.proc.once('exit', (code) => resolve(code))
+    c.proc.kill(signal)
+  })
