@@ -128,3 +128,33 @@ export const kill = (c: Child, signal: NodeJS.Signals) =>
     c.proc.once('exit', (code) => resolve(code))
     c.proc.kill(signal)
   })
+
+/**
+ * What an operator does after fixing the cause of dead letters refused before their signature verified (the
+ * store keeps only their first bytes): move every message of the dead-letter queue back through the exchange to
+ * the recipient's inbox queue, headers and properties as they were. Returns how many were moved.
+ */
+export async function moveDeadLetters(dlq: string, exchange: string, routingKey: string): Promise<number> {
+  const conn = await amqp.connect(AMQP_URL)
+  try {
+    conn.on('error', () => {})
+    const ch = await conn.createConfirmChannel()
+    ch.on('error', () => {})
+    let n = 0
+    for (;;) {
+      const m = await ch.get(dlq, { noAck: false })
+      if (m === false) break
+      const { headers, ...props } = m.properties
+      const kept = Object.fromEntries(Object.entries(headers ?? {}).filter(([k]) => k.startsWith('x-lienthong-')))
+      await new Promise<void>((resolve, reject) =>
+        ch.publish(exchange, routingKey, m.content, { ...props, headers: kept, persistent: true, mandatory: true }, (err) => (err ? reject(err) : resolve())),
+      )
+      ch.ack(m)
+      n++
+    }
+    await ch.close()
+    return n
+  } finally {
+    await conn.close().catch(() => {})
+  }
+}
