@@ -239,7 +239,11 @@ export interface Config {
     readonly maxInFlight: number
     readonly pollIntervalMs: number
     readonly retryDelayMs: number
+    /** Lease on the pending deliveries a relay took (several processes on one store share the outbox). */
+    readonly leaseMs: number
   }
+  /** The time source: `offsetMs` added to the system clock (drills of clock skew). */
+  readonly clock: { readonly offsetMs: number }
   /** Retention windows in days (store.purge, src/pipeline/retention.ts); a window left out keeps that kind forever. */
   readonly retention: {
     readonly packageBytesDays?: number

@@ -14,6 +14,7 @@
  * If building fails half-way, whatever was already started is stopped before the error is thrown.
  */
 import { randomUUID } from 'node:crypto'
+import { hostname } from 'node:os'
 import { EventEmitter } from 'node:events'
 import { mkdirSync, readFileSync } from 'node:fs'
 import path from 'node:path'
@@ -33,7 +34,7 @@ import { createRelay, type Relay } from './pipeline/relay.js'
 import { createRetention, type Retention } from './pipeline/retention.js'
 import { loadSigners } from './pipeline/signers.js'
 import { createStatusSender, type StatusSender } from './pipeline/statuses.js'
-import { timestamperFor, trustVerifier, tsaTrustFor, type TrustVerifier } from './pipeline/trust.js'
+import { offsetClock, timestamperFor, trustVerifier, tsaTrustFor, type TrustVerifier } from './pipeline/trust.js'
 import { attachWebhooks, createWebhookDispatcher, type WebhookDispatcher } from './pipeline/webhooks.js'
 import type { Timestamper, Verifier } from './signature/index.js'
 import { checkLogAnchors, createLogAnchorer, type AnchorCheck, type LogAnchorer } from './pipeline/log-anchors.js'
@@ -190,6 +191,8 @@ function startTransport(config: Config, store: Store, logger: Logger, metrics: G
     pollIntervalMs: config.relay.pollIntervalMs,
     retryDelayMs: config.relay.retryDelayMs,
     logger: logger.child({ area: 'relay' }),
+    // several processes on one PostgreSQL database share the outbox; an SQLite file is one process's
+    ...(config.store.driver === 'postgres' ? { lease: { owner: `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`, ms: config.relay.leaseMs } } : {}),
   })
   // a (re)connect is a good moment to look at the outbox
   connection.on('connect', () => relay.wake())
@@ -213,7 +216,7 @@ type Stack = (() => Promise<unknown>)[]
 export async function createGateway(config: Config, overrides: GatewayOverrides = {}): Promise<Gateway> {
   const o = overrides
   const logger = o.logger ?? createLogger({ level: config.log.level })
-  const clock = o.clock ?? (() => new Date())
+  const clock = o.clock ?? (config.clock.offsetMs ? offsetClock(config.clock.offsetMs) : () => new Date())
   const newId = o.newId ?? randomUUID
   // what was started, to stop in reverse order (on close, or when a later step fails)
   const stack: Stack = []
@@ -306,7 +309,7 @@ export async function createGateway(config: Config, overrides: GatewayOverrides 
     let receiver: Receiver | undefined
     if (amqp && o.receive !== false) {
       trust.current() // unreadable trust files stop a receiving gateway at start
-      const r = startReceiver({ config, store, connection: amqp.connection, signers, relay, logger, statuses, verifier: metrics.wrapVerifier(trust.verifier) })
+      const r = startReceiver({ config, store, connection: amqp.connection, signers, relay, logger, statuses, clock, verifier: metrics.wrapVerifier(trust.verifier) })
       stack.push(() => r.stop())
       receiver = r
     }

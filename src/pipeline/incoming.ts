@@ -16,7 +16,9 @@
  *                       certificate UID == From/OrganId (the signature verdict code)
  *   7. checkHistory     the same bytes already stored for this recipient: a redelivery (ack, no second 01); the
  *                       same DocumentId from the same sender with other bytes: REPLAY (a revoke, type 1, keeps
- *                       the original DocumentId by design and is not a replay)
+ *                       the original DocumentId by design and is not a replay); checked again by the store inside
+ *                       the transaction that writes the document (historyGuard), so two gateway processes that
+ *                       receive two packages under one DocumentId at once store one accepted and one REPLAY
  *   8. document: business type (receive-business.ts), record `received` with the verdict, answer 01;
  *      status: match the delivery it answers and move it (receive-status.ts), record it
  *
@@ -39,7 +41,7 @@ import { gwError, isGatewayError, type ErrorCode } from '../errors.js'
 import { Envelope } from '../envelope/index.js'
 import type { Logger } from '../logger.js'
 import type { Verifier } from '../signature/index.js'
-import type { JsonObject, Store, StoredIncoming } from '../store/index.js'
+import type { JsonObject, RecordIncomingInput, Store, StoredIncoming } from '../store/index.js'
 import type { HandlerResult, InboundMessage } from '../transport/index.js'
 import { applyBusiness, businessType } from './receive-business.js'
 import { verifyFromAxis } from './receive-axis.js'
@@ -56,6 +58,7 @@ import {
   checkDeliveries,
   checkHistory,
   checkRecipient,
+  historyGuard,
   checkSender,
   checkSize,
   describe,
@@ -202,7 +205,7 @@ export function createIncomingPipeline(deps: IncomingDeps): IncomingPipeline {
     }
   }
 
-  async function acceptDocument(a: Arrival, env: Envelope): Promise<HandlerResult> {
+  async function acceptDocument(a: Arrival, env: Envelope, guard: RecordIncomingInput['guard']): Promise<HandlerResult> {
     const business = await applyBusiness(steps, { id: a.id, env, sender: a.sender!, recipient: a.recipient, documentId: a.documentId })
     const reply = await prepare01(a)
     // the document and its 01: one transaction
@@ -210,6 +213,8 @@ export function createIncomingPipeline(deps: IncomingDeps): IncomingPipeline {
       metadata: { ...describe(env), ...(business.effects.length > 0 ? { effects: business.effects } : {}) },
       relatedId: business.relatedId,
       reply: reply?.record,
+      // the REPLAY rule again in the write transaction: another process may have stored this DocumentId meanwhile
+      guard,
     })
     if (rec.reply) reply!.stored(rec.reply)
     // stored meanwhile by another delivery of the same package: its keyed 01 (sent with it) is the one
@@ -335,9 +340,10 @@ export function createIncomingPipeline(deps: IncomingDeps): IncomingPipeline {
           ? judgeVerdict(steps, a.signature as Uint8Array, reading.verdict)
           : await verify(steps, input.bytes, a.signature as Uint8Array, sender)
       return await serialised(`${upper(sender)}|${documentId ?? ''}`, async () => {
-        const existing = await checkHistory(steps, { id: a.id, kind: env.kind, sender, documentId, sha256: a.sha256, recipient: a.recipient, businessType: businessType(env) })
+        const history = { id: a.id, kind: env.kind, sender, documentId, sha256: a.sha256, recipient: a.recipient, businessType: businessType(env) }
+        const existing = await checkHistory(steps, history)
         if (existing) return await redelivered(a, existing)
-        return env.kind === 'edoc' ? await acceptDocument(a, env) : await acceptStatus(a, env)
+        return env.kind === 'edoc' ? await acceptDocument(a, env, historyGuard(history)) : await acceptStatus(a, env)
       })
     } catch (e) {
       return translate(a, e)

@@ -300,12 +300,18 @@ export interface HistoryQuery {
  * refuses REPLAY when the sender's DocumentId was received with other bytes. Only copies that passed verification
  * count (a refused copy, whatever it claims, neither makes a redelivery nor a replay), the sender compares
  * canonically (case-insensitively: a lowercased From is the same sender), and a revoke, update or replace (types
- * 1–3, {@link keepsDocumentId}) is exempt both ways. Run it serialised per sender + DocumentId, so the check and
- * the store stay in step.
+ * 1–3, {@link keepsDocumentId}) is exempt both ways. Run it serialised per sender + DocumentId in the process, and
+ * store an accepted document with {@link historyGuard}: the store checks the REPLAY rule again inside its write
+ * transaction, so other processes on the same database stay in step too.
  */
 export async function checkHistory(deps: Pick<ReceiveDeps, 'store'>, q: HistoryQuery): Promise<StoredIncoming | undefined> {
   if (!q.sender || !q.documentId) return undefined
-  const seen = (await deps.store.findIncomingByDocument(q.sender, q.documentId)).filter((s) => s.id !== q.id && counts(s) && upper(s.senderOrganId) === upper(q.sender))
+  return historyOf(await deps.store.findIncomingByDocument(q.sender, q.documentId), q)
+}
+
+/** The rule of {@link checkHistory} over the stored copies under the package's (sender, DocumentId). */
+export function historyOf(stored: readonly StoredIncoming[], q: HistoryQuery): StoredIncoming | undefined {
+  const seen = stored.filter((s) => s.id !== q.id && counts(s) && upper(s.senderOrganId) === upper(q.sender))
   const same = acceptedCopy(seen, q)
   if (same) return same
   if (q.kind === 'edoc' && !keepsDocumentId(q.businessType)) {
@@ -313,6 +319,19 @@ export async function checkHistory(deps: Pick<ReceiveDeps, 'store'>, q: HistoryQ
     if (other) throw refuse('REPLAY', `DocumentId ${q.documentId} from ${q.sender} was received at ${other.receivedAt} (package ${other.id}) with sha256 ${other.sha256}`)
   }
   return undefined
+}
+
+/**
+ * The REPLAY half of step 7 again, inside the transaction that stores an accepted document (`recordIncoming`'s
+ * `guard`): two different packages under one DocumentId received at the same time (two consumers, two gateway
+ * processes on one database) both pass the check before the write, and only one of them may be stored. Undefined
+ * when the rule cannot refuse the package (a status, no DocumentId, a revoke, update or replace).
+ */
+export function historyGuard(q: HistoryQuery): RecordIncomingInput['guard'] {
+  if (q.kind !== 'edoc' || !q.sender || !q.documentId || keepsDocumentId(q.businessType)) return undefined
+  const sender = q.sender
+  const documentId = q.documentId
+  return { sender, documentId, check: (stored) => void historyOf(stored, q) }
 }
 
 // ---- record -------------------------------------------------------------------------------------------------
@@ -397,12 +416,13 @@ export function basePackage(a: Arrival) {
 export function recordReceived(
   deps: Pick<ReceiveDeps, 'store' | 'clock'>,
   a: Arrival,
-  extra: { metadata: JsonObject; relatedId?: string | undefined; reply?: RecordOutgoingInput | undefined; apply?: RecordIncomingInput['apply'] },
+  extra: { metadata: JsonObject; relatedId?: string | undefined; reply?: RecordOutgoingInput | undefined; apply?: RecordIncomingInput['apply']; guard?: RecordIncomingInput['guard'] },
 ) {
   return deps.store.recordIncoming({
     package: { ...basePackage(a), metadata: extra.metadata, verdict: a.verdict as unknown as JsonObject, ...(extra.relatedId ? { relatedId: extra.relatedId } : {}) },
     ...(extra.reply ? { reply: extra.reply } : {}),
     ...(extra.apply ? { apply: extra.apply } : {}),
+    ...(extra.guard ? { guard: extra.guard } : {}),
     state: 'arrived',
     actor: `peer:${a.sender}`,
     at: deps.clock(),

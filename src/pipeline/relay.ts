@@ -10,6 +10,10 @@
  * - GW_ERR_TRANSPORT_UNROUTABLE (returned: no queue for the recipient), _NACKED and _INVALID_MESSAGE make the
  *   delivery `failed` with the reason. GW_ERR_TRANSPORT_UNAVAILABLE (no channel, connection lost before the
  *   confirm) leaves it `accepted`: it is published again when the broker is back.
+ * - With `lease` (several gateway processes on one store) the rows read are leased to this relay for
+ *   `lease.ms` (store migration 012): other relays pass them over, and take them once the lease expires (this
+ *   process died). A full scan, at least every 10 × `pollIntervalMs` while publishes are in flight, reads the rows
+ *   this relay holds again and so renews their lease.
  * - Woken at once by `wake()` (the API calls it for every accepted document); polls every `pollIntervalMs` as a
  *   fallback. On start everything accepted but not confirmed is published again: at-least-once (receivers
  *   deduplicate on messageId = package id).
@@ -43,6 +47,12 @@ export interface RelayOptions {
   retryDelayMs?: number
   logger?: Pick<Logger, 'info' | 'warn' | 'error' | 'debug'>
   clock?: () => Date
+  /**
+   * Several relays on one store (gateway processes on one PostgreSQL database): each takes a lease of `ms` on the
+   * deliveries it reads (`owner`: unique per process and start), so no two publish one at the same time; the rows
+   * of a relay that died are taken over once its lease expires. Rows in flight are leased again on each full scan.
+   */
+  lease?: { owner: string; ms: number }
 }
 
 export interface RelayEvents {
@@ -86,6 +96,7 @@ class OutboxRelay extends EventEmitter implements Relay {
   readonly #retryMs: number
   readonly #log: Pick<Logger, 'info' | 'warn' | 'error' | 'debug'>
   readonly #clock: () => Date
+  readonly #lease: { owner: string; ms: number } | undefined
   /** Delivery ids published and not yet settled in the store. */
   readonly #inFlight = new Map<string, PendingDelivery>()
   #acks: PendingDelivery[] = []
@@ -114,6 +125,7 @@ class OutboxRelay extends EventEmitter implements Relay {
     this.#retryMs = o.retryDelayMs ?? 2000
     this.#log = o.logger ?? silent
     this.#clock = o.clock ?? (() => new Date())
+    this.#lease = o.lease
   }
 
   get inFlight(): number {
@@ -128,6 +140,7 @@ class OutboxRelay extends EventEmitter implements Relay {
     if (this.#running) return
     this.#running = true
     this.#stopping = false
+    if (this.#lease) this.#log.info({ owner: this.#lease.owner, leaseMs: this.#lease.ms }, `outbox relay started as ${this.#lease.owner}: leases pending deliveries for ${this.#lease.ms} ms`)
     this.#loopDone = this.#loop().catch((e: unknown) => {
       this.#log.error({ err: e }, 'outbox relay loop stopped unexpectedly')
     })
@@ -203,6 +216,8 @@ class OutboxRelay extends EventEmitter implements Relay {
         rows = await this.#store.pendingDeliveries({
           limit,
           ...(this.#cursor !== undefined ? { afterId: this.#cursor } : {}),
+          // (the store's clock: the leases of processes whose clock.offsetMs differ compare on one time)
+          ...(this.#lease ? { lease: this.#lease } : {}),
         })
       } catch (e) {
         this.#cursor = undefined

@@ -18,7 +18,7 @@ export const TRUST_CHECK_MS = 60_000
 
 type TimeRuleKeys = 'clockSkewMs' | 'signingTimeMaxPastMs' | 'signingTimeMaxFutureMs'
 /** config.trust; the time rules may be left out (the verifier's defaults apply), as by callers that build it by hand. */
-type TrustConfig = { trust: Omit<Config['trust'], TimeRuleKeys> & Partial<Pick<Config['trust'], TimeRuleKeys>> }
+type TrustConfig = { trust: Omit<Config['trust'], TimeRuleKeys> & Partial<Pick<Config['trust'], TimeRuleKeys>>; readonly clock?: Config['clock'] }
 
 export interface TrustVerifier {
   /** Verifies with the current trust files (checked for changes at most every `checkMs`). */
@@ -89,6 +89,8 @@ export function verifierFromTrust(config: TrustConfig): Verifier {
       intermediates: config.trust.intermediatesPaths.map(readTrustFile),
       crls: config.trust.crlPaths.map(readTrustFile),
       ...timeRules(config.trust),
+      // clock.offsetMs: the validation time at receipt is the gateway's clock
+      ...(config.clock?.offsetMs ? { now: offsetClock(config.clock.offsetMs) } : {}),
       ...onlineRevocation(config.trust),
       ...(config.trust.binding ? { binding: config.trust.binding } : {}),
       ...tsaTrust(config.trust),
@@ -98,6 +100,12 @@ export function verifierFromTrust(config: TrustConfig): Verifier {
     throw gwError('GW_ERR_CONFIG_INVALID', { problems: `trust: ${(e as Error).message}` }, e)
   }
 }
+
+/** The system clock moved by `offsetMs` (config clock.offsetMs). */
+export const offsetClock =
+  (offsetMs: number): (() => Date) =>
+  () =>
+    new Date(Date.now() + offsetMs)
 
 /** TSA roots and intermediates of config.trust.tsa (incoming signature timestamps); absent: tokens not relied on. */
 function tsaTrust(t: TrustConfig['trust']): Pick<VerifierOptions, 'tsa'> {

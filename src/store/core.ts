@@ -73,6 +73,11 @@ export interface WriteOps {
   updateDelivery(id: string, to: DeliveryState, o: TransitionOptions, at: string): Maybe<void>
   /** One more publish of the delivery (`attempts + 1`). */
   countAttempt(id: string): Maybe<void>
+  /**
+   * Every stored incoming row under (sender, DocumentId), OrganIds compared upper-cased, in seq order; PostgreSQL
+   * first takes an advisory transaction lock on the canonical identity (held until the batch commits).
+   */
+  incomingByDocument(sender: string, documentId: string): Maybe<Row[]>
   /** Insert an incoming package and its bytes: its row, or `duplicate` (the row stored under the same dedupe key). */
   insertIncoming(w: IncomingWrite): Maybe<{ row: Row } | { duplicate: Row }>
   /** An incoming row locked for the move; undefined if unknown. */
@@ -227,6 +232,8 @@ export function* incomingMoveTx(x: Tx, id: string, to: IncomingState, o: Transit
 export function* incomingTx(x: Tx, input: RecordIncomingInput): Steps<RecordIncomingResult> {
   const p = input.package
   const row = incomingRow(input, iso(input.at))
+  // the history rule, in the transaction that writes: what it reads stays true until this commits (guard)
+  if (input.guard && input.state !== 'rejected') input.guard.check((yield* $(x.ops.incomingByDocument(input.guard.sender, input.guard.documentId))).map(incomingFromRow))
   const ins = yield* $(x.ops.insertIncoming({ row, bytes: buf(p.bytes), signature: p.signature ? buf(p.signature) : null }))
   if ('duplicate' in ins) return { incoming: incomingFromRow(ins.duplicate), duplicate: true }
   yield* append(x, [incomingStoredEvent(input, row)])

@@ -37,6 +37,8 @@ import type {
   PackageWithDeliveries,
   Page,
   PendingDelivery,
+  PendingLease,
+  PendingQuery,
   StoreStats,
   StoredIncoming,
   StoredPackage,
@@ -211,6 +213,11 @@ function pgOps(c: Client): WriteOps {
          WHERE id = $1`,
         [id, state, orNull(o.statusCode), orNull(o.reason), at],
       )
+    },
+    async incomingByDocument(sender, documentId) {
+      // the canonical identity, locked for the rest of the transaction (then read: the read sees every commit)
+      await c.query('SELECT pg_advisory_xact_lock(hashtextextended(upper($1::text) || chr(31) || $2::text, 12))', [sender, documentId])
+      return (await c.query(`SELECT ${INCOMING_COLS} FROM incoming WHERE upper(sender) = upper($1::text) AND document_id = $2 ORDER BY seq`, [sender, documentId])).rows as Row[]
     },
     async insertIncoming({ row: r, bytes, signature }) {
       const ins = await c.query(
@@ -422,10 +429,11 @@ export class PgStore extends CoreStore implements Store {
     })
   }
 
-  pendingDeliveries(opts: { limit: number; afterId?: string }): Promise<PendingDelivery[]> {
+  pendingDeliveries(opts: PendingQuery): Promise<PendingDelivery[]> {
     return this.run('pendingDeliveries', async (q) => {
       const limit = Math.max(1, Math.trunc(opts.limit) || 1)
       let rows: Row[]
+      if (opts.lease) return (await this.leasePending(q, limit, opts.lease, opts.afterId)).map(pendingFromRow)
       if (opts.afterId !== undefined) {
         const ref = await first(q, 'SELECT priority, seq FROM deliveries WHERE id = $1', [opts.afterId])
         if (!ref) throw gwError('GW_ERR_STORE_NOT_FOUND', { what: 'delivery', id: opts.afterId })
@@ -440,6 +448,31 @@ export class PgStore extends CoreStore implements Store {
       }
       return rows.map(pendingFromRow)
     })
+  }
+
+  /**
+   * Pending rows nobody else holds, leased in one statement: the candidates are locked `FOR UPDATE SKIP LOCKED`
+   * (rows another relay is leasing right now, or a write batch is moving, are passed over, never waited for), the
+   * lease is written, and the leased rows are read with their bytes. One statement, no lock waited for: no deadlock
+   * with the write batches (which take the chain head first).
+   */
+  private async leasePending(q: pg.Pool, limit: number, lease: PendingLease, afterId: string | undefined): Promise<Row[]> {
+    const now = lease.at ?? new Date()
+    const ps: unknown[] = [now.toISOString(), lease.owner, new Date(now.getTime() + lease.ms).toISOString(), limit]
+    let after = ''
+    if (afterId !== undefined) {
+      const ref = await first(q, 'SELECT priority, seq FROM deliveries WHERE id = $1', [afterId])
+      if (!ref) throw gwError('GW_ERR_STORE_NOT_FOUND', { what: 'delivery', id: afterId })
+      ps.push(ref.priority, ref.seq)
+      after = 'AND (d.priority < $5 OR (d.priority = $5 AND d.seq > $6))'
+    }
+    const sql = `WITH c AS (
+        SELECT d.id FROM deliveries d
+        WHERE d.state = 'accepted' AND (d.lease_until IS NULL OR d.lease_until < $1 OR d.lease_owner = $2) ${after}
+        ORDER BY d.priority DESC, d.seq LIMIT $4 FOR UPDATE SKIP LOCKED),
+      u AS (UPDATE deliveries d SET lease_owner = $2, lease_until = $3 FROM c WHERE d.id = c.id RETURNING d.id)
+      ${PENDING_SELECT} WHERE d.id IN (SELECT id FROM u) ORDER BY d.priority DESC, d.seq`
+    return (await q.query(sql, ps)).rows as Row[]
   }
 
   countAttempt(deliveryId: string): Promise<void> {

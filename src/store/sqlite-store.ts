@@ -39,6 +39,7 @@ import type {
   PackageWithDeliveries,
   Page,
   PendingDelivery,
+  PendingQuery,
   StoreStats,
   StoredIncoming,
   StoredPackage,
@@ -223,6 +224,7 @@ export class SqliteStore extends CoreStore implements Store {
       deliveriesOf: 'SELECT * FROM deliveries WHERE package_id IN (SELECT value FROM json_each(?)) ORDER BY seq',
       getIdem: 'SELECT client_id, key, request_hash, package_id, created_at FROM idempotency_keys WHERE client_id = ? AND key = ?',
       pending: `${PENDING_SELECT} WHERE d.state = 'accepted' ORDER BY d.priority DESC, d.seq LIMIT ?`,
+      takeLease: "UPDATE deliveries SET lease_owner = @owner, lease_until = @until WHERE id = @id AND state = 'accepted' AND (lease_until IS NULL OR lease_until < @now OR lease_owner = @owner)",
       pendingAfter: `${PENDING_SELECT} WHERE d.state = 'accepted' AND (d.priority < @priority OR (d.priority = @priority AND d.seq > @seq)) ORDER BY d.priority DESC, d.seq LIMIT @limit`,
       findByDocument: `SELECT d.* FROM deliveries d JOIN packages p ON p.id = d.package_id
          WHERE upper(p.sender) = upper(@sender) AND p.document_id = @document_id AND p.kind = 'edoc' AND upper(d.recipient) = upper(@recipient)
@@ -335,6 +337,7 @@ export class SqliteStore extends CoreStore implements Store {
       updateDelivery: (id, state, o, at) => {
         s('updateDelivery').run({ id, state, status_code: orNull(o.statusCode), reason: orNull(o.reason), at })
       },
+      incomingByDocument: (sender, documentId) => s('incomingByDocument').all(sender, documentId) as Row[],
       insertIncoming: ({ row, bytes, signature }) => {
         // a refused copy is always its own row; an accepted one is a duplicate of the accepted copy under its key
         const ex = row.state === 'rejected' ? undefined : (s('incomingDedupe').get({ sha256: row.sha256, sender: row.sender, document_id: row.document_id, recipient: row.recipient }) as Row | undefined)
@@ -509,18 +512,26 @@ export class SqliteStore extends CoreStore implements Store {
     })
   }
 
-  pendingDeliveries(opts: { limit: number; afterId?: string }): Promise<PendingDelivery[]> {
+  pendingDeliveries(opts: PendingQuery): Promise<PendingDelivery[]> {
     return this.run('pendingDeliveries', () => {
       const limit = Math.max(1, Math.trunc(opts.limit) || 1)
-      let rows: Row[]
-      if (opts.afterId !== undefined) {
-        const ref = this.s('getDelivery').get(opts.afterId) as Row | undefined
-        if (!ref) throw gwError('GW_ERR_STORE_NOT_FOUND', { what: 'delivery', id: opts.afterId })
-        rows = this.s('pendingAfter').all({ priority: ref.priority, seq: ref.seq, limit }) as Row[]
-      } else {
-        rows = this.s('pending').all(limit) as Row[]
+      const read = (): Row[] => {
+        if (opts.afterId !== undefined) {
+          const ref = this.s('getDelivery').get(opts.afterId) as Row | undefined
+          if (!ref) throw gwError('GW_ERR_STORE_NOT_FOUND', { what: 'delivery', id: opts.afterId })
+          return this.s('pendingAfter').all({ priority: ref.priority, seq: ref.seq, limit }) as Row[]
+        }
+        return this.s('pending').all(limit) as Row[]
       }
-      return rows.map(pendingFromRow)
+      const lease = opts.lease
+      if (!lease) return read().map(pendingFromRow)
+      // one immediate transaction: another process on the file waits for it, and takes what is left
+      const now = lease.at ?? new Date()
+      const until = new Date(now.getTime() + lease.ms).toISOString()
+      return this.db
+        .transaction(() => read().filter((r) => this.s('takeLease').run({ id: r.id, owner: lease.owner, now: now.toISOString(), until }).changes === 1))
+        .immediate()
+        .map(pendingFromRow)
     })
   }
 

@@ -25,6 +25,7 @@ import type {
   PackageWithDeliveries,
   Page,
   PendingDelivery,
+  PendingQuery,
   PurgeOptions,
   PurgeResult,
   RecordIncomingInput,
@@ -62,9 +63,11 @@ export interface Store {
   /**
    * Deliveries in state `accepted` (not yet confirmed by the broker) with their package bytes, highest priority
    * first, then oldest first. `afterId`: continue after that delivery in the same order (it was on a previous
-   * page). On restart, everything accepted but never confirmed comes back here (at-least-once).
+   * page). On restart, everything accepted but never confirmed comes back here (at-least-once). With `lease`, only
+   * rows no other relay holds (or whose lease expired), and the lease is written on them in the same statement
+   * (PostgreSQL `FOR UPDATE SKIP LOCKED`; SQLite in one immediate transaction).
    */
-  pendingDeliveries(opts: { limit: number; afterId?: string }): Promise<PendingDelivery[]>
+  pendingDeliveries(opts: PendingQuery): Promise<PendingDelivery[]>
 
   /** accepted → queued on the broker's ack. Returns whether the state changed (false: already further). */
   markQueued(deliveryId: string, at?: Date): Promise<boolean>

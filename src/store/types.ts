@@ -119,6 +119,27 @@ export interface IdempotencyRecord {
   createdAt: string
 }
 
+/**
+ * A relay's lease on the pending deliveries it reads (migration 012): rows another relay holds (lease not expired)
+ * are left out; the rows returned are held by `owner` until `at + ms`.
+ */
+export interface PendingLease {
+  /** The relay that takes the rows (unique per process and start). */
+  owner: string
+  /** How long the lease lasts (config relay.leaseMs). */
+  ms: number
+  /** Now (default the store's clock). */
+  at?: Date
+}
+
+/** What `pendingDeliveries` reads. */
+export interface PendingQuery {
+  limit: number
+  afterId?: string
+  /** Take a lease on the rows read (several gateway processes on one store); without it, every pending row. */
+  lease?: PendingLease
+}
+
 /** A delivery waiting for the relay, with what it needs to publish. */
 export interface PendingDelivery {
   deliveryId: string
@@ -400,6 +421,15 @@ export interface RecordIncomingInput {
    * status package is new (a redelivered status is not applied twice).
    */
   apply?: { deliveryId: string; toState: DeliveryState; options: TransitionOptions }
+  /**
+   * The history rule of the package's sender and DocumentId, checked INSIDE the write transaction, before the row
+   * is written: `check` gets every stored copy under (sender, DocumentId) (OrganIds compared case-insensitively)
+   * and throws to refuse the package (a REPLAY); then nothing of it is stored and the write rejects with that
+   * error. The transaction holds the identity for its rest (PostgreSQL: an advisory transaction lock on the
+   * canonical (sender, DocumentId), besides the chain-head lock every write takes; SQLite: its one writer), so
+   * two processes that receive two packages under one DocumentId at once cannot both accept one.
+   */
+  guard?: { sender: string; documentId: string; check(stored: readonly StoredIncoming[]): void }
 }
 
 export interface StoredIncoming {

@@ -28,7 +28,7 @@ import { parseEnvelope } from '../envelope/index.js'
 import { isGatewayError } from '../errors.js'
 import type { Logger } from '../logger.js'
 import type { ReceiveInput } from '../pipeline/receive-steps.js'
-import type { PendingDelivery, Store } from '../store/index.js'
+import type { PendingDelivery, PendingQuery, Store } from '../store/index.js'
 import { okAnswer, shownEndpoint, VxpClient } from './client.js'
 import { routeMatcher } from './routes.js'
 
@@ -78,11 +78,11 @@ const silent = { info() {}, warn() {}, error() {}, debug() {} }
 const up = (s: string | undefined) => (s ?? '').trim().toUpperCase()
 
 /** The store's pending deliveries kept by `keep`, pages read on until `limit` are found or none are left. */
-export async function pendingWhere(store: Store, keep: (d: PendingDelivery) => boolean, opts: { limit: number; afterId?: string }): Promise<PendingDelivery[]> {
+export async function pendingWhere(store: Store, keep: (d: PendingDelivery) => boolean, opts: PendingQuery): Promise<PendingDelivery[]> {
   const out: PendingDelivery[] = []
   let after = opts.afterId
   for (let round = 0; round < 100; round++) {
-    const page = await store.pendingDeliveries({ limit: opts.limit, ...(after !== undefined ? { afterId: after } : {}) })
+    const page = await store.pendingDeliveries({ limit: opts.limit, ...(after !== undefined ? { afterId: after } : {}), ...(opts.lease ? { lease: opts.lease } : {}) })
     for (const d of page) if (keep(d)) out.push(d)
     if (page.length < opts.limit || out.length >= opts.limit) break
     after = page[page.length - 1]!.deliveryId
@@ -94,7 +94,7 @@ export async function pendingWhere(store: Store, keep: (d: PendingDelivery) => b
 export function storeWithPending(store: Store, keep: (d: PendingDelivery) => boolean): Store {
   return new Proxy(store, {
     get(target, prop) {
-      if (prop === 'pendingDeliveries') return (opts: { limit: number; afterId?: string }) => pendingWhere(target, keep, opts)
+      if (prop === 'pendingDeliveries') return (opts: PendingQuery) => pendingWhere(target, keep, opts)
       const v = Reflect.get(target, prop, target) as unknown
       return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v
     },
