@@ -24,7 +24,7 @@ async function send(a: Gateway, i: number) {
   return res.json() as { id: string; documentId: string }
 }
 
-type V = { ok?: boolean; code?: string; signer?: { sha256: string }; signingTime?: string }
+type V = { ok?: boolean; code?: string; signer?: { sha256: string }; signingTime?: string; etsi?: { indication: string } }
 
 t.test('a switch of signing identity in the middle of a stream loses nothing and every package verifies', async (t) => {
   // not t.testdir: the gateways' own folders are made (and emptied) by startTwoGateways
@@ -86,13 +86,14 @@ t.test('a switch of signing identity in the middle of a stream loses nothing and
     t.ok(docIds.has(inc.documentId ?? ''), 'a document of the stream')
     const v = inc.verdict as V
     if (v.code !== 'VALID') t.fail(`${inc.documentId}: ${v.code}`)
+    if (v.etsi?.indication !== 'TOTAL_PASSED') t.fail(`${inc.documentId}: ETSI ${JSON.stringify(v.etsi)}`)
     const st = Date.parse(v.signingTime ?? '')
     const want = st < switchMs ? oldA : newA
     if (v.signer?.sha256 !== want) t.fail(`${inc.documentId} signed at ${v.signingTime} by ${v.signer?.sha256}, expected ${want}`)
     if (st < switchMs) before++
     else after++
   }
-  t.ok(onB.every((x) => (x.verdict as V).code === 'VALID'), 'every document verified on B')
+  t.ok(onB.every((x) => (x.verdict as V).code === 'VALID' && (x.verdict as V).etsi?.indication === 'TOTAL_PASSED'), 'every document verified on B (VALID, TOTAL_PASSED)')
   t.ok(before > 0 && after > 0, `documents signed before (${before}) and after (${after}) the switch, each by its identity`)
 
   // on A: every 01 verified, B's signer certificate changes at the switch too
