@@ -94,4 +94,10 @@ t.test('the signing time picks the identity; both verify as the agency', async (
   t.equal(odd.signerAt(new Date(switchAt.getTime() + 700)).certificate.sha256, s.identities[0]!.certificate.sha256, 'a switch within a second takes effect at the next whole second of signing time')
   t.equal(odd.signerAt(new Date(switchAt.getTime() + 1000)).certificate.sha256, s.identities[1]!.certificate.sha256)
   t.notMatch(JSON.stringify(s), /PRIVATE|key/i, 'no key in JSON')
+  // a receiver whose binding is an explicit table lists both certificates for one OrganId: both are the agency's
+  const table = createVerifier({ trustAnchors: trustAnchorsPem(), crls: crlsPem(), binding: { attribute: 'CN', table: s.identities.map((i) => ({ organId: G22, sha256: i.certificate.sha256 })) } })
+  for (const [name, cms, at] of [['current', s.signSync!(content, { signingTime: justBefore }), justBefore], ['next', s.signSync!(content, { signingTime: after }), after]] as const) {
+    const r = await table.verify(content, cms, { validationTime: at, expectedOrganId: G22 })
+    t.match(r, { code: 'VALID', binding: { organId: G22, rule: 'table (sha256)' } }, `${name} certificate accepted through a table with two entries for ${G22}`)
+  }
 })
