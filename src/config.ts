@@ -95,6 +95,10 @@ export interface AgencyConfig {
   readonly fax: string
   readonly website: string
   readonly signing: SigningConfig
+  /** The next signing identity, used for every signature made at or after `switchAt` (src/signature/rollover.ts). */
+  readonly nextSigning?: SigningConfig
+  /** ISO 8601 date-time with a zone; set exactly when `nextSigning` is. */
+  readonly switchAt?: string
   readonly clients: readonly ClientConfig[]
 }
 
@@ -407,13 +411,47 @@ function resolvePaths(doc: Json, base: string): void {
     tsa.certPath = abs(tsa.certPath)
   }
   for (const a of doc.agencies as Json[]) {
-    const s = a.signing as Json
-    for (const k of ['keyPath', 'certPath', 'chainPath', 'p12Path']) if (typeof s[k] === 'string') s[k] = abs(s[k])
-    const p = s.pkcs11 as Json | undefined
-    // a module given without a folder is left to the dynamic loader's search path
-    if (p) for (const k of ['module', 'pinFile', 'certPath', 'chainPath']) if (typeof p[k] === 'string' && (k !== 'module' || p[k].includes('/'))) p[k] = abs(p[k])
+    for (const { s } of signingsOf(a)) {
+      for (const k of ['keyPath', 'certPath', 'chainPath', 'p12Path']) if (typeof s[k] === 'string') s[k] = abs(s[k])
+      const p = s.pkcs11 as Json | undefined
+      // a module given without a folder is left to the dynamic loader's search path
+      if (p) for (const k of ['module', 'pinFile', 'certPath', 'chainPath']) if (typeof p[k] === 'string' && (k !== 'module' || p[k].includes('/'))) p[k] = abs(p[k])
+    }
   }
   for (const holder of vxpSecretHolders(doc)) if (typeof holder.node.secretFile === 'string') holder.node.secretFile = abs(holder.node.secretFile)
+}
+
+/** An agency's signing identities with their setting names: `signing`, and `nextSigning` when there is one. */
+function signingsOf(a: Json): { s: Json; key: 'signing' | 'nextSigning' }[] {
+  const out: { s: Json; key: 'signing' | 'nextSigning' }[] = [{ s: a.signing as Json, key: 'signing' }]
+  if (isObject(a.nextSigning)) out.push({ s: a.nextSigning, key: 'nextSigning' })
+  return out
+}
+
+/** ISO 8601 date-time with a time zone (as `switchAt` must be). */
+const ZONED_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/
+
+/** Rules for a second signing identity (rollover): both settings or neither, a real time, not the same key. */
+function rolloverChecks(a: Json, i: number): string[] {
+  const problems: string[] = []
+  const next = a.nextSigning as Json | undefined
+  const at = a.switchAt
+  if (next !== undefined && at === undefined) problems.push(`agencies.${i}.nextSigning needs agencies.${i}.switchAt: the time the next identity starts signing, e.g. 2027-01-01T00:00:00+07:00`)
+  if (at !== undefined && next === undefined) problems.push(`agencies.${i}.switchAt is set but agencies.${i}.nextSigning (the identity to switch to) is not`)
+  if (typeof at === 'string' && (!ZONED_TIME.test(at) || !Number.isFinite(Date.parse(at)))) {
+    problems.push(`agencies.${i}.switchAt "${at}" is not an ISO 8601 date-time with a time zone, e.g. 2027-01-01T00:00:00+07:00`)
+  }
+  if (next !== undefined) {
+    const cur = a.signing as Json
+    const same = (['keyPath', 'p12Path'] as const).find((k) => typeof cur[k] === 'string' && cur[k] === next[k])
+    if (same) problems.push(`agencies.${i}.nextSigning.${same} is the same file as agencies.${i}.signing.${same}: the next identity must be another key or certificate`)
+    const cp = cur.pkcs11 as Json | undefined
+    const np = next.pkcs11 as Json | undefined
+    if (cp && np && cp.module === np.module && (cp.tokenLabel ?? cp.slot) === (np.tokenLabel ?? np.slot) && (cp.keyLabel ?? cp.keyId) === (np.keyLabel ?? np.keyId)) {
+      problems.push(`agencies.${i}.nextSigning.pkcs11 names the same key in the same token as agencies.${i}.signing.pkcs11: the next identity must be another key`)
+    }
+  }
+  return problems
 }
 
 /** The vxp settings that carry a secret (server systems, the axis), with their setting names. */
@@ -456,14 +494,16 @@ function crossChecks(doc: Json, env: LoadConfigOptions['env']): string[] {
       if (prev !== undefined) problems.push(`agencies.${i}.organId ${organId} is already hosted by agencies.${prev}`)
       else seenOrgan.set(organId, i)
     }
-    const s = a.signing as Json
-    if (typeof s.passwordEnv === 'string' && env?.[s.passwordEnv] === undefined) {
-      problems.push(`agencies.${i}.signing.passwordEnv names ${s.passwordEnv}, which is not set in the environment`)
+    for (const { s, key } of signingsOf(a)) {
+      if (typeof s.passwordEnv === 'string' && env?.[s.passwordEnv] === undefined) {
+        problems.push(`agencies.${i}.${key}.passwordEnv names ${s.passwordEnv}, which is not set in the environment`)
+      }
+      const p11 = s.pkcs11 as Json | undefined
+      if (p11 && typeof p11.pinEnv === 'string' && env?.[p11.pinEnv] === undefined) {
+        problems.push(`agencies.${i}.${key}.pkcs11.pinEnv names ${p11.pinEnv}, which is not set in the environment`)
+      }
     }
-    const p11 = s.pkcs11 as Json | undefined
-    if (p11 && typeof p11.pinEnv === 'string' && env?.[p11.pinEnv] === undefined) {
-      problems.push(`agencies.${i}.signing.pkcs11.pinEnv names ${p11.pinEnv}, which is not set in the environment`)
-    }
+    problems.push(...rolloverChecks(a, i))
     ;(a.clients as Json[]).forEach((c, j) => {
       keyOwner(c.keySha256, `agencies.${i}.clients.${j}`)
       idOwner(c.id, `agencies.${i}.clients.${j}`)
@@ -612,10 +652,11 @@ function missingFiles(doc: Json): string[] {
     if (typeof p === 'string' && !existsSync(p)) out.push(`${setting}: file ${p} does not exist`)
   }
   ;(doc.agencies as Json[]).forEach((a, i) => {
-    const s = a.signing as Json
-    for (const k of ['keyPath', 'certPath', 'chainPath', 'p12Path']) check(s[k], `agencies.${i}.signing.${k}`)
-    const p = s.pkcs11 as Json | undefined
-    if (p) for (const k of ['module', 'pinFile', 'certPath', 'chainPath']) if (k !== 'module' || path.isAbsolute(String(p[k]))) check(p[k], `agencies.${i}.signing.pkcs11.${k}`)
+    for (const { s, key } of signingsOf(a)) {
+      for (const k of ['keyPath', 'certPath', 'chainPath', 'p12Path']) check(s[k], `agencies.${i}.${key}.${k}`)
+      const p = s.pkcs11 as Json | undefined
+      if (p) for (const k of ['module', 'pinFile', 'certPath', 'chainPath']) if (k !== 'module' || path.isAbsolute(String(p[k]))) check(p[k], `agencies.${i}.${key}.pkcs11.${k}`)
+    }
   })
   const trust = doc.trust as Json
   for (const k of ['anchorsPaths', 'intermediatesPaths', 'crlPaths']) (trust[k] as unknown[]).forEach((p, i) => check(p, `trust.${k}.${i}`))
@@ -634,10 +675,11 @@ function missingFiles(doc: Json): string[] {
 /** Secrets named by environment variable (passwordEnv, secretEnv) are read here, once, like every other setting. */
 function resolveSecrets(doc: Json, env: LoadConfigOptions['env']): void {
   for (const a of doc.agencies as Json[]) {
-    const s = a.signing as Json
-    if (typeof s.passwordEnv === 'string') s.password = env?.[s.passwordEnv]
-    const p11 = s.pkcs11 as Json | undefined
-    if (p11 && typeof p11.pinEnv === 'string') p11.pin = env?.[p11.pinEnv]
+    for (const { s } of signingsOf(a)) {
+      if (typeof s.passwordEnv === 'string') s.password = env?.[s.passwordEnv]
+      const p11 = s.pkcs11 as Json | undefined
+      if (p11 && typeof p11.pinEnv === 'string') p11.pin = env?.[p11.pinEnv]
+    }
     for (const c of a.clients as Json[]) {
       const w = c.webhook as Json | undefined
       if (w && typeof w.secretEnv === 'string') w.secret = env?.[w.secretEnv]

@@ -244,7 +244,7 @@ export async function createGateway(config: Config, overrides: GatewayOverrides 
     }
     let packager = o.packager ?? undefined
     if (o.packager === undefined && config.pipeline.workers > 0) {
-      const own = await createPackagePool(config.agencies, config.pipeline.workers)
+      const own = await createPackagePool(config.agencies, config.pipeline.workers, config.trust.binding)
       stack.push(() => own.close())
       packager = own
     }

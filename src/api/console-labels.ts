@@ -14,6 +14,8 @@
  * - `verdicts`: every signature verdict code (src/signature/verdict.ts and the PDF ones of src/signature/pdf.ts),
  *   plus every refusal code stored for an incoming package (the GW_ERR_RECEIVE_* codes without their prefix), with a
  *   Vietnamese label and a tone.
+ * - `etsi`: the ETSI EN 319 102-1 main indications and sub-indications (src/signature/etsi.ts) in Vietnamese, and
+ *   the indication of each verdict code, for verdicts stored before they carried their own (`etsi`).
  * - `eventTypes`, `directions`, `actors`: the names of the delivery log's event types, directions and actor kinds.
  * - `causes`, `detailKeys`: the log's English causes as patterns with their Vietnamese text, the names of detail
  *   fields (./labels-vi.ts).
@@ -31,7 +33,7 @@ import {
   type StatusCode,
 } from '../document/delivery.js'
 import { ERRORS, storedRefusalCode, type ErrorCode } from '../errors.js'
-import { VERDICT_CODES, type VerdictCode } from '../signature/index.js'
+import { ETSI_BY_CODE, VERDICT_CODES, type EtsiIndication, type EtsiResult, type EtsiSubIndication, type VerdictCode } from '../signature/index.js'
 import { PDF_VERDICT_CODES } from '../signature/pdf.js'
 import { AXIS_VI, CAUSES_VI, DETAIL_KEYS_VI, ERROR_LABELS_VI } from './labels-vi.js'
 
@@ -62,6 +64,7 @@ export interface ConsoleLabels {
   statusCodes: Record<string, string>
   states: { out: Record<string, StateLabel>; in: Record<string, StateLabel> }
   verdicts: Record<string, { label: string; tone: Tone }>
+  etsi: { indications: Record<EtsiIndication, string>; subIndications: Record<EtsiSubIndication, string>; byCode: Record<string, EtsiResult> }
   eventTypes: Record<string, string>
   directions: Record<Direction, string>
   actors: Record<'system' | 'peer' | 'client' | 'operator' | 'vxp', string>
@@ -129,6 +132,26 @@ const PDF_VERDICTS: Readonly<Record<(typeof PDF_VERDICT_CODES)[number], [string,
   UNSUPPORTED_SUBFILTER: ['Kiểu chữ ký PDF không được kiểm tra', 'warn'],
   MODIFIED_AFTER_SIGNING: ['Tệp PDF bị sửa sau khi ký', 'err'],
   MDP_PERMISSION_VIOLATED: ['Tệp PDF bị sửa trái quyền mà chữ ký cho phép', 'err'],
+}
+
+const ETSI_INDICATIONS_VI: Readonly<Record<EtsiIndication, string>> = {
+  TOTAL_PASSED: 'Hợp lệ',
+  TOTAL_FAILED: 'Không hợp lệ',
+  INDETERMINATE: 'Chưa xác định được',
+}
+
+const ETSI_SUB_INDICATIONS_VI: Readonly<Record<EtsiSubIndication, string>> = {
+  FORMAT_FAILURE: 'sai định dạng chữ ký',
+  HASH_FAILURE: 'nội dung đã bị thay đổi sau khi ký',
+  SIG_CRYPTO_FAILURE: 'giá trị chữ ký không đúng',
+  SIG_CONSTRAINTS_FAILURE: 'không đạt ràng buộc của chính sách kiểm tra chữ ký',
+  CHAIN_CONSTRAINTS_FAILURE: 'chứng thư không đạt ràng buộc về mục đích sử dụng',
+  CRYPTO_CONSTRAINTS_FAILURE: 'thuật toán hoặc độ dài khóa không được chấp nhận',
+  NO_SIGNING_CERTIFICATE_FOUND: 'không xác định được chứng thư của người ký',
+  NO_CERTIFICATE_CHAIN_FOUND: 'không dựng được chuỗi chứng thư đến tổ chức được tin cậy',
+  REVOKED_NO_POE: 'chứng thư đã bị chấm dứt hiệu lực, không có bằng chứng chữ ký có trước thời điểm đó',
+  OUT_OF_BOUNDS_NO_POE: 'ngoài thời hạn hiệu lực của chứng thư, không có bằng chứng về thời điểm ký',
+  TRY_LATER: 'chưa có thông tin tình trạng chứng thư, cần kiểm tra lại sau',
 }
 
 const EVENT_TYPES: Readonly<Record<string, string>> = {
@@ -207,6 +230,7 @@ export function consoleLabels(): ConsoleLabels {
       in: stateLabels(INCOMING_STATES, IN_STATES, codesByState(STATUS_CODE_INCOMING_STATE)),
     },
     verdicts,
+    etsi: { indications: { ...ETSI_INDICATIONS_VI }, subIndications: { ...ETSI_SUB_INDICATIONS_VI }, byCode: JSON.parse(JSON.stringify(ETSI_BY_CODE)) as Record<string, EtsiResult> },
     eventTypes: { ...EVENT_TYPES },
     directions: { ...DIRECTIONS },
     actors: { ...ACTORS },

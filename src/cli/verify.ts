@@ -6,7 +6,8 @@
  * From/OrganId (as the gateway requires); `--organ-id` names the expected sender explicitly instead, and
  * `--no-sender-check` turns the binding off.
  * Prints the verdict: a short human summary, or JSON (the whole Verdict: ok, code, message, signer, chain,
- * signingTime, revocation) with --json. Exit 0 only when the signature is valid, 1 when it is not, 2 on usage errors
+ * signingTime, revocation, and `etsi`: the EN 319 102-1 indication) with --json; the summary has the
+ * indication on its second line. Exit 0 only when the signature is valid, 1 when it is not, 2 on usage errors
  * (missing options, unreadable files, trust/CRL files that hold nothing usable). Signature files may be DER or PEM;
  * --trust, --crl and --chain files may hold several PEM blocks, and may be repeated.
  */
@@ -14,7 +15,7 @@ import { readFile } from 'node:fs/promises'
 import { parseArgs } from 'node:util'
 import { parseEnvelope } from '../envelope/index.js'
 import { isGatewayError } from '../errors.js'
-import { createVerifier, parseCrls, signatureDer, type Verdict, type Verifier } from '../signature/index.js'
+import { createVerifier, etsiOf, parseCrls, signatureDer, withEtsi, type Verdict, type Verifier } from '../signature/index.js'
 
 const USAGE =
   'usage: lienthong verify FILE --signature SIG.p7s --trust ROOTS.pem [--crl CRL.pem] [--chain PEM] [--organ-id ID | --no-sender-check] [--stale-crl unknown|fail] [--tsa-trust TSA-ROOTS.pem] [--json]'
@@ -27,6 +28,8 @@ function usage(msg?: string): number {
 
 export function summary(file: string, v: Verdict): string {
   const lines = [v.ok ? `VALID: ${file}: ${v.message}` : `INVALID (${v.code}): ${file}: ${v.message}`]
+  const etsi = etsiOf(v)
+  if (etsi) lines.push(`  ETSI:        ${etsi.indication}${etsi.subIndication ? ` / ${etsi.subIndication}` : ''} (EN 319 102-1)`)
   if (v.signer) {
     lines.push(`  signer:      ${v.signer.subject}`)
     lines.push(`  OrganId:     ${v.signer.organId ?? '(none)'}`)
@@ -125,7 +128,7 @@ export async function run(argv: string[]): Promise<number> {
     if (from) sender = { organId: from, source: 'package' }
   }
   const verdict = await verifier.verify(content, signatureDer(files[o.signature]!), sender ? { expectedOrganId: sender.organId } : {})
-  if (o.json) console.log(JSON.stringify(sender ? { ...verdict, sender } : verdict, null, 2))
+  if (o.json) console.log(JSON.stringify(sender ? { ...withEtsi(verdict), sender } : withEtsi(verdict), null, 2))
   else {
     console.log(summary(positionals[0]!, verdict))
     console.log(sender ? `  sender:      ${sender.organId} (${sender.source === 'package' ? 'From/OrganId of the package' : '--organ-id'})` : '  sender:      not checked')

@@ -40,6 +40,25 @@ export function verdictInfo(code) {
 }
 
 /**
+ * A verdict's ETSI EN 319 102-1 indication as one line, e.g. `Chưa xác định được: chứng thư đã bị chấm dứt hiệu
+ * lực, … — INDETERMINATE / REVOKED_NO_POE`: the verdict's own `etsi` (a refused package's in `signature.etsi`),
+ * else the table by code for verdicts stored before they carried it.
+ */
+export function etsiText(v) {
+  if (!v || typeof v !== 'object') return undefined
+  const sig = v.etsi ? v : v.signature && typeof v.signature === 'object' ? v.signature : v
+  let e = sig.etsi
+  if (!e && typeof sig.code === 'string') {
+    e = LABELS.etsi.byCode[sig.code]
+    if (e && sig.code === 'VALID' && sig.revocation?.status && sig.revocation.status !== 'good') e = { indication: 'INDETERMINATE', subIndication: 'TRY_LATER' }
+  }
+  if (!e?.indication) return undefined
+  const vi = LABELS.etsi.indications[e.indication] ?? e.indication
+  const sub = e.subIndication ? LABELS.etsi.subIndications[e.subIndication] : undefined
+  return `${vi}${sub ? `: ${sub}` : ''} — ${e.indication}${e.subIndication ? ` / ${e.subIndication}` : ''}`
+}
+
+/**
  * A stored reason (a code, a colon, the English message) as its Vietnamese label
  * and code; the English text stays in `en`. A reason without a code (the description of a 02) is the peer's words,
  * shown as they are.

@@ -9,6 +9,7 @@ import { Worker } from 'node:worker_threads'
 import type { AgencyConfig } from '../config.js'
 import type { EdocInput } from '../envelope/index.js'
 import { ERRORS, gwError, type ErrorCode } from '../errors.js'
+import type { BindingRule } from '../signature/index.js'
 import type { Job, JobResult } from './package-worker.js'
 
 export interface BuiltAndSigned {
@@ -50,9 +51,9 @@ function toError(r: Extract<JobResult, { ok: false }>): Error {
   return gwError('GW_ERR_API_INTERNAL', { reason: r.message })
 }
 
-/** Start `size` workers and wait until each has loaded the agencies' signers. */
-export async function createPackagePool(agencies: readonly AgencyConfig[], size: number): Promise<PackagePool> {
-  const data = { agencies: JSON.parse(JSON.stringify(agencies)) as AgencyConfig[] }
+/** Start `size` workers and wait until each has loaded the agencies' signers (checked by `binding`, config.trust.binding). */
+export async function createPackagePool(agencies: readonly AgencyConfig[], size: number, binding?: BindingRule): Promise<PackagePool> {
+  const data = { agencies: JSON.parse(JSON.stringify(agencies)) as AgencyConfig[], ...(binding ? { binding: JSON.parse(JSON.stringify(binding)) as BindingRule } : {}) }
   const slots: Slot[] = []
   let nextId = 1
   let closing = false

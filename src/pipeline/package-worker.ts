@@ -9,7 +9,7 @@ import type { AgencyConfig } from '../config.js'
 import { buildEdoc, type EdocInput } from '../envelope/index.js'
 import { isGatewayError } from '../errors.js'
 import { loadAgencySigner, usesToken } from './signers.js'
-import type { Signer } from '../signature/index.js'
+import type { BindingRule, Signer } from '../signature/index.js'
 
 export type Job =
   | { id: number; op: 'build-sign'; organId: string; input: EdocInput; at: number }
@@ -22,11 +22,11 @@ export type JobResult =
 async function main(): Promise<void> {
   const port = parentPort
   if (!port) return
-  const agencies = (workerData as { agencies: AgencyConfig[] }).agencies
+  const { agencies, binding } = workerData as { agencies: AgencyConfig[]; binding?: BindingRule }
   const signers = new Map<string, Signer>()
   const tokens = new Set(agencies.filter(usesToken).map((a) => a.organId))
   try {
-    for (const a of agencies) if (!tokens.has(a.organId)) signers.set(a.organId, await loadAgencySigner(a))
+    for (const a of agencies) if (!tokens.has(a.organId)) signers.set(a.organId, await loadAgencySigner(a, binding))
   } catch (e) {
     port.postMessage({ ready: false, message: e instanceof Error ? e.message : String(e) })
     return

@@ -17,7 +17,7 @@ import { STATUS_CODE_LABELS, isStatusCode } from '../document/delivery.js'
 import { ERRORS, GatewayError, gwError, isGatewayError, storedRefusalCode, type ErrorCode } from '../errors.js'
 import { parseEnvelope, type Envelope } from '../envelope/index.js'
 import type { Logger } from '../logger.js'
-import type { Verdict, VerdictCode, Verifier } from '../signature/index.js'
+import { withEtsi, type Verdict, type VerdictCode, type Verifier } from '../signature/index.js'
 import type { JsonObject, RecordIncomingInput, RecordOutgoingInput, Store, StoredIncoming } from '../store/index.js'
 import { splitCode } from './document-request.js'
 import { responseForHeader, type PreparedStatus, type SendStatusInput, type StatusSender } from './statuses.js'
@@ -419,7 +419,7 @@ export function recordReceived(
   extra: { metadata: JsonObject; relatedId?: string | undefined; reply?: RecordOutgoingInput | undefined; apply?: RecordIncomingInput['apply']; guard?: RecordIncomingInput['guard'] },
 ) {
   return deps.store.recordIncoming({
-    package: { ...basePackage(a), metadata: extra.metadata, verdict: a.verdict as unknown as JsonObject, ...(extra.relatedId ? { relatedId: extra.relatedId } : {}) },
+    package: { ...basePackage(a), metadata: extra.metadata, verdict: (a.verdict ? withEtsi(a.verdict) : a.verdict) as unknown as JsonObject, ...(extra.relatedId ? { relatedId: extra.relatedId } : {}) },
     ...(extra.reply ? { reply: extra.reply } : {}),
     ...(extra.apply ? { apply: extra.apply } : {}),
     ...(extra.guard ? { guard: extra.guard } : {}),
@@ -429,10 +429,14 @@ export function recordReceived(
   })
 }
 
-/** The verdict a refused package is stored with: `{ ok: false, code, message, signature? }`. */
+/**
+ * The verdict a refused package is stored with: `{ ok: false, code, message, signature? }`; the signature's verdict
+ * carries its ETSI indication (`signature.etsi`), the refusal itself none (it may be about the package, not the
+ * signature: REPLAY, an envelope error).
+ */
 export function refusalVerdict(a: Pick<Arrival, 'verdict'>, r: Refusal): JsonObject {
   const signature = r.verdict ?? a.verdict
-  return { ok: false, code: r.verdictCode, message: r.message, ...(signature ? { signature } : {}) }
+  return { ok: false, code: r.verdictCode, message: r.message, ...(signature ? { signature: withEtsi(signature) as unknown as JsonObject } : {}) }
 }
 
 /** Whether the package passed verification (step 6): only then are its bytes and what it says kept in full. */

@@ -4,16 +4,21 @@
  * OrganId (subject UID) names another agency, stops the start with GW_ERR_CONFIG_KEY_FILE: signing with the wrong
  * identity would make every recipient reject our packages. A token keeps its own codes
  * (GW_ERR_SIGNATURE_TOKEN_MODULE, _NOT_FOUND, _PIN): a wrong PIN or a missing token is not a file problem.
+ *
+ * Rollover: an agency with `nextSigning` and `switchAt` gets a signer of both identities (src/signature/rollover.ts)
+ * that signs with the next one from switchAt on. Both are loaded at start, and the next one must be another
+ * certificate than the current one, name the same OrganId under trust.binding (a certificate that names none is
+ * refused too: every recipient would answer SENDER_MISMATCH from the switch on) and be valid at switchAt.
  */
 import { readFile } from 'node:fs/promises'
-import type { AgencyConfig, Config, Pkcs11Config } from '../config.js'
+import type { AgencyConfig, Config, Pkcs11Config, SigningConfig } from '../config.js'
 import { gwError, isGatewayError } from '../errors.js'
-import { loadPkcs11Signer, loadSigner, type Signer } from '../signature/index.js'
+import { createBinding, loadPkcs11Signer, loadSigner, parseCertificate, rolloverSigner, type BindingRule, type Signer } from '../signature/index.js'
 
 const TOKEN_CODES = new Set(['GW_ERR_SIGNATURE_TOKEN_MODULE', 'GW_ERR_SIGNATURE_TOKEN_NOT_FOUND', 'GW_ERR_SIGNATURE_TOKEN_PIN'])
 
 /** True when the agency's key is in a PKCS#11 token (signed on the main thread, never in a worker). */
-export const usesToken = (agency: AgencyConfig): boolean => 'pkcs11' in agency.signing
+export const usesToken = (agency: AgencyConfig): boolean => 'pkcs11' in agency.signing || (agency.nextSigning !== undefined && 'pkcs11' in agency.nextSigning)
 
 async function tokenSigner(agency: AgencyConfig, p: Pkcs11Config): Promise<Signer> {
   let pin = p.pin
@@ -38,9 +43,40 @@ async function tokenSigner(agency: AgencyConfig, p: Pkcs11Config): Promise<Signe
   })
 }
 
-export async function loadAgencySigner(agency: AgencyConfig): Promise<Signer> {
-  const s = agency.signing
-  const file = 'pkcs11' in s ? s.pkcs11.module : 'p12Path' in s ? s.p12Path : s.keyPath
+/** What names an identity in messages: its setting and file. */
+const fileOf = (s: SigningConfig): string => ('pkcs11' in s ? s.pkcs11.module : 'p12Path' in s ? s.p12Path : s.keyPath)
+
+/**
+ * The agency's signer: its one identity, or both with the switch between them. `binding` is config.trust.binding
+ * (default: the subject UID), by which each certificate must name the agency.
+ */
+export async function loadAgencySigner(agency: AgencyConfig, binding?: BindingRule): Promise<Signer> {
+  const rule = createBinding(binding ?? {})
+  const current = await loadIdentity(agency, agency.signing, 'signing', rule, false)
+  if (agency.nextSigning === undefined || agency.switchAt === undefined) return current
+  const at = new Date(agency.switchAt)
+  let next: Signer
+  try {
+    next = await loadIdentity(agency, agency.nextSigning, 'nextSigning', rule, true)
+  } catch (e) {
+    current.token?.close()
+    throw e
+  }
+  const refuse = (reason: string): never => {
+    current.token?.close()
+    next.token?.close()
+    throw gwError('GW_ERR_CONFIG_KEY_FILE', { path: fileOf(agency.nextSigning!), reason: `agency ${agency.organId} nextSigning: ${reason}` })
+  }
+  if (next.certificate.sha256 === current.certificate.sha256) refuse('it is the same certificate as signing; give the renewed certificate')
+  const from = Date.parse(next.certificate.notBefore)
+  const until = Date.parse(next.certificate.notAfter)
+  if (at.getTime() < from) refuse(`its certificate is valid only from ${next.certificate.notBefore}, after switchAt ${agency.switchAt}: signatures made at the switch would be CERT_NOT_YET_VALID`)
+  if (at.getTime() >= until) refuse(`its certificate expires on ${next.certificate.notAfter}, before switchAt ${agency.switchAt}`)
+  return rolloverSigner(current, next, at)
+}
+
+async function loadIdentity(agency: AgencyConfig, s: SigningConfig, setting: 'signing' | 'nextSigning', rule: ReturnType<typeof createBinding>, strict: boolean): Promise<Signer> {
+  const file = fileOf(s)
   let signer: Signer
   try {
     if ('pkcs11' in s) signer = await tokenSigner(agency, s.pkcs11)
@@ -59,11 +95,17 @@ export async function loadAgencySigner(agency: AgencyConfig): Promise<Signer> {
     const reason = isGatewayError(e) ? e.message : ((e as NodeJS.ErrnoException).code ?? (e as Error).message)
     throw gwError('GW_ERR_CONFIG_KEY_FILE', { path: file, reason: `agency ${agency.organId}: ${reason}` }, e)
   }
-  if (signer.organId !== undefined && signer.organId.toUpperCase() !== agency.organId.toUpperCase()) {
+  const bound = signer.certificateDer ? rule.organIdOf(parseCertificate(signer.certificateDer, 'signer certificate')) : { organId: signer.organId, rule: 'subject UID' }
+  const named = bound.organId
+  const where = setting === 'signing' ? '' : `${setting}: `
+  if ((named !== undefined && named.toUpperCase() !== agency.organId.toUpperCase()) || (strict && named === undefined)) {
     signer.token?.close()
     throw gwError('GW_ERR_CONFIG_KEY_FILE', {
       path: file,
-      reason: `the certificate belongs to OrganId ${signer.organId}, not to agency ${agency.organId}`,
+      reason:
+        named === undefined
+          ? `agency ${agency.organId} ${where}the certificate names no OrganId by trust.binding (${bound.rule}); recipients would refuse its signatures as SENDER_MISMATCH`
+          : `${where}the certificate belongs to OrganId ${named} (${bound.rule}), not to agency ${agency.organId}`,
     })
   }
   return signer
@@ -71,6 +113,6 @@ export async function loadAgencySigner(agency: AgencyConfig): Promise<Signer> {
 
 /** Signers of every hosted agency, by OrganId. */
 export async function loadSigners(config: Config): Promise<Map<string, Signer>> {
-  const entries = await Promise.all(config.agencies.map(async (a) => [a.organId, await loadAgencySigner(a)] as const))
+  const entries = await Promise.all(config.agencies.map(async (a) => [a.organId, await loadAgencySigner(a, config.trust.binding)] as const))
   return new Map(entries)
 }

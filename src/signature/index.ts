@@ -24,3 +24,5 @@ export { buildOcspRequest, parseOcspResponse, type OcspAnswer, type OcspRequest 
 export { createBinding, type Binding, type BindingEntry, type BindingRule, type BoundOrganId } from './binding.js'
 export { createTimestamper, type Stamp, type Timestamper, type TimestamperOptions, type TimestamperStatus } from './tsa-client.js'
 export { addSignatureTimestamp, buildTimestampRequest, createTsaTrust, signatureTimestampOf, timestampTokenOf, verifyTimestampToken, OID_SIGNATURE_TIMESTAMP, type TimestampCheck, type TimestampFailure, type TsaTrust } from './tsa.js'
+export { ETSI_BY_CODE, ETSI_INDICATIONS, etsiOf, withEtsi, type EtsiIndication, type EtsiResult, type EtsiSubIndication } from './etsi.js'
+export { rolloverSigner, isRolloverSigner, type RolloverSigner, type SigningIdentity } from './rollover.js'

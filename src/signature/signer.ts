@@ -39,6 +39,8 @@ export interface SignOptions {
 
 export interface Signer {
   readonly certificate: CertSummary
+  /** DER of the signer certificate (for trust.binding's checks at start). */
+  readonly certificateDer?: Uint8Array
   readonly organId?: string
   /** Certificates included in every signature, signer first. */
   readonly chain: readonly CertSummary[]
@@ -189,6 +191,7 @@ function memoryBackend(key: KeyObject, type: SigningKeyType): Required<KeyBacken
 
 class CmsSigner implements Signer {
   readonly certificate: CertSummary
+  readonly certificateDer: Uint8Array
   readonly organId?: string
   readonly chain: readonly CertSummary[]
   readonly keyType: SigningKeyType
@@ -198,6 +201,7 @@ class CmsSigner implements Signer {
 
   constructor(backend: KeyBackend, type: SigningKeyType, leaf: CertInfo, chain: readonly CertInfo[]) {
     this.certificate = leaf.summary
+    this.certificateDer = leaf.der
     if (leaf.summary.organId !== undefined) this.organId = leaf.summary.organId
     this.chain = Object.freeze([leaf, ...chain].map((c) => c.summary))
     this.keyType = type

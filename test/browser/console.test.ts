@@ -351,6 +351,11 @@ if (!existsSync(CHROMIUM)) {
     await page.locator('#doc-body').getByText('Vận hành gửi lại').first().waitFor()
     t.match(await page.locator('#doc-body').textContent(), /Tờ trình dự án đường sắt đô thị/)
     t.match(await page.locator('#doc-body').innerText(), /Ghi chú\s+Đã thêm CA của UBND TP HCM/, 'the replay note on the document page')
+    t.match(
+      await page.locator('#doc-body').innerText(),
+      /Kết luận theo ETSI EN 319 102-1\s+Chưa xác định được: không dựng được chuỗi chứng thư đến tổ chức được tin cậy — INDETERMINATE \/ NO_CERTIFICATE_CHAIN_FOUND/,
+      'the verdict\'s ETSI indication on one line: Vietnamese, then the ETSI terms',
+    )
     await readsVietnamese('incoming document page')
     await shot('09-incoming-document')
 

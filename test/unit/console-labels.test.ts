@@ -5,7 +5,7 @@ import t from 'tap'
 import { consoleLabels, consoleLabelsModule, errorLabel } from '../../src/api/console-labels.js'
 import { DELIVERY_STATES, INCOMING_STATES, STATUS_CODE_INCOMING_STATE, STATUS_CODE_LABELS, STATUS_CODE_STATE, STATUS_CODES } from '../../src/document/delivery.js'
 import { ERRORS, storedRefusalCode, type ErrorCode } from '../../src/errors.js'
-import { VERDICT_CODES } from '../../src/signature/index.js'
+import { ETSI_BY_CODE, ETSI_INDICATIONS, VERDICT_CODES } from '../../src/signature/index.js'
 import { PDF_VERDICT_CODES } from '../../src/signature/pdf.js'
 import { ROOT } from '../helper.js'
 
@@ -85,12 +85,23 @@ t.test('every verdict code and stored refusal code has a Vietnamese label; event
   for (const v of ['axis', 'amqp']) t.match(l.axis.via[v], VIETNAMESE, `via ${v}`)
 })
 
+t.test('every ETSI indication and sub-indication a verdict can carry has a Vietnamese label; the table by code is the signature module\'s', async (t) => {
+  const l = consoleLabels()
+  for (const i of ETSI_INDICATIONS) t.match(l.etsi.indications[i], VIETNAMESE, i)
+  for (const e of Object.values(ETSI_BY_CODE)) if (e.subIndication) t.match(l.etsi.subIndications[e.subIndication], VIETNAMESE, e.subIndication)
+  t.match(l.etsi.subIndications.TRY_LATER, VIETNAMESE)
+  t.same(l.etsi.byCode, ETSI_BY_CODE)
+  t.notMatch(l.etsi.subIndications.REVOKED_NO_POE, /thu hồi/i, 'a certificate is "chấm dứt hiệu lực", never "thu hồi"')
+})
+
 t.test('terms: "trục" only for the national axis, never the local broker; a certificate\'s status never "thu hồi"', async (t) => {
   const l = consoleLabels()
   const texts = [
     ...Object.values(l.states.out).map((s) => s.label),
     ...Object.values(l.states.in).map((s) => s.label),
     ...Object.values(l.verdicts).map((v) => v.label),
+    ...Object.values(l.etsi.indications),
+    ...Object.values(l.etsi.subIndications),
     ...Object.values(l.errors).flatMap((e) => [e.label, e.solve ?? '']),
     ...Object.values(l.eventTypes),
     ...l.causes.map(([, vi]) => vi),

@@ -27,7 +27,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { Config } from '../../config.js'
 import { decodeBase64Strict } from '../../encoding.js'
 import { gwError, isGatewayError } from '../../errors.js'
-import { signatureDer, type CertSummary, type Verifier } from '../../signature/index.js'
+import { etsiOf, signatureDer, type CertSummary, type Verifier } from '../../signature/index.js'
 import type { PdfSignature, PdfVerdict } from '../../signature/pdf.js'
 import type { PdfAttachmentCheck } from '../../pipeline/pdf-attachments.js'
 import { createInspector, type Inspector } from '../../pipeline/inspect.js'
@@ -137,9 +137,11 @@ function certView(c: CertSummary) {
 }
 
 function verdictView(v: PdfVerdict) {
+  const etsi = etsiOf(v)
   return {
     ok: v.ok,
     code: v.code,
+    ...(etsi ? { etsi: { ...etsi } } : {}),
     message: v.message,
     ...(v.signer ? { signer: certView(v.signer) } : {}),
     chain: v.chain.map(certView),
@@ -267,7 +269,7 @@ export async function verifyRoutes(app: FastifyInstance, opts: VerifyRoutesOptio
         tags: ['verify'],
         summary: 'Verify signatures: a PDF, an edXML package with its CMS, or a detached CMS with its content',
         description:
-          'Send JSON (fields base64) or multipart/form-data (parts with the same names): `pdf` alone; `edxml` + `signature`; or `signature` + `content` (the signature DER or PEM). `kind` (pdf, edxml, cms) is optional. The answer is a report with one entry per signature: `ok`, the verdict `code`, the signer, the chain up to the trust anchor, signing time, revocation; for PDF also the /ByteRange, SubFilter and whether the signed bytes cover the whole file; for edXML the sender binding. A malformed or truncated CMS is reported as a signature with code MALFORMED (200), not as an error. Limited per API key, separately from other routes.',
+          'Send JSON (fields base64) or multipart/form-data (parts with the same names): `pdf` alone; `edxml` + `signature`; or `signature` + `content` (the signature DER or PEM). `kind` (pdf, edxml, cms) is optional. The answer is a report with one entry per signature: `ok`, the verdict `code` and its ETSI EN 319 102-1 indication (`etsi`: TOTAL_PASSED, TOTAL_FAILED or INDETERMINATE with a sub-indication), the signer, the chain up to the trust anchor, signing time, revocation; for PDF also the /ByteRange, SubFilter and whether the signed bytes cover the whole file; for edXML the sender binding. A malformed or truncated CMS is reported as a signature with code MALFORMED (200), not as an error. Limited per API key, separately from other routes.',
         body: {
           content: {
             'application/json': { schema: ref('VerifyRequest') },

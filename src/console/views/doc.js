@@ -5,7 +5,7 @@
 
 import { api, ApiError, call } from '../api.js'
 import { $, agencyCell, badge, clear, errorBox, facts, focusTitle, h, notify, techFold, timeEl } from '../dom.js'
-import { fmtDate, LABELS, reasonInfo, stateInfo, statusText, verdictInfo } from '../format.js'
+import { etsiText, fmtDate, LABELS, reasonInfo, stateInfo, statusText, verdictInfo } from '../format.js'
 import { timelineTable } from './events.js'
 
 const REVOCATION = { good: 'Còn hiệu lực', revoked: 'Đã bị chấm dứt hiệu lực', unknown: 'Chưa xác định được' }
@@ -17,6 +17,7 @@ function verdictFacts(v) {
   return [
     facts([
       ['Kết quả kiểm tra chữ ký', v.code ? badge(verdictInfo(v.code)) : v.ok === true ? badge(verdictInfo('VALID')) : ''],
+      ['Kết luận theo ETSI EN 319 102-1', etsiText(v)],
       ['Chứng thư người ký', signer.subject],
       ['Mã định danh trong chứng thư', signer.organId],
       ['Tổ chức cấp chứng thư', signer.issuer],

@@ -11,6 +11,7 @@ import { createIncomingPipeline } from '../../../src/pipeline/incoming.js'
 import { createStatusSender } from '../../../src/pipeline/statuses.js'
 import { verifierFromConfig } from '../../../src/pipeline/receiver.js'
 import type { InboundMessage } from '../../../src/transport/index.js'
+import { etsiOf } from '../../../src/signature/index.js'
 
 const G22 = '000.00.00.G22'
 const H29 = '000.00.00.H29'
@@ -35,6 +36,7 @@ t.test('receive: valid, every negative case, replay, redelivery', async (t) => {
   t.equal(stored?.recipient, H29)
   t.equal(stored?.senderOrganId, G22)
   t.equal((stored?.verdict as { code?: string }).code, 'VALID')
+  t.same((stored?.verdict as { etsi?: unknown }).etsi, { indication: 'TOTAL_PASSED' }, 'the stored verdict carries its ETSI indication')
   t.equal(stored?.documentId, good.edoc!.messageHeader.documentId)
   const bytes = await rx.store.getIncomingBytes(stored!.id)
   t.same(Buffer.from(bytes!.bytes), Buffer.from(good.bytes), 'exact bytes stored')
@@ -130,6 +132,7 @@ t.test('receive: valid, every negative case, replay, redelivery', async (t) => {
     },
   ]
 
+  const withSignature: string[] = []
   for (const c of cases) {
     const m = await c.make()
     const before02 = (await statuses('02')).length
@@ -141,9 +144,15 @@ t.test('receive: valid, every negative case, replay, redelivery', async (t) => {
     t.equal(got.event.code, c.code, `${c.name}: code ${c.code}`)
     t.equal(got.event.incoming?.state, 'rejected', `${c.name}: stored as rejected`)
     t.equal((got.event.incoming?.verdict as { code?: string }).code, c.code, `${c.name}: verdict stored`)
+    const sig = (got.event.incoming?.verdict as { signature?: { code: string; revocation?: { status?: string }; etsi?: unknown } }).signature
+    if (sig) {
+      t.same(sig.etsi, etsiOf(sig), `${c.name}: the signature's verdict (${sig.code}) stored with its ETSI indication`)
+      withSignature.push(`${c.code}:${sig.code}`)
+    }
     t.equal((await statuses('02')).length, before02 + (c.twoExpected ? 1 : 0), `${c.name}: ${c.twoExpected ? 'one 02 back to the sender' : 'no 02'}`)
     t.ok(rx.receiver.consumer.consuming, `${c.name}: consumer still running`)
   }
+  for (const code of ['DIGEST_MISMATCH', 'CERT_EXPIRED', 'REVOKED', 'UNTRUSTED_CHAIN']) t.ok(withSignature.includes(`${code}:${code}`), `${code}: refused with the signature's verdict and its indication kept`)
   t.equal((await statuses('02')).length, 0, 'no 02 in all: unauthenticated claims and replays are never answered')
 
   // nothing rejected is visible as received: exactly the one valid document
