@@ -161,10 +161,11 @@ export function createTrustWatch(o: TrustWatchOptions): TrustWatch {
     const list: TrustItem[] = []
     for (const [agency, s] of o.signers) {
       const own = s.certificate
-      if (!own) continue
+      // a signer without a readable certificate (a stand-in of a test) has nothing to watch
+      if (typeof own?.sha256 !== 'string' || typeof own.notAfter !== 'string') continue
       list.push({ kind: 'signing', agency, subject: own.subject, issuer: own.issuer, serial: own.serial, fingerprint: short(own.sha256), expiresAt: own.notAfter, needed: true })
       for (const c of s.chain ?? []) {
-        if (c.sha256 === own.sha256) continue
+        if (typeof c?.sha256 !== 'string' || typeof c.notAfter !== 'string' || c.sha256 === own.sha256) continue
         list.push({ kind: 'chain', agency, subject: c.subject, issuer: c.issuer, serial: c.serial, fingerprint: short(c.sha256), expiresAt: c.notAfter })
       }
     }
@@ -301,14 +302,15 @@ export function createTrustWatch(o: TrustWatchOptions): TrustWatch {
     },
     start() {
       if (timer) return
-      check()
-      timer = setInterval(() => {
+      const round = () => {
         try {
           check()
         } catch (e) {
           problems = [`the check failed: ${(e as Error).message}`]
         }
-      }, intervalMs)
+      }
+      round()
+      timer = setInterval(round, intervalMs)
       timer.unref()
       if (tokenProbeMs > 0 && [...o.signers.values()].some((s) => s.token?.probe)) {
         probeTimer = setInterval(() => {
