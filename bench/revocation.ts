@@ -1,11 +1,13 @@
 /**
  * OCSP and CRL cache hit rates under a stream of incoming packages. On 127.0.0.1: an `openssl ocsp` responder
  * (a delegated responder certificate, answers valid 1 day) over the index of a test CA, and an HTTP server serving
- * that CA's CRL (made by `openssl ca -gencrl`). SIGNERS agency certificates (default 50, P-256, one revoked) name
- * both in their AIA and CRL distribution points; PACKAGES packages (default 3000, 10 KB each, a random signer each)
- * are verified with CONCURRENCY (default 16) in flight through the gateway's verifier over config.trust
- * (src/pipeline/trust.ts `trustVerifier`, the object the receive pipeline verifies with; the root's CRL is a
- * file), once per policy:
+ * that CA's CRL (made by `openssl ca -gencrl`). SIGNERS sending agencies (default 50, P-256 certificates with their
+ * OrganId as subject UID, one revoked) whose certificates name both in their AIA and CRL distribution points send
+ * PACKAGES edXML documents (default 3000, a small PDF each, a random sender each) to 000.00.00.H29, hosted by the
+ * gateway. They go, CONCURRENCY (default 16) at a time, through the receive pipeline as the consumer hands it AMQP
+ * messages (src/pipeline/incoming.ts `handle`: parse, sender, verify, store in SQLite, a signed 01 stored with it,
+ * or refused with a 02), verified by the gateway's verifier over config.trust (src/pipeline/trust.ts
+ * `trustVerifier`; the root's CRL is a file), once per policy:
  *   - `ocsp-crl`: trust.revocation.order ["ocsp", "crl"] (the default);
  *   - `crl`:      trust.revocation.order ["crl"].
  * Each policy starts cold (its own revocation checker: one per settings in the process). The figures are read from
@@ -14,17 +16,27 @@
  * Run `npm run bench:revocation`; the last line is one JSON object.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:http'
 import { createServer as netServer } from 'node:net'
 import { loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Config } from '../src/config.js'
+import { loadConfig } from '../src/config.js'
 import { createMetrics } from '../src/metrics.js'
+import { createIncomingPipeline } from '../src/pipeline/incoming.js'
+import { loadSigners } from '../src/pipeline/signers.js'
+import { createStatusSender } from '../src/pipeline/statuses.js'
 import { createTrustWatch } from '../src/pipeline/trust-watch.js'
 import { revocationCheckerFor, trustVerifier } from '../src/pipeline/trust.js'
 import { loadSigner } from '../src/signature/index.js'
+import { openSqliteStore } from '../src/store/index.js'
+import { rawTestConfig } from '../test/helper.js'
+import { inbound, sampleEdoc } from '../test/integration/receive/helpers.js'
 import { crl, makeIntermediate, makeRoot, openssl, revoke } from '../test/unit/signature/openssl-pki.js'
+
+const H29 = '000.00.00.H29'
+const organIdOf = (i: number) => `000.00.${String(Math.floor(i / 100)).padStart(2, '0')}.B${String(i % 100).padStart(2, '0')}`
 
 const SIGNERS = Number(process.env.SIGNERS ?? 50)
 const PACKAGES = Number(process.env.PACKAGES ?? 3000)
@@ -78,7 +90,7 @@ function issue(name: string, subject: string, section: string): { keyPath: strin
   openssl(['ca', '-batch', '-config', ca.cnfPath, '-extfile', ext, '-extensions', section, '-notext', '-in', csr, '-out', certPath, '-days', '30'])
   return { keyPath, certPath }
 }
-const leaves = Array.from({ length: SIGNERS }, (_, i) => issue(`agency-${i}`, `/C=VN/UID=000.00.${String(Math.floor(i / 100)).padStart(2, '0')}.B${String(i % 100).padStart(2, '0')}/CN=Bench agency ${i}`, 'leaf'))
+const leaves = Array.from({ length: SIGNERS }, (_, i) => issue(`agency-${i}`, `/C=VN/UID=${organIdOf(i)}/CN=Bench agency ${i}`, 'leaf'))
 const responder = issue('responder', '/C=VN/CN=Revocation Bench OCSP Responder', 'ocsp')
 revoke(ca, leaves[0]!.certPath)
 crlDer = openssl(['crl', '-outform', 'DER'], { input: crl(ca) })
@@ -104,10 +116,10 @@ await new Promise<void>((resolve, reject) => {
 // ---- the packages ---------------------------------------------------------------------------------------------
 const signers = await Promise.all(leaves.map(async (l) => loadSigner({ keyPem: readFileSync(l.keyPath, 'utf8'), certPem: readFileSync(l.certPath, 'utf8'), chainPem: readFileSync(ca.certPath, 'utf8') })))
 const packages = await Promise.all(
-  Array.from({ length: PACKAGES }, async (_, i) => {
+  Array.from({ length: PACKAGES }, async () => {
     const who = Math.floor(Math.random() * SIGNERS)
-    const content = Buffer.alloc(10 * 1024, `gói tin ${i} `)
-    return { who, content, cms: await signers[who]!.sign(content) }
+    const doc = sampleEdoc(organIdOf(who), [H29])
+    return inbound({ body: doc.bytes, recipient: H29, sender: organIdOf(who), signature: await signers[who]!.sign(doc.bytes) })
   }),
 )
 
@@ -122,24 +134,32 @@ async function run(policy: Policy) {
     timeoutMs: 5000,
     cacheEntries: 10_000,
   }
-  const config = { trust: { anchorsPaths: [anchorsPath], intermediatesPaths: [], crlPaths: [rootCrlPath], revocation } }
+  const runDir = join(dir, policy)
+  mkdirSync(runDir)
+  const raw = rawTestConfig(runDir)
+  const config = loadConfig({ object: { ...raw, trust: { anchorsPaths: [anchorsPath], crlPaths: [rootCrlPath], revocation } }, file: join(runDir, 'config.json'), env: {} })
+  const store = await openSqliteStore(config.store.path)
+  const statuses = createStatusSender({ store, agencies: config.agencies, limits: config.limits, signers: await loadSigners(config), relay: { wake() {} } })
   const trust = trustVerifier(config)
-  const checker = revocationCheckerFor(revocation)
+  const pipeline = createIncomingPipeline({ config, store, verifier: trust.verifier, statuses })
+  // the checker the verifier uses: one per settings in the process (as the gateway finds it for its metrics)
+  const checker = revocationCheckerFor(config.trust.revocation!, config.trust.clockSkewMs)
   const metrics = createMetrics({ defaultMetrics: false })
-  createTrustWatch({ config: config as never, signers: new Map(), revocation: () => checker }).register(metrics)
+  createTrustWatch({ config, signers: new Map(), revocation: () => checker }).register(metrics)
   const crlBefore = crlRequests
   const verdicts: Record<string, number> = {}
   let next = 0
   const start = performance.now()
   const worker = async () => {
     while (next < packages.length) {
-      const p = packages[next++]!
-      const v = await trust.verifier.verify(p.content, p.cms)
-      verdicts[v.code] = (verdicts[v.code] ?? 0) + 1
+      const outcome = await pipeline.handle(packages[next++]!)
+      verdicts[outcome] = (verdicts[outcome] ?? 0) + 1
     }
   }
   await Promise.all(Array.from({ length: CONCURRENCY }, worker))
   const seconds = (performance.now() - start) / 1000
+  const stored = (await store.stats()).incomingByState
+  await store.close()
   const text = await metrics.registry.metrics()
   const counter = (name: string, source: string) => Number(new RegExp(`^${name}\\{source="${source}"\\} (\\d+)`, 'm').exec(text)?.[1] ?? NaN)
   const st = checker.stats()
@@ -155,7 +175,8 @@ async function run(policy: Policy) {
     seconds: Math.round(seconds * 100) / 100,
     ocsp: { ...figures('ocsp'), requests: st.ocsp.requests, failures: st.ocsp.failures },
     crl: { ...figures('crl'), fetches: st.crl.fetches, failures: st.crl.failures, httpRequests: crlRequests - crlBefore },
-    verdicts,
+    outcomes: verdicts,
+    stored,
   }
 }
 
@@ -168,7 +189,7 @@ try {
     console.log(
       `${policy.padEnd(8)} ${PACKAGES} packages from ${SIGNERS} signers, ${CONCURRENCY} in flight: ${r.packagesPerSecond} packages/s; ` +
         `OCSP hits ${r.ocsp.hits} misses ${r.ocsp.misses} (${rate(r.ocsp)}, ${r.ocsp.requests} requests); ` +
-        `CRL hits ${r.crl.hits} misses ${r.crl.misses} (${rate(r.crl)}, ${r.crl.fetches} fetches); verdicts ${JSON.stringify(r.verdicts)}`,
+        `CRL hits ${r.crl.hits} misses ${r.crl.misses} (${rate(r.crl)}, ${r.crl.fetches} fetches); outcomes ${JSON.stringify(r.outcomes)}, stored ${JSON.stringify(r.stored)}`,
     )
   }
   console.log(`PKI made in ${pkiSeconds.toFixed(1)} s; load average ${loadavg().map((x) => x.toFixed(1)).join(' ')}`)
