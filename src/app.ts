@@ -142,7 +142,7 @@ export async function buildApp(gateway: Gateway): Promise<FastifyInstance> {
   app.decorate('outgoing', gateway.outgoing)
 
   const axis = gateway.axis
-  healthRoutes(app, { store, broker: gateway.broker, signers, ...(axis ? { axis: () => axis.status() } : {}), ...(gateway.tsa ? { tsa: gateway.tsa } : {}) })
+  healthRoutes(app, { store, broker: gateway.broker, signers, ...(axis ? { axis: () => axis.status() } : {}), ...(gateway.tsa ? { tsa: gateway.tsa } : {}), ...(gateway.trustWatch ? { trust: gateway.trustWatch } : {}) })
   await app.register(errorRoutes)
   await app.register(documentRoutes, { config, store, outgoing: gateway.outgoing })
   await app.register(opsRoutes, { config, store, relay: gateway.relay, clock, logger, ...gateway.ops })
@@ -158,6 +158,7 @@ export async function buildApp(gateway: Gateway): Promise<FastifyInstance> {
     ...(queueInspector ? { queueInspector } : {}),
     ...(axis ? { axis: () => axis.status() } : {}),
     ...(vxpSystems ? { vxpSystems } : {}),
+    ...(gateway.trustWatch ? { trust: gateway.trustWatch } : {}),
   })
   await app.register(logRoutes, { store, clock, ...(gateway.logAnchors ? { anchors: gateway.logAnchors } : {}) })
   await app.register(metricsRoutes, { config, store, signers, clock, ...gateway.ops })

@@ -34,7 +34,8 @@ import { createRelay, type Relay } from './pipeline/relay.js'
 import { createRetention, type Retention } from './pipeline/retention.js'
 import { loadSigners } from './pipeline/signers.js'
 import { createStatusSender, type StatusSender } from './pipeline/statuses.js'
-import { offsetClock, timestamperFor, trustVerifier, tsaTrustFor, type TrustVerifier } from './pipeline/trust.js'
+import { offsetClock, revocationCheckerFor, timestamperFor, trustVerifier, tsaTrustFor, type TrustVerifier } from './pipeline/trust.js'
+import { createTrustWatch, type TrustWatch, type TrustWatchOptions } from './pipeline/trust-watch.js'
 import { attachWebhooks, createWebhookDispatcher, type WebhookDispatcher } from './pipeline/webhooks.js'
 import type { Timestamper, Verifier } from './signature/index.js'
 import { checkLogAnchors, createLogAnchorer, type AnchorCheck, type LogAnchorer } from './pipeline/log-anchors.js'
@@ -96,6 +97,8 @@ export interface GatewayOverrides {
   retention?: boolean
   /** The TSA that stamps every signature (CAdES-T) and the log head; `null`: none. Default: config.trust.tsa.url when set. */
   stamper?: Timestamper | null
+  /** The trust watch's periods (src/pipeline/trust-watch.ts); false: no watch. */
+  trustWatch?: Pick<TrustWatchOptions, 'intervalMs' | 'tokenProbeMs'> | false
 }
 
 export interface Gateway {
@@ -134,6 +137,8 @@ export interface Gateway {
   readonly tsa: Timestamper | undefined
   /** With trust.tsa: the check of the log anchors against the log (GET /v1/log/verify). */
   readonly logAnchors: ((chain: VerifyLogResult) => Promise<AnchorCheck>) | undefined
+  /** Expiry of own certificates, anchors, intermediates and CRLs; PKCS#11 token probes (src/pipeline/trust-watch.ts). */
+  readonly trustWatch: TrustWatch | undefined
   /** Operator routes' collaborators: metrics, queue inspector, status sender, replay verifier, replay events. */
   readonly ops: GatewayOps & { metrics: GatewayMetrics; statuses: StatusSender; verifier: () => Pick<Verifier, 'verify'> }
   /** Stop everything this gateway started, in reverse order; idempotent. */
@@ -259,6 +264,24 @@ export async function createGateway(config: Config, overrides: GatewayOverrides 
     }
     // one Prometheus registry per gateway
     const metrics = o.ops?.metrics ?? createMetrics()
+    // expiry of what we sign with and rely on, tokens probed; recomputed periodically
+    let trustWatch: TrustWatch | undefined
+    if (o.trustWatch !== false) {
+      const revocation = config.trust.revocation
+      const w = createTrustWatch({
+        config,
+        signers,
+        clock,
+        logger: logger.child({ area: 'trust' }),
+        ...(revocation ? { revocation: () => revocationCheckerFor(revocation, config.trust.clockSkewMs) } : {}),
+        ...(o.trustWatch ?? {}),
+      })
+      // a registry shared by several gateways (tests) has the gauges already
+      if (!metrics.registry.getSingleMetric('lienthong_trust_expiry_days')) w.register(metrics)
+      w.start()
+      stack.push(() => w.stop())
+      trustWatch = w
+    }
     const amqp = o.relay ? undefined : startTransport(config, store, logger, metrics, stack)
     const amqpRelay: RelayWake = o.relay ?? (amqp as NonNullable<typeof amqp>).relay
     // a new delivery wakes the AMQP relay and, when there is one, the axis connector
@@ -374,6 +397,7 @@ export async function createGateway(config: Config, overrides: GatewayOverrides 
       anchorer,
       tsa: stamper,
       logAnchors,
+      trustWatch,
       ops,
       close() {
         closing ??= unwind()

@@ -17,6 +17,8 @@
  * - `etsi`: the ETSI EN 319 102-1 main indications and sub-indications (src/signature/etsi.ts) in Vietnamese, and
  *   the indication of each verdict code, for verdicts stored before they carried their own (`etsi`).
  * - `eventTypes`, `directions`, `actors`: the names of the delivery log's event types, directions and actor kinds.
+ * - `trust`: the kinds of item and the expiry levels of the trust watch (src/pipeline/trust-watch.ts), typed by their
+ *   unions (a new kind or level does not compile without its label), and the health screen's words.
  * - `causes`, `detailKeys`: the log's English causes as patterns with their Vietnamese text, the names of detail
  *   fields (./labels-vi.ts).
  */
@@ -35,7 +37,7 @@ import {
 import { ERRORS, storedRefusalCode, type ErrorCode } from '../errors.js'
 import { ETSI_BY_CODE, VERDICT_CODES, type EtsiIndication, type EtsiResult, type EtsiSubIndication, type VerdictCode } from '../signature/index.js'
 import { PDF_VERDICT_CODES } from '../signature/pdf.js'
-import { AXIS_VI, CAUSES_VI, DETAIL_KEYS_VI, ERROR_LABELS_VI } from './labels-vi.js'
+import { AXIS_VI, CAUSES_VI, DETAIL_KEYS_VI, ERROR_LABELS_VI, TRUST_VI } from './labels-vi.js'
 
 export type Tone = 'ok' | 'info' | 'warn' | 'err' | 'neutral'
 
@@ -70,6 +72,8 @@ export interface ConsoleLabels {
   actors: Record<'system' | 'peer' | 'client' | 'operator' | 'vxp', string>
   /** The axis connector's states, the transport of a delivery (`detail.via`), a `queued` confirmed by the axis. */
   axis: { states: Record<string, string>; via: Record<string, string>; queued: string; health: Record<string, string> }
+  /** The trust watch (src/pipeline/trust-watch.ts): item kinds, expiry levels, the health screen's words. */
+  trust: { kinds: Record<string, string>; levels: Record<string, string>; health: Record<string, string> }
   /** [regular expression source, Vietnamese template with `{group}`], first match wins. */
   causes: (readonly [string, string])[]
   detailKeys: Record<string, string>
@@ -237,6 +241,7 @@ export function consoleLabels(): ConsoleLabels {
     causes: CAUSES_VI.map(([p, vi]) => [p, vi] as const),
     detailKeys: { ...DETAIL_KEYS_VI },
     axis: { states: { ...AXIS_VI.states }, via: { ...AXIS_VI.via }, queued: AXIS_VI.queued, health: { ...AXIS_VI.health } },
+    trust: { kinds: { ...TRUST_VI.kinds }, levels: { ...TRUST_VI.levels }, health: { ...TRUST_VI.health } },
   }
 }
 

@@ -14,6 +14,7 @@
  * Terms: the local AMQP broker is "mạng liên thông lienthong" ("trục" is the national axis, VXP, and only that);
  * a certificate's revocation status is "tình trạng chứng thư (CRL/OCSP)" ("thu hồi" is the recall of a document).
  */
+import type { ExpiryLevel, TrustItemKind } from '../pipeline/trust-watch.js'
 import type { ErrorCode } from '../errors.js'
 
 export interface ViErrorLabel {
@@ -196,6 +197,45 @@ export const AXIS_VI = {
     // the document page, for a recipient routed via the axis
     attempts: 'Số lần gửi lên trục liên thông văn bản quốc gia',
     confirmedAt: 'Trục liên thông văn bản quốc gia xác nhận lúc',
+  },
+} as const
+
+/**
+ * The trust watch (src/pipeline/trust-watch.ts) in the console's health screen: what each listed item is, the
+ * warning levels by days left, and the screen's words. A certificate's end of validity is "hết hạn"; a CRL's
+ * nextUpdate is "hạn cập nhật" (a CRL past it is stale, not revoked).
+ */
+export const TRUST_VI = {
+  kinds: {
+    signing: 'Chứng thư ký của cơ quan',
+    chain: 'Chứng thư trong chuỗi gửi kèm chữ ký',
+    anchor: 'Chứng thư gốc tin cậy',
+    intermediate: 'Chứng thư trung gian',
+    'tsa-anchor': 'Chứng thư gốc của dịch vụ cấp dấu thời gian',
+    'tsa-intermediate': 'Chứng thư của dịch vụ cấp dấu thời gian',
+    crl: 'Danh sách chứng thư bị chấm dứt hiệu lực (CRL, tệp)',
+    'crl-fetched': 'Danh sách chứng thư bị chấm dứt hiệu lực (CRL, tải về)',
+  } satisfies Record<TrustItemKind, string>,
+  levels: {
+    ok: 'Còn hạn',
+    'days-30': 'Hết hạn trong 30 ngày',
+    'days-7': 'Hết hạn trong 7 ngày',
+    'days-1': 'Hết hạn trong 1 ngày',
+    expired: 'Đã hết hạn',
+  } satisfies Record<ExpiryLevel, string>,
+  health: {
+    title: 'Hạn của chứng thư và danh sách CRL',
+    caption: 'Chứng thư ký của các cơ quan, chứng thư gốc, chứng thư trung gian và hạn cập nhật của các danh sách CRL: cảnh báo khi còn 30, 7, 1 ngày',
+    none: 'Không có chứng thư hay danh sách CRL nào sắp hết hạn.',
+    warnings: 'Cần gia hạn hoặc thay thế',
+    needed: 'cổng không sẵn sàng khi mục này hết hạn',
+    problems: 'Không đọc được tệp tin cậy',
+    tokens: 'Thiết bị ký PKCS#11 (USB token, HSM)',
+    tokenUp: 'Sẵn sàng ký',
+    tokenDown: 'Không dùng được: việc ký gói tin của cơ quan này chờ thiết bị trở lại; quá thời gian chờ, DMS nhận lỗi tạm thời (503) và gửi lại sau',
+    since: 'Từ lúc',
+    signatures: 'Số chữ ký đã tạo',
+    reopens: 'Số lần mở lại',
   },
 } as const
 

@@ -19,7 +19,7 @@ export { parseCertificate, parseCertificates, pemBlocks, formatName, subjectAttr
 export { parseCrl, parseCrls, type CrlInfo } from './crl.js'
 export { type SigningKeyType } from './keys.js'
 export { usePkijsEngine } from './engine.js'
-export { createRevocationChecker, revocationUrls, type RevocationChecker, type RevocationCheckerOptions, type RevocationSourceName, type RevocationStats, type SourceStatus } from './revocation.js'
+export { createRevocationChecker, revocationUrls, type CachedCrl, type RevocationChecker, type RevocationCheckerOptions, type RevocationSourceName, type RevocationStats, type SourceStatus } from './revocation.js'
 export { buildOcspRequest, parseOcspResponse, type OcspAnswer, type OcspRequest } from './ocsp.js'
 export { createBinding, type Binding, type BindingEntry, type BindingRule, type BoundOrganId } from './binding.js'
 export { createTimestamper, type Stamp, type Timestamper, type TimestamperOptions, type TimestamperStatus } from './tsa-client.js'

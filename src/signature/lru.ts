@@ -38,6 +38,12 @@ export class LruCache<V> {
     }
   }
 
+  /** The live entries, least recently used first (recency and counters untouched). */
+  *values(): IterableIterator<V> {
+    const t = this.nowMs()
+    for (const e of this.#map.values()) if (t < e.expiresAt) yield e.v
+  }
+
   get size(): number {
     return this.#map.size
   }

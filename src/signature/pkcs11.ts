@@ -12,6 +12,13 @@
  *   is opened, the user logged in, the key found again. Callers wait up to `unavailableWaitMs` for the token to
  *   come back, then get GW_ERR_SIGNATURE_TOKEN_UNAVAILABLE (503, retryable). `status()` says whether the token
  *   is usable now, since when, and why not.
+ * - `probe()` (called every few seconds by src/pipeline/trust-watch.ts) asks the token for its information when it
+ *   is up, so a token pulled out while nothing is signed is marked down at once, and tries to reopen it when it is
+ *   down, so it is back before the next signature needs it.
+ * - A module may not see a token again once it was gone (SoftHSM2 keeps a removed token's slot broken until the
+ *   library is initialised again): when reopening fails, the module is finalised and initialised again (at most
+ *   every 5 reopen intervals, never while a signature is in a token of that module); every key of that module then
+ *   opens its sessions again.
  * - At start (`openPkcs11Key`): a module that does not load is GW_ERR_SIGNATURE_TOKEN_MODULE, no such token or no
  *   such key GW_ERR_SIGNATURE_TOKEN_NOT_FOUND, a refused PIN GW_ERR_SIGNATURE_TOKEN_PIN. A first signature is made
  *   and verified with the certificate's key, so a key that does not match its certificate stops the start too.
@@ -74,12 +81,21 @@ export interface Pkcs11Key {
   /** Checks the token signs for `publicKey` (a signature over random bytes, verified here). */
   checkKey(publicKey: KeyObject): Promise<void>
   status(): TokenStatus
+  /** Asks the token whether it is still there (marks it down if not), or tries to reopen it when it is down. */
+  probe(): Promise<void>
   close(): void
 }
 
 const require = createRequire(import.meta.url)
 let lib: Lib | undefined
 const modules = new Map<string, Module>()
+/** Per module path: re-initialisations so far, signatures in progress, when it was last re-initialised. */
+const moduleState = new Map<string, { gen: number; inflight: number; reinitAt: number }>()
+const stateOf = (path: string) => {
+  let st = moduleState.get(path)
+  if (!st) moduleState.set(path, (st = { gen: 0, inflight: 0, reinitAt: 0 }))
+  return st
+}
 /**
  * The PIN each token (module + slot) was logged in with in this process: a PKCS#11 login holds for the whole
  * application, so a second key on the same token gets CKR_USER_ALREADY_LOGGED_IN whatever PIN it gives; its PIN is
@@ -169,6 +185,8 @@ class TokenKey implements Pkcs11Key {
   #reopening: Promise<void> | undefined
   #lastAttempt = 0
   #closed = false
+  /** The module's re-initialisation count when the sessions were opened. */
+  #modGen = 0
 
   constructor(o: Pkcs11KeyOptions) {
     this.#o = o
@@ -257,6 +275,7 @@ class TokenKey implements Pkcs11Key {
       }
       this.#slot = slot
       this.#key = key
+      this.#modGen = stateOf(this.#o.module).gen
       this.#gen++
       this.#idle = [session]
       this.#open = 1
@@ -313,7 +332,12 @@ class TokenKey implements Pkcs11Key {
       if (wait > 0) await sleep(wait)
       this.#lastAttempt = Date.now()
       try {
-        this.#connect()
+        try {
+          this.#connect()
+        } catch (e) {
+          if ((isGatewayError(e) && e.code === 'GW_ERR_SIGNATURE_TOKEN_PIN') || !this.#reinitModule(interval)) throw e
+          this.#connect()
+        }
         this.#reopens++
         this.#setUp(true)
       } catch (e) {
@@ -327,8 +351,37 @@ class TokenKey implements Pkcs11Key {
     return this.#reopening
   }
 
+  /**
+   * Finalises and initialises the module again (its tokens are looked for anew), unless it was done less than 5
+   * reopen intervals ago or a signature is in progress in one of its tokens. True when done.
+   */
+  #reinitModule(interval: number): boolean {
+    const st = stateOf(this.#o.module)
+    if (st.inflight > 0 || Date.now() - st.reinitAt < 5 * interval) return false
+    st.reinitAt = Date.now()
+    try {
+      this.#m.C_Finalize()
+    } catch {
+      // not initialised any more
+    }
+    try {
+      this.#m.C_Initialize({ flags: this.#L.CKF_OS_LOCKING_OK })
+    } catch (e) {
+      if (ckr(e) !== 'CKR_CRYPTOKI_ALREADY_INITIALIZED') return false
+    }
+    st.gen++
+    for (const k of [...logins.keys()]) if (k.startsWith(`${this.#o.module}\0`)) logins.delete(k)
+    return true
+  }
+
+  /** The module was initialised again since the sessions were opened: they are gone. */
+  #moduleChanged(): boolean {
+    return this.#up && this.#modGen !== stateOf(this.#o.module).gen
+  }
+
   async #acquire(): Promise<{ session: Handle; gen: number }> {
     for (;;) {
+      if (this.#moduleChanged()) this.#fault(new Error('the PKCS#11 module was initialised again'))
       if (!this.#up) await this.#reopen()
       const s = this.#idle.pop()
       if (s) return { session: s, gen: this.#gen }
@@ -355,6 +408,8 @@ class TokenKey implements Pkcs11Key {
   async #signOnce(input: Buffer): Promise<Buffer> {
     const L = this.#L
     const { session, gen } = await this.#acquire()
+    const st = stateOf(this.#o.module)
+    st.inflight++
     try {
       this.#m.C_SignInit(session, { mechanism: this.keyKind === 'rsa' ? L.CKM_RSA_PKCS : L.CKM_ECDSA }, this.#key!)
       const out = await this.#m.C_SignAsync(session, input, Buffer.alloc(1024))
@@ -365,6 +420,8 @@ class TokenKey implements Pkcs11Key {
       // reopened before the next signature.
       if (gen === this.#gen) this.#fault(e)
       throw e
+    } finally {
+      st.inflight--
     }
   }
 
@@ -397,6 +454,25 @@ class TokenKey implements Pkcs11Key {
     if (!nodeVerify('sha256', probe, key, sig)) {
       throw gwError('GW_ERR_SIGNATURE_KEY', { reason: `${this.#label}: the key in the token does not match the certificate` })
     }
+  }
+
+  async probe(): Promise<void> {
+    if (this.#closed) return
+    if (this.#moduleChanged()) this.#fault(new Error('the PKCS#11 module was initialised again'))
+    if (!this.#up) {
+      await this.#reopen()
+      return
+    }
+    let problem: string | undefined
+    let cause: unknown
+    try {
+      const label = this.#m.C_GetTokenInfo(this.#slot!).label.trim()
+      if (this.#o.tokenLabel !== undefined && label !== this.#o.tokenLabel) problem = `another token (${label}) is in the slot`
+    } catch (e) {
+      problem = `the token does not answer (${(e as Error).message})`
+      cause = e
+    }
+    if (problem !== undefined) this.#fault(gwError('GW_ERR_SIGNATURE_TOKEN_UNAVAILABLE', { token: this.#label, reason: problem }, cause))
   }
 
   status(): TokenStatus {

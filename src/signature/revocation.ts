@@ -63,15 +63,30 @@ export interface RevocationCheckerOptions {
   now?: () => number
 }
 
+/**
+ * Counters since the checker was made. `hits`: answered from the cache (a cached failure included); `misses`: not
+ * in the cache or due again, so the answer waited for the network (`requests`/`fetches`: HTTP exchanges made; two
+ * misses for the same certificate at once share one exchange).
+ */
 export interface RevocationStats {
-  ocsp: { requests: number; hits: number; failures: number; entries: number }
-  crl: { fetches: number; hits: number; failures: number; entries: number }
+  ocsp: { requests: number; hits: number; misses: number; failures: number; entries: number }
+  crl: { fetches: number; hits: number; misses: number; failures: number; entries: number }
+}
+
+/** A CRL the checker fetched and keeps (the last good one of its distribution point). */
+export interface CachedCrl {
+  readonly url: string
+  readonly crl: CrlInfo
+  /** The last fetch failed (the CRL kept is older than what the distribution point should serve). */
+  readonly failure?: string
 }
 
 export interface RevocationChecker {
   ocsp(cert: CertInfo, issuer: CertInfo): Promise<SourceStatus>
   crl(cert: CertInfo, issuer: CertInfo): Promise<SourceStatus>
   stats(): RevocationStats
+  /** The fetched CRLs kept now (for their nextUpdate: src/pipeline/trust-watch.ts). */
+  crls?(): CachedCrl[]
   clear(): void
 }
 
@@ -125,6 +140,7 @@ interface OcspEntry {
 }
 
 interface CrlEntry {
+  url: string
   crl?: CrlInfo
   /** Last fetch failure, kept until `retryAtMs`. */
   failure?: string
@@ -144,7 +160,7 @@ export function createRevocationChecker(o: RevocationCheckerOptions = {}): Revoc
   const ocspCache = new LruCache<OcspEntry>(o.cacheMax ?? 10_000, 7 * 86_400_000, now)
   const crlCache = new LruCache<CrlEntry>(o.crlCacheMax ?? 256, 30 * 86_400_000, now)
   const inflight = new Map<string, Promise<unknown>>()
-  const stats: RevocationStats = { ocsp: { requests: 0, hits: 0, failures: 0, entries: 0 }, crl: { fetches: 0, hits: 0, failures: 0, entries: 0 } }
+  const stats: RevocationStats = { ocsp: { requests: 0, hits: 0, misses: 0, failures: 0, entries: 0 }, crl: { fetches: 0, hits: 0, misses: 0, failures: 0, entries: 0 } }
 
   const once = <T>(key: string, f: () => Promise<T>): Promise<T> => {
     const known = inflight.get(key)
@@ -202,6 +218,7 @@ export function createRevocationChecker(o: RevocationCheckerOptions = {}): Revoc
         return { status: 'unavailable', source: `OCSP ${url}: ${hit.failure} (not asked again before ${iso(hit.validUntilMs)})` }
       }
     }
+    stats.ocsp.misses++
     return once(`ocsp:${key}`, async () => {
       stats.ocsp.requests++
       const req = buildOcspRequest(cert, issuer, { nonce: o.nonce !== false })
@@ -240,14 +257,10 @@ export function createRevocationChecker(o: RevocationCheckerOptions = {}): Revoc
       if (!crlSignedBy(crl, issuer.publicKey)) throw gwError('GW_ERR_SIGNATURE_REVOCATION', { reason: `${url}: the CRL signature does not verify with the key of ${issuer.summary.subject}` })
       // never go back to an older CRL than the one kept
       const keep = old?.crl && old.crl.thisUpdateMs > crl.thisUpdateMs ? old.crl : crl
-      const e: CrlEntry = { crl: keep, retryAtMs: 0 }
-      crlCache.set(url, e)
-      return e
+      return { url, crl: keep, retryAtMs: 0 }
     } catch (e) {
       stats.crl.failures++
-      const entry: CrlEntry = { ...(old?.crl ? { crl: old.crl } : {}), failure: msg(e), retryAtMs: now() + failureTtl }
-      crlCache.set(url, entry)
-      return entry
+      return { url, ...(old?.crl ? { crl: old.crl } : {}), failure: msg(e), retryAtMs: now() + failureTtl }
     }
   }
 
@@ -263,6 +276,7 @@ export function createRevocationChecker(o: RevocationCheckerOptions = {}): Revoc
       const due = !e?.crl || (e.crl.nextUpdateMs !== undefined && t > e.crl.nextUpdateMs - refreshBefore)
       if (due && (!e || t >= e.retryAtMs)) {
         const old = e
+        stats.crl.misses++
         e = await once(`crl:${url}:${issuer.sha256}`, () => fetchCrl(url, issuer, old))
         crlCache.set(`${url}\u0000${issuer.sha256}`, e)
       } else stats.crl.hits++
@@ -287,6 +301,7 @@ export function createRevocationChecker(o: RevocationCheckerOptions = {}): Revoc
     ocsp,
     crl,
     stats: () => ({ ocsp: { ...stats.ocsp, entries: ocspCache.size }, crl: { ...stats.crl, entries: crlCache.size } }),
+    crls: () => [...crlCache.values()].flatMap((e) => (e.crl ? [{ url: e.url, crl: e.crl, ...(e.failure !== undefined ? { failure: e.failure } : {}) }] : [])),
     clear: () => {
       ocspCache.clear()
       crlCache.clear()

@@ -51,6 +51,9 @@ export function rolloverSigner(current: Signer, next: Signer, switchAt: Date, no
             if (!bad) return all[0]!.s
             return { ...bad.s, ...(bad.s.detail !== undefined ? { detail: `${bad.which} identity: ${bad.s.detail}` } : { detail: `${bad.which} identity` }) }
           },
+          async probe(): Promise<void> {
+            await Promise.all(tokens.map((t) => t.probe()))
+          },
           close(): void {
             for (const t of tokens) t.close()
           },

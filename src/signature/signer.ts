@@ -58,8 +58,8 @@ export interface Signer {
    * PKCS#11 token has none: its signatures are made off the event loop and may wait for the token.
    */
   signSync?(content: Uint8Array, opts?: SignOptions): Buffer
-  /** For a key in a PKCS#11 token: whether the token is usable now (see pkcs11.ts). */
-  readonly token?: { status(): TokenStatus; close(): void }
+  /** For a key in a PKCS#11 token: whether the token is usable now, a probe of it (see pkcs11.ts). */
+  readonly token?: { status(): TokenStatus; probe(): Promise<void>; close(): void }
 }
 
 /** A signer whose key is in memory (PEM or PKCS#12): it can sign synchronously. */
@@ -241,10 +241,10 @@ class MemorySigner extends CmsSigner implements FileSigner {
 }
 
 class TokenSigner extends CmsSigner {
-  readonly token: { status(): TokenStatus; close(): void }
-  constructor(token: { status(): TokenStatus; close(): void; sign(attrs: Buffer): Promise<Buffer> }, type: SigningKeyType, leaf: CertInfo, chain: readonly CertInfo[]) {
+  readonly token: { status(): TokenStatus; probe(): Promise<void>; close(): void }
+  constructor(token: { status(): TokenStatus; probe(): Promise<void>; close(): void; sign(attrs: Buffer): Promise<Buffer> }, type: SigningKeyType, leaf: CertInfo, chain: readonly CertInfo[]) {
     super({ sign: (attrs) => token.sign(attrs) }, type, leaf, chain)
-    this.token = { status: () => token.status(), close: () => token.close() }
+    this.token = { status: () => token.status(), probe: () => token.probe(), close: () => token.close() }
   }
 }
 

@@ -366,6 +366,11 @@ if (!existsSync(CHROMIUM)) {
     t.match(health, /Đã kết nối/, 'broker state')
     for (const id of [G22, H29, STC]) t.match(health, new RegExp(id.replace(/\./g, '\\.')), `certificate of ${id}`)
     t.match(health, /\d+ ngày/, 'days to expiry')
+    // the trust watch: every own certificate, anchor and CRL with its days left, in Vietnamese
+    t.match(health, /Hạn của chứng thư và danh sách CRL/, 'the trust watch section')
+    t.match(health, /Chứng thư gốc tin cậy/, 'the trust anchor listed')
+    t.match(health, /Danh sách chứng thư bị chấm dứt hiệu lực \(CRL, tệp\)/, 'the CRL file listed')
+    await readsVietnamese('health page')
     await page.getByRole('button', { name: 'Kiểm tra chuỗi băm nhật ký' }).click()
     await page.getByText(/Chuỗi nguyên vẹn/).waitFor()
     await shot('10-health')

@@ -7,6 +7,7 @@ import { DELIVERY_STATES, INCOMING_STATES, STATUS_CODE_INCOMING_STATE, STATUS_CO
 import { ERRORS, storedRefusalCode, type ErrorCode } from '../../src/errors.js'
 import { ETSI_BY_CODE, ETSI_INDICATIONS, VERDICT_CODES } from '../../src/signature/index.js'
 import { PDF_VERDICT_CODES } from '../../src/signature/pdf.js'
+import { EXPIRY_LEVELS, TRUST_ITEM_KINDS } from '../../src/pipeline/trust-watch.js'
 import { ROOT } from '../helper.js'
 
 /** Letters only Vietnamese uses: a label without one of them is probably English left untranslated. */
@@ -94,6 +95,18 @@ t.test('every ETSI indication and sub-indication a verdict can carry has a Vietn
   t.notMatch(l.etsi.subIndications.REVOKED_NO_POE, /thu hồi/i, 'a certificate is "chấm dứt hiệu lực", never "thu hồi"')
 })
 
+t.test('every kind of item and every expiry level of the trust watch has a Vietnamese label', async (t) => {
+  const l = consoleLabels()
+  t.same(Object.keys(l.trust.kinds), [...TRUST_ITEM_KINDS], 'exactly the kinds the watch lists')
+  t.same(Object.keys(l.trust.levels), [...EXPIRY_LEVELS], 'exactly its levels')
+  for (const [k, v] of [...Object.entries(l.trust.kinds), ...Object.entries(l.trust.levels), ...Object.entries(l.trust.health)]) t.match(v, VIETNAMESE, `trust ${k}: ${v}`)
+  for (const c of ['crl', 'crl-fetched']) t.notMatch(l.trust.kinds[c]!, /thu hồi/i, `${c}: a certificate's status is never "thu hồi"`)
+  // the health view uses the labels, not words of its own, for every level
+  const view = readFileSync(path.join(ROOT, 'src', 'console', 'views', 'health.js'), 'utf8')
+  t.match(view, /LABELS\.trust\.levels/)
+  t.match(view, /LABELS\.trust\.kinds/)
+})
+
 t.test('terms: "trục" only for the national axis, never the local broker; a certificate\'s status never "thu hồi"', async (t) => {
   const l = consoleLabels()
   const texts = [
@@ -109,6 +122,9 @@ t.test('terms: "trục" only for the national axis, never the local broker; a ce
     ...Object.values(l.axis.via),
     l.axis.queued,
     ...Object.values(l.axis.health),
+    ...Object.values(l.trust.kinds),
+    ...Object.values(l.trust.levels),
+    ...Object.values(l.trust.health),
   ]
   // "trục" is the national axis only: every use names it in full
   for (const x of texts) t.notMatch(x.replace(/trục liên thông văn bản quốc gia/gi, '').replace(/^Xem ErrorCode\/ErrorDesc của trục/, ''), /trục/i, `"trục" only for the national axis: ${x}`)

@@ -6,10 +6,14 @@
  *   reason of the storage, such as a full disk, and none succeeded since), the broker connection is up and every
  *   PKCS#11 signing token is usable (503 naming what is down; a token that is down makes sending wait, see
  *   src/signature/pkcs11.ts); with an axis connector, `checks.axis` says how the axis is doing (reported only: an
- *   axis down does not make the gateway unready).
+ *   axis down does not make the gateway unready); with the trust watch (src/pipeline/trust-watch.ts), `checks.trust`
+ *   lists what has expired (`expired`) and is not ok (503) when an own signing certificate or a needed trust anchor
+ *   has.
  * - `GET /v1/operator/health` (operator keys, `operatorHealthRoutes`): store reachability and counters, broker state,
  *   queue depth per hosted agency (inbox and dead-letter queue), and the signing certificate expiry of every hosted
- *   agency; with an axis connector, its state (`axis`: reachable or not, last poll, last send, last error, the
+ *   agency; with the trust watch, `trust`: the days left of every own certificate, anchor, intermediate and CRL with
+ *   its warning level (30/7/1 days, expired), and `tokens`: the state of every PKCS#11 signing token; with an axis
+ *   connector, its state (`axis`: reachable or not, last poll, last send, last error, the
  *   deliveries waiting for it); with a VXP endpoint, the systems calling it (`vxpSystems`: agencies, calls, last
  *   call). Always 200: the answer says what is down. No secret is ever part of it.
  */
@@ -17,6 +21,7 @@ import type { FastifyInstance } from 'fastify'
 import type { Config } from '../../config.js'
 import { gwError } from '../../errors.js'
 import type { QueueInspector } from '../../metrics.js'
+import type { TrustReadiness, TrustSnapshot } from '../../pipeline/trust-watch.js'
 import type { Store } from '../../store/index.js'
 import { ref } from '../schemas.js'
 
@@ -60,13 +65,19 @@ export interface TsaHealth {
   status(): { ok: boolean; detail?: string; since: string }
 }
 
-export function healthRoutes(app: FastifyInstance, deps: { store: Store; broker: BrokerStatus; signers?: ReadonlyMap<string, SignerHealth>; axis?: () => AxisHealth; tsa?: TsaHealth }): void {
+/** The trust watch as the health routes read it (src/pipeline/trust-watch.ts). */
+export interface TrustHealth {
+  readiness(): TrustReadiness
+  snapshot(): TrustSnapshot
+}
+
+export function healthRoutes(app: FastifyInstance, deps: { store: Store; broker: BrokerStatus; signers?: ReadonlyMap<string, SignerHealth>; axis?: () => AxisHealth; tsa?: TsaHealth; trust?: TrustHealth }): void {
   app.get('/healthz', { schema: { tags: ['health'], summary: 'The process is up', response: { 200: ref('Health') } } }, async () => ({
     status: 'ok',
   }))
   app.get(
     '/readyz',
-    { schema: { tags: ['health'], summary: 'Store, broker and signing tokens usable', response: { 200: ref('Health'), 503: ref('Health') } } },
+    { schema: { tags: ['health'], summary: 'Store, broker and signing tokens usable, own certificates and needed anchors not expired', response: { 200: ref('Health'), 503: ref('Health') } } },
     async (_req, reply) => {
       let store: { ok: boolean; detail?: string } = { ok: true }
       try {
@@ -79,7 +90,9 @@ export function healthRoutes(app: FastifyInstance, deps: { store: Store; broker:
       const brokerUp = deps.broker.state === 'connected'
       const broker = brokerUp ? { ok: true } : { ok: false, detail: `${deps.broker.state}: ${deps.broker.redactedUrl ?? 'broker'}` }
       const signing = signingCheck(deps.signers)
-      const ok = store.ok && broker.ok && (signing?.ok ?? true)
+      const tr = deps.trust?.readiness()
+      const trust = tr ? { ok: tr.ok, ...(tr.detail ? { detail: tr.detail } : {}), ...(tr.expired.length ? { expired: tr.expired } : {}) } : undefined
+      const ok = store.ok && broker.ok && (signing?.ok ?? true) && (trust?.ok ?? true)
       // the axis is reported, not required: documents for it wait in the outbox while it is down
       const a = deps.axis?.()
       const axis = a
@@ -90,7 +103,7 @@ export function healthRoutes(app: FastifyInstance, deps: { store: Store; broker:
       // the TSA is reported, not required: while it fails, sends answer 503 (or go unstamped with send-without)
       const t = deps.tsa?.status()
       const tsa = t ? (t.ok ? { ok: true } : { ok: false, detail: `${deps.tsa!.url}: failing since ${t.since}${t.detail ? ` (${t.detail})` : ''}` }) : undefined
-      return reply.code(ok ? 200 : 503).send({ status: ok ? 'ok' : 'unavailable', checks: { store, broker, ...(signing ? { signing } : {}), ...(axis ? { axis } : {}), ...(tsa ? { tsa } : {}) } })
+      return reply.code(ok ? 200 : 503).send({ status: ok ? 'ok' : 'unavailable', checks: { store, broker, ...(signing ? { signing } : {}), ...(trust ? { trust } : {}), ...(axis ? { axis } : {}), ...(tsa ? { tsa } : {}) } })
     },
   )
 }
@@ -111,6 +124,8 @@ export interface OperatorHealthOptions {
   axis?: () => AxisOperatorView
   /** The VXP systems that call this gateway (vxp.server.systems) with their agencies and last call. */
   vxpSystems?: () => VxpSystemView[]
+  /** The trust watch: expiry of own certificates, anchors, intermediates and CRLs. */
+  trust?: TrustHealth
 }
 
 /** What the console shows of the axis connector: picked field by field (the connector's secret is never here). */
@@ -168,6 +183,17 @@ function vxpView(s: VxpSystemView): Record<string, unknown> {
     lastOperation: s.lastOperation,
     lastErrorCode: s.lastErrorCode,
     lastFailureAt: s.lastFailureAt,
+  })
+}
+
+function trustView(s: TrustSnapshot): Record<string, unknown> {
+  return defined({
+    checkedAt: s.checkedAt,
+    warnings: s.warnings,
+    problems: s.problems.length ? [...s.problems] : undefined,
+    items: s.items.map((i) =>
+      defined({ kind: i.kind, agency: i.agency, subject: i.subject, issuer: i.issuer, serial: i.serial, fingerprint: i.fingerprint, source: i.source, expiresAt: i.expiresAt, daysLeft: i.daysLeft, level: i.level, needed: i.needed }),
+    ),
   })
 }
 
@@ -297,6 +323,13 @@ export async function operatorHealthRoutes(app: FastifyInstance, opts: OperatorH
         }
       })
 
+      // every hosted agency whose key is in a PKCS#11 token: reported (readiness fails on it, see /readyz)
+      const tokens = opts.config.agencies.flatMap((a) => {
+        const organId = a.organId.toUpperCase()
+        const signer = (opts.signers?.get(a.organId) ?? opts.signers?.get(organId)) as SignerHealth | undefined
+        const st = signer?.token?.status() as ({ ok: boolean; detail?: string; since: string; signatures?: number; errors?: number; reopens?: number } | undefined)
+        return st ? [defined({ organId, name: a.name, ok: st.ok, since: st.since, detail: st.detail, signatures: st.signatures, errors: st.errors, reopens: st.reopens })] : []
+      })
       const ok = store.ok === true && brokerOk
       return {
         status: ok ? 'ok' : 'degraded',
@@ -308,6 +341,8 @@ export async function operatorHealthRoutes(app: FastifyInstance, opts: OperatorH
         // reported, not part of `status`: documents for the axis wait in the outbox while it is down
         ...(opts.axis ? { axis: axisView(opts.axis()) } : {}),
         ...(opts.vxpSystems ? { vxpSystems: opts.vxpSystems().map(vxpView) } : {}),
+        ...(opts.trust ? { trust: trustView(opts.trust.snapshot()) } : {}),
+        ...(tokens.length ? { tokens } : {}),
       }
     },
   )

@@ -1,4 +1,6 @@
-// The gateway's health: store, broker, queue depths, certificate expiry, the log's hash chain check; the national
+// The gateway's health: store, broker, queue depths, certificate expiry, the log's hash chain check; the trust
+// watch (the days left of own certificates, anchors, intermediates and CRLs, warned at 30/7/1 days) and the PKCS#11
+// signing tokens; the national
 // axis connector (reachable or not, last poll, last error, deliveries waiting for the axis) and the DMSs that call
 // this gateway with the VXP protocol (their agencies, their last call), when configured.
 
@@ -79,6 +81,71 @@ function vxpSystemsSection(list) {
   ]
 }
 
+const LEVEL_TONE = { ok: 'ok', 'days-30': 'warn', 'days-7': 'warn', 'days-1': 'err', expired: 'err' }
+
+/** Days left as the operator reads them: whole days, hours on the last day, how long ago once passed. */
+function daysText(d) {
+  if (d <= 0) return `quá hạn ${Math.floor(-d)} ngày`
+  if (d < 1) return `còn ${Math.max(1, Math.floor(d * 24))} giờ`
+  return `còn ${Math.floor(d)} ngày`
+}
+
+/** The trust watch: what expires (own certificates, anchors, intermediates, CRLs), the worst first. */
+function trustSection(tr) {
+  const T = LABELS.trust.health
+  const items = [...tr.items].sort((a, b) => a.daysLeft - b.daysLeft)
+  const warn = items.filter((i) => i.level !== 'ok')
+  return [
+    h('h2', { id: 'trust-expiry', title: 'trust watch: certificate and CRL expiry' }, T.title),
+    warn.length
+      ? h(
+          'div',
+          { class: 'card', id: 'trust-warnings', role: 'alert' },
+          h('h2', {}, `${T.warnings}: ${warn.length}`),
+          h('ul', {}, warn.map((i) => h('li', {}, badge({ text: LABELS.trust.levels[i.level] ?? i.level, tone: LEVEL_TONE[i.level] ?? 'warn', hint: i.level }), ' ', LABELS.trust.kinds[i.kind] ?? i.kind, i.agency ? [' ', agencyCell(i.agency)] : '', ': ', i.subject, ` (${daysText(i.daysLeft)})`, i.needed ? h('span', { class: 'sub' }, T.needed) : null))),
+        )
+      : h('p', { class: 'muted', id: 'trust-warnings' }, T.none),
+    tr.problems?.length ? h('p', { class: 'result err' }, T.problems, techFold(tr.problems.map((p, i) => [`#${i + 1}`, p]))) : null,
+    table(
+      T.caption,
+      ['Loại', 'Chủ thể', 'Hết hạn / hạn cập nhật', { text: 'Còn lại', cls: 'num' }],
+      items.map((i) =>
+        h(
+          'tr',
+          {},
+          h('td', {}, LABELS.trust.kinds[i.kind] ?? i.kind, i.agency ? h('span', { class: 'sub' }, agencyCell(i.agency)) : null),
+          h('td', {}, i.subject, h('span', { class: 'sub mono' }, i.fingerprint), i.source ? techFold([['source', i.source], ['issuer', i.issuer], ['serial', i.serial]]) : null),
+          h('td', { class: 'nowrap' }, timeEl(i.expiresAt)),
+          h('td', { class: 'num' }, badge({ text: i.level === 'ok' ? daysText(i.daysLeft) : `${LABELS.trust.levels[i.level] ?? i.level}: ${daysText(i.daysLeft)}`, tone: LEVEL_TONE[i.level] ?? 'warn', hint: i.level })),
+        ),
+      ),
+    ),
+  ]
+}
+
+/** The PKCS#11 tokens that hold signing keys: usable or not, since when. */
+function tokensSection(tokens) {
+  const T = LABELS.trust.health
+  return [
+    h('h2', { id: 'signing-tokens', title: 'PKCS#11 signing tokens' }, T.tokens),
+    h(
+      'div',
+      { class: 'grid' },
+      tokens.map((k) =>
+        h(
+          'div',
+          { class: 'card' },
+          h('h2', {}, k.name ? [k.name, ' ', h('span', { class: 'code mono' }, k.organId)] : agencyCell(k.organId)),
+          okBadge(k.ok, T.tokenUp, 'Không dùng được'),
+          k.ok ? null : h('p', { class: 'muted' }, T.tokenDown),
+          facts([[T.since, timeEl(k.since)], [T.signatures, String(k.signatures ?? '—')], [T.reopens, String(k.reopens ?? '—')]]),
+          k.detail ? techFold([['detail', k.detail]]) : null,
+        ),
+      ),
+    ),
+  ]
+}
+
 export async function renderHealth() {
   const body = $('health-body')
   clear(body)
@@ -124,6 +191,8 @@ export async function renderHealth() {
       h('div', { class: 'card' }, h('h2', {}, 'Chờ phát lên mạng liên thông'), h('p', { class: 'stat' }, st.outboxBacklog ?? '—'), h('p', { class: 'muted' }, 'nơi nhận đã nhận từ DMS, mạng liên thông lienthong chưa xác nhận')),
       h('div', { class: 'card' }, h('h2', {}, 'Nhật ký'), h('p', { class: 'stat' }, st.events ?? '—'), h('p', { class: 'muted' }, 'dòng trong chuỗi băm'), verifyBtn, verifyOut),
     ),
+    ...(hh.tokens?.length ? tokensSection(hh.tokens) : []),
+    ...(hh.trust ? trustSection(hh.trust) : []),
     ...(hh.axis ? axisSection(hh.axis) : []),
     ...(hh.vxpSystems ? vxpSystemsSection(hh.vxpSystems) : []),
     h('h2', { title: 'queue depths' }, 'Hàng đợi trên mạng liên thông lienthong'),

@@ -1,0 +1,114 @@
+// A SoftHSM2 token pulled out and put back under a running gateway (its folder moved away and back): the token is
+// seen down without any signature being made (the trust watch probes it), in /readyz, the gauge
+// lienthong_signing_token_up and the operator health view; a send while it is away waits for it and, when it does
+// not come back in time, answers 503 retryable with nothing stored; a send waiting while it comes back is signed
+// and accepted; the token is usable again by itself (SoftHSM2 sees a token again only after the module is
+// initialised again, which the key does when reopening fails).
+import { mkdirSync, readdirSync, readFileSync, renameSync } from 'node:fs'
+import path from 'node:path'
+import t from 'tap'
+import { buildApp } from '../../src/app.js'
+import { loadConfig } from '../../src/config.js'
+import { createGateway } from '../../src/gateway.js'
+import { loadAgencySigner } from '../../src/pipeline/signers.js'
+import { createVerifier, loadPkcs11Signer, type Signer } from '../../src/signature/index.js'
+import { openSqliteStore } from '../../src/store/index.js'
+import { auth, G22, H29, KEYS, rawTestConfig, sampleDocument, silentLogger, STC, trustAnchorsPem } from '../helper.js'
+import { generateKey, initToken, issueSampleCertificate, SAMPLE, softhsmDir, storeCertificate } from '../unit/signature/softhsm.js'
+
+const dir = t.testdir()
+softhsmDir(dir)
+const token = initToken(dir, 'removable', '271828')
+const pub = generateKey(token, { label: 'vpcp-sign', id: 'b1', type: 'rsa:2048' })
+storeCertificate(token, issueSampleCertificate(path.join(dir, 'certs'), pub, G22, 'VPCP removable token'), { label: 'vpcp-sign', id: 'b1' })
+const tokensDir = path.join(dir, 'tokens')
+const tokenFolder = readdirSync(tokensDir)[0]!
+const away = path.join(dir, 'pulled-out')
+const pullOut = () => renameSync(path.join(tokensDir, tokenFolder), away)
+const putBack = () => renameSync(away, path.join(tokensDir, tokenFolder))
+const verifier = createVerifier({ trustAnchors: trustAnchorsPem() })
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+const cfgDir = path.join(dir, 'gateway')
+mkdirSync(cfgDir)
+const config = loadConfig({ object: rawTestConfig(cfgDir), file: path.join(cfgDir, 'config.json'), env: {} })
+const tokenSigner = await loadPkcs11Signer({
+  module: token.module, tokenLabel: token.tokenLabel, keyLabel: 'vpcp-sign', pin: token.pin, name: `agency ${G22}`,
+  chainPem: readFileSync(path.join(SAMPLE, 'intermediate-ca.pem'), 'utf8'),
+  unavailableWaitMs: 2500, reopenIntervalMs: 200,
+})
+const signers = new Map<string, Signer>([[G22, tokenSigner], [H29, await loadAgencySigner(config.agencies[1]!)], [STC, await loadAgencySigner(config.agencies[2]!)]])
+const store = await openSqliteStore(config.store.path)
+const gateway = await createGateway(config, {
+  store, signers, packager: null, relay: { wake() {} }, broker: { state: 'connected', redactedUrl: 'amqp://test' }, logger: silentLogger(), trustWatch: { tokenProbeMs: 100 },
+})
+const app = await buildApp(gateway)
+t.teardown(async () => {
+  await app.close()
+  await gateway.close()
+  await store.close()
+})
+
+const send = () => app.inject({ method: 'POST', url: '/v1/documents', headers: { ...auth(KEYS.g22), 'content-type': 'application/json' }, payload: JSON.stringify(sampleDocument()) })
+const ready = async () => (await app.inject({ url: '/readyz' })).json()
+const tokenGauge = async () => /lienthong_signing_token_up\{agency="000\.00\.00\.G22"\} (\d)/.exec((await app.inject({ url: '/metrics', headers: auth(KEYS.ops) })).body)?.[1]
+const tokenView = async () => (await app.inject({ url: '/v1/operator/health', headers: auth(KEYS.ops) })).json().tokens?.[0]
+async function until(what: string, f: () => Promise<boolean>, ms = 6000): Promise<number> {
+  const t0 = Date.now()
+  while (Date.now() - t0 < ms) {
+    if (await f()) return Date.now() - t0
+    await sleep(50)
+  }
+  throw new Error(`${what}: not within ${ms} ms`)
+}
+const packages = async () => (await store.stats()).outboxBacklog
+
+t.test('the token pulled out and put back: seen, waited for, resumed by itself', async (t) => {
+  const first = await send()
+  t.equal(first.statusCode, 202, first.body)
+  t.same((await ready()).checks.signing, { ok: true })
+  t.equal(await tokenGauge(), '1')
+  t.match(await tokenView(), { organId: G22, ok: true, signatures: 2 })
+
+  // pulled out while nothing is signed: the probe sees it
+  pullOut()
+  const seenIn = await until('readyz names the token', async () => (await ready()).checks.signing?.ok === false)
+  t.pass(`seen down ${seenIn} ms after it was pulled out, without a signature`)
+  const r = await app.inject({ url: '/readyz' })
+  t.equal(r.statusCode, 503)
+  t.match(r.json().checks.signing.detail, /000\.00\.00\.G22: token down since .*removable/)
+  t.equal(await tokenGauge(), '0', 'the gauge says so')
+  t.match(await tokenView(), { organId: G22, ok: false, detail: /removable/ }, 'the console says so')
+
+  // a send while it stays away: waits for it, then a retryable 503, nothing stored
+  const before = await packages()
+  const t0 = Date.now()
+  const refused = await send()
+  t.equal(refused.statusCode, 503, refused.body)
+  t.equal(refused.json().code, 'GW_ERR_SIGNATURE_TOKEN_UNAVAILABLE')
+  t.ok(Date.now() - t0 >= 2000, `the send waited ${Date.now() - t0} ms for the token`)
+  t.equal(await packages(), before, 'nothing stored: the DMS sends again with the same Idempotency-Key')
+  const other = await app.inject({ method: 'POST', url: '/v1/documents', headers: { ...auth(KEYS.h29), 'content-type': 'application/json' }, payload: JSON.stringify(sampleDocument()) })
+  t.equal(other.statusCode, 202, 'an agency with a key file is not held up')
+
+  // put back while a send waits: the send is signed and accepted
+  const pending = send()
+  await sleep(400)
+  putBack()
+  const back = await pending
+  t.equal(back.statusCode, 202, back.body)
+  const stored = await store.getPackageBytes(back.json().id)
+  t.equal((await verifier.verify(stored!.bytes, stored!.signature, { expectedOrganId: G22 })).code, 'VALID', 'signed by the token put back')
+  t.same((await ready()).checks.signing, { ok: true })
+  t.equal(await tokenGauge(), '1')
+  t.ok((await tokenView()).reopens >= 1, 'the key reopened its sessions')
+
+  // out and back again with nothing sent at all: usable again by itself
+  pullOut()
+  await until('seen down', async () => (await ready()).checks.signing?.ok === false)
+  putBack()
+  const resumedIn = await until('usable again without a send', async () => (await ready()).checks.signing?.ok === true)
+  t.pass(`usable again ${resumedIn} ms after it was put back, without a send`)
+  const after = await send()
+  t.equal(after.statusCode, 202, after.body)
+})
