@@ -10,6 +10,8 @@
  *   `commit`). The event loop keeps parsing requests and signing meanwhile; the next batch waits for that fsync,
  *   so at most one committed batch is not on disk yet, and the reads that make something leave the gateway
  *   (`pendingDeliveries`, `pendingWebhooks`) wait for it: nothing is published that a power cut could lose.
+ *   The WAL's checkpoints (its pages copied into the database file, both fsynced) run in a worker thread with its
+ *   own connection (checkpointer.ts) once about 4 MB were committed, instead of inside a COMMIT on the event loop.
  * - Every write that belongs together is one unit (a savepoint inside a `BEGIN IMMEDIATE` batch transaction: the
  *   write lock is taken up front, so two connections never deadlock upgrading a read lock); statements are
  *   prepared once per connection.
@@ -23,6 +25,7 @@ import { GatewayError, gwError } from '../errors.js'
 import { CoreStore, purgedError, type Tx, type WriteOps } from './core.js'
 import { decodeCursor, pageLimit } from './cursor.js'
 import { eventConditions, eventsSql, listDeliveriesQuery, listIncomingQuery, listPackagesQuery, pageFrom, Params, type Dialect, type ListQuery } from './filters.js'
+import { createCheckpointer, type Checkpointer } from './checkpointer.js'
 import { call, ChainHead, eachWrite, runSync, WriteQueue, type Outcome, type QueuedWrite } from './group-commit.js'
 import { CHAIN_COLUMNS, ChainVerifier, GENESIS_HASH } from './hash-chain.js'
 import { LATEST_VERSION, migrationMessage, MIGRATIONS } from './migrations/index.js'
@@ -114,6 +117,8 @@ export async function openSqliteStore(path: string, opts: SqliteStoreOptions = {
     if (!opts.readonly) {
       db.pragma('journal_mode = WAL')
       db.pragma(`synchronous = ${opts.synchronous === 'NORMAL' || walSync ? 'NORMAL' : 'FULL'}`)
+      // and its checkpoints run in a worker thread (checkpointer.ts), not inside a COMMIT on the event loop
+      if (walSync) db.pragma('wal_autocheckpoint = 0')
     }
     db.pragma(`busy_timeout = ${Math.max(0, Math.trunc(opts.busyTimeoutMs ?? 5000))}`)
     db.pragma('foreign_keys = ON')
@@ -458,6 +463,8 @@ export class SqliteStore extends CoreStore implements Store {
       })
       .immediate()
     if (!this.walSync || this.db.inTransaction) return outcomes
+    // about what the batch wrote to the WAL (its package bytes, and a few pages per write for rows and indexes)
+    this.sinceCheckpoint += batch.reduce((a, w) => a + w.bytes, 0) + batch.length * 16384
     // synchronous FULL, its fsync on the thread pool: the writes settle once the WAL is on disk; until then the
     // reads that publish wait (`durable`), and the write queue starts no other batch
     const synced = this.syncWal()
@@ -470,11 +477,27 @@ export class SqliteStore extends CoreStore implements Store {
       if (this.unsynced === marker) this.unsynced = undefined
     })
     return synced.then(
-      () => outcomes,
+      () => {
+        if (this.sinceCheckpoint >= CHECKPOINT_BYTES) this.checkpointSoon()
+        return outcomes
+      },
       (e: unknown) => {
         throw gwError('GW_ERR_STORE_UNAVAILABLE', { reason: `fsync of ${this.path}-wal: ${(e as Error).message}` }, e)
       },
     )
+  }
+
+  private sinceCheckpoint = 0
+  private checkpointer: Checkpointer | undefined
+
+  /** A PASSIVE checkpoint in the worker (one at a time; writes go on meanwhile). */
+  private checkpointSoon(): void {
+    this.sinceCheckpoint = 0
+    this.checkpointer ??= createCheckpointer(this.path, () => {
+      // the worker cannot checkpoint: SQLite's own automatic checkpoint again, on this connection
+      if (this.db.open) this.db.pragma('wal_autocheckpoint = 1000')
+    })
+    void this.checkpointer.checkpoint()
   }
 
   /** The batch committed last, until its WAL fsync is done (synchronous FULL). */
@@ -803,6 +826,8 @@ export class SqliteStore extends CoreStore implements Store {
     this.indexTimer = undefined
     // writes already requested are committed (or rejected) before the connection goes away
     await this.writes.flushed()
+    // the checkpoint worker's connection first: the last connection to close checkpoints the WAL and removes it
+    await this.checkpointer?.close()
     return this.run('close', () => {
       if (!this.db.open) return
       clearTimeout(this.indexTimer)
@@ -867,6 +892,9 @@ const textIndexed = (g: string): string => `e.package_id IN (
 
 /** How long after a write the search index catches up (ms); rows not indexed yet are still found. */
 const SEARCH_INDEX_DELAY_MS = 1000
+
+/** About how much is committed to the WAL between two checkpoints (SQLite's own default: 1,000 pages of 4 KB). */
+const CHECKPOINT_BYTES = 4 * 1024 * 1024
 
 /** Upper bounds of one group commit (keep one batch's event-loop block short). */
 const MAX_BATCH = 256

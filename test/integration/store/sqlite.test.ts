@@ -2,7 +2,8 @@
 import t from 'tap'
 import Database from 'better-sqlite3'
 import { spawn } from 'node:child_process'
-import fs, { writeFileSync } from 'node:fs'
+import { randomBytes } from 'node:crypto'
+import fs, { statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { isGatewayError } from '../../../src/errors.js'
@@ -69,6 +70,29 @@ t.test('synchronous FULL: a write settles after the fsync of the WAL, which runs
   await t.rejects(store.recordOutgoing(outgoing()), { code: 'GW_ERR_STORE_UNAVAILABLE', message: /fsync/ })
   fs.fsync = original
   await store.recordOutgoing(outgoing())
+})
+
+t.test('synchronous FULL: WAL checkpoints run in a worker thread, not in a COMMIT on the event loop', async (t) => {
+  const path = join(t.testdir(), 's.db')
+  const store = await openSqliteStore(path)
+  t.teardown(() => store.close())
+  t.equal(store.raw.pragma('wal_autocheckpoint', { simple: true }), 0, 'no automatic checkpoint on the connection')
+  const before = statSync(path).size
+  // 6 MB committed: past the checkpoint threshold (about 4 MB)
+  for (let i = 0; i < 3; i++) await store.recordOutgoing(outgoing({ package: { bytes: randomBytes(2 * 1048576) } }))
+  const deadline = Date.now() + 10_000
+  while (statSync(path).size < 4 * 1048576 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50))
+  t.ok(statSync(path).size > before + 4 * 1048576, `the worker copied the WAL into the database file (${before} → ${statSync(path).size} bytes)`)
+  // everything reads back, and a reopened store has it all
+  t.equal((await store.listPackages({ limit: 10 })).items.length, 3)
+  await store.close()
+  const again = await openSqliteStore(path)
+  t.teardown(() => again.close())
+  t.equal((await again.listPackages({ limit: 10 })).items.length, 3)
+  t.match(await again.verifyLog(), { ok: true, checked: 6 }, 'chain intact')
+  const normal = await openSqliteStore(join(t.testdir(), 'n.db'), { synchronous: 'NORMAL' })
+  t.teardown(() => normal.close())
+  t.equal(normal.raw.pragma('wal_autocheckpoint', { simple: true }), 1000, 'NORMAL keeps SQLite\'s own checkpoints')
 })
 
 t.test('migrations are applied once, recorded in schema_version, logged', async (t) => {
