@@ -9,32 +9,23 @@ import path from 'node:path'
 import amqp from 'amqplib'
 import pg from 'pg'
 import { loadConfig, type Config } from '../../../src/config.js'
-import { AMQP_URL, rawTestConfig, ROOT } from '../../helper.js'
+import { AMQP_URL, freshPgDatabase, PG_ADMIN_URL, rawTestConfig, ROOT } from '../../helper.js'
 
 interface Tap {
   testdir(fixture?: any): string
   teardown(fn: () => unknown): void
 }
 
-export const ADMIN_URL = process.env.LIENTHONG_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test'
+export const ADMIN_URL = PG_ADMIN_URL
 export const pgSkip: false | string = ADMIN_URL === 'off' && 'LIENTHONG_TEST_PG_URL=off'
 
 /** A new database `lt_scale_<random>`; its URL, and a client on it for the test's own queries. */
 export async function freshDatabase(t: Tap): Promise<{ url: string; sql: pg.Client }> {
-  const db = `lt_scale_${randomBytes(6).toString('hex')}`
-  const admin = new pg.Client({ connectionString: ADMIN_URL })
-  await admin.connect()
-  await admin.query(`CREATE DATABASE ${db}`)
-  const url = new URL(ADMIN_URL)
-  url.pathname = `/${db}`
-  const sql = new pg.Client({ connectionString: url.href })
+  const url = await freshPgDatabase(t, 'lt_scale')
+  const sql = new pg.Client({ connectionString: url })
   await sql.connect()
-  t.teardown(async () => {
-    await sql.end().catch(() => {})
-    await admin.query(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`)
-    await admin.end()
-  })
-  return { url: url.href, sql }
+  t.teardown(() => sql.end().catch(() => {}))
+  return { url, sql }
 }
 
 /** The raw configuration (test/helper.ts agencies and random AMQP names) on the given PostgreSQL database. */
@@ -105,7 +96,7 @@ export async function serve(configFile: string, env: Record<string, string> = {}
   proc.stdout!.on('data', (b: Buffer) => (out += b.toString()))
   proc.stderr!.on('data', (b: Buffer) => (out += b.toString()))
   const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`serve did not start:\n${out}`)), 40_000)
+    const timer = setTimeout(() => reject(new Error(`serve did not start:\n${out}`)), 90_000)
     const check = () => {
       const m = /lienthong listening on (http:\/\/[\d.:]+)/.exec(out)
       if (m) {

@@ -3,51 +3,12 @@
  * process is killed (SIGKILL) between accepting a document and the broker's confirm.
  */
 import t from 'tap'
-import { spawn, type ChildProcess } from 'node:child_process'
 import { writeFileSync } from 'node:fs'
 import path from 'node:path'
-import { auth, deleteAmqpNames, drainQueue, eventually, H26, KEYS, observerQueue, queueDepth, rawTestConfig, ROOT, sampleDocument } from '../../helper.js'
+import { auth, deleteAmqpNames, drainQueue, eventually, H26, KEYS, observerQueue, queueDepth, rawTestConfig, sampleDocument } from '../../helper.js'
 import { loadConfig } from '../../../src/config.js'
+import { kill, serve, type Child } from '../scale/helpers.js'
 
-interface Child {
-  proc: ChildProcess
-  url: string
-  output: () => string
-}
-
-async function serve(configFile: string, env: Record<string, string> = {}): Promise<Child> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'serve', '--config', configFile], {
-    cwd: ROOT,
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
-  let out = ''
-  proc.stdout!.on('data', (b: Buffer) => (out += b.toString()))
-  proc.stderr!.on('data', (b: Buffer) => (out += b.toString()))
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`serve did not start:\n${out}`)), 90_000)
-    const check = () => {
-      const m = /lienthong listening on (http:\/\/[\d.:]+)/.exec(out)
-      if (m) {
-        clearTimeout(timer)
-        resolve(m[1]!)
-      }
-    }
-    proc.stdout!.on('data', check)
-    proc.on('exit', (code) => {
-      clearTimeout(timer)
-      reject(new Error(`serve exited with ${code}:\n${out}`))
-    })
-  })
-  return { proc, url, output: () => out }
-}
-
-const kill = (c: Child, signal: NodeJS.Signals) =>
-  new Promise<number | null>((resolve) => {
-    if (c.proc.exitCode !== null || c.proc.signalCode !== null) return resolve(c.proc.exitCode)
-    c.proc.once('exit', (code) => resolve(code))
-    c.proc.kill(signal)
-  })
 
 /** Documents to H26: not hosted by the test gateway (whose consumer takes its own inboxes); the test reads its queue. */
 const toH26 = () => sampleDocument({ recipients: [{ organId: H26, name: 'Ủy ban nhân dân Thành phố Hà Nội', organizationInCharge: 'Chính phủ' }] })
