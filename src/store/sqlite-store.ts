@@ -5,13 +5,6 @@
  *   FULL costs one fsync per commit, so writes are group-committed (see `tx`): measured on the shared 2-core
  *   machine under load, 10 KB recordOutgoing went from ~230/s (one at a time) to ~1,900/s with 64 in flight,
  *   the same as NORMAL (~1,950/s), so FULL is kept. `synchronous: 'NORMAL'` remains an option (README.md).
- * - FULL's fsync runs off the event loop: the connection itself is NORMAL (COMMIT writes the WAL frames, no
- *   fsync), and the store fsyncs the `-wal` file on libuv's thread pool before the batch's writes settle (see
- *   `commit`). The event loop keeps parsing requests and signing meanwhile; the next batch waits for that fsync,
- *   so at most one committed batch is not on disk yet, and the reads that make something leave the gateway
- *   (`pendingDeliveries`, `pendingWebhooks`) wait for it: nothing is published that a power cut could lose.
- *   The WAL's checkpoints (its pages copied into the database file, both fsynced) run in a worker thread with its
- *   own connection (checkpointer.ts) once about 4 MB were committed, instead of inside a COMMIT on the event loop.
  * - Every write that belongs together is one unit (a savepoint inside a `BEGIN IMMEDIATE` batch transaction: the
  *   write lock is taken up front, so two connections never deadlock upgrading a read lock); statements are
  *   prepared once per connection.
@@ -19,13 +12,12 @@
  *   the batch they joined was committed (next event-loop turn). Callers treat this and the PostgreSQL store alike.
  */
 import Database from 'better-sqlite3'
-import fs, { existsSync } from 'node:fs'
+import { existsSync } from 'node:fs'
 import { setImmediate as yieldToLoop } from 'node:timers/promises'
 import { GatewayError, gwError } from '../errors.js'
 import { CoreStore, purgedError, type Tx, type WriteOps } from './core.js'
 import { decodeCursor, pageLimit } from './cursor.js'
 import { eventConditions, eventsSql, listDeliveriesQuery, listIncomingQuery, listPackagesQuery, pageFrom, Params, type Dialect, type ListQuery } from './filters.js'
-import { createCheckpointer, type Checkpointer } from './checkpointer.js'
 import { call, ChainHead, eachWrite, runSync, WriteQueue, type Outcome, type QueuedWrite } from './group-commit.js'
 import { CHAIN_COLUMNS, ChainVerifier, GENESIS_HASH } from './hash-chain.js'
 import { LATEST_VERSION, migrationMessage, MIGRATIONS } from './migrations/index.js'
@@ -113,13 +105,9 @@ export async function openSqliteStore(path: string, opts: SqliteStoreOptions = {
     throw mapped instanceof GatewayError ? mapped : gwError('GW_ERR_STORE_UNAVAILABLE', { reason: `open ${path}: ${(e as Error).message}` }, e)
   }
   try {
-    // FULL: the connection runs NORMAL and the store fsyncs the WAL itself, off the event loop (header comment)
-    const walSync = !opts.readonly && opts.synchronous !== 'NORMAL' && !db.memory
     if (!opts.readonly) {
       db.pragma('journal_mode = WAL')
-      db.pragma(`synchronous = ${opts.synchronous === 'NORMAL' || walSync ? 'NORMAL' : 'FULL'}`)
-      // and its checkpoints run in a worker thread (checkpointer.ts), not inside a COMMIT on the event loop
-      if (walSync) db.pragma('wal_autocheckpoint = 0')
+      db.pragma(`synchronous = ${opts.synchronous === 'NORMAL' ? 'NORMAL' : 'FULL'}`)
     }
     db.pragma(`busy_timeout = ${Math.max(0, Math.trunc(opts.busyTimeoutMs ?? 5000))}`)
     db.pragma('foreign_keys = ON')
@@ -131,7 +119,7 @@ export async function openSqliteStore(path: string, opts: SqliteStoreOptions = {
       db.pragma('analysis_limit = 1000')
       db.pragma('optimize = 0x10002')
     }
-    const store = new SqliteStore(db, path, opts.textDenseMatches ?? TEXT_DENSE_MATCHES, walSync)
+    const store = new SqliteStore(db, path, opts.textDenseMatches ?? TEXT_DENSE_MATCHES)
     store.catchUpIndex()
     return store
   } catch (e) {
@@ -222,8 +210,6 @@ export class SqliteStore extends CoreStore implements Store {
     private readonly db: Database.Database,
     readonly path: string,
     private readonly textDenseMatches: number = TEXT_DENSE_MATCHES,
-    /** synchronous FULL kept by fsyncing the WAL file off the event loop after each batch (header comment). */
-    readonly walSync = false,
   ) {
     super()
     this.sql = {
@@ -236,7 +222,6 @@ export class SqliteStore extends CoreStore implements Store {
       deliveryCtx: `SELECT d.*, p.document_id, p.sender, x.purged_at, x.reason AS purge_reason FROM deliveries d JOIN packages p ON p.id = d.package_id
          LEFT JOIN purged_bytes x ON x.direction = 'out' AND x.id = d.package_id WHERE d.id = ?`,
       deliveriesOf: 'SELECT * FROM deliveries WHERE package_id IN (SELECT value FROM json_each(?)) ORDER BY seq',
-      anyByDocument: 'SELECT 1 AS ok FROM packages INDEXED BY packages_document WHERE sender = ? AND document_id = ? LIMIT 1',
       getIdem: 'SELECT client_id, key, request_hash, package_id, created_at FROM idempotency_keys WHERE client_id = ? AND key = ?',
       pending: `${PENDING_SELECT} WHERE d.state = 'accepted' ORDER BY d.priority DESC, d.seq LIMIT ?`,
       takeLease: "UPDATE deliveries SET lease_owner = @owner, lease_until = @until WHERE id = @id AND state = 'accepted' AND (lease_until IS NULL OR lease_until < @now OR lease_owner = @owner)",
@@ -457,82 +442,15 @@ export class SqliteStore extends CoreStore implements Store {
    * connections never deadlock upgrading a read lock), each write in its own savepoint, one COMMIT, i.e. with
    * synchronous=FULL one fsync for the batch. Everything runs synchronously in this tick.
    */
-  private commit(batch: QueuedWrite<Tx>[]): Outcome[] | Promise<Outcome[]> {
-    const outcomes = this.db
+  private commit(batch: QueuedWrite<Tx>[]): Outcome[] {
+    return this.db
       .transaction(() => {
         const h = this.s('head').get() as { seq: number; hash: string } | undefined
         const x: Tx = { ops: this.ops, head: new ChainHead(h?.seq, h?.hash) }
         return runSync(eachWrite(batch, x.head, (w) => this.db.transaction(() => runSync(w.body(x)))(), mapSqliteError))
       })
       .immediate()
-    if (!this.walSync || this.db.inTransaction) return outcomes
-    // about what the batch wrote to the WAL (its package bytes, and a few pages per write for rows and indexes)
-    this.sinceCheckpoint += batch.reduce((a, w) => a + w.bytes, 0) + batch.length * 16384
-    // synchronous FULL, its fsync on the thread pool: the writes settle once the WAL is on disk; until then the
-    // reads that publish wait (`durable`), and the write queue starts no other batch
-    const synced = this.syncWal()
-    const marker = synced.then(
-      () => {},
-      () => {},
-    )
-    this.unsynced = marker
-    void marker.then(() => {
-      if (this.unsynced === marker) this.unsynced = undefined
-    })
-    return synced.then(
-      () => {
-        if (this.sinceCheckpoint >= CHECKPOINT_BYTES) this.checkpointSoon()
-        return outcomes
-      },
-      (e: unknown) => {
-        throw gwError('GW_ERR_STORE_UNAVAILABLE', { reason: `fsync of ${this.path}-wal: ${(e as Error).message}` }, e)
-      },
-    )
   }
-
-  private sinceCheckpoint = 0
-  private checkpointer: Checkpointer | undefined
-
-  /** A PASSIVE checkpoint in the worker (one at a time; writes go on meanwhile). */
-  private checkpointSoon(): void {
-    this.sinceCheckpoint = 0
-    this.checkpointer ??= createCheckpointer(this.path, () => {
-      // the worker cannot checkpoint: SQLite's own automatic checkpoint again, on this connection
-      if (this.db.open) this.db.pragma('wal_autocheckpoint = 1000')
-    })
-    void this.checkpointer.checkpoint()
-  }
-
-  /** The batch committed last, until its WAL fsync is done (synchronous FULL). */
-  private unsynced: Promise<void> | undefined
-  private walFd: number | undefined
-
-  /**
-   * fsync the `-wal` file (opened once: SQLite keeps that file, the same inode, while a connection is open; a
-   * checkpoint rewrites it from the start or truncates it, never replaces it).
-   */
-  private syncWal(): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const sync = (fd: number) => fs.fsync(fd, (e) => (e ? reject(e) : resolve()))
-      if (this.walFd !== undefined) return sync(this.walFd)
-      fs.open(`${this.path}-wal`, 'r', (e, fd) => {
-        if (e) return reject(e)
-        if (this.walFd !== undefined) fs.close(fd, () => {})
-        else this.walFd = fd
-        sync(this.walFd)
-      })
-    })
-  }
-
-  /**
-   * `read` once every committed batch is on disk (synchronous FULL), at once otherwise: the check and the read are
-   * in the same tick, so the read never sees a batch whose fsync is still running.
-   */
-  private whenDurable<T>(read: () => Promise<T>): Promise<T> {
-    const u = this.unsynced
-    return u ? u.then(() => this.whenDurable(read)) : read()
-  }
-
 
   // ---- search index, filled in bulk after writes ---------------------------------------------------------
 
@@ -595,8 +513,7 @@ export class SqliteStore extends CoreStore implements Store {
   }
 
   pendingDeliveries(opts: PendingQuery): Promise<PendingDelivery[]> {
-    // what the relay publishes leaves the gateway: only what is on disk
-    return this.whenDurable(() => this.run('pendingDeliveries', () => {
+    return this.run('pendingDeliveries', () => {
       const limit = Math.max(1, Math.trunc(opts.limit) || 1)
       const read = (): Row[] => {
         if (opts.afterId !== undefined) {
@@ -615,7 +532,7 @@ export class SqliteStore extends CoreStore implements Store {
         .transaction(() => read().filter((r) => this.s('takeLease').run({ id: r.id, owner: lease.owner, now: now.toISOString(), until }).changes === 1))
         .immediate()
         .map(pendingFromRow)
-    }))
+    })
   }
 
   countAttempt(deliveryId: string): Promise<void> {
@@ -643,9 +560,6 @@ export class SqliteStore extends CoreStore implements Store {
 
   listPackages(f: ListPackagesFilter): Promise<Page<PackageWithDeliveries>> {
     return this.run('listPackages', () => {
-      // by sender and DocumentId (the send path's DocumentId check, every status received): usually none, and
-      // asking the index alone (covering) whether there is one costs a fraction of the full query
-      if (f.senderOrganId !== undefined && f.documentId !== undefined && f.cursor === undefined && !this.s('anyByDocument').get(f.senderOrganId, f.documentId)) return { items: [] }
       const l = listPackagesQuery(SQLITE, f)
       const rows = this.all(l)
       const ds = rows.length ? (this.s('deliveriesOf').all(JSON.stringify(rows.slice(0, l.limit - 1).map((r) => r.id))) as Row[]) : []
@@ -812,8 +726,8 @@ export class SqliteStore extends CoreStore implements Store {
   // ---- operational queues (writes: core.ts) ------------------------------------------------------------
 
   pendingWebhooks(opts: { limit: number; afterSeq?: number }): Promise<WebhookDelivery[]> {
-    return this.whenDurable(() =>
-      this.run('pendingWebhooks', () => (this.s('pendingWebhooks').all(opts.afterSeq ?? 0, Math.max(1, Math.trunc(opts.limit) || 1)) as Row[]).map(webhookFromRow)),
+    return this.run('pendingWebhooks', () =>
+      (this.s('pendingWebhooks').all(opts.afterSeq ?? 0, Math.max(1, Math.trunc(opts.limit) || 1)) as Row[]).map(webhookFromRow),
     )
   }
 
@@ -837,15 +751,11 @@ export class SqliteStore extends CoreStore implements Store {
     this.indexTimer = undefined
     // writes already requested are committed (or rejected) before the connection goes away
     await this.writes.flushed()
-    // the checkpoint worker's connection first: the last connection to close checkpoints the WAL and removes it
-    await this.checkpointer?.close()
     return this.run('close', () => {
       if (!this.db.open) return
       clearTimeout(this.indexTimer)
       if (!this.db.readonly) this.db.pragma('optimize')
       this.db.close()
-      if (this.walFd !== undefined) fs.closeSync(this.walFd)
-      this.walFd = undefined
     })
   }
 
@@ -903,9 +813,6 @@ const textIndexed = (g: string): string => `e.package_id IN (
 
 /** How long after a write the search index catches up (ms); rows not indexed yet are still found. */
 const SEARCH_INDEX_DELAY_MS = 1000
-
-/** About how much is committed to the WAL between two checkpoints (SQLite's own default: 1,000 pages of 4 KB). */
-const CHECKPOINT_BYTES = 4 * 1024 * 1024
 
 /** Upper bounds of one group commit (keep one batch's event-loop block short). */
 const MAX_BATCH = 256

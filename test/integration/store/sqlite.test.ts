@@ -2,8 +2,7 @@
 import t from 'tap'
 import Database from 'better-sqlite3'
 import { spawn } from 'node:child_process'
-import { randomBytes } from 'node:crypto'
-import fs, { statSync, writeFileSync } from 'node:fs'
+import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { isGatewayError } from '../../../src/errors.js'
@@ -15,84 +14,12 @@ t.test('WAL, synchronous FULL, foreign keys, busy timeout', async (t) => {
   const store = await openSqliteStore(join(t.testdir(), 's.db'))
   t.teardown(() => store.close())
   t.equal(store.raw.pragma('journal_mode', { simple: true }), 'wal')
-  // FULL: the connection is NORMAL (COMMIT without fsync) and the store fsyncs the WAL itself, off the event loop
-  t.equal(store.raw.pragma('synchronous', { simple: true }), 1, 'connection NORMAL')
-  t.equal(store.walSync, true, 'FULL kept by the store fsyncing the WAL')
+  t.equal(store.raw.pragma('synchronous', { simple: true }), 2, 'FULL')
   t.equal(store.raw.pragma('foreign_keys', { simple: true }), 1)
   t.equal(store.raw.pragma('busy_timeout', { simple: true }), 5000)
   const normal = await openSqliteStore(join(t.testdir(), 'n.db'), { synchronous: 'NORMAL', busyTimeoutMs: 100 })
   t.teardown(() => normal.close())
   t.equal(normal.raw.pragma('synchronous', { simple: true }), 1, 'NORMAL on request')
-  t.equal(normal.walSync, false, 'no fsync of its own')
-})
-
-t.test('synchronous FULL: a write settles after the fsync of the WAL, which runs off the event loop; the relay reads only what is on disk', async (t) => {
-  const path = join(t.testdir(), 's.db')
-  const store = await openSqliteStore(path)
-  t.teardown(() => store.close())
-  await store.recordOutgoing(outgoing()) // the -wal file exists and is open
-  const original = fs.fsync
-  const synced: { at: number; done: () => void }[] = []
-  // a slow disk: each fsync completes only when the test says so
-  fs.fsync = ((fd: number, cb: (e: NodeJS.ErrnoException | null) => void) => {
-    synced.push({ at: Date.now(), done: () => original(fd, cb) })
-  }) as typeof fs.fsync
-  t.teardown(() => {
-    fs.fsync = original
-  })
-  let written = false
-  const w = store.recordOutgoing(outgoing()).then((r) => ((written = true), r))
-  let relayRead = false
-  await new Promise((r) => setTimeout(r, 30))
-  t.equal(synced.length, 1, 'the batch committed and its fsync started')
-  t.notOk(written, 'the write has not settled before its fsync')
-  // the commit is visible to reads in this process, but what the relay reads waits for the disk
-  t.equal((await store.listDeliveries({ state: 'accepted', limit: 10 })).items.length, 4, 'committed (read path)')
-  const pending = store.pendingDeliveries({ limit: 10 }).then((p) => ((relayRead = true), p))
-  // the event loop is free meanwhile: timers fire, and a write requested now forms the next batch, after this fsync
-  const second = store.recordOutgoing(outgoing())
-  await new Promise((r) => setTimeout(r, 30))
-  t.equal(synced.length, 1, 'the next batch waits for the fsync of the one before')
-  t.notOk(relayRead, 'pendingDeliveries waits for the fsync')
-  synced[0]!.done()
-  const r1 = await w
-  t.ok(written)
-  const p = await pending
-  t.ok(p.some((d) => d.packageId === r1.package.id), 'the relay sees the package once it is on disk')
-  await new Promise((r) => setTimeout(r, 30))
-  t.equal(synced.length, 2, 'then the second batch committed')
-  synced[1]!.done()
-  await second
-  // a failed fsync rejects the writes of its batch as a storage failure (the client retries)
-  fs.fsync = ((_fd: number, cb: (e: NodeJS.ErrnoException | null) => void) => {
-    setImmediate(() => cb(Object.assign(new Error('EIO: i/o error, fsync'), { code: 'EIO' })))
-  }) as typeof fs.fsync
-  await t.rejects(store.recordOutgoing(outgoing()), { code: 'GW_ERR_STORE_UNAVAILABLE', message: /fsync/ })
-  fs.fsync = original
-  await store.recordOutgoing(outgoing())
-})
-
-t.test('synchronous FULL: WAL checkpoints run in a worker thread, not in a COMMIT on the event loop', async (t) => {
-  const path = join(t.testdir(), 's.db')
-  const store = await openSqliteStore(path)
-  t.teardown(() => store.close())
-  t.equal(store.raw.pragma('wal_autocheckpoint', { simple: true }), 0, 'no automatic checkpoint on the connection')
-  const before = statSync(path).size
-  // 6 MB committed: past the checkpoint threshold (about 4 MB)
-  for (let i = 0; i < 3; i++) await store.recordOutgoing(outgoing({ package: { bytes: randomBytes(2 * 1048576) } }))
-  const deadline = Date.now() + 10_000
-  while (statSync(path).size < 4 * 1048576 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50))
-  t.ok(statSync(path).size > before + 4 * 1048576, `the worker copied the WAL into the database file (${before} → ${statSync(path).size} bytes)`)
-  // everything reads back, and a reopened store has it all
-  t.equal((await store.listPackages({ limit: 10 })).items.length, 3)
-  await store.close()
-  const again = await openSqliteStore(path)
-  t.teardown(() => again.close())
-  t.equal((await again.listPackages({ limit: 10 })).items.length, 3)
-  t.match(await again.verifyLog(), { ok: true, checked: 6 }, 'chain intact')
-  const normal = await openSqliteStore(join(t.testdir(), 'n.db'), { synchronous: 'NORMAL' })
-  t.teardown(() => normal.close())
-  t.equal(normal.raw.pragma('wal_autocheckpoint', { simple: true }), 1000, 'NORMAL keeps SQLite\'s own checkpoints')
 })
 
 t.test('migrations are applied once, recorded in schema_version, logged', async (t) => {
