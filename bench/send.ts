@@ -5,6 +5,7 @@
  * persistent publishing through src/transport (many in flight).
  *
  *   npm run bench:send -- --count 5000 --size 10kb [--form json|multipart] [--concurrency 128 (1mb: 8)] [--workers 1] [--amqp URL] [--sync FULL|NORMAL]
+ *   BENCH_KEEP=1: keep the temporary folder (config, store)
  *
  * The last line is one JSON object: docsPerSecond, p50Ms, p95Ms, p99Ms, rawSignPerSecond, rawPublishPerSecond, ...
  * and windowUs, the measured window on CLOCK_MONOTONIC: profile it with
@@ -53,16 +54,27 @@ function args() {
   }
 }
 
+/** CPU time of this process's main thread (Linux: /proc/self/task/<pid>/stat, clock ticks of 10 ms), in ms. */
+function mainThreadCpuMs(): number {
+  try {
+    const f = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8')
+    const rest = f.slice(f.lastIndexOf(')') + 2).split(' ')
+    return (Number(rest[11]) + Number(rest[12])) * 10 // utime, stime (fields 14, 15)
+  } catch {
+    return NaN
+  }
+}
+
 const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? NaN
 const round = (x: number, d = 1) => Math.round(x * 10 ** d) / 10 ** d
 
-function document(i: number, attachment: string) {
+function document(number: string, attachment: string) {
   return JSON.stringify({
     recipients: [{ organId: H29, name: 'Ủy ban nhân dân Thành phố Hồ Chí Minh', organizationInCharge: 'Chính phủ' }],
-    code: { number: String(i + 1), notation: 'VPCP-BENCH' },
+    code: { number, notation: 'VPCP-BENCH' },
     promulgation: { place: 'Hà Nội', date: '2026/11/25' },
     documentType: { type: 1, typeName: 'Công văn' },
-    subject: `Văn bản thử tải số ${i + 1}`,
+    subject: `Văn bản thử tải số ${number}`,
     signer: { position: 'Thứ trưởng', fullName: 'Nguyễn Văn A' },
     pageAmount: 1,
     attachments: [{ name: 'van-ban.pdf', contentType: 'application/pdf', data: attachment }],
@@ -161,12 +173,13 @@ async function main() {
   let consumed = 0
   await cch.consume(queue, () => void consumed++, { noAck: true })
 
-  const file = randomBytes(o.sizeBytes)
+  // a PDF's magic number first: the API checks that an attachment is what its declared content type says
+  const file = Buffer.concat([Buffer.from('%PDF-1.7\n'), randomBytes(Math.max(0, o.sizeBytes - 9))])
   const attachment = o.form === 'json' ? file.toString('base64') : ''
   // multipart: the metadata part and the file as raw bytes (no base64), the form DMSs use for large files
   const boundary = '----lienthong-bench-' + randomBytes(8).toString('hex')
-  const multipart = (i: number): Buffer => {
-    const { attachments: _none, ...meta } = JSON.parse(document(i, '')) as Record<string, unknown>
+  const multipart = (number: string): Buffer => {
+    const { attachments: _none, ...meta } = JSON.parse(document(number, '')) as Record<string, unknown>
     return Buffer.concat([
       Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="metadata"\r\n\r\n${JSON.stringify(meta)}\r\n`),
       Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="van-ban.pdf"\r\nContent-Type: application/pdf\r\n\r\n`),
@@ -175,7 +188,15 @@ async function main() {
     ])
   }
   const contentType = o.form === 'json' ? 'application/json' : `multipart/form-data; boundary=${boundary}`
-  const bodies: Buffer[] = Array.from({ length: Math.min(o.count, 64) }, (_, i) => (o.form === 'json' ? Buffer.from(document(i, attachment)) : multipart(i)))
+  // a number of its own in each request (an identical body is answered with the package it already made): the
+  // body is built once and the number spliced in
+  const template = o.form === 'json' ? Buffer.from(document('NUMBER', attachment)) : multipart('NUMBER')
+  const mark = Buffer.from('NUMBER')
+  const cut = [template.indexOf(mark), template.indexOf(mark, template.indexOf(mark) + 1)]
+  const body = (i: number): Buffer => {
+    const n = Buffer.from(String(i + 1))
+    return Buffer.concat([template.subarray(0, cut[0]), n, template.subarray(cut[0]! + mark.length, cut[1]), n, template.subarray(cut[1]! + mark.length)])
+  }
   const confirmedAt = new Map<string, number>()
   gw.relay.on('queued', (d) => confirmedAt.set(d.packageId, performance.now()))
 
@@ -211,7 +232,7 @@ async function main() {
       req.end(payload)
     })
   for (let i = 0; i < warm; i += o.concurrency) {
-    await Promise.all(Array.from({ length: Math.min(o.concurrency, warm - i) }, async (_, j) => (await post(bodies[(i + j) % bodies.length]!)).arrayBuffer()))
+    await Promise.all(Array.from({ length: Math.min(o.concurrency, warm - i) }, async (_, j) => (await post(body(o.count + i + j))).arrayBuffer()))
   }
 
   const sentAt: number[] = new Array(o.count)
@@ -221,12 +242,15 @@ async function main() {
   const monoUs = () => Number(process.hrtime.bigint() / 1000n)
   const fromUs = monoUs()
   const t0 = performance.now()
+  const cpu0 = process.cpuUsage()
+  const main0 = mainThreadCpuMs()
+  const elu0 = performance.eventLoopUtilization()
   await Promise.all(
     Array.from({ length: o.concurrency }, async () => {
       while (next < o.count) {
         const i = next++
         sentAt[i] = performance.now()
-        const res = await post(bodies[i % bodies.length]!)
+        const res = await post(body(i))
         const json = (await res.json()) as { id?: string }
         if (res.status !== 202 || !json.id) {
           if (failures++ === 0) console.error(`first failure: ${res.status} ${JSON.stringify(json)}`)
@@ -240,6 +264,11 @@ async function main() {
   const deadline = Date.now() + 120_000
   while (ids.some((id) => id !== undefined && !confirmedAt.has(id)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10))
   const windowUs = { from: fromUs, to: monoUs() }
+  // CPU of the whole process (every thread: gateway main thread, signing worker, the benchmark's client) per
+  // document, and the share of the window the main thread's event loop was busy
+  const cpu = process.cpuUsage(cpu0)
+  const mainCpuMs = mainThreadCpuMs() - main0
+  const elu = performance.eventLoopUtilization(elu0)
   const lat: number[] = []
   let lastConfirm = t0
   ids.forEach((id, i) => {
@@ -268,7 +297,8 @@ async function main() {
   await ch.deleteExchange(config.amqp.exchange)
   await ch.deleteExchange(config.amqp.deadLetterExchange)
   await c.close()
-  rmSync(dir, { recursive: true, force: true })
+  if (process.env.BENCH_KEEP) console.error(`kept ${dir}`)
+  else rmSync(dir, { recursive: true, force: true })
 
   const result = {
     count: o.count,
@@ -283,6 +313,10 @@ async function main() {
     consumedByRecipient: consumed,
     elapsedSeconds: round(elapsedS, 3),
     docsPerSecond: round(docsPerSecond),
+    ratioToRawSign: round(docsPerSecond / rawSignPerSecond, 3),
+    cpuMsPerDocument: round((cpu.user + cpu.system) / 1000 / Math.max(1, lat.length), 3),
+    mainThreadBusy: round(elu.utilization, 3),
+    mainThreadCpuMsPerDocument: round(mainCpuMs / Math.max(1, lat.length), 3),
     apiAcceptPerSecond: round(apiAcceptPerSecond),
     p50Ms: round(pct(lat, 50)),
     p95Ms: round(pct(lat, 95)),
@@ -299,6 +333,7 @@ async function main() {
   console.log(`send (${o.form}): ${result.confirmed}/${o.count} documents of ${o.size} confirmed in ${result.elapsedSeconds} s → ${result.docsPerSecond} documents/s (API accepted ${result.apiAcceptPerSecond}/s)`)
   console.log(`latency request → broker confirm: p50 ${result.p50Ms} ms, p95 ${result.p95Ms} ms, p99 ${result.p99Ms} ms, max ${result.maxMs} ms`)
   console.log(`limits: raw RSA-2048 signing ${result.rawSignPerSecond}/s; raw confirmed persistent publishing ${result.rawPublishPerSecond}/s`)
+  console.log(`ratio to raw signing ${result.ratioToRawSign}; CPU per document (all threads, client included) ${result.cpuMsPerDocument} ms, main thread ${result.mainThreadCpuMsPerDocument} ms; main thread busy ${Math.round(result.mainThreadBusy * 100)}%; load average ${result.loadAverage1m}`)
   console.log(JSON.stringify(result))
 }
 

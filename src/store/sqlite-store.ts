@@ -222,6 +222,7 @@ export class SqliteStore extends CoreStore implements Store {
       deliveryCtx: `SELECT d.*, p.document_id, p.sender, x.purged_at, x.reason AS purge_reason FROM deliveries d JOIN packages p ON p.id = d.package_id
          LEFT JOIN purged_bytes x ON x.direction = 'out' AND x.id = d.package_id WHERE d.id = ?`,
       deliveriesOf: 'SELECT * FROM deliveries WHERE package_id IN (SELECT value FROM json_each(?)) ORDER BY seq',
+      anyByDocument: 'SELECT 1 AS ok FROM packages INDEXED BY packages_document WHERE sender = ? AND document_id = ? LIMIT 1',
       getIdem: 'SELECT client_id, key, request_hash, package_id, created_at FROM idempotency_keys WHERE client_id = ? AND key = ?',
       pending: `${PENDING_SELECT} WHERE d.state = 'accepted' ORDER BY d.priority DESC, d.seq LIMIT ?`,
       takeLease: "UPDATE deliveries SET lease_owner = @owner, lease_until = @until WHERE id = @id AND state = 'accepted' AND (lease_until IS NULL OR lease_until < @now OR lease_owner = @owner)",
@@ -560,6 +561,9 @@ export class SqliteStore extends CoreStore implements Store {
 
   listPackages(f: ListPackagesFilter): Promise<Page<PackageWithDeliveries>> {
     return this.run('listPackages', () => {
+      // by sender and DocumentId (the send path's DocumentId check, every status received): usually none, and
+      // asking the index alone (covering) whether there is one costs a fraction of the full query
+      if (f.senderOrganId !== undefined && f.documentId !== undefined && f.cursor === undefined && !this.s('anyByDocument').get(f.senderOrganId, f.documentId)) return { items: [] }
       const l = listPackagesQuery(SQLITE, f)
       const rows = this.all(l)
       const ds = rows.length ? (this.s('deliveriesOf').all(JSON.stringify(rows.slice(0, l.limit - 1).map((r) => r.id))) as Row[]) : []
