@@ -71,6 +71,10 @@ const body = (b: BodySpec): Buffer => {
 const KEYS: Record<string, string> = { ...E2E_KEYS, ops: 'ops-a', opsb: 'ops-b', wrong: 'lt-no-such-key-0123456789' }
 const MiB = 1048576
 
+// 117 cases, each followed by a genuine document delivered end to end, and a dozen CLI processes: about 30 s on a
+// quiet machine, many times that while the rest of the suite runs beside it
+t.setTimeout(1_200_000)
+
 t.test('the catalogue is well-formed and its files are the ones generate.ts writes', async (t) => {
   const ids = CASES.map((c) => c.id)
   t.equal(new Set(ids).size, ids.length, 'ids are unique')
