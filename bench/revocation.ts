@@ -18,7 +18,6 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:http'
-import { createServer as netServer } from 'node:net'
 import { loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Config } from '../src/config.js'
@@ -33,7 +32,7 @@ import { loadSigner } from '../src/signature/index.js'
 import { openSqliteStore } from '../src/store/index.js'
 import { rawTestConfig } from '../test/helper.js'
 import { inbound, sampleEdoc } from '../test/integration/receive/helpers.js'
-import { crl, makeIntermediate, makeRoot, openssl, revoke } from '../test/unit/signature/openssl-pki.js'
+import { crl, freePort, makeIntermediate, makeRoot, openssl, revoke } from '../test/unit/signature/openssl-pki.js'
 
 const H29 = '000.00.00.H29'
 const organIdOf = (i: number) => `000.00.${String(Math.floor(i / 100)).padStart(2, '0')}.B${String(i % 100).padStart(2, '0')}`
@@ -43,15 +42,6 @@ const PACKAGES = Number(process.env.PACKAGES ?? 3000)
 const CONCURRENCY = Number(process.env.CONCURRENCY ?? 16)
 
 const dir = mkdtempSync(join(tmpdir(), 'lt-bench-revocation-'))
-const freePort = (): Promise<number> =>
-  new Promise((resolve, reject) => {
-    const s = netServer()
-    s.listen(0, '127.0.0.1', () => {
-      const p = (s.address() as { port: number }).port
-      s.close(() => resolve(p))
-    })
-    s.on('error', reject)
-  })
 
 // ---- the CRL server -------------------------------------------------------------------------------------------
 let crlRequests = 0

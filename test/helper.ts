@@ -179,6 +179,19 @@ export async function deleteAmqpNames(config: Config): Promise<void> {
 
 export const observerQueueName = (config: Config, organId: string) => `${config.amqp.queuePrefix}observer.${organId.toUpperCase()}`
 
+/** A confirm channel on the shared broker, as a peer gateway publishes (closed with its connection in teardown). */
+export async function peerChannel(t: Pick<Tap, 'teardown'>): Promise<amqp.ConfirmChannel> {
+  const conn = await amqp.connect(AMQP_URL)
+  conn.on('error', () => {})
+  const ch = await conn.createConfirmChannel()
+  ch.on('error', () => {})
+  t.teardown(async () => {
+    await ch.close().catch(() => {})
+    await conn.close().catch(() => {})
+  })
+  return ch
+}
+
 /**
  * A queue bound for an OrganId the gateway does NOT host (so its own consumer leaves it alone): the test plays the
  * recipient's gateway and reads what arrives. Declares the exchange as the gateway does (durable direct).

@@ -21,9 +21,8 @@ import { execFile } from 'node:child_process'
 import { createHash, randomBytes, randomInt } from 'node:crypto'
 import { readFileSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
-import amqp from 'amqplib'
 import t from 'tap'
-import { AMQP_URL, CERTS, ROOT } from '../helper.js'
+import { CERTS, peerChannel, ROOT } from '../helper.js'
 import { bearer, E2E_KEYS, H26, startTwoGateways, waitFor, type Gateway } from '../integration/e2e/helpers.js'
 import { agencySigner, nextEvent } from '../integration/receive/helpers.js'
 import { existingCa, issue, days, osslTime } from '../unit/signature/openssl-pki.js'
@@ -211,14 +210,7 @@ t.test('every case: its exact code, nothing accepted, nothing lost, still servin
     return { status: res.statusCode, code, body: res.body.slice(0, 400) }
   }
 
-  const conn = await amqp.connect(AMQP_URL)
-  conn.on('error', () => {})
-  const ch = await conn.createConfirmChannel()
-  ch.on('error', () => {})
-  t.teardown(async () => {
-    await ch.close().catch(() => {})
-    await conn.close().catch(() => {})
-  })
+  const ch = await peerChannel(t)
   async function publish(m: NonNullable<Case['message']>): Promise<{ code: string | undefined; kind: string }> {
     const bytes = body(m.body)
     const sig = await signature(m.signature, bytes)

@@ -5,11 +5,12 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { createHash, randomBytes } from 'node:crypto'
+import { writeFileSync } from 'node:fs'
 import path from 'node:path'
 import amqp from 'amqplib'
 import pg from 'pg'
 import { loadConfig, type Config } from '../../../src/config.js'
-import { AMQP_URL, freshPgDatabase, PG_ADMIN_URL, rawTestConfig, ROOT } from '../../helper.js'
+import { AMQP_URL, deleteAmqpNames, freshPgDatabase, peerChannel, PG_ADMIN_URL, rawTestConfig, ROOT } from '../../helper.js'
 
 interface Tap {
   testdir(fixture?: any): string
@@ -43,14 +44,7 @@ export function scaleConfig(t: Tap, url: string, over: Record<string, any> = {})
 
 /** A confirm channel on the shared broker that publishes as a peer gateway would (x-lienthong-* headers). */
 export async function rawPublisher(t: Tap, exchange: string) {
-  const conn = await amqp.connect(AMQP_URL)
-  conn.on('error', () => {})
-  const ch = await conn.createConfirmChannel()
-  ch.on('error', () => {})
-  t.teardown(async () => {
-    await ch.close().catch(() => {})
-    await conn.close().catch(() => {})
-  })
+  const ch = await peerChannel(t)
   return (m: { body: Uint8Array; signature: Uint8Array; sender: string; recipient: string; messageId?: string }) =>
     new Promise<void>((resolve, reject) =>
       ch.publish(
@@ -111,6 +105,23 @@ export async function serve(configFile: string, env: Record<string, string> = {}
     })
   })
   return { proc, url, output: () => out }
+}
+
+/**
+ * A configuration file for gateway processes of one test (logging at info: `serve` prints its address), and the
+ * list of processes started from it, all SIGKILLed and their AMQP names deleted when the test ends.
+ */
+export function processesOf(t: Tap, dir: string, raw: Record<string, any>): { file: string; config: Config; children: Child[] } {
+  raw.log = { level: 'info' }
+  const file = path.join(dir, 'gateway.json')
+  writeFileSync(file, JSON.stringify(raw))
+  const config = loadConfig({ file, env: {} })
+  const children: Child[] = []
+  t.teardown(async () => {
+    for (const c of children) await kill(c, 'SIGKILL')
+    await deleteAmqpNames(config)
+  })
+  return { file, config, children }
 }
 
 export const kill = (c: Child, signal: NodeJS.Signals) =>

@@ -5,11 +5,8 @@
  * deliveries are taken over by the other once the lease expires, and nothing it accepted is lost.
  */
 import t from 'tap'
-import { writeFileSync } from 'node:fs'
-import path from 'node:path'
-import { loadConfig } from '../../../src/config.js'
-import { auth, deleteAmqpNames, drainQueue, eventually, H26, H29, KEYS, observerQueue, sampleDocument } from '../../helper.js'
-import { freshDatabase, kill, pgSkip, rawScaleConfig, serve, type Child } from './helpers.js'
+import { auth, drainQueue, eventually, H26, H29, KEYS, observerQueue, sampleDocument } from '../../helper.js'
+import { freshDatabase, kill, pgSkip, processesOf, rawScaleConfig, serve, type Child } from './helpers.js'
 
 const LEASE_MS = 3000
 const recipients = [
@@ -34,15 +31,7 @@ t.test('two processes share the outbox and the inbox; SIGKILL of one loses nothi
   const { url, sql } = await freshDatabase(t)
   const dir = t.testdir({})
   const raw = rawScaleConfig(dir, url, { relay: { pollIntervalMs: 100, retryDelayMs: 200, leaseMs: LEASE_MS } })
-  raw.log = { level: 'info' }
-  const file = path.join(dir, 'gateway.json')
-  writeFileSync(file, JSON.stringify(raw))
-  const config = loadConfig({ file, env: {} })
-  const children: Child[] = []
-  t.teardown(async () => {
-    for (const c of children) await kill(c, 'SIGKILL')
-    await deleteAmqpNames(config)
-  })
+  const { file, config, children } = processesOf(t, dir, raw)
   // H26 is not hosted: the test reads what the relays publish to it (one message per delivery, messageId = package id)
   const observer = await observerQueue(config, H26)
   const a = await serve(file)

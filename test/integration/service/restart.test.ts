@@ -3,11 +3,8 @@
  * process is killed (SIGKILL) between accepting a document and the broker's confirm.
  */
 import t from 'tap'
-import { writeFileSync } from 'node:fs'
-import path from 'node:path'
-import { auth, deleteAmqpNames, drainQueue, eventually, H26, KEYS, observerQueue, queueDepth, rawTestConfig, sampleDocument } from '../../helper.js'
-import { loadConfig } from '../../../src/config.js'
-import { kill, serve, type Child } from '../scale/helpers.js'
+import { auth, drainQueue, eventually, H26, KEYS, observerQueue, queueDepth, rawTestConfig, sampleDocument } from '../../helper.js'
+import { kill, processesOf, serve } from '../scale/helpers.js'
 
 
 /** Documents to H26: not hosted by the test gateway (whose consumer takes its own inboxes); the test reads its queue. */
@@ -21,15 +18,7 @@ async function post(url: string, body: unknown): Promise<{ status: number; json:
 t.test('broker unreachable: accepted into the outbox; SIGKILL; restarted with the broker: every document arrives once', async (t) => {
   const dir = t.testdir({})
   const raw = rawTestConfig(dir, { amqp: { url: 'amqp://guest:guest@127.0.0.1:1' } })
-  raw.log = { level: 'info' }
-  const file = path.join(dir, 'gateway.json')
-  writeFileSync(file, JSON.stringify(raw))
-  const config = loadConfig({ file, env: {} })
-  const children: Child[] = []
-  t.teardown(async () => {
-    for (const c of children) await kill(c, 'SIGKILL')
-    await deleteAmqpNames(config)
-  })
+  const { file, config, children } = processesOf(t, dir, raw)
 
   const queue = await observerQueue(config)
 
@@ -67,15 +56,7 @@ t.test('SIGKILL while documents are between accept and confirm: after restart no
   // a narrow relay (few publishes in flight) so that the outbox backs up and the kill finds documents accepted
   // but not yet confirmed
   const raw = rawTestConfig(dir, { relay: { maxInFlight: 2, batchSize: 5 } })
-  raw.log = { level: 'info' }
-  const file = path.join(dir, 'gateway.json')
-  writeFileSync(file, JSON.stringify(raw))
-  const config = loadConfig({ file, env: {} })
-  const children: Child[] = []
-  t.teardown(async () => {
-    for (const c of children) await kill(c, 'SIGKILL')
-    await deleteAmqpNames(config)
-  })
+  const { file, config, children } = processesOf(t, dir, raw)
   const queue = await observerQueue(config)
 
   const a = await serve(file)

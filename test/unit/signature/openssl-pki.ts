@@ -4,6 +4,7 @@
  */
 import { execFileSync } from 'node:child_process'
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { createServer as netServer } from 'node:net'
 import { join } from 'node:path'
 
 export type KeyAlg = 'rsa2048' | 'rsa3072' | 'p256'
@@ -188,3 +189,14 @@ export function osslTime(d: Date): string {
 }
 
 export const days = (n: number): Date => new Date(Date.now() + n * 86_400_000)
+
+/** A TCP port free on 127.0.0.1 right now (for a responder or server the test starts). */
+export const freePort = (): Promise<number> =>
+  new Promise((resolve, reject) => {
+    const s = netServer()
+    s.listen(0, '127.0.0.1', () => {
+      const p = (s.address() as { port: number }).port
+      s.close(() => resolve(p))
+    })
+    s.on('error', reject)
+  })

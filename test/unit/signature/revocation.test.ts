@@ -5,23 +5,13 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { readFileSync, writeFileSync } from 'node:fs'
 import { createServer, type Server } from 'node:http'
-import { createServer as netServer } from 'node:net'
 import { join } from 'node:path'
 import t from 'tap'
 import { createRevocationChecker, createVerifier, loadSigner, type RevocationCheckerOptions, type RevocationSourceName, type Verifier } from '../../../src/signature/index.js'
-import { crl, makeIntermediate, makeRoot, openssl, revoke, type Ca } from './openssl-pki.js'
+import { crl, freePort, makeIntermediate, makeRoot, openssl, revoke, type Ca } from './openssl-pki.js'
 
 const dir = t.testdir()
 
-const freePort = (): Promise<number> =>
-  new Promise((resolve, reject) => {
-    const s = netServer()
-    s.listen(0, '127.0.0.1', () => {
-      const p = (s.address() as { port: number }).port
-      s.close(() => resolve(p))
-    })
-    s.on('error', reject)
-  })
 
 
 // ---- the HTTP server for CRLs (and replayed OCSP responses) -----------------------------------------------
