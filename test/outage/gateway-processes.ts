@@ -18,6 +18,7 @@ import path from 'node:path'
 import { promisify } from 'node:util'
 import amqp from 'amqplib'
 import { CERTS, G22, H29, KEYS, ROOT, STC } from '../helper.js'
+import type { Test } from 'tap'
 import { freePorts, onProcessExit, sleep, tail, type TeardownTarget } from '../services/common.js'
 
 const run = promisify(execFile)
@@ -453,6 +454,28 @@ export async function checkExchange(a: GatewayProcess, b: GatewayProcess, accept
   }
 }
 
+/** The assertions every run under faults ends with (the counts it prints are the caller's). */
+export function assertExchange(
+  t: Pick<Test, 'ok' | 'equal' | 'same'>,
+  o: { sending: SendProgress; check: ExchangeCheck; documents: number; recipients: number; depths: Record<string, number>; queuesWhat: string; logA: LogCheck; logB: LogCheck },
+): void {
+  const { sending, check, documents: n } = o
+  t.same(sending.refused, [], 'the API answered every request with 202 or 503 (or not at all while down)')
+  t.equal(sending.accepted.size, n, `every document accepted (${n})`)
+  t.equal(new Set([...sending.accepted.values()].map((x) => x.id)).size, n, 'one package per document')
+  t.equal(check.packagesAtSender, n, 'A holds exactly the accepted packages: no retry made a second one')
+  t.equal(check.deliveries, n * o.recipients, 'one delivery per recipient')
+  t.same(check.notDelivered.slice(0, 10), [], 'every delivery has its 01 at A (state delivered)')
+  t.same(check.inboxMissing.slice(0, 10), [], "none missing from B's inbox")
+  t.same(check.inboxTwice.slice(0, 10), [], "none twice in B's inbox")
+  t.same(check.inboxUnexpected.slice(0, 10), [], "nothing else in B's inbox")
+  t.equal(check.inbox, n * o.recipients, "B's inbox: exactly one per document and recipient")
+  t.same(check.rejected, { sender: 0, recipient: 0 }, 'nothing refused by either receiver')
+  t.same(Object.entries(o.depths).filter(([, d]) => d !== 0), [], `${o.queuesWhat} empty`)
+  t.ok(o.logA.ok, `A's delivery log verifies (${o.logA.checked} rows)${o.logA.ok ? '' : `: ${o.logA.output}`}`)
+  t.ok(o.logB.ok, `B's delivery log verifies (${o.logB.checked} rows)${o.logB.ok ? '' : `: ${o.logB.output}`}`)
+}
+
 /** From a gateway's log: copies dropped as duplicates (documents or statuses already stored) and redelivered messages. */
 export function logCounts(g: GatewayProcess): { duplicatesDropped: number; redelivered: number } {
   let duplicatesDropped = 0
@@ -465,7 +488,12 @@ export function logCounts(g: GatewayProcess): { duplicatesDropped: number; redel
 }
 
 /** `lienthong log verify --store REF --json` (the gateway stopped or not: it opens the store read-only). */
-export async function verifyLog(storeRef: string): Promise<{ ok: boolean; checked: number; output: string }> {
+export interface LogCheck {
+  ok: boolean
+  checked: number
+  output: string
+}
+export async function verifyLog(storeRef: string): Promise<LogCheck> {
   const cli = cliCommand()
   const r = await run(process.execPath, [...cli.argv, 'log', 'verify', '--store', storeRef, '--json'], { cwd: ROOT, timeout: 300_000 }).then(
     (x) => ({ code: 0, out: x.stdout }),
