@@ -5,7 +5,8 @@
  * that read and clean up the random queues.
  */
 import { createHash, randomBytes, randomInt } from 'node:crypto'
-import { readFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import amqp from 'amqplib'
@@ -91,8 +92,19 @@ export function rawTestConfig(dir: string, over: Record<string, any> = {}): Reco
   }
 }
 
+/**
+ * A folder of one gateway (its store, its config), removed when the test ends. Not `t.testdir()`: that is one
+ * folder per test, made again (emptied) on every call, so a second gateway or fixture of the same test would
+ * delete the first one's open store files under it.
+ */
+export function ownDir(t: Pick<Tap, 'teardown'>, label = 'gw'): string {
+  const dir = mkdtempSync(path.join(tmpdir(), `lienthong-test-${label}-`))
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  return dir
+}
+
 export function testConfig(t: Tap, over: Record<string, any> = {}): Config {
-  const dir = t.testdir({})
+  const dir = ownDir(t)
   return loadConfig({ object: rawTestConfig(dir, over), file: path.join(dir, 'config.json'), env: {} })
 }
 

@@ -5,7 +5,7 @@
  */
 import { randomInt } from 'node:crypto'
 import { buildEdoc, buildStatus } from '../../src/envelope/index.js'
-import { G22, H26, H29, STC } from '../helper.js'
+import { G22, H26, H29, ownDir, STC } from '../helper.js'
 import type { VxpAnswer } from '../../src/vxp/client.js'
 
 export const SYS_A = { systemId: 'vxp.saas.02', secret: 'c2VjcmV0LW9mLXN5c3RlbS1h', organIds: [G22] }
@@ -84,7 +84,7 @@ interface Tap {
 
 /** The configuration of a test gateway (G22, H29, STC hosted) with a `vxp` section. */
 export function vxpConfig(t: Tap, vxp: Record<string, unknown>, over: Record<string, any> = {}, env: Record<string, string> = {}): Config {
-  const dir = t.testdir({})
+  const dir = ownDir(t)
   const raw = rawTestConfig(dir, over)
   if (over.store) raw.store = over.store
   const agencies = over.only ? (raw.agencies as { organId: string }[]).filter((a) => (over.only as string[]).includes(a.organId)) : raw.agencies

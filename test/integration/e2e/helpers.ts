@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto'
 import path from 'node:path'
 import { loadConfig, type Config } from '../../../src/config.js'
 import { startGateway, type RunningGateway } from '../../../src/server.js'
-import { amqpNames, CERTS, deleteAmqpNames, rawTestConfig, silentLogger } from '../../helper.js'
+import { amqpNames, CERTS, deleteAmqpNames, ownDir, rawTestConfig, silentLogger } from '../../helper.js'
 
 interface Tap {
   testdir(fixture?: any): string
@@ -40,7 +40,7 @@ export type Gateway = RunningGateway & { config: Config }
 export async function startTwoGateways(t: Tap, opts: { configure?: (label: 'a' | 'b', raw: Record<string, any>, dir: string) => void } = {}): Promise<{ a: Gateway; b: Gateway }> {
   const names = amqpNames()
   const make = async (label: 'a' | 'b', agencies: ReturnType<typeof agency>[]): Promise<Gateway> => {
-    const dir = t.testdir({})
+    const dir = ownDir(t)
     const raw = rawTestConfig(dir, { amqp: { ...names, prefetch: 32 }, relay: { pollIntervalMs: 100, retryDelayMs: 200 } })
     raw.agencies = agencies
     opts.configure?.(label, raw, dir)

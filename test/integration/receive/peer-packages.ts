@@ -7,6 +7,7 @@ import type { Test } from 'tap'
 import { parseEnvelope } from '../../../src/envelope/index.js'
 import type { Signer } from '../../../src/signature/index.js'
 import { agencySigner, mintSigner, nextEvent, startTestReceiver } from './helpers.js'
+import { ownDir } from '../../helper.js'
 
 export interface NamedPackage {
   name: string
@@ -22,7 +23,7 @@ export interface NamedPackage {
  * `<?xml`: it is recovered with a JUNK_BEFORE_XML warning. Returns how many document packages there were.
  */
 export async function receiveEveryDocument(t: Test, set: NamedPackage[], junk: string): Promise<number> {
-  const certDir = t.testdir({})
+  const certDir = ownDir(t)
   const minted = new Map<string, Promise<Signer>>()
   const signerFor = (organId: string) => {
     if (organId.toUpperCase() === '000.00.00.G22') return agencySigner('vpcp')
@@ -84,7 +85,7 @@ export interface StatusSet {
  */
 export async function statusesMoveTheDelivery(t: Test, s: StatusSet): Promise<void> {
   const rx = await startTestReceiver(t) // hosts G22
-  const nghean = await mintSigner(t.testdir({}), H41)
+  const nghean = await mintSigner(ownDir(t), H41)
   const rec = await rx.store.recordOutgoing({
     package: {
       id: `peer-${s.codeNumber}`, kind: 'edoc', documentId: s.documentId, senderOrganId: G22, bytes: s.read(s.original), signature: new Uint8Array([1]), sha256: 'x'.repeat(64),
@@ -122,7 +123,7 @@ export async function statusesMoveTheDelivery(t: Test, s: StatusSet): Promise<vo
 
 /** The 13 (from VPCP to H41) marks the document H41's gateway received recall-requested. */
 export async function thirteenMarksRecallRequested(t: Test, s: StatusSet): Promise<void> {
-  const nghean = await mintSigner(t.testdir({}), H41)
+  const nghean = await mintSigner(ownDir(t), H41)
   const rx = await startTestReceiver(t, { agencies: [{ organId: H41, signer: nghean }] })
   const vpcp = await agencySigner('vpcp')
   const doc = s.read(s.original)

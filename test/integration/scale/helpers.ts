@@ -10,7 +10,7 @@ import path from 'node:path'
 import amqp from 'amqplib'
 import pg from 'pg'
 import { loadConfig, type Config } from '../../../src/config.js'
-import { AMQP_URL, deleteAmqpNames, freshPgDatabase, peerChannel, PG_ADMIN_URL, rawTestConfig, ROOT } from '../../helper.js'
+import { AMQP_URL, deleteAmqpNames, freshPgDatabase, ownDir, peerChannel, PG_ADMIN_URL, rawTestConfig, ROOT } from '../../helper.js'
 
 interface Tap {
   testdir(fixture?: any): string
@@ -38,7 +38,7 @@ export function rawScaleConfig(dir: string, url: string, over: Record<string, an
 }
 
 export function scaleConfig(t: Tap, url: string, over: Record<string, any> = {}): Config {
-  const dir = t.testdir({})
+  const dir = ownDir(t)
   return loadConfig({ object: rawScaleConfig(dir, url, over), file: path.join(dir, 'config.json'), env: {} })
 }
 
