@@ -23,7 +23,7 @@
  * receive path stores a document and its 01 together: `store.recordIncoming({ reply })`); that caller then calls
  * `wake` once its transaction has committed.
  */
-import { gwError, isGatewayError } from '../errors.js'
+import { gwError, isGatewayError, type GatewayError } from '../errors.js'
 import type { OutgoingPackageInput, RecordOutgoingInput, RecordOutgoingResult, Store } from '../store/index.js'
 import type { PackagePool } from './package-pool.js'
 
@@ -46,9 +46,19 @@ export interface StamperLike {
   stampSignature(cms: Uint8Array): Promise<Uint8Array>
 }
 
+/** A package stored awaiting its signature (its token was unavailable). */
+export interface AwaitingNotice {
+  packageId: string
+  kind: string
+  senderOrganId: string
+  reason: string
+}
+
 export interface OutboxDeps {
   store: Store
   relay: RelayWake
+  /** Told when a package is stored awaiting its signature (the gateway logs it). */
+  onAwaitingSignature?: (n: AwaitingNotice) => void
   /** Worker threads that sign; without it signatures are computed on the calling thread. */
   packager?: PackagePool
   /** trust.tsa: every signature is timestamped (CAdES-T) before it is stored. */
@@ -71,8 +81,16 @@ export interface Outbox {
   /** Step 1 only: the signed record, to be stored by the caller's own transaction. */
   prepare(entry: OutboxEntry): Promise<RecordOutgoingInput>
   /** Step 3 for a record the caller stored: wakes the relay unless nothing new was stored. */
-  wake(recorded: Pick<RecordOutgoingResult, 'replayed' | 'package'>): void
+  wake(recorded: Pick<RecordOutgoingResult, 'replayed' | 'package' | 'awaitingSignature'>): void
+  /**
+   * Step 1 (and 1b) for bytes stored awaiting their signature (the re-signer, resigner.ts): signed now, at `at`,
+   * and stamped with trust.tsa as any signature. A token still unavailable throws GW_ERR_SIGNATURE_TOKEN_UNAVAILABLE.
+   */
+  signStored(signer: SignerLike, senderOrganId: string, bytes: Uint8Array, at: Date): Promise<Uint8Array>
 }
+
+/** The one fault a package is stored for, unsigned, to be signed later: its signing token is unavailable. */
+export const isTokenUnavailable = (e: unknown): boolean => isGatewayError(e) && e.code === 'GW_ERR_SIGNATURE_TOKEN_UNAVAILABLE'
 
 /** A signature over the exact bytes; a failing key is GW_ERR_SIGNATURE_KEY (a token's own codes are kept). */
 export async function signBytes(signer: SignerLike, bytes: Uint8Array, at: Date): Promise<Uint8Array> {
@@ -84,8 +102,19 @@ export async function signBytes(signer: SignerLike, bytes: Uint8Array, at: Date)
   }
 }
 
+/** What step 1 signs: the exact bytes, by the sender's key, at a time; already signed when `signature` is given. */
+interface ToSign {
+  signer: SignerLike
+  senderOrganId: string
+  bytes: Uint8Array
+  at: Date
+  signature?: Uint8Array
+}
+
+const toSign = (e: OutboxEntry): ToSign => ({ signer: e.signer, senderOrganId: e.package.senderOrganId, bytes: e.package.bytes, at: e.at, ...(e.signature ? { signature: e.signature } : {}) })
+
 export function createOutbox(deps: OutboxDeps): Outbox {
-  async function sign(e: OutboxEntry): Promise<Uint8Array> {
+  async function sign(e: ToSign): Promise<Uint8Array> {
     const tsa = deps.tsa
     if (!tsa) return signOnly(e)
     const cms = await signOnly(e)
@@ -98,13 +127,14 @@ export function createOutbox(deps: OutboxDeps): Outbox {
     }
   }
 
-  async function signOnly(e: OutboxEntry): Promise<Uint8Array> {
+  async function signOnly(e: ToSign): Promise<Uint8Array> {
     if (e.signature) return e.signature
     // A key in a token (no synchronous signing) signs here: the token works off the event loop, and a token that
-    // is down makes this wait (up to its unavailableWaitMs) and then fail with a retryable 503.
-    if (!deps.packager || !e.signer.signSync) return signBytes(e.signer, e.package.bytes, e.at)
+    // is down makes this wait (up to its unavailableWaitMs) and then fail with GW_ERR_SIGNATURE_TOKEN_UNAVAILABLE
+    // (the package is then stored awaiting its signature, see `prepare`).
+    if (!deps.packager || !e.signer.signSync) return signBytes(e.signer, e.bytes, e.at)
     try {
-      return await deps.packager.sign(e.package.senderOrganId, e.package.bytes, e.at)
+      return await deps.packager.sign(e.senderOrganId, e.bytes, e.at)
     } catch (err) {
       if (isGatewayError(err)) throw err
       throw gwError('GW_ERR_SIGNATURE_KEY', { reason: (err as Error).message }, err)
@@ -113,11 +143,23 @@ export function createOutbox(deps: OutboxDeps): Outbox {
 
   async function prepare(entry: OutboxEntry): Promise<RecordOutgoingInput> {
     const { signer: _signer, signature: _signature, package: pkg, ...record } = entry
-    return { ...record, package: { ...pkg, signature: await sign(entry) } }
+    let signature: Uint8Array
+    try {
+      signature = await sign(toSign(entry))
+    } catch (e) {
+      // a token that is down (after its unavailableWaitMs): stored anyway, unsigned, and signed when it is back;
+      // any other fault (a wrong key, a TSA) stays an error
+      if (!isTokenUnavailable(e)) throw e
+      const reason = `${(e as GatewayError).code}: ${(e as Error).message}`
+      deps.onAwaitingSignature?.({ packageId: pkg.id, kind: pkg.kind, senderOrganId: pkg.senderOrganId, reason })
+      return { ...record, package: { ...pkg, signature: new Uint8Array(0) }, awaitingSignature: { signer: pkg.senderOrganId, reason } }
+    }
+    return { ...record, package: { ...pkg, signature } }
   }
 
-  function wake(recorded: Pick<RecordOutgoingResult, 'replayed' | 'package'>): void {
-    if (!recorded.replayed) deps.relay.wake({ priority: recorded.package.priority })
+  function wake(recorded: Pick<RecordOutgoingResult, 'replayed' | 'package' | 'awaitingSignature'>): void {
+    // a package awaiting its signature is not pending: the re-signer wakes the relay once it is signed
+    if (!recorded.replayed && !recorded.awaitingSignature) deps.relay.wake({ priority: recorded.package.priority })
   }
 
   return {
@@ -132,5 +174,8 @@ export function createOutbox(deps: OutboxDeps): Outbox {
     },
     prepare,
     wake,
+    signStored(signer, senderOrganId, bytes, at) {
+      return sign({ signer, senderOrganId, bytes, at })
+    },
   }
 }

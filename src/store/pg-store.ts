@@ -502,6 +502,10 @@ export class PgStore extends CoreStore implements Store {
     })
   }
 
+  countAwaitingSignature(): Promise<number> {
+    return this.run('countAwaitingSignature', async (q) => Number((await q.query('SELECT count(*) AS n FROM awaiting_signature')).rows[0].n))
+  }
+
   getAwaitingSignature(packageId: string): Promise<AwaitingSignature | undefined> {
     return this.run('getAwaitingSignature', async (q) => {
       const r = await first(

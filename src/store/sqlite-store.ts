@@ -567,6 +567,10 @@ export class SqliteStore extends CoreStore implements Store {
     )
   }
 
+  countAwaitingSignature(): Promise<number> {
+    return this.run('countAwaitingSignature', () => (this.s('countAwaiting').get() as { n: number }).n)
+  }
+
   getAwaitingSignature(packageId: string): Promise<AwaitingSignature | undefined> {
     return this.run('getAwaitingSignature', () => {
       const r = this.s('awaitingOf').get(packageId) as Row | undefined

@@ -88,6 +88,8 @@ export interface Store {
    * Their deliveries are never returned by `pendingDeliveries` until `recordSignature`.
    */
   listAwaitingSignature(opts: { limit: number; signer?: string; afterSeq?: number }): Promise<AwaitingSignatureWithBytes[]>
+  /** How many packages await their signature (/readyz). */
+  countAwaitingSignature(): Promise<number>
   /** The waiting mark of a package, undefined when it does not wait (signed, or never waited). */
   getAwaitingSignature(packageId: string): Promise<AwaitingSignature | undefined>
   /**
