@@ -180,3 +180,27 @@ t.test('a restart while a package waits: it still waits, then goes once the toke
   putBack()
   await sentAndDelivered(t, id)
 })
+
+t.test('the 01 of a document received while the token is out waits with it, and is sent once the token is back', async (t) => {
+  pullOut()
+  await until('token seen down', async () => (await ready()).json().checks.signing?.ok === false)
+  const doc = sampleDocument({ recipients: [{ organId: G22, name: 'Văn phòng Chính phủ', organizationInCharge: 'Chính phủ' }] })
+  const res = await gw.app.inject({ method: 'POST', url: '/v1/documents', headers: { ...auth(KEYS.h29), 'content-type': 'application/json' }, payload: JSON.stringify(doc) })
+  t.equal(res.statusCode, 202, res.body)
+  t.notOk(res.json().awaitingSignature, 'H29 signs with a key file')
+  const sent = res.json().id as string
+  // G22 receives and stores it; its 01, signed by G22's token, waits
+  const incoming = await until('received by G22', async () => (await gw.store.listIncoming({ recipient: G22, documentId: res.json().documentId, limit: 10 })).items[0])
+  t.equal(incoming.state, 'arrived', 'stored, its signature valid')
+  const waiting = await until('its 01 waits', async () => (await gw.store.listAwaitingSignature({ limit: 10, signer: G22 })).find((w) => w.kind === 'status' && w.documentId === res.json().documentId))
+  t.match(waiting, { kind: 'status', senderOrganId: G22, reason: /TOKEN_UNAVAILABLE/ })
+  await sleep(500)
+  t.equal(await stateOf(sent), 'queued', 'the sender has no 01 yet')
+
+  putBack()
+  const delivered = await until('01 arrived at H29', async () => (await stateOf(sent)) === 'delivered')
+  t.ok(delivered, 'the 01 signed by the token, sent, and applied by H29: delivered')
+  t.equal(await gw.store.getAwaitingSignature(waiting.packageId), undefined)
+  const st = (await gw.store.getPackageBytes(waiting.packageId))!
+  t.equal((await verifier.verify(st.bytes, st.signature, { expectedOrganId: G22 })).code, 'VALID', 'the 01 verifies')
+})
