@@ -77,7 +77,7 @@ export const ERROR_LABELS_VI: Readonly<Record<ErrorCode, ViErrorLabel>> = {
   GW_ERR_SIGNATURE_TOKEN_MODULE: { label: 'Không nạp được thư viện PKCS#11 của token/HSM', solve: 'Kiểm tra signing.pkcs11.module: đường dẫn thư viện PKCS#11 của nhà cung cấp.' },
   GW_ERR_SIGNATURE_TOKEN_NOT_FOUND: { label: 'Không tìm thấy token/HSM hoặc khóa ký trong đó', solve: 'Kiểm tra token đã cắm và tokenLabel (hoặc slot), keyLabel (hoặc keyId) trong cấu hình.' },
   GW_ERR_SIGNATURE_TOKEN_PIN: { label: 'Token/HSM từ chối mã PIN', solve: 'Kiểm tra mã PIN trong pinFile hoặc pinEnv; PIN bị khóa phải được mở bằng SO PIN.' },
-  GW_ERR_SIGNATURE_TOKEN_UNAVAILABLE: { label: 'Token/HSM ký số tạm thời không dùng được', solve: 'Kiểm tra token/HSM; cổng tự mở lại phiên khi token trở lại, rồi gửi lại (cùng Idempotency-Key).' },
+  GW_ERR_SIGNATURE_TOKEN_UNAVAILABLE: { label: 'Token/HSM ký số tạm thời không dùng được', solve: 'Kiểm tra token/HSM; cổng tự mở lại phiên khi token trở lại. Văn bản gửi trong lúc đó được nhận và chờ ký trong hàng gửi đi, tự ký và gửi khi token trở lại.' },
   GW_ERR_SIGNATURE_TSA: { label: 'Máy chủ cấp dấu thời gian (TSA) trả lời không dùng được', solve: 'Kiểm tra trust.tsa: địa chỉ TSA, chứng thư gốc trong trust.tsa.anchorsPaths, chính sách trust.tsa.policy; chữ ký được đóng dấu thời gian lại.' },
   GW_ERR_SIGNATURE_TSA_UNAVAILABLE: { label: 'Không liên lạc được máy chủ cấp dấu thời gian (TSA)', solve: 'Việc gửi chờ và được thử lại (gửi lại với cùng Idempotency-Key); kiểm tra đường mạng tới TSA, hoặc đặt trust.tsa.onUnavailable là send-without.' },
 

@@ -4,17 +4,23 @@
  *
  *   1. sign   a detached CMS over the exact bytes with the agency's key: in a worker thread of the package pool
  *             when there is one, else on the calling thread (skipped when the worker already signed while building);
- *             a key in a PKCS#11 token always signs through the token from this thread (asynchronously)
+ *             a key in a PKCS#11 token always signs through the token from this thread (asynchronously). A token
+ *             that is down makes this wait up to its unavailableWaitMs; still down (GW_ERR_SIGNATURE_TOKEN_UNAVAILABLE,
+ *             that code only: a key that does not sign stays an error), the package is stored anyway in step 2,
+ *             unsigned and marked as awaiting its signature (`RecordOutgoingInput.awaitingSignature`, migration
+ *             013): the API answers 202 (`awaitingSignature: true`), a received package's 01 is stored with it, and
+ *             step 3 wakes nobody. The relay never publishes it; the re-signer (resigner.ts) signs it (and stamps
+ *             it, 1b) when the token is back, stores the signature and wakes the relay (`signStored`)
  *   1b. stamp with trust.tsa.url: a signature timestamp token over the signature value from the TSA is added as an
  *             unsigned attribute (CAdES-T). A TSA that gives no usable token within trust.tsa.waitMs fails the send
  *             with a retryable GW_ERR_SIGNATURE_TSA(_UNAVAILABLE), before anything is stored, as a token fault does:
  *             the API answers 503 (sent again with the same Idempotency-Key), a received package whose 01 cannot
  *             be stamped goes back to its queue; with `onUnavailable: 'send-without'` it is sent unstamped instead
  *             (CAdES-BES), with a warning
- *   2. store  `store.recordOutgoing`: package, one `accepted` delivery per recipient, the idempotency key and the
- *             optional incoming state change, in one transaction
+ *   2. store  `store.recordOutgoing`: package, one `accepted` delivery per recipient, the idempotency key, the
+ *             optional incoming state change (and the waiting mark of an unsigned package), in one transaction
  *   3. wake   the relay publishes it; nobody waits for the broker. A repeat of an idempotent request (`replayed`)
- *             stored nothing and wakes nothing.
+ *             stored nothing and wakes nothing; a package awaiting its signature is not woken for.
  *
  * Nothing is published before it is persisted: if the process dies after step 2, the relay publishes it on the
  * next start.
