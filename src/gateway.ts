@@ -311,8 +311,13 @@ export async function createGateway(config: Config, overrides: GatewayOverrides 
       relay,
       ...(packager ? { packager } : {}),
       ...(stamper && config.trust.tsa ? { tsa: { stamper, onUnavailable: config.trust.tsa.onUnavailable, warn: (msg: string, err: unknown) => tsaLog.warn({ err }, msg) } } : {}),
-      onAwaitingSignature: (n) =>
-        signLog.warn({ packageId: n.packageId, kind: n.kind, sender: n.senderOrganId, reason: n.reason }, `package ${n.packageId} stored awaiting its signature: the signing token of ${n.senderOrganId} is unavailable; it is signed and sent when the token is back`),
+      onAwaitingSignature: (n) => {
+        const fields = { packageId: n.packageId, kind: n.kind, sender: n.senderOrganId, reason: n.reason }
+        if (n.behind) signLog.info(fields, `package ${n.packageId} waits behind older packages of ${n.senderOrganId} awaiting their signature`)
+        else signLog.warn(fields, `package ${n.packageId} stored awaiting its signature: the signing token of ${n.senderOrganId} is unavailable; it is signed and sent when the token is back`)
+      },
+      // the token may be back already (a package waiting behind older ones): the re-signer looks now
+      awaitingStored: () => resigner?.wake(),
     })
     // waiting packages (of this run or an earlier one) are signed when their token is usable, then published
     if (o.resigner !== false) {

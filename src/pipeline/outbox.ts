@@ -10,7 +10,9 @@
  *             unsigned and marked as awaiting its signature (`RecordOutgoingInput.awaitingSignature`, migration
  *             013): the API answers 202 (`awaitingSignature: true`), a received package's 01 is stored with it, and
  *             step 3 wakes nobody. The relay never publishes it; the re-signer (resigner.ts) signs it (and stamps
- *             it, 1b) when the token is back, stores the signature and wakes the relay (`signStored`)
+ *             it, 1b) when the token is back, stores the signature and wakes the relay (`signStored`). While
+ *             packages of that agency wait, a new one is not signed but waits behind them (at once, without asking
+ *             the token): the agency's packages are signed and sent in the order they were accepted
  *   1b. stamp with trust.tsa.url: a signature timestamp token over the signature value from the TSA is added as an
  *             unsigned attribute (CAdES-T). A TSA that gives no usable token within trust.tsa.waitMs fails the send
  *             with a retryable GW_ERR_SIGNATURE_TSA(_UNAVAILABLE), before anything is stored, as a token fault does:
@@ -52,19 +54,23 @@ export interface StamperLike {
   stampSignature(cms: Uint8Array): Promise<Uint8Array>
 }
 
-/** A package stored awaiting its signature (its token was unavailable). */
+/** A package stored awaiting its signature (its token was unavailable, or older packages of its agency wait). */
 export interface AwaitingNotice {
   packageId: string
   kind: string
   senderOrganId: string
   reason: string
+  /** It waits behind older packages of its agency, the token may be usable: the re-signer should look now. */
+  behind: boolean
 }
 
 export interface OutboxDeps {
   store: Store
   relay: RelayWake
-  /** Told when a package is stored awaiting its signature (the gateway logs it). */
+  /** Told when a package is to be stored awaiting its signature (the gateway logs it). */
   onAwaitingSignature?: (n: AwaitingNotice) => void
+  /** Told once a package awaiting its signature is stored (the gateway wakes the re-signer). */
+  awaitingStored?: () => void
   /** Worker threads that sign; without it signatures are computed on the calling thread. */
   packager?: PackagePool
   /** trust.tsa: every signature is timestamped (CAdES-T) before it is stored. */
@@ -149,6 +155,16 @@ export function createOutbox(deps: OutboxDeps): Outbox {
 
   async function prepare(entry: OutboxEntry): Promise<RecordOutgoingInput> {
     const { signer: _signer, signature: _signature, package: pkg, ...record } = entry
+    const waits = (reason: string, behind: boolean): RecordOutgoingInput => {
+      deps.onAwaitingSignature?.({ packageId: pkg.id, kind: pkg.kind, senderOrganId: pkg.senderOrganId, reason, behind })
+      return { ...record, package: { ...pkg, signature: new Uint8Array(0) }, awaitingSignature: { signer: pkg.senderOrganId, reason } }
+    }
+    // a key in a token with packages still waiting for it: this one waits behind them, so that the agency's
+    // packages are signed and sent in the order they were accepted (and nobody waits for a token known down)
+    if (entry.signer.token && !entry.signature) {
+      const before = await deps.store.countAwaitingSignature(pkg.senderOrganId)
+      if (before > 0) return waits(`queued behind ${before} older package(s) of ${pkg.senderOrganId} awaiting their signature`, true)
+    }
     let signature: Uint8Array
     try {
       signature = await sign(toSign(entry))
@@ -156,16 +172,16 @@ export function createOutbox(deps: OutboxDeps): Outbox {
       // a token that is down (after its unavailableWaitMs): stored anyway, unsigned, and signed when it is back;
       // any other fault (a wrong key, a TSA) stays an error
       if (!isTokenUnavailable(e)) throw e
-      const reason = `${(e as GatewayError).code}: ${(e as Error).message}`
-      deps.onAwaitingSignature?.({ packageId: pkg.id, kind: pkg.kind, senderOrganId: pkg.senderOrganId, reason })
-      return { ...record, package: { ...pkg, signature: new Uint8Array(0) }, awaitingSignature: { signer: pkg.senderOrganId, reason } }
+      return waits(`${(e as GatewayError).code}: ${(e as Error).message}`, false)
     }
     return { ...record, package: { ...pkg, signature } }
   }
 
   function wake(recorded: Pick<RecordOutgoingResult, 'replayed' | 'package' | 'awaitingSignature'>): void {
     // a package awaiting its signature is not pending: the re-signer wakes the relay once it is signed
-    if (!recorded.replayed && !recorded.awaitingSignature) deps.relay.wake({ priority: recorded.package.priority })
+    if (recorded.replayed) return
+    if (recorded.awaitingSignature) deps.awaitingStored?.()
+    else deps.relay.wake({ priority: recorded.package.priority })
   }
 
   return {

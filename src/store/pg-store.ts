@@ -502,8 +502,15 @@ export class PgStore extends CoreStore implements Store {
     })
   }
 
-  countAwaitingSignature(): Promise<number> {
-    return this.run('countAwaitingSignature', async (q) => Number((await q.query('SELECT count(*) AS n FROM awaiting_signature')).rows[0].n))
+  countAwaitingSignature(signer?: string): Promise<number> {
+    return this.run('countAwaitingSignature', async (q) =>
+      Number(
+        (signer === undefined
+          ? await q.query('SELECT count(*) AS n FROM awaiting_signature')
+          : await q.query('SELECT count(*) AS n FROM awaiting_signature WHERE upper(signer) = upper($1::text)', [signer])
+        ).rows[0].n,
+      ),
+    )
   }
 
   getAwaitingSignature(packageId: string): Promise<AwaitingSignature | undefined> {

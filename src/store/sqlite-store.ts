@@ -256,6 +256,7 @@ export class SqliteStore extends CoreStore implements Store {
       countIncoming: 'SELECT state, count(*) AS n FROM incoming GROUP BY state',
       countEvents: 'SELECT coalesce(max(seq), 0) AS n FROM events', // gapless chain: the last seq is the count
       countAwaiting: 'SELECT count(*) AS n FROM awaiting_signature',
+      countAwaitingOf: 'SELECT count(*) AS n FROM awaiting_signature WHERE upper(signer) = upper(?)',
       // ---- packages awaiting their signature (013)
       awaitingOf: `SELECT w.*, p.seq, p.kind, p.document_id, p.sender, p.priority, p.created_at FROM awaiting_signature w JOIN packages p ON p.id = w.package_id WHERE w.package_id = ?`,
       awaitingList: `SELECT w.*, p.seq, p.kind, p.document_id, p.sender, p.priority, p.created_at, b.bytes FROM awaiting_signature w
@@ -567,8 +568,8 @@ export class SqliteStore extends CoreStore implements Store {
     )
   }
 
-  countAwaitingSignature(): Promise<number> {
-    return this.run('countAwaitingSignature', () => (this.s('countAwaiting').get() as { n: number }).n)
+  countAwaitingSignature(signer?: string): Promise<number> {
+    return this.run('countAwaitingSignature', () => ((signer === undefined ? this.s('countAwaiting').get() : this.s('countAwaitingOf').get(signer)) as { n: number }).n)
   }
 
   getAwaitingSignature(packageId: string): Promise<AwaitingSignature | undefined> {

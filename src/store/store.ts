@@ -88,8 +88,8 @@ export interface Store {
    * Their deliveries are never returned by `pendingDeliveries` until `recordSignature`.
    */
   listAwaitingSignature(opts: { limit: number; signer?: string; afterSeq?: number }): Promise<AwaitingSignatureWithBytes[]>
-  /** How many packages await their signature (/readyz). */
-  countAwaitingSignature(): Promise<number>
+  /** How many packages await their signature (/readyz); `signer`: of that hosted agency only (any case). */
+  countAwaitingSignature(signer?: string): Promise<number>
   /** The waiting mark of a package, undefined when it does not wait (signed, or never waited). */
   getAwaitingSignature(packageId: string): Promise<AwaitingSignature | undefined>
   /**

@@ -149,17 +149,19 @@ t.test('a failing token: /readyz reports it, sending waits then is stored awaiti
   t.match(ready.json().checks.signing.detail, /000\.00\.00\.G22: token down since .*CKR_DEVICE_ERROR/)
   t.equal((await send(app, KEYS.h29)).statusCode, 202, 'an agency with a key file is not held up')
 
-  // the token comes back while a send is waiting
-  const pending = send(app)
-  setTimeout(() => (down = false), 250)
-  const back = await pending
-  t.equal(back.statusCode, 202, back.body)
-  t.notOk(back.json().awaitingSignature)
-  // the waiting package is signed by the token now that it works
+  // the token works again: the waiting package is signed by it (the probe or a signature sees the token back)
+  down = false
   const t0 = Date.now()
-  while ((await store.getAwaitingSignature(waitingId)) && Date.now() - t0 < 10_000) await new Promise((r) => setTimeout(r, 50))
+  while ((await store.getAwaitingSignature(waitingId)) && Date.now() - t0 < 15_000) {
+    await signers.get(G22)!.token!.probe()
+    await new Promise((r) => setTimeout(r, 100))
+  }
   const stored = (await store.getPackageBytes(waitingId))!
   t.equal((await verifier.verify(stored.bytes, stored.signature, { expectedOrganId: G22 })).code, 'VALID', 'the waiting package signed by the token')
+  // and a send now is signed at once
+  const back = await send(app)
+  t.equal(back.statusCode, 202, back.body)
+  t.notOk(back.json().awaitingSignature, 'signed at once')
   const again = await app.inject({ url: '/readyz' })
   t.equal(again.statusCode, 200)
   t.same(again.json().checks.signing, { ok: true, awaitingSignature: 0 })

@@ -2,8 +2,8 @@
 // seen down without any signature being made (the trust watch probes it), in /readyz (reported, still ready), the
 // gauge lienthong_signing_token_up and the operator health view; a send while it is away waits for it and, when it
 // does not come back in time, is accepted (202) and stored awaiting its signature (not published; the gauge
-// lienthong_outbox_awaiting_signature counts it); once the token is back the re-signer signs it with the token; a
-// send waiting while it comes back is signed and accepted; the token is usable again by itself (SoftHSM2 sees a
+// lienthong_outbox_awaiting_signature counts it), and a send after it waits behind it at once; once the token is
+// back the re-signer signs them with the token, in order; a send waiting while it comes back is signed and accepted; the token is usable again by itself (SoftHSM2 sees a
 // token again only after the module is initialised again, which the key does when reopening fails). The whole way
 // through the broker and the recipient is test/api/pkcs11-awaiting.test.ts.
 import { mkdirSync, readdirSync, readFileSync, renameSync } from 'node:fs'
@@ -100,7 +100,33 @@ t.test('the token pulled out and put back: seen, waited for, resumed by itself',
   t.equal(other.statusCode, 202, 'an agency with a key file is not held up')
   t.notOk(other.json().awaitingSignature)
 
-  // put back while a send waits: the send is signed and accepted; the waiting one is signed by the re-signer
+  // another send while packages of the agency wait: it waits behind them at once, without asking the token
+  const t1 = Date.now()
+  const behind = await send()
+  t.equal(behind.statusCode, 202, behind.body)
+  t.equal(behind.json().awaitingSignature, true, 'waits behind the older one')
+  t.ok(Date.now() - t1 < 1500, `answered in ${Date.now() - t1} ms, without waiting for the token`)
+  const behindId = behind.json().id as string
+  t.match(await store.getAwaitingSignature(behindId), { reason: /queued behind 1 older package/ })
+
+  // put back: the re-signer signs both with the token, the older first
+  putBack()
+  await until('both signed', async () => (await store.countAwaitingSignature()) === 0)
+  for (const id of [waitingId, behindId]) {
+    const resigned = await store.getPackageBytes(id)
+    t.equal((await verifier.verify(resigned!.bytes, resigned!.signature, { expectedOrganId: G22 })).code, 'VALID', `${id === waitingId ? 'the first' : 'the second'} waiting package signed by the token`)
+    t.ok((await store.pendingDeliveries({ limit: 100 })).some((p) => p.packageId === id), 'and pending for the relay now')
+  }
+  const signedAt = async (id: string) => (await store.listEvents({ type: 'signed', packageId: id, limit: 5 })).items[0]!.seq
+  t.ok((await signedAt(waitingId)) < (await signedAt(behindId)), 'signed in the order they were accepted')
+  t.same((await ready()).checks.signing, { ok: true, awaitingSignature: 0 })
+  t.equal(await awaitingGauge(), '0')
+  t.equal(await tokenGauge(), '1')
+  t.ok((await tokenView()).reopens >= 1, 'the key reopened its sessions')
+
+  // pulled out again, nothing waiting, and put back while a send waits for it: that send is signed and accepted
+  pullOut()
+  await until('seen down', async () => (await ready()).checks.signing?.ok === false)
   const pending = send()
   await sleep(400)
   putBack()
@@ -109,14 +135,7 @@ t.test('the token pulled out and put back: seen, waited for, resumed by itself',
   t.notOk(back.json().awaitingSignature, 'signed while it waited')
   const stored = await store.getPackageBytes(back.json().id)
   t.equal((await verifier.verify(stored!.bytes, stored!.signature, { expectedOrganId: G22 })).code, 'VALID', 'signed by the token put back')
-  await until('the waiting package signed', async () => (await store.getAwaitingSignature(waitingId)) === undefined)
-  const resigned = await store.getPackageBytes(waitingId)
-  t.equal((await verifier.verify(resigned!.bytes, resigned!.signature, { expectedOrganId: G22 })).code, 'VALID', 'the waiting package signed by the token')
-  t.ok((await store.pendingDeliveries({ limit: 100 })).some((p) => p.packageId === waitingId), 'and pending for the relay now')
-  t.same((await ready()).checks.signing, { ok: true, awaitingSignature: 0 })
-  t.equal(await awaitingGauge(), '0')
-  t.equal(await tokenGauge(), '1')
-  t.ok((await tokenView()).reopens >= 1, 'the key reopened its sessions')
+  await until('usable', async () => (await ready()).checks.signing?.ok === true)
 
   // out and back again with nothing sent at all: usable again by itself
   pullOut()

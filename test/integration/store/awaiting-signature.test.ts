@@ -30,6 +30,9 @@ eachStore(t, 'a package awaiting its signature is never pending, and is once sig
   t.notOk((await s.store.pendingDeliveries({ limit: 100, afterId: first.deliveryId })).some((p) => p.packageId === input.package.id), 'nor after a page')
 
   t.equal((await s.store.stats()).awaitingSignature, 1)
+  t.equal(await s.store.countAwaitingSignature(), 1)
+  t.equal(await s.store.countAwaitingSignature('000.00.01.h26'), 1, 'by signer, any case')
+  t.equal(await s.store.countAwaitingSignature('000.00.02.H26'), 0)
   const mark = await s.store.getAwaitingSignature(input.package.id)
   t.match(mark, { packageId: input.package.id, signer: '000.00.01.H26', attempts: 0, reason: /TOKEN_UNAVAILABLE/, documentId: input.package.documentId })
   t.equal(await s.store.getAwaitingSignature(signed.package.id), undefined, 'a signed package does not wait')
@@ -56,6 +59,7 @@ eachStore(t, 'a package awaiting its signature is never pending, and is once sig
   t.equal((await store.recordSignature({ packageId: input.package.id, signature, actor: 'system' })).signed, false, 'signed once only')
   t.equal(await store.getAwaitingSignature(input.package.id), undefined)
   t.equal((await store.stats()).awaitingSignature, 0)
+  t.equal(await store.countAwaitingSignature('000.00.01.H26'), 0)
   const pending = (await store.pendingDeliveries({ limit: 100 })).filter((p) => p.packageId === input.package.id)
   t.equal(pending.length, 2, 'pending once signed')
   t.ok(Buffer.from(pending[0]!.signature).equals(Buffer.from(signature)), 'with its signature')
