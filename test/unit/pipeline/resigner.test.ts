@@ -96,3 +96,27 @@ for (const [kind, open] of kinds) {
     await r.stop()
   })
 }
+
+t.test('with trust.tsa, a package signed later is stamped like any signature; a TSA that fails leaves it waiting', async (t) => {
+  const store = await openSqliteStore(path.join(t.testdir(), 's.db'))
+  t.teardown(() => store.close())
+  const a = fakeToken(A)
+  let tsaUp = false
+  const stamper = {
+    url: 'http://tsa.invalid',
+    async stampSignature(cms: Uint8Array) {
+      if (!tsaUp) throw gwError('GW_ERR_SIGNATURE_TSA_UNAVAILABLE', { url: 'http://tsa.invalid', reason: 'no answer' })
+      return new Uint8Array(Buffer.concat([Buffer.from(cms), Buffer.from('+ts')]))
+    },
+  }
+  const relay = { wake() {} }
+  const outbox = createOutbox({ store, relay, tsa: { stamper, onUnavailable: 'wait' } })
+  const r = createResigner({ store, outbox, relay, signers: new Map([[A, a]]) })
+  const p = await waiting(store, A)
+  t.equal(await r.runOnce(), 0)
+  t.match(await store.getAwaitingSignature(p.id), { attempts: 1, lastError: /GW_ERR_SIGNATURE_TSA_UNAVAILABLE/ }, 'a TSA that fails: still waiting, counted')
+  tsaUp = true
+  t.equal(await r.runOnce(), 1)
+  t.ok(Buffer.from((await store.getPackageBytes(p.id))!.signature).toString('latin1').endsWith('+ts'), 'stamped')
+  await r.stop()
+})
