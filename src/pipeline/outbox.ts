@@ -15,9 +15,9 @@
  *             the token): the agency's packages are signed and sent in the order they were accepted
  *   1b. stamp with trust.tsa.url: a signature timestamp token over the signature value from the TSA is added as an
  *             unsigned attribute (CAdES-T). A TSA that gives no usable token within trust.tsa.waitMs fails the send
- *             with a retryable GW_ERR_SIGNATURE_TSA(_UNAVAILABLE), before anything is stored, as a token fault does:
- *             the API answers 503 (sent again with the same Idempotency-Key), a received package whose 01 cannot
- *             be stamped goes back to its queue; with `onUnavailable: 'send-without'` it is sent unstamped instead
+ *             with a retryable GW_ERR_SIGNATURE_TSA(_UNAVAILABLE), before anything is stored (unlike a token
+ *             fault): the API answers 503 (sent again with the same Idempotency-Key), a received package whose 01
+ *             cannot be stamped goes back to its queue; with `onUnavailable: 'send-without'` it is sent unstamped instead
  *             (CAdES-BES), with a warning
  *   2. store  `store.recordOutgoing`: package, one `accepted` delivery per recipient, the idempotency key, the
  *             optional incoming state change (and the waiting mark of an unsigned package), in one transaction

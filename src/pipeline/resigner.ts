@@ -19,6 +19,7 @@
  * it is tried again at the next round. Several gateway processes on one store may sign the same package: the first
  * signature stored wins, the others write nothing.
  */
+import { isGatewayError } from '../errors.js'
 import type { Logger } from '../logger.js'
 import type { Store } from '../store/index.js'
 import { isTokenUnavailable, type Outbox, type RelayWake, type SignerLike } from './outbox.js'
@@ -76,7 +77,7 @@ export function createResigner(deps: ResignerDeps): Resigner {
             `package ${w.packageId} signed after waiting for the signing token since ${w.since}; published now`,
           )
         } catch (e) {
-          const why = e instanceof Error ? `${(e as { code?: string }).code ? `${(e as { code?: string }).code}: ` : ''}${e.message}` : String(e)
+          const why = isGatewayError(e) ? `${e.code}: ${e.message}` : e instanceof Error ? e.message : String(e)
           await deps.store.noteSignatureAttempt(w.packageId, why, clock()).catch(() => {})
           if (isTokenUnavailable(e)) {
             deps.logger?.warn({ packageId: w.packageId, sender: organId, err: e }, `the signing token of ${organId} failed again; its packages keep waiting`)

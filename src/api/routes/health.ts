@@ -5,11 +5,11 @@
  * - `GET /readyz`: the store answers a query and its writes go through (503 while the last write failed for a
  *   reason of the storage, such as a full disk, and none succeeded since) and the broker connection is up; with
  *   PKCS#11 signing tokens, `checks.signing` says whether every token is usable and how many packages await their
- *   signature (`awaitingSignature`): reported, not required (a token that is down makes sending wait in the outbox,
- *   the API still accepts documents, see src/pipeline/resigner.ts); with an axis connector, `checks.axis` says how the axis is doing (reported only: an
- *   axis down does not make the gateway unready); with the trust watch (src/pipeline/trust-watch.ts), `checks.trust`
- *   lists what has expired (`expired`) and is not ok (503) when an own signing certificate or a needed trust anchor
- *   has.
+ *   signature (`awaitingSignature`): reported, not required (a token that is down makes sending wait in the
+ *   outbox, the API still accepts documents, see src/pipeline/resigner.ts); with an axis connector, `checks.axis`
+ *   says how the axis is doing (reported only: an axis down does not make the gateway unready); with the trust
+ *   watch (src/pipeline/trust-watch.ts), `checks.trust` lists what has expired (`expired`) and is not ok (503) when
+ *   an own signing certificate or a needed trust anchor has.
  * - `GET /v1/operator/health` (operator keys, `operatorHealthRoutes`): store reachability and counters, broker state,
  *   queue depth per hosted agency (inbox and dead-letter queue), and the signing certificate expiry of every hosted
  *   agency; with the trust watch, `trust`: the days left of every own certificate, anchor, intermediate and CRL with
