@@ -4,8 +4,9 @@
  *
  * In this order: logger and clock → store → signers → package pool (worker threads) → trust (one verifier over
  * config.trust) → metrics → AMQP connection, topology and confirmed publisher → outbox relay (started) → the
- * outbox (sign → store → wake) → status sender → outgoing pipeline → use-cases (recall, inbox) → receiver
- * (consuming) → webhooks (delivering). `close()` stops them in the reverse order.
+ * outbox (sign → store → wake) and its re-signer (packages that waited for their token, started) → status sender
+ * → outgoing pipeline → use-cases (recall, inbox) → receiver (consuming) → webhooks (delivering). `close()` stops
+ * them in the reverse order.
  *
  * Overrides replace a service (tests pass a fake relay, a broker status, a pinned clock...). What is given is the
  * caller's: the gateway never closes a store, pool or relay it did not open. A gateway given a `relay` owns no
@@ -31,6 +32,7 @@ import { createPackagePool, type PackagePool } from './pipeline/package-pool.js'
 import { createRecall, type Recall } from './pipeline/recall.js'
 import { startReceiver, topologyOptions, type Receiver } from './pipeline/receiver.js'
 import { createRelay, type Relay } from './pipeline/relay.js'
+import { createResigner, type Resigner, type ResignerDeps } from './pipeline/resigner.js'
 import { createRetention, type Retention } from './pipeline/retention.js'
 import { loadSigners } from './pipeline/signers.js'
 import { createStatusSender, type StatusSender } from './pipeline/statuses.js'
@@ -99,6 +101,8 @@ export interface GatewayOverrides {
   stamper?: Timestamper | null
   /** The trust watch's periods (src/pipeline/trust-watch.ts); false: no watch. */
   trustWatch?: Pick<TrustWatchOptions, 'intervalMs' | 'tokenProbeMs'> | false
+  /** The re-signer's period (src/pipeline/resigner.ts); false: none (packages awaiting their signature stay so). */
+  resigner?: Pick<ResignerDeps, 'intervalMs' | 'batchSize'> | false
 }
 
 export interface Gateway {
@@ -139,6 +143,8 @@ export interface Gateway {
   readonly logAnchors: ((chain: VerifyLogResult) => Promise<AnchorCheck>) | undefined
   /** Expiry of own certificates, anchors, intermediates and CRLs; PKCS#11 token probes (src/pipeline/trust-watch.ts). */
   readonly trustWatch: TrustWatch | undefined
+  /** Signs the packages stored while their signing token was unavailable (src/pipeline/resigner.ts). */
+  readonly resigner: Resigner | undefined
   /** Operator routes' collaborators: metrics, queue inspector, status sender, replay verifier, replay events. */
   readonly ops: GatewayOps & { metrics: GatewayMetrics; statuses: StatusSender; verifier: () => Pick<Verifier, 'verify'> }
   /** Stop everything this gateway started, in reverse order; idempotent. */
@@ -264,6 +270,8 @@ export async function createGateway(config: Config, overrides: GatewayOverrides 
     }
     // one Prometheus registry per gateway
     const metrics = o.ops?.metrics ?? createMetrics()
+    // signs the packages stored while their token was unavailable (created with the outbox below)
+    let resigner: Resigner | undefined
     // expiry of what we sign with and rely on, tokens probed; recomputed periodically
     let trustWatch: TrustWatch | undefined
     if (o.trustWatch !== false) {
@@ -274,6 +282,7 @@ export async function createGateway(config: Config, overrides: GatewayOverrides 
         clock,
         logger: logger.child({ area: 'trust' }),
         ...(revocation ? { revocation: () => revocationCheckerFor(revocation, config.trust.clockSkewMs) } : {}),
+        onTokenUp: () => resigner?.wake(),
         ...(o.trustWatch ?? {}),
       })
       // a registry shared by several gateways (tests) has the gauges already
@@ -296,12 +305,27 @@ export async function createGateway(config: Config, overrides: GatewayOverrides 
 
     const stamper = o.stamper !== undefined ? o.stamper ?? undefined : timestamperFor(config)
     const tsaLog = logger.child({ area: 'tsa' })
+    const signLog = logger.child({ area: 'signing' })
     const outbox = createOutbox({
       store,
       relay,
       ...(packager ? { packager } : {}),
       ...(stamper && config.trust.tsa ? { tsa: { stamper, onUnavailable: config.trust.tsa.onUnavailable, warn: (msg: string, err: unknown) => tsaLog.warn({ err }, msg) } } : {}),
+      onAwaitingSignature: (n) => {
+        const fields = { packageId: n.packageId, kind: n.kind, sender: n.senderOrganId, reason: n.reason }
+        if (n.behind) signLog.info(fields, `package ${n.packageId} waits behind older packages of ${n.senderOrganId} awaiting their signature`)
+        else signLog.warn(fields, `package ${n.packageId} stored awaiting its signature: the signing token of ${n.senderOrganId} is unavailable; it is signed and sent when the token is back`)
+      },
+      // the token may be back already (a package waiting behind older ones): the re-signer looks now
+      awaitingStored: () => resigner?.wake(),
     })
+    // waiting packages (of this run or an earlier one) are signed when their token is usable, then published
+    if (o.resigner !== false) {
+      const r = createResigner({ store, outbox, relay, signers, clock, logger: signLog, ...(o.resigner ?? {}) })
+      r.start()
+      stack.push(() => r.stop())
+      resigner = r
+    }
     const tsaRoots = config.trust.tsa ? tsaTrustFor(config) : undefined
     const logAnchors = tsaRoots ? (chain: VerifyLogResult) => checkLogAnchors(store, chain, tsaRoots) : undefined
     // the delivery log's chain head timestamped every log.anchor.everyEvents events / everyMinutes minutes
@@ -398,6 +422,7 @@ export async function createGateway(config: Config, overrides: GatewayOverrides 
       tsa: stamper,
       logAnchors,
       trustWatch,
+      resigner,
       ops,
       close() {
         closing ??= unwind()

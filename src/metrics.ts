@@ -21,7 +21,8 @@
  *   lienthong_publish_duration_seconds{outcome}              publish → broker confirm (or failure)
  *   lienthong_verify_duration_seconds{code}                  signature verification of incoming packages
  * Gauges, collected on scrape with cheap queries (a timeout on broker calls):
- *   lienthong_deliveries{state}, lienthong_incoming{state}, lienthong_outbox_backlog, lienthong_log_events,
+ *   lienthong_deliveries{state}, lienthong_incoming{state}, lienthong_outbox_backlog,
+ *   lienthong_outbox_awaiting_signature (packages waiting for a signing token), lienthong_log_events,
  *   lienthong_overdue_deliveries, lienthong_queue_messages{agency,queue}, lienthong_certificate_expiry_days{agency},
  *   lienthong_metrics_scrape_errors_total{part}
  */
@@ -231,6 +232,15 @@ export function createMetrics(opts: { defaultMetrics?: boolean; prefix?: string 
         async collect() {
           const st = await currentStats()
           if (st) this.set(st.outboxBacklog)
+        },
+      })
+      new Gauge({
+        name: 'lienthong_outbox_awaiting_signature',
+        help: 'Packages stored while their signing token (PKCS#11) was unavailable, waiting for their signature: not published until the token is back',
+        registers,
+        async collect() {
+          const st = await currentStats()
+          if (st) this.set(st.awaitingSignature)
         },
       })
       new Gauge({

@@ -166,6 +166,7 @@ const EVENT_TYPES: Readonly<Record<string, string>> = {
   discarded: 'Vận hành hủy bỏ',
   'recall-requested': 'Yêu cầu lấy lại',
   purged: 'Xóa nội dung gói theo thời hạn lưu trữ',
+  signed: 'Đã ký số (sau khi chờ thiết bị ký)',
   note: 'Ghi chú',
   revoke: 'Bên gửi thu hồi văn bản',
   updated: 'Văn bản được cập nhật',

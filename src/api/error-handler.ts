@@ -126,7 +126,8 @@ export function installErrorHandling(app: FastifyInstance, bodyLimit: number, fi
     if ((ge.code === 'GW_ERR_API_RATE_LIMITED' || ge.code === 'GW_ERR_API_ACCOUNT_LOCKED' || ge.code === 'GW_ERR_API_BUSY') && ge.params.retryAfterSeconds !== undefined) {
       reply.header('retry-after', String(ge.params.retryAfterSeconds))
     }
-    // a signing token that is down comes back by itself (src/signature/pkcs11.ts): the client sends again later
+    // a signing token that is down comes back by itself (src/signature/pkcs11.ts): what still fails on it (sends
+    // wait in the outbox instead, src/pipeline/outbox.ts) is tried again later
     if (ge.code === 'GW_ERR_SIGNATURE_TOKEN_UNAVAILABLE' || ge.code === 'GW_ERR_SIGNATURE_TSA_UNAVAILABLE' || ge.code === 'GW_ERR_SIGNATURE_TSA') reply.header('retry-after', '5')
     if (ge.code === 'GW_ERR_API_UNAUTHORIZED') reply.header('www-authenticate', 'Bearer realm="lienthong"')
     return reply.code(ge.httpStatus).type('application/json; charset=utf-8').send(errorBody(ge, req.id))

@@ -65,6 +65,8 @@ export interface SendResult {
   documentId: string
   sha256: string
   replayed: boolean
+  /** Stored while the agency's signing token was unavailable: it is signed and sent when the token is back. */
+  awaitingSignature?: boolean
   deliveries: { recipient: string; state: string }[]
 }
 
@@ -103,11 +105,12 @@ interface Built {
   promulgationDate?: string
 }
 
-const resultOf = (pkg: StoredPackage, deliveries: Delivery[], replayed: boolean): SendResult => ({
+const resultOf = (pkg: StoredPackage, deliveries: Delivery[], replayed: boolean, awaitingSignature = false): SendResult => ({
   id: pkg.id,
   documentId: pkg.documentId,
   sha256: pkg.sha256,
   replayed,
+  ...(awaitingSignature ? { awaitingSignature: true } : {}),
   deliveries: deliveries.map((d) => ({ recipient: d.recipient, state: d.state })),
 })
 
@@ -126,7 +129,7 @@ export function createOutgoingPipeline(deps: OutgoingDeps): OutgoingPipeline {
     }
     const pkg = await store.getPackage(rec.packageId)
     if (!pkg) return undefined
-    return resultOf(pkg, await store.getDeliveries(pkg.id), true)
+    return resultOf(pkg, await store.getDeliveries(pkg.id), true, (await store.getAwaitingSignature(pkg.id)) !== undefined)
   }
 
   function validate(input: SendInput): { agency: AgencyConfig; signer: SignerLike } {
@@ -334,7 +337,7 @@ export function createOutgoingPipeline(deps: OutgoingDeps): OutgoingPipeline {
     const sent = (await store.listPackages({ senderOrganId: agency.organId, documentId: built.documentId, kind: 'edoc', limit: 100 })).items
     if (input.requestHash) {
       const same = sent.find((p) => p.metadata.requestSha256 === input.requestHash && p.clientId === input.clientId)
-      if (same) return resultOf(same, await store.getDeliveries(same.id), true)
+      if (same) return resultOf(same, await store.getDeliveries(same.id), true, (await store.getAwaitingSignature(same.id)) !== undefined)
     }
     const type = Number((built.metadata.business as { type?: unknown } | undefined)?.type ?? 0) || 0
     if (type === 1 || type === 2 || type === 3) return undefined
@@ -381,7 +384,7 @@ export function createOutgoingPipeline(deps: OutgoingDeps): OutgoingPipeline {
           ...(input.idempotency ? { idempotency: { clientId: input.clientId, key: input.idempotency.key, requestHash: input.idempotency.requestHash } } : {}),
           at,
         })
-        return resultOf(recorded.package, recorded.deliveries, recorded.replayed)
+        return resultOf(recorded.package, recorded.deliveries, recorded.replayed, recorded.awaitingSignature === true)
       })
     },
   }

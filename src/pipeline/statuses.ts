@@ -151,7 +151,7 @@ export interface StatusSender {
 /** A signed status package not yet stored (see {@link StatusSender.prepare}). */
 export interface PreparedStatus {
   record: RecordOutgoingInput
-  stored(recorded: Pick<RecordOutgoingResult, 'replayed' | 'package'>): void
+  stored(recorded: Pick<RecordOutgoingResult, 'replayed' | 'package' | 'awaitingSignature'>): void
 }
 
 export interface StatusSenderDeps {

@@ -18,7 +18,8 @@
  *     `ocsp`, `crl`): how often the process's revocation checker answered from its cache;
  *   - `lienthong_signing_token_up{agency}` (1 / 0) for every agency whose key is in a PKCS#11 token; the tokens are
  *     probed every `tokenProbeMs` (default 5 s), so a token pulled out while nothing is signed shows at once, and a
- *     token that is down is reopened by the probe (sending resumes without waiting for a signature to fail first);
+ *     token that is down is reopened by the probe (sending resumes without waiting for a signature to fail first,
+ *     and `onTokenUp` wakes the re-signer, src/pipeline/resigner.ts, for the packages that waited for it);
  *   - `readiness()`: not ok when an own signing certificate is expired, or a needed anchor is (the anchor an own
  *     signing certificate's chain ends at, or every anchor when all of them are expired): our packages would be
  *     refused by every recipient, or no incoming package could be verified. Other expired items are reported in
@@ -99,6 +100,8 @@ export interface TrustWatchOptions {
   intervalMs?: number
   /** Default 5 s; 0: tokens are not probed. */
   tokenProbeMs?: number
+  /** Told when a probe finds a token usable again that was not (the re-signer signs what waited for it). */
+  onTokenUp?: () => void
 }
 
 export interface TrustWatch {
@@ -237,13 +240,18 @@ export function createTrustWatch(o: TrustWatchOptions): TrustWatch {
   }
 
   async function probeTokens(): Promise<void> {
+    let back = false
     for (const s of o.signers.values()) {
+      const wasDown = s.token ? !s.token.status().ok : false
       try {
         await s.token?.probe?.()
       } catch {
         // the token's status says why
       }
+      if (wasDown && s.token?.status().ok) back = true
     }
+    // packages that waited for a signature can be signed now (src/pipeline/resigner.ts)
+    if (back) o.onTokenUp?.()
   }
 
   return {

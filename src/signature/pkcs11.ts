@@ -10,7 +10,8 @@
  * - A token error while signing (session closed, token removed, device error...) closes every session of the key
  *   and reopens: the slot is found again by its token label (a re-inserted token may get a new slot), a session
  *   is opened, the user logged in, the key found again. Callers wait up to `unavailableWaitMs` for the token to
- *   come back, then get GW_ERR_SIGNATURE_TOKEN_UNAVAILABLE (503, retryable). `status()` says whether the token
+ *   come back, then get GW_ERR_SIGNATURE_TOKEN_UNAVAILABLE (retryable; the outbox then stores the package awaiting
+ *   its signature, signed by src/pipeline/resigner.ts once the token is back). `status()` says whether the token
  *   is usable now, since when, and why not.
  * - `probe()` (called every few seconds by src/pipeline/trust-watch.ts) asks the token for its information when it
  *   is up, so a token pulled out while nothing is signed is marked down at once, and tries to reopen it when it is

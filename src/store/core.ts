@@ -30,6 +30,8 @@ import type {
   RecordIncomingResult,
   RecordOutgoingInput,
   RecordOutgoingResult,
+  RecordSignatureInput,
+  RecordSignatureResult,
   TransitionOptions,
   TransitionResult,
 } from './types.js'
@@ -105,6 +107,22 @@ export interface WriteOps {
   pruneDeliveryAttempts(before: string): Maybe<void>
   /** Insert a log anchor; false when that seq is anchored already. */
   insertLogAnchor(a: LogAnchor): Maybe<boolean>
+  /** Mark a package just inserted as awaiting its signature (013). */
+  insertAwaitingSignature(r: AwaitingRow): Maybe<void>
+  /** The awaiting_signature row of a package, locked for the write (PostgreSQL); undefined when it does not wait. */
+  awaitingForUpdate(packageId: string): Maybe<Row | undefined>
+  /** Store the signature of a waiting package and delete its awaiting_signature row. */
+  storeSignature(packageId: string, signature: Buffer): Maybe<void>
+  /** One more failed signing attempt of a waiting package (attempts + 1, last_error, last_attempt_at). */
+  noteSignatureAttempt(packageId: string, error: string, at: string): Maybe<void>
+}
+
+/** An `awaiting_signature` row (migration 013). */
+export interface AwaitingRow {
+  package_id: string
+  signer: string
+  since: string
+  reason: string | null
 }
 
 export interface PurgeCandidate {
@@ -163,9 +181,12 @@ export function* outgoingTx(x: Tx, input: RecordOutgoingInput): Steps<RecordOutg
   const row = packageRow(pkg, at)
   const deliveries: Delivery[] = []
   const events: EventFields[] = []
+  const waits = input.awaitingSignature
   for (const recipient of new Set(input.recipients)) {
     const id = newId()
-    events.push(acceptedEvent(row, id, recipient, input.actor))
+    const ev = acceptedEvent(row, id, recipient, input.actor)
+    // stored unsigned: its token was unavailable; the relay publishes it once signed (`signatureTx`)
+    events.push(waits ? { ...ev, cause: 'stored, awaiting its signature: the signing token is unavailable', detail: { ...ev.detail, awaitingSignature: true, reason: waits.reason } } : ev)
     deliveries.push({ id, packageId: pkg.id, recipient, state: 'accepted', attempts: 0, createdAt: at, updatedAt: at })
   }
   const w: OutgoingWrite = {
@@ -177,10 +198,44 @@ export function* outgoingTx(x: Tx, input: RecordOutgoingInput): Steps<RecordOutg
     ...(idem ? { idempotency: idem } : {}),
   }
   if (!(yield* $(x.ops.insertOutgoing(w)))) throw gwError('GW_ERR_STORE_CONFLICT', { reason: `package ${pkg.id} is already stored` })
-  const result: RecordOutgoingResult = { package: packageFromRow(row), deliveries, replayed: false }
+  if (waits) yield* $(x.ops.insertAwaitingSignature({ package_id: pkg.id, signer: waits.signer, since: at, reason: orNull(waits.reason) }))
+  const result: RecordOutgoingResult = { package: packageFromRow(row), deliveries, replayed: false, ...(waits ? { awaitingSignature: true } : {}) }
   const it = input.incomingTransition
   if (it) result.incomingTransition = yield* incomingMoveTx(x, it.incomingId, it.toState, it.options)
   return result
+}
+
+/**
+ * recordSignature: a package that waited for its signature gets it; its awaiting_signature row goes and every
+ * delivery gets a `signed` event, in one transaction (then the relay may publish it). Not waiting: nothing written.
+ */
+export function* signatureTx(x: Tx, i: RecordSignatureInput): Steps<RecordSignatureResult> {
+  const w = yield* $(x.ops.awaitingForUpdate(i.packageId))
+  if (!w) return { signed: false }
+  const stored = yield* $(x.ops.outgoingOf(i.packageId))
+  yield* $(x.ops.storeSignature(i.packageId, buf(i.signature)))
+  const at = i.at ?? new Date()
+  const p = stored.pkg
+  yield* append(
+    x,
+    stored.deliveries.map((d) =>
+      noteEvent({
+        direction: 'out',
+        type: 'signed',
+        packageId: i.packageId,
+        deliveryId: String(d.id),
+        documentId: String(p.document_id),
+        sender: String(p.sender),
+        recipient: String(d.recipient),
+        actor: i.actor,
+        state: String(d.state),
+        cause: 'signed after waiting for the signing token',
+        detail: { waitingSince: String(w.since), failedAttempts: Number(w.attempts ?? 0), signatureSize: i.signature.byteLength, ...(i.detail ?? {}) },
+        at,
+      }),
+    ),
+  )
+  return { signed: true, package: packageFromRow(p), deliveries: stored.deliveries.map(deliveryFromRow) }
 }
 
 /** A delivery's move along the state machine; its event is recorded either way. */
@@ -427,6 +482,8 @@ type WriteMethods =
   | 'purge'
   | 'beginDelivery'
   | 'endDelivery'
+  | 'recordSignature'
+  | 'noteSignatureAttempt'
 
 /** Bytes a write carries (the batch size limit counts them). */
 const outgoingBytes = (i: RecordOutgoingInput | undefined): number => (i ? i.package.bytes.byteLength : 0)
@@ -507,6 +564,14 @@ export abstract class CoreStore implements Pick<Store, WriteMethods> {
 
   endDelivery(key: string, unfinished?: number, at: Date = new Date()): Promise<void> {
     return this.writes.push('endDelivery', (x) => $(x.ops.setDeliveryAttempts(key, unfinished && unfinished > 0 ? unfinished : null, at.toISOString())))
+  }
+
+  recordSignature(input: RecordSignatureInput): Promise<RecordSignatureResult> {
+    return this.writes.push('recordSignature', (x) => signatureTx(x, input))
+  }
+
+  noteSignatureAttempt(packageId: string, error: string, at: Date = new Date()): Promise<void> {
+    return this.writes.push('noteSignatureAttempt', (x) => $(x.ops.noteSignatureAttempt(packageId, error.slice(0, 2000), at.toISOString())))
   }
 
   recordLogAnchor(anchor: LogAnchor): Promise<void> {

@@ -19,11 +19,13 @@ import { ChainHead, eachWrite, runAsync, WriteQueue, type ChainedRow, type Outco
 import { CHAIN_COLUMNS, ChainVerifier, GENESIS_HASH } from './hash-chain.js'
 import { LATEST_VERSION, migrationMessage, MIGRATIONS } from './migrations/index.js'
 import { idempotencyFromRow, INCOMING_COLS, iso, orNull, PACKAGE_COLS, statsOf, type Row } from './records.js'
-import { anchorFromRow, deliveryFromRow, deliveryWithPackageFromRow, eventFromRow, incomingFromRow, packageFromRow, pendingFromRow, timelineFromRow, webhookFromRow, withDeliveries } from './rows.js'
+import { anchorFromRow, awaitingFromRow, awaitingWithBytesFromRow, deliveryFromRow, deliveryWithPackageFromRow, eventFromRow, incomingFromRow, packageFromRow, pendingFromRow, timelineFromRow, webhookFromRow, withDeliveries } from './rows.js'
 import { likePattern, TEXT_SCAN_WINDOW } from './search.js'
 import type { StoreLogger } from './sqlite-store.js'
 import type { Store } from './store.js'
 import type {
+  AwaitingSignature,
+  AwaitingSignatureWithBytes,
   Delivery,
   DeliveryWithPackage,
   FindDeliveryQuery,
@@ -268,6 +270,17 @@ function pgOps(c: Client): WriteOps {
       )
     },
     webhookForUpdate: (id) => first(c, 'SELECT * FROM webhook_deliveries WHERE id = $1 FOR UPDATE', [id]),
+    async insertAwaitingSignature(r) {
+      await c.query('INSERT INTO awaiting_signature (package_id, signer, since, reason, attempts) VALUES ($1, $2, $3, $4, 0)', [r.package_id, r.signer, r.since, r.reason])
+    },
+    awaitingForUpdate: (id) => first(c, 'SELECT * FROM awaiting_signature WHERE package_id = $1 FOR UPDATE', [id]),
+    async storeSignature(id, signature) {
+      await c.query('UPDATE package_bytes SET signature = $2 WHERE package_id = $1', [id, signature])
+      await c.query('DELETE FROM awaiting_signature WHERE package_id = $1', [id])
+    },
+    async noteSignatureAttempt(id, error, at) {
+      await c.query('UPDATE awaiting_signature SET attempts = attempts + 1, last_error = $2, last_attempt_at = $3 WHERE package_id = $1', [id, error, at])
+    },
     async insertLogAnchor(a) {
       const r = await c.query('INSERT INTO log_anchors (seq, hash, anchored_at, tsa, gen_time, token) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (seq) DO NOTHING', [
         a.seq, a.hash, a.anchoredAt, a.tsa, a.genTime, Buffer.from(a.token),
@@ -439,12 +452,13 @@ export class PgStore extends CoreStore implements Store {
         if (!ref) throw gwError('GW_ERR_STORE_NOT_FOUND', { what: 'delivery', id: opts.afterId })
         rows = (
           await q.query(
-            `${PENDING_SELECT} WHERE d.state = 'accepted' AND (d.priority < $1 OR (d.priority = $1 AND d.seq > $2)) ORDER BY d.priority DESC, d.seq LIMIT $3`,
+            `${PENDING_SELECT} WHERE d.state = 'accepted' AND NOT EXISTS (SELECT 1 FROM awaiting_signature w WHERE w.package_id = d.package_id) AND (d.priority < $1 OR (d.priority = $1 AND d.seq > $2)) ORDER BY d.priority DESC, d.seq LIMIT $3`,
             [ref.priority, ref.seq, limit],
           )
         ).rows
       } else {
-        rows = (await q.query(`${PENDING_SELECT} WHERE d.state = 'accepted' ORDER BY d.priority DESC, d.seq LIMIT $1`, [limit])).rows
+        // never a package awaiting its signature (013)
+        rows = (await q.query(`${PENDING_SELECT} WHERE d.state = 'accepted' AND NOT EXISTS (SELECT 1 FROM awaiting_signature w WHERE w.package_id = d.package_id) ORDER BY d.priority DESC, d.seq LIMIT $1`, [limit])).rows
       }
       return rows.map(pendingFromRow)
     })
@@ -469,10 +483,45 @@ export class PgStore extends CoreStore implements Store {
     const sql = `WITH c AS (
         SELECT d.id FROM deliveries d
         WHERE d.state = 'accepted' AND (d.lease_until IS NULL OR d.lease_until < $1 OR d.lease_owner = $2) ${after}
+          AND NOT EXISTS (SELECT 1 FROM awaiting_signature w WHERE w.package_id = d.package_id)
         ORDER BY d.priority DESC, d.seq LIMIT $4 FOR UPDATE SKIP LOCKED),
       u AS (UPDATE deliveries d SET lease_owner = $2, lease_until = $3 FROM c WHERE d.id = c.id RETURNING d.id)
       ${PENDING_SELECT} WHERE d.id IN (SELECT id FROM u) ORDER BY d.priority DESC, d.seq`
     return (await q.query(sql, ps)).rows as Row[]
+  }
+
+  listAwaitingSignature(opts: { limit: number; signer?: string; afterSeq?: number }): Promise<AwaitingSignatureWithBytes[]> {
+    return this.run('listAwaitingSignature', async (q) => {
+      const r = await q.query(
+        `SELECT w.*, p.seq, p.kind, p.document_id, p.sender, p.priority, p.created_at, b.bytes FROM awaiting_signature w
+         JOIN packages p ON p.id = w.package_id JOIN package_bytes b ON b.package_id = w.package_id
+         WHERE p.seq > $1 AND ($2::text IS NULL OR upper(w.signer) = upper($2::text)) ORDER BY p.seq LIMIT $3`,
+        [opts.afterSeq ?? 0, orNull(opts.signer), Math.max(1, Math.trunc(opts.limit) || 1)],
+      )
+      return (r.rows as Row[]).map(awaitingWithBytesFromRow)
+    })
+  }
+
+  countAwaitingSignature(signer?: string): Promise<number> {
+    return this.run('countAwaitingSignature', async (q) =>
+      Number(
+        (signer === undefined
+          ? await q.query('SELECT count(*) AS n FROM awaiting_signature')
+          : await q.query('SELECT count(*) AS n FROM awaiting_signature WHERE upper(signer) = upper($1::text)', [signer])
+        ).rows[0].n,
+      ),
+    )
+  }
+
+  getAwaitingSignature(packageId: string): Promise<AwaitingSignature | undefined> {
+    return this.run('getAwaitingSignature', async (q) => {
+      const r = await first(
+        q,
+        'SELECT w.*, p.seq, p.kind, p.document_id, p.sender, p.priority, p.created_at FROM awaiting_signature w JOIN packages p ON p.id = w.package_id WHERE w.package_id = $1',
+        [packageId],
+      )
+      return r ? awaitingFromRow(r) : undefined
+    })
   }
 
   countAttempt(deliveryId: string): Promise<void> {
@@ -710,7 +759,8 @@ export class PgStore extends CoreStore implements Store {
       const deliveries = (await q.query('SELECT state, count(*) AS n FROM deliveries GROUP BY state')).rows as Row[]
       const incoming = (await q.query('SELECT state, count(*) AS n FROM incoming GROUP BY state')).rows as Row[]
       const events = Number((await q.query('SELECT seq AS n FROM log_head WHERE id = 1')).rows[0].n) // gapless chain
-      return statsOf(deliveries, incoming, events)
+      const awaiting = Number((await q.query('SELECT count(*) AS n FROM awaiting_signature')).rows[0].n)
+      return statsOf(deliveries, incoming, events, awaiting)
     })
   }
 

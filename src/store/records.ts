@@ -171,12 +171,12 @@ export function idempotencyFromRow(r: Row): IdempotencyRecord {
 }
 
 /** stats() from the per-state counts and the head of the (gapless) chain. */
-export function statsOf(deliveries: Row[], incoming: Row[], events: number): StoreStats {
+export function statsOf(deliveries: Row[], incoming: Row[], events: number, awaitingSignature = 0): StoreStats {
   const deliveriesByState: StoreStats['deliveriesByState'] = {}
   for (const r of deliveries) deliveriesByState[r.state as DeliveryState] = Number(r.n)
   const incomingByState: StoreStats['incomingByState'] = {}
   for (const r of incoming) incomingByState[r.state as IncomingState] = Number(r.n)
-  return { deliveriesByState, incomingByState, outboxBacklog: deliveriesByState.accepted ?? 0, events }
+  return { deliveriesByState, incomingByState, outboxBacklog: deliveriesByState.accepted ?? 0, awaitingSignature, events }
 }
 
 /** A `webhook_deliveries` row of a newly queued notification. */

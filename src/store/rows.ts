@@ -1,7 +1,7 @@
 /** Row ↔ record mapping shared by the SQLite and PostgreSQL stores (same column names in both). */
 import { currentStateName, type DeliveryState, type Direction, type IncomingState, type StatusCode } from '../document/delivery.js'
 import { encodeCursor } from './cursor.js'
-import type { Delivery, DeliveryWithPackage, JsonObject, LogAnchor, LogEvent, PackageKind, PackageWithDeliveries, PendingDelivery, StoredIncoming, StoredPackage, TimelineEntry, WebhookDelivery, WebhookDeliveryState } from './types.js'
+import type { AwaitingSignature, AwaitingSignatureWithBytes, Delivery, DeliveryWithPackage, JsonObject, LogAnchor, LogEvent, PackageKind, PackageWithDeliveries, PendingDelivery, StoredIncoming, StoredPackage, TimelineEntry, WebhookDelivery, WebhookDeliveryState } from './types.js'
 
 type Row = Record<string, unknown>
 
@@ -37,6 +37,27 @@ export function packageFromRow(r: Row): StoredPackage {
     createdAt: String(r.created_at),
   }
 }
+
+/** An `awaiting_signature` row joined with its package (`p.seq, p.kind, p.document_id, p.sender, p.priority, p.created_at`). */
+export function awaitingFromRow(r: Row): AwaitingSignature {
+  return {
+    packageId: String(r.package_id),
+    seq: num(r.seq),
+    kind: r.kind as PackageKind,
+    documentId: String(r.document_id),
+    senderOrganId: String(r.sender),
+    signer: String(r.signer),
+    priority: num(r.priority),
+    since: String(r.since),
+    ...opt('reason', r.reason),
+    attempts: num(r.attempts),
+    ...opt('lastError', r.last_error),
+    ...opt('lastAttemptAt', r.last_attempt_at),
+    createdAt: String(r.created_at),
+  }
+}
+
+export const awaitingWithBytesFromRow = (r: Row): AwaitingSignatureWithBytes => ({ ...awaitingFromRow(r), bytes: r.bytes as Uint8Array })
 
 export function deliveryFromRow(r: Row): Delivery {
   return {

@@ -22,10 +22,12 @@ import { call, ChainHead, eachWrite, runSync, WriteQueue, type Outcome, type Que
 import { CHAIN_COLUMNS, ChainVerifier, GENESIS_HASH } from './hash-chain.js'
 import { LATEST_VERSION, migrationMessage, MIGRATIONS } from './migrations/index.js'
 import { idempotencyFromRow, INCOMING_COLS, iso, orNull, PACKAGE_COLS, statsOf, type Row } from './records.js'
-import { anchorFromRow, deliveryFromRow, deliveryWithPackageFromRow, eventFromRow, incomingFromRow, packageFromRow, pendingFromRow, timelineFromRow, webhookFromRow, withDeliveries } from './rows.js'
+import { anchorFromRow, awaitingFromRow, awaitingWithBytesFromRow, deliveryFromRow, deliveryWithPackageFromRow, eventFromRow, incomingFromRow, packageFromRow, pendingFromRow, timelineFromRow, webhookFromRow, withDeliveries } from './rows.js'
 import { globPattern, TEXT_DENSE_MATCHES } from './search.js'
 import type { Store } from './store.js'
 import type {
+  AwaitingSignature,
+  AwaitingSignatureWithBytes,
   Delivery,
   DeliveryWithPackage,
   FindDeliveryQuery,
@@ -224,9 +226,10 @@ export class SqliteStore extends CoreStore implements Store {
       deliveriesOf: 'SELECT * FROM deliveries WHERE package_id IN (SELECT value FROM json_each(?)) ORDER BY seq',
       anyByDocument: 'SELECT 1 AS ok FROM packages INDEXED BY packages_document WHERE sender = ? AND document_id = ? LIMIT 1',
       getIdem: 'SELECT client_id, key, request_hash, package_id, created_at FROM idempotency_keys WHERE client_id = ? AND key = ?',
-      pending: `${PENDING_SELECT} WHERE d.state = 'accepted' ORDER BY d.priority DESC, d.seq LIMIT ?`,
+      // never a package awaiting its signature (013)
+      pending: `${PENDING_SELECT} WHERE d.state = 'accepted' AND NOT EXISTS (SELECT 1 FROM awaiting_signature w WHERE w.package_id = d.package_id) ORDER BY d.priority DESC, d.seq LIMIT ?`,
       takeLease: "UPDATE deliveries SET lease_owner = @owner, lease_until = @until WHERE id = @id AND state = 'accepted' AND (lease_until IS NULL OR lease_until < @now OR lease_owner = @owner)",
-      pendingAfter: `${PENDING_SELECT} WHERE d.state = 'accepted' AND (d.priority < @priority OR (d.priority = @priority AND d.seq > @seq)) ORDER BY d.priority DESC, d.seq LIMIT @limit`,
+      pendingAfter: `${PENDING_SELECT} WHERE d.state = 'accepted' AND NOT EXISTS (SELECT 1 FROM awaiting_signature w WHERE w.package_id = d.package_id) AND (d.priority < @priority OR (d.priority = @priority AND d.seq > @seq)) ORDER BY d.priority DESC, d.seq LIMIT @limit`,
       findByDocument: `SELECT d.* FROM deliveries d JOIN packages p ON p.id = d.package_id
          WHERE upper(p.sender) = upper(@sender) AND p.document_id = @document_id AND p.kind = 'edoc' AND upper(d.recipient) = upper(@recipient)
          ORDER BY p.seq DESC LIMIT 1`,
@@ -252,6 +255,18 @@ export class SqliteStore extends CoreStore implements Store {
       countDeliveries: 'SELECT state, count(*) AS n FROM deliveries GROUP BY state',
       countIncoming: 'SELECT state, count(*) AS n FROM incoming GROUP BY state',
       countEvents: 'SELECT coalesce(max(seq), 0) AS n FROM events', // gapless chain: the last seq is the count
+      countAwaiting: 'SELECT count(*) AS n FROM awaiting_signature',
+      countAwaitingOf: 'SELECT count(*) AS n FROM awaiting_signature WHERE upper(signer) = upper(?)',
+      // ---- packages awaiting their signature (013)
+      awaitingOf: `SELECT w.*, p.seq, p.kind, p.document_id, p.sender, p.priority, p.created_at FROM awaiting_signature w JOIN packages p ON p.id = w.package_id WHERE w.package_id = ?`,
+      awaitingList: `SELECT w.*, p.seq, p.kind, p.document_id, p.sender, p.priority, p.created_at, b.bytes FROM awaiting_signature w
+         JOIN packages p ON p.id = w.package_id JOIN package_bytes b ON b.package_id = w.package_id
+         WHERE p.seq > @after AND (@signer IS NULL OR upper(w.signer) = upper(@signer)) ORDER BY p.seq LIMIT @limit`,
+      insertAwaiting: 'INSERT INTO awaiting_signature (package_id, signer, since, reason, attempts) VALUES (@package_id, @signer, @since, @reason, 0)',
+      getAwaiting: 'SELECT * FROM awaiting_signature WHERE package_id = ?',
+      setSignature: 'UPDATE package_bytes SET signature = ? WHERE package_id = ?',
+      deleteAwaiting: 'DELETE FROM awaiting_signature WHERE package_id = ?',
+      noteSignatureAttempt: 'UPDATE awaiting_signature SET attempts = attempts + 1, last_error = ?, last_attempt_at = ? WHERE package_id = ?',
       ping: 'SELECT 1 AS ok',
       textProbe: `SELECT (SELECT count(*) FROM (SELECT 1 FROM packages_fts WHERE search GLOB @glob LIMIT @cap))
               + (SELECT count(*) FROM (SELECT 1 FROM incoming_fts WHERE search GLOB @glob LIMIT @cap))
@@ -399,6 +414,17 @@ export class SqliteStore extends CoreStore implements Store {
         remove ? s('deleteIdemBefore').run(before).changes : (s('countIdemBefore').get(before) as { n: number }).n,
       insertLogAnchor: (a) =>
         s('insertLogAnchor').run({ seq: a.seq, hash: a.hash, anchored_at: a.anchoredAt, tsa: a.tsa, gen_time: a.genTime, token: Buffer.from(a.token) }).changes === 1,
+      insertAwaitingSignature: (r) => {
+        s('insertAwaiting').run(r)
+      },
+      awaitingForUpdate: (id) => s('getAwaiting').get(id) as Row | undefined,
+      storeSignature: (id, signature) => {
+        s('setSignature').run(signature, id)
+        s('deleteAwaiting').run(id)
+      },
+      noteSignatureAttempt: (id, error, at) => {
+        s('noteSignatureAttempt').run(error, at, id)
+      },
     }
     this.writes = new WriteQueue<Tx>((batch) => this.commit(batch), mapSqliteError, { maxWrites: MAX_BATCH, maxBytes: MAX_BATCH_BYTES })
   }
@@ -533,6 +559,23 @@ export class SqliteStore extends CoreStore implements Store {
         .transaction(() => read().filter((r) => this.s('takeLease').run({ id: r.id, owner: lease.owner, now: now.toISOString(), until }).changes === 1))
         .immediate()
         .map(pendingFromRow)
+    })
+  }
+
+  listAwaitingSignature(opts: { limit: number; signer?: string; afterSeq?: number }): Promise<AwaitingSignatureWithBytes[]> {
+    return this.run('listAwaitingSignature', () =>
+      (this.s('awaitingList').all({ after: opts.afterSeq ?? 0, signer: orNull(opts.signer), limit: Math.max(1, Math.trunc(opts.limit) || 1) }) as Row[]).map(awaitingWithBytesFromRow),
+    )
+  }
+
+  countAwaitingSignature(signer?: string): Promise<number> {
+    return this.run('countAwaitingSignature', () => ((signer === undefined ? this.s('countAwaiting').get() : this.s('countAwaitingOf').get(signer)) as { n: number }).n)
+  }
+
+  getAwaitingSignature(packageId: string): Promise<AwaitingSignature | undefined> {
+    return this.run('getAwaitingSignature', () => {
+      const r = this.s('awaitingOf').get(packageId) as Row | undefined
+      return r ? awaitingFromRow(r) : undefined
     })
   }
 
@@ -745,7 +788,12 @@ export class SqliteStore extends CoreStore implements Store {
 
   stats(): Promise<StoreStats> {
     return this.run('stats', () =>
-      statsOf(this.s('countDeliveries').all() as Row[], this.s('countIncoming').all() as Row[], (this.s('countEvents').get() as { n: number }).n),
+      statsOf(
+        this.s('countDeliveries').all() as Row[],
+        this.s('countIncoming').all() as Row[],
+        (this.s('countEvents').get() as { n: number }).n,
+        (this.s('countAwaiting').get() as { n: number }).n,
+      ),
     )
   }
 

@@ -11,6 +11,8 @@ import type { DeliveryState, IncomingState } from '../document/delivery.js'
 import type {
   Actor,
   AppendEventInput,
+  AwaitingSignature,
+  AwaitingSignatureWithBytes,
   Delivery,
   DeliveryWithPackage,
   FindDeliveryQuery,
@@ -32,6 +34,8 @@ import type {
   RecordIncomingResult,
   RecordOutgoingInput,
   RecordOutgoingResult,
+  RecordSignatureInput,
+  RecordSignatureResult,
   StoreStats,
   StoredIncoming,
   StoredPackage,
@@ -77,6 +81,24 @@ export interface Store {
 
   /** accepted|queued → failed with a reason (nack, unroutable, retries exhausted). Returns whether it changed. */
   markFailed(deliveryId: string, reason: string, actor: Actor, at?: Date): Promise<boolean>
+
+  /**
+   * Packages stored awaiting their signature (a token that was unavailable, migration 013), oldest first, with
+   * the bytes to sign; `signer`: of that hosted agency only (OrganIds in any case); `afterSeq`: after that package.
+   * Their deliveries are never returned by `pendingDeliveries` until `recordSignature`.
+   */
+  listAwaitingSignature(opts: { limit: number; signer?: string; afterSeq?: number }): Promise<AwaitingSignatureWithBytes[]>
+  /** How many packages await their signature (/readyz); `signer`: of that hosted agency only (any case). */
+  countAwaitingSignature(signer?: string): Promise<number>
+  /** The waiting mark of a package, undefined when it does not wait (signed, or never waited). */
+  getAwaitingSignature(packageId: string): Promise<AwaitingSignature | undefined>
+  /**
+   * Store the signature of a waiting package, delete its waiting mark and log a `signed` event per delivery, in one
+   * transaction; `signed: false` (nothing written) when it was not waiting.
+   */
+  recordSignature(input: RecordSignatureInput): Promise<RecordSignatureResult>
+  /** One more failed signing attempt of a waiting package (no event: it is counted on its waiting mark). */
+  noteSignatureAttempt(packageId: string, error: string, at?: Date): Promise<void>
 
   /** Count one more publish attempt (no event, no state change). */
   countAttempt(deliveryId: string): Promise<void>

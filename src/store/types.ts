@@ -58,6 +58,11 @@ export interface RecordOutgoingInput {
   /** An incoming package's state change applied in the SAME transaction, only when the package is new
    *  (an idempotent repeat applies nothing). */
   incomingTransition?: { incomingId: string; toState: IncomingState; options: TransitionOptions }
+  /**
+   * The package is stored without its signature (`package.signature` empty): the signing token was unavailable.
+   * It waits in `awaiting_signature` (migration 013) and the relay does not publish it until `recordSignature`.
+   */
+  awaitingSignature?: { signer: string; reason: string }
 }
 
 export interface StoredPackage {
@@ -109,6 +114,52 @@ export interface RecordOutgoingResult {
   replayed: boolean
   /** The applied `incomingTransition` (absent when replayed or none was given); refused moves have `changed: false`. */
   incomingTransition?: IncomingTransitionResult
+  /** Stored awaiting its signature (`RecordOutgoingInput.awaitingSignature`): not published until signed. */
+  awaitingSignature?: boolean
+}
+
+/** A package stored while its signing token was unavailable, waiting for its signature (migration 013). */
+export interface AwaitingSignature {
+  packageId: string
+  /** Store order of the package (`afterSeq` of listAwaitingSignature). */
+  seq: number
+  kind: PackageKind
+  documentId: string
+  senderOrganId: string
+  /** The hosted agency whose key signs it. */
+  signer: string
+  priority: number
+  /** Since when it waits (when it was stored). */
+  since: string
+  /** Why it was stored unsigned (the token's error). */
+  reason?: string
+  /** Signing attempts that failed since. */
+  attempts: number
+  lastError?: string
+  lastAttemptAt?: string
+  createdAt: string
+}
+
+export interface AwaitingSignatureWithBytes extends AwaitingSignature {
+  /** The exact bytes the signature is to cover. */
+  bytes: Uint8Array
+}
+
+export interface RecordSignatureInput {
+  packageId: string
+  /** Detached CMS SignedData (DER) over the stored bytes. */
+  signature: Uint8Array
+  actor: Actor
+  at?: Date
+  /** Extra facts for the `signed` events (the token, a timestamp...). */
+  detail?: JsonObject
+}
+
+export interface RecordSignatureResult {
+  /** False when the package was not waiting (signed already, e.g. by another process). */
+  signed: boolean
+  package?: StoredPackage
+  deliveries?: Delivery[]
 }
 
 export interface IdempotencyRecord {
@@ -599,5 +650,7 @@ export interface StoreStats {
   incomingByState: Partial<Record<IncomingState, number>>
   /** Deliveries waiting for the relay (`accepted`). */
   outboxBacklog: number
+  /** Packages stored while their signing token was unavailable, waiting for their signature (not published yet). */
+  awaitingSignature: number
   events: number
 }

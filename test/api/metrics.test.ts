@@ -63,6 +63,7 @@ t.test('/metrics: operator key (or metrics.public), Prometheus text with the gat
     'lienthong_verify_duration_seconds',
     'lienthong_queue_messages',
     'lienthong_outbox_backlog',
+    'lienthong_outbox_awaiting_signature',
     'lienthong_certificate_expiry_days',
     'lienthong_log_events',
   ]) {
@@ -81,6 +82,7 @@ t.test('/metrics: operator key (or metrics.public), Prometheus text with the gat
   t.equal(sample(text, 'lienthong_deliveries', 'state="completed"'), 0, 'every state is exported, zeros included')
   t.equal(sample(text, 'lienthong_incoming', 'state="rejected"'), 3)
   t.equal(sample(text, 'lienthong_outbox_backlog'), 0)
+  t.equal(sample(text, 'lienthong_outbox_awaiting_signature'), 0, 'nothing waits for a signing token')
   t.equal(sample(text, 'lienthong_log_events'), (await store.stats()).events)
   t.equal(sample(text, 'lienthong_overdue_deliveries'), 0)
   const days = sample(text, 'lienthong_certificate_expiry_days', `agency="${G22}"`)

@@ -1,8 +1,9 @@
 // A hosted agency whose key is in a SoftHSM2 token, configured with `signing.pkcs11` (pinFile): documents and
 // status packages are signed by the token (with and without the signing worker pool), /readyz reports the token,
-// a token that fails makes the send wait and then answer 503 GW_ERR_SIGNATURE_TOKEN_UNAVAILABLE (retryable), and
-// sending resumes by itself; a wrong PIN or a missing token stops the start with its own code.
-import { writeFileSync } from 'node:fs'
+// a token that fails makes the send wait and then accepts it (202) stored awaiting its signature, which the token
+// gives once it works again, and sending resumes by itself; a wrong PIN or a missing token stops the start with its
+// own code.
+import { readFileSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import t, { type Test } from 'tap'
 import { buildApp } from '../../src/app.js'
@@ -38,7 +39,7 @@ async function appWith(t: Test, config: Config, signers: Map<string, Signer>, wi
   const store = await openSqliteStore(config.store.path)
   const packager = withPool ? await createPackagePool(config.agencies, 1) : null
   const gateway = await createGateway(config, {
-    store, signers, packager, relay: { wake() {} }, broker: { state: 'connected', redactedUrl: 'amqp://test' }, logger: silentLogger(),
+    store, signers, packager, relay: { wake() {} }, broker: { state: 'connected', redactedUrl: 'amqp://test' }, logger: silentLogger(), resigner: { intervalMs: 200 },
   })
   const app = await buildApp(gateway)
   t.teardown(async () => {
@@ -101,11 +102,11 @@ for (const withPool of [false, true]) {
     t.equal(signers.get(G22)!.token!.status().signatures - before, 2, 'both signatures made by the token')
     const ready = await app.inject({ url: '/readyz' })
     t.equal(ready.statusCode, 200)
-    t.same(ready.json().checks.signing, { ok: true })
+    t.same(ready.json().checks.signing, { ok: true, awaitingSignature: 0 })
   })
 }
 
-t.test('a failing token: /readyz 503, sending waits then 503 retryable; resumes by itself', async (t) => {
+t.test('a failing token: /readyz reports it, sending waits then is stored awaiting its signature; resumes by itself', async (t) => {
   const config = tokenConfig(t)
   let down = false
   const wrap = (m: import('pkcs11js').PKCS11): import('pkcs11js').PKCS11 =>
@@ -125,32 +126,43 @@ t.test('a failing token: /readyz 503, sending waits then 503 retryable; resumes 
     })
   const tokenSigner = await loadPkcs11Signer({
     module: token.module, tokenLabel: token.tokenLabel, keyLabel: 'vpcp-sign', pin: token.pin, name: `agency ${G22}`, wrap,
+    chainPem: readFileSync(path.join(SAMPLE, 'intermediate-ca.pem'), 'utf8'),
     unavailableWaitMs: 600, reopenIntervalMs: 100,
   })
   const signers = new Map<string, Signer>([[G22, tokenSigner], [H29, await loadAgencySigner(config.agencies[1]!)]])
-  const { app } = await appWith(t, config, signers)
+  const { app, store } = await appWith(t, config, signers)
   t.equal((await send(app)).statusCode, 202)
 
   down = true
   const started = Date.now()
   const res = await send(app)
   const waited = Date.now() - started
-  t.equal(res.statusCode, 503, res.body)
-  t.equal(res.json().code, 'GW_ERR_SIGNATURE_TOKEN_UNAVAILABLE')
-  t.equal(res.headers['retry-after'], '5', 'the client is told to send again later')
-  t.ok(waited >= 550, `the send waited ${waited} ms for the token`)
+  t.equal(res.statusCode, 202, res.body)
+  t.equal(res.json().awaitingSignature, true, 'stored awaiting its signature')
+  t.ok(waited >= 550, `the send waited ${waited} ms for the token first`)
+  const waitingId = res.json().id as string
+  t.match(await store.getAwaitingSignature(waitingId), { signer: G22, reason: /GW_ERR_SIGNATURE_TOKEN_UNAVAILABLE.*CKR_DEVICE_ERROR/ })
   const ready = await app.inject({ url: '/readyz' })
-  t.equal(ready.statusCode, 503)
+  t.equal(ready.statusCode, 200, 'reported, not required')
   t.equal(ready.json().checks.signing.ok, false)
+  t.equal(ready.json().checks.signing.awaitingSignature, 1)
   t.match(ready.json().checks.signing.detail, /000\.00\.00\.G22: token down since .*CKR_DEVICE_ERROR/)
   t.equal((await send(app, KEYS.h29)).statusCode, 202, 'an agency with a key file is not held up')
 
-  // the token comes back while a send is waiting
-  const pending = send(app)
-  setTimeout(() => (down = false), 250)
-  const back = await pending
+  // the token works again: the waiting package is signed by it (the probe or a signature sees the token back)
+  down = false
+  const t0 = Date.now()
+  while ((await store.getAwaitingSignature(waitingId)) && Date.now() - t0 < 15_000) {
+    await signers.get(G22)!.token!.probe()
+    await new Promise((r) => setTimeout(r, 100))
+  }
+  const stored = (await store.getPackageBytes(waitingId))!
+  t.equal((await verifier.verify(stored.bytes, stored.signature, { expectedOrganId: G22 })).code, 'VALID', 'the waiting package signed by the token')
+  // and a send now is signed at once
+  const back = await send(app)
   t.equal(back.statusCode, 202, back.body)
+  t.notOk(back.json().awaitingSignature, 'signed at once')
   const again = await app.inject({ url: '/readyz' })
   t.equal(again.statusCode, 200)
-  t.same(again.json().checks.signing, { ok: true })
+  t.same(again.json().checks.signing, { ok: true, awaitingSignature: 0 })
 })

@@ -76,7 +76,7 @@ t.test('every verdict code and stored refusal code has a Vietnamese label; event
   for (const code of Object.keys(ERRORS).filter((c) => c.startsWith('GW_ERR_RECEIVE_')) as ErrorCode[]) {
     t.match(l.verdicts[storedRefusalCode(code)]?.label, VIETNAMESE, `stored refusal ${storedRefusalCode(code)}`)
   }
-  for (const type of ['state', 'status', 'replayed', 'replay-failed', 'discarded', 'recall-requested', 'note', 'revoke', 'updated', 'superseded', 'webhook-delivered', 'webhook-abandoned', 'axis-attempt']) {
+  for (const type of ['state', 'status', 'replayed', 'replay-failed', 'discarded', 'recall-requested', 'note', 'revoke', 'updated', 'superseded', 'webhook-delivered', 'webhook-abandoned', 'axis-attempt', 'signed']) {
     t.match(l.eventTypes[type], VIETNAMESE, type)
   }
   t.same(Object.keys(l.directions).sort(), ['in', 'out'])

@@ -290,7 +290,11 @@ export async function documentRoutes(app: FastifyInstance, opts: DocumentRoutesO
           timeline: (await store.timeline(d.id)).map(timelineView),
         })),
       )
-      return { ...packageView(pkg), ...(content ? contentView(id, await envelopeOf(id)) : {}), deliveries: withTimeline }
+      const w = await store.getAwaitingSignature(id)
+      const awaitingSignature = w
+        ? { since: w.since, ...(w.reason ? { reason: w.reason } : {}), attempts: w.attempts, ...(w.lastError ? { lastError: w.lastError } : {}), ...(w.lastAttemptAt ? { lastAttemptAt: w.lastAttemptAt } : {}) }
+        : undefined
+      return { ...packageView(pkg), ...(awaitingSignature ? { awaitingSignature } : {}), ...(content ? contentView(id, await envelopeOf(id)) : {}), deliveries: withTimeline }
     },
   )
 

@@ -3,12 +3,13 @@
  *
  * - `GET /healthz`: the process answers.
  * - `GET /readyz`: the store answers a query and its writes go through (503 while the last write failed for a
- *   reason of the storage, such as a full disk, and none succeeded since), the broker connection is up and every
- *   PKCS#11 signing token is usable (503 naming what is down; a token that is down makes sending wait, see
- *   src/signature/pkcs11.ts); with an axis connector, `checks.axis` says how the axis is doing (reported only: an
- *   axis down does not make the gateway unready); with the trust watch (src/pipeline/trust-watch.ts), `checks.trust`
- *   lists what has expired (`expired`) and is not ok (503) when an own signing certificate or a needed trust anchor
- *   has.
+ *   reason of the storage, such as a full disk, and none succeeded since) and the broker connection is up; with
+ *   PKCS#11 signing tokens, `checks.signing` says whether every token is usable and how many packages await their
+ *   signature (`awaitingSignature`): reported, not required (a token that is down makes sending wait in the
+ *   outbox, the API still accepts documents, see src/pipeline/resigner.ts); with an axis connector, `checks.axis`
+ *   says how the axis is doing (reported only: an axis down does not make the gateway unready); with the trust
+ *   watch (src/pipeline/trust-watch.ts), `checks.trust` lists what has expired (`expired`) and is not ok (503) when
+ *   an own signing certificate or a needed trust anchor has.
  * - `GET /v1/operator/health` (operator keys, `operatorHealthRoutes`): store reachability and counters, broker state,
  *   queue depth per hosted agency (inbox and dead-letter queue), and the signing certificate expiry of every hosted
  *   agency; with the trust watch, `trust`: the days left of every own certificate, anchor, intermediate and CRL with
@@ -45,8 +46,13 @@ export interface SignerHealth {
   readonly token?: { status(): { ok: boolean; detail?: string; since: string } }
 }
 
-/** The token check of /readyz: present only when some hosted agency signs with a token. */
-export function signingCheck(signers: ReadonlyMap<string, SignerHealth> | undefined): { ok: boolean; detail?: string } | undefined {
+/**
+ * The token check of /readyz: present when some hosted agency signs with a token (or packages still await their
+ * signature). Not ok while a token is down; `awaitingSignature`: the packages stored meanwhile, not sent yet.
+ * Reported, not required for readiness: the gateway keeps accepting documents, which wait in the outbox for the
+ * token and are signed and sent when it is back (src/pipeline/resigner.ts).
+ */
+export function signingCheck(signers: ReadonlyMap<string, SignerHealth> | undefined, awaitingSignature = 0): { ok: boolean; detail?: string; awaitingSignature: number } | undefined {
   const down: string[] = []
   let tokens = 0
   for (const [organId, s] of signers ?? []) {
@@ -55,8 +61,10 @@ export function signingCheck(signers: ReadonlyMap<string, SignerHealth> | undefi
     const st = s.token.status()
     if (!st.ok) down.push(`${organId}: token down since ${st.since}${st.detail ? ` (${st.detail})` : ''}`)
   }
-  if (tokens === 0) return undefined
-  return down.length === 0 ? { ok: true } : { ok: false, detail: down.join('; ') }
+  if (tokens === 0 && awaitingSignature === 0) return undefined
+  const waiting = awaitingSignature > 0 ? `${awaitingSignature} package(s) awaiting their signature in the outbox` : ''
+  if (down.length === 0) return { ok: true, ...(waiting ? { detail: `${waiting}, being signed` } : {}), awaitingSignature }
+  return { ok: false, detail: `${down.join('; ')}${waiting ? `; ${waiting}, sent when the token is back` : '; documents are accepted and wait for it'}`, awaitingSignature }
 }
 
 /** The TSA of trust.tsa.url as readiness sees it (src/signature/tsa-client.ts `status`). */
@@ -77,7 +85,7 @@ export function healthRoutes(app: FastifyInstance, deps: { store: Store; broker:
   }))
   app.get(
     '/readyz',
-    { schema: { tags: ['health'], summary: 'Store, broker and signing tokens usable, own certificates and needed anchors not expired', response: { 200: ref('Health'), 503: ref('Health') } } },
+    { schema: { tags: ['health'], summary: 'Store and broker usable, own certificates and needed anchors not expired; signing tokens and packages awaiting their signature reported', response: { 200: ref('Health'), 503: ref('Health') } } },
     async (_req, reply) => {
       let store: { ok: boolean; detail?: string } = { ok: true }
       try {
@@ -89,10 +97,13 @@ export function healthRoutes(app: FastifyInstance, deps: { store: Store; broker:
       }
       const brokerUp = deps.broker.state === 'connected'
       const broker = brokerUp ? { ok: true } : { ok: false, detail: `${deps.broker.state}: ${deps.broker.redactedUrl ?? 'broker'}` }
-      const signing = signingCheck(deps.signers)
+      let awaiting = 0
+      if (store.ok) awaiting = await deps.store.countAwaitingSignature().catch(() => 0)
+      // reported, not required: with a token down documents are accepted and wait in the outbox for their signature
+      const signing = signingCheck(deps.signers, awaiting)
       const tr = deps.trust?.readiness()
       const trust = tr ? { ok: tr.ok, ...(tr.detail ? { detail: tr.detail } : {}), ...(tr.expired.length ? { expired: tr.expired } : {}) } : undefined
-      const ok = store.ok && broker.ok && (signing?.ok ?? true) && (trust?.ok ?? true)
+      const ok = store.ok && broker.ok && (trust?.ok ?? true)
       // the axis is reported, not required: documents for it wait in the outbox while it is down
       const a = deps.axis?.()
       const axis = a
@@ -323,7 +334,7 @@ export async function operatorHealthRoutes(app: FastifyInstance, opts: OperatorH
         }
       })
 
-      // every hosted agency whose key is in a PKCS#11 token: reported (readiness fails on it, see /readyz)
+      // every hosted agency whose key is in a PKCS#11 token: reported (/readyz reports it too, without failing on it)
       const tokens = opts.config.agencies.flatMap((a) => {
         const organId = a.organId.toUpperCase()
         const signer = (opts.signers?.get(a.organId) ?? opts.signers?.get(organId)) as SignerHealth | undefined

@@ -108,6 +108,27 @@ export async function renderDoc(id, dir) {
   }
 }
 
+/** A package stored while its signing token was unavailable: not sent until it is signed. */
+function awaitingSignatureCard(w) {
+  const T = LABELS.trust.health
+  return h(
+    'div',
+    { class: 'card', role: 'status' },
+    h('h2', { title: 'awaiting its signature (PKCS#11 token unavailable)' }, T.awaiting),
+    badge({ text: T.awaiting, tone: 'warn' }),
+    h('p', { class: 'muted' }, T.awaitingNote),
+    facts([
+      [T.since, timeEl(w.since)],
+      [LABELS.detailKeys.failedAttempts, String(w.attempts ?? 0)],
+    ]),
+    techFold([
+      ['reason', w.reason],
+      ['last error', w.lastError],
+      ['last attempt', w.lastAttemptAt],
+    ]),
+  )
+}
+
 function renderOutgoing(doc) {
   const body = $('doc-body')
   const title = $('doc-title')
@@ -138,6 +159,7 @@ function renderOutgoing(doc) {
         ['SHA-256', doc.sha256],
       ]),
     ),
+    ...(doc.awaitingSignature ? [awaitingSignatureCard(doc.awaitingSignature)] : []),
     h('h2', {}, 'Tệp đính kèm'),
     h('div', { class: 'card' }, attachmentsTable(doc.attachments ?? m.attachments)),
     ...(doc.verdict ? [h('h2', {}, 'Chữ ký số của gói'), h('div', { class: 'card' }, verdictFacts(doc.verdict))] : []),

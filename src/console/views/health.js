@@ -1,6 +1,6 @@
 // The gateway's health: store, broker, queue depths, certificate expiry, the log's hash chain check; the trust
 // watch (the days left of own certificates, anchors, intermediates and CRLs, warned at 30/7/1 days) and the PKCS#11
-// signing tokens; the national
+// signing tokens with the packages awaiting their signature while one is down; the national
 // axis connector (reachable or not, last poll, last error, deliveries waiting for the axis) and the DMSs that call
 // this gateway with the VXP protocol (their agencies, their last call), when configured.
 
@@ -189,6 +189,15 @@ export async function renderHealth() {
       h('div', { class: 'card' }, h('h2', { title: 'AMQP broker' }, 'Mạng liên thông lienthong'), okBadge(hh.broker.ok, 'Đã kết nối', 'Mất kết nối'), techFold([['state', hh.broker.state], ['url', hh.broker.url]])),
       h('div', { class: 'card' }, h('h2', { title: 'store' }, 'Cơ sở dữ liệu'), okBadge(st.ok, 'Trả lời bình thường', 'Không trả lời'), techFold([['detail', st.detail]])),
       h('div', { class: 'card' }, h('h2', {}, 'Chờ phát lên mạng liên thông'), h('p', { class: 'stat' }, st.outboxBacklog ?? '—'), h('p', { class: 'muted' }, 'nơi nhận đã nhận từ DMS, mạng liên thông lienthong chưa xác nhận')),
+      hh.tokens?.length || st.awaitingSignature
+        ? h(
+            'div',
+            { class: 'card', id: 'awaiting-signature' },
+            h('h2', { title: 'packages awaiting their signature (PKCS#11 token unavailable)' }, LABELS.trust.health.awaiting),
+            h('p', { class: 'stat' }, st.awaitingSignature ?? '—'),
+            h('p', { class: 'muted' }, LABELS.trust.health.awaitingNote),
+          )
+        : null,
       h('div', { class: 'card' }, h('h2', {}, 'Nhật ký'), h('p', { class: 'stat' }, st.events ?? '—'), h('p', { class: 'muted' }, 'dòng trong chuỗi băm'), verifyBtn, verifyOut),
     ),
     ...(hh.tokens?.length ? tokensSection(hh.tokens) : []),
