@@ -4,7 +4,7 @@
 // view, /readyz (ready, with the count), the gauge lienthong_outbox_awaiting_signature and the operator health view;
 // put back, the token signs it, the relay publishes it, the recipient verifies it and answers 01 (delivered). A
 // restart while it waits keeps it waiting, and it is sent once the token is back.
-import { mkdirSync, readdirSync, readFileSync, renameSync } from 'node:fs'
+import { mkdirSync, readFileSync } from 'node:fs'
 import path from 'node:path'
 import t, { type Test } from 'tap'
 import { buildApp } from '../../src/app.js'
@@ -14,18 +14,10 @@ import { loadAgencySigner } from '../../src/pipeline/signers.js'
 import { createVerifier, loadPkcs11Signer, type Signer } from '../../src/signature/index.js'
 import { openSqliteStore, type Store } from '../../src/store/index.js'
 import { auth, deleteAmqpNames, G22, H29, inboxOf, KEYS, queueDepth, rawTestConfig, sampleDocument, silentLogger, STC, trustAnchorsPem } from '../helper.js'
-import { generateKey, initToken, issueSampleCertificate, SAMPLE, softhsmDir, storeCertificate } from '../unit/signature/softhsm.js'
+import { removableToken, SAMPLE } from '../unit/signature/softhsm.js'
 
 const dir = t.testdir()
-softhsmDir(dir)
-const token = initToken(dir, 'awaiting', '314159')
-const pub = generateKey(token, { label: 'vpcp-sign', id: 'c1', type: 'rsa:2048' })
-storeCertificate(token, issueSampleCertificate(path.join(dir, 'certs'), pub, G22, 'VPCP token awaiting'), { label: 'vpcp-sign', id: 'c1' })
-const tokensDir = path.join(dir, 'tokens')
-const tokenFolder = readdirSync(tokensDir)[0]!
-const away = path.join(dir, 'pulled-out')
-const pullOut = () => renameSync(path.join(tokensDir, tokenFolder), away)
-const putBack = () => renameSync(away, path.join(tokensDir, tokenFolder))
+const { token, pullOut, putBack } = removableToken(dir, { label: 'awaiting', pin: '314159', keyId: 'c1', organId: G22, cn: 'VPCP token awaiting' })
 const verifier = createVerifier({ trustAnchors: trustAnchorsPem() })
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 

@@ -6,7 +6,7 @@
 // back the re-signer signs them with the token, in order; a send waiting while it comes back is signed and accepted; the token is usable again by itself (SoftHSM2 sees a
 // token again only after the module is initialised again, which the key does when reopening fails). The whole way
 // through the broker and the recipient is test/api/pkcs11-awaiting.test.ts.
-import { mkdirSync, readdirSync, readFileSync, renameSync } from 'node:fs'
+import { mkdirSync, readFileSync } from 'node:fs'
 import path from 'node:path'
 import t from 'tap'
 import { buildApp } from '../../src/app.js'
@@ -16,18 +16,10 @@ import { loadAgencySigner } from '../../src/pipeline/signers.js'
 import { createVerifier, loadPkcs11Signer, type Signer } from '../../src/signature/index.js'
 import { openSqliteStore } from '../../src/store/index.js'
 import { auth, G22, H29, KEYS, rawTestConfig, sampleDocument, silentLogger, STC, trustAnchorsPem } from '../helper.js'
-import { generateKey, initToken, issueSampleCertificate, SAMPLE, softhsmDir, storeCertificate } from '../unit/signature/softhsm.js'
+import { removableToken, SAMPLE } from '../unit/signature/softhsm.js'
 
 const dir = t.testdir()
-softhsmDir(dir)
-const token = initToken(dir, 'removable', '271828')
-const pub = generateKey(token, { label: 'vpcp-sign', id: 'b1', type: 'rsa:2048' })
-storeCertificate(token, issueSampleCertificate(path.join(dir, 'certs'), pub, G22, 'VPCP removable token'), { label: 'vpcp-sign', id: 'b1' })
-const tokensDir = path.join(dir, 'tokens')
-const tokenFolder = readdirSync(tokensDir)[0]!
-const away = path.join(dir, 'pulled-out')
-const pullOut = () => renameSync(path.join(tokensDir, tokenFolder), away)
-const putBack = () => renameSync(away, path.join(tokensDir, tokenFolder))
+const { token, pullOut, putBack } = removableToken(dir, { label: 'removable', pin: '271828', keyId: 'b1', organId: G22, cn: 'VPCP removable token' })
 const verifier = createVerifier({ trustAnchors: trustAnchorsPem() })
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 

@@ -4,7 +4,7 @@
  * pkcs11-tool (OpenSC), certificates for them issued by the sample PKI's signing CA with openssl.
  */
 import { execFileSync } from 'node:child_process'
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { openssl } from './openssl-pki.js'
@@ -88,4 +88,20 @@ export function issueSampleCertificate(dir: string, publicKeyPem: string, organI
   openssl(['x509', '-req', '-in', csr, '-CA', join(SAMPLE, 'intermediate-ca.pem'), '-CAkey', join(SAMPLE, 'intermediate-ca.key.pem'),
     '-force_pubkey', pub, '-days', '30', '-sha256', '-extfile', ext, '-extensions', 'v3', '-set_serial', `0x${Date.now().toString(16)}${Math.floor(Math.random() * 0xffff).toString(16)}`, '-out', out])
   return readFileSync(out, 'utf8')
+}
+
+/**
+ * A SoftHSM2 token in `dir` (its own softhsm2.conf) with an RSA-2048 key and a sample certificate for `organId`
+ * under the label `vpcp-sign`, that a test can pull out and put back (its folder moved away and back, as a USB
+ * token taken out of its slot).
+ */
+export function removableToken(dir: string, o: { label: string; pin: string; keyId: string; organId: string; cn: string }): { token: SoftHsm; pullOut(): void; putBack(): void } {
+  softhsmDir(dir)
+  const token = initToken(dir, o.label, o.pin)
+  const pub = generateKey(token, { label: 'vpcp-sign', id: o.keyId, type: 'rsa:2048' })
+  storeCertificate(token, issueSampleCertificate(join(dir, 'certs'), pub, o.organId, o.cn), { label: 'vpcp-sign', id: o.keyId })
+  const tokensDir = join(dir, 'tokens')
+  const folder = readdirSync(tokensDir)[0]!
+  const away = join(dir, 'pulled-out')
+  return { token, pullOut: () => renameSync(join(tokensDir, folder), away), putBack: () => renameSync(away, join(tokensDir, folder)) }
 }
