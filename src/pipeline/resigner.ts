@@ -5,7 +5,8 @@
  * Every `intervalMs` (default 2 s), on `wake()` and once at start (waiting packages survive a restart), for each
  * hosted agency whose key is in a token that is usable (`status()` ok: the trust watch probes it, reopens it and
  * wakes the re-signer when it is back; at start, every hosted agency, in case a token was replaced by a key file),
- * it reads the agency's waiting packages oldest first (store.listAwaitingSignature, a page at a time) and for each:
+ * it reads the agency's waiting packages oldest first (store.listAwaitingSignature, a page at a time; the bytes of
+ * one package at a time) and for each:
  *
  *   1. sign     the stored bytes, exactly, with the agency's key, now (`outbox.signStored`: the same signature and
  *               trust.tsa stamp as a package signed when it was sent)
@@ -67,7 +68,10 @@ export function createResigner(deps: ResignerDeps): Resigner {
         if (stopped) return signed
         afterSeq = w.seq
         try {
-          const signature = await deps.outbox.signStored(signer, w.senderOrganId, w.bytes, clock())
+          // the bytes of one package at a time (a page of waiting packages may be large ones)
+          const stored = await deps.store.getPackageBytes(w.packageId)
+          if (!stored) continue
+          const signature = await deps.outbox.signStored(signer, w.senderOrganId, stored.bytes, clock())
           const r = await deps.store.recordSignature({ packageId: w.packageId, signature, actor: 'system', at: clock(), detail: { signingAgency: organId } })
           if (!r.signed) continue
           signed++

@@ -19,13 +19,12 @@ import { ChainHead, eachWrite, runAsync, WriteQueue, type ChainedRow, type Outco
 import { CHAIN_COLUMNS, ChainVerifier, GENESIS_HASH } from './hash-chain.js'
 import { LATEST_VERSION, migrationMessage, MIGRATIONS } from './migrations/index.js'
 import { idempotencyFromRow, INCOMING_COLS, iso, orNull, PACKAGE_COLS, statsOf, type Row } from './records.js'
-import { anchorFromRow, awaitingFromRow, awaitingWithBytesFromRow, deliveryFromRow, deliveryWithPackageFromRow, eventFromRow, incomingFromRow, packageFromRow, pendingFromRow, timelineFromRow, webhookFromRow, withDeliveries } from './rows.js'
+import { anchorFromRow, awaitingFromRow, deliveryFromRow, deliveryWithPackageFromRow, eventFromRow, incomingFromRow, packageFromRow, pendingFromRow, timelineFromRow, webhookFromRow, withDeliveries } from './rows.js'
 import { likePattern, TEXT_SCAN_WINDOW } from './search.js'
 import type { StoreLogger } from './sqlite-store.js'
 import type { Store } from './store.js'
 import type {
   AwaitingSignature,
-  AwaitingSignatureWithBytes,
   Delivery,
   DeliveryWithPackage,
   FindDeliveryQuery,
@@ -490,15 +489,15 @@ export class PgStore extends CoreStore implements Store {
     return (await q.query(sql, ps)).rows as Row[]
   }
 
-  listAwaitingSignature(opts: { limit: number; signer?: string; afterSeq?: number }): Promise<AwaitingSignatureWithBytes[]> {
+  listAwaitingSignature(opts: { limit: number; signer?: string; afterSeq?: number }): Promise<AwaitingSignature[]> {
     return this.run('listAwaitingSignature', async (q) => {
       const r = await q.query(
-        `SELECT w.*, p.seq, p.kind, p.document_id, p.sender, p.priority, p.created_at, b.bytes FROM awaiting_signature w
-         JOIN packages p ON p.id = w.package_id JOIN package_bytes b ON b.package_id = w.package_id
+        `SELECT w.*, p.seq, p.kind, p.document_id, p.sender, p.priority, p.created_at FROM awaiting_signature w
+         JOIN packages p ON p.id = w.package_id
          WHERE p.seq > $1 AND ($2::text IS NULL OR upper(w.signer) = upper($2::text)) ORDER BY p.seq LIMIT $3`,
         [opts.afterSeq ?? 0, orNull(opts.signer), Math.max(1, Math.trunc(opts.limit) || 1)],
       )
-      return (r.rows as Row[]).map(awaitingWithBytesFromRow)
+      return (r.rows as Row[]).map(awaitingFromRow)
     })
   }
 

@@ -1,7 +1,7 @@
 /** Row ↔ record mapping shared by the SQLite and PostgreSQL stores (same column names in both). */
 import { currentStateName, type DeliveryState, type Direction, type IncomingState, type StatusCode } from '../document/delivery.js'
 import { encodeCursor } from './cursor.js'
-import type { AwaitingSignature, AwaitingSignatureWithBytes, Delivery, DeliveryWithPackage, JsonObject, LogAnchor, LogEvent, PackageKind, PackageWithDeliveries, PendingDelivery, StoredIncoming, StoredPackage, TimelineEntry, WebhookDelivery, WebhookDeliveryState } from './types.js'
+import type { AwaitingSignature, Delivery, DeliveryWithPackage, JsonObject, LogAnchor, LogEvent, PackageKind, PackageWithDeliveries, PendingDelivery, StoredIncoming, StoredPackage, TimelineEntry, WebhookDelivery, WebhookDeliveryState } from './types.js'
 
 type Row = Record<string, unknown>
 
@@ -57,7 +57,6 @@ export function awaitingFromRow(r: Row): AwaitingSignature {
   }
 }
 
-export const awaitingWithBytesFromRow = (r: Row): AwaitingSignatureWithBytes => ({ ...awaitingFromRow(r), bytes: r.bytes as Uint8Array })
 
 export function deliveryFromRow(r: Row): Delivery {
   return {

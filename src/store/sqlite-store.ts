@@ -22,12 +22,11 @@ import { call, ChainHead, eachWrite, runSync, WriteQueue, type Outcome, type Que
 import { CHAIN_COLUMNS, ChainVerifier, GENESIS_HASH } from './hash-chain.js'
 import { LATEST_VERSION, migrationMessage, MIGRATIONS } from './migrations/index.js'
 import { idempotencyFromRow, INCOMING_COLS, iso, orNull, PACKAGE_COLS, statsOf, type Row } from './records.js'
-import { anchorFromRow, awaitingFromRow, awaitingWithBytesFromRow, deliveryFromRow, deliveryWithPackageFromRow, eventFromRow, incomingFromRow, packageFromRow, pendingFromRow, timelineFromRow, webhookFromRow, withDeliveries } from './rows.js'
+import { anchorFromRow, awaitingFromRow, deliveryFromRow, deliveryWithPackageFromRow, eventFromRow, incomingFromRow, packageFromRow, pendingFromRow, timelineFromRow, webhookFromRow, withDeliveries } from './rows.js'
 import { globPattern, TEXT_DENSE_MATCHES } from './search.js'
 import type { Store } from './store.js'
 import type {
   AwaitingSignature,
-  AwaitingSignatureWithBytes,
   Delivery,
   DeliveryWithPackage,
   FindDeliveryQuery,
@@ -259,8 +258,8 @@ export class SqliteStore extends CoreStore implements Store {
       countAwaitingOf: 'SELECT count(*) AS n FROM awaiting_signature WHERE upper(signer) = upper(?)',
       // ---- packages awaiting their signature (013)
       awaitingOf: `SELECT w.*, p.seq, p.kind, p.document_id, p.sender, p.priority, p.created_at FROM awaiting_signature w JOIN packages p ON p.id = w.package_id WHERE w.package_id = ?`,
-      awaitingList: `SELECT w.*, p.seq, p.kind, p.document_id, p.sender, p.priority, p.created_at, b.bytes FROM awaiting_signature w
-         JOIN packages p ON p.id = w.package_id JOIN package_bytes b ON b.package_id = w.package_id
+      awaitingList: `SELECT w.*, p.seq, p.kind, p.document_id, p.sender, p.priority, p.created_at FROM awaiting_signature w
+         JOIN packages p ON p.id = w.package_id
          WHERE p.seq > @after AND (@signer IS NULL OR upper(w.signer) = upper(@signer)) ORDER BY p.seq LIMIT @limit`,
       insertAwaiting: 'INSERT INTO awaiting_signature (package_id, signer, since, reason, attempts) VALUES (@package_id, @signer, @since, @reason, 0)',
       getAwaiting: 'SELECT * FROM awaiting_signature WHERE package_id = ?',
@@ -562,9 +561,9 @@ export class SqliteStore extends CoreStore implements Store {
     })
   }
 
-  listAwaitingSignature(opts: { limit: number; signer?: string; afterSeq?: number }): Promise<AwaitingSignatureWithBytes[]> {
+  listAwaitingSignature(opts: { limit: number; signer?: string; afterSeq?: number }): Promise<AwaitingSignature[]> {
     return this.run('listAwaitingSignature', () =>
-      (this.s('awaitingList').all({ after: opts.afterSeq ?? 0, signer: orNull(opts.signer), limit: Math.max(1, Math.trunc(opts.limit) || 1) }) as Row[]).map(awaitingWithBytesFromRow),
+      (this.s('awaitingList').all({ after: opts.afterSeq ?? 0, signer: orNull(opts.signer), limit: Math.max(1, Math.trunc(opts.limit) || 1) }) as Row[]).map(awaitingFromRow),
     )
   }
 

@@ -12,7 +12,6 @@ import type {
   Actor,
   AppendEventInput,
   AwaitingSignature,
-  AwaitingSignatureWithBytes,
   Delivery,
   DeliveryWithPackage,
   FindDeliveryQuery,
@@ -87,7 +86,7 @@ export interface Store {
    * the bytes to sign; `signer`: of that hosted agency only (OrganIds in any case); `afterSeq`: after that package.
    * Their deliveries are never returned by `pendingDeliveries` until `recordSignature`.
    */
-  listAwaitingSignature(opts: { limit: number; signer?: string; afterSeq?: number }): Promise<AwaitingSignatureWithBytes[]>
+  listAwaitingSignature(opts: { limit: number; signer?: string; afterSeq?: number }): Promise<AwaitingSignature[]>
   /** How many packages await their signature (/readyz); `signer`: of that hosted agency only (any case). */
   countAwaitingSignature(signer?: string): Promise<number>
   /** The waiting mark of a package, undefined when it does not wait (signed, or never waited). */

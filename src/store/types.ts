@@ -140,11 +140,6 @@ export interface AwaitingSignature {
   createdAt: string
 }
 
-export interface AwaitingSignatureWithBytes extends AwaitingSignature {
-  /** The exact bytes the signature is to cover. */
-  bytes: Uint8Array
-}
-
 export interface RecordSignatureInput {
   packageId: string
   /** Detached CMS SignedData (DER) over the stored bytes. */

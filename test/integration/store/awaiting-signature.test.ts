@@ -46,7 +46,7 @@ eachStore(t, 'a package awaiting its signature is never pending, and is once sig
   t.match(await store.getAwaitingSignature(input.package.id), { attempts: 2, lastError: /still away/ })
   const list = await store.listAwaitingSignature({ limit: 10 })
   t.same(list.map((w) => w.packageId), [input.package.id])
-  t.ok(Buffer.from(list[0]!.bytes).equals(Buffer.from(input.package.bytes)), 'the exact bytes to sign')
+  t.ok(Buffer.from((await store.getPackageBytes(list[0]!.packageId))!.bytes).equals(Buffer.from(input.package.bytes)), 'the exact bytes to sign')
   t.same(await store.listAwaitingSignature({ limit: 10, signer: '000.00.01.h26' }).then((l) => l.length), 1, 'by signer, any case')
   t.same(await store.listAwaitingSignature({ limit: 10, signer: '000.00.02.H26' }), [], 'not another signer')
   t.same(await store.listAwaitingSignature({ limit: 10, afterSeq: list[0]!.seq }), [], 'after it: nothing')
