@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs'
+import http from 'node:http'
 import path from 'node:path'
 import t from 'tap'
 import { auth, buildTestApp, KEYS, rawTestConfig, ROOT, silentLogger, testSigners } from '../helper.js'
@@ -9,7 +10,7 @@ import { openSqliteStore } from '../../src/store/index.js'
 import { trustVerifier } from '../../src/pipeline/trust.js'
 import { VERDICT_CODES } from '../../src/signature/index.js'
 import { PDF_VERDICT_CODES } from '../../src/signature/pdf.js'
-import { addSignature, appendUpdate, createPdf, insertSignature, prepareSignature } from '../fixtures/pdf/build.js'
+import { addSignature, appendObjects, appendUpdate, createPdf, insertSignature, prepareSignature } from '../fixtures/pdf/build.js'
 import { opensslSign, personalSigner, sampleSigner } from '../fixtures/pdf/pki.js'
 
 const b64 = (b: Uint8Array) => Buffer.from(b).toString('base64')
@@ -397,3 +398,55 @@ t.test('times: validity at receipt by default, both times reported; validAt asks
     t.match(r.json(), { code: 'GW_ERR_API_VALIDATION', details: [{ field: 'body.validAt' }] })
   }
 })
+
+t.test('a JSON body without Content-Length (chunked): read as it comes, refused at the first byte past the limit', async (t) => {
+  const { app } = await buildTestApp(t, { config: { limits: { packageBytes: 2 * 1024 * 1024, attachmentBytes: 2 * 1024 * 1024 } } })
+  const address = await app.listen({ port: 0, host: '127.0.0.1' })
+  const vpcp = await sampleSigner('vpcp')
+  /** POST chunks of `body` with Transfer-Encoding: chunked; resolves with the answer and how many bytes were written before it came. */
+  const chunked = (chunks: () => Buffer | undefined) =>
+    new Promise<{ status: number; body: string; written: number; finished: boolean }>((resolve, reject) => {
+      let written = 0
+      let answered = false
+      const req = http.request(`${address}/v1/verify`, { method: 'POST', headers: { ...auth(KEYS.g22), 'content-type': 'application/json', 'transfer-encoding': 'chunked' } }, (res) => {
+        answered = true
+        let body = ''
+        res.setEncoding('utf8').on('data', (c) => (body += c)).on('end', () => resolve({ status: res.statusCode ?? 0, body, written, finished }))
+      })
+      let finished = false
+      req.on('error', (e) => (answered ? undefined : reject(e)))
+      const pump = () => {
+        for (;;) {
+          if (answered) return
+          const c = chunks()
+          if (!c) {
+            finished = true
+            req.end()
+            return
+          }
+          written += c.length
+          if (!req.write(c)) return void req.once('drain', pump)
+        }
+      }
+      pump()
+    })
+  // a valid body bigger than the inline bound (1 MB), in 7 KB chunks: the buffer grows and the worker reads it
+  const blob = Buffer.alloc(1536 * 1024, 0x41).toString('latin1')
+  const pdf = await addSignature(appendObjects(createPdf('chunked'), [[20, `<< /Length ${blob.length} >>\nstream\n${blob}\nendstream`]]), (c) => vpcp.sign(c))
+  const whole = Buffer.from(JSON.stringify({ pdf: pdf.bytes.toString('base64') }))
+  let off = 0
+  const ok = await chunked(() => (off < whole.length ? whole.subarray(off, (off += 7 * 1024)) : undefined))
+  t.equal(ok.status, 200, ok.body.slice(0, 300))
+  t.match(JSON.parse(ok.body), { kind: 'pdf', ok: true, signatures: [{ ok: true }] }, `a ${(whole.length / 1048576).toFixed(1)} MB chunked body verified`)
+  // an endless body: 413 while it is still being sent, and the process keeps serving
+  const filler = Buffer.from(`{"pdf":"${'A'.repeat(64 * 1024 - 8)}`)
+  const a = Buffer.alloc(64 * 1024, 0x41)
+  let n = 0
+  const over = await chunked(() => (n++ === 0 ? filler : n < 1600 ? a : undefined))
+  t.equal(over.status, 413, over.body.slice(0, 300))
+  t.equal(JSON.parse(over.body).code, 'GW_ERR_API_BODY_TOO_LARGE')
+  t.notOk(over.finished, `refused while the client was still sending (${(over.written / 1048576).toFixed(1)} MB of 100 MB written)`)
+  const health = await app.inject({ method: 'GET', url: '/healthz' })
+  t.equal(health.statusCode, 200, 'still serving')
+})
+

@@ -101,11 +101,12 @@ t.test('the same PDF as JSON (base64, a 55 MB body): parsed and decoded off the 
   t.equal(status, '200', sent.stdout.slice(0, 300))
   t.equal(report.signatures.length, SIGNATURES, 'every signature reported')
   t.comment(`40 MB PDF as a ${(payload.length / MiB).toFixed(0)} MB JSON body: verified in ${ms} ms; event-loop delay max ${delay.maxMs} ms, p99 ${delay.p99Ms} ms; /healthz worst ${h.maxMs} ms over ${h.count} calls`)
-  // /healthz waits for whatever holds the loop: while Fastify collects the body, that is the same known limit
-  t.ok(h.maxMs < 100, `/healthz answered within ${h.maxMs} ms (< 100)`, delay.maxMs < 100 ? {} : { todo: 'Fastify collects the whole body on the event loop' })
-  // idle machine: ~110 ms max now (Fastify collecting the 54 MB body), 223 ms when parsed and decoded on the loop
+  // the body is copied chunk by chunk into one buffer of its own as it arrives, which moves to the worker: on an
+  // idle machine 17-36 ms max (25-173 ms when Fastify collected the chunks and concatenated them; 223 ms when the
+  // JSON was also parsed and decoded on the loop)
+  t.ok(h.maxMs < 100, `/healthz answered within ${h.maxMs} ms (< 100)`)
   t.ok(delay.p99Ms < 100, `event-loop delay p99 ${delay.p99Ms} ms (< 100)`)
-  t.ok(delay.maxMs < 100, `the event loop was held at most ${delay.maxMs} ms (< 100)`, { todo: 'Fastify collects the whole body on the event loop' })
+  t.ok(delay.maxMs < 100, `the event loop was held at most ${delay.maxMs} ms (< 100)`)
 
   // a big body with a bad field is refused with the same codes as a small one, from the worker
   const bad = await app.inject({ method: 'POST', url: '/v1/verify', headers: { ...auth(KEYS.g22), 'content-type': 'application/json' }, payload: JSON.stringify({ pdf: pdf.bytes.toString('base64').slice(1) }) })

@@ -32,7 +32,7 @@ import type { PdfSignature, PdfVerdict } from '../../signature/pdf.js'
 import type { PdfAttachmentCheck } from '../../pipeline/pdf-attachments.js'
 import { createInspector, type Inspector } from '../../pipeline/inspect.js'
 import { trustVerifier, type TrustVerifier } from '../../pipeline/trust.js'
-import { mediaType, multipartCounter } from '../plugins/body-parsers.js'
+import { collectBody, mediaType, multipartCounter } from '../plugins/body-parsers.js'
 import { ref } from '../schemas.js'
 
 export interface VerifyRoutesOptions {
@@ -251,13 +251,17 @@ export async function verifyRoutes(app: FastifyInstance, opts: VerifyRoutesOptio
   // with Fastify's own parser (prototype-poisoning safe); verify needs no body hash (no Idempotency-Key)
   const jsonParser = app.getDefaultJsonParser('error', 'error')
   app.removeContentTypeParser('application/json')
-  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (req, body, done) => {
-    const buf = body as Buffer
-    if (buf.length >= INLINE_JSON_BYTES) return done(null, { [RAW_JSON]: buf })
-    jsonParser(req, buf.toString('utf8'), done)
-  })
   // base64 grows data by 4/3; room for a signature beside the package and for the JSON around it
   const jsonLimit = Math.ceil((maxBytes + MAX_SIGNATURE_BYTES) / 3) * 4 + 64 * 1024
+  // read into one buffer of its own as it arrives (collectBody): no concatenation of a big body on the event loop,
+  // and the buffer moves to the worker without a copy
+  app.addContentTypeParser('application/json', (req, payload, done) => {
+    collectBody(req, payload, jsonLimit, 'http.bodyLimit', (err, buf) => {
+      if (err || !buf) return done(err ?? null, undefined)
+      if (buf.length >= INLINE_JSON_BYTES) return done(null, { [RAW_JSON]: buf })
+      jsonParser(req, buf.toString('utf8'), done)
+    })
+  })
   const multipartLimit = maxBytes + MAX_SIGNATURE_BYTES + 64 * 1024
 
   app.post(
