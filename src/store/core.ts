@@ -45,12 +45,22 @@ export interface OutgoingWrite {
   events: ChainedRow[]
   /** The idempotency key this write owns (see `claimIdempotency`). */
   idempotency?: IdempotencyInput
+  /** As IncomingWrite.staged. */
+  staged?: StagedBytes
 }
 
 export interface IncomingWrite {
   row: IncomingRow
   bytes: Buffer
   signature: Buffer | null
+  /** The bytes were written before this write, in parts under this key (SQLite, large packages): store the reference. */
+  staged?: StagedBytes
+}
+
+/** Package bytes written ahead of the write that stores their package (`CoreStore.stageBytes`). */
+export interface StagedBytes {
+  key: string
+  parts: number
 }
 
 /**
@@ -165,7 +175,7 @@ export function* appendTx(x: Tx, e: AppendEventInput): Steps<LogEvent> {
 }
 
 /** recordOutgoing: idempotent replay, or the package with one `accepted` delivery and event per recipient. */
-export function* outgoingTx(x: Tx, input: RecordOutgoingInput): Steps<RecordOutgoingResult> {
+export function* outgoingTx(x: Tx, input: RecordOutgoingInput, staged?: StagedBytes): Steps<RecordOutgoingResult> {
   const pkg = input.package
   const idem = input.idempotency
   const at = iso(input.at)
@@ -196,6 +206,7 @@ export function* outgoingTx(x: Tx, input: RecordOutgoingInput): Steps<RecordOutg
     deliveries: deliveries.map((d) => ({ id: d.id, recipient: d.recipient })),
     events: x.head.chain(events),
     ...(idem ? { idempotency: idem } : {}),
+    ...(staged ? { staged } : {}),
   }
   if (!(yield* $(x.ops.insertOutgoing(w)))) throw gwError('GW_ERR_STORE_CONFLICT', { reason: `package ${pkg.id} is already stored` })
   if (waits) yield* $(x.ops.insertAwaitingSignature({ package_id: pkg.id, signer: waits.signer, since: at, reason: orNull(waits.reason) }))
@@ -284,12 +295,12 @@ export function* incomingMoveTx(x: Tx, id: string, to: IncomingState, o: Transit
  * any case) is a duplicate: nothing is written, no reply and no move. A refused (`rejected`) package is always
  * written as its own row, and a refused row is never the duplicate of an accepted one (migration 007).
  */
-export function* incomingTx(x: Tx, input: RecordIncomingInput): Steps<RecordIncomingResult> {
+export function* incomingTx(x: Tx, input: RecordIncomingInput, staged?: StagedBytes): Steps<RecordIncomingResult> {
   const p = input.package
   const row = incomingRow(input, iso(input.at))
   // the history rule, in the transaction that writes: what it reads stays true until this commits (guard)
   if (input.guard && input.state !== 'rejected') input.guard.check((yield* $(x.ops.incomingByDocument(input.guard.sender, input.guard.documentId))).map(incomingFromRow))
-  const ins = yield* $(x.ops.insertIncoming({ row, bytes: buf(p.bytes), signature: p.signature ? buf(p.signature) : null }))
+  const ins = yield* $(x.ops.insertIncoming({ row, bytes: buf(p.bytes), signature: p.signature ? buf(p.signature) : null, ...(staged ? { staged } : {}) }))
   if ('duplicate' in ins) return { incoming: incomingFromRow(ins.duplicate), duplicate: true }
   yield* append(x, [incomingStoredEvent(input, row)])
   const reply = input.reply ? yield* outgoingTx(x, input.reply) : undefined
@@ -502,6 +513,36 @@ export abstract class CoreStore implements Pick<Store, WriteMethods> {
   protected searchableWrite(): void {}
 
   /**
+   * Whether package bytes of this size are written ahead, in parts (`stageBytes`), instead of inline in the write
+   * that stores the package. No by default (PostgreSQL); SQLite from a size on (its commits run on the event loop).
+   */
+  protected stagesBytes(_size: number): boolean {
+    return false
+  }
+
+  /** Write package bytes ahead of their package's write; called only when `stagesBytes` says so. */
+  protected stageBytes(_bytes: Uint8Array): Promise<StagedBytes> {
+    return Promise.reject(new Error('this store does not stage bytes'))
+  }
+
+  /** Remove staged bytes that no write came to hold (a duplicate, a replay, a failed write). Never throws. */
+  protected unstageBytes(_s: StagedBytes): void {}
+
+  /** Stage the bytes, run the write with them, and remove them again when the write did not keep them. */
+  private async staged<T>(bytes: Uint8Array, write: (s: StagedBytes) => Promise<T>, kept: (r: T) => boolean): Promise<T> {
+    const s = await this.stageBytes(bytes)
+    let r: T
+    try {
+      r = await write(s)
+    } catch (e) {
+      this.unstageBytes(s)
+      throw e
+    }
+    if (!kept(r)) this.unstageBytes(s)
+    return r
+  }
+
+  /**
    * Whether writes go through (Store.writeHealth): not while the last batch failed for a reason of the storage and
    * none committed since, for at most WRITE_FAILURE_HOLD_MS after that failure (then traffic may try again; the
    * next failing write says so again).
@@ -514,6 +555,9 @@ export abstract class CoreStore implements Pick<Store, WriteMethods> {
 
   recordOutgoing(input: RecordOutgoingInput): Promise<RecordOutgoingResult> {
     this.searchableWrite()
+    if (this.stagesBytes(input.package.bytes.byteLength)) {
+      return this.staged(input.package.bytes, (s) => this.writes.push('recordOutgoing', (x) => outgoingTx(x, input, s)), (r) => !r.replayed)
+    }
     return this.writes.push('recordOutgoing', (x) => outgoingTx(x, input), outgoingBytes(input))
   }
 
@@ -539,6 +583,9 @@ export abstract class CoreStore implements Pick<Store, WriteMethods> {
 
   recordIncoming(input: RecordIncomingInput): Promise<RecordIncomingResult> {
     this.searchableWrite()
+    if (this.stagesBytes(input.package.bytes.byteLength)) {
+      return this.staged(input.package.bytes, (s) => this.writes.push('recordIncoming', (x) => incomingTx(x, input, s), outgoingBytes(input.reply)), (r) => !r.duplicate)
+    }
     return this.writes.push('recordIncoming', (x) => incomingTx(x, input), input.package.bytes.byteLength + outgoingBytes(input.reply))
   }
 

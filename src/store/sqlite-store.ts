@@ -15,13 +15,14 @@ import Database from 'better-sqlite3'
 import { existsSync } from 'node:fs'
 import { setImmediate as yieldToLoop } from 'node:timers/promises'
 import { GatewayError, gwError } from '../errors.js'
-import { CoreStore, purgedError, type Tx, type WriteOps } from './core.js'
+import { CoreStore, purgedError, type StagedBytes, type Tx, type WriteOps } from './core.js'
+import { newId } from './ids.js'
 import { decodeCursor, pageLimit } from './cursor.js'
 import { eventConditions, eventsSql, listDeliveriesQuery, listIncomingQuery, listPackagesQuery, pageFrom, Params, type Dialect, type ListQuery } from './filters.js'
 import { call, ChainHead, eachWrite, runSync, WriteQueue, type Outcome, type QueuedWrite } from './group-commit.js'
 import { CHAIN_COLUMNS, ChainVerifier, GENESIS_HASH } from './hash-chain.js'
 import { LATEST_VERSION, migrationMessage, MIGRATIONS } from './migrations/index.js'
-import { idempotencyFromRow, INCOMING_COLS, iso, orNull, PACKAGE_COLS, statsOf, type Row } from './records.js'
+import { buf, idempotencyFromRow, INCOMING_COLS, iso, orNull, PACKAGE_COLS, statsOf, type Row } from './records.js'
 import { anchorFromRow, awaitingFromRow, deliveryFromRow, deliveryWithPackageFromRow, eventFromRow, incomingFromRow, packageFromRow, pendingFromRow, timelineFromRow, webhookFromRow, withDeliveries } from './rows.js'
 import { globPattern, TEXT_DENSE_MATCHES } from './search.js'
 import type { Store } from './store.js'
@@ -69,7 +70,19 @@ export interface SqliteStoreOptions {
   /** Tuning: from how many matching packages a text search checks events one by one instead of using the
    * index's set of matches (default 2,000). */
   textDenseMatches?: number
+  /** Tuning: from which size package bytes are written ahead in parts of PART_BYTES (default PART_THRESHOLD). */
+  partThreshold?: number
 }
+
+/**
+ * Package bytes from this size on are written ahead of their package, in parts of PART_BYTES, each part its own
+ * group-commit write (migration 014): a COMMIT of a whole 50 MB blob held the event loop for 0.5-1.3 s on the
+ * shared 2-core machine, one of a 1 MiB part a few ms. Below it, the bytes go inline with the package's write.
+ */
+export const PART_THRESHOLD = 4 * 1024 * 1024
+export const PART_BYTES = 1024 * 1024
+/** Parts no bytes row holds are swept when the store opens once their key (a time-ordered id) is this old. */
+const UNHELD_PARTS_AGE_MS = 3_600_000
 
 type Stmt = Database.Statement<unknown[], Row>
 
@@ -120,8 +133,9 @@ export async function openSqliteStore(path: string, opts: SqliteStoreOptions = {
       db.pragma('analysis_limit = 1000')
       db.pragma('optimize = 0x10002')
     }
-    const store = new SqliteStore(db, path, opts.textDenseMatches ?? TEXT_DENSE_MATCHES)
+    const store = new SqliteStore(db, path, opts.textDenseMatches ?? TEXT_DENSE_MATCHES, opts.partThreshold)
     store.catchUpIndex()
+    if (!opts.readonly) store.sweepParts()
     return store
   } catch (e) {
     db.close()
@@ -211,12 +225,13 @@ export class SqliteStore extends CoreStore implements Store {
     private readonly db: Database.Database,
     readonly path: string,
     private readonly textDenseMatches: number = TEXT_DENSE_MATCHES,
+    private readonly partThreshold: number = PART_THRESHOLD,
   ) {
     super()
     this.sql = {
       head: 'SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1',
       getPackage: `SELECT ${PACKAGE_COLS} FROM packages WHERE id = ?`,
-      getBytes: `SELECT b.bytes, b.signature, x.purged_at, x.reason AS purge_reason FROM package_bytes b
+      getBytes: `SELECT b.bytes, b.signature, b.parts_key, b.parts, x.purged_at, x.reason AS purge_reason FROM package_bytes b
          LEFT JOIN purged_bytes x ON x.direction = 'out' AND x.id = b.package_id WHERE b.package_id = ?`,
       getDeliveries: 'SELECT * FROM deliveries WHERE package_id = ? ORDER BY seq',
       getDelivery: 'SELECT * FROM deliveries WHERE id = ?',
@@ -245,7 +260,7 @@ export class SqliteStore extends CoreStore implements Store {
       hasLogAnchors: "SELECT 1 AS ok FROM sqlite_master WHERE type = 'table' AND name = 'log_anchors'",
       chainPage: `SELECT ${CHAIN_COLUMNS} FROM events WHERE seq >= ? AND seq <= ? ORDER BY seq LIMIT ?`,
       getIncoming: `SELECT ${INCOMING_COLS} FROM incoming WHERE id = ?`,
-      getIncomingBytes: `SELECT b.bytes, b.signature, x.purged_at, x.reason AS purge_reason FROM incoming_bytes b
+      getIncomingBytes: `SELECT b.bytes, b.signature, b.parts_key, b.parts, x.purged_at, x.reason AS purge_reason FROM incoming_bytes b
          LEFT JOIN purged_bytes x ON x.direction = 'in' AND x.id = b.incoming_id WHERE b.incoming_id = ?`,
       // the accepted copy under the dedupe key (migration 007: rejected and discarded copies are never one)
       incomingDedupe: `SELECT ${INCOMING_COLS} FROM incoming WHERE sha256 = @sha256 AND upper(sender) IS upper(@sender) AND document_id IS @document_id
@@ -280,7 +295,18 @@ export class SqliteStore extends CoreStore implements Store {
          VALUES (@seq, @time, @direction, @type, @package_id, @delivery_id, @document_id, @sender, @recipient, @actor, @from_state, @state, @changed, @status_code, @cause, @detail, @prev_hash, @hash)`,
       insertPackage: `INSERT INTO packages (id, kind, document_id, sender, client_id, sha256, size, priority, subject, code_number, code_notation, promulgation_date, status_code, metadata, search, created_at)
          VALUES (@id, @kind, @document_id, @sender, @client_id, @sha256, @size, @priority, @subject, @code_number, @code_notation, @promulgation_date, @status_code, @metadata, @search, @created_at)`,
-      insertBytes: 'INSERT INTO package_bytes (package_id, bytes, signature) VALUES (?, ?, ?)',
+      insertBytes: 'INSERT INTO package_bytes (package_id, bytes, signature, parts_key, parts) VALUES (?, ?, ?, ?, ?)',
+      // ---- bytes in parts (014)
+      insertPart: 'INSERT INTO blob_parts (key, seq, data) VALUES (?, ?, ?)',
+      getPart: 'SELECT data FROM blob_parts WHERE key = ? AND seq = ?',
+      partsOf: 'SELECT count(*) AS n, coalesce(sum(length(data)), 0) AS size FROM blob_parts WHERE key = ?',
+      deletePart: 'DELETE FROM blob_parts WHERE key = ? AND seq = ?',
+      deleteParts: 'DELETE FROM blob_parts WHERE key = ?',
+      unheldParts: `SELECT DISTINCT p.key FROM blob_parts p WHERE p.key < @before
+         AND NOT EXISTS (SELECT 1 FROM package_bytes b WHERE b.parts_key = p.key) AND NOT EXISTS (SELECT 1 FROM incoming_bytes b WHERE b.parts_key = p.key)`,
+      partSeqs: 'SELECT seq FROM blob_parts WHERE key = ? ORDER BY seq',
+      packagePartsKey: 'SELECT parts_key FROM package_bytes WHERE package_id = ?',
+      incomingPartsKey: 'SELECT parts_key FROM incoming_bytes WHERE incoming_id = ?',
       insertDelivery: `INSERT INTO deliveries (id, package_id, recipient, priority, state, attempts, created_at, updated_at)
          VALUES (@id, @package_id, @recipient, @priority, 'accepted', 0, @at, @at)`,
       insertIdem: 'INSERT INTO idempotency_keys (client_id, key, request_hash, package_id, created_at) VALUES (?, ?, ?, ?, ?)',
@@ -302,7 +328,7 @@ export class SqliteStore extends CoreStore implements Store {
       updateWebhook: `UPDATE webhook_deliveries SET state = @state, attempts = @attempts, next_attempt_at = @next_attempt_at, last_status = @last_status,
            last_error = @last_error, updated_at = @updated_at WHERE id = @id`,
       pendingWebhooks: "SELECT * FROM webhook_deliveries WHERE state = 'pending' AND seq > ? ORDER BY seq LIMIT ?",
-      insertIncomingBytes: 'INSERT INTO incoming_bytes (incoming_id, bytes, signature) VALUES (?, ?, ?)',
+      insertIncomingBytes: 'INSERT INTO incoming_bytes (incoming_id, bytes, signature, parts_key, parts) VALUES (?, ?, ?, ?, ?)',
       getDeliveryAttempts: 'SELECT unfinished FROM delivery_attempts WHERE key = ?',
       upsertDeliveryAttempts: `INSERT INTO delivery_attempts (key, unfinished, first_at, updated_at) VALUES (@key, @unfinished, @at, @at)
         ON CONFLICT (key) DO UPDATE SET unfinished = excluded.unfinished, updated_at = excluded.updated_at`,
@@ -338,7 +364,7 @@ export class SqliteStore extends CoreStore implements Store {
       insertOutgoing: (w) => {
         if (s('getPackage').get(w.row.id)) return false
         s('insertPackage').run(w.row)
-        s('insertBytes').run(w.row.id, w.bytes, w.signature)
+        this.insertBytesRow('insertBytes', w.row.id, w.bytes, w.signature, w.staged)
         w.deliveries.forEach((d) => s('insertDelivery').run({ id: d.id, package_id: w.row.id, recipient: d.recipient, priority: w.row.priority, at: w.row.created_at }))
         for (const e of w.events) s('insertEvent').run(e)
         if (w.idempotency) s('insertIdem').run(w.idempotency.clientId, w.idempotency.key, w.idempotency.requestHash, w.row.id, w.row.created_at)
@@ -353,13 +379,14 @@ export class SqliteStore extends CoreStore implements Store {
         s('updateDelivery').run({ id, state, status_code: orNull(o.statusCode), reason: orNull(o.reason), at })
       },
       incomingByDocument: (sender, documentId) => s('incomingByDocument').all(sender, documentId) as Row[],
-      insertIncoming: ({ row, bytes, signature }) => {
+      insertIncoming: (w) => {
+        const { row, bytes, signature } = w
         // a refused copy is always its own row; an accepted one is a duplicate of the accepted copy under its key
         const ex = row.state === 'rejected' ? undefined : (s('incomingDedupe').get({ sha256: row.sha256, sender: row.sender, document_id: row.document_id, recipient: row.recipient }) as Row | undefined)
         if (ex) return { duplicate: ex }
         if (s('getIncoming').get(row.id)) throw gwError('GW_ERR_STORE_CONFLICT', { reason: `incoming package ${row.id} is already stored` })
         s('insertIncoming').run(row)
-        s('insertIncomingBytes').run(row.id, bytes, signature)
+        this.insertBytesRow('insertIncomingBytes', row.id, bytes, signature, w.staged)
         return { row: s('getIncoming').get(row.id) as Row }
       },
       incomingForUpdate: (id) => s('getIncoming').get(id) as Row | undefined,
@@ -404,9 +431,13 @@ export class SqliteStore extends CoreStore implements Store {
         })),
       purgeBytes: (direction, rows, at, reason) => {
         const empty = s(direction === 'out' ? 'emptyPackageBytes' : 'emptyIncomingBytes')
+        const partsKey = s(direction === 'out' ? 'packagePartsKey' : 'incomingPartsKey')
         for (const r of rows) {
           s('insertPurged').run(direction, r.id, at, reason, r.size)
           empty.run(r.id)
+          // bytes in parts (014): the parts go with them (their trigger allows it once purged_bytes has the row)
+          const key = (partsKey.get(r.id) as { parts_key: string | null } | undefined)?.parts_key
+          if (key) s('deleteParts').run(key)
         }
       },
       idempotencyKeysBefore: (before, remove) =>
@@ -478,6 +509,87 @@ export class SqliteStore extends CoreStore implements Store {
       .immediate()
   }
 
+  // ---- bytes in parts (migration 014) -------------------------------------------------------------------
+
+  protected override stagesBytes(size: number): boolean {
+    return size >= this.partThreshold
+  }
+
+  /** Write `bytes` as parts under a fresh key, one group-commit write per part (other writes go on in between). */
+  protected override async stageBytes(bytes: Uint8Array): Promise<StagedBytes> {
+    const key = newId()
+    const b = buf(bytes)
+    const parts = Math.max(1, Math.ceil(b.length / PART_BYTES))
+    const staged = { key, parts }
+    try {
+      for (let i = 0; i < parts; i++) {
+        const part = b.subarray(i * PART_BYTES, Math.min(b.length, (i + 1) * PART_BYTES))
+        await this.writes.push('stageBytes', () => call(() => void this.s('insertPart').run(key, i, part)), part.length)
+      }
+    } catch (e) {
+      this.unstageBytes(staged)
+      throw e
+    }
+    return staged
+  }
+
+  /** Delete parts no bytes row holds, one part per write, in the background; what fails is swept at the next open. */
+  protected override unstageBytes(s: StagedBytes): void {
+    void (async () => {
+      for (let i = 0; i < s.parts; i++) await this.writes.push('unstageBytes', () => call(() => void this.s('deletePart').run(s.key, i)))
+    })().catch(() => undefined)
+  }
+
+  /** After opening: remove parts that an interrupted write left (held by no bytes row, their key over an hour old). */
+  sweepParts(now = Date.now()): void {
+    let keys: string[]
+    try {
+      keys = (this.s('unheldParts').all({ before: newId(now - UNHELD_PARTS_AGE_MS) }) as { key: string }[]).map((r) => r.key)
+    } catch {
+      return // a store that cannot be read now says so at its first real operation
+    }
+    for (const key of keys) {
+      const seqs = (this.s('partSeqs').all(key) as { seq: number }[]).map((r) => r.seq)
+      this.unstageBytes({ key, parts: seqs.length ? Math.max(...seqs) + 1 : 0 })
+    }
+  }
+
+  /** A bytes row in the write that stores its package: inline, or empty with the key of its staged parts. */
+  private insertBytesRow(stmt: 'insertBytes' | 'insertIncomingBytes', id: string, bytes: Buffer, signature: Buffer | null, staged?: StagedBytes): void {
+    if (!staged) return void this.s(stmt).run(id, bytes, signature, null, null)
+    // every part must be there (an interrupted write's parts are swept only once their key is an hour old)
+    const have = this.s('partsOf').get(staged.key) as { n: number; size: number }
+    if (have.n !== staged.parts || have.size !== bytes.length) {
+      throw gwError('GW_ERR_STORE_UNAVAILABLE', { reason: `the parts of package ${id} are incomplete (${have.n} of ${staged.parts}, ${have.size} of ${bytes.length} bytes): write it again` })
+    }
+    this.s(stmt).run(id, Buffer.alloc(0), signature, staged.key, staged.parts)
+  }
+
+  /**
+   * The bytes of a bytes row: inline, or read part by part, one part per event-loop turn, into one buffer. A part
+   * missing is a purge that happened meanwhile (the purged error) or a damaged store.
+   */
+  private async bytesOf(r: Row, op: string): Promise<Buffer> {
+    if (!r.parts_key) return r.bytes as Buffer
+    const key = String(r.parts_key)
+    const parts = Number(r.parts)
+    try {
+      const have = this.s('partsOf').get(key) as { n: number; size: number }
+      if (have.n !== parts) throw gwError('GW_ERR_STORE_CORRUPT', { reason: `${op}: ${have.n} of the ${parts} parts of ${key} are stored` })
+      const out = Buffer.allocUnsafeSlow(have.size)
+      let at = 0
+      for (let i = 0; i < parts; i++) {
+        if (i > 0) await yieldToLoop()
+        const p = this.s('getPart').get(key, i) as { data: Buffer } | undefined
+        if (!p || at + p.data.length > out.length) throw gwError('GW_ERR_STORE_CORRUPT', { reason: `${op}: part ${i} of ${key} is missing or changed while read` })
+        at += p.data.copy(out, at)
+      }
+      return out
+    } catch (e) {
+      throw mapSqliteError(e, op)
+    }
+  }
+
   // ---- search index, filled in bulk after writes ---------------------------------------------------------
 
   private indexTimer: NodeJS.Timeout | undefined
@@ -538,8 +650,8 @@ export class SqliteStore extends CoreStore implements Store {
     })
   }
 
-  pendingDeliveries(opts: PendingQuery): Promise<PendingDelivery[]> {
-    return this.run('pendingDeliveries', () => {
+  async pendingDeliveries(opts: PendingQuery): Promise<PendingDelivery[]> {
+    const rows = await this.run('pendingDeliveries', () => {
       const limit = Math.max(1, Math.trunc(opts.limit) || 1)
       const read = (): Row[] => {
         if (opts.afterId !== undefined) {
@@ -550,15 +662,14 @@ export class SqliteStore extends CoreStore implements Store {
         return this.s('pending').all(limit) as Row[]
       }
       const lease = opts.lease
-      if (!lease) return read().map(pendingFromRow)
+      if (!lease) return read()
       // one immediate transaction: another process on the file waits for it, and takes what is left
       const now = lease.at ?? new Date()
       const until = new Date(now.getTime() + lease.ms).toISOString()
-      return this.db
-        .transaction(() => read().filter((r) => this.s('takeLease').run({ id: r.id, owner: lease.owner, now: now.toISOString(), until }).changes === 1))
-        .immediate()
-        .map(pendingFromRow)
+      return this.db.transaction(() => read().filter((r) => this.s('takeLease').run({ id: r.id, owner: lease.owner, now: now.toISOString(), until }).changes === 1)).immediate()
     })
+    for (const r of rows) if (r.parts_key) r.bytes = await this.bytesOf(r, 'pendingDeliveries')
+    return rows.map(pendingFromRow)
   }
 
   listAwaitingSignature(opts: { limit: number; signer?: string; afterSeq?: number }): Promise<AwaitingSignature[]> {
@@ -593,12 +704,13 @@ export class SqliteStore extends CoreStore implements Store {
     })
   }
 
-  getPackageBytes(id: string): Promise<PackageBytes | undefined> {
-    return this.run('getPackageBytes', () => {
+  async getPackageBytes(id: string): Promise<PackageBytes | undefined> {
+    const r = await this.run('getPackageBytes', () => {
       const r = this.s('getBytes').get(id) as Row | undefined
       if (r?.purged_at) throw purgedError('package', id, r)
-      return r ? { bytes: r.bytes as Buffer, signature: r.signature as Buffer } : undefined
+      return r
     })
+    return r ? { bytes: await this.bytesOf(r, 'getPackageBytes'), signature: r.signature as Buffer } : undefined
   }
 
   listPackages(f: ListPackagesFilter): Promise<Page<PackageWithDeliveries>> {
@@ -749,13 +861,15 @@ export class SqliteStore extends CoreStore implements Store {
     })
   }
 
-  getIncomingBytes(id: string): Promise<{ bytes: Uint8Array; signature?: Uint8Array } | undefined> {
-    return this.run('getIncomingBytes', () => {
+  async getIncomingBytes(id: string): Promise<{ bytes: Uint8Array; signature?: Uint8Array } | undefined> {
+    const r = await this.run('getIncomingBytes', () => {
       const r = this.s('getIncomingBytes').get(id) as Row | undefined
-      if (!r) return undefined
-      if (r.purged_at) throw purgedError('incoming package', id, r)
-      return r.signature ? { bytes: r.bytes as Buffer, signature: r.signature as Buffer } : { bytes: r.bytes as Buffer }
+      if (r?.purged_at) throw purgedError('incoming package', id, r)
+      return r
     })
+    if (!r) return undefined
+    const bytes = await this.bytesOf(r, 'getIncomingBytes')
+    return r.signature ? { bytes, signature: r.signature as Buffer } : { bytes }
   }
 
   findIncomingByDocument(senderOrganId: string, documentId: string): Promise<StoredIncoming[]> {
@@ -849,7 +963,7 @@ export class SqliteStore extends CoreStore implements Store {
   }
 }
 
-const PENDING_SELECT = `SELECT d.id, d.package_id, d.recipient, d.priority, d.attempts, d.created_at, p.kind, p.document_id, p.sender, p.sha256, b.bytes, b.signature
+const PENDING_SELECT = `SELECT d.id, d.package_id, d.recipient, d.priority, d.attempts, d.created_at, p.kind, p.document_id, p.sender, p.sha256, b.bytes, b.signature, b.parts_key, b.parts
   FROM deliveries d INDEXED BY deliveries_outbox JOIN packages p ON p.id = d.package_id JOIN package_bytes b ON b.package_id = d.package_id`
 
 /** Text filter, event by event: the package's folded search text matches. */

@@ -17,6 +17,7 @@ import { migration010 } from './010-failsafe-delivery-attempts.js'
 import { migration011 } from './011-tsa-log-anchors.js'
 import { migration012 } from './012-relay-leases.js'
 import { migration013 } from './013-awaiting-signature.js'
+import { migration014 } from './014-blob-parts.js'
 
 export interface Migration {
   version: number
@@ -29,7 +30,7 @@ export interface Migration {
   pg: string
 }
 
-export const MIGRATIONS: readonly Migration[] = [migration001, migration002, migration003, migration004, migration005, migration006, migration007, migration008, migration009, migration010, migration011, migration012, migration013]
+export const MIGRATIONS: readonly Migration[] = [migration001, migration002, migration003, migration004, migration005, migration006, migration007, migration008, migration009, migration010, migration011, migration012, migration013, migration014]
 
 export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version
 
