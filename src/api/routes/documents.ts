@@ -199,6 +199,13 @@ export async function documentRoutes(app: FastifyInstance, opts: DocumentRoutesO
   const { store, outgoing, config } = opts
 
   /** The stored package parsed again (the exact bytes that were signed and sent). */
+  /** `{ awaitingSignature }` while the package waits for its signature (the signing token was out), else `{}`. */
+  async function awaitingOf(id: string): Promise<{ awaitingSignature?: Record<string, unknown> }> {
+    const w = await store.getAwaitingSignature(id)
+    if (!w) return {}
+    return { awaitingSignature: { since: w.since, ...(w.reason ? { reason: w.reason } : {}), attempts: w.attempts, ...(w.lastError ? { lastError: w.lastError } : {}), ...(w.lastAttemptAt ? { lastAttemptAt: w.lastAttemptAt } : {}) } }
+  }
+
   async function envelopeOf(id: string): Promise<Envelope> {
     const stored = await store.getPackageBytes(id)
     if (!stored) throw gwError('GW_ERR_API_NOT_FOUND', { what: `bytes of document ${id}` })
@@ -290,11 +297,7 @@ export async function documentRoutes(app: FastifyInstance, opts: DocumentRoutesO
           timeline: (await store.timeline(d.id)).map(timelineView),
         })),
       )
-      const w = await store.getAwaitingSignature(id)
-      const awaitingSignature = w
-        ? { since: w.since, ...(w.reason ? { reason: w.reason } : {}), attempts: w.attempts, ...(w.lastError ? { lastError: w.lastError } : {}), ...(w.lastAttemptAt ? { lastAttemptAt: w.lastAttemptAt } : {}) }
-        : undefined
-      return { ...packageView(pkg), ...(awaitingSignature ? { awaitingSignature } : {}), ...(content ? contentView(id, await envelopeOf(id)) : {}), deliveries: withTimeline }
+      return { ...packageView(pkg), ...(await awaitingOf(id)), ...(content ? contentView(id, await envelopeOf(id)) : {}), deliveries: withTimeline }
     },
   )
 
@@ -370,8 +373,10 @@ export async function documentRoutes(app: FastifyInstance, opts: DocumentRoutesO
         ...(q.cursor ? { cursor: q.cursor } : {}),
         limit: q.limit,
       })
+      // a package awaiting its signature has every delivery accepted: only those are looked up
+      const waits = (pkg: PackageWithDeliveries) => (pkg.deliveries.every((d) => d.state === 'accepted') ? awaitingOf(pkg.id) : {})
       return {
-        items: page.items.map((pkg: PackageWithDeliveries) => ({ ...packageView(pkg), deliveries: pkg.deliveries.map(deliveryView) })),
+        items: await Promise.all(page.items.map(async (pkg: PackageWithDeliveries) => ({ ...packageView(pkg), ...(await waits(pkg)), deliveries: pkg.deliveries.map(deliveryView) }))),
         ...(page.next ? { next: page.next } : {}),
       }
     },
