@@ -7,6 +7,7 @@ import { parentPort, workerData } from 'node:worker_threads'
 import type { Config } from '../config.js'
 import { isGatewayError } from '../errors.js'
 import { runInspectJob, type InspectJob } from './inspect-jobs.js'
+import { ownBuffers } from './transfer.js'
 import { trustVerifier, type TrustVerifier } from './trust.js'
 
 export type WorkerJob = InspectJob & { id: number }
@@ -33,8 +34,7 @@ if (port) {
               : job.op === 'read-json'
                 ? Object.values((value as { bytes: Record<string, Uint8Array> }).bytes)
                 : []
-        const transfer = [...new Set(out.filter((c) => c.byteOffset === 0 && c.byteLength === c.buffer.byteLength).map((c) => c.buffer as ArrayBuffer))]
-        port.postMessage({ id: job.id, ok: true, value } satisfies WorkerResult, transfer)
+        port.postMessage({ id: job.id, ok: true, value } satisfies WorkerResult, ownBuffers(out))
       },
       (e: unknown) => {
         const out: WorkerResult = isGatewayError(e)

@@ -19,6 +19,7 @@ import { ERRORS, gwError, type ErrorCode } from '../errors.js'
 import type { Verifier } from '../signature/index.js'
 import { runInspectJob, type InspectJob, type InspectResults } from './inspect-jobs.js'
 import type { WorkerJob, WorkerResult } from './inspect-worker.js'
+import { ownBuffers } from './transfer.js'
 import { trustVerifier, type TrustVerifier } from './trust.js'
 
 export interface Inspector {
@@ -60,16 +61,8 @@ interface Slot {
   busy: Waiting | undefined
 }
 
-/**
- * The job's byte inputs that own their whole ArrayBuffer (an uploaded PDF, a package read from the store) move
- * to the worker without a copy; the caller does not use them afterwards. Views into a shared buffer (small
- * Buffers live in Node's pool) are copied instead.
- */
-function transferable(job: InspectJob): ArrayBuffer[] {
-  const bytes = Object.values(job).filter((v): v is Uint8Array => v instanceof Uint8Array)
-  const own = bytes.filter((b) => b.byteOffset === 0 && b.byteLength === b.buffer.byteLength && b.buffer instanceof ArrayBuffer).map((b) => b.buffer as ArrayBuffer)
-  return [...new Set(own)]
-}
+/** The job's byte inputs (an uploaded PDF, a package read from the store) move to the worker: the caller does not use them afterwards. */
+const transferable = (job: InspectJob): ArrayBuffer[] => ownBuffers(Object.values(job).filter((v): v is Uint8Array => v instanceof Uint8Array))
 
 export function createInspector(opts: InspectorOptions): Inspector {
   const size = opts.verifier ? 1 : Math.max(1, opts.config.pipeline.inspectWorkers)

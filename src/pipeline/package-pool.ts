@@ -11,6 +11,11 @@ import type { EdocInput } from '../envelope/index.js'
 import { ERRORS, gwError, type ErrorCode } from '../errors.js'
 import type { BindingRule } from '../signature/index.js'
 import type { Job, JobResult } from './package-worker.js'
+import { ownBuffers } from './transfer.js'
+
+/** From this size an attachment moves to the signing worker instead of being copied (the API does not read it again). */
+const LARGE = 1024 * 1024
+
 
 export interface BuiltAndSigned {
   bytes: Uint8Array
@@ -112,7 +117,7 @@ export async function createPackagePool(agencies: readonly AgencyConfig[], size:
     const id = nextId++
     return new Promise((resolve, reject) => {
       slot.pending.set(id, { resolve, reject })
-      slot.worker.postMessage({ ...job, id })
+      slot.worker.postMessage({ ...job, id }, job.op === 'build-sign' ? ownBuffers((job.input.attachments ?? []).map((a) => a.data), LARGE) : [])
     })
   }
 

@@ -9,6 +9,7 @@ import type { AgencyConfig } from '../config.js'
 import { buildEdoc, type EdocInput } from '../envelope/index.js'
 import { isGatewayError } from '../errors.js'
 import { loadAgencySigner, usesToken } from './signers.js'
+import { ownBuffers } from './transfer.js'
 import type { BindingRule, Signer } from '../signature/index.js'
 
 export type Job =
@@ -51,7 +52,8 @@ async function main(): Promise<void> {
         ? { id: job.id, ok: false, code: e.code, params: { ...e.params }, message: e.message }
         : { id: job.id, ok: false, message: e instanceof Error ? e.message : String(e) }
     }
-    port.postMessage(out)
+    // the built package moves back (its worker copy is not needed): large bytes are held once, not twice
+    port.postMessage(out, out.ok && out.bytes ? ownBuffers([out.bytes]) : [])
   })
 }
 
