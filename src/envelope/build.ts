@@ -569,9 +569,11 @@ export function serialiseEdoc(m: EdocPackage, data: Uint8Array[]): Buffer {
     o.raw('  <AttachmentEncoded/>\n</edXML>\n')
     return Buffer.from(o.parts.join(''), 'utf8')
   }
-  // AttachmentEncoded: unprefixed, except ContentTransferEncoded; payloads go in as latin1 buffers, never as JS text
+  // AttachmentEncoded: unprefixed, except ContentTransferEncoded. The package is written into one buffer of its exact
+  // size: the text parts as UTF-8, each payload as base64 a slice at a time, so that a 50 MB attachment is never
+  // also a 67 MB string and a second copy of its base64 (peak: the payload and the package, nothing more)
   const a = new Out('')
-  const chunks: Buffer[] = []
+  const pieces: (string | Uint8Array)[] = []
   a.raw('  <AttachmentEncoded>\n')
   for (const [i, at] of m.attachments.entries()) {
     a.open(2, 'Attachment')
@@ -580,16 +582,34 @@ export function serialiseEdoc(m: EdocPackage, data: Uint8Array[]): Buffer {
     a.leaf(3, 'Description', at.description)
     a.leaf(3, 'ContentType', at.contentType)
     a.raw(`      <edXML:ContentTransferEncoded xmlns:edXML="${EDXML_NS}">`)
-    chunks.push(Buffer.from((i === 0 ? o.parts.join('') : '') + a.parts.join(''), 'utf8'))
+    pieces.push((i === 0 ? o.parts.join('') : '') + a.parts.join(''), data[i]!)
     a.parts.length = 0
-    const d = data[i]!
-    chunks.push(Buffer.from(Buffer.from(d.buffer, d.byteOffset, d.byteLength).toString('base64'), 'latin1'))
     a.raw('</edXML:ContentTransferEncoded>\n')
     a.close(2, 'Attachment')
   }
   a.raw('  </AttachmentEncoded>\n</edXML>\n')
-  chunks.push(Buffer.from(a.parts.join(''), 'utf8'))
-  return Buffer.concat(chunks)
+  pieces.push(a.parts.join(''))
+  return joinWithBase64(pieces)
+}
+
+/** Bytes of base64 encoded per step: a multiple of 3, so that the pieces' base64 is the whole payload's. */
+const BASE64_SLICE = 3 * 256 * 1024
+
+/** Text pieces (UTF-8) and payloads (as base64, one line) written into one buffer of the exact total size. */
+function joinWithBase64(pieces: readonly (string | Uint8Array)[]): Buffer {
+  const size = pieces.reduce((n, p) => n + (typeof p === 'string' ? Buffer.byteLength(p, 'utf8') : 4 * Math.ceil(p.byteLength / 3)), 0)
+  const out = Buffer.allocUnsafeSlow(size)
+  let at = 0
+  for (const p of pieces) {
+    if (typeof p === 'string') {
+      at += out.write(p, at, 'utf8')
+      continue
+    }
+    const d = Buffer.from(p.buffer, p.byteOffset, p.byteLength)
+    for (let off = 0; off < d.length; off += BASE64_SLICE) at += out.write(d.toString('base64', off, Math.min(d.length, off + BASE64_SLICE)), at, 'latin1')
+  }
+  if (at !== size) throw new Error(`serialised ${at} bytes, expected ${size}`)
+  return out
 }
 
 /** Serialise a (validated) status model to the exact package bytes. */

@@ -122,3 +122,16 @@ t.test('large attachments are assembled as bytes and come back identical', async
   t.equal(back.edoc!.attachments[0]!.size, data.length)
   t.same(Buffer.from(back.attachment('big')).equals(data), true)
 })
+
+t.test('payloads of every size around the base64 slice (768 KiB) are written as one base64 line of the exact payload', async (t) => {
+  const SLICE = 3 * 256 * 1024
+  const sizes = [0, 1, 2, 3, 4, SLICE - 1, SLICE, SLICE + 1, SLICE + 2, 2 * SLICE + 2, 3 * SLICE]
+  const data = sizes.map((n) => randomBytes(n))
+  const env = buildEdoc(edocInput({ attachments: data.map((d, i) => ({ attachmentName: `a${i}.bin`, contentType: 'application/octet-stream', data: d, description: 'Tiếng Việt: đủ dấu' })) }))
+  const xml = text(env.bytes)
+  const encoded = [...xml.matchAll(/<edXML:ContentTransferEncoded[^>]*>([^<]*)</g)].map((m) => m[1])
+  t.same(encoded, data.map((d) => d.toString('base64')), 'each payload is its own base64, on one line')
+  const back = parseEnvelope(env.bytes)
+  t.same(back.edoc!.attachments.map((a) => Buffer.from(back.rawAttachment(a.contentId)).equals(data[back.edoc!.attachments.indexOf(a)]!)), sizes.map(() => true), 'and parses back to the same bytes')
+  t.ok(xml.endsWith('  </AttachmentEncoded>\n</edXML>\n'), 'the buffer ends with the package (no unwritten bytes after it)')
+})
