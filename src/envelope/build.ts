@@ -608,7 +608,7 @@ function joinWithBase64(pieces: readonly (string | Uint8Array)[]): Buffer {
     const d = Buffer.from(p.buffer, p.byteOffset, p.byteLength)
     for (let off = 0; off < d.length; off += BASE64_SLICE) at += out.write(d.toString('base64', off, Math.min(d.length, off + BASE64_SLICE)), at, 'latin1')
   }
-  if (at !== size) throw new Error(`serialised ${at} bytes, expected ${size}`)
+  if (at !== size) throw gwError('GW_ERR_API_INTERNAL', { reason: `the package serialised to ${at} bytes, expected ${size}` })
   return out
 }
 
