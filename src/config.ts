@@ -241,6 +241,7 @@ export interface Config {
   readonly relay: {
     readonly batchSize: number
     readonly maxInFlight: number
+    readonly maxInFlightBytes: number
     readonly pollIntervalMs: number
     readonly retryDelayMs: number
     /** Lease on the pending deliveries a relay took (several processes on one store share the outbox). */

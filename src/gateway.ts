@@ -199,6 +199,7 @@ function startTransport(config: Config, store: Store, logger: Logger, metrics: G
     publisher: metrics.wrapPublisher(publisher),
     batchSize: config.relay.batchSize,
     maxInFlight: config.relay.maxInFlight,
+    maxInFlightBytes: config.relay.maxInFlightBytes,
     pollIntervalMs: config.relay.pollIntervalMs,
     retryDelayMs: config.relay.retryDelayMs,
     logger: logger.child({ area: 'relay' }),

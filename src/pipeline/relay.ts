@@ -3,7 +3,10 @@
  * has confirmed it.
  *
  * - One loop takes pending deliveries from the store (highest priority first, then oldest) and publishes each on
- *   the confirm channel without awaiting the previous one: up to `maxInFlight` publishes are outstanding at once.
+ *   the confirm channel without awaiting the previous one: up to `maxInFlight` publishes, and `maxInFlightBytes`
+ *   of package bytes, are outstanding at once. A package of PENDING_INLINE_BYTES or more comes without its bytes
+ *   in the page; they are read when its turn comes (after the bytes in flight leave room for it; one always goes),
+ *   and the relay keeps no reference to them once published: a page of large packages never sits in memory.
  * - On the broker's ack the delivery goes to a batch; the batch is written with one `markQueuedMany` transaction
  *   (one commit for many confirms), then `queued` events are emitted. A delivery leaves the in-flight set only
  *   after its new state is stored, so the loop never publishes it twice while it is in flight.
@@ -23,7 +26,7 @@
  * transport) and x-lienthong-document-id.
  */
 import { EventEmitter } from 'node:events'
-import { isGatewayError } from '../errors.js'
+import { gwError, isGatewayError } from '../errors.js'
 import type { Logger } from '../logger.js'
 import type { PendingDelivery, Store } from '../store/index.js'
 import type { OutgoingMessage, PublishReceipt } from '../transport/index.js'
@@ -41,6 +44,8 @@ export interface RelayOptions {
   batchSize?: number
   /** Most publishes awaiting a confirm at once. Default 1000. */
   maxInFlight?: number
+  /** Most package bytes awaiting a confirm at once (one package always goes, whatever its size). Default 256 MiB. */
+  maxInFlightBytes?: number
   /** Fallback poll interval, ms. Default 1000. */
   pollIntervalMs?: number
   /** Pause after the broker was unavailable, ms. Default 2000. */
@@ -92,6 +97,9 @@ class OutboxRelay extends EventEmitter implements Relay {
   readonly #publisher: PublisherLike
   readonly #batchSize: number
   readonly #maxInFlight: number
+  readonly #maxInFlightBytes: number
+  /** Package bytes of the publishes in flight. */
+  #inFlightBytes = 0
   readonly #pollMs: number
   readonly #retryMs: number
   readonly #log: Pick<Logger, 'info' | 'warn' | 'error' | 'debug'>
@@ -121,6 +129,7 @@ class OutboxRelay extends EventEmitter implements Relay {
     this.#publisher = o.publisher
     this.#batchSize = o.batchSize ?? 500
     this.#maxInFlight = o.maxInFlight ?? 1000
+    this.#maxInFlightBytes = o.maxInFlightBytes ?? 256 * 1024 * 1024
     this.#pollMs = o.pollIntervalMs ?? 1000
     this.#retryMs = o.retryDelayMs ?? 2000
     this.#log = o.logger ?? silent
@@ -233,12 +242,27 @@ class OutboxRelay extends EventEmitter implements Relay {
           last = d
           continue
         }
-        while (this.#inFlight.size >= this.#maxInFlight && !this.#stopping) {
+        while ((this.#inFlight.size >= this.#maxInFlight || (this.#inFlightBytes > 0 && this.#inFlightBytes + d.size > this.#maxInFlightBytes)) && !this.#stopping) {
           await new Promise<void>((r) => (this.#slotResolve = r))
         }
         if (this.#stopping) break
         if (Date.now() < this.#unavailableUntil) break
-        this.#publish(d)
+        let bytes = d.bytes
+        if (bytes === undefined) {
+          // a large package: its bytes now, one at a time
+          try {
+            const b = await this.#store.getPackageBytes(d.packageId)
+            if (!b) throw gwError('GW_ERR_STORE_NOT_FOUND', { what: 'package bytes', id: d.packageId })
+            bytes = b.bytes
+          } catch (e) {
+            this.#log.error({ err: e, deliveryId: d.deliveryId, packageId: d.packageId }, 'outbox relay cannot read the bytes of a pending package; retrying')
+            this.#cursor = undefined
+            await this.#sleep(this.#retryMs)
+            break
+          }
+          if (this.#stopping || this.#inFlight.has(d.deliveryId)) break
+        }
+        this.#publish(d, bytes)
         last = d
         published++
       }
@@ -262,12 +286,15 @@ class OutboxRelay extends EventEmitter implements Relay {
     return this.#cursor === undefined ? this.#inFlight.size : 0
   }
 
-  #publish(d: PendingDelivery): void {
+  #publish(row: PendingDelivery, body: Uint8Array): void {
+    // in flight without its bytes: the publisher holds them until the confirm, nothing here after that
+    const { bytes: _, ...d } = row
     this.#inFlight.set(d.deliveryId, d)
+    this.#inFlightBytes += d.size
     const msg: OutgoingMessage = {
       messageId: d.packageId,
       type: d.kind,
-      body: d.bytes,
+      body,
       recipient: d.recipient,
       sender: d.senderOrganId,
       signature: d.signature,
@@ -284,12 +311,14 @@ class OutboxRelay extends EventEmitter implements Relay {
   }
 
   #release(id: string): void {
+    const d = this.#inFlight.get(id)
+    if (!d) return
     this.#inFlight.delete(id)
-    if (this.#inFlight.size < this.#maxInFlight) {
-      const r = this.#slotResolve
-      this.#slotResolve = undefined
-      r?.()
-    }
+    this.#inFlightBytes -= d.size
+    // the loop looks again (a slot, or room for the bytes of the next package)
+    const r = this.#slotResolve
+    this.#slotResolve = undefined
+    r?.()
   }
 
   #acked(d: PendingDelivery): void {

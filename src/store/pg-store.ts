@@ -49,6 +49,7 @@ import type {
   LogAnchor,
   WebhookDelivery,
 } from './types.js'
+import { PENDING_INLINE_BYTES } from './types.js'
 
 export interface PgStoreOptions {
   /** Schema to use (created if missing); default: the connection's search_path (usually `public`). */
@@ -138,7 +139,9 @@ export async function openPgStore(url: string, opts: PgStoreOptions = {}): Promi
   return new PgStore(pool, opts.textScanWindow ?? TEXT_SCAN_WINDOW)
 }
 
-const PENDING_SELECT = `SELECT d.id, d.seq, d.package_id, d.recipient, d.priority, d.attempts, d.created_at, p.kind, p.document_id, p.sender, p.sha256, b.bytes, b.signature
+// the bytes of a large package are not read with the page (PENDING_INLINE_BYTES; not detoasted either)
+const PENDING_SELECT = `SELECT d.id, d.seq, d.package_id, d.recipient, d.priority, d.attempts, d.created_at, p.kind, p.document_id, p.sender, p.sha256, p.size,
+    CASE WHEN p.size < ${PENDING_INLINE_BYTES} THEN b.bytes END AS bytes, b.signature
   FROM deliveries d JOIN packages p ON p.id = d.package_id JOIN package_bytes b ON b.package_id = d.package_id`
 
 /** pg's placeholders and spellings for the shared filters (filters.ts). */

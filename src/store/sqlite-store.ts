@@ -51,6 +51,7 @@ import type {
   LogAnchor,
   WebhookDelivery,
 } from './types.js'
+import { PENDING_INLINE_BYTES } from './types.js'
 
 /** The few pino methods the store uses (pino's logger fits). */
 export interface StoreLogger {
@@ -668,7 +669,6 @@ export class SqliteStore extends CoreStore implements Store {
       const until = new Date(now.getTime() + lease.ms).toISOString()
       return this.db.transaction(() => read().filter((r) => this.s('takeLease').run({ id: r.id, owner: lease.owner, now: now.toISOString(), until }).changes === 1)).immediate()
     })
-    for (const r of rows) if (r.parts_key) r.bytes = await this.bytesOf(r, 'pendingDeliveries')
     return rows.map(pendingFromRow)
   }
 
@@ -963,7 +963,9 @@ export class SqliteStore extends CoreStore implements Store {
   }
 }
 
-const PENDING_SELECT = `SELECT d.id, d.package_id, d.recipient, d.priority, d.attempts, d.created_at, p.kind, p.document_id, p.sender, p.sha256, b.bytes, b.signature, b.parts_key, b.parts
+// the bytes of a large package are not read with the page (PENDING_INLINE_BYTES; from PART_THRESHOLD they are in parts)
+const PENDING_SELECT = `SELECT d.id, d.package_id, d.recipient, d.priority, d.attempts, d.created_at, p.kind, p.document_id, p.sender, p.sha256, p.size,
+    CASE WHEN p.size < ${PENDING_INLINE_BYTES} AND b.parts_key IS NULL THEN b.bytes END AS bytes, b.signature, b.parts_key
   FROM deliveries d INDEXED BY deliveries_outbox JOIN packages p ON p.id = d.package_id JOIN package_bytes b ON b.package_id = d.package_id`
 
 /** Text filter, event by event: the package's folded search text matches. */

@@ -196,11 +196,20 @@ export interface PendingDelivery {
   senderOrganId: string
   priority: number
   sha256: string
-  bytes: Uint8Array
+  /**
+   * The package bytes, for a package under PENDING_INLINE_BYTES; a larger one comes without them (read them with
+   * `getPackageBytes` when it is its turn), so that a page of pending deliveries never holds many large packages.
+   */
+  bytes?: Uint8Array
+  /** Size of the package bytes (packages.size). */
+  size: number
   signature: Uint8Array
   attempts: number
   createdAt: string
 }
+
+/** From this size a pending delivery's package bytes are not read with the page (`PendingDelivery.bytes`). */
+export const PENDING_INLINE_BYTES = 4 * 1024 * 1024
 
 export interface TransitionOptions {
   /** Why: `broker-ack`, `status 03 from peer`, `operator replay`... */

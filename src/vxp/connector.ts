@@ -25,7 +25,7 @@
  */
 import type { Config, VxpAxisConfig } from '../config.js'
 import { parseEnvelope } from '../envelope/index.js'
-import { isGatewayError } from '../errors.js'
+import { gwError, isGatewayError } from '../errors.js'
 import type { Logger } from '../logger.js'
 import type { ReceiveInput } from '../pipeline/receive-steps.js'
 import type { PendingDelivery, PendingQuery, Store } from '../store/index.js'
@@ -153,7 +153,10 @@ export function createAxisConnector(deps: AxisConnectorDeps): AxisConnector {
 
   async function sendOne(d: PendingDelivery): Promise<boolean> {
     try {
-      const a = await client.sendEdoc(d.bytes, { from: d.senderOrganId, messagetype: d.kind, ...(d.kind === 'edoc' ? { to: [d.recipient] } : {}) })
+      // a large package comes without its bytes in the page (PENDING_INLINE_BYTES): read them now
+      const bytes = d.bytes ?? (await store.getPackageBytes(d.packageId))?.bytes
+      if (!bytes) throw gwError('GW_ERR_STORE_NOT_FOUND', { what: 'package bytes', id: d.packageId })
+      const a = await client.sendEdoc(bytes, { from: d.senderOrganId, messagetype: d.kind, ...(d.kind === 'edoc' ? { to: [d.recipient] } : {}) })
       const j = okAnswer(a, 'sendEdoc')
       const axisDocId = typeof j.DocId === 'string' ? j.DocId : String(j.DocId ?? '')
       // 3. confirmed: queued, with the axis's DocId, in one write

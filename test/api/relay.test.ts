@@ -1,11 +1,13 @@
 /**
  * The send path against the real RabbitMQ: API → pipeline → store → relay → broker confirm → `queued`.
  */
+import { randomBytes } from 'node:crypto'
 import t from 'tap'
 import { parseEnvelope } from '../../src/envelope/index.js'
 import { createVerifier } from '../../src/signature/index.js'
 import { HEADER_RECIPIENT, HEADER_SENDER, HEADER_SHA256, HEADER_SIGNATURE } from '../../src/transport/index.js'
 import { createRelay } from '../../src/pipeline/relay.js'
+import { outgoing, sha256 } from '../integration/store/helpers.js'
 import { auth, crlsPem, drainQueue, eventually, G22, H26, H29, inboxOf, KEYS, sampleDocument, startTestGateway, STC, trustAnchorsPem } from '../helper.js'
 
 const send = (gw: Awaited<ReturnType<typeof startTestGateway>>, body: unknown, key: string = KEYS.g22) =>
@@ -109,4 +111,52 @@ t.test('urgent documents are published before normal ones when both wait in the 
   await eventually(async () => (await gw.store.getDeliveries(normal.json().id))[0]?.state === 'queued')
   const msgs = await drainQueue(inboxOf(gw.config, H29))
   t.same(msgs.map((m) => m.properties.messageId), [urgent.json().id, normal.json().id], 'urgent first in the queue')
+})
+
+t.test('large packages: read one at a time when their turn comes, never more than maxInFlightBytes awaiting a confirm (one always goes)', async (t) => {
+  const gw = await startTestGateway(t)
+  await gw.relay.stop()
+  const MiB = 1024 * 1024
+  // 11 packages of 5 MiB and one of 20 MiB, larger than the whole allowance
+  const sizes = [...Array.from({ length: 11 }, () => 5 * MiB), 20 * MiB]
+  const ids: string[] = []
+  for (const size of sizes) {
+    const bytes = randomBytes(size)
+    const r = await gw.store.recordOutgoing(outgoing({ package: { bytes, sha256: sha256(bytes), senderOrganId: G22 }, recipients: [H29] }))
+    ids.push(r.package.id)
+  }
+  t.ok((await gw.store.pendingDeliveries({ limit: 20 })).every((p) => p.bytes === undefined), 'the page carries none of their bytes')
+  // what awaits a confirm at each publish
+  const inFlight = new Set<number>()
+  const seen: number[][] = []
+  let n = 0
+  const publisher = {
+    get ready() {
+      return gw.publisher.ready
+    },
+    publish(msg: Parameters<typeof gw.publisher.publish>[0]) {
+      const me = n++
+      inFlight.add(me)
+      sizeOf.set(me, msg.body.byteLength)
+      seen.push([...inFlight].map((i) => sizeOf.get(i)!))
+      return gw.publisher.publish(msg).finally(() => inFlight.delete(me))
+    },
+  }
+  const sizeOf = new Map<number, number>()
+  const relay = createRelay({ store: gw.store, publisher, pollIntervalMs: 100, maxInFlightBytes: 12 * MiB })
+  relay.start()
+  t.teardown(() => relay.stop())
+  await eventually(async () => (await Promise.all(ids.map((id) => gw.store.getDeliveries(id)))).every((ds) => ds[0]?.state === 'queued'), 60_000)
+  const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0)
+  t.equal(seen.length, sizes.length, 'one publish per package')
+  t.ok(seen.every((xs) => xs.length === 1 || sum(xs) <= 12 * MiB), `never more than 12 MiB awaiting a confirm, except one package alone: ${JSON.stringify(seen.map((xs) => xs.map((x) => x / MiB)))}`)
+  t.ok(seen.some((xs) => xs.length === 2), 'two 5 MiB packages did go together')
+  t.ok(seen.some((xs) => xs.length === 1 && xs[0] === 20 * MiB), 'the 20 MiB package went, alone')
+  const msgs = await drainQueue(inboxOf(gw.config, H29))
+  t.equal(msgs.length, sizes.length, 'every package published once')
+  for (const m of msgs) {
+    const stored = (await gw.store.getPackageBytes(String(m.properties.messageId)))!
+    if (!m.content.equals(Buffer.from(stored.bytes))) t.fail(`${m.properties.messageId}: body differs from the stored bytes`)
+  }
+  t.same(new Set(msgs.map((m) => m.properties.messageId)), new Set(ids), 'the exact bytes of each, once')
 })

@@ -2,7 +2,8 @@
 import t from 'tap'
 import { randomBytes } from 'node:crypto'
 import { isGatewayError } from '../../../src/errors.js'
-import { eachStore, outgoing } from './helpers.js'
+import { PENDING_INLINE_BYTES } from '../../../src/store/types.js'
+import { eachStore, outgoing, sha256 } from './helpers.js'
 
 eachStore(t, 'recordOutgoing stores the package, one accepted delivery per recipient and their events', async (t, { store }) => {
   const input = outgoing({ recipients: ['000.00.02.H26', '000.00.03.H26', '000.00.02.H26'] })
@@ -123,7 +124,8 @@ eachStore(t, 'outbox: pending deliveries by priority then age, paged with afterI
   t.equal(e.priority, 9)
   t.equal(e.senderOrganId, '000.00.01.H26')
   t.equal(e.sha256, express.package.sha256)
-  t.ok(Buffer.from(e.bytes).equals(Buffer.from((await store.getPackageBytes(express.package.id))!.bytes)), 'carries the bytes')
+  t.ok(Buffer.from(e.bytes!).equals(Buffer.from((await store.getPackageBytes(express.package.id))!.bytes)), 'carries the bytes')
+  t.equal(e.size, express.package.size, 'and their size')
   t.ok(e.signature.byteLength > 0, 'carries the signature')
 
   // paging with afterId gives the same sequence without duplicates
@@ -367,4 +369,19 @@ eachStore(t, 'listDeliveries: overdue (queued long ago, no 01), failed, by recip
   const p2 = await store.listDeliveries({ limit: 3, cursor: p1.next! })
   t.same([...p1.items, ...p2.items].map((d) => d.recipient), ['Z', 'A', 'C', 'B', 'A'])
   t.equal(p2.next, undefined)
+})
+
+eachStore(t, 'outbox: a large package comes without its bytes in the page (read them when publishing), with and without a lease', async (t, { store }) => {
+  const big = randomBytes(PENDING_INLINE_BYTES)
+  const small = randomBytes(PENDING_INLINE_BYTES - 1)
+  const b = await store.recordOutgoing(outgoing({ package: { bytes: big, sha256: sha256(big) }, recipients: ['000.00.02.H26'] }))
+  const s = await store.recordOutgoing(outgoing({ package: { bytes: small, sha256: sha256(small) }, recipients: ['000.00.02.H26'] }))
+  for (const lease of [undefined, { owner: 'relay-1', ms: 30_000 }]) {
+    const page = await store.pendingDeliveries({ limit: 10, ...(lease ? { lease } : {}) })
+    const of = (id: string) => page.find((p) => p.packageId === id)!
+    t.match(of(b.package.id), { size: big.length, bytes: undefined }, `${lease ? 'leased' : 'plain'}: the 4 MiB package has its size, not its bytes`)
+    t.equal(of(s.package.id).size, small.length)
+    t.ok(Buffer.from(of(s.package.id).bytes!).equals(small), `${lease ? 'leased' : 'plain'}: the one just under 4 MiB has its bytes`)
+  }
+  t.ok(Buffer.from((await store.getPackageBytes(b.package.id))!.bytes).equals(big), 'the large one reads whole with getPackageBytes')
 })
