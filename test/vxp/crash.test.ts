@@ -124,6 +124,13 @@ t.test('SIGKILL after the axis accepted sendEdoc, before A stored its DocId: sen
   let sends = 0
   const proxy = http.createServer((req, res) => {
     const isSend = req.url?.endsWith('/sendEdoc') ?? false
+    // once B has taken the send A is not to hear of, A hears nothing more from B until it is killed (on a loaded
+    // machine A could otherwise fetch B's 01 for the document in that window and finish the delivery by it)
+    if (!isSend && swallow && sends > 0) {
+      req.resume()
+      parked.push(res)
+      return
+    }
     if (isSend) sends++
     const up = http.request({ host: target.hostname, port: target.port, path: req.url, method: req.method, headers: req.headers }, (r) => {
       if (isSend && swallow) {
