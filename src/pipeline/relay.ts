@@ -249,7 +249,7 @@ class OutboxRelay extends EventEmitter implements Relay {
         if (Date.now() < this.#unavailableUntil) break
         let bytes = d.bytes
         if (bytes === undefined) {
-          // a large package: its bytes now, one at a time
+          // a package of PENDING_INLINE_BYTES or more: its bytes now, one at a time
           try {
             const b = await this.#store.getPackageBytes(d.packageId)
             if (!b) throw gwError('GW_ERR_STORE_NOT_FOUND', { what: 'package bytes', id: d.packageId })

@@ -139,8 +139,10 @@ export async function openPgStore(url: string, opts: PgStoreOptions = {}): Promi
   return new PgStore(pool, opts.textScanWindow ?? TEXT_SCAN_WINDOW)
 }
 
-/** A bytes row's bytes when small, else NULL and its size (`byteaOf` reads it a slice at a time). */
-const BYTES_OR_SIZE = `octet_length(b.bytes) AS size, CASE WHEN octet_length(b.bytes) < ${PENDING_INLINE_BYTES} THEN b.bytes END AS bytes`
+/** From this size a bytes row is read a slice at a time (`byteaOf`). */
+const LARGE_BYTEA = 4 * 1024 * 1024
+/** A bytes row's bytes when under LARGE_BYTEA, else NULL and its size. */
+const BYTES_OR_SIZE = `octet_length(b.bytes) AS size, CASE WHEN octet_length(b.bytes) < ${LARGE_BYTEA} THEN b.bytes END AS bytes`
 /** Bytes per query when a large bytea is read. */
 const BYTEA_SLICE = 1024 * 1024
 
@@ -375,7 +377,7 @@ export class PgStore extends CoreStore implements Store {
   }
 
   /**
-   * The bytes of a bytes row read with BYTES_OR_SIZE: as read when small; from PENDING_INLINE_BYTES on, a slice of
+   * The bytes of a bytes row read with BYTES_OR_SIZE: as read when small; from LARGE_BYTEA on, a slice of
    * BYTEA_SLICE per query, into one buffer: node-postgres parses a result row (bytea as hex text) on the event loop,
    * and one 67 MB bytea held it for 356 ms in one read on the development machine. The bytes never change
    * (triggers); a purge that empties them meanwhile shows as a short read.

@@ -208,8 +208,11 @@ export interface PendingDelivery {
   createdAt: string
 }
 
-/** From this size a pending delivery's package bytes are not read with the page (`PendingDelivery.bytes`). */
-export const PENDING_INLINE_BYTES = 4 * 1024 * 1024
+/**
+ * From this size a pending delivery's package bytes are not read with the page (`PendingDelivery.bytes`): a page
+ * (relay.batchSize, 500) then holds at most 500 × 256 KiB = 125 MiB of bytes, however large the packages waiting.
+ */
+export const PENDING_INLINE_BYTES = 256 * 1024
 
 export interface TransitionOptions {
   /** Why: `broker-ack`, `status 03 from peer`, `operator replay`... */
