@@ -31,6 +31,13 @@ const BOUND_MS = 100
  * 300-800 ms the reading itself took on the loop (the comparison below), and the figures are printed.
  */
 const LOOP_BOUND_MS = 250
+/**
+ * An accepted package is also stored: about 50 commits of a 1 MiB part, each with its fsync (synchronous=FULL) on
+ * the event loop. Alone they hold the loop 40-60 ms in all; while another suite writes to the same disk one fsync
+ * was seen to take 280 ms. The bound for them sits between that and the 0.5-1.3 s one COMMIT of the whole blob
+ * held the loop before the store wrote parts.
+ */
+const ACCEPTED_LOOP_BOUND_MS = 400
 
 /** A PDF-looking payload of `size` bytes, random enough that nothing compresses it away. */
 function bigPdf(size: number): Buffer {
@@ -132,7 +139,8 @@ t.test('big signed packages are read off the event loop: /healthz within 100 ms,
     t.equal(m.kind, v.kind, `${v.name}: ${v.kind}`)
     if (v.code) t.equal(m.code, v.code, `${v.name}: ${v.code}`)
     t.ok(m.health.maxMs < BOUND_MS, `${v.name}: /healthz answered within ${m.health.maxMs} ms (< ${BOUND_MS})`)
-    t.ok(m.loop.maxMs < LOOP_BOUND_MS, `${v.name}: event loop held at most ${m.loop.maxMs} ms (< ${LOOP_BOUND_MS}; p99 ${m.loop.p99Ms} ms)`)
+    const bound = v.kind === 'received' ? ACCEPTED_LOOP_BOUND_MS : LOOP_BOUND_MS
+    t.ok(m.loop.maxMs < bound, `${v.name}: event loop held at most ${m.loop.maxMs} ms (< ${bound}; p99 ${m.loop.p99Ms} ms)`)
   }
   const rows = await rx.store.listIncoming({ limit: 20 })
   const stored = rows.items.find((r) => r.sha256 === genuine.sha256())
