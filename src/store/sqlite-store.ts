@@ -303,9 +303,9 @@ export class SqliteStore extends CoreStore implements Store {
       partsOf: 'SELECT count(*) AS n, coalesce(sum(length(data)), 0) AS size FROM blob_parts WHERE key = ?',
       deletePart: 'DELETE FROM blob_parts WHERE key = ? AND seq = ?',
       deleteParts: 'DELETE FROM blob_parts WHERE key = ?',
-      unheldParts: `SELECT DISTINCT p.key FROM blob_parts p WHERE p.key < @before
-         AND NOT EXISTS (SELECT 1 FROM package_bytes b WHERE b.parts_key = p.key) AND NOT EXISTS (SELECT 1 FROM incoming_bytes b WHERE b.parts_key = p.key)`,
-      partSeqs: 'SELECT seq FROM blob_parts WHERE key = ? ORDER BY seq',
+      unheldParts: `SELECT p.key, max(p.seq) + 1 AS parts FROM blob_parts p WHERE p.key < @before
+         AND NOT EXISTS (SELECT 1 FROM package_bytes b WHERE b.parts_key = p.key) AND NOT EXISTS (SELECT 1 FROM incoming_bytes b WHERE b.parts_key = p.key)
+         GROUP BY p.key`,
       packagePartsKey: 'SELECT parts_key FROM package_bytes WHERE package_id = ?',
       incomingPartsKey: 'SELECT parts_key FROM incoming_bytes WHERE incoming_id = ?',
       insertDelivery: `INSERT INTO deliveries (id, package_id, recipient, priority, state, attempts, created_at, updated_at)
@@ -543,16 +543,13 @@ export class SqliteStore extends CoreStore implements Store {
 
   /** After opening: remove parts that an interrupted write left (held by no bytes row, their key over an hour old). */
   sweepParts(now = Date.now()): void {
-    let keys: string[]
+    let unheld: StagedBytes[]
     try {
-      keys = (this.s('unheldParts').all({ before: newId(now - UNHELD_PARTS_AGE_MS) }) as { key: string }[]).map((r) => r.key)
+      unheld = this.s('unheldParts').all({ before: newId(now - UNHELD_PARTS_AGE_MS) }) as unknown as StagedBytes[]
     } catch {
       return // a store that cannot be read now says so at its first real operation
     }
-    for (const key of keys) {
-      const seqs = (this.s('partSeqs').all(key) as { seq: number }[]).map((r) => r.seq)
-      this.unstageBytes({ key, parts: seqs.length ? Math.max(...seqs) + 1 : 0 })
-    }
+    for (const s of unheld) this.unstageBytes(s)
   }
 
   /** A bytes row in the write that stores its package: inline, or empty with the key of its staged parts. */
@@ -651,8 +648,8 @@ export class SqliteStore extends CoreStore implements Store {
     })
   }
 
-  async pendingDeliveries(opts: PendingQuery): Promise<PendingDelivery[]> {
-    const rows = await this.run('pendingDeliveries', () => {
+  pendingDeliveries(opts: PendingQuery): Promise<PendingDelivery[]> {
+    return this.run('pendingDeliveries', () => {
       const limit = Math.max(1, Math.trunc(opts.limit) || 1)
       const read = (): Row[] => {
         if (opts.afterId !== undefined) {
@@ -663,13 +660,15 @@ export class SqliteStore extends CoreStore implements Store {
         return this.s('pending').all(limit) as Row[]
       }
       const lease = opts.lease
-      if (!lease) return read()
+      if (!lease) return read().map(pendingFromRow)
       // one immediate transaction: another process on the file waits for it, and takes what is left
       const now = lease.at ?? new Date()
       const until = new Date(now.getTime() + lease.ms).toISOString()
-      return this.db.transaction(() => read().filter((r) => this.s('takeLease').run({ id: r.id, owner: lease.owner, now: now.toISOString(), until }).changes === 1)).immediate()
+      return this.db
+        .transaction(() => read().filter((r) => this.s('takeLease').run({ id: r.id, owner: lease.owner, now: now.toISOString(), until }).changes === 1))
+        .immediate()
+        .map(pendingFromRow)
     })
-    return rows.map(pendingFromRow)
   }
 
   listAwaitingSignature(opts: { limit: number; signer?: string; afterSeq?: number }): Promise<AwaitingSignature[]> {
